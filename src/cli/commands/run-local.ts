@@ -1,0 +1,53 @@
+import type { LogLevel } from "../../core/logging.ts";
+import { formatLogLine } from "../../engine/log-format.ts";
+import { resolveFlowParameters, runFlow } from "../../engine/flow-runner.ts";
+import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../loader/load.ts";
+import { settings } from "../../settings.ts";
+import { EXIT } from "../exit.ts";
+import { step } from "../output.ts";
+
+export interface LocalRunOptions {
+  path?: string;
+  module?: string;
+  name?: string;
+  parameters: Record<string, unknown>;
+  logLevel?: LogLevel;
+}
+
+/** `prefectlite run -p PATH | -m MODULE`: load the flow and run it here, with no backend. */
+export async function runLocal(options: LocalRunOptions): Promise<number> {
+  const flow = await step("Retrieving local flow...", async () => {
+    const loaded = options.path ? await loadFlowsFromFile(options.path) : await loadFlowsFromModule(options.module!);
+    return selectFlow(loaded, options.name);
+  });
+  const parameters = resolveFlowParameters(flow, options.parameters);
+  if (Object.keys(options.parameters).length) {
+    process.stdout.write(`Configured local flow run\n└── Parameters: ${JSON.stringify(options.parameters)}\n`);
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    const logLevel = options.logLevel ?? "INFO";
+    process.stdout.write("Running flow locally...\n");
+    const state = await runFlow(flow, {
+      resolvedParameters: parameters,
+      logLevel,
+      resultsDir: settings.resultsDir(),
+      signal: controller.signal,
+      reporter: {
+        setFlowRunState() {},
+        setTaskRunState() {},
+        log: (r) => process.stdout.write(`└── ${formatLogLine(r)}\n`),
+      },
+    });
+    if (state.isSuccessful()) {
+      process.stdout.write("Flow run succeeded!\n");
+      return EXIT.ok;
+    }
+    process.stdout.write(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
+    return EXIT.runFailed;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}

@@ -1,0 +1,155 @@
+import { createHash } from "node:crypto";
+import type { Flow, RunConfig, Storage } from "./flow.ts";
+import { upstreamSlugs } from "./graph.ts";
+import type { SerializedSchedule } from "./schedule/schedule.ts";
+
+export interface SerializedTask {
+  slug: string;
+  name: string;
+  kind: "task" | "parameter";
+  mapped: boolean;
+  tags: string[];
+  maxRetries: number;
+  retryDelayMs: number;
+  timeoutMs: number | null;
+  trigger: string;
+  skipOnUpstreamSkip: boolean;
+  logStdout: boolean;
+  result: { type: "LocalResult"; dir: string | null; location: string | null } | null;
+  /** Constant (non-handle) arguments by position; values JSON cannot hold are described by type. */
+  constants: Record<string, unknown>;
+  /** Digest of the task function's source, so a code change is a change of the flow. */
+  sourceDigest: string | null;
+}
+
+export interface SerializedEdge {
+  upstream: string;
+  downstream: string;
+  /** The argument position the upstream result feeds, or null for an ordering-only edge. */
+  key: number | null;
+  mapped: boolean;
+}
+
+export interface SerializedParameter {
+  name: string;
+  slug: string;
+  default: unknown;
+  required: boolean;
+}
+
+export interface SerializedFlow {
+  name: string;
+  tasks: SerializedTask[];
+  edges: SerializedEdge[];
+  parameters: SerializedParameter[];
+  referenceTasks: string[];
+  schedule: SerializedSchedule | null;
+  runConfig: { env: Record<string, string>; labels: string[] };
+  result: { type: "LocalResult"; dir: string | null; location: string | null } | null;
+  storage: Storage | null;
+  formatVersion: 1;
+}
+
+export function serializeFlow(flow: Flow): SerializedFlow {
+  const g = flow.graph;
+  const tasks: SerializedTask[] = [];
+  const edges: SerializedEdge[] = [];
+  for (const node of g.nodes) {
+    if (node.kind === "parameter") {
+      tasks.push({
+        slug: node.slug,
+        name: node.name,
+        kind: "parameter",
+        mapped: false,
+        tags: [],
+        maxRetries: 0,
+        retryDelayMs: 0,
+        timeoutMs: null,
+        trigger: "all_successful",
+        skipOnUpstreamSkip: true,
+        logStdout: false,
+        result: null,
+        constants: {},
+        sourceDigest: null,
+      });
+      continue;
+    }
+    const d = node.definition;
+    const constants: Record<string, unknown> = {};
+    node.args.forEach((a, i) => {
+      if (a.kind === "constant") constants[String(i)] = jsonSafe(a.value);
+      else edges.push({ upstream: a.slug, downstream: node.slug, key: i, mapped: node.mappedArgs?.[i] ?? false });
+    });
+    const dataUpstream = new Set(node.args.flatMap((a) => (a.kind === "ref" ? [a.slug] : [])));
+    for (const up of upstreamSlugs(node)) {
+      if (!dataUpstream.has(up)) edges.push({ upstream: up, downstream: node.slug, key: null, mapped: false });
+    }
+    tasks.push({
+      slug: node.slug,
+      name: d.name,
+      kind: "task",
+      mapped: node.mappedArgs !== undefined,
+      tags: [...d.tags],
+      maxRetries: d.maxRetries,
+      retryDelayMs: d.retryDelayMs,
+      timeoutMs: d.timeoutMs ?? null,
+      trigger: d.trigger.name,
+      skipOnUpstreamSkip: d.skipOnUpstreamSkip,
+      logStdout: d.logStdout,
+      result: d.result ? d.result.toJSON() : null,
+      constants,
+      sourceDigest: digest(d.fn.toString()).slice(0, 16),
+    });
+  }
+  const rc = flow.runConfig;
+  return {
+    name: flow.name,
+    tasks,
+    edges,
+    parameters: g.parameters.map((p) => ({
+      name: p.name,
+      slug: p.slug,
+      default: p.hasDefault ? jsonSafe(p.default) : null,
+      required: p.required,
+    })),
+    referenceTasks: [...g.referenceSlugs],
+    schedule: flow.schedule ? flow.schedule.toJSON() : null,
+    runConfig: { env: { ...(rc.env ?? {}) }, labels: [...(rc.labels ?? [])].sort() },
+    result: flow.options.result ? flow.options.result.toJSON() : null,
+    storage: flow.storage ?? null,
+    formatVersion: 1,
+  };
+}
+
+/**
+ * The flow's identity for registration: a digest of everything but where it is stored, so the
+ * same source gives the same hash wherever the file lives.
+ */
+export function serializedHash(serialized: SerializedFlow): string {
+  const { storage: _storage, ...identity } = serialized;
+  return digest(canonicalJSON(identity));
+}
+
+/** JSON with object keys sorted, so equal values give equal text. */
+export function canonicalJSON(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+    }
+    return v;
+  });
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function jsonSafe(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? { $unserializable: typeof value } : JSON.parse(text);
+  } catch {
+    return { $unserializable: typeof value };
+  }
+}

@@ -1,0 +1,52 @@
+import type { LogRecord } from "../core/logging.ts";
+import type { ResultLocation, State } from "../core/state.ts";
+import type { LocalResult } from "../core/results.ts";
+
+/** Identifies one task run inside a flow run: the task's slug and its map index (-1 unmapped). */
+export interface TaskRunKey {
+  readonly slug: string;
+  readonly mapIndex: number;
+}
+
+export const taskRunKeyString = (slug: string, mapIndex: number) => (mapIndex < 0 ? slug : `${slug}[${mapIndex}]`);
+
+/**
+ * How the engine tells the world what happens. A local run uses an in-memory reporter; a backed
+ * run one that writes (batched) to the backend. Methods may be sync or async.
+ */
+export interface RunReporter {
+  setFlowRunState(state: State): void | Promise<void>;
+  /**
+   * Record a task run state. Returning false means the backend refused it (another runner
+   * already holds the task run, under version locking): the runner then leaves that task run alone.
+   */
+  setTaskRunState(key: TaskRunKey, state: State): void | boolean | Promise<void | boolean>;
+  log(record: LogRecord): void;
+  /** The task run id of a key, if the backend assigned one (for the task's context). */
+  taskRunId?(key: TaskRunKey): string | undefined;
+  /** Write out anything buffered. */
+  flush?(): Promise<void>;
+}
+
+export interface ResultWriteContext {
+  flowName: string;
+  flowRunId: string;
+  flowRunName: string;
+  taskName: string;
+  taskSlug: string;
+  taskRunId: string;
+  mapIndex: number;
+  parameters: Record<string, unknown>;
+}
+
+/** Persists task results and reads them back from their recorded location. */
+export interface ResultStore {
+  write(value: unknown, config: LocalResult, ctx: ResultWriteContext): Promise<ResultLocation>;
+  read(location: ResultLocation): Promise<unknown>;
+}
+
+/** Time for the engine: injectable so tests need not wait. */
+export interface EngineClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}

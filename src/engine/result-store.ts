@@ -1,0 +1,74 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { PrefectliteError, errorMessage } from "../core/errors.ts";
+import type { LocalResult } from "../core/results.ts";
+import type { ResultLocation } from "../core/state.ts";
+import type { ResultStore, ResultWriteContext } from "./ports.ts";
+
+/**
+ * Writes results as JSON files under a folder (Prefect's LocalResult, with JSON in place of
+ * pickle: a result must be JSON-serializable to be persisted).
+ */
+export class LocalResultStore implements ResultStore {
+  constructor(private readonly defaultDir: string) {}
+
+  async write(value: unknown, config: LocalResult, ctx: ResultWriteContext): Promise<ResultLocation> {
+    const dir = resolve(config.dir ?? this.defaultDir);
+    const name = config.location ? renderLocation(config.location, ctx) : defaultLocation();
+    const path = resolve(dir, name);
+    if (relative(dir, path).startsWith("..")) {
+      throw new PrefectliteError("Validation", `result location '${name}' leaves the result folder ${dir}`);
+    }
+    let text: string;
+    try {
+      text = JSON.stringify({ value: value === undefined ? null : value });
+    } catch (e) {
+      throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
+    }
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text);
+    return { type: "LocalResult", location: path, dir };
+  }
+
+  async read(location: ResultLocation): Promise<unknown> {
+    const path = isAbsolute(location.location) ? location.location : join(location.dir ?? this.defaultDir, location.location);
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT") throw new PrefectliteError("NotFound", `result file ${path} no longer exists`);
+      throw new PrefectliteError("Internal", `cannot read result ${path}: ${errorMessage(e)}`);
+    }
+    try {
+      return (JSON.parse(text) as { value: unknown }).value;
+    } catch {
+      throw new PrefectliteError("Validation", `result file ${path} is not a prefectlite result`);
+    }
+  }
+}
+
+function defaultLocation(): string {
+  const d = new Date();
+  return `${d.getUTCFullYear()}/${d.getUTCMonth() + 1}/${d.getUTCDate()}/${crypto.randomUUID()}.prefect_result`;
+}
+
+/** Fill `{name}` placeholders from the run context and parameters; unknown ones are an error. */
+export function renderLocation(template: string, ctx: ResultWriteContext): string {
+  const today = new Date().toISOString().slice(0, 10);
+  const values: Record<string, unknown> = {
+    ...ctx.parameters,
+    flowName: ctx.flowName,
+    flowRunId: ctx.flowRunId,
+    flowRunName: ctx.flowRunName,
+    taskName: ctx.taskName,
+    taskSlug: ctx.taskSlug,
+    taskRunId: ctx.taskRunId,
+    mapIndex: ctx.mapIndex,
+    today,
+  };
+  return template.replace(/\{(\w+)\}/g, (_m, key: string) => {
+    if (!(key in values)) throw new PrefectliteError("Validation", `result location '${template}': unknown placeholder {${key}}`);
+    return String(values[key]).replace(/[/\\]/g, "_");
+  });
+}

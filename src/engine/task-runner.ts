@@ -1,0 +1,173 @@
+import { runInContext, type RunContext } from "../core/context.ts";
+import { errorMessage } from "../core/errors.ts";
+import type { Logger } from "../core/logging.ts";
+import { LocalResult } from "../core/results.ts";
+import { Signal } from "../core/signals.ts";
+import {
+  Failed,
+  Retrying,
+  Running,
+  Skipped,
+  Success,
+  TimedOut,
+  TriggerFailed,
+  type State,
+} from "../core/state.ts";
+import type { TaskDefinition } from "../core/task.ts";
+import { taskRunKeyString, type TaskRunKey } from "./ports.ts";
+import type { RunEnvironment } from "./run-environment.ts";
+
+/** What one task run (or a mapped parent with its children) ended with. */
+export interface Outcome {
+  readonly state: State;
+  /** The in-memory value, when this run computed it. */
+  readonly value?: unknown;
+  readonly hasValue: boolean;
+  readonly children?: readonly Outcome[];
+}
+
+export const outcomeOf = (state: State, value?: unknown, hasValue = value !== undefined || state.isSuccessful()): Outcome => ({
+  state,
+  value,
+  hasValue,
+});
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * Runs one task run to a finished state: trigger check, then attempts with retries, timeout and
+ * result persistence. `args` is called only once the task is cleared to run.
+ */
+export async function runTaskRun(
+  env: RunEnvironment,
+  definition: TaskDefinition,
+  key: TaskRunKey,
+  upstream: readonly State[],
+  args: () => Promise<unknown[]>,
+): Promise<Outcome> {
+  const label = taskRunKeyString(definition.name, key.mapIndex);
+  const prior = env.prior(key);
+  if (prior?.isFinished()) return env.resumed(prior);
+
+  const logger = env.flowLogger;
+  const blocked = triggerBlock(definition, upstream);
+  if (blocked) {
+    logger.info(`Task '${label}': Starting task run...`);
+    if (await env.report(key, blocked)) {
+      logger.info(`Task '${label}': Finished task run for task with final state: '${blocked.type}'`);
+    }
+    return outcomeOf(blocked, undefined, false);
+  }
+
+  let runCount = prior?.isRetrying() ? (prior.runCount ?? 0) : 0;
+  if (prior?.isRetrying() && prior.startTime) await env.sleepUntil(Date.parse(prior.startTime));
+
+  for (;;) {
+    if (env.signal?.aborted) return env.cancelled(key);
+    runCount++;
+    logger.info(`Task '${label}': Starting task run...`);
+    if (!(await env.report(key, new Running("Starting task run.")))) {
+      return outcomeOf(new Running("Task run is held by another runner."), undefined, false);
+    }
+    const taskLogger = env.taskLogger(definition.name, key);
+    const state = await attempt(env, definition, key, taskLogger, runCount, args);
+    if (state.isRetrying()) {
+      await env.report(key, state);
+      logger.info(`Task '${label}': Finished task run for task with final state: 'Retrying'`);
+      await env.sleepUntil(Date.parse(state.startTime!));
+      continue;
+    }
+    if (env.signal?.aborted && !state.isFinished()) return env.cancelled(key);
+    await env.report(key, state);
+    logger.info(`Task '${label}': Finished task run for task with final state: '${state.type}'`);
+    return outcomeOf(state, state.result, state.isSuccessful() && !state.isSkipped());
+  }
+}
+
+/** The state a task ends in without running, when its upstream states say it must not run. */
+export function triggerBlock(definition: TaskDefinition, upstream: readonly State[]): State | undefined {
+  if (definition.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) {
+    return new Skipped("Upstream task was skipped; set skipOnUpstreamSkip: false to run it anyway.");
+  }
+  if (!definition.trigger.check(upstream)) {
+    return new TriggerFailed(`Trigger was "${definition.trigger.name}" but some of the upstream tasks failed.`);
+  }
+  return undefined;
+}
+
+async function attempt(
+  env: RunEnvironment,
+  definition: TaskDefinition,
+  key: TaskRunKey,
+  logger: Logger,
+  runCount: number,
+  args: () => Promise<unknown[]>,
+): Promise<State> {
+  const label = taskRunKeyString(definition.name, key.mapIndex);
+  const retry = (message: string): State | undefined =>
+    runCount <= definition.maxRetries
+      ? new Retrying({
+          message: `Retrying Task (after attempt ${runCount} of ${definition.maxRetries + 1}): ${message}`,
+          startTime: new Date(env.clock.now() + definition.retryDelayMs).toISOString(),
+          runCount,
+        })
+      : undefined;
+
+  const ctx: RunContext = env.taskContext(definition, key, logger);
+  const started = env.clock.now();
+  let value: unknown;
+  try {
+    const values = await args();
+    value = await runInContext(ctx, () => withTimeout(definition, () => definition.fn(...(values as never[]))));
+    if (value === TIMED_OUT || (definition.timeoutMs !== undefined && env.clock.now() - started > definition.timeoutMs)) {
+      const message = "Task timed out during execution.";
+      logger.error(`Task '${label}': ${message}`);
+      return retry(message) ?? new TimedOut(message);
+    }
+  } catch (e) {
+    if (e instanceof Signal) {
+      if (e.kind === "skip") return new Skipped(e.message || "Task was skipped.");
+      if (e.kind === "retry") {
+        return new Retrying({
+          message: e.message || "Retry requested by the task.",
+          startTime: new Date(env.clock.now() + definition.retryDelayMs).toISOString(),
+          runCount,
+        });
+      }
+      return retry(e.message) ?? new Failed(e.message || "Task failed.");
+    }
+    logger.error(`Task '${label}': Exception encountered during task execution!\n${stackOf(e)}`);
+    return retry(errorMessage(e)) ?? new Failed(`Error during execution of task: ${errorMessage(e)}`);
+  }
+
+  const config = definition.result ?? env.flowResult ?? (env.checkpoint ? new LocalResult() : undefined);
+  if (!config) return new Success({ message: "Task run succeeded.", result: value });
+  try {
+    const location = await env.results.write(value, config, env.resultContext(definition, key));
+    return new Success({ message: "Task run succeeded.", result: value, resultLocation: location });
+  } catch (e) {
+    logger.error(`Task '${label}': could not persist its result: ${errorMessage(e)}`);
+    return new Failed(`Error persisting the task result: ${errorMessage(e)}`);
+  }
+}
+
+function withTimeout(definition: TaskDefinition, call: () => unknown): unknown {
+  const out = call();
+  if (definition.timeoutMs === undefined || !isThenable(out)) return out;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), definition.timeoutMs);
+  });
+  // The task's own promise may still reject after a timeout: observe it so it is never unhandled.
+  Promise.resolve(out).catch(() => undefined);
+  return Promise.race([out, timeout]).finally(() => clearTimeout(timer));
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+function stackOf(e: unknown): string {
+  if (e instanceof Error && e.stack) return e.stack;
+  return errorMessage(e);
+}

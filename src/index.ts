@@ -1,0 +1,41 @@
+/**
+ * The prefectlite SDK: everything a flow file imports from "prefectlite". Loading a flow must
+ * never pull in the server, so this imports only core, the engine and thin SDK helpers.
+ */
+export { Flow, type LocalRunOptions } from "./sdk/flow.ts";
+export type { FlowOptions, RunConfig, Storage, FlowGraph } from "./core/flow.ts";
+export { task, type Task, type BoundTask, type TaskOptions, type Input, type MapInput } from "./core/task.ts";
+export { Parameter, type ParameterOptions } from "./core/parameter.ts";
+export { Handle, unmapped, Unmapped } from "./core/graph.ts";
+export { context, getLogger, type RunContext } from "./core/context.ts";
+export type { Logger, LogLevel, LogRecord } from "./core/logging.ts";
+export { LocalResult, type Result, type LocalResultOptions } from "./core/results.ts";
+export { allSuccessful, allFinished, always, anyFailed, anySuccessful, allFailed, type Trigger } from "./core/triggers.ts";
+export { SKIP, FAIL, RETRY, Signal } from "./core/signals.ts";
+export {
+  State,
+  Pending,
+  Scheduled,
+  Submitted,
+  Queued,
+  Running,
+  Retrying,
+  Success,
+  Failed,
+  TriggerFailed,
+  TimedOut,
+  Skipped,
+  Mapped,
+  Cancelling,
+  Cancelled,
+  Finished,
+  STATE_TYPES,
+  type StateType,
+  type SerializedState,
+  type ResultLocation,
+} from "./core/state.ts";
+export { Schedule, type ScheduledEvent } from "./core/schedule/schedule.ts";
+export { CronClock, IntervalClock, type Clock, type ClockOptions } from "./core/schedule/clocks.ts";
+export type { SerializedFlow } from "./core/serialize.ts";
+export type { FlowRunState } from "./engine/flow-runner.ts";
+export { PrefectliteError } from "./core/errors.ts";

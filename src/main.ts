@@ -1,0 +1,7 @@
+#!/usr/bin/env bun
+import { main } from "./cli/main.ts";
+
+const code = await main(process.argv);
+// Let stdout drain, then leave with the code (open handles such as timers must not keep us alive).
+process.exitCode = code;
+process.exit(code);

@@ -1,0 +1,46 @@
+import { Flow as FlowDefinition } from "../core/flow.ts";
+import type { LogLevel } from "../core/logging.ts";
+import { serializeFlow, serializedHash, type SerializedFlow } from "../core/serialize.ts";
+import { formatLogLine } from "../engine/log-format.ts";
+import { runFlow, type FlowRunState } from "../engine/flow-runner.ts";
+import { settings } from "../settings.ts";
+
+export interface LocalRunOptions {
+  parameters?: Record<string, unknown>;
+  /** Minimum level of the log lines printed (default INFO). */
+  logLevel?: LogLevel;
+  /** Print no log lines. */
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A flow: a named graph of tasks built by a function, with what it needs to run and register. */
+export class Flow extends FlowDefinition {
+  /** Run the flow here, with no backend, and return its final state. */
+  run(options: LocalRunOptions = {}): Promise<FlowRunState> {
+    return runFlow(this, {
+      parameters: options.parameters,
+      logLevel: options.logLevel ?? "INFO",
+      resultsDir: settings.resultsDir(),
+      signal: options.signal,
+      reporter: {
+        setFlowRunState() {},
+        setTaskRunState() {},
+        log: (r) => {
+          if (!options.quiet) process.stdout.write(`${formatLogLine(r)}\n`);
+        },
+      },
+    });
+  }
+
+  /** The JSON form of the flow the backend stores: graph, parameters, schedule, run config, storage. */
+  serialize(): SerializedFlow {
+    return serializeFlow(this);
+  }
+
+  /** Stable digest of the serialized flow (storage excluded): the same source gives the same hash. */
+  serializedHash(): string {
+    return serializedHash(this.serialize());
+  }
+
+}
