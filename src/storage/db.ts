@@ -1,0 +1,33 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { PrefectliteError, errorMessage } from "../core/errors.ts";
+import { migrate } from "./migrate.ts";
+
+export type { Database };
+
+/**
+ * Open (creating if needed) the database file: WAL, synchronous=NORMAL (a commit survives a
+ * process crash; the last commits may be lost on power loss), foreign keys, a busy timeout so
+ * several processes can share the file, and the schema migrated.
+ */
+export function openDatabase(path: string): Database {
+  let db: Database;
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { create: true, strict: true });
+  } catch (e) {
+    throw new PrefectliteError("Unavailable", `cannot open the database ${path}: ${errorMessage(e)}`);
+  }
+  db.exec("PRAGMA busy_timeout = 10000");
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  try {
+    migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  return db;
+}
