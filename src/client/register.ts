@@ -1,0 +1,55 @@
+import type { Flow } from "../core/flow.ts";
+import { serializeFlow, serializedHash, type SerializedFlow } from "../core/serialize.ts";
+import type { BackendClient } from "./client.ts";
+
+export interface RegisterFlowOptions {
+  /** Labels added to the flow's run config (agents must carry them). */
+  labels?: string[];
+  /** Register a new version even when nothing changed. */
+  force?: boolean;
+  /** Default: the serialized hash, so registering the same flow twice is a no-op. */
+  idempotencyKey?: string;
+  /** Activate the flow's schedule (default true). */
+  setScheduleActive?: boolean;
+}
+
+export interface RegistrationOutcome {
+  status: "registered" | "skipped";
+  id: string;
+  version: number;
+}
+
+/** The serialized flow as it will be registered: CLI labels merged into its run config. */
+export function serializeForRegistration(flow: Flow, labels: readonly string[] = []): SerializedFlow {
+  const serialized = serializeFlow(flow);
+  serialized.runConfig.labels = [...new Set([...serialized.runConfig.labels, ...labels])].sort();
+  return serialized;
+}
+
+/**
+ * Register a flow in a project: a new version only when its serialized hash differs from the
+ * newest version's (unless forced).
+ */
+export async function registerFlow(
+  client: BackendClient,
+  flow: Flow,
+  projectName: string,
+  options: RegisterFlowOptions = {},
+): Promise<RegistrationOutcome> {
+  const project = await client.requireProject(projectName);
+  const serialized = serializeForRegistration(flow, options.labels);
+  const hash = serializedHash(serialized);
+  if (!options.force) {
+    const latest = await client.latestFlow(flow.name, projectName);
+    if (latest && !latest.archived && latest.serialized_hash === hash) {
+      return { status: "skipped", id: latest.id, version: latest.version };
+    }
+  }
+  const created = await client.createFlow({
+    serializedFlow: serialized,
+    projectId: project.id,
+    idempotencyKey: options.force ? undefined : (options.idempotencyKey ?? hash),
+    setScheduleActive: options.setScheduleActive,
+  });
+  return { status: "registered", ...created };
+}

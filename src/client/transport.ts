@@ -1,0 +1,34 @@
+import { PrefectliteError, type ErrorCode } from "../core/errors.ts";
+
+/** How a client reaches the backend: the same GraphQL operations in-process or over HTTP. */
+export interface Transport {
+  /** Run one operation; GraphQL errors become PrefectliteErrors with the server's code. */
+  request<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** Where a person can see a run (for printed URLs). */
+  readonly baseUrl: string | undefined;
+  /** Free what the transport holds (the embedded database). */
+  close(): Promise<void> | void;
+}
+
+export interface GraphQLErrorShape {
+  message: string;
+  extensions?: { code?: string };
+}
+
+const CODES: Record<string, ErrorCode> = {
+  NOT_FOUND: "NotFound",
+  VALIDATION: "Validation",
+  VERSION_CONFLICT: "VersionConflict",
+  CONFLICT: "Conflict",
+  UNAUTHENTICATED: "Usage",
+  BAD_USER_INPUT: "Validation",
+  GRAPHQL_VALIDATION_FAILED: "Validation",
+  GRAPHQL_PARSE_FAILED: "Validation",
+};
+
+/** The first GraphQL error as a PrefectliteError, keeping its code. */
+export function errorFromGraphQL(errors: readonly GraphQLErrorShape[]): PrefectliteError {
+  const first = errors[0]!;
+  const code = CODES[first.extensions?.code ?? ""] ?? "Internal";
+  return new PrefectliteError(code, first.message);
+}
