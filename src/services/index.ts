@@ -1,0 +1,95 @@
+import type { Database } from "../storage/db.ts";
+import { createSqliteStore } from "../storage/store.ts";
+import type { StateType } from "../core/state.ts";
+import { createAgentService } from "./agents.ts";
+import { createFlowGroupService } from "./flow-groups.ts";
+import { createFlowRunService } from "./flow-runs.ts";
+import { createFlowService } from "./flows.ts";
+import { createHeartbeatService } from "./heartbeats.ts";
+import { createLogService } from "./logs.ts";
+import { createProjectService } from "./projects.ts";
+import { createScheduleService } from "./schedules.ts";
+import { createStateService } from "./states.ts";
+import { createTaskRunService } from "./task-runs.ts";
+import type {
+  ClaimRunsInput,
+  ClaimedRun,
+  CreateFlowInput,
+  CreateFlowResult,
+  CreateFlowRunInput,
+  CreateFlowRunResult,
+  CreateProjectInput,
+  FlowGroupSetting,
+  FlowRunStateInput,
+  MappedChildrenInput,
+  RegisterAgentInput,
+  RunsInQueueInput,
+  ScheduleTarget,
+  SetStatesOptions,
+  StateWriteResult,
+  TaskRunInfo,
+  TaskRunLookup,
+  TaskRunStateInput,
+  WriteRunLogsResult,
+} from "./types.ts";
+
+export type * from "./types.ts";
+
+/** Every rule of SPEC §4, and the only write path to the database. */
+export interface Services {
+  now(): Date;
+  createProject(input: CreateProjectInput): { id: string };
+  createFlow(input: CreateFlowInput): CreateFlowResult;
+  archiveFlow(flowId: string): void;
+  deleteFlow(flowId: string): void;
+  createFlowRun(input: CreateFlowRunInput): CreateFlowRunResult;
+  setFlowRunStates(items: FlowRunStateInput[], options?: SetStatesOptions): StateWriteResult[];
+  setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[];
+  /** Finished → unchanged; Running → Cancelling; anything else → Cancelled (with its task runs). */
+  cancelFlowRun(flowRunId: string): { state: StateType };
+  getOrCreateTaskRunInfo(input: TaskRunLookup): TaskRunInfo;
+  /** Children 0…count-1 of a mapped task, created where missing, in one transaction. */
+  getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[];
+  writeRunLogs(logs: unknown[]): WriteRunLogsResult;
+  registerAgent(input: RegisterAgentInput): { id: string };
+  getRunsInQueue(input: RunsInQueueInput): string[];
+  /** Select and take (Scheduled → Submitted, versioned) up to `limit` due runs, atomically. */
+  claimRuns(input: ClaimRunsInput): ClaimedRun[];
+  updateFlowRunHeartbeat(flowRunId: string): void;
+  updateTaskRunHeartbeat(taskRunId: string): void;
+  /** Writes `flow_group.settings[setting]` of the flow's group. */
+  setFlowGroupSetting(flowId: string, setting: FlowGroupSetting, enabled: boolean): void;
+  setFlowGroupDefaultParameters(flowGroupId: string, parameters: unknown): void;
+  setFlowGroupLabels(flowGroupId: string, labels: string[] | null): void;
+  /** False when neither the flow nor its group has a schedule (nothing changes). */
+  setScheduleActive(target: ScheduleTarget): boolean;
+  setScheduleInactive(target: ScheduleTarget): boolean;
+}
+
+export interface ServicesOptions {
+  /** The clock every rule reads; tests inject one. Default: the system clock. */
+  now?: () => Date;
+}
+
+export function createServices(db: Database, options: ServicesOptions = {}): Services {
+  const now = options.now ?? (() => new Date());
+  const store = createSqliteStore(db);
+  const deps = { store, now };
+  const states = createStateService(deps);
+  const flowRuns = createFlowRunService({ ...deps, states });
+  const schedules = createScheduleService({ ...deps, flowRuns });
+  const flows = createFlowService({ ...deps, flowRuns, schedules });
+  return {
+    now,
+    ...createProjectService(deps),
+    ...flows,
+    ...flowRuns,
+    ...states,
+    ...createTaskRunService(deps),
+    ...createLogService(deps),
+    ...createAgentService({ ...deps, states }),
+    ...createHeartbeatService(deps),
+    ...createFlowGroupService(deps),
+    ...schedules,
+  };
+}

@@ -1,0 +1,158 @@
+import type { SerializedState, StateType } from "../core/state.ts";
+
+/**
+ * The contract of the services layer: every rule of SPEC §4 and the only write path. Inputs are
+ * `unknown` where they arrive as user JSON (state, parameters, serialized flow): the services
+ * validate them. Every failure is a PrefectliteError with a code.
+ */
+
+export interface ServiceClock {
+  now(): Date;
+}
+
+export interface CreateProjectInput {
+  name: string;
+  description?: string | null;
+}
+
+export interface CreateFlowInput {
+  /** The JSON of `Flow.serialize()`; validated here. */
+  serializedFlow: unknown;
+  projectId: string;
+  versionGroupId?: string | null;
+  idempotencyKey?: string | null;
+  /** Default true: activate the flow's (or its group's) schedule when it has one. */
+  setScheduleActive?: boolean | null;
+}
+
+export interface CreateFlowResult {
+  id: string;
+  version: number;
+  /** False when the registration idempotency key returned an existing flow. */
+  created: boolean;
+}
+
+export interface CreateFlowRunInput {
+  flowId?: string | null;
+  versionGroupId?: string | null;
+  flowGroupId?: string | null;
+  parameters?: unknown;
+  context?: unknown;
+  /** An explicit list (even []) wins over every default; null/undefined means "use the defaults". */
+  labels?: string[] | null;
+  flowRunName?: string | null;
+  /** ISO-8601 or a Date; default now. */
+  scheduledStartTime?: string | Date | null;
+  idempotencyKey?: string | null;
+  runConfig?: unknown;
+  /** Set by the scheduler for runs it creates. */
+  autoScheduled?: boolean;
+}
+
+export interface CreateFlowRunResult {
+  id: string;
+  /** False when the idempotency key returned an existing run. */
+  created: boolean;
+}
+
+export interface FlowRunStateInput {
+  flowRunId: string;
+  /** The version the writer read; a mismatch is a VersionConflict and nothing changes. */
+  version: number;
+  state: unknown;
+  /** An explicit re-run: allows leaving a finished state for Scheduled/Pending. */
+  rerun?: boolean;
+}
+
+export interface TaskRunStateInput {
+  taskRunId: string;
+  version: number;
+  state: unknown;
+  rerun?: boolean;
+}
+
+export interface StateWriteResult {
+  id: string;
+  status: "SUCCESS";
+  message: string | null;
+  /** The run's version after the write. */
+  version: number;
+}
+
+export interface SetStatesOptions {
+  /** The agent writing (X-Prefect-Agent-Id): a Submitted flow state records it on the run. */
+  agentId?: string | null;
+}
+
+export interface TaskRunInfo {
+  id: string;
+  flowRunId: string;
+  taskId: string;
+  taskSlug: string;
+  mapIndex: number;
+  version: number;
+  state: StateType;
+  serializedState: SerializedState;
+}
+
+export interface TaskRunLookup {
+  flowRunId: string;
+  taskId?: string | null;
+  taskSlug?: string | null;
+  /** Default -1 (the unmapped / parent task run). */
+  mapIndex?: number | null;
+}
+
+export interface MappedChildrenInput {
+  flowRunId: string;
+  taskId?: string | null;
+  taskSlug?: string | null;
+  /** Children 0…count-1 are returned, created where missing. */
+  count: number;
+}
+
+export interface WriteRunLogsResult {
+  written: number;
+  skipped: number;
+}
+
+export interface RegisterAgentInput {
+  name?: string | null;
+  type: string;
+  labels?: string[] | null;
+  coreVersion?: string | null;
+}
+
+export interface RunsInQueueInput {
+  labels?: string[] | null;
+  /** Default now (+ nothing: callers add their look-ahead). */
+  before?: string | Date | null;
+  agentId?: string | null;
+  limit?: number;
+}
+
+export interface ClaimRunsInput {
+  agentId: string;
+  /** The agent's labels; default the registered agent's. */
+  labels?: string[] | null;
+  limit: number;
+  before?: string | Date | null;
+}
+
+export interface ClaimedRun {
+  id: string;
+  flowId: string;
+  /** The run's version after the Submitted write: the agent's next write carries it. */
+  version: number;
+  /** The state the run was in before it was claimed (Scheduled, or Running for a retry). */
+  previousState: StateType;
+  scheduledStartTime: string;
+}
+
+export type FlowGroupSetting = "heartbeat_enabled" | "lazarus_enabled" | "version_locking_enabled";
+
+export interface ScheduleTarget {
+  flowId?: string | null;
+  /** A flow group's id: its schedule (the newest unarchived flow of the group). */
+  scheduleId?: string | null;
+}
