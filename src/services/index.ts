@@ -75,21 +75,17 @@ export function createServices(db: Database, options: ServicesOptions = {}): Ser
   const now = options.now ?? (() => new Date());
   const store = createSqliteStore(db);
   const deps = { store, now };
-  const states = createStateService(deps);
-  const flowRuns = createFlowRunService({ ...deps, states });
-  const schedules = createScheduleService({ ...deps, flowRuns });
-  const flows = createFlowService({ ...deps, flowRuns, schedules });
   return {
     now,
     ...createProjectService(deps),
-    ...flows,
-    ...flowRuns,
-    ...states,
+    ...createFlowService(deps),
+    ...createFlowRunService(deps),
+    ...createStateService(deps),
     ...createTaskRunService(deps),
     ...createLogService(deps),
-    ...createAgentService({ ...deps, states }),
+    ...createAgentService(deps),
     ...createHeartbeatService(deps),
     ...createFlowGroupService(deps),
-    ...schedules,
+    ...createScheduleService(deps),
   };
 }

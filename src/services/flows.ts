@@ -1,0 +1,164 @@
+import { randomUUID } from "node:crypto";
+import { notFoundError, validationError } from "../core/errors.ts";
+import { serializedHash, type SerializedFlow } from "../core/serialize.ts";
+import type { FlowGroupRecord, FlowGroupSettings, NewEdge, NewTask } from "../storage/store.ts";
+import { isoNow, type ServiceDeps } from "./deps.ts";
+import { scheduleActivationProblem } from "./schedules.ts";
+import { parseSerializedFlow } from "./serialized-flow.ts";
+import { serverState } from "./state-input.ts";
+import { writeFlowRunState } from "./states.ts";
+import type { CreateFlowInput, CreateFlowResult } from "./types.ts";
+import { optionalString, requireUuid } from "./validate.ts";
+
+export const DEFAULT_FLOW_GROUP_SETTINGS = {
+  heartbeat_enabled: true,
+  lazarus_enabled: true,
+  version_locking_enabled: false,
+};
+
+/** Registration (versions, groups, idempotency), archiving and deleting flows. */
+export function createFlowService(deps: ServiceDeps) {
+  function createFlow(input: CreateFlowInput): CreateFlowResult {
+    const serialized = parseSerializedFlow(input.serializedFlow);
+    const projectId = requireUuid(input.projectId, "project_id");
+    const key = optionalString(input.idempotencyKey, "idempotency_key");
+    const explicitGroup = optionalString(input.versionGroupId, "version_group_id");
+    const hash = serializedHash(serialized);
+    const now = isoNow(deps);
+
+    return deps.store.transaction(() => {
+      if (!deps.store.projects.get(projectId)) throw notFoundError(`Project ${projectId} not found (invalid project)`);
+      const versionGroupId =
+        explicitGroup ?? deps.store.flows.latestByProjectAndName(projectId, serialized.name)?.versionGroupId ?? randomUUID();
+      let group = deps.store.flows.getGroupByName(versionGroupId);
+      if (!group) {
+        group = newFlowGroup(versionGroupId, key);
+        deps.store.flows.insertGroup(group, now);
+      } else {
+        if (key !== null && group.settings.idempotency_key === key) {
+          const existing = deps.store.flows.newestUnarchived({ flowGroupId: group.id });
+          if (existing) return { id: existing.id, version: existing.version, created: false };
+        }
+        deps.store.flows.updateGroup(group.id, { settings: { ...group.settings, idempotency_key: key } }, now);
+      }
+      const id = randomUUID();
+      const version = deps.store.flows.maxVersion(group.id) + 1;
+      for (const previous of deps.store.flows.unarchivedIds(group.id)) archive(previous, now);
+      deps.store.flows.insert(
+        {
+          id,
+          name: serialized.name,
+          version,
+          versionGroupId,
+          flowGroupId: group.id,
+          projectId,
+          archived: false,
+          coreVersion: String(serialized.formatVersion ?? 1),
+          serializedHash: hash,
+          serializedFlow: serialized,
+          storage: serialized.storage ?? null,
+          parameters: serialized.parameters ?? [],
+          runConfig: serialized.runConfig ?? null,
+          schedule: serialized.schedule ?? null,
+          isScheduleActive: false,
+          description: null,
+        },
+        now,
+      );
+      const { tasks, edges } = taskRows(id, serialized);
+      deps.store.flows.insertTasks(tasks, now);
+      deps.store.flows.insertEdges(edges, now);
+      const flow = deps.store.flows.get(id)!;
+      // Like Prefect Server: a schedule that cannot be activated leaves the flow registered, inactive.
+      if (input.setScheduleActive !== false && (group.schedule ?? flow.schedule) && !scheduleActivationProblem(flow, group)) {
+        deps.store.flows.setScheduleActive(id, true, now);
+      }
+      return { id, version, created: true };
+    });
+  }
+
+  /**
+   * Archive a flow: it keeps its history and refuses new runs; its auto-scheduled runs still
+   * Scheduled are deleted and its ad-hoc Scheduled runs cancelled. Running runs are left alone.
+   */
+  function archive(flowId: string, now: string): void {
+    deps.store.flows.setArchived(flowId, true, now);
+    deps.store.flows.setScheduleActive(flowId, false, now);
+    deps.store.flowRuns.delete(deps.store.flowRuns.scheduledRunIds(flowId, true));
+    for (const runId of deps.store.flowRuns.scheduledRunIds(flowId, false)) {
+      const run = deps.store.flowRuns.get(runId)!;
+      writeFlowRunState(deps, run, run.version, serverState("Cancelled", `Flow ${flowId} was archived.`, now));
+    }
+  }
+
+  function archiveFlow(flowId: string): void {
+    const id = requireUuid(flowId, "flow_id");
+    deps.store.transaction(() => {
+      const flow = deps.store.flows.get(id);
+      if (!flow) throw notFoundError(`Flow ${id} not found`);
+      if (!flow.archived) archive(id, isoNow(deps));
+    });
+  }
+
+  /** Delete a flow version with its tasks, runs and their history. */
+  function deleteFlow(flowId: string): void {
+    const id = requireUuid(flowId, "flow_id");
+    deps.store.transaction(() => {
+      if (!deps.store.flows.get(id)) throw notFoundError(`Flow ${id} not found`);
+      deps.store.flows.delete(id);
+    });
+  }
+
+  return { createFlow, archiveFlow, deleteFlow };
+}
+
+function newFlowGroup(name: string, key: string | null): FlowGroupRecord {
+  return {
+    id: randomUUID(),
+    name,
+    labels: null,
+    schedule: null,
+    settings: { ...DEFAULT_FLOW_GROUP_SETTINGS, idempotency_key: key } satisfies FlowGroupSettings,
+    defaultParameters: {},
+    runConfig: null,
+  };
+}
+
+/** Task and edge rows of a flow version: root, terminal and reference flags from the graph. */
+function taskRows(flowId: string, serialized: SerializedFlow): { tasks: NewTask[]; edges: NewEdge[] } {
+  const ids = new Map(serialized.tasks.map((t) => [t.slug, randomUUID()]));
+  const hasUpstream = new Set(serialized.edges.map((e) => e.downstream));
+  const hasDownstream = new Set(serialized.edges.map((e) => e.upstream));
+  const reference = new Set(serialized.referenceTasks ?? []);
+  const tasks = serialized.tasks.map((t) => ({
+    id: ids.get(t.slug)!,
+    flowId,
+    slug: t.slug,
+    name: t.name,
+    type: t.kind,
+    maxRetries: numberOr(t.maxRetries, 0),
+    retryDelayMs: numberOr(t.retryDelayMs, 0),
+    timeoutMs: typeof t.timeoutMs === "number" ? t.timeoutMs : null,
+    trigger: typeof t.trigger === "string" ? t.trigger : "all_successful",
+    mapped: t.mapped === true,
+    isRootTask: !hasUpstream.has(t.slug),
+    isTerminalTask: !hasDownstream.has(t.slug),
+    isReferenceTask: reference.size ? reference.has(t.slug) : !hasDownstream.has(t.slug),
+    tags: Array.isArray(t.tags) ? t.tags.filter((x) => typeof x === "string") : [],
+  }));
+  const edges = serialized.edges.map((e) => ({
+    id: randomUUID(),
+    flowId,
+    upstreamTaskId: ids.get(e.upstream)!,
+    downstreamTaskId: ids.get(e.downstream)!,
+    key: typeof e.key === "number" ? e.key : null,
+    mapped: e.mapped === true,
+  }));
+  return { tasks, edges };
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw validationError(`task field must be a non-negative number, got ${value}`);
+  return value;
+}

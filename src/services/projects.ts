@@ -1,0 +1,19 @@
+import { randomUUID } from "node:crypto";
+import { PrefectliteError } from "../core/errors.ts";
+import { isoNow, type ServiceDeps } from "./deps.ts";
+import type { CreateProjectInput } from "./types.ts";
+import { optionalString, requireString } from "./validate.ts";
+
+export function createProjectService(deps: ServiceDeps) {
+  function createProject(input: CreateProjectInput): { id: string } {
+    const name = requireString(input.name, "name").trim();
+    const description = optionalString(input.description, "description");
+    return deps.store.transaction(() => {
+      if (deps.store.projects.findByName(name)) throw new PrefectliteError("Conflict", `Project '${name}' already exists`);
+      const id = randomUUID();
+      deps.store.projects.insert({ id, name, description }, isoNow(deps));
+      return { id };
+    });
+  }
+  return { createProject };
+}

@@ -1,0 +1,72 @@
+import { validationError, errorMessage } from "../core/errors.ts";
+import { Schedule } from "../core/schedule/schedule.ts";
+import type { SerializedFlow } from "../core/serialize.ts";
+import { describe, isPlainObject } from "./validate.ts";
+
+/**
+ * Check a serialized flow sent for registration (the JSON of `Flow.serialize()`): enough
+ * structure for the rows built from it to be sound. Unknown extra fields are kept.
+ */
+export function parseSerializedFlow(value: unknown): SerializedFlow {
+  let raw = value;
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw validationError("serialized_flow is not valid JSON");
+    }
+  }
+  if (!isPlainObject(raw)) throw validationError(`serialized_flow must be a JSON object, got ${describe(raw)}`);
+  const f = raw as Record<string, unknown>;
+  if (typeof f.name !== "string" || !f.name.trim()) throw validationError("serialized_flow.name must be a non-empty string");
+  const tasks = list(f.tasks, "tasks");
+  const slugs = new Set<string>();
+  tasks.forEach((t, i) => {
+    if (!isPlainObject(t) || typeof t.slug !== "string" || !t.slug || typeof t.name !== "string") {
+      throw validationError(`serialized_flow.tasks[${i}] needs a slug and a name`);
+    }
+    if (t.kind !== "task" && t.kind !== "parameter") throw validationError(`serialized_flow.tasks[${i}].kind must be "task" or "parameter"`);
+    if (slugs.has(t.slug)) throw validationError(`serialized_flow has two tasks with slug '${t.slug}'`);
+    slugs.add(t.slug);
+  });
+  list(f.edges, "edges").forEach((e, i) => {
+    if (!isPlainObject(e) || !slugs.has(e.upstream as string) || !slugs.has(e.downstream as string)) {
+      throw validationError(`serialized_flow.edges[${i}] must join two tasks of the flow (upstream, downstream slugs)`);
+    }
+  });
+  list(f.parameters, "parameters").forEach((p, i) => {
+    if (!isPlainObject(p) || typeof p.name !== "string" || !p.name || typeof p.required !== "boolean") {
+      throw validationError(`serialized_flow.parameters[${i}] needs a name and required: true|false`);
+    }
+  });
+  if (f.referenceTasks !== undefined && f.referenceTasks !== null) {
+    if (!Array.isArray(f.referenceTasks) || f.referenceTasks.some((s) => !slugs.has(s as string))) {
+      throw validationError("serialized_flow.referenceTasks must list slugs of the flow's tasks");
+    }
+  }
+  if (f.runConfig !== undefined && f.runConfig !== null) {
+    const rc = f.runConfig;
+    if (!isPlainObject(rc) || (rc.labels !== undefined && !Array.isArray(rc.labels))) {
+      throw validationError("serialized_flow.runConfig must be { env?, labels? }");
+    }
+  }
+  if (f.schedule !== undefined && f.schedule !== null) {
+    try {
+      Schedule.fromJSON(f.schedule as never);
+    } catch (e) {
+      throw validationError(`serialized_flow.schedule is invalid: ${errorMessage(e)}`);
+    }
+  }
+  if (f.storage !== undefined && f.storage !== null) {
+    const s = f.storage;
+    const ok = isPlainObject(s) && ((s.type === "Local" && typeof s.path === "string") || (s.type === "Module" && typeof s.module === "string"));
+    if (!ok) throw validationError('serialized_flow.storage must be { type: "Local", path } or { type: "Module", module }');
+  }
+  return { referenceTasks: [], schedule: null, runConfig: { env: {}, labels: [] }, result: null, storage: null, ...f } as unknown as SerializedFlow;
+}
+
+function list(value: unknown, field: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw validationError(`serialized_flow.${field} must be a list`);
+  return value;
+}

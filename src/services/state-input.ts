@@ -1,0 +1,87 @@
+import { PrefectliteError, validationError } from "../core/errors.ts";
+import { STATE_TYPES, isFinishedType, isStateType, type ResultLocation, type SerializedState } from "../core/state.ts";
+import type { StateWrite } from "../storage/store.ts";
+import { describe, isPlainObject, requireTime } from "./validate.ts";
+import { randomUUID } from "node:crypto";
+
+/** Prefect Server's limit on one state (`sys.getsizeof(json.dumps(state))`). */
+export const MAX_STATE_PAYLOAD_BYTES = 1024 * 1024;
+
+export type StampedState = SerializedState & { timestamp: string };
+
+/**
+ * A state as a client sent it (an object, or its JSON text) → the stored form: known fields
+ * only, the type checked, times normalized, stamped with `now` when it has no timestamp, and
+ * a Scheduled-family state without a start time starting at its timestamp.
+ */
+export function parseStateInput(value: unknown, now: string, field = "state"): StampedState {
+  let raw = value;
+  if (typeof raw === "string") {
+    if (raw.length > MAX_STATE_PAYLOAD_BYTES) throw tooLarge();
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw validationError(`${field} is not valid JSON`);
+    }
+  }
+  if (!isPlainObject(raw)) throw validationError(`${field} must be a JSON object with a "type", got ${describe(raw)}`);
+  if (Buffer.byteLength(JSON.stringify(raw)) > MAX_STATE_PAYLOAD_BYTES) throw tooLarge();
+  const type = raw.type;
+  if (!isStateType(type)) {
+    throw validationError(`${field}: unknown state type ${describe(type)} (known: ${STATE_TYPES.join(", ")})`);
+  }
+  if (raw.message !== undefined && raw.message !== null && typeof raw.message !== "string") {
+    throw validationError(`${field}.message must be a string`);
+  }
+  const timestamp = raw.timestamp == null ? now : requireTime(raw.timestamp, `${field}.timestamp`);
+  const state: StampedState = { type, message: (raw.message as string | null | undefined) ?? "", timestamp };
+  const result = parseResult(raw.result, field);
+  if (result) state.result = result;
+  if (raw.startTime != null) state.startTime = requireTime(raw.startTime, `${field}.startTime`);
+  else if (type === "Scheduled" || type === "Retrying" || type === "Queued") state.startTime = timestamp;
+  if (raw.runCount != null) state.runCount = count(raw.runCount, `${field}.runCount`);
+  if (raw.nMapStates != null) state.nMapStates = count(raw.nMapStates, `${field}.nMapStates`);
+  if (raw.context != null) {
+    if (!isPlainObject(raw.context)) throw validationError(`${field}.context must be a JSON object`);
+    state.context = raw.context;
+  }
+  return state;
+}
+
+function parseResult(value: unknown, field: string): ResultLocation | null {
+  if (value == null) return null;
+  if (!isPlainObject(value) || value.type !== "LocalResult" || typeof value.location !== "string") {
+    throw validationError(`${field}.result must be { type: "LocalResult", location, dir? }`);
+  }
+  const r: ResultLocation = { type: "LocalResult", location: value.location };
+  if (typeof value.dir === "string") r.dir = value.dir;
+  return r;
+}
+
+function count(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw validationError(`${field} must be a non-negative integer`);
+  return value;
+}
+
+function tooLarge(): PrefectliteError {
+  return validationError(`State payload is too large (over ${MAX_STATE_PAYLOAD_BYTES} bytes).`);
+}
+
+/** A state the server itself writes (initial states, cancellations, claims). */
+export function serverState(type: SerializedState["type"], message: string, now: string, startTime?: string): StampedState {
+  const s: StampedState = { type, message, timestamp: now };
+  if (startTime) s.startTime = startTime;
+  return s;
+}
+
+/** The storage write of a state: which run columns it also moves. */
+export function stateWrite(state: StampedState, options: { heartbeat?: string | null; agentId?: string | null } = {}): StateWrite {
+  return {
+    id: randomUUID(),
+    state,
+    markStarted: state.type === "Running",
+    markEnded: isFinishedType(state.type),
+    heartbeat: options.heartbeat ?? null,
+    agentId: options.agentId ?? null,
+  };
+}

@@ -1,0 +1,142 @@
+import { PrefectliteError, notFoundError, validationError } from "../core/errors.ts";
+import { canTransition, isFinishedType, isRunningType, type StateType } from "../core/state.ts";
+import type { FlowRunRecord, TaskRunRecord } from "../storage/store.ts";
+import { isoNow, type ServiceDeps } from "./deps.ts";
+import { parseStateInput, serverState, stateWrite, type StampedState } from "./state-input.ts";
+import type { FlowRunStateInput, SetStatesOptions, StateWriteResult, TaskRunStateInput } from "./types.ts";
+import { requireUuid, requireVersion } from "./validate.ts";
+
+/**
+ * State changes of flow runs and task runs. Every write carries the version its writer read
+ * (optimistic locking); transitions follow core's `canTransition`; a batch is one transaction.
+ */
+export function createStateService(deps: ServiceDeps) {
+  function setFlowRunStates(items: FlowRunStateInput[], options: SetStatesOptions = {}): StateWriteResult[] {
+    if (!Array.isArray(items)) throw validationError("states must be a list");
+    const agentId = options.agentId ? requireUuid(options.agentId, "agent id") : null;
+    const now = isoNow(deps);
+    return deps.store.transaction(() =>
+      items.map((item, i) => {
+        const id = requireUuid(item?.flowRunId, `states[${i}].flow_run_id`);
+        const version = requireVersion(item.version, `states[${i}].version`);
+        const state = parseStateInput(item.state, now, `states[${i}].state`);
+        const run = deps.store.flowRuns.get(id);
+        if (!run) throw notFoundError(`State update failed for flow run ID ${id}: no such flow run`);
+        const newVersion = writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true });
+        return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
+      }),
+    );
+  }
+
+  function setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[] {
+    if (!Array.isArray(items)) throw validationError("states must be a list");
+    const now = isoNow(deps);
+    const versionLocked = new Map<string, boolean>();
+    return deps.store.transaction(() =>
+      items.map((item, i) => {
+        const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
+        const version = requireVersion(item.version, `states[${i}].version`);
+        const state = parseStateInput(item.state, now, `states[${i}].state`);
+        const taskRun = deps.store.taskRuns.get(id);
+        if (!taskRun) throw notFoundError(`State update failed for task run ID ${id}: no such task run`);
+        const flowRun = deps.store.flowRuns.get(taskRun.flowRunId)!;
+        let locked = versionLocked.get(flowRun.flowId);
+        if (locked === undefined) {
+          locked = flowGroupSettingsOf(deps, flowRun.flowId).version_locking_enabled === true;
+          versionLocked.set(flowRun.flowId, locked);
+        }
+        checkTaskRunRules(taskRun, flowRun, state.type, locked);
+        const newVersion = writeTaskRunState(deps, taskRun, version, state, item.rerun === true);
+        return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
+      }),
+    );
+  }
+
+  function cancelFlowRun(flowRunId: string): { state: StateType } {
+    const id = requireUuid(flowRunId, "flow_run_id");
+    const now = isoNow(deps);
+    return deps.store.transaction(() => {
+      const run = deps.store.flowRuns.get(id);
+      if (!run) throw notFoundError(`Flow run ${id} not found`);
+      if (isFinishedType(run.state) || run.state === "Cancelling") return { state: run.state };
+      if (run.state === "Running") {
+        writeFlowRunState(deps, run, run.version, serverState("Cancelling", "Flow run is cancelling", now));
+        return { state: "Cancelling" as const };
+      }
+      writeFlowRunState(deps, run, run.version, serverState("Cancelled", "Flow run is cancelled", now));
+      return { state: "Cancelled" as const };
+    });
+  }
+
+  return { setFlowRunStates, setTaskRunStates, cancelFlowRun };
+}
+
+export function flowGroupSettingsOf(deps: ServiceDeps, flowId: string) {
+  const flow = deps.store.flows.get(flowId);
+  return (flow && deps.store.flows.getGroup(flow.flowGroupId)?.settings) || ({} as Record<string, unknown>);
+}
+
+function refuseTransition(kind: string, id: string, from: StateType, to: StateType): never {
+  const why = isFinishedType(from)
+    ? `${from} is a finished state (only an explicit re-run may leave it, for Scheduled or Pending)`
+    : `a ${from} run may only end`;
+  throw new PrefectliteError("Conflict", `State update refused for ${kind} ${id}: ${from} → ${to} is not allowed: ${why}`);
+}
+
+function checkVersion(kind: string, id: string, stored: number, given: number): void {
+  if (stored !== given) {
+    throw new PrefectliteError(
+      "VersionConflict",
+      `State update refused for ${kind} ${id}: you read version ${given} but it is at version ${stored} (someone else changed it; read it again)`,
+    );
+  }
+}
+
+function checkTaskRunRules(taskRun: TaskRunRecord, flowRun: FlowRunRecord, to: StateType, versionLocked: boolean): void {
+  if (isRunningType(to) && flowRun.state !== "Running") {
+    throw new PrefectliteError(
+      "Conflict",
+      `State update failed for task run ID ${taskRun.id}: provided a running state but associated flow run ${flowRun.id} is not in a running state (it is ${flowRun.state}).`,
+    );
+  }
+  if (versionLocked && to === "Running" && taskRun.state === "Running") {
+    throw new PrefectliteError(
+      "Conflict",
+      `State update refused for task run ${taskRun.id}: it is already Running and version locking is enabled for this flow (a task run runs once)`,
+    );
+  }
+}
+
+/**
+ * Write a flow-run state over `version`: checks the version and the transition, refreshes the
+ * heartbeat (Running, Submitted), records the agent (Submitted), and a Cancelled run cancels
+ * its unfinished task runs. Returns the new version. Runs inside the caller's transaction.
+ */
+export function writeFlowRunState(
+  deps: ServiceDeps,
+  run: FlowRunRecord,
+  version: number,
+  state: StampedState,
+  options: { agentId?: string | null; rerun?: boolean } = {},
+): number {
+  checkVersion("flow run", run.id, run.version, version);
+  if (!canTransition(run.state, state.type, { rerun: options.rerun })) refuseTransition("flow run", run.id, run.state, state.type);
+  const now = isoNow(deps);
+  if (state.type === "Cancelled") cancelTaskRuns(deps, run.id, now);
+  const beats = state.type === "Running" || state.type === "Submitted";
+  const agentId = state.type === "Submitted" ? (options.agentId ?? null) : null;
+  return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId }));
+}
+
+function writeTaskRunState(deps: ServiceDeps, run: TaskRunRecord, version: number, state: StampedState, rerun: boolean): number {
+  checkVersion("task run", run.id, run.version, version);
+  if (!canTransition(run.state, state.type, { rerun })) refuseTransition("task run", run.id, run.state, state.type);
+  const heartbeat = state.type === "Running" ? isoNow(deps) : null;
+  return deps.store.taskRuns.writeState(run.id, version, stateWrite(state, { heartbeat }));
+}
+
+function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): void {
+  for (const taskRun of deps.store.taskRuns.unfinished(flowRunId)) {
+    deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Cancelled", "Flow run is cancelled", now)));
+  }
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import { notFoundError, validationError } from "../core/errors.ts";
+import type { TaskRecord, TaskRunRecord } from "../storage/store.ts";
+import { isoNow, type ServiceDeps } from "./deps.ts";
+import { serverState, stateWrite } from "./state-input.ts";
+import type { MappedChildrenInput, TaskRunInfo, TaskRunLookup } from "./types.ts";
+import { requireUuid } from "./validate.ts";
+
+/** The most children one call creates (a bound on one transaction's size). */
+export const MAX_MAPPED_CHILDREN = 1_000_000;
+
+/** Task runs looked up or created on demand: unmapped ones by slug or task id, mapped children in bulk. */
+export function createTaskRunService(deps: ServiceDeps) {
+  function taskOf(input: { flowRunId: string; taskId?: string | null; taskSlug?: string | null }) {
+    const flowRunId = requireUuid(input.flowRunId, "flow_run_id");
+    const flowRun = deps.store.flowRuns.get(flowRunId);
+    if (!flowRun) throw notFoundError(`Flow run ${flowRunId} not found`);
+    let task: TaskRecord | undefined;
+    if (input.taskId != null) task = deps.store.flows.findTask(flowRun.flowId, { id: requireUuid(input.taskId, "task_id") });
+    else if (input.taskSlug != null) task = deps.store.flows.findTask(flowRun.flowId, { slug: String(input.taskSlug) });
+    else throw validationError("One of task_id or task_slug must be provided.");
+    if (!task) throw notFoundError(`Task ${input.taskId ?? `'${input.taskSlug}'`} is not a task of the flow of run ${flowRunId}`);
+    return { flowRunId, task };
+  }
+
+  function newTaskRun(flowRunId: string, task: TaskRecord, mapIndex: number, now: string) {
+    return {
+      id: randomUUID(),
+      flowRunId,
+      taskId: task.id,
+      taskSlug: task.slug,
+      mapIndex,
+      initialState: stateWrite(serverState("Pending", "Task run created", now)),
+    };
+  }
+
+  function getOrCreateTaskRunInfo(input: TaskRunLookup): TaskRunInfo {
+    const mapIndex = input.mapIndex ?? -1;
+    if (!Number.isInteger(mapIndex) || mapIndex < -1) throw validationError("map_index must be an integer ≥ -1");
+    return deps.store.transaction(() => {
+      const { flowRunId, task } = taskOf(input);
+      const existing = deps.store.taskRuns.find(flowRunId, task.id, mapIndex);
+      if (existing) return info(existing);
+      deps.store.taskRuns.insertMissing([newTaskRun(flowRunId, task, mapIndex, isoNow(deps))], isoNow(deps));
+      return info(deps.store.taskRuns.find(flowRunId, task.id, mapIndex)!);
+    });
+  }
+
+  function getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[] {
+    const count = input.count;
+    if (!Number.isInteger(count) || count < 0 || count > MAX_MAPPED_CHILDREN) {
+      throw validationError(`count must be an integer from 0 to ${MAX_MAPPED_CHILDREN}`);
+    }
+    return deps.store.transaction(() => {
+      const { flowRunId, task } = taskOf(input);
+      const now = isoNow(deps);
+      const existing = deps.store.taskRuns.range(flowRunId, task.id, 0, count);
+      if (existing.length < count) {
+        const have = new Set(existing.map((r) => r.mapIndex));
+        const missing = [];
+        for (let i = 0; i < count; i++) if (!have.has(i)) missing.push(newTaskRun(flowRunId, task, i, now));
+        deps.store.taskRuns.insertMissing(missing, now);
+        return deps.store.taskRuns.range(flowRunId, task.id, 0, count).map(info);
+      }
+      return existing.map(info);
+    });
+  }
+
+  return { getOrCreateTaskRunInfo, getOrCreateMappedTaskRuns };
+}
+
+function info(r: TaskRunRecord): TaskRunInfo {
+  return {
+    id: r.id,
+    flowRunId: r.flowRunId,
+    taskId: r.taskId,
+    taskSlug: r.taskSlug,
+    mapIndex: r.mapIndex,
+    version: r.version,
+    state: r.state,
+    serializedState: r.serializedState,
+  };
+}

@@ -1,0 +1,56 @@
+import type { Database } from "bun:sqlite";
+import { fromJSONText } from "./json.ts";
+import type { AgentRecord } from "./records.ts";
+
+export interface AgentRepository {
+  get(id: string): AgentRecord | undefined;
+  /** The agent with exactly this identity (labels sorted by the caller). */
+  findIdentity(identity: Omit<AgentRecord, "id" | "lastQueried">): AgentRecord | undefined;
+  insert(agent: AgentRecord, now: string): void;
+  touch(id: string, at: string): void;
+}
+
+interface AgentRow {
+  id: string;
+  name: string;
+  type: string;
+  core_version: string | null;
+  labels: string;
+  last_queried: string | null;
+}
+
+function record(r: AgentRow | null): AgentRecord | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    coreVersion: r.core_version,
+    labels: fromJSONText(r.labels, []),
+    lastQueried: r.last_queried,
+  };
+}
+
+export function createAgentRepository(db: Database): AgentRepository {
+  const COLUMNS = "id, name, type, core_version, labels, last_queried";
+  const q = {
+    get: db.query<AgentRow, { id: string }>(`SELECT ${COLUMNS} FROM agent WHERE id = $id`),
+    identity: db.query<AgentRow, { name: string; type: string; labels: string; core_version: string | null }>(
+      `SELECT ${COLUMNS} FROM agent WHERE name = $name AND type = $type AND labels = $labels
+         AND core_version IS $core_version ORDER BY created LIMIT 1`,
+    ),
+    insert: db.query(
+      `INSERT INTO agent (id, name, type, core_version, labels, last_queried, created, updated)
+       VALUES ($id, $name, $type, $core_version, $labels, NULL, $now, $now)`,
+    ),
+    touch: db.query("UPDATE agent SET last_queried = $at WHERE id = $id"),
+  };
+  return {
+    get: (id) => record(q.get.get({ id })),
+    findIdentity: (a) =>
+      record(q.identity.get({ name: a.name, type: a.type, labels: JSON.stringify(a.labels), core_version: a.coreVersion })),
+    insert: (a, now) =>
+      void q.insert.run({ id: a.id, name: a.name, type: a.type, core_version: a.coreVersion, labels: JSON.stringify(a.labels), now }),
+    touch: (id, at) => void q.touch.run({ id, at }),
+  };
+}

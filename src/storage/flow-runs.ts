@@ -1,0 +1,142 @@
+import type { Database } from "bun:sqlite";
+import { fromJSONText, toJSONText } from "./json.ts";
+import type { FlowRunRecord, NewFlowRun, StateWrite } from "./records.ts";
+import { createRunStateWriter } from "./run-states.ts";
+
+export interface QueueQuery {
+  /** Due means a (task-run) state start time at or before this. */
+  before: string;
+  /** Only runs whose labels are all among these. */
+  labels: string[];
+  limit: number;
+}
+
+/** Flow runs and their state history. */
+export interface FlowRunRepository {
+  get(id: string): FlowRunRecord | undefined;
+  findByIdempotencyKey(flowId: string, key: string): FlowRunRecord | undefined;
+  /** The run and its first state (history row included). */
+  insert(run: NewFlowRun, now: string): void;
+  /** Versioned write; a stale `expectedVersion` throws VersionConflict. Returns the new version. */
+  writeState(id: string, expectedVersion: number, write: StateWrite): number;
+  /** False when there is no such run. */
+  setHeartbeat(id: string, at: string): boolean;
+  /** Ids of a flow's runs in state Scheduled, ad-hoc or auto-scheduled. */
+  scheduledRunIds(flowId: string, autoScheduled: boolean): string[];
+  delete(ids: string[]): void;
+  /** Due Scheduled runs, and Running runs with a due Scheduled/Retrying task run, oldest first. */
+  queue(query: QueueQuery): FlowRunRecord[];
+}
+
+interface FlowRunRow {
+  id: string;
+  flow_id: string;
+  name: string;
+  labels: string;
+  parameters: string;
+  version: number;
+  state: string;
+  state_start_time: string | null;
+  serialized_state: string;
+  scheduled_start_time: string;
+  auto_scheduled: number;
+  idempotency_key: string | null;
+  heartbeat: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  agent_id: string | null;
+}
+
+const COLUMNS =
+  "id, flow_id, name, labels, parameters, version, state, state_start_time, serialized_state, scheduled_start_time, auto_scheduled, idempotency_key, heartbeat, start_time, end_time, agent_id";
+
+function record(r: FlowRunRow | null): FlowRunRecord | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    flowId: r.flow_id,
+    name: r.name,
+    labels: fromJSONText(r.labels, []),
+    parameters: fromJSONText(r.parameters, {}),
+    version: r.version,
+    state: r.state as FlowRunRecord["state"],
+    stateStartTime: r.state_start_time,
+    serializedState: fromJSONText(r.serialized_state, { type: "Pending" }),
+    scheduledStartTime: r.scheduled_start_time,
+    autoScheduled: r.auto_scheduled === 1,
+    idempotencyKey: r.idempotency_key,
+    heartbeat: r.heartbeat,
+    startTime: r.start_time,
+    endTime: r.end_time,
+    agentId: r.agent_id,
+  };
+}
+
+const DUE_STATES = "('Scheduled', 'Retrying', 'Queued')";
+
+export function createFlowRunRepository(db: Database): FlowRunRepository {
+  const states = createRunStateWriter(db, "flow_run");
+  const q = {
+    get: db.query<FlowRunRow, { id: string }>(`SELECT ${COLUMNS} FROM flow_run WHERE id = $id`),
+    byKey: db.query<FlowRunRow, { flow_id: string; key: string }>(
+      `SELECT ${COLUMNS} FROM flow_run WHERE flow_id = $flow_id AND idempotency_key = $key`,
+    ),
+    insert: db.query(
+      `INSERT INTO flow_run (id, flow_id, name, parameters, context, labels, run_config, scheduled_start_time, auto_scheduled,
+         idempotency_key, version, state, state_timestamp, state_message, state_result, state_start_time, serialized_state,
+         created, updated)
+       VALUES ($id, $flow_id, $name, $parameters, $context, $labels, $run_config, $scheduled_start_time, $auto_scheduled,
+         $idempotency_key, 1, $state, $state_timestamp, $state_message, NULL, $state_start_time, $serialized_state, $now, $now)`,
+    ),
+    heartbeat: db.query("UPDATE flow_run SET heartbeat = $at WHERE id = $id"),
+    scheduled: db.query<{ id: string }, { flow_id: string; auto: number }>(
+      "SELECT id FROM flow_run WHERE flow_id = $flow_id AND auto_scheduled = $auto AND state = 'Scheduled'",
+    ),
+    delete: db.query("DELETE FROM flow_run WHERE id = $id"),
+    queue: db.query<FlowRunRow, { before: string; labels: string; limit: number }>(
+      `SELECT ${COLUMNS} FROM flow_run fr
+       WHERE ((fr.state IN ${DUE_STATES} AND fr.state_start_time <= $before)
+          OR (fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${DUE_STATES}
+                AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before)))
+         AND NOT EXISTS (SELECT 1 FROM json_each(fr.labels) l WHERE l.value NOT IN (SELECT value FROM json_each($labels)))
+       ORDER BY fr.state_start_time, fr.id
+       LIMIT $limit`,
+    ),
+  };
+
+  return {
+    get: (id) => record(q.get.get({ id })),
+    findByIdempotencyKey: (flowId, key) => record(q.byKey.get({ flow_id: flowId, key })),
+    insert(run, now) {
+      const s = run.initialState.state;
+      q.insert.run({
+        id: run.id,
+        flow_id: run.flowId,
+        name: run.name,
+        parameters: JSON.stringify(run.parameters),
+        context: JSON.stringify(run.context),
+        labels: JSON.stringify(run.labels),
+        run_config: toJSONText(run.runConfig),
+        scheduled_start_time: run.scheduledStartTime,
+        auto_scheduled: run.autoScheduled ? 1 : 0,
+        idempotency_key: run.idempotencyKey,
+        state: s.type,
+        state_timestamp: s.timestamp,
+        state_message: s.message ?? null,
+        state_start_time: s.startTime ?? null,
+        serialized_state: JSON.stringify(s),
+        now,
+      });
+      states.insertHistory(run.id, 1, run.initialState);
+    },
+    writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
+    setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,
+    scheduledRunIds: (flowId, autoScheduled) =>
+      q.scheduled.all({ flow_id: flowId, auto: autoScheduled ? 1 : 0 }).map((r) => r.id),
+    delete(ids) {
+      for (const id of ids) q.delete.run({ id });
+    },
+    queue: ({ before, labels, limit }) =>
+      q.queue.all({ before, labels: JSON.stringify(labels), limit }).map((r) => record(r)!),
+  };
+}

@@ -1,0 +1,247 @@
+import type { Database } from "bun:sqlite";
+import { fromJSONText, toJSONText } from "./json.ts";
+import type { FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "./records.ts";
+
+/** Flow groups, flows (versions), their tasks and edges. */
+export interface FlowRepository {
+  get(id: string): FlowRecord | undefined;
+  /** The most recently created flow of that name in that project (any version, archived or not). */
+  latestByProjectAndName(projectId: string, name: string): FlowRecord | undefined;
+  /** The highest-version unarchived flow of a group. */
+  newestUnarchived(by: { flowGroupId: string } | { versionGroupId: string }): FlowRecord | undefined;
+  /** The highest-version flow of a group, archived or not. */
+  newest(flowGroupId: string): FlowRecord | undefined;
+  unarchivedIds(flowGroupId: string): string[];
+  maxVersion(flowGroupId: string): number;
+  insert(flow: NewFlow, now: string): void;
+  insertTasks(tasks: NewTask[], now: string): void;
+  insertEdges(edges: NewEdge[], now: string): void;
+  setArchived(id: string, archived: boolean, now: string): void;
+  setScheduleActive(id: string, active: boolean, now: string): void;
+  delete(id: string): void;
+  tasks(flowId: string): TaskRecord[];
+  findTask(flowId: string, by: { id: string } | { slug: string }): TaskRecord | undefined;
+
+  getGroup(id: string): FlowGroupRecord | undefined;
+  getGroupByName(name: string): FlowGroupRecord | undefined;
+  insertGroup(group: FlowGroupRecord, now: string): void;
+  updateGroup(id: string, patch: Partial<Pick<FlowGroupRecord, "settings" | "labels" | "defaultParameters">>, now: string): void;
+}
+
+interface FlowRow {
+  id: string;
+  name: string;
+  version: number;
+  version_group_id: string;
+  flow_group_id: string;
+  project_id: string;
+  archived: number;
+  core_version: string;
+  serialized_hash: string;
+  parameters: string;
+  run_config: string | null;
+  schedule: string | null;
+  is_schedule_active: number;
+  created: string;
+}
+
+interface GroupRow {
+  id: string;
+  name: string;
+  labels: string | null;
+  schedule: string | null;
+  settings: string;
+  default_parameters: string;
+  run_config: string | null;
+}
+
+const FLOW_COLUMNS =
+  "id, name, version, version_group_id, flow_group_id, project_id, archived, core_version, serialized_hash, parameters, run_config, schedule, is_schedule_active, created";
+const GROUP_COLUMNS = "id, name, labels, schedule, settings, default_parameters, run_config";
+
+function flowRecord(r: FlowRow | null): FlowRecord | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    version: r.version,
+    versionGroupId: r.version_group_id,
+    flowGroupId: r.flow_group_id,
+    projectId: r.project_id,
+    archived: r.archived === 1,
+    coreVersion: r.core_version,
+    serializedHash: r.serialized_hash,
+    parameters: fromJSONText(r.parameters, []),
+    runConfig: fromJSONText(r.run_config, null),
+    schedule: fromJSONText(r.schedule, null),
+    isScheduleActive: r.is_schedule_active === 1,
+    created: r.created,
+  };
+}
+
+function groupRecord(r: GroupRow | null): FlowGroupRecord | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    name: r.name,
+    labels: fromJSONText(r.labels, null),
+    schedule: fromJSONText(r.schedule, null),
+    settings: fromJSONText<FlowGroupSettings>(r.settings, {} as FlowGroupSettings),
+    defaultParameters: fromJSONText(r.default_parameters, {}),
+    runConfig: fromJSONText(r.run_config, null),
+  };
+}
+
+export function createFlowRepository(db: Database): FlowRepository {
+  const q = {
+    get: db.query<FlowRow, { id: string }>(`SELECT ${FLOW_COLUMNS} FROM flow WHERE id = $id`),
+    latest: db.query<FlowRow, { project_id: string; name: string }>(
+      `SELECT ${FLOW_COLUMNS} FROM flow WHERE project_id = $project_id AND name = $name ORDER BY created DESC, version DESC LIMIT 1`,
+    ),
+    newestUnarchivedByGroup: db.query<FlowRow, { id: string }>(
+      `SELECT ${FLOW_COLUMNS} FROM flow WHERE flow_group_id = $id AND archived = 0 ORDER BY version DESC LIMIT 1`,
+    ),
+    newestUnarchivedByVersionGroup: db.query<FlowRow, { id: string }>(
+      `SELECT ${FLOW_COLUMNS} FROM flow WHERE version_group_id = $id AND archived = 0 ORDER BY version DESC LIMIT 1`,
+    ),
+    newest: db.query<FlowRow, { id: string }>(
+      `SELECT ${FLOW_COLUMNS} FROM flow WHERE flow_group_id = $id ORDER BY version DESC LIMIT 1`,
+    ),
+    unarchivedIds: db.query<{ id: string }, { id: string }>("SELECT id FROM flow WHERE flow_group_id = $id AND archived = 0"),
+    maxVersion: db.query<{ v: number | null }, { id: string }>("SELECT MAX(version) AS v FROM flow WHERE flow_group_id = $id"),
+    insert: db.query(
+      `INSERT INTO flow (id, name, version, version_group_id, flow_group_id, project_id, archived, core_version, serialized_flow,
+         serialized_hash, storage, run_config, parameters, schedule, is_schedule_active, description, created, updated)
+       VALUES ($id, $name, $version, $version_group_id, $flow_group_id, $project_id, $archived, $core_version, $serialized_flow,
+         $serialized_hash, $storage, $run_config, $parameters, $schedule, $is_schedule_active, $description, $now, $now)`,
+    ),
+    insertTask: db.query(
+      `INSERT INTO task (id, flow_id, name, slug, type, max_retries, retry_delay_ms, timeout_ms, trigger, mapped,
+         is_root_task, is_terminal_task, is_reference_task, tags, created)
+       VALUES ($id, $flow_id, $name, $slug, $type, $max_retries, $retry_delay_ms, $timeout_ms, $trigger, $mapped,
+         $is_root_task, $is_terminal_task, $is_reference_task, $tags, $now)`,
+    ),
+    insertEdge: db.query(
+      `INSERT INTO edge (id, flow_id, upstream_task_id, downstream_task_id, key, mapped, created)
+       VALUES ($id, $flow_id, $upstream, $downstream, $key, $mapped, $now)`,
+    ),
+    setArchived: db.query("UPDATE flow SET archived = $archived, updated = $now WHERE id = $id"),
+    setScheduleActive: db.query("UPDATE flow SET is_schedule_active = $active, updated = $now WHERE id = $id"),
+    delete: db.query("DELETE FROM flow WHERE id = $id"),
+    tasks: db.query<TaskRecord, { flow_id: string }>(
+      "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id ORDER BY rowid",
+    ),
+    taskById: db.query<TaskRecord, { flow_id: string; id: string }>(
+      "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id AND id = $id",
+    ),
+    taskBySlug: db.query<TaskRecord, { flow_id: string; slug: string }>(
+      "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id AND slug = $slug",
+    ),
+    getGroup: db.query<GroupRow, { id: string }>(`SELECT ${GROUP_COLUMNS} FROM flow_group WHERE id = $id`),
+    getGroupByName: db.query<GroupRow, { name: string }>(`SELECT ${GROUP_COLUMNS} FROM flow_group WHERE name = $name`),
+    insertGroup: db.query(
+      `INSERT INTO flow_group (id, name, labels, schedule, settings, default_parameters, run_config, created, updated)
+       VALUES ($id, $name, $labels, $schedule, $settings, $default_parameters, $run_config, $now, $now)`,
+    ),
+    setGroupSettings: db.query("UPDATE flow_group SET settings = $value, updated = $now WHERE id = $id"),
+    setGroupLabels: db.query("UPDATE flow_group SET labels = $value, updated = $now WHERE id = $id"),
+    setGroupDefaults: db.query("UPDATE flow_group SET default_parameters = $value, updated = $now WHERE id = $id"),
+  };
+
+  return {
+    get: (id) => flowRecord(q.get.get({ id })),
+    latestByProjectAndName: (projectId, name) => flowRecord(q.latest.get({ project_id: projectId, name })),
+    newestUnarchived: (by) =>
+      flowRecord(
+        "flowGroupId" in by
+          ? q.newestUnarchivedByGroup.get({ id: by.flowGroupId })
+          : q.newestUnarchivedByVersionGroup.get({ id: by.versionGroupId }),
+      ),
+    newest: (flowGroupId) => flowRecord(q.newest.get({ id: flowGroupId })),
+    unarchivedIds: (flowGroupId) => q.unarchivedIds.all({ id: flowGroupId }).map((r) => r.id),
+    maxVersion: (flowGroupId) => q.maxVersion.get({ id: flowGroupId })?.v ?? 0,
+    insert(f, now) {
+      q.insert.run({
+        id: f.id,
+        name: f.name,
+        version: f.version,
+        version_group_id: f.versionGroupId,
+        flow_group_id: f.flowGroupId,
+        project_id: f.projectId,
+        archived: f.archived ? 1 : 0,
+        core_version: f.coreVersion,
+        serialized_flow: JSON.stringify(f.serializedFlow),
+        serialized_hash: f.serializedHash,
+        storage: toJSONText(f.storage),
+        run_config: toJSONText(f.runConfig),
+        parameters: JSON.stringify(f.parameters),
+        schedule: toJSONText(f.schedule),
+        is_schedule_active: f.isScheduleActive ? 1 : 0,
+        description: f.description,
+        now,
+      });
+    },
+    insertTasks(tasks, now) {
+      for (const t of tasks) {
+        q.insertTask.run({
+          id: t.id,
+          flow_id: t.flowId,
+          name: t.name,
+          slug: t.slug,
+          type: t.type,
+          max_retries: t.maxRetries,
+          retry_delay_ms: t.retryDelayMs,
+          timeout_ms: t.timeoutMs,
+          trigger: t.trigger,
+          mapped: t.mapped ? 1 : 0,
+          is_root_task: t.isRootTask ? 1 : 0,
+          is_terminal_task: t.isTerminalTask ? 1 : 0,
+          is_reference_task: t.isReferenceTask ? 1 : 0,
+          tags: JSON.stringify(t.tags),
+          now,
+        });
+      }
+    },
+    insertEdges(edges, now) {
+      for (const e of edges) {
+        q.insertEdge.run({
+          id: e.id,
+          flow_id: e.flowId,
+          upstream: e.upstreamTaskId,
+          downstream: e.downstreamTaskId,
+          key: e.key,
+          mapped: e.mapped ? 1 : 0,
+          now,
+        });
+      }
+    },
+    setArchived: (id, archived, now) => void q.setArchived.run({ id, archived: archived ? 1 : 0, now }),
+    setScheduleActive: (id, active, now) => void q.setScheduleActive.run({ id, active: active ? 1 : 0, now }),
+    delete: (id) => void q.delete.run({ id }),
+    tasks: (flowId) => q.tasks.all({ flow_id: flowId }),
+    findTask: (flowId, by) =>
+      ("id" in by ? q.taskById.get({ flow_id: flowId, id: by.id }) : q.taskBySlug.get({ flow_id: flowId, slug: by.slug })) ??
+      undefined,
+    getGroup: (id) => groupRecord(q.getGroup.get({ id })),
+    getGroupByName: (name) => groupRecord(q.getGroupByName.get({ name })),
+    insertGroup(g, now) {
+      q.insertGroup.run({
+        id: g.id,
+        name: g.name,
+        labels: toJSONText(g.labels),
+        schedule: toJSONText(g.schedule),
+        settings: JSON.stringify(g.settings),
+        default_parameters: JSON.stringify(g.defaultParameters),
+        run_config: toJSONText(g.runConfig),
+        now,
+      });
+    },
+    updateGroup(id, patch, now) {
+      if (patch.settings !== undefined) q.setGroupSettings.run({ id, value: JSON.stringify(patch.settings), now });
+      if (patch.labels !== undefined) q.setGroupLabels.run({ id, value: toJSONText(patch.labels), now });
+      if (patch.defaultParameters !== undefined) {
+        q.setGroupDefaults.run({ id, value: JSON.stringify(patch.defaultParameters), now });
+      }
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Database } from "bun:sqlite";
+import { createAgentRepository, type AgentRepository } from "./agents.ts";
+import { createFlowRunRepository, type FlowRunRepository } from "./flow-runs.ts";
+import { createFlowRepository, type FlowRepository } from "./flows.ts";
+import { createLogRepository, type LogRepository } from "./logs.ts";
+import { createProjectRepository, type ProjectRepository } from "./projects.ts";
+import { createTaskRunRepository, type TaskRunRepository } from "./task-runs.ts";
+
+export type * from "./records.ts";
+
+/**
+ * Everything services may ask of storage: one repository per table group and a write
+ * transaction. No SQL crosses this line, so another database can implement it.
+ */
+export interface Store {
+  /**
+   * Run `fn` in one write transaction (taken at once, so concurrent writers queue on the busy
+   * timeout instead of failing on upgrade); a throw rolls everything back. Nested calls join
+   * the outer transaction.
+   */
+  transaction<T>(fn: () => T): T;
+  projects: ProjectRepository;
+  flows: FlowRepository;
+  flowRuns: FlowRunRepository;
+  taskRuns: TaskRunRepository;
+  logs: LogRepository;
+  agents: AgentRepository;
+}
+
+const stores = new WeakMap<Database, Store>();
+
+/** The store of a database: built once per database, so its prepared statements are cached. */
+export function createSqliteStore(db: Database): Store {
+  const existing = stores.get(db);
+  if (existing) return existing;
+  const store: Store = {
+    transaction<T>(fn: () => T): T {
+      if (db.inTransaction) return db.transaction(fn)();
+      return db.transaction(fn).immediate();
+    },
+    projects: createProjectRepository(db),
+    flows: createFlowRepository(db),
+    flowRuns: createFlowRunRepository(db),
+    taskRuns: createTaskRunRepository(db),
+    logs: createLogRepository(db),
+    agents: createAgentRepository(db),
+  };
+  stores.set(db, store);
+  return store;
+}

@@ -1,0 +1,104 @@
+import type { Database } from "bun:sqlite";
+import { fromJSONText } from "./json.ts";
+import type { NewTaskRun, StateWrite, TaskRunRecord } from "./records.ts";
+import { createRunStateWriter } from "./run-states.ts";
+
+/** Task runs and their state history. */
+export interface TaskRunRepository {
+  get(id: string): TaskRunRecord | undefined;
+  find(flowRunId: string, taskId: string, mapIndex: number): TaskRunRecord | undefined;
+  /** Insert the task runs that do not exist yet (by flow run, task, map index); returns how many were new. */
+  insertMissing(runs: NewTaskRun[], now: string): number;
+  /** Task runs of a task with map index in [from, to), by map index. */
+  range(flowRunId: string, taskId: string, from: number, to: number): TaskRunRecord[];
+  /** Task runs of a flow run not in a finished state. */
+  unfinished(flowRunId: string): TaskRunRecord[];
+  writeState(id: string, expectedVersion: number, write: StateWrite): number;
+  setHeartbeat(id: string, at: string): boolean;
+}
+
+interface TaskRunRow {
+  id: string;
+  flow_run_id: string;
+  task_id: string;
+  task_slug: string;
+  map_index: number;
+  version: number;
+  state: string;
+  serialized_state: string;
+}
+
+const COLUMNS = "id, flow_run_id, task_id, task_slug, map_index, version, state, serialized_state";
+const FINISHED = "('Success', 'Failed', 'TriggerFailed', 'TimedOut', 'Skipped', 'Mapped', 'Cancelled')";
+
+function record(r: TaskRunRow | null): TaskRunRecord | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    flowRunId: r.flow_run_id,
+    taskId: r.task_id,
+    taskSlug: r.task_slug,
+    mapIndex: r.map_index,
+    version: r.version,
+    state: r.state as TaskRunRecord["state"],
+    serializedState: fromJSONText(r.serialized_state, { type: "Pending" }),
+  };
+}
+
+export function createTaskRunRepository(db: Database): TaskRunRepository {
+  const states = createRunStateWriter(db, "task_run");
+  const q = {
+    get: db.query<TaskRunRow, { id: string }>(`SELECT ${COLUMNS} FROM task_run WHERE id = $id`),
+    find: db.query<TaskRunRow, { flow_run_id: string; task_id: string; map_index: number }>(
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_id = $task_id AND map_index = $map_index`,
+    ),
+    insert: db.query(
+      `INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, version, state, state_timestamp, state_message,
+         state_start_time, serialized_state, created, updated)
+       VALUES ($id, $flow_run_id, $task_id, $task_slug, $map_index, 1, $state, $ts, $message, $start, $serialized, $now, $now)
+       ON CONFLICT (flow_run_id, task_id, map_index) DO NOTHING`,
+    ),
+    range: db.query<TaskRunRow, { flow_run_id: string; task_id: string; from: number; to: number }>(
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_id = $task_id
+         AND map_index >= $from AND map_index < $to ORDER BY map_index`,
+    ),
+    unfinished: db.query<TaskRunRow, { flow_run_id: string }>(
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND (state IS NULL OR state NOT IN ${FINISHED})`,
+    ),
+    heartbeat: db.query("UPDATE task_run SET heartbeat = $at WHERE id = $id"),
+  };
+
+  return {
+    get: (id) => record(q.get.get({ id })),
+    find: (flowRunId, taskId, mapIndex) => record(q.find.get({ flow_run_id: flowRunId, task_id: taskId, map_index: mapIndex })),
+    insertMissing(runs, now) {
+      let inserted = 0;
+      for (const run of runs) {
+        const s = run.initialState.state;
+        const changes = q.insert.run({
+          id: run.id,
+          flow_run_id: run.flowRunId,
+          task_id: run.taskId,
+          task_slug: run.taskSlug,
+          map_index: run.mapIndex,
+          state: s.type,
+          ts: s.timestamp,
+          message: s.message ?? null,
+          start: s.startTime ?? null,
+          serialized: JSON.stringify(s),
+          now,
+        }).changes;
+        if (changes > 0) {
+          states.insertHistory(run.id, 1, run.initialState);
+          inserted++;
+        }
+      }
+      return inserted;
+    },
+    range: (flowRunId, taskId, from, to) =>
+      q.range.all({ flow_run_id: flowRunId, task_id: taskId, from, to }).map((r) => record(r)!),
+    unfinished: (flowRunId) => q.unfinished.all({ flow_run_id: flowRunId }).map((r) => record(r)!),
+    writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
+    setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,
+  };
+}

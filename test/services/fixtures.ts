@@ -1,0 +1,120 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SerializedFlow, SerializedParameter, SerializedTask } from "../../src/core/serialize.ts";
+import type { SerializedSchedule } from "../../src/core/schedule/schedule.ts";
+import { openDatabase, type Database } from "../../src/storage/db.ts";
+import { createServices, type Services } from "../../src/services/index.ts";
+
+/** A clock tests move by hand. */
+export class FakeClock {
+  constructor(private current = new Date("2024-01-01T12:00:00.000Z")) {}
+  now = (): Date => new Date(this.current.getTime());
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+  iso(offsetMs = 0): string {
+    return new Date(this.current.getTime() + offsetMs).toISOString();
+  }
+}
+
+export interface TestBackend {
+  db: Database;
+  services: Services;
+  clock: FakeClock;
+  projectId: string;
+}
+
+/** A fresh in-memory database with services on a fake clock and a project "test". */
+export function openTestBackend(): TestBackend {
+  const db = openDatabase(":memory:");
+  const clock = new FakeClock();
+  const services = createServices(db, { now: clock.now });
+  const { id: projectId } = services.createProject({ name: "test" });
+  return { db, services, clock, projectId };
+}
+
+export function tempDatabasePath(): string {
+  return join(mkdtempSync(join(tmpdir(), "prefectlite-test-")), "prefectlite.db");
+}
+
+function task(slug: string, name = slug.replace(/-\d+$/, "")): SerializedTask {
+  return {
+    slug,
+    name,
+    kind: "task",
+    mapped: false,
+    tags: [],
+    maxRetries: 0,
+    retryDelayMs: 0,
+    timeoutMs: null,
+    trigger: "all_successful",
+    skipOnUpstreamSkip: true,
+    logStdout: false,
+    result: null,
+    constants: {},
+    sourceDigest: null,
+  };
+}
+
+export interface FlowSpec {
+  name?: string;
+  /** Parameters: name → default (undefined = required). */
+  parameters?: Record<string, unknown>;
+  /** Extra tasks by slug (a chain after the parameters). */
+  tasks?: string[];
+  labels?: string[];
+  schedule?: SerializedSchedule | null;
+}
+
+/** A serialized flow as `Flow.serialize()` writes it: parameters, then a chain of tasks. */
+export function serializedFlow(spec: FlowSpec = {}): SerializedFlow {
+  const parameters: SerializedParameter[] = Object.entries(spec.parameters ?? {}).map(([name, def]) => ({
+    name,
+    slug: name,
+    default: def === undefined ? null : def,
+    required: def === undefined,
+  }));
+  const slugs = spec.tasks ?? ["say_hello-1"];
+  const tasks = [...parameters.map((p) => ({ ...task(p.slug, p.name), kind: "parameter" as const })), ...slugs.map((s) => task(s))];
+  const edges = slugs.slice(1).map((s, i) => ({ upstream: slugs[i]!, downstream: s, key: 0, mapped: false }));
+  return {
+    name: spec.name ?? "hello",
+    tasks,
+    edges,
+    parameters,
+    referenceTasks: [],
+    schedule: spec.schedule ?? null,
+    runConfig: { env: {}, labels: [...(spec.labels ?? [])].sort() },
+    result: null,
+    storage: { type: "Module", module: "test.flows" },
+    formatVersion: 1,
+  };
+}
+
+/** An interval schedule, each clock with its parameter defaults. */
+export function intervalSchedule(...clockDefaults: Array<Record<string, unknown>>): SerializedSchedule {
+  return {
+    clocks: (clockDefaults.length ? clockDefaults : [{}]).map((parameterDefaults) => ({
+      type: "IntervalClock" as const,
+      intervalMs: 3_600_000,
+      startDate: "2024-01-01T00:00:00.000Z",
+      parameterDefaults,
+      labels: [],
+    })),
+  };
+}
+
+/** Register a flow in the test project. */
+export function registerFlow(b: TestBackend, spec: FlowSpec = {}, extra: { idempotencyKey?: string | null } = {}) {
+  return b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...extra });
+}
+
+/** Read one row as an object (tests look at what was stored). */
+export function row(db: Database, sql: string, params: Record<string, unknown> = {}): Record<string, any> {
+  return db.query(sql).get(params as never) as Record<string, any>;
+}
+
+export function rows(db: Database, sql: string, params: Record<string, unknown> = {}): Array<Record<string, any>> {
+  return db.query(sql).all(params as never) as Array<Record<string, any>>;
+}
