@@ -1,0 +1,134 @@
+/**
+ * The GraphQL mutations of SPEC §4, snake_case as Prefect Server: every mutation takes one
+ * `input`. Ids are Strings checked by the services (so a bad one gets a clear message);
+ * `JSON` is the query side's scalar (not redefined here).
+ */
+export const mutationTypeDefs = /* GraphQL */ `
+type success_payload { success: Boolean!, error: String }
+type id_payload { id: String! }
+
+input create_project_input { name: String!, description: String }
+
+input create_flow_input {
+  serialized_flow: JSON!
+  project_id: String!
+  version_group_id: String
+  idempotency_key: String
+  set_schedule_active: Boolean
+}
+type create_flow_payload { id: String!, version: Int!, created: Boolean! }
+
+input flow_id_input { flow_id: String! }
+input flow_run_id_input { flow_run_id: String! }
+input task_run_id_input { task_run_id: String! }
+
+input create_flow_run_input {
+  flow_id: String
+  version_group_id: String
+  flow_group_id: String
+  parameters: JSON
+  context: JSON
+  labels: [String!]
+  flow_run_name: String
+  scheduled_start_time: String
+  idempotency_key: String
+  run_config: JSON
+}
+type create_flow_run_payload { id: String!, created: Boolean! }
+
+input set_flow_run_state_input { flow_run_id: String!, version: Int, state: JSON!, rerun: Boolean }
+input set_flow_run_states_input { states: [set_flow_run_state_input!]! }
+input set_task_run_state_input { task_run_id: String!, version: Int, state: JSON!, rerun: Boolean, flow_run_version: Int }
+input set_task_run_states_input { states: [set_task_run_state_input!]! }
+type state_write_result { id: String!, status: String!, message: String, version: Int! }
+type set_states_payload { states: [state_write_result!]! }
+
+type cancel_flow_run_payload { state: String! }
+
+input write_run_log_input {
+  flow_run_id: String!
+  task_run_id: String
+  timestamp: String
+  name: String
+  level: String
+  message: String
+  info: JSON
+}
+input write_run_logs_input { logs: [write_run_log_input!]! }
+type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int! }
+
+input register_agent_input { type: String!, name: String, labels: [String!], agent_config_id: String, core_version: String }
+
+input get_runs_in_queue_input { before: String, labels: [String!], agent_id: String, tenant_id: String }
+type get_runs_in_queue_payload { flow_run_ids: [String!]! }
+
+input claim_flow_runs_input { agent_id: String, labels: [String!], limit: Int!, before: String }
+type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String! }
+type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
+
+input schedule_target_input { flow_id: String, schedule_id: String }
+input set_flow_group_default_parameters_input { flow_group_id: String!, parameters: JSON! }
+input set_flow_group_labels_input { flow_group_id: String!, labels: [String!] }
+
+input get_or_create_task_run_info_input { flow_run_id: String!, task_id: String, task_slug: String, map_index: Int }
+type task_run_info_payload {
+  id: String!
+  flow_run_id: String!
+  task_id: String!
+  task_slug: String!
+  map_index: Int!
+  version: Int!
+  state: String!
+  serialized_state: JSON!
+}
+input get_or_create_mapped_task_runs_input { flow_run_id: String!, task_id: String, task_slug: String, count: Int! }
+type get_or_create_mapped_task_runs_payload { task_runs: [task_run_info_payload!]! }
+
+input createFlowRunInput {
+  flowId: String
+  versionGroupId: String
+  flowGroupId: String
+  parameters: JSON
+  context: JSON
+  labels: [String!]
+  flowRunName: String
+  scheduledStartTime: String
+  idempotencyKey: String
+  runConfig: JSON
+}
+input setFlowRunStateInput { flowRunId: String!, version: Int, state: JSON!, rerun: Boolean }
+
+type Mutation {
+  create_project(input: create_project_input!): id_payload!
+  create_flow(input: create_flow_input!): create_flow_payload!
+  archive_flow(input: flow_id_input!): success_payload!
+  delete_flow(input: flow_id_input!): success_payload!
+  create_flow_run(input: create_flow_run_input!): create_flow_run_payload!
+  set_flow_run_states(input: set_flow_run_states_input!): set_states_payload!
+  set_task_run_states(input: set_task_run_states_input!): set_states_payload!
+  cancel_flow_run(input: flow_run_id_input!): cancel_flow_run_payload!
+  write_run_logs(input: write_run_logs_input!): write_run_logs_payload!
+  register_agent(input: register_agent_input!): id_payload!
+  get_runs_in_queue(input: get_runs_in_queue_input!): get_runs_in_queue_payload!
+  "Select and take (Scheduled → Submitted) up to limit due runs for an agent, atomically."
+  claim_flow_runs(input: claim_flow_runs_input!): claim_flow_runs_payload!
+  update_flow_run_heartbeat(input: flow_run_id_input!): success_payload!
+  update_task_run_heartbeat(input: task_run_id_input!): success_payload!
+  enable_flow_heartbeat(input: flow_id_input!): success_payload!
+  disable_flow_heartbeat(input: flow_id_input!): success_payload!
+  enable_flow_lazarus_process(input: flow_id_input!): success_payload!
+  disable_flow_lazarus_process(input: flow_id_input!): success_payload!
+  enable_flow_version_lock(input: flow_id_input!): success_payload!
+  disable_flow_version_lock(input: flow_id_input!): success_payload!
+  set_schedule_active(input: schedule_target_input!): success_payload!
+  set_schedule_inactive(input: schedule_target_input!): success_payload!
+  set_flow_group_default_parameters(input: set_flow_group_default_parameters_input!): success_payload!
+  set_flow_group_labels(input: set_flow_group_labels_input!): success_payload!
+  get_or_create_task_run(input: get_or_create_task_run_info_input!): id_payload!
+  get_or_create_task_run_info(input: get_or_create_task_run_info_input!): task_run_info_payload!
+  "Children 0…count-1 of a mapped task run, created where missing, in one transaction."
+  get_or_create_mapped_task_runs(input: get_or_create_mapped_task_runs_input!): get_or_create_mapped_task_runs_payload!
+  createFlowRun(input: createFlowRunInput!): create_flow_run_payload!
+  setFlowRunState(input: setFlowRunStateInput!): state_write_result!
+}
+`;

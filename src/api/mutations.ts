@@ -1,0 +1,156 @@
+import { validationError } from "../core/errors.ts";
+import type { FlowGroupSetting, Services, TaskRunInfo } from "../services/index.ts";
+
+export { mutationTypeDefs } from "./mutation-sdl.ts";
+
+/** What the resolvers need from the GraphQL context (the server adds more). */
+export interface MutationContext {
+  services: Services;
+  /** From the `X-Prefect-Agent-Id` header. */
+  agentId: string | undefined;
+}
+
+type Input = Record<string, any>;
+type Resolver = (parent: unknown, args: { input: Input }, context: MutationContext) => unknown;
+
+const SUCCESS = { success: true, error: null };
+
+function taskRunInfo(r: TaskRunInfo) {
+  return {
+    id: r.id,
+    flow_run_id: r.flowRunId,
+    task_id: r.taskId,
+    task_slug: r.taskSlug,
+    map_index: r.mapIndex,
+    version: r.version,
+    state: r.state,
+    serialized_state: r.serializedState,
+  };
+}
+
+function createFlowRun(i: Input, services: Services) {
+  return services.createFlowRun({
+    flowId: i.flowId,
+    versionGroupId: i.versionGroupId,
+    flowGroupId: i.flowGroupId,
+    parameters: i.parameters,
+    context: i.context,
+    labels: i.labels,
+    flowRunName: i.flowRunName,
+    scheduledStartTime: i.scheduledStartTime,
+    idempotencyKey: i.idempotencyKey,
+    runConfig: i.runConfig,
+  });
+}
+
+function flowSetting(setting: FlowGroupSetting, enabled: boolean): Resolver {
+  return (_p, { input }, { services }) => {
+    services.setFlowGroupSetting(input.flow_id, setting, enabled);
+    return SUCCESS;
+  };
+}
+
+function lookup(i: Input) {
+  return { flowRunId: i.flow_run_id, taskId: i.task_id, taskSlug: i.task_slug, mapIndex: i.map_index };
+}
+
+/** Resolvers: parse the input, call one service, shape the payload. Every rule lives in services. */
+export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
+  Mutation: {
+    create_project: (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
+    create_flow: (_p, { input }, { services }) =>
+      services.createFlow({
+        serializedFlow: input.serialized_flow,
+        projectId: input.project_id,
+        versionGroupId: input.version_group_id,
+        idempotencyKey: input.idempotency_key,
+        setScheduleActive: input.set_schedule_active,
+      }),
+    archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), SUCCESS),
+    delete_flow: (_p, { input }, { services }) => (services.deleteFlow(input.flow_id), SUCCESS),
+    create_flow_run: (_p, { input: i }, { services }) =>
+      createFlowRun(
+        {
+          flowId: i.flow_id,
+          versionGroupId: i.version_group_id,
+          flowGroupId: i.flow_group_id,
+          parameters: i.parameters,
+          context: i.context,
+          labels: i.labels,
+          flowRunName: i.flow_run_name,
+          scheduledStartTime: i.scheduled_start_time,
+          idempotencyKey: i.idempotency_key,
+          runConfig: i.run_config,
+        },
+        services,
+      ),
+    set_flow_run_states: (_p, { input }, { services, agentId }) => ({
+      states: services.setFlowRunStates(
+        input.states.map((s: Input) => ({ flowRunId: s.flow_run_id, version: s.version, state: s.state, rerun: s.rerun === true })),
+        { agentId },
+      ),
+    }),
+    set_task_run_states: (_p, { input }, { services }) => ({
+      states: services.setTaskRunStates(
+        input.states.map((s: Input) => ({ taskRunId: s.task_run_id, version: s.version, state: s.state, rerun: s.rerun === true })),
+      ),
+    }),
+    cancel_flow_run: (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),
+    write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, ...services.writeRunLogs(input.logs) }),
+    register_agent: (_p, { input }, { services }) =>
+      services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version }),
+    get_runs_in_queue: (_p, { input }, { services, agentId }) => ({
+      flow_run_ids: services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }),
+    }),
+    claim_flow_runs: (_p, { input }, { services, agentId }) => {
+      const id = input.agent_id ?? agentId;
+      if (!id) throw validationError("claim_flow_runs needs agent_id (or the X-Prefect-Agent-Id header)");
+      const runs = services.claimRuns({ agentId: id, labels: input.labels, limit: input.limit, before: input.before });
+      return {
+        flow_runs: runs.map((r) => ({
+          id: r.id,
+          flow_id: r.flowId,
+          version: r.version,
+          previous_state: r.previousState,
+          scheduled_start_time: r.scheduledStartTime,
+        })),
+      };
+    },
+    update_flow_run_heartbeat: (_p, { input }, { services }) => (services.updateFlowRunHeartbeat(input.flow_run_id), SUCCESS),
+    update_task_run_heartbeat: (_p, { input }, { services }) => (services.updateTaskRunHeartbeat(input.task_run_id), SUCCESS),
+    enable_flow_heartbeat: flowSetting("heartbeat_enabled", true),
+    disable_flow_heartbeat: flowSetting("heartbeat_enabled", false),
+    enable_flow_lazarus_process: flowSetting("lazarus_enabled", true),
+    disable_flow_lazarus_process: flowSetting("lazarus_enabled", false),
+    enable_flow_version_lock: flowSetting("version_locking_enabled", true),
+    disable_flow_version_lock: flowSetting("version_locking_enabled", false),
+    set_schedule_active: (_p, { input }, { services }) => {
+      const active = services.setScheduleActive({ flowId: input.flow_id, scheduleId: input.schedule_id });
+      return active ? SUCCESS : { success: false, error: "The flow has no schedule (neither the flow nor its flow group)." };
+    },
+    set_schedule_inactive: (_p, { input }, { services }) => {
+      services.setScheduleInactive({ flowId: input.flow_id, scheduleId: input.schedule_id });
+      return SUCCESS;
+    },
+    set_flow_group_default_parameters: (_p, { input }, { services }) => {
+      services.setFlowGroupDefaultParameters(input.flow_group_id, input.parameters);
+      return SUCCESS;
+    },
+    set_flow_group_labels: (_p, { input }, { services }) => {
+      services.setFlowGroupLabels(input.flow_group_id, input.labels ?? null);
+      return SUCCESS;
+    },
+    get_or_create_task_run: (_p, { input }, { services }) => ({ id: services.getOrCreateTaskRunInfo(lookup(input)).id }),
+    get_or_create_task_run_info: (_p, { input }, { services }) => taskRunInfo(services.getOrCreateTaskRunInfo(lookup(input))),
+    get_or_create_mapped_task_runs: (_p, { input }, { services }) => ({
+      task_runs: services
+        .getOrCreateMappedTaskRuns({ flowRunId: input.flow_run_id, taskId: input.task_id, taskSlug: input.task_slug, count: input.count })
+        .map(taskRunInfo),
+    }),
+    createFlowRun: (_p, { input }, { services }) => createFlowRun(input, services),
+    setFlowRunState: (_p, { input }, { services, agentId }) =>
+      services.setFlowRunStates([{ flowRunId: input.flowRunId, version: input.version, state: input.state, rerun: input.rerun === true }], {
+        agentId,
+      })[0],
+  },
+};
