@@ -1,0 +1,188 @@
+import { describe, expect, test } from "bun:test";
+import { openTestBackend, registerFlow, row, rows, type TestBackend } from "./fixtures.ts";
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+function setup(tasks = ["a-1", "b-1"]) {
+  const b = openTestBackend();
+  const flowId = registerFlow(b, { tasks }).id;
+  const runId = b.services.createFlowRun({ flowId }).id;
+  const taskRuns = rows(b.db, "SELECT id, task_slug FROM task_run WHERE flow_run_id = $id ORDER BY task_slug", { id: runId }).map((r) => r.id as string);
+  return { b, flowId, runId, taskRuns };
+}
+const flowRun = (b: TestBackend, id: string) => row(b.db, "SELECT * FROM flow_run WHERE id = $id", { id });
+const taskRun = (b: TestBackend, id: string) => row(b.db, "SELECT * FROM task_run WHERE id = $id", { id });
+const setFlow = (b: TestBackend, id: string, version: number, type: string, extra: object = {}) =>
+  b.services.setFlowRunStates([{ flowRunId: id, version, state: { type, ...extra } }]);
+const setTask = (b: TestBackend, id: string, version: number, type: string) =>
+  b.services.setTaskRunStates([{ taskRunId: id, version, state: { type } }]);
+
+describe("optimistic locking", () => {
+  test("a state carrying the stored version is written: version + 1, run columns and a history row", () => {
+    const { b, runId } = setup();
+    const [result] = setFlow(b, runId, 1, "Running", { message: "Running flow." });
+    expect(result).toEqual({ id: runId, status: "SUCCESS", message: "Running flow.", version: 2 });
+    expect(flowRun(b, runId)).toMatchObject({ state: "Running", state_message: "Running flow.", version: 2, start_time: b.clock.iso() });
+    expect(rows(b.db, "SELECT state, version FROM flow_run_state WHERE flow_run_id = $id ORDER BY version", { id: runId })).toEqual([
+      { state: "Scheduled", version: 1 },
+      { state: "Running", version: 2 },
+    ]);
+  });
+
+  test("a stale version is refused with VersionConflict and changes nothing", () => {
+    const { b, runId } = setup();
+    setFlow(b, runId, 1, "Running");
+    const before = flowRun(b, runId);
+    expect(() => setFlow(b, runId, 1, "Success")).toThrow(code("VersionConflict"));
+    expect(flowRun(b, runId)).toEqual(before);
+    expect(row(b.db, "SELECT COUNT(*) AS n FROM flow_run_state").n).toBe(2);
+  });
+
+  test("a batch is one transaction: one bad item fails the whole batch", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    expect(() =>
+      b.services.setTaskRunStates([
+        { taskRunId: taskRuns[0]!, version: 1, state: { type: "Running" } },
+        { taskRunId: taskRuns[1]!, version: 9, state: { type: "Running" } },
+      ]),
+    ).toThrow(code("VersionConflict"));
+    expect(taskRun(b, taskRuns[0]!)).toMatchObject({ state: "Pending", version: 1 });
+    expect(() =>
+      b.services.setFlowRunStates([
+        { flowRunId: runId, version: 2, state: { type: "Success" } },
+        { flowRunId: crypto.randomUUID(), version: 1, state: { type: "Success" } },
+      ]),
+    ).toThrow(code("NotFound"));
+    expect(flowRun(b, runId).state).toBe("Running");
+  });
+
+  test("two writes to the same run in one batch chain their versions", () => {
+    const { b, runId } = setup();
+    const results = b.services.setFlowRunStates([
+      { flowRunId: runId, version: 1, state: { type: "Running" } },
+      { flowRunId: runId, version: 2, state: { type: "Success" } },
+    ]);
+    expect(results.map((r) => r.version)).toEqual([2, 3]);
+  });
+});
+
+describe("state validation", () => {
+  test("unknown state types, malformed JSON, bad ids and oversized payloads are refused", () => {
+    const { b, runId } = setup();
+    expect(() => setFlow(b, runId, 1, "Exploded")).toThrow(/unknown state type/);
+    expect(() => b.services.setFlowRunStates([{ flowRunId: runId, version: 1, state: "{oops" }])).toThrow(/not valid JSON/);
+    expect(() => b.services.setFlowRunStates([{ flowRunId: "nope", version: 1, state: { type: "Running" } }])).toThrow(code("Validation"));
+    expect(() => b.services.setFlowRunStates([{ flowRunId: runId, version: undefined as never, state: { type: "Running" } }])).toThrow(/version/);
+    expect(() => setFlow(b, runId, 1, "Running", { message: "x".repeat(1024 * 1024 + 1) })).toThrow(/State payload is too large/);
+    expect(flowRun(b, runId)).toMatchObject({ state: "Scheduled", version: 1 });
+  });
+
+  test("a result location and start times are stored with the state", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    setTask(b, taskRuns[0]!, 1, "Running");
+    const result = { type: "LocalResult", location: "/tmp/r.json" };
+    b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, version: 2, state: { type: "Success", result } }]);
+    const t = taskRun(b, taskRuns[0]!);
+    expect(JSON.parse(t.state_result)).toEqual(result);
+    expect(JSON.parse(t.serialized_state)).toMatchObject({ type: "Success", result });
+    expect(t.end_time).toBe(b.clock.iso());
+  });
+});
+
+describe("transitions", () => {
+  test("finished states are final unless an explicit re-run asks for Scheduled", () => {
+    const { b, runId } = setup();
+    setFlow(b, runId, 1, "Running");
+    setFlow(b, runId, 2, "Failed");
+    expect(() => setFlow(b, runId, 3, "Running")).toThrow(code("Conflict"));
+    const [r] = b.services.setFlowRunStates([{ flowRunId: runId, version: 3, state: { type: "Scheduled" }, rerun: true }]);
+    expect(r!.version).toBe(4);
+  });
+
+  test("a Cancelling run may only end", () => {
+    const { b, runId } = setup();
+    setFlow(b, runId, 1, "Running");
+    b.services.cancelFlowRun(runId);
+    expect(() => setFlow(b, runId, 3, "Running")).toThrow(code("Conflict"));
+    expect(setFlow(b, runId, 3, "Cancelled")[0]!.version).toBe(4);
+  });
+
+  test("a task run may enter Running only while its flow run is Running", () => {
+    const { b, runId, taskRuns } = setup();
+    expect(() => setTask(b, taskRuns[0]!, 1, "Running")).toThrow(/not in a running state/);
+    setFlow(b, runId, 1, "Running");
+    expect(setTask(b, taskRuns[0]!, 1, "Running")[0]!.version).toBe(2);
+  });
+
+  test("with version locking a task run enters Running once; without it Running → Running is accepted", () => {
+    const { b, flowId, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    setTask(b, taskRuns[0]!, 1, "Running");
+    expect(setTask(b, taskRuns[0]!, 2, "Running")[0]!.version).toBe(3);
+    b.services.setFlowGroupSetting(flowId, "version_locking_enabled", true);
+    setTask(b, taskRuns[1]!, 1, "Running");
+    expect(() => setTask(b, taskRuns[1]!, 2, "Running")).toThrow(/version locking/);
+  });
+});
+
+describe("side effects of states", () => {
+  test("Running and Submitted flow states refresh the heartbeat; Submitted records the agent", () => {
+    const { b, runId } = setup();
+    const agentId = b.services.registerAgent({ type: "local" }).id;
+    b.services.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Submitted" } }], { agentId });
+    expect(flowRun(b, runId)).toMatchObject({ heartbeat: b.clock.iso(), agent_id: agentId });
+    b.clock.advance(5000);
+    setFlow(b, runId, 2, "Running");
+    expect(flowRun(b, runId).heartbeat).toBe(b.clock.iso());
+  });
+
+  test("a Running task state refreshes the task-run heartbeat; start_time is the first Running, end_time set on finishing", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    const started = b.clock.iso();
+    setTask(b, taskRuns[0]!, 1, "Running");
+    expect(taskRun(b, taskRuns[0]!)).toMatchObject({ heartbeat: started, start_time: started, end_time: null });
+    b.clock.advance(1000);
+    b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, version: 2, state: { type: "Retrying", startTime: b.clock.iso(60_000) } }]);
+    setTask(b, taskRuns[0]!, 3, "Running");
+    setTask(b, taskRuns[0]!, 4, "TriggerFailed");
+    expect(taskRun(b, taskRuns[0]!)).toMatchObject({ start_time: started, end_time: b.clock.iso() });
+  });
+
+  test("a flow run set Cancelled cancels its unfinished task runs and leaves finished ones", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    setTask(b, taskRuns[0]!, 1, "Running");
+    setTask(b, taskRuns[0]!, 2, "Success");
+    setFlow(b, runId, 2, "Cancelled");
+    expect(taskRun(b, taskRuns[0]!).state).toBe("Success");
+    expect(taskRun(b, taskRuns[1]!)).toMatchObject({ state: "Cancelled", version: 2 });
+  });
+});
+
+describe("cancel_flow_run", () => {
+  test("a finished run is unchanged", () => {
+    const { b, runId } = setup();
+    setFlow(b, runId, 1, "Running");
+    setFlow(b, runId, 2, "Success");
+    expect(b.services.cancelFlowRun(runId)).toEqual({ state: "Success" });
+    expect(flowRun(b, runId).version).toBe(3);
+  });
+
+  test("a Running run becomes Cancelling", () => {
+    const { b, runId } = setup();
+    setFlow(b, runId, 1, "Running");
+    expect(b.services.cancelFlowRun(runId)).toEqual({ state: "Cancelling" });
+    expect(flowRun(b, runId)).toMatchObject({ state: "Cancelling", state_message: "Flow run is cancelling" });
+  });
+
+  test("any other run becomes Cancelled with its unfinished task runs", () => {
+    const { b, runId, taskRuns } = setup();
+    expect(b.services.cancelFlowRun(runId)).toEqual({ state: "Cancelled" });
+    expect(flowRun(b, runId)).toMatchObject({ state: "Cancelled", state_message: "Flow run is cancelled" });
+    for (const id of taskRuns) expect(taskRun(b, id).state).toBe("Cancelled");
+    expect(() => b.services.cancelFlowRun(crypto.randomUUID())).toThrow(code("NotFound"));
+  });
+});
