@@ -1,0 +1,44 @@
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { openDatabase } from "../../src/storage/db.ts";
+import { createServices } from "../../src/services/index.ts";
+import { rows, row, tempDatabasePath } from "./fixtures.ts";
+
+const WORKER = join(import.meta.dir, "workers", "register-and-run.ts");
+const ITERATIONS = 100;
+
+test("two processes registering flows and creating runs on one database file lose and duplicate nothing", async () => {
+  const path = tempDatabasePath();
+  const db = openDatabase(path);
+  createServices(db).createProject({ name: "shared" });
+  const spawnWorker = (name: string) =>
+    Bun.spawn([process.execPath, WORKER, path, name, String(ITERATIONS)], { stdout: "pipe", stderr: "pipe" });
+  const workers = [spawnWorker("a"), spawnWorker("b")];
+  const outputs = await Promise.all(
+    workers.map(async (w) => {
+      const [out, err, code] = await Promise.all([new Response(w.stdout).text(), new Response(w.stderr).text(), w.exited]);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      return JSON.parse(out.trim()) as { worker: string; runIds: string[] };
+    }),
+  );
+
+  // Every registration became a version: 40 of each worker's own flow, 80 of the shared one.
+  expect(rows(db, "SELECT name, COUNT(*) AS n, MAX(version) AS v, COUNT(DISTINCT version) AS d, SUM(1 - archived) AS live FROM flow GROUP BY name ORDER BY name")).toEqual([
+    { name: "flow-a", n: ITERATIONS, v: ITERATIONS, d: ITERATIONS, live: 1 },
+    { name: "flow-b", n: ITERATIONS, v: ITERATIONS, d: ITERATIONS, live: 1 },
+    { name: "shared-flow", n: 2 * ITERATIONS, v: 2 * ITERATIONS, d: 2 * ITERATIONS, live: 1 },
+  ]);
+  expect(row(db, "SELECT COUNT(*) AS n FROM flow_group").n).toBe(3);
+
+  // Every run id a worker was given exists, with its first state and its task run.
+  const reported = new Set(outputs.flatMap((o) => o.runIds));
+  const stored = rows(db, "SELECT id FROM flow_run").map((r) => r.id as string);
+  expect(new Set(stored)).toEqual(reported);
+  expect(stored.length).toBe(reported.size);
+  expect(row(db, "SELECT COUNT(*) AS n FROM flow_run_state WHERE version = 1 AND state = 'Scheduled'").n).toBe(stored.length);
+  // Registering a new version cancelled the older versions' Scheduled runs: each history is whole.
+  expect(row(db, "SELECT COUNT(*) AS n FROM flow_run r WHERE r.version != (SELECT COUNT(*) FROM flow_run_state s WHERE s.flow_run_id = r.id)").n).toBe(0);
+  expect(row(db, "SELECT COUNT(*) AS n FROM task_run").n).toBe(stored.length);
+  db.close();
+}, 60_000);
