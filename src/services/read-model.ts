@@ -1,0 +1,43 @@
+import type { Database } from "../storage/db.ts";
+import { createQueryEngine, MAX_LIMIT, type Row, type SelectArgs } from "../storage/query.ts";
+import { isTableName, TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "../storage/tables.ts";
+
+/**
+ * The read side the API queries (it may not reach storage itself): Hasura-style selects over
+ * the declared tables, lookups by id, counts and batched relation loading. Reads change
+ * nothing, so they need no rules; every write goes through Services.
+ */
+export interface ReadModel {
+  /** Rows of `table` matching where/order_by/limit/offset; `columns` limits what is read. */
+  select(table: TableName, args?: SelectArgs, columns?: readonly string[]): Row[];
+  byPk(table: TableName, id: string, columns?: readonly string[]): Row | null;
+  count(table: TableName, where?: unknown): number;
+  /**
+   * The rows related to many parents at once (one query per call), grouped by the parent's
+   * key: the value of the relation's `from` column. A list relation's `args` page each
+   * parent's rows separately.
+   */
+  loadRelation(
+    table: TableName,
+    relation: string,
+    parentKeys: readonly unknown[],
+    args?: SelectArgs,
+    columns?: readonly string[],
+  ): Map<unknown, Row[]>;
+}
+
+export type { ColumnType, Relation, Row, SelectArgs, TableDeclaration, TableName };
+export { isTableName, MAX_LIMIT };
+
+/** The declaration of every table the API exposes (columns, types, relations). */
+export const TABLE_DECLARATIONS: Readonly<Record<TableName, TableDeclaration>> = TABLES;
+
+export function createReadModel(db: Database): ReadModel {
+  const engine = createQueryEngine(db);
+  return {
+    select: (table, args, columns) => engine.select(table, args, columns),
+    byPk: (table, id, columns) => engine.byPk(table, id, columns),
+    count: (table, where) => engine.count(table, where),
+    loadRelation: (table, relation, parentKeys, args, columns) => engine.selectRelated(table, relation, parentKeys, args, columns),
+  };
+}

@@ -1,0 +1,292 @@
+import { validationError } from "../core/errors.ts";
+import { TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "./tables.ts";
+
+/**
+ * Hasura-style `where` and `order_by` arguments compiled to SQLite over the declared tables.
+ * Identifiers come only from TABLES (and are quoted); every value is a bound parameter.
+ */
+
+export type SQLValue = string | number | null;
+
+/** Facts about the live schema the compiler needs beyond the declaration. */
+export interface SchemaFacts {
+  /** True when the column is declared NOT NULL in the database (lets ORDER BY use an index). */
+  notNull(table: TableName, column: string): boolean;
+}
+
+/** Where compiled SQL goes: parameters are appended in the order their `?` appear. */
+export interface SQLBuilder {
+  params: SQLValue[];
+  /** A fresh table alias (t1, t2, …) for a subquery. */
+  alias(): string;
+}
+
+export function newBuilder(): SQLBuilder {
+  let n = 0;
+  return { params: [], alias: () => `t${++n}` };
+}
+
+export const quote = (identifier: string): string => `"${identifier}"`;
+
+export function declaration(table: TableName): TableDeclaration {
+  return TABLES[table] as TableDeclaration;
+}
+
+/** The column's type when it exists and is exposed; undefined otherwise. */
+export function columnType(table: TableName, column: string): ColumnType | undefined {
+  const decl = declaration(table);
+  if (!Object.hasOwn(decl.columns, column) || decl.hidden?.includes(column)) return undefined;
+  return decl.columns[column];
+}
+
+export function relationOf(table: TableName, name: string): (Relation & { table: TableName }) | undefined {
+  const decl = declaration(table);
+  return Object.hasOwn(decl.relations, name) ? (decl.relations[name] as Relation & { table: TableName }) : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A timestamp as stored (ISO-8601 UTC with milliseconds, so text order is time order). */
+export function normalizeTimestamp(value: unknown, where: string): string {
+  const date = value instanceof Date ? value : typeof value === "string" ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) throw validationError(`${where}: expected an ISO-8601 timestamp, got ${JSON.stringify(value)}`);
+  return date.toISOString();
+}
+
+/** A value of the column's type as bound to SQLite. */
+export function encodeValue(type: ColumnType, value: unknown, where: string): SQLValue {
+  switch (type) {
+    case "uuid":
+      if (typeof value !== "string" || !UUID.test(value)) throw validationError(`${where}: expected a UUID, got ${JSON.stringify(value)}`);
+      return value.toLowerCase();
+    case "string":
+      if (typeof value !== "string") throw validationError(`${where}: expected a string, got ${JSON.stringify(value)}`);
+      return value;
+    case "int":
+      if (typeof value !== "number" || !Number.isSafeInteger(value)) throw validationError(`${where}: expected an integer, got ${JSON.stringify(value)}`);
+      return value;
+    case "boolean":
+      if (typeof value !== "boolean") throw validationError(`${where}: expected a boolean, got ${JSON.stringify(value)}`);
+      return value ? 1 : 0;
+    case "timestamp":
+      return normalizeTimestamp(value, where);
+    case "json":
+      return JSON.stringify(value);
+  }
+}
+
+/** A LIKE pattern (`%`, `_`, backslash escapes) as a case-sensitive GLOB pattern. */
+export function likeToGlob(pattern: string): string {
+  const literal = (ch: string) => (ch === "*" || ch === "?" || ch === "[" ? `[${ch}]` : ch);
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === "\\" && i + 1 < pattern.length) out += literal(pattern[++i]!);
+    else if (ch === "%") out += "*";
+    else if (ch === "_") out += "?";
+    else out += literal(ch);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// where
+
+const COMPARISONS: Record<string, string> = { _eq: "=", _neq: "<>", _gt: ">", _gte: ">=", _lt: "<", _lte: "<=" };
+const TEXT_OPERATORS = ["_like", "_nlike", "_ilike", "_nilike"];
+
+/** Which operators each column type accepts. */
+export const OPERATORS: Record<ColumnType, readonly string[]> = {
+  uuid: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"],
+  string: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null", ...TEXT_OPERATORS],
+  int: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"],
+  timestamp: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"],
+  boolean: ["_eq", "_neq", "_in", "_nin", "_is_null"],
+  json: ["_eq", "_neq", "_is_null", "_contains"],
+};
+
+function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comparison: unknown, path: string): string {
+  if (!isObject(comparison)) throw validationError(`${path}: expected an object of operators such as { _eq: … }`);
+  const parts: string[] = [];
+  for (const [op, value] of Object.entries(comparison)) {
+    if (value === undefined) continue;
+    const at = `${path}.${op}`;
+    if (!OPERATORS[type].includes(op)) {
+      throw validationError(`${at}: unknown operator for a ${type} column (use one of ${OPERATORS[type].join(", ")})`);
+    }
+    if (op === "_is_null") {
+      if (typeof value !== "boolean") throw validationError(`${at}: expected true or false`);
+      parts.push(`${column} IS ${value ? "" : "NOT "}NULL`);
+      continue;
+    }
+    if (value === null) throw validationError(`${at}: a null value compares with nothing; use _is_null`);
+    if (op === "_in" || op === "_nin") {
+      if (!Array.isArray(value)) throw validationError(`${at}: expected a list`);
+      const encoded = value.map((v, i) => encodeValue(type, v, `${at}[${i}]`));
+      b.params.push(JSON.stringify(encoded));
+      parts.push(`${column} ${op === "_in" ? "IN" : "NOT IN"} (SELECT value FROM json_each(?))`);
+    } else if (op === "_contains") {
+      b.params.push(JSON.stringify(value));
+      parts.push(jsonContains(column, Array.isArray(value)));
+    } else if (TEXT_OPERATORS.includes(op)) {
+      if (typeof value !== "string") throw validationError(`${at}: expected a string pattern`);
+      const negate = op === "_nlike" || op === "_nilike" ? "NOT " : "";
+      if (op === "_like" || op === "_nlike") {
+        b.params.push(likeToGlob(value));
+        parts.push(`${column} ${negate}GLOB ?`);
+      } else {
+        b.params.push(value);
+        parts.push(`${column} ${negate}LIKE ? ESCAPE '\\'`);
+      }
+    } else if (type === "json") {
+      b.params.push(encodeValue(type, value, at));
+      parts.push(`json(${column}) ${COMPARISONS[op]} json(?)`);
+    } else {
+      b.params.push(encodeValue(type, value, at));
+      parts.push(`${column} ${COMPARISONS[op]} ?`);
+    }
+  }
+  return joinAnd(parts);
+}
+
+/**
+ * JSON containment: every element of a given array is an element of the column's array; every
+ * key of a given object has an equal value in the column's object.
+ */
+function jsonContains(column: string, isArray: boolean): string {
+  const match = isArray ? "" : "c.key = v.key AND ";
+  return (
+    `(json_type(${column}) = '${isArray ? "array" : "object"}' AND NOT EXISTS (SELECT 1 FROM json_each(?) v ` +
+    `WHERE NOT EXISTS (SELECT 1 FROM json_each(${column}) c WHERE ${match}c.type = v.type AND c.value IS v.value)))`
+  );
+}
+
+function joinAnd(parts: string[]): string {
+  if (parts.length === 0) return "1";
+  return parts.length === 1 ? parts[0]! : parts.map((p) => `(${p})`).join(" AND ");
+}
+
+/**
+ * A `<table>_bool_exp` as a SQL condition on rows of `table` known as `alias`. A null or
+ * empty expression is true; `_and: []` is true and `_or: []` false.
+ */
+export function compileWhere(b: SQLBuilder, table: TableName, alias: string, exp: unknown, path = "where"): string {
+  if (exp === null || exp === undefined) return "1";
+  if (!isObject(exp)) throw validationError(`${path}: expected an object`);
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(exp)) {
+    if (value === undefined || value === null) continue;
+    const at = `${path}.${key}`;
+    if (key === "_and" || key === "_or") {
+      const list = Array.isArray(value) ? value : [value];
+      const items = list.map((item, i) => `(${compileWhere(b, table, alias, item, `${at}[${i}]`)})`);
+      if (items.length === 0) parts.push(key === "_and" ? "1" : "0");
+      else parts.push(items.join(key === "_and" ? " AND " : " OR "));
+      continue;
+    }
+    if (key === "_not") {
+      parts.push(`NOT (${compileWhere(b, table, alias, value, at)})`);
+      continue;
+    }
+    const type = columnType(table, key);
+    if (type) {
+      parts.push(compileComparison(b, type, `${alias}.${quote(key)}`, value, at));
+      continue;
+    }
+    const relation = relationOf(table, key);
+    if (!relation) throw validationError(`${at}: '${key}' is not a column or relation of ${table}`);
+    const inner = b.alias();
+    const condition = compileWhere(b, relation.table, inner, value, at);
+    parts.push(
+      `EXISTS (SELECT 1 FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)}` +
+        (condition === "1" ? ")" : ` AND (${condition}))`),
+    );
+  }
+  return joinAnd(parts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// order_by
+
+const DIRECTIONS: Record<string, { dir: "ASC" | "DESC"; nulls: "FIRST" | "LAST" }> = {
+  asc: { dir: "ASC", nulls: "LAST" },
+  asc_nulls_last: { dir: "ASC", nulls: "LAST" },
+  asc_nulls_first: { dir: "ASC", nulls: "FIRST" },
+  desc: { dir: "DESC", nulls: "FIRST" },
+  desc_nulls_first: { dir: "DESC", nulls: "FIRST" },
+  desc_nulls_last: { dir: "DESC", nulls: "LAST" },
+};
+
+/** SQLite's own placement of NULLs (smallest): no NULLS clause needed. */
+const SQLITE_NULLS = { ASC: "FIRST", DESC: "LAST" } as const;
+
+/**
+ * `order_by` (an object or a list of them) as ORDER BY terms. Nulls are placed as in
+ * PostgreSQL (last ascending, first descending) unless a `_nulls_*` direction says otherwise.
+ * Object relations order by a correlated subquery; array relations cannot order.
+ */
+export function compileOrderBy(facts: SchemaFacts, b: SQLBuilder, table: TableName, alias: string, orderBy: unknown): string[] {
+  if (orderBy === null || orderBy === undefined) return [];
+  const list = Array.isArray(orderBy) ? orderBy : [orderBy];
+  const terms: string[] = [];
+  list.forEach((item, i) => {
+    const path = Array.isArray(orderBy) ? `order_by[${i}]` : "order_by";
+    orderTerms(facts, b, table, alias, item, path, (expr) => expr, false, terms);
+  });
+  return terms;
+}
+
+function orderTerms(
+  facts: SchemaFacts,
+  b: SQLBuilder,
+  table: TableName,
+  alias: string,
+  item: unknown,
+  path: string,
+  wrap: (expr: string) => string,
+  throughRelation: boolean,
+  terms: string[],
+): void {
+  if (item === null || item === undefined) return;
+  if (!isObject(item)) throw validationError(`${path}: expected an object such as { name: asc }`);
+  for (const [key, value] of Object.entries(item)) {
+    if (value === undefined || value === null) continue;
+    const at = `${path}.${key}`;
+    if (columnType(table, key)) {
+      const direction = typeof value === "string" && Object.hasOwn(DIRECTIONS, value) ? DIRECTIONS[value]! : undefined;
+      if (!direction) throw validationError(`${at}: expected one of ${Object.keys(DIRECTIONS).join(", ")}`);
+      const mayBeNull = throughRelation || !facts.notNull(table, key);
+      const nulls = mayBeNull && SQLITE_NULLS[direction.dir] !== direction.nulls ? ` NULLS ${direction.nulls}` : "";
+      terms.push(`${wrap(`${alias}.${quote(key)}`)} ${direction.dir}${nulls}`);
+      continue;
+    }
+    const relation = relationOf(table, key);
+    if (!relation) throw validationError(`${at}: '${key}' is not a column or relation of ${table}`);
+    if (relation.kind !== "object") throw validationError(`${at}: cannot order by the list relation '${key}'`);
+    const inner = b.alias();
+    const sub = (expr: string) =>
+      wrap(`(SELECT ${expr} FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)})`);
+    orderTerms(facts, b, relation.table, inner, value, at, sub, true, terms);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// limit / offset
+
+export const MAX_LIMIT = 10_000;
+
+export function checkLimit(value: unknown, name: "limit" | "offset"): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw validationError(`${name}: expected a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  if (name === "limit" && value > MAX_LIMIT) throw validationError(`limit: at most ${MAX_LIMIT} rows per query (page with offset)`);
+  return value;
+}
