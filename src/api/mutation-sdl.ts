@@ -69,6 +69,17 @@ type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
 input schedule_target_input { flow_id: String, schedule_id: String }
 input set_flow_group_default_parameters_input { flow_group_id: String!, parameters: JSON! }
 input set_flow_group_labels_input { flow_group_id: String!, labels: [String!] }
+input cron_clock_input { cron: String!, parameter_defaults: JSON, labels: [String!] }
+"interval in seconds"
+input interval_clock_input { interval: Float!, parameter_defaults: JSON, labels: [String!] }
+input set_flow_group_schedule_input {
+  flow_group_id: String!
+  cron_clocks: [cron_clock_input!]
+  interval_clocks: [interval_clock_input!]
+  "IANA name for the cron clocks"
+  timezone: String
+}
+input delete_flow_group_schedule_input { flow_group_id: String! }
 
 input get_or_create_task_run_info_input { flow_run_id: String!, task_id: String, task_slug: String, map_index: Int }
 type task_run_info_payload {
@@ -124,6 +135,9 @@ type Mutation {
   set_schedule_inactive(input: schedule_target_input!): success_payload!
   set_flow_group_default_parameters(input: set_flow_group_default_parameters_input!): success_payload!
   set_flow_group_labels(input: set_flow_group_labels_input!): success_payload!
+  "Set a flow group's schedule (it overrides its flows' own) without re-registering."
+  set_flow_group_schedule(input: set_flow_group_schedule_input!): success_payload!
+  delete_flow_group_schedule(input: delete_flow_group_schedule_input!): success_payload!
   get_or_create_task_run(input: get_or_create_task_run_info_input!): id_payload!
   get_or_create_task_run_info(input: get_or_create_task_run_info_input!): task_run_info_payload!
   "Children 0…count-1 of a mapped task run, created where missing, in one transaction."

@@ -140,6 +140,20 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       services.setFlowGroupLabels(input.flow_group_id, input.labels ?? null);
       return SUCCESS;
     },
+    set_flow_group_schedule: (_p, { input }, { services }) => {
+      const clock = (c: Input) => ({ parameterDefaults: c.parameter_defaults ?? undefined, labels: c.labels ?? null });
+      services.setFlowGroupSchedule({
+        flowGroupId: input.flow_group_id,
+        cronClocks: (input.cron_clocks ?? []).map((c: Input) => ({ cron: c.cron, ...clock(c) })),
+        intervalClocks: (input.interval_clocks ?? []).map((c: Input) => ({ interval: c.interval, ...clock(c) })),
+        timezone: input.timezone,
+      });
+      return SUCCESS;
+    },
+    delete_flow_group_schedule: (_p, { input }, { services }) => {
+      services.deleteFlowGroupSchedule(input.flow_group_id);
+      return SUCCESS;
+    },
     get_or_create_task_run: (_p, { input }, { services }) => ({ id: services.getOrCreateTaskRunInfo(lookup(input)).id }),
     get_or_create_task_run_info: (_p, { input }, { services }) => taskRunInfo(services.getOrCreateTaskRunInfo(lookup(input))),
     get_or_create_mapped_task_runs: (_p, { input }, { services }) => ({

@@ -4,6 +4,8 @@ import type { Store } from "../storage/store.ts";
 export interface ServiceDeps {
   store: Store;
   now: () => Date;
+  /** How many upcoming runs the scheduler keeps per active schedule (PREFECTLITE_SCHEDULER_MAX_RUNS). */
+  maxScheduledRuns: number;
 }
 
 export const isoNow = (deps: ServiceDeps) => deps.now().toISOString();

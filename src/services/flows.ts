@@ -3,6 +3,7 @@ import { notFoundError, validationError } from "../core/errors.ts";
 import { serializedHash, type SerializedFlow } from "../core/serialize.ts";
 import type { FlowGroupRecord, FlowGroupSettings, NewEdge, NewTask } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
+import { scheduleFlowRunsNow } from "./schedule-runs.ts";
 import { scheduleActivationProblem } from "./schedules.ts";
 import { parseSerializedFlow } from "./serialized-flow.ts";
 import { serverState } from "./state-input.ts";
@@ -72,6 +73,7 @@ export function createFlowService(deps: ServiceDeps) {
       // Like Prefect Server: a schedule that cannot be activated leaves the flow registered, inactive.
       if (input.setScheduleActive !== false && (group.schedule ?? flow.schedule) && !scheduleActivationProblem(flow, group)) {
         deps.store.flows.setScheduleActive(id, true, now);
+        scheduleFlowRunsNow(deps, id, deps.maxScheduledRuns);
       }
       return { id, version, created: true };
     });

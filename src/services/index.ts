@@ -9,6 +9,7 @@ import { createHeartbeatService } from "./heartbeats.ts";
 import { createLogService } from "./logs.ts";
 import { createProjectService } from "./projects.ts";
 import { createScheduleService } from "./schedules.ts";
+import { createSchedulingService, type FlowGroupScheduleInput, type ScheduleAllResult } from "./scheduling.ts";
 import { createStateService } from "./states.ts";
 import { createTaskRunService } from "./task-runs.ts";
 import type {
@@ -34,6 +35,7 @@ import type {
 } from "./types.ts";
 
 export type * from "./types.ts";
+export type { FlowGroupScheduleInput, ScheduleAllResult } from "./scheduling.ts";
 
 /** Every rule of SPEC §4, and the only write path to the database. */
 export interface Services {
@@ -64,17 +66,28 @@ export interface Services {
   /** False when neither the flow nor its group has a schedule (nothing changes). */
   setScheduleActive(target: ScheduleTarget): boolean;
   setScheduleInactive(target: ScheduleTarget): boolean;
+  /** Create the next runs of one active flow's schedule (idempotent); returns how many were created. */
+  scheduleFlowRuns(flowId: string, options?: { maxRuns?: number }): number;
+  /** One scheduler pass over every active schedule, topping up those running low, in one transaction. */
+  scheduleAll(options?: { maxRuns?: number }): ScheduleAllResult;
+  /** When the next waiting run becomes due: its start time strictly after `after` (default now). */
+  nextDueAt(after?: Date): Date | undefined;
+  /** Set a flow group's schedule (overrides its flows'); replaced auto-scheduled runs are deleted. */
+  setFlowGroupSchedule(input: FlowGroupScheduleInput): void;
+  deleteFlowGroupSchedule(flowGroupId: string): void;
 }
 
 export interface ServicesOptions {
   /** The clock every rule reads; tests inject one. Default: the system clock. */
   now?: () => Date;
+  /** Upcoming runs kept per active schedule (default 10; the runtime passes settings.schedulerMaxRuns()). */
+  maxScheduledRuns?: number;
 }
 
 export function createServices(db: Database, options: ServicesOptions = {}): Services {
   const now = options.now ?? (() => new Date());
   const store = createSqliteStore(db);
-  const deps = { store, now };
+  const deps = { store, now, maxScheduledRuns: options.maxScheduledRuns ?? 10 };
   return {
     now,
     ...createProjectService(deps),
@@ -87,5 +100,6 @@ export function createServices(db: Database, options: ServicesOptions = {}): Ser
     ...createHeartbeatService(deps),
     ...createFlowGroupService(deps),
     ...createScheduleService(deps),
+    ...createSchedulingService(deps),
   };
 }

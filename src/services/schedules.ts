@@ -1,6 +1,7 @@
 import { notFoundError, validationError } from "../core/errors.ts";
 import type { FlowGroupRecord, FlowRecord } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
+import { scheduleFlowRunsNow } from "./schedule-runs.ts";
 import type { ScheduleTarget } from "./types.ts";
 import { requireUuid } from "./validate.ts";
 
@@ -12,6 +13,11 @@ export function scheduleActivationProblem(flow: FlowRecord, group: FlowGroupReco
   const schedule = group.schedule ?? flow.schedule;
   if (!schedule) return null;
   const required = flow.parameters.filter((p) => p.required).map((p) => p.name);
+  const known = new Set(flow.parameters.map((p) => p.name));
+  const unknown = new Set((schedule.clocks ?? []).flatMap((c) => Object.keys(c.parameterDefaults ?? {})).filter((n) => !known.has(n)));
+  if (unknown.size) {
+    return `A clock of the schedule sets ${[...unknown].map((n) => `'${n}'`).join(", ")}, which flow '${flow.name}' has no parameter for.`;
+  }
   const missing = new Set<string>();
   for (const clock of schedule.clocks ?? []) {
     for (const name of required) {
@@ -22,7 +28,7 @@ export function scheduleActivationProblem(flow: FlowRecord, group: FlowGroupReco
   return `Can not schedule a flow that has required parameters. No value for ${[...missing].map((n) => `'${n}'`).join(", ")} in some clock (give it a default, a clock parameter default or a flow-group default).`;
 }
 
-/** Turning a flow's schedule on and off. The scheduler loop (a later service) creates the runs. */
+/** Turning a flow's schedule on (its next runs are created at once) and off (its auto-scheduled runs are deleted). */
 export function createScheduleService(deps: ServiceDeps) {
   function target(t: ScheduleTarget): { flow: FlowRecord; group: FlowGroupRecord } {
     if (t.flowId != null) {
@@ -49,6 +55,7 @@ export function createScheduleService(deps: ServiceDeps) {
       const problem = scheduleActivationProblem(flow, group);
       if (problem) throw validationError(problem);
       deps.store.flows.setScheduleActive(flow.id, true, isoNow(deps));
+      scheduleFlowRunsNow(deps, flow.id, deps.maxScheduledRuns);
       return true;
     });
   }

@@ -4,6 +4,7 @@ import { createFlowRunRepository, type FlowRunRepository } from "./flow-runs.ts"
 import { createFlowRepository, type FlowRepository } from "./flows.ts";
 import { createLogRepository, type LogRepository } from "./logs.ts";
 import { createProjectRepository, type ProjectRepository } from "./projects.ts";
+import { createScheduleRepository, type ScheduleRepository } from "./schedules.ts";
 import { createTaskRunRepository, type TaskRunRepository } from "./task-runs.ts";
 
 export type * from "./records.ts";
@@ -25,6 +26,7 @@ export interface Store {
   taskRuns: TaskRunRepository;
   logs: LogRepository;
   agents: AgentRepository;
+  schedules: ScheduleRepository;
 }
 
 const stores = new WeakMap<Database, Store>();
@@ -44,6 +46,7 @@ export function createSqliteStore(db: Database): Store {
     taskRuns: createTaskRunRepository(db),
     logs: createLogRepository(db),
     agents: createAgentRepository(db),
+    schedules: createScheduleRepository(db),
   };
   stores.set(db, store);
   return store;

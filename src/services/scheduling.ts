@@ -1,0 +1,138 @@
+import { errorMessage, notFoundError, validationError } from "../core/errors.ts";
+import { CronClock, IntervalClock, type Clock } from "../core/schedule/clocks.ts";
+import { Schedule, type SerializedSchedule } from "../core/schedule/schedule.ts";
+import { isoNow, type ServiceDeps } from "./deps.ts";
+import { scheduleFlowRunsNow } from "./schedule-runs.ts";
+import { scheduleActivationProblem } from "./schedules.ts";
+import { isPlainObject, normalizeLabels, requireUuid } from "./validate.ts";
+
+/** Prefect's scheduler (reference §3.7): keep the next N runs of every active schedule, idempotently. */
+
+export interface ScheduleAllResult {
+  /** Flows whose runs were topped up this pass. */
+  flows: number;
+  /** Runs created. */
+  created: number;
+  /** Flows that could not be scheduled (e.g. a clock names a parameter the flow lacks). */
+  errors: Array<{ flowId: string; message: string }>;
+}
+
+export interface FlowGroupScheduleInput {
+  flowGroupId: string;
+  cronClocks?: Array<{ cron: string; parameterDefaults?: unknown; labels?: string[] | null }> | null;
+  /** `interval` in seconds, as Prefect's mutation. */
+  intervalClocks?: Array<{ interval: number; parameterDefaults?: unknown; labels?: string[] | null }> | null;
+  /** IANA name for the cron clocks (interval clocks are anchored at the Unix epoch). */
+  timezone?: string | null;
+}
+
+/** Delete the still-Scheduled auto-scheduled runs of every unarchived flow of a group. */
+function deleteGroupAutoScheduledRuns(deps: ServiceDeps, flowGroupId: string): void {
+  for (const flowId of deps.store.flows.unarchivedIds(flowGroupId)) {
+    deps.store.flowRuns.delete(deps.store.flowRuns.scheduledRunIds(flowId, true));
+  }
+}
+
+function clockOptions(c: { parameterDefaults?: unknown; labels?: string[] | null }, where: string) {
+  const parameterDefaults = c.parameterDefaults ?? {};
+  if (!isPlainObject(parameterDefaults)) throw validationError(`${where}.parameter_defaults must be a JSON object`);
+  return { parameterDefaults, labels: c.labels == null ? [] : normalizeLabels(c.labels) };
+}
+
+/** The Schedule a set_flow_group_schedule input describes; bad cron, interval or timezone → Validation. */
+export function scheduleFromGroupInput(input: FlowGroupScheduleInput): Schedule {
+  const timezone = input.timezone ?? undefined;
+  const clocks: Clock[] = [];
+  (input.cronClocks ?? []).forEach((c, i) => {
+    if (typeof c?.cron !== "string") throw validationError(`cron_clocks[${i}].cron must be a cron string`);
+    clocks.push(new CronClock(c.cron, { ...clockOptions(c, `cron_clocks[${i}]`), ...(timezone ? { timezone } : {}) }));
+  });
+  (input.intervalClocks ?? []).forEach((c, i) => {
+    if (typeof c?.interval !== "number" || !(c.interval > 0)) {
+      throw validationError(`interval_clocks[${i}].interval must be a positive number of seconds`);
+    }
+    clocks.push(new IntervalClock(c.interval * 1000, clockOptions(c, `interval_clocks[${i}]`)));
+  });
+  if (!clocks.length) throw validationError("a flow group schedule needs at least one cron or interval clock (delete_flow_group_schedule removes it)");
+  return new Schedule({ clocks });
+}
+
+export function createSchedulingService(deps: ServiceDeps) {
+  const maxRunsOr = (n: number | undefined) => n ?? deps.maxScheduledRuns;
+
+  function scheduleFlowRuns(flowId: string, options: { maxRuns?: number } = {}): number {
+    return scheduleFlowRunsNow(deps, requireUuid(flowId, "flow_id"), maxRunsOr(options.maxRuns));
+  }
+
+  /**
+   * One scheduler pass, in one transaction: top up every active schedule that has fewer than
+   * `maxRuns` runs ahead (the others cost one row of one query). A flow that fails is reported
+   * and the pass goes on.
+   */
+  function scheduleAll(options: { maxRuns?: number } = {}): ScheduleAllResult {
+    const maxRuns = maxRunsOr(options.maxRuns);
+    const result: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
+    deps.store.transaction(() => {
+      for (const { flowId, upcoming } of deps.store.schedules.active(isoNow(deps))) {
+        if (upcoming >= maxRuns) continue;
+        try {
+          result.created += scheduleFlowRunsNow(deps, flowId, maxRuns);
+          result.flows++;
+        } catch (e) {
+          result.errors.push({ flowId, message: errorMessage(e) });
+        }
+      }
+    });
+    return result;
+  }
+
+  /** When the next waiting run becomes due: the earliest start strictly after `after` (default now). */
+  function nextDueAt(after: Date = deps.now()): Date | undefined {
+    const t = deps.store.schedules.nextDueAfter(after.toISOString());
+    return t === undefined ? undefined : new Date(t);
+  }
+
+  function requireGroup(flowGroupId: string) {
+    const id = requireUuid(flowGroupId, "flow_group_id");
+    const group = deps.store.flows.getGroup(id);
+    if (!group) throw notFoundError(`Flow group ${id} not found`);
+    return group;
+  }
+
+  /** Re-create the runs of the group's active flows from the schedule now in force. */
+  function reschedule(flowGroupId: string): void {
+    for (const flowId of deps.store.flows.unarchivedIds(flowGroupId)) scheduleFlowRunsNow(deps, flowId, deps.maxScheduledRuns);
+  }
+
+  /**
+   * Set a flow group's schedule (it overrides its flows' own) without re-registering: the
+   * auto-scheduled runs it replaces are deleted and active flows are rescheduled at once.
+   * Refused when some clock would leave a required parameter without a value.
+   */
+  function setFlowGroupSchedule(input: FlowGroupScheduleInput): void {
+    const schedule: SerializedSchedule = scheduleFromGroupInput(input).toJSON();
+    deps.store.transaction(() => {
+      const group = requireGroup(input.flowGroupId);
+      const flow = deps.store.flows.newestUnarchived({ flowGroupId: group.id });
+      if (flow) {
+        const problem = scheduleActivationProblem(flow, { ...group, schedule });
+        if (problem) throw validationError(problem);
+      }
+      deps.store.schedules.setGroupSchedule(group.id, schedule, isoNow(deps));
+      deleteGroupAutoScheduledRuns(deps, group.id);
+      reschedule(group.id);
+    });
+  }
+
+  /** Remove a flow group's schedule: its flows fall back to their own schedules (if any). */
+  function deleteFlowGroupSchedule(flowGroupId: string): void {
+    deps.store.transaction(() => {
+      const group = requireGroup(flowGroupId);
+      deps.store.schedules.setGroupSchedule(group.id, null, isoNow(deps));
+      deleteGroupAutoScheduledRuns(deps, group.id);
+      reschedule(group.id);
+    });
+  }
+
+  return { scheduleFlowRuns, scheduleAll, nextDueAt, setFlowGroupSchedule, deleteFlowGroupSchedule };
+}

@@ -1,0 +1,57 @@
+import type { Database } from "bun:sqlite";
+import type { SerializedSchedule } from "../core/schedule/schedule.ts";
+import { toJSONText } from "./json.ts";
+
+/** An active, unarchived flow with a schedule (its own or its group's), and how many runs it has ahead. */
+export interface ActiveSchedule {
+  flowId: string;
+  /** Auto-scheduled runs of the flow starting after `now` (any state). */
+  upcoming: number;
+}
+
+/** What the scheduler asks of storage: cheap summaries, so a pass over 1,000 schedules costs little. */
+export interface ScheduleRepository {
+  /** Every active, unarchived flow that has a schedule, with its count of upcoming auto-scheduled runs. */
+  active(now: string): ActiveSchedule[];
+  /** The latest scheduled start of a flow's auto-scheduled runs, or undefined. */
+  lastAutoScheduledStart(flowId: string): string | undefined;
+  /**
+   * The earliest start time strictly after `after` of a flow run waiting to start (Scheduled,
+   * Queued or Retrying), or of a waiting task run of a Running flow run.
+   */
+  nextDueAfter(after: string): string | undefined;
+  setGroupSchedule(flowGroupId: string, schedule: SerializedSchedule | null, now: string): void;
+}
+
+const WAITING = ["Scheduled", "Queued", "Retrying"] as const;
+
+export function createScheduleRepository(db: Database): ScheduleRepository {
+  const q = {
+    active: db.query<{ flow_id: string; upcoming: number }, { now: string }>(
+      `SELECT f.id AS flow_id,
+         (SELECT COUNT(*) FROM flow_run fr
+           WHERE fr.flow_id = f.id AND fr.auto_scheduled = 1 AND fr.scheduled_start_time > $now) AS upcoming
+       FROM flow f JOIN flow_group g ON g.id = f.flow_group_id
+       WHERE f.is_schedule_active = 1 AND f.archived = 0 AND (g.schedule IS NOT NULL OR f.schedule IS NOT NULL)`,
+    ),
+    lastAuto: db.query<{ t: string | null }, { flow_id: string }>(
+      "SELECT MAX(scheduled_start_time) AS t FROM flow_run WHERE flow_id = $flow_id AND auto_scheduled = 1",
+    ),
+    // One index seek per state (flow_run_queue is on (state, state_start_time)).
+    nextDue: db.query<{ t: string | null }, { after: string }>(
+      `SELECT MIN(t) AS t FROM (
+         ${WAITING.map((s) => `SELECT MIN(state_start_time) AS t FROM flow_run WHERE state = '${s}' AND state_start_time > $after`).join(" UNION ALL ")}
+         UNION ALL
+         SELECT MIN(tr.state_start_time) AS t FROM task_run tr JOIN flow_run fr ON fr.id = tr.flow_run_id
+          WHERE tr.state IN ('Scheduled', 'Queued', 'Retrying') AND fr.state = 'Running' AND tr.state_start_time > $after
+       )`,
+    ),
+    setGroupSchedule: db.query("UPDATE flow_group SET schedule = $schedule, updated = $now WHERE id = $id"),
+  };
+  return {
+    active: (now) => q.active.all({ now }).map((r) => ({ flowId: r.flow_id, upcoming: r.upcoming })),
+    lastAutoScheduledStart: (flowId) => q.lastAuto.get({ flow_id: flowId })?.t ?? undefined,
+    nextDueAfter: (after) => q.nextDue.get({ after })?.t ?? undefined,
+    setGroupSchedule: (id, schedule, now) => void q.setGroupSchedule.run({ id, schedule: toJSONText(schedule), now }),
+  };
+}
