@@ -5,7 +5,17 @@ import type { TaskDefinition } from "./task.ts";
 export class Handle<T> {
   /** Phantom: carries T for the type checker only. */
   declare readonly __result?: T;
-  constructor(readonly slug: string) {}
+  readonly #owner: object | undefined;
+  constructor(
+    readonly slug: string,
+    /** The graph builder that recorded it: a handle is only valid within its own flow. */
+    owner?: object,
+  ) {
+    this.#owner = owner;
+  }
+  belongsTo(owner: object): boolean {
+    return this.#owner === owner;
+  }
 }
 
 /** Marks an argument of `.map()` to be passed whole to every child instead of mapped over. */
@@ -54,7 +64,7 @@ export class GraphBuilder {
     }
     this.slugs.add(name);
     this.nodes.push({ kind: "parameter", slug: name, name, default: def, hasDefault, required });
-    return new Handle(name);
+    return new Handle(name, this);
   }
 
   addTask(
@@ -63,31 +73,32 @@ export class GraphBuilder {
     mapped: boolean,
     extraUpstream: readonly Handle<unknown>[] = [],
   ): Handle<unknown> {
+    // Resolve the arguments first: they must be handles recorded earlier in this flow.
+    const mappedArgs = mapped ? args.map((a) => !(a instanceof Unmapped)) : undefined;
+    const specs = args.map((a) => this.argSpec(a instanceof Unmapped ? a.value : a));
+    const after = extraUpstream.map((h) => this.requireKnown(h));
     const n = (this.countByName.get(definition.name) ?? 0) + 1;
     this.countByName.set(definition.name, n);
     let slug = `${definition.name}-${n}`;
     while (this.slugs.has(slug)) slug = `${slug}-x`;
     this.slugs.add(slug);
-    const mappedArgs = mapped ? args.map((a) => !(a instanceof Unmapped)) : undefined;
-    const specs = args.map((a) => this.argSpec(a instanceof Unmapped ? a.value : a));
-    this.nodes.push({
-      kind: "task",
-      slug,
-      definition,
-      args: specs,
-      mappedArgs,
-      extraUpstream: extraUpstream.map((h) => this.requireKnown(h)),
-    });
-    return new Handle(slug);
+    this.nodes.push({ kind: "task", slug, definition, args: specs, mappedArgs, extraUpstream: after });
+    return new Handle(slug, this);
   }
 
   private argSpec(value: unknown): ArgSpec {
     if (value instanceof Handle) return { kind: "ref", slug: this.requireKnown(value) };
+    if (Array.isArray(value) && value.some((v) => v instanceof Handle)) {
+      throw new PrefectliteError(
+        "Validation",
+        "a list of task results cannot be passed as one argument: pass each handle as its own argument, or map over a task that returns the list",
+      );
+    }
     return { kind: "constant", value };
   }
 
   private requireKnown(handle: Handle<unknown>): string {
-    if (!this.slugs.has(handle.slug)) {
+    if (!(handle instanceof Handle) || !handle.belongsTo(this) || !this.slugs.has(handle.slug)) {
       throw new PrefectliteError(
         "Validation",
         `'${handle.slug}' belongs to another flow: pass handles only within the flow that created them`,
