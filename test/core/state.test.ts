@@ -61,7 +61,7 @@ const CLASSES = {
 
 describe("state hierarchy", () => {
   test("there are exactly the fourteen state types of SPEC §2", () => {
-    expect([...STATE_TYPES].sort()).toEqual(Object.keys(ANCESTORS).sort());
+    expect([...STATE_TYPES].sort() as string[]).toEqual(Object.keys(ANCESTORS).sort());
     expect(isStateType("Success")).toBe(true);
     expect(isStateType("Finished")).toBe(false);
     expect(isStateType("success")).toBe(false);
