@@ -1,5 +1,6 @@
 import type { Database } from "../storage/db.ts";
 import { createQueryEngine, MAX_LIMIT, type Row, type SelectArgs } from "../storage/query.ts";
+import { OPERATORS } from "../storage/query-where.ts";
 import { isTableName, TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "../storage/tables.ts";
 
 /**
@@ -28,6 +29,9 @@ export interface ReadModel {
 
 export type { ColumnType, Relation, Row, SelectArgs, TableDeclaration, TableName };
 export { isTableName, MAX_LIMIT };
+
+/** Which `where` operators each column type accepts (the API's comparison inputs). */
+export const COMPARISON_OPERATORS: Readonly<Record<ColumnType, readonly string[]>> = OPERATORS;
 
 /** The declaration of every table the API exposes (columns, types, relations). */
 export const TABLE_DECLARATIONS: Readonly<Record<TableName, TableDeclaration>> = TABLES;

@@ -1,0 +1,10 @@
+import type { Services } from "../services/index.ts";
+import type { ReadModel } from "../services/read-model.ts";
+
+/** What every resolver receives: the write path, the read side and the calling agent. */
+export interface ApiContext {
+  services: Services;
+  reads: ReadModel;
+  /** From the `X-Prefect-Agent-Id` header (undefined in-process unless given). */
+  agentId: string | undefined;
+}

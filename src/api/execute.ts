@@ -1,0 +1,51 @@
+import { execute, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
+import type { ApiContext } from "./context.ts";
+import { toPublicError } from "./errors.ts";
+
+/**
+ * Run one operation in-process (the embedded client), with the same rules as over HTTP:
+ * documents parsed and validated once per schema and text, errors as the public ones.
+ */
+export async function executeGraphQL(
+  schema: GraphQLSchema,
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  context: ApiContext,
+  operationName?: string,
+): Promise<ExecutionResult> {
+  const document = prepare(schema, query);
+  if (!("kind" in document)) return { errors: document.errors };
+  const result = await execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
+  if (!result.errors?.length) return result;
+  return { ...result, errors: result.errors.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
+}
+
+const CACHE_SIZE = 1000;
+const caches = new WeakMap<GraphQLSchema, Map<string, DocumentNode | { errors: GraphQLError[] }>>();
+
+/** The parsed and validated document (or its errors), from a per-schema LRU cache. */
+function prepare(schema: GraphQLSchema, query: string): DocumentNode | { errors: GraphQLError[] } {
+  let cache = caches.get(schema);
+  if (!cache) caches.set(schema, (cache = new Map()));
+  const hit = cache.get(query);
+  if (hit) {
+    cache.delete(query);
+    cache.set(query, hit);
+    return hit;
+  }
+  let prepared: DocumentNode | { errors: GraphQLError[] };
+  if (typeof query !== "string" || query.trim() === "") {
+    prepared = { errors: [toPublicError(new GraphQLError("Must provide a query string."), "GRAPHQL_PARSE_FAILED")] };
+  } else {
+    try {
+      const document = parse(query);
+      const errors = validate(schema, document);
+      prepared = errors.length ? { errors: errors.map((e) => toPublicError(e, "GRAPHQL_VALIDATION_FAILED")) } : document;
+    } catch (e) {
+      prepared = { errors: [toPublicError(e, "GRAPHQL_PARSE_FAILED")] };
+    }
+  }
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(query, prepared);
+  return prepared;
+}

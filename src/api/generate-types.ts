@@ -1,0 +1,101 @@
+import { COMPARISON_OPERATORS, TABLE_DECLARATIONS, type ColumnType, type TableName } from "../services/read-model.ts";
+
+/**
+ * The query side's SDL, generated from the table declaration with Hasura's conventions: an
+ * object type per table (relations included), `<table>_bool_exp`, `<table>_order_by`, one
+ * comparison input per scalar, and the root fields `<table>`, `<table>_by_pk`,
+ * `<table>_aggregate`.
+ */
+
+const GRAPHQL_TYPE: Record<ColumnType, string> = {
+  uuid: "uuid",
+  string: "String",
+  int: "Int",
+  boolean: "Boolean",
+  timestamp: "timestamptz",
+  json: "JSON",
+};
+
+const COMPARISON_INPUT: Record<ColumnType, string> = {
+  uuid: "uuid_comparison_exp",
+  string: "String_comparison_exp",
+  int: "Int_comparison_exp",
+  boolean: "Boolean_comparison_exp",
+  timestamp: "timestamptz_comparison_exp",
+  json: "jsonb_comparison_exp",
+};
+
+export const ORDER_DIRECTIONS = ["asc", "asc_nulls_first", "asc_nulls_last", "desc", "desc_nulls_first", "desc_nulls_last"] as const;
+
+export const tableNames = (): TableName[] => Object.keys(TABLE_DECLARATIONS) as TableName[];
+
+function visibleColumns(table: TableName): Array<[string, ColumnType]> {
+  const decl = TABLE_DECLARATIONS[table];
+  return Object.entries(decl.columns).filter(([name]) => !decl.hidden?.includes(name));
+}
+
+function operatorType(type: ColumnType, op: string): string {
+  const scalar = GRAPHQL_TYPE[type];
+  if (op === "_is_null") return "Boolean";
+  if (op === "_in" || op === "_nin") return `[${scalar}!]`;
+  if (op.endsWith("like")) return "String";
+  return scalar;
+}
+
+function comparisonInputs(): string {
+  return (Object.keys(COMPARISON_INPUT) as ColumnType[])
+    .map((type) => {
+      const fields = COMPARISON_OPERATORS[type].map((op) => `  ${op}: ${operatorType(type, op)}`);
+      return `"""Conditions on a ${GRAPHQL_TYPE[type]} column; all given must hold."""\ninput ${COMPARISON_INPUT[type]} {\n${fields.join("\n")}\n}`;
+    })
+    .join("\n\n");
+}
+
+const listArgs = (table: string) => `where: ${table}_bool_exp, order_by: [${table}_order_by!], limit: Int, offset: Int`;
+
+function objectType(table: TableName): string {
+  const fields = visibleColumns(table).map(([name, type]) => `  ${name}: ${GRAPHQL_TYPE[type]}${name === "id" ? "!" : ""}`);
+  for (const [name, rel] of Object.entries(TABLE_DECLARATIONS[table].relations)) {
+    fields.push(rel.kind === "object" ? `  ${name}: ${rel.table}` : `  ${name}(${listArgs(rel.table)}): [${rel.table}!]!`);
+  }
+  return `type ${table} {\n${fields.join("\n")}\n}`;
+}
+
+function boolExp(table: TableName): string {
+  const fields = [`  _and: [${table}_bool_exp!]`, `  _or: [${table}_bool_exp!]`, `  _not: ${table}_bool_exp`];
+  for (const [name, type] of visibleColumns(table)) fields.push(`  ${name}: ${COMPARISON_INPUT[type]}`);
+  for (const [name, rel] of Object.entries(TABLE_DECLARATIONS[table].relations)) fields.push(`  ${name}: ${rel.table}_bool_exp`);
+  return `"""Which ${table} rows: all given conditions must hold (a list relation: some related row matches)."""\ninput ${table}_bool_exp {\n${fields.join("\n")}\n}`;
+}
+
+function orderBy(table: TableName): string {
+  const fields = visibleColumns(table).map(([name]) => `  ${name}: order_by`);
+  for (const [name, rel] of Object.entries(TABLE_DECLARATIONS[table].relations)) {
+    if (rel.kind === "object") fields.push(`  ${name}: ${rel.table}_order_by`);
+  }
+  return `"""Ordering of ${table} rows; give a list to order by several keys in turn."""\ninput ${table}_order_by {\n${fields.join("\n")}\n}`;
+}
+
+function aggregateTypes(table: TableName): string {
+  return `type ${table}_aggregate {\n  aggregate: ${table}_aggregate_fields!\n}\ntype ${table}_aggregate_fields {\n  count: Int!\n}`;
+}
+
+function rootFields(table: TableName): string {
+  return [
+    `  ${table}(${listArgs(table)}): [${table}!]!`,
+    `  ${table}_by_pk(id: uuid!): ${table}`,
+    `  ${table}_aggregate(where: ${table}_bool_exp): ${table}_aggregate!`,
+  ].join("\n");
+}
+
+/** The whole query side (scalars excluded), one string of SDL. */
+export function generateQueryTypeDefs(): string {
+  const tables = tableNames();
+  return [
+    `"""Sort direction; nulls come last ascending and first descending unless the name says otherwise."""\nenum order_by {\n${ORDER_DIRECTIONS.map((d) => `  ${d}`).join("\n")}\n}`,
+    comparisonInputs(),
+    ...tables.flatMap((t) => [objectType(t), boolExp(t), orderBy(t), aggregateTypes(t)]),
+    `type api_info {\n  backend: String!\n  mode: String!\n  version: String!\n}`,
+    `type Query {\n  hello: String!\n  api: api_info!\n${tables.map(rootFields).join("\n")}\n}`,
+  ].join("\n\n");
+}
