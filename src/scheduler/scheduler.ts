@@ -8,20 +8,28 @@ export interface SchedulerOptions {
   maxRuns?: () => number;
   /** Time between passes; default PREFECTLITE_LOOP_SECONDS (10 s). */
   intervalMs?: () => number;
+  /**
+   * Flows topped up per transaction (default 20). Between batches the pass yields to the event
+   * loop, so a pass creating thousands of runs never holds the database or the process for long.
+   */
+  batchSize?: number;
   onError?: (message: string) => void;
 }
 
-type SchedulerServices = Pick<Services, "scheduleAll" | "nextDueAt" | "now">;
+type SchedulerServices = Pick<Services, "schedulesRunningLow" | "scheduleFlows" | "nextDueAt" | "now">;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The scheduler loop: each pass tops up every active schedule to its next N runs (cheap when
- * nothing is running low). While `run()` is going it also keeps a timer on the next due run and
- * tells `onRunsDue` listeners the moment one becomes due.
+ * The scheduler loop: each pass tops up every active schedule to its next N runs (one cheap
+ * query when nothing is running low). While `run()` is going it also keeps a timer on the next
+ * due run and tells `onRunsDue` listeners the moment one becomes due.
  */
 export class Scheduler extends LoopService {
   private readonly listeners = new Set<() => void>();
   private readonly alarm: DueRunAlarm;
   private readonly maxRuns: () => number;
+  private readonly batchSize: number;
   private readonly reported = new Map<string, string>();
 
   constructor(
@@ -30,6 +38,7 @@ export class Scheduler extends LoopService {
   ) {
     super("scheduler", options.intervalMs ?? (() => settings.loopSeconds() * 1000), options.onError);
     this.maxRuns = options.maxRuns ?? (() => settings.schedulerMaxRuns());
+    this.batchSize = Math.max(1, options.batchSize ?? 20);
     this.alarm = new DueRunAlarm(
       (after) => services.nextDueAt(after),
       () => this.notifyDue(),
@@ -38,15 +47,24 @@ export class Scheduler extends LoopService {
   }
 
   /** One pass: create missing runs; errors of single flows are reported once per distinct message. */
-  runOnce(): ScheduleAllResult {
-    const result = this.services.scheduleAll({ maxRuns: this.maxRuns() });
-    this.alarm.arm(); // wait for the runs just created (a no-op unless run() is going)
-    for (const { flowId, message } of result.errors) {
+  async runOnce(): Promise<ScheduleAllResult> {
+    const maxRuns = this.maxRuns();
+    const total: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
+    const low = this.services.schedulesRunningLow({ maxRuns });
+    for (let i = 0; i < low.length; i += this.batchSize) {
+      if (i > 0) await yieldToEventLoop();
+      const r = this.services.scheduleFlows(low.slice(i, i + this.batchSize), { maxRuns });
+      total.flows += r.flows;
+      total.created += r.created;
+      total.errors.push(...r.errors);
+    }
+    for (const { flowId, message } of total.errors) {
       if (this.reported.get(flowId) === message) continue;
       this.reported.set(flowId, message);
       this.onError(`scheduler: flow ${flowId} could not be scheduled: ${message}`);
     }
-    return result;
+    this.alarm.arm(); // wait for the runs just created (a no-op unless run() is going)
+    return total;
   }
 
   /** Call `listener` whenever a waiting run becomes due (while `run()` is going). Returns an unsubscribe. */

@@ -68,6 +68,10 @@ export interface Services {
   setScheduleInactive(target: ScheduleTarget): boolean;
   /** Create the next runs of one active flow's schedule (idempotent); returns how many were created. */
   scheduleFlowRuns(flowId: string, options?: { maxRuns?: number }): number;
+  /** Flow ids of active schedules with fewer than maxRuns auto-scheduled runs ahead (one cheap query). */
+  schedulesRunningLow(options?: { maxRuns?: number }): string[];
+  /** Top up these flows' schedules, in one transaction; failures are reported per flow. */
+  scheduleFlows(flowIds: readonly string[], options?: { maxRuns?: number }): ScheduleAllResult;
   /** One scheduler pass over every active schedule, topping up those running low, in one transaction. */
   scheduleAll(options?: { maxRuns?: number }): ScheduleAllResult;
   /** When the next waiting run becomes due: its start time strictly after `after` (default now). */

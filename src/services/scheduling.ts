@@ -64,17 +64,21 @@ export function createSchedulingService(deps: ServiceDeps) {
     return scheduleFlowRunsNow(deps, requireUuid(flowId, "flow_id"), maxRunsOr(options.maxRuns));
   }
 
-  /**
-   * One scheduler pass, in one transaction: top up every active schedule that has fewer than
-   * `maxRuns` runs ahead (the others cost one row of one query). A flow that fails is reported
-   * and the pass goes on.
-   */
-  function scheduleAll(options: { maxRuns?: number } = {}): ScheduleAllResult {
+  /** Active, unarchived flows with a schedule and fewer than `maxRuns` auto-scheduled runs ahead: one query. */
+  function schedulesRunningLow(options: { maxRuns?: number } = {}): string[] {
+    const maxRuns = maxRunsOr(options.maxRuns);
+    return deps.store.schedules
+      .active(isoNow(deps))
+      .filter((s) => s.upcoming < maxRuns)
+      .map((s) => s.flowId);
+  }
+
+  /** Top up these flows' schedules in one transaction; a flow that fails is reported and the others go on. */
+  function scheduleFlows(flowIds: readonly string[], options: { maxRuns?: number } = {}): ScheduleAllResult {
     const maxRuns = maxRunsOr(options.maxRuns);
     const result: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
     deps.store.transaction(() => {
-      for (const { flowId, upcoming } of deps.store.schedules.active(isoNow(deps))) {
-        if (upcoming >= maxRuns) continue;
+      for (const flowId of flowIds) {
         try {
           result.created += scheduleFlowRunsNow(deps, flowId, maxRuns);
           result.flows++;
@@ -84,6 +88,14 @@ export function createSchedulingService(deps: ServiceDeps) {
       }
     });
     return result;
+  }
+
+  /**
+   * One whole scheduler pass in one transaction: top up every active schedule running low (the
+   * others cost one row of one query).
+   */
+  function scheduleAll(options: { maxRuns?: number } = {}): ScheduleAllResult {
+    return deps.store.transaction(() => scheduleFlows(schedulesRunningLow(options), options));
   }
 
   /** When the next waiting run becomes due: the earliest start strictly after `after` (default now). */
@@ -134,5 +146,5 @@ export function createSchedulingService(deps: ServiceDeps) {
     });
   }
 
-  return { scheduleFlowRuns, scheduleAll, nextDueAt, setFlowGroupSchedule, deleteFlowGroupSchedule };
+  return { scheduleFlowRuns, schedulesRunningLow, scheduleFlows, scheduleAll, nextDueAt, setFlowGroupSchedule, deleteFlowGroupSchedule };
 }
