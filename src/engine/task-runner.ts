@@ -14,6 +14,7 @@ import {
   type State,
 } from "../core/state.ts";
 import type { TaskDefinition } from "../core/task.ts";
+import { dirname } from "node:path";
 import { taskRunKeyString, type TaskRunKey } from "./ports.ts";
 import type { RunEnvironment } from "./run-environment.ts";
 
@@ -167,7 +168,18 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof (v as { then?: unknown } | null)?.then === "function";
 }
 
-function stackOf(e: unknown): string {
-  if (e instanceof Error && e.stack) return e.stack;
-  return errorMessage(e);
+/** prefectlite's own source folder (in the compiled binary, its virtual file system). */
+const OWN_SOURCE = dirname(import.meta.dir);
+
+/**
+ * The error with the stack frames of the user's code only: frames inside prefectlite (or the
+ * runtime's internals) tell a flow author nothing.
+ */
+export function stackOf(e: unknown): string {
+  if (!(e instanceof Error) || !e.stack) return errorMessage(e);
+  const lines = e.stack.split("\n");
+  const isFrame = (line: string) => /^\s+at /.test(line);
+  const own = (line: string) => line.includes(`${OWN_SOURCE}/`) || line.includes("/$bunfs/") || /\((native|node:)/.test(line);
+  const kept = lines.filter((line) => !isFrame(line) || !own(line));
+  return kept.join("\n");
 }
