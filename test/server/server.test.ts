@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
+import type { ApiContext } from "../../src/api/context.ts";
+import { mutationResolvers, mutationTypeDefs } from "../../src/api/mutations.ts";
+import { buildApiSchema } from "../../src/api/schema.ts";
+import { bearerTokenMatches } from "../../src/server/app.ts";
+import { requiresToken, startServer, type RunningServer } from "../../src/server/serve.ts";
+import { createServices } from "../../src/services/index.ts";
+import { createReadModel } from "../../src/services/read-model.ts";
+import { openDatabase } from "../../src/storage/db.ts";
+import { id, seed } from "../storage/query-seed.ts";
+
+let db: Database;
+let open: RunningServer;
+let guarded: RunningServer;
+const seenAgentIds: Array<string | undefined> = [];
+const TOKEN = "s3cret-token";
+
+beforeAll(() => {
+  db = openDatabase(":memory:");
+  seed(db);
+  const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
+  const services = createServices(db);
+  const reads = createReadModel(db);
+  const contextFactory = ({ agentId }: { agentId: string | undefined }): ApiContext => {
+    seenAgentIds.push(agentId);
+    return { services, reads, agentId };
+  };
+  open = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory });
+  guarded = startServer({ host: "127.0.0.1", port: 0, token: TOKEN, schema, contextFactory });
+});
+
+afterAll(async () => {
+  await open?.stop();
+  await guarded?.stop();
+});
+
+function post(server: RunningServer, body: string, headers: Record<string, string> = {}) {
+  return fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+}
+
+const gql = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
+
+describe("the HTTP server", () => {
+  test("listens on a free port and answers /health", async () => {
+    expect(open.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(open.port).toBeGreaterThan(0);
+    const res = await fetch(`${open.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  test("POST /graphql runs queries and mutations", async () => {
+    const res = await post(open, gql(`query ($id: uuid!) { flow_run_by_pk(id: $id) { name flow { name } } }`, { id: id(30) }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ data: { flow_run_by_pk: { name: "first", flow: { name: "etl" } } } });
+    const created = await post(open, gql(`mutation { create_project(input: { name: "over-http" }) { id } }`));
+    const body = (await created.json()) as any;
+    expect(body.data.create_project.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test("GET /graphql runs a query from the URL", async () => {
+    const res = await fetch(`${open.url}/graphql?query=${encodeURIComponent("{ project(order_by: { name: asc }, limit: 1) { name } }")}`);
+    expect(await res.json()).toEqual({ data: { project: [{ name: "alpha" }] } });
+  });
+
+  test("the X-Prefect-Agent-Id header reaches the context", async () => {
+    seenAgentIds.length = 0;
+    await post(open, gql("{ hello }"), { "X-Prefect-Agent-Id": id(7) });
+    await post(open, gql("{ hello }"));
+    expect(seenAgentIds).toEqual([id(7), undefined]);
+  });
+
+  test("service errors come back as GraphQL errors with their code", async () => {
+    const res = await post(open, gql(`mutation { cancel_flow_run(input: { flow_run_id: "${id(999)}" }) { state } }`));
+    const body = (await res.json()) as any;
+    expect(body.errors[0].extensions.code).toBe("NOT_FOUND");
+    expect(body.errors[0].message).toContain(id(999));
+  });
+
+  test("malformed JSON, malformed documents and unknown fields are errors, and the server keeps serving", async () => {
+    const badJson = await post(open, "{ not json");
+    expect(badJson.status).toBe(400);
+    expect(((await badJson.json()) as any).errors[0].message).toBeString();
+    const syntax = await post(open, gql("{ flow_run { name "));
+    const syntaxBody = (await syntax.json()) as any;
+    expect(syntaxBody.errors[0].message).toMatch(/Syntax Error/);
+    const unknown = await post(open, gql("{ flow_run { nope } }"));
+    const unknownBody = (await unknown.json()) as any;
+    expect(unknownBody.errors[0].message).toMatch(/Cannot query field "nope"/);
+    expect(unknownBody.errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    const noQuery = await post(open, JSON.stringify({ variables: {} }));
+    expect(((await noQuery.json()) as any).errors[0].message).toMatch(/query/i);
+    const ok = await post(open, gql("{ hello }"));
+    expect(await ok.json()).toEqual({ data: { hello: "👋" } });
+  });
+
+  test("bodies over 1 MB are refused with 413 and a clear message", async () => {
+    const big = gql(`{ project(where: { name: { _eq: "${"x".repeat(1024 * 1024)}" } }) { id } }`);
+    const res = await post(open, big);
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as any;
+    expect(body.errors[0].message).toBe("request body too large: the limit is 1 MB");
+    const chunked = await fetch(`${open.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new Blob([big]).stream(),
+    });
+    expect(chunked.status).toBe(413);
+    const ok = await post(open, gql(`{ project(where: { name: { _eq: "${"x".repeat(1000 * 1000)}" } }) { id } }`));
+    expect(await ok.json()).toEqual({ data: { project: [] } });
+  });
+
+  test("unknown routes answer 404 JSON", async () => {
+    const res = await fetch(`${open.url}/nope`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe("NOT_FOUND");
+  });
+});
+
+describe("the API token", () => {
+  test("is required on /graphql when configured; /health stays open", async () => {
+    const none = await post(guarded, gql("{ hello }"));
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toContain("Bearer");
+    expect(((await none.json()) as any).errors[0].extensions.code).toBe("UNAUTHENTICATED");
+    const wrong = await post(guarded, gql("{ hello }"), { Authorization: "Bearer s3cret-tokem" });
+    expect(wrong.status).toBe(401);
+    const basic = await post(guarded, gql("{ hello }"), { Authorization: `Basic ${TOKEN}` });
+    expect(basic.status).toBe(401);
+    const get = await fetch(`${guarded.url}/graphql?query=${encodeURIComponent("{ hello }")}`);
+    expect(get.status).toBe(401);
+    const right = await post(guarded, gql("{ hello }"), { Authorization: `Bearer ${TOKEN}` });
+    expect(await right.json()).toEqual({ data: { hello: "👋" } });
+    expect((await fetch(`${guarded.url}/health`)).status).toBe(200);
+  });
+
+  test("is checked before the body is read: an unauthenticated oversized body is 401", async () => {
+    const res = await post(guarded, "x".repeat(2 * 1024 * 1024));
+    expect(res.status).toBe(401);
+  });
+
+  test("bearerTokenMatches compares the whole token", () => {
+    expect(bearerTokenMatches(`Bearer ${TOKEN}`, TOKEN)).toBe(true);
+    expect(bearerTokenMatches(`bearer ${TOKEN}`, TOKEN)).toBe(true);
+    expect(bearerTokenMatches(`Bearer ${TOKEN}x`, TOKEN)).toBe(false);
+    expect(bearerTokenMatches(`Bearer ${TOKEN.slice(0, -1)}`, TOKEN)).toBe(false);
+    expect(bearerTokenMatches(undefined, TOKEN)).toBe(false);
+    expect(bearerTokenMatches("", TOKEN)).toBe(false);
+  });
+});
+
+describe("binding addresses", () => {
+  test("only loopback addresses may serve without a token", () => {
+    for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"]) expect(requiresToken(host)).toBe(false);
+    for (const host of ["0.0.0.0", "192.168.1.5", "::", "example.com", "127.0.0.1.example.com", "128.0.0.1"]) expect(requiresToken(host)).toBe(true);
+  });
+
+  test("startServer refuses a non-loopback host without a token", () => {
+    expect(() => startServer({ host: "0.0.0.0", port: 0, schema: buildApiSchema(), contextFactory: () => ({}) as ApiContext })).toThrow(
+      /needs an API token/,
+    );
+  });
+});
