@@ -23,10 +23,11 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   loops: ["core"],
   scheduler: ["services", "client", "engine", "loader", "core", "loops"],
   agent: ["services", "client", "engine", "loader", "core", "loops"],
-  watcher: ["core", "loops"],
+  // The watcher folder also holds the wiring of its events to loader → client (re-registration).
+  watcher: ["core", "loops", "loader", "client"],
   client: ["core", "services"],
   runtime: ["server", "ui", "api", "services", "storage", "scheduler", "agent", "watcher", "loops", "client", "engine", "loader", "sdk", "core", "index", "hello-world"],
-  cli: ["runtime", "client", "services", "loader", "engine", "core"],
+  cli: ["runtime", "client", "services", "watcher", "loader", "engine", "core"],
   index: ["core", "sdk", "client", "engine"],
   "hello-world": ["index"],
   main: ["cli"],
