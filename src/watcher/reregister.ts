@@ -59,7 +59,8 @@ export function createFlowFileRegistrar(options: FlowFileRegistrarOptions): Flow
     try {
       flows = (await loadFlowsFromFile(path, { fresh: true })).flows;
     } catch (e) {
-      log(`error: ${shown(path)} was not registered: ${errorMessage(e).split("\n")[0]} (the registered version stays live)`);
+      // The loader's message names the file ("Failed to load 'x.ts': Unexpected = (line 4, column 21)").
+      log(`error: ${errorMessage(e).split("\n")[0]} (the registered version stays live)`);
       return;
     }
     if (!flows.length) log(`${shown(path)}: no flows found`);
