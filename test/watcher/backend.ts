@@ -5,7 +5,7 @@ import { executeGraphQL } from "../../src/api/execute.ts";
 import { mutationResolvers, mutationTypeDefs } from "../../src/api/mutations.ts";
 import { buildApiSchema } from "../../src/api/schema.ts";
 import { BackendClient } from "../../src/client/client.ts";
-import { errorFromGraphQL, type Transport } from "../../src/client/transport.ts";
+import { errorFromGraphQL, type GraphQLErrorShape, type Transport } from "../../src/client/transport.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
 import { openDatabase, type Database } from "../../src/storage/db.ts";
@@ -23,7 +23,7 @@ export function openClient(): { client: BackendClient; db: Database } {
     baseUrl: undefined,
     async request<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
       const result = await executeGraphQL(schema, query, variables, context);
-      if (result.errors?.length) throw errorFromGraphQL(result.errors);
+      if (result.errors?.length) throw errorFromGraphQL(result.errors.map((e) => e.toJSON() as GraphQLErrorShape));
       return result.data as T;
     },
     close: () => db.close(),
