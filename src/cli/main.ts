@@ -1,7 +1,7 @@
 import { cac } from "cac";
 import { PrefectliteError } from "../core/errors.ts";
 import { EXIT, exitCodeFor, printError } from "./exit.ts";
-import { optionalString, parseLogLevelOption, parseParameters } from "./options.ts";
+import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters } from "./options.ts";
 
 const VERSION = "0.1.0";
 
@@ -52,7 +52,109 @@ function program(setExit: (code: number) => void) {
           return runLocal({ path, module, name: optionalString(o.name), parameters, logLevel });
         }
         if (!o.name && !o.id) throw new PrefectliteError("Usage", "Received no options to look up the flow: give -p PATH, -m MODULE, --name FLOW or --id ID");
-        throw new PrefectliteError("Usage", "running a registered flow needs the backend, which this build does not include yet");
+        if (o.name && o.id) throw new PrefectliteError("Usage", "give either --name or --id, not both");
+        if (o.watch || o.execute) {
+          throw new PrefectliteError("Usage", "--watch and --execute are not available yet: start the run with an agent (prefectlite serve)");
+        }
+        const { runBackend } = await import("./commands/run-backend.ts");
+        return runBackend({
+          name: optionalString(o.name),
+          id: optionalString(o.id),
+          project: optionalString(o.project),
+          parameters,
+          labels: o.label === undefined ? undefined : many(o.label),
+          runName: optionalString(o.runName),
+          context: o.context === undefined ? undefined : parseJsonObject(String(o.context), "--context"),
+          idempotencyKey: optionalString(o.idempotencyKey),
+          startAt: optionalString(o.startAt),
+          startIn: optionalString(o.startIn),
+          apiUrl: optionalString(o.api),
+          json: o.json === true,
+        });
+      }),
+    );
+
+  cli
+    .command("create <kind> <name>", "Create a project: prefectlite create project NAME")
+    .option("--description <text>", "Project description")
+    .action(
+      act(async (o, kind, name) => {
+        if (kind !== "project") throw new PrefectliteError("Usage", `can only create a project (got '${kind}')`);
+        const { createProject } = await import("./commands/create-project.ts");
+        return createProject({ name: name!, description: optionalString(o.description), apiUrl: optionalString(o.api), json: o.json === true });
+      }),
+    );
+
+  cli
+    .command("register", "Register flows from files, folders or modules with the backend")
+    .option("-p, --path <path>", "Flow file, or folder of .ts flow files; repeatable")
+    .option("-m, --module <module>", "Module to load flows from; repeatable")
+    .option("--project <project>", "Project to register into (required)")
+    .option("-n, --name <flow>", "Only register flows with this name; repeatable")
+    .option("-l, --label <label>", "Label added to each flow's run config; repeatable")
+    .option("-f, --force", "Register a new version even if nothing changed")
+    .option("--no-schedule", "Do not activate the flows' schedules")
+    .example("prefectlite register -p flows/ --project default")
+    .action(
+      act(async (o) => {
+        const project = optionalString(o.project);
+        if (!project) throw new PrefectliteError("Usage", "register needs --project P");
+        const { register } = await import("./commands/register.ts");
+        return register({
+          paths: many(o.path),
+          modules: many(o.module),
+          project,
+          names: many(o.name),
+          labels: many(o.label),
+          force: o.force === true,
+          schedule: o.schedule !== false,
+          apiUrl: optionalString(o.api),
+          json: o.json === true,
+        });
+      }),
+    );
+
+  cli
+    .command("get <what>", "List projects | flows | flow-runs as a table (or --json)")
+    .option("--project <project>", "Only this project's records")
+    .option("--flow <name>", "Only this flow's records")
+    .option("--state <state>", "flow-runs: only runs in this state (e.g. Running)")
+    .option("--limit <n>", "At most this many rows", { default: 50 })
+    .option("--all", "flows: include archived versions")
+    .action(
+      act(async (o, what) => {
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new PrefectliteError("Usage", "--limit must be a positive whole number");
+        const { get } = await import("./commands/get.ts");
+        return get({
+          what: what!,
+          apiUrl: optionalString(o.api),
+          json: o.json === true,
+          project: optionalString(o.project),
+          flow: optionalString(o.flow),
+          state: optionalString(o.state),
+          limit,
+          all: o.all === true,
+        });
+      }),
+    );
+
+  cli
+    .command("serve", "Run the backend: GraphQL API at /graphql, /health, on the embedded database")
+    .option("--host <host>", "Address to bind (anything but loopback needs PREFECTLITE_API_TOKEN)", { default: "127.0.0.1" })
+    .option("--port <port>", "Port (0 picks a free one)", { default: 4200 })
+    .option("--watch <dir>", "Register the flow files of this folder at start")
+    .option("--project <project>", "Project for --watch registrations", { default: "default" })
+    .example("prefectlite serve --watch flows --project default")
+    .action(
+      act(async (o) => {
+        const { serveCommand } = await import("./commands/serve.ts");
+        return serveCommand({
+          host: String(o.host),
+          port: Number(o.port),
+          watchDir: optionalString(o.watch),
+          project: String(o.project),
+        });
       }),
     );
 

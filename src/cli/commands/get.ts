@@ -1,0 +1,78 @@
+import { PrefectliteError } from "../../core/errors.ts";
+import { connect } from "../../runtime/connect.ts";
+import { EXIT } from "../exit.ts";
+import { table } from "../output.ts";
+
+export interface GetOptions {
+  what: string;
+  apiUrl?: string;
+  json: boolean;
+  project?: string;
+  flow?: string;
+  state?: string;
+  limit: number;
+  all: boolean;
+}
+
+interface FlowRunListRow {
+  id: string;
+  name: string;
+  state: string | null;
+  labels: string[];
+  scheduled_start_time: string;
+  start_time: string | null;
+  end_time: string | null;
+  flow: { name: string; version: number };
+}
+
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "");
+
+/** `get projects | flows | flow-runs`: a table, or the records as JSON with --json. */
+export async function get(options: GetOptions): Promise<number> {
+  const client = connect({ apiUrl: options.apiUrl });
+  const print = (records: unknown[], headers: string[], rows: string[][]) => {
+    process.stdout.write(options.json ? `${JSON.stringify(records, null, 2)}\n` : table(headers, rows));
+  };
+  try {
+    switch (options.what) {
+      case "projects": {
+        const projects = await client.listProjects();
+        print(projects, ["NAME", "DESCRIPTION", "CREATED", "ID"], projects.map((p) => [p.name, p.description ?? "", when(p.created), p.id]));
+        return EXIT.ok;
+      }
+      case "flows": {
+        const flows = await client.listFlows({ projectName: options.project, name: options.flow, all: options.all, limit: options.limit });
+        print(
+          flows,
+          ["NAME", "VERSION", "PROJECT", "ARCHIVED", "ID"],
+          flows.map((f) => [f.name, String(f.version), f.project.name, f.archived ? "yes" : "", f.id]),
+        );
+        return EXIT.ok;
+      }
+      case "flow-runs": {
+        const where: Record<string, unknown> = {};
+        if (options.flow) where.flow = { name: { _eq: options.flow } };
+        if (options.project) where.flow = { ...(where.flow as object), project: { name: { _eq: options.project } } };
+        if (options.state) where.state = { _eq: options.state };
+        const data = await client.graphql<{ flow_run: FlowRunListRow[] }>(
+          `query ($where: flow_run_bool_exp, $limit: Int) {
+            flow_run(where: $where, order_by: { created: desc }, limit: $limit) {
+              id name state labels scheduled_start_time start_time end_time flow { name version }
+            }
+          }`,
+          { where, limit: options.limit },
+        );
+        print(
+          data.flow_run,
+          ["NAME", "FLOW", "STATE", "SCHEDULED", "START", "END", "ID"],
+          data.flow_run.map((r) => [r.name, `${r.flow.name} (v${r.flow.version})`, r.state ?? "", when(r.scheduled_start_time), when(r.start_time), when(r.end_time), r.id]),
+        );
+        return EXIT.ok;
+      }
+      default:
+        throw new PrefectliteError("Usage", `get what? '${options.what}' is not one of: projects, flows, flow-runs, task-runs, logs`);
+    }
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,105 @@
+import { PrefectliteError, errorMessage } from "../../core/errors.ts";
+import type { Flow } from "../../core/flow.ts";
+import type { BackendClient } from "../../client/client.ts";
+import { registerFlow } from "../../client/register.ts";
+import { loadFlowsFromFile, loadFlowsFromModule, type LoadedFlows } from "../../loader/load.ts";
+import { connect } from "../../runtime/connect.ts";
+import { expandFlowFiles } from "../../runtime/flow-files.ts";
+import { EXIT } from "../exit.ts";
+
+export interface RegisterOptions {
+  paths: string[];
+  modules: string[];
+  project: string;
+  names: string[];
+  labels: string[];
+  force: boolean;
+  schedule: boolean;
+  apiUrl?: string;
+  json: boolean;
+}
+
+/** `=== 1 registered, 1 skipped ===` with bars as wide as Prefect's. */
+export function summaryLine(counts: { registered: number; skipped: number; errored: number }): string {
+  const parts = [`${counts.registered} registered`];
+  if (counts.skipped) parts.push(`${counts.skipped} skipped`);
+  if (counts.errored) parts.push(`${counts.errored} errored`);
+  const text = parts.join(", ");
+  const bar = "=".repeat(Math.floor(Math.max(60 - text.length, 4) / 2));
+  return `${bar} ${text} ${bar}`;
+}
+
+export async function register(options: RegisterOptions): Promise<number> {
+  if (!options.paths.length && !options.modules.length) {
+    throw new PrefectliteError("Usage", "register needs at least one -p PATH or -m MODULE");
+  }
+  const files = expandFlowFiles(options.paths);
+  const client = connect({ apiUrl: options.apiUrl });
+  try {
+    await client.requireProject(options.project);
+    process.stdout.write("Collecting flows...\n");
+    const sources: Array<{ label: string; load: () => Promise<LoadedFlows> }> = [
+      ...files.map((f) => ({ label: f, load: () => loadFlowsFromFile(f) })),
+      ...options.modules.map((m) => ({ label: m, load: () => loadFlowsFromModule(m) })),
+    ];
+    const counts = { registered: 0, skipped: 0, errored: 0 };
+    const wanted = new Set(options.names);
+    const found = new Set<string>();
+    const records: unknown[] = [];
+    for (const source of sources) {
+      process.stdout.write(`Processing '${source.label}':\n`);
+      let flows: Flow[];
+      try {
+        flows = (await source.load()).flows;
+      } catch (e) {
+        process.stdout.write(`  Error loading flows: ${errorMessage(e)}\n`);
+        counts.errored++;
+        continue;
+      }
+      for (const flow of flows) {
+        if (wanted.size && !wanted.has(flow.name)) continue;
+        found.add(flow.name);
+        await registerOne(client, flow, options, counts, records);
+      }
+    }
+    const missing = [...wanted].filter((n) => !found.has(n));
+    if (missing.length) {
+      process.stdout.write(`Failed to find the following flows:\n${missing.map((n) => `  - ${n}\n`).join("")}`);
+      return EXIT.usage;
+    }
+    process.stdout.write(`${summaryLine(counts)}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify(records)}\n`);
+    return counts.errored ? EXIT.runFailed : EXIT.ok;
+  } finally {
+    await client.close();
+  }
+}
+
+async function registerOne(
+  client: BackendClient,
+  flow: Flow,
+  options: RegisterOptions,
+  counts: { registered: number; skipped: number; errored: number },
+  records: unknown[],
+): Promise<void> {
+  process.stdout.write(`  Registering '${flow.name}'...`);
+  try {
+    const outcome = await registerFlow(client, flow, options.project, {
+      labels: options.labels,
+      force: options.force,
+      setScheduleActive: options.schedule,
+    });
+    records.push({ name: flow.name, ...outcome });
+    if (outcome.status === "skipped") {
+      process.stdout.write(" Skipped (metadata unchanged)\n");
+      counts.skipped++;
+      return;
+    }
+    process.stdout.write(` Done\n  └── ID: ${outcome.id}\n  └── Version: ${outcome.version}\n`);
+    counts.registered++;
+  } catch (e) {
+    if (e instanceof PrefectliteError && e.code === "Unavailable") throw e;
+    process.stdout.write(` Error\n  └── ${errorMessage(e)}\n`);
+    counts.errored++;
+  }
+}

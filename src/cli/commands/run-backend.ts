@@ -1,0 +1,115 @@
+import { parseDuration } from "../../core/duration.ts";
+import { PrefectliteError } from "../../core/errors.ts";
+import type { BackendClient } from "../../client/client.ts";
+import { connect } from "../../runtime/connect.ts";
+import { EXIT } from "../exit.ts";
+import { step } from "../output.ts";
+
+export interface BackendRunOptions {
+  name?: string;
+  id?: string;
+  project?: string;
+  parameters: Record<string, unknown>;
+  labels?: string[];
+  runName?: string;
+  context?: Record<string, unknown>;
+  idempotencyKey?: string;
+  startAt?: string;
+  startIn?: string;
+  apiUrl?: string;
+  json: boolean;
+}
+
+interface FlowRef {
+  id: string;
+  name: string;
+}
+
+interface CreatedRun {
+  id: string;
+  name: string;
+  labels: string[];
+  parameters: Record<string, unknown>;
+  context: Record<string, unknown>;
+}
+
+/** `--id` is a flow id or a flow group id; `--name` the newest unarchived version (in `--project`). */
+export async function lookupFlow(client: BackendClient, o: { id?: string; name?: string; project?: string }): Promise<FlowRef> {
+  if (o.id) {
+    const data = await client.graphql<{ flow: FlowRef[] }>(
+      `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name } }`,
+      { id: o.id },
+    );
+    const flow = data.flow[0];
+    if (!flow) throw new PrefectliteError("NotFound", `Failed to find flow id or flow group id matching '${o.id}'`);
+    return flow;
+  }
+  const where: Record<string, unknown> = { name: { _eq: o.name }, archived: { _eq: false } };
+  if (o.project) where.project = { name: { _eq: o.project } };
+  const data = await client.graphql<{ flow: Array<FlowRef & { project: { name: string } }> }>(
+    `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name project { name } } }`,
+    { where },
+  );
+  const projects = [...new Set(data.flow.map((f) => f.project.name))];
+  if (projects.length === 0) {
+    throw new PrefectliteError("NotFound", `No flow named '${o.name}'${o.project ? ` in project '${o.project}'` : ""}: register it first (prefectlite register)`);
+  }
+  if (projects.length > 1) {
+    throw new PrefectliteError("Validation", `Flow '${o.name}' exists in several projects (${projects.join(", ")}): add --project`);
+  }
+  return data.flow[0]!;
+}
+
+export function scheduledStart(startAt?: string, startIn?: string, now = Date.now()): string | undefined {
+  if (startAt && startIn) throw new PrefectliteError("Usage", "give either --start-at or --start-in, not both");
+  if (startAt) {
+    const t = Date.parse(startAt);
+    if (Number.isNaN(t)) throw new PrefectliteError("Usage", `--start-at '${startAt}' is not an ISO date-time`);
+    return new Date(t).toISOString();
+  }
+  if (startIn) return new Date(now + parseDuration(startIn, "--start-in")).toISOString();
+  return undefined;
+}
+
+/** `prefectlite run --name FLOW | --id ID`: create a flow run in the backend and print its card. */
+export async function runBackend(o: BackendRunOptions): Promise<number> {
+  const start = scheduledStart(o.startAt, o.startIn);
+  const client = connect({ apiUrl: o.apiUrl });
+  try {
+    const flow = await step("Looking up flow metadata...", () => lookupFlow(client, o));
+    const run = await step(`Creating run for flow '${flow.name}'...`, async () => {
+      const id = await client.createFlowRun({
+        flowId: flow.id,
+        parameters: o.parameters,
+        labels: o.labels,
+        runName: o.runName,
+        context: o.context,
+        idempotencyKey: o.idempotencyKey,
+        scheduledStartTime: start,
+      });
+      const data = await client.graphql<{ flow_run_by_pk: CreatedRun }>(
+        `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`,
+        { id },
+      );
+      return data.flow_run_by_pk;
+    });
+    const base = (await client.baseUrl()) ?? "http://127.0.0.1:4200";
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify({ ...run, url: `${base}/flow-run/${run.id}` })}\n`);
+    } else {
+      process.stdout.write(
+        [
+          `└── Name: ${run.name}`,
+          `└── UUID: ${run.id}`,
+          `└── Labels: ${JSON.stringify(run.labels)}`,
+          `└── Parameters: ${JSON.stringify(run.parameters)}`,
+          `└── Context: ${JSON.stringify(run.context)}`,
+          `└── URL: ${base}/flow-run/${run.id}`,
+        ].join("\n") + "\n",
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    await client.close();
+  }
+}

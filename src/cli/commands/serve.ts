@@ -1,0 +1,24 @@
+import { PrefectliteError } from "../../core/errors.ts";
+import { serve } from "../../runtime/serve.ts";
+
+export interface ServeCommandOptions {
+  host: string;
+  port: number;
+  watchDir?: string;
+  project: string;
+}
+
+/** `prefectlite serve`: run until SIGINT/SIGTERM, then stop cleanly. */
+export async function serveCommand(options: ServeCommandOptions): Promise<number> {
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new PrefectliteError("Usage", `--port must be a whole number from 0 to 65535 (got '${options.port}')`);
+  }
+  const running = await serve(options);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  process.stdout.write("Shutting down...\n");
+  await running.stop();
+  return 0;
+}

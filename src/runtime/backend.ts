@@ -1,0 +1,29 @@
+import { mutationResolvers, mutationTypeDefs } from "../api/mutations.ts";
+import { buildApiSchema } from "../api/schema.ts";
+import type { ApiContext } from "../api/context.ts";
+import { createReadModel } from "../services/read-model.ts";
+import { createServices, type Services } from "../services/index.ts";
+import { openDatabase, type Database } from "../storage/db.ts";
+
+/** The backend in this process: database, services and the GraphQL schema over them. */
+export interface Backend {
+  readonly db: Database;
+  readonly services: Services;
+  readonly schema: ReturnType<typeof buildApiSchema>;
+  context(agentId?: string): ApiContext;
+  close(): void;
+}
+
+export function openBackend(databasePath: string): Backend {
+  const db = openDatabase(databasePath);
+  const services = createServices(db);
+  const reads = createReadModel(db);
+  const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
+  return {
+    db,
+    services,
+    schema,
+    context: (agentId) => ({ services, reads, agentId }),
+    close: () => db.close(),
+  };
+}

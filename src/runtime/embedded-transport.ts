@@ -1,0 +1,27 @@
+import { executeGraphQL } from "../api/execute.ts";
+import { errorFromGraphQL, type Transport } from "../client/transport.ts";
+import { settings } from "../settings.ts";
+import { openBackend, type Backend } from "./backend.ts";
+
+/** The client's in-process transport: the same GraphQL operations, straight on the embedded database. */
+export class EmbeddedTransport implements Transport {
+  readonly baseUrl = undefined;
+  constructor(
+    private readonly backend: Backend,
+    private readonly ownsBackend: boolean,
+  ) {}
+
+  static open(databasePath = settings.databasePath()): EmbeddedTransport {
+    return new EmbeddedTransport(openBackend(databasePath), true);
+  }
+
+  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const result = await executeGraphQL(this.backend.schema, query, variables, this.backend.context());
+    if (result.errors?.length) throw errorFromGraphQL(result.errors as never);
+    return result.data as T;
+  }
+
+  close(): void {
+    if (this.ownsBackend) this.backend.close();
+  }
+}
