@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiContext } from "../api/context.ts";
 import { INTERNAL_ERROR_MESSAGE, toPublicError } from "../api/errors.ts";
+import { handleJsonPost, isPlainJsonPost } from "./graphql-post.ts";
 
 /** Request bodies above this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -32,8 +33,8 @@ const jsonError = (c: Context, status: 401 | 404 | 413 | 500, message: string, c
   c.json({ errors: [{ message, extensions: { code } }] }, status);
 
 /**
- * The HTTP face of the backend: `POST/GET /graphql` (graphql-yoga with its parse and
- * validation cache), `GET /health` (always open: it says nothing but "ok"), the optional
+ * The HTTP face of the backend: `POST/GET /graphql` (a plain JSON POST on a fast path, see
+ * graphql-post.ts; everything else through graphql-yoga), `GET /health` (always open: it says nothing but "ok"), the optional
  * bearer token and the body limit. Routes for the UI are added by their owners.
  */
 export function createApp(options: AppOptions): Hono {
@@ -58,7 +59,12 @@ export function createApp(options: AppOptions): Hono {
     maxSize: maxBodyBytes,
     onError: (c) => jsonError(c, 413, `request body too large: the limit is ${formatBytes(maxBodyBytes)}`, "PAYLOAD_TOO_LARGE"),
   });
-  app.on(["GET", "POST"], "/graphql", limit, (c) => yoga.fetch(c.req.raw));
+  app.on(["GET", "POST"], "/graphql", limit, (c) => {
+    const request = c.req.raw;
+    if (!isPlainJsonPost(request)) return yoga.fetch(request);
+    const agentId = request.headers.get(AGENT_ID_HEADER) ?? undefined;
+    return handleJsonPost(c, schema, contextFactory({ agentId, request }));
+  });
   app.notFound((c) => jsonError(c, 404, `no route ${c.req.method} ${new URL(c.req.url).pathname}`, "NOT_FOUND"));
   app.onError((error, c) => {
     console.error("prefectlite: unexpected error in an HTTP request:", error.stack ?? error.message);

@@ -111,6 +111,18 @@ describe("the HTTP server", () => {
     expect(await ok.json()).toEqual({ data: { project: [] } });
   });
 
+  test("requests yoga serves (other Accept headers, GET) answer like the JSON fast path", async () => {
+    const accept = { accept: "application/graphql-response+json" };
+    const ok = await post(open, gql(`{ project_by_pk(id: "${id(1)}") { name } }`), accept);
+    expect(await ok.json()).toEqual({ data: { project_by_pk: { name: "alpha" } } });
+    const notFound = await post(open, gql(`mutation { cancel_flow_run(input: { flow_run_id: "${id(999)}" }) { state } }`), accept);
+    expect(((await notFound.json()) as any).errors[0].extensions.code).toBe("NOT_FOUND");
+    const invalid = await fetch(`${open.url}/graphql?query=${encodeURIComponent("{ nope }")}`);
+    expect(((await invalid.json()) as any).errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    const badJson = await post(open, "{ nope", accept);
+    expect(badJson.status).toBe(400);
+  });
+
   test("unknown routes answer 404 JSON", async () => {
     const res = await fetch(`${open.url}/nope`);
     expect(res.status).toBe(404);
