@@ -94,6 +94,8 @@ function program(setExit: (code: number) => void) {
     .option("-l, --label <label>", "Label added to each flow's run config; repeatable")
     .option("-f, --force", "Register a new version even if nothing changed")
     .option("--no-schedule", "Do not activate the flows' schedules")
+    .option("--watch", "Keep running and re-register files as they change (-p paths only)")
+    .option("--archive-deleted", "With --watch: archive the flows of a deleted file")
     .example("prefectlite register -p flows/ --project default")
     .action(
       act(async (o) => {
@@ -108,6 +110,8 @@ function program(setExit: (code: number) => void) {
           labels: many(o.label),
           force: o.force === true,
           schedule: o.schedule !== false,
+          watch: o.watch === true,
+          archiveDeleted: o.archiveDeleted === true,
           apiUrl: optionalString(o.api),
           json: o.json === true,
         });
@@ -143,8 +147,10 @@ function program(setExit: (code: number) => void) {
     .command("serve", "Run the backend: GraphQL API at /graphql, /health, on the embedded database")
     .option("--host <host>", "Address to bind (anything but loopback needs PREFECTLITE_API_TOKEN)", { default: "127.0.0.1" })
     .option("--port <port>", "Port (0 picks a free one)", { default: 4200 })
-    .option("--watch <dir>", "Register the flow files of this folder at start")
+    .option("--watch <dir>", "Register the flow files of this folder, and re-register them as they change")
     .option("--project <project>", "Project for --watch registrations", { default: "default" })
+    .option("--no-scheduler", "Do not run the scheduler loop")
+    .option("--archive-deleted", "With --watch: archive the flows of a deleted file (default: keep them)")
     .example("prefectlite serve --watch flows --project default")
     .action(
       act(async (o) => {
@@ -154,6 +160,8 @@ function program(setExit: (code: number) => void) {
           port: Number(o.port),
           watchDir: optionalString(o.watch),
           project: String(o.project),
+          scheduler: o.scheduler !== false,
+          archiveDeleted: o.archiveDeleted === true,
         });
       }),
     );

@@ -4,6 +4,7 @@ import type { ApiContext } from "../api/context.ts";
 import { createReadModel } from "../services/read-model.ts";
 import { createServices, type Services } from "../services/index.ts";
 import { openDatabase, type Database } from "../storage/db.ts";
+import { settings } from "../settings.ts";
 
 /** The backend in this process: database, services and the GraphQL schema over them. */
 export interface Backend {
@@ -16,7 +17,7 @@ export interface Backend {
 
 export function openBackend(databasePath: string): Backend {
   const db = openDatabase(databasePath);
-  const services = createServices(db);
+  const services = createServices(db, { maxScheduledRuns: settings.schedulerMaxRuns() });
   const reads = createReadModel(db);
   const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
   return {

@@ -15,6 +15,8 @@ export interface RegisterOptions {
   labels: string[];
   force: boolean;
   schedule: boolean;
+  watch: boolean;
+  archiveDeleted: boolean;
   apiUrl?: string;
   json: boolean;
 }
@@ -32,6 +34,9 @@ export function summaryLine(counts: { registered: number; skipped: number; error
 export async function register(options: RegisterOptions): Promise<number> {
   if (!options.paths.length && !options.modules.length) {
     throw new PrefectliteError("Usage", "register needs at least one -p PATH or -m MODULE");
+  }
+  if (options.watch && options.modules.length) {
+    throw new PrefectliteError("Usage", "register --watch follows files: use -p PATH (modules cannot be watched)");
   }
   const files = expandFlowFiles(options.paths);
   const client = connect({ apiUrl: options.apiUrl });
@@ -69,6 +74,18 @@ export async function register(options: RegisterOptions): Promise<number> {
     }
     process.stdout.write(`${summaryLine(counts)}\n`);
     if (options.json) process.stdout.write(`${JSON.stringify(records)}\n`);
+    if (options.watch) {
+      const { runRegisterWatch } = await import("./register-watch.ts");
+      return runRegisterWatch({
+        client,
+        project: options.project,
+        paths: options.paths,
+        labels: options.labels,
+        archiveDeleted: options.archiveDeleted,
+        setScheduleActive: options.schedule,
+        initial: false,
+      });
+    }
     return counts.errored ? EXIT.runFailed : EXIT.ok;
   } finally {
     await client.close();

@@ -6,6 +6,8 @@ export interface ServeCommandOptions {
   port: number;
   watchDir?: string;
   project: string;
+  scheduler: boolean;
+  archiveDeleted: boolean;
 }
 
 /** `prefectlite serve`: run until SIGINT/SIGTERM, then stop cleanly. */
