@@ -48,6 +48,7 @@ export class RunEnvironment {
   }
 
   prior(key: TaskRunKey): State | undefined {
+    if (this.priorStates.size === 0) return undefined; // a fresh run: skip building the key
     return this.priorStates.get(taskRunKeyString(key.slug, key.mapIndex));
   }
 
@@ -87,23 +88,9 @@ export class RunEnvironment {
     });
   }
 
-  taskContext(definition: TaskDefinition, key: TaskRunKey, logger: Logger): RunContext {
-    const id = this.identity;
-    return {
-      logger,
-      flowName: id.flowName,
-      flowRunId: id.flowRunId,
-      flowRunName: id.flowRunName,
-      flowId: id.flowId,
-      parameters: this.parameters,
-      taskRunId: this.taskRunId(key),
-      taskSlug: key.slug,
-      taskName: definition.name,
-      mapIndex: key.mapIndex,
-      apiUrl: id.apiUrl,
-      backed: id.backed,
-      logStdout: definition.logStdout,
-    };
+  /** The context a task run sees; its logger and task run id are made on first use (most tasks never ask). */
+  taskContext(definition: TaskDefinition, key: TaskRunKey, logger?: Logger): RunContext {
+    return new TaskRunContext(this, definition, key, logger);
   }
 
   resultContext(definition: TaskDefinition, key: TaskRunKey): ResultWriteContext {
@@ -126,5 +113,51 @@ export class RunEnvironment {
     const location = outcome.state.resultLocation;
     if (location && outcome.state.isSuccessful()) return this.results.read(location);
     return undefined;
+  }
+}
+
+/** A task run's RunContext (a class, so its lazy getters live on the prototype: cheap per task run). */
+class TaskRunContext implements RunContext {
+  readonly flowName: string;
+  readonly flowRunId: string;
+  readonly flowRunName: string;
+  readonly flowId: string | undefined;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly taskSlug: string;
+  readonly taskName: string;
+  readonly mapIndex: number;
+  readonly apiUrl: string | undefined;
+  readonly backed: boolean;
+  readonly logStdout: boolean;
+  #logger: Logger | undefined;
+  #taskRunId: string | undefined;
+
+  constructor(
+    private readonly env: RunEnvironment,
+    definition: TaskDefinition,
+    private readonly key: TaskRunKey,
+    logger: Logger | undefined,
+  ) {
+    const id = env.identity;
+    this.flowName = id.flowName;
+    this.flowRunId = id.flowRunId;
+    this.flowRunName = id.flowRunName;
+    this.flowId = id.flowId;
+    this.parameters = env.parameters;
+    this.taskSlug = key.slug;
+    this.taskName = definition.name;
+    this.mapIndex = key.mapIndex;
+    this.apiUrl = id.apiUrl;
+    this.backed = id.backed;
+    this.logStdout = definition.logStdout;
+    this.#logger = logger;
+  }
+
+  get logger(): Logger {
+    return (this.#logger ??= this.env.taskLogger(this.taskName, this.key));
+  }
+
+  get taskRunId(): string {
+    return (this.#taskRunId ??= this.env.taskRunId(this.key));
   }
 }

@@ -1,6 +1,5 @@
 import { runInContext, type RunContext } from "../core/context.ts";
 import { errorMessage } from "../core/errors.ts";
-import type { Logger } from "../core/logging.ts";
 import { LocalResult } from "../core/results.ts";
 import { Signal } from "../core/signals.ts";
 import {
@@ -70,8 +69,7 @@ export async function runTaskRun(
     if (!(await env.report(key, new Running("Starting task run.")))) {
       return outcomeOf(new Running("Task run is held by another runner."), undefined, false);
     }
-    const taskLogger = env.taskLogger(definition.name, key);
-    const state = await attempt(env, definition, key, taskLogger, runCount, args);
+    const state = await attempt(env, definition, key, runCount, args);
     if (state.isRetrying()) {
       await env.report(key, state);
       logger.info(`Task '${label}': Finished task run for task with final state: 'Retrying'`);
@@ -100,7 +98,6 @@ async function attempt(
   env: RunEnvironment,
   definition: TaskDefinition,
   key: TaskRunKey,
-  logger: Logger,
   runCount: number,
   args: () => Promise<unknown[]>,
 ): Promise<State> {
@@ -114,7 +111,8 @@ async function attempt(
         })
       : undefined;
 
-  const ctx: RunContext = env.taskContext(definition, key, logger);
+  const ctx: RunContext = env.taskContext(definition, key);
+  const logger = { error: (message: string) => ctx.logger.error(message) };
   const started = env.clock.now();
   let value: unknown;
   try {
