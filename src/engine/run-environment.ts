@@ -63,10 +63,14 @@ export class RunEnvironment {
     return outcomeOf(state, undefined, false);
   }
 
-  /** Record a state; false when the backend refused it (another runner holds the task run). */
-  async report(key: TaskRunKey, state: State): Promise<boolean> {
+  /**
+   * Record a state; false when the backend refused it (another runner holds the task run).
+   * Synchronous when the reporter is, so a local run spends no event-loop turn per state.
+   */
+  report(key: TaskRunKey, state: State): boolean | Promise<boolean> {
     state.timestamp ??= new Date(this.clock.now()).toISOString();
-    const accepted = await this.reporter.setTaskRunState(key, state);
+    const accepted = this.reporter.setTaskRunState(key, state);
+    if (accepted !== undefined && typeof accepted !== "boolean") return accepted.then((a) => a !== false);
     return accepted !== false;
   }
 

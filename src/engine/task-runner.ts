@@ -66,7 +66,8 @@ export async function runTaskRun(
     if (env.signal?.aborted) return env.cancelled(key);
     runCount++;
     logger.info(`Task '${label}': Starting task run...`);
-    if (!(await env.report(key, new Running("Starting task run.")))) {
+    const running = env.report(key, new Running("Starting task run."));
+    if (!(typeof running === "boolean" ? running : await running)) {
       return outcomeOf(new Running("Task run is held by another runner."), undefined, false);
     }
     const state = await attempt(env, definition, key, runCount, args);
@@ -77,7 +78,8 @@ export async function runTaskRun(
       continue;
     }
     if (env.signal?.aborted && !state.isFinished()) return env.cancelled(key);
-    await env.report(key, state);
+    const reported = env.report(key, state);
+    if (typeof reported !== "boolean") await reported;
     logger.info(`Task '${label}': Finished task run for task with final state: '${state.type}'`);
     return outcomeOf(state, state.result, state.isSuccessful() && !state.isSkipped());
   }
