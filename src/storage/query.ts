@@ -42,6 +42,8 @@ export interface QueryEngine {
    * order and page each parent's rows separately.
    */
   selectRelated(table: TableName, relation: string, keys: readonly unknown[], args?: SelectArgs, columns?: readonly string[]): Map<unknown, Row[]>;
+  /** SQLite's plan (EXPLAIN QUERY PLAN details) for a select, or a relation load when `relation` is given. */
+  queryPlan(request: { table: TableName; args?: SelectArgs; columns?: readonly string[]; relation?: string; keys?: readonly unknown[] }): string[];
 }
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -82,14 +84,8 @@ function buildEngine(db: Database): QueryEngine {
 
   return {
     select(table, args = {}, columns) {
-      const b = newBuilder();
-      const where = compileWhere(b, table, "t0", args.where);
-      const order = compileOrderBy(facts, b, table, "t0", args.order_by);
-      let sql = `SELECT ${columnList(table, columns, "t0")} FROM ${quote(table)} AS t0`;
-      if (where !== "1") sql += ` WHERE ${where}`;
-      if (order.length) sql += ` ORDER BY ${order.join(", ")}`;
-      sql += paging(b, args);
-      return decodeRows(table, all(sql, b.params));
+      const { sql, params } = compileSelect(facts, table, args, columns);
+      return decodeRows(table, all(sql, params));
     },
 
     byPk(table, id, columns) {
@@ -107,47 +103,82 @@ function buildEngine(db: Database): QueryEngine {
     },
 
     selectRelated(table, name, keys, args = {}, columns) {
-      const relation = relationOf(table, name);
-      if (!relation) throw validationError(`'${name}' is not a relation of ${table}`);
       const grouped = new Map<unknown, Row[]>();
-      const unique = [...new Set(keys.filter((k) => k !== null && k !== undefined))];
-      if (unique.length === 0) return grouped;
-      const target = relation.table;
-      const key = quote(relation.to);
-      const wanted = columns && !columns.includes(relation.to) ? [...columns, relation.to] : columns;
-      const b = newBuilder();
-      b.params.push(unique.length === 1 ? (unique[0] as SQLValue) : JSON.stringify(unique));
-      const inKeys = unique.length === 1 ? `t0.${key} = ?` : `t0.${key} IN (SELECT value FROM json_each(?))`;
-      const where = compileWhere(b, target, "t0", relation.kind === "array" ? args.where : undefined);
-      const condition = where === "1" ? inKeys : `${inKeys} AND (${where})`;
-      const order = relation.kind === "array" ? compileOrderBy(facts, b, target, "t0", args.order_by) : [];
-      const limit = relation.kind === "array" ? checkLimit(args.limit, "limit") : undefined;
-      const offset = relation.kind === "array" ? checkLimit(args.offset, "offset") : undefined;
-      let sql: string;
-      if (limit === undefined && !offset) {
-        sql = `SELECT ${columnList(target, wanted, "t0")} FROM ${quote(target)} AS t0 WHERE ${condition}`;
-        if (order.length) sql += ` ORDER BY ${order.join(", ")}`;
-      } else {
-        // Page each parent's rows on its own: number them per key, keep the window.
-        const window = `ROW_NUMBER() OVER (PARTITION BY t0.${key} ORDER BY ${order.length ? order.join(", ") : "t0.rowid"})`;
-        const outer = columnList(target, wanted, "");
-        sql =
-          `SELECT ${outer} FROM (SELECT ${columnList(target, wanted, "t0")}, ${window} AS "__rn" ` +
-          `FROM ${quote(target)} AS t0 WHERE ${condition}) WHERE "__rn" > ?` +
-          (limit === undefined ? "" : ` AND "__rn" <= ?`) +
-          ` ORDER BY "__rn"`;
-        b.params.push(offset ?? 0);
-        if (limit !== undefined) b.params.push((offset ?? 0) + limit);
-      }
-      for (const row of decodeRows(target, all(sql, b.params))) {
-        const k = row[relation.to];
+      const compiled = compileRelated(facts, table, name, keys, args, columns);
+      if (!compiled) return grouped;
+      const { sql, params, target, key } = compiled;
+      for (const row of decodeRows(target, all(sql, params))) {
+        const k = row[key];
         const list = grouped.get(k);
         if (list) list.push(row);
         else grouped.set(k, [row]);
       }
       return grouped;
     },
+
+    queryPlan(request) {
+      const compiled =
+        request.relation === undefined
+          ? compileSelect(facts, request.table, request.args ?? {}, request.columns)
+          : compileRelated(facts, request.table, request.relation, request.keys ?? [], request.args ?? {}, request.columns);
+      if (!compiled) return [];
+      return (statement(`EXPLAIN QUERY PLAN ${compiled.sql}`).all(...compiled.params) as Array<{ detail: string }>).map((r) => r.detail);
+    },
   };
+}
+
+function compileSelect(facts: SchemaFacts, table: TableName, args: SelectArgs, columns: readonly string[] | undefined) {
+  const b = newBuilder();
+  const where = compileWhere(b, table, "t0", args.where);
+  const order = compileOrderBy(facts, b, table, "t0", args.order_by);
+  let sql = `SELECT ${columnList(table, columns, "t0")} FROM ${quote(table)} AS t0`;
+  if (where !== "1") sql += ` WHERE ${where}`;
+  if (order.length) sql += ` ORDER BY ${order.join(", ")}`;
+  sql += paging(b, args);
+  return { sql, params: b.params };
+}
+
+/** The query for the related rows of many parents (undefined when there are no keys). */
+function compileRelated(
+  facts: SchemaFacts,
+  table: TableName,
+  name: string,
+  keys: readonly unknown[],
+  args: SelectArgs,
+  columns: readonly string[] | undefined,
+) {
+  const relation = relationOf(table, name);
+  if (!relation) throw validationError(`'${name}' is not a relation of ${table}`);
+  const unique = [...new Set(keys.filter((k) => k !== null && k !== undefined))];
+  if (unique.length === 0) return undefined;
+  const target = relation.table;
+  const key = quote(relation.to);
+  const wanted = columns && !columns.includes(relation.to) ? [...columns, relation.to] : columns;
+  const b = newBuilder();
+  b.params.push(unique.length === 1 ? (unique[0] as SQLValue) : JSON.stringify(unique));
+  const inKeys = unique.length === 1 ? `t0.${key} = ?` : `t0.${key} IN (SELECT value FROM json_each(?))`;
+  const isList = relation.kind === "array";
+  const where = compileWhere(b, target, "t0", isList ? args.where : undefined);
+  const condition = where === "1" ? inKeys : `${inKeys} AND (${where})`;
+  const order = isList ? compileOrderBy(facts, b, target, "t0", args.order_by) : [];
+  const limit = isList ? checkLimit(args.limit, "limit") : undefined;
+  const offset = isList ? checkLimit(args.offset, "offset") : undefined;
+  let sql: string;
+  if (limit === undefined && !offset) {
+    sql = `SELECT ${columnList(target, wanted, "t0")} FROM ${quote(target)} AS t0 WHERE ${condition}`;
+    if (order.length) sql += ` ORDER BY ${order.join(", ")}`;
+  } else {
+    // Page each parent's rows on its own: number them per key, keep the window.
+    const window = `ROW_NUMBER() OVER (PARTITION BY t0.${key} ORDER BY ${order.length ? order.join(", ") : "t0.rowid"})`;
+    sql =
+      `SELECT ${columnList(target, wanted, "")} FROM (SELECT ${columnList(target, wanted, "t0")}, ${window} AS "__rn" ` +
+      `FROM ${quote(target)} AS t0 WHERE ${condition}) WHERE "__rn" > ?` +
+      (limit === undefined ? "" : ` AND "__rn" <= ?`) +
+      ` ORDER BY "__rn"`;
+    b.params.push(offset ?? 0);
+    if (limit !== undefined) b.params.push((offset ?? 0) + limit);
+  }
+  return { sql, params: b.params, target, key: relation.to };
 }
 
 function paging(b: SQLBuilder, args: SelectArgs): string {

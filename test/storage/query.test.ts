@@ -196,6 +196,28 @@ describe("batched relations", () => {
   });
 });
 
+describe("query plans use the indexes", () => {
+  const scans = (plan: string[]) => plan.filter((step) => /^SCAN t0\b/.test(step) && !/USING (COVERING )?INDEX/.test(step));
+
+  test("flow_run_by_pk's lookups: the run by id, its task runs, states and logs by flow_run_id", () => {
+    expect(q.queryPlan({ table: "flow_run", args: { where: { id: { _eq: id(30) } } } }).join()).toMatch(/SEARCH t0 USING INDEX sqlite_autoindex_flow_run_1 \(id=\?\)/);
+    for (const relation of ["task_runs", "states", "logs"]) {
+      for (const keys of [[id(30)], [id(30), id(31)]]) {
+        const plan = q.queryPlan({ table: "flow_run", relation, keys });
+        expect(plan.join()).toMatch(/SEARCH t0 USING (COVERING )?INDEX \w+ \(flow_run_id=\?\)/);
+        expect(scans(plan)).toEqual([]);
+      }
+    }
+    const paged = q.queryPlan({ table: "flow_run", relation: "task_runs", keys: [id(30)], args: { order_by: { map_index: "asc" }, limit: 10 } });
+    expect(paged.join()).toMatch(/SEARCH t0 USING INDEX \w+ \(flow_run_id=\?\)/);
+  });
+
+  test("object relations by primary key; recent runs by the created index", () => {
+    expect(q.queryPlan({ table: "task_run", relation: "task", keys: [id(20), id(21)] }).join()).toMatch(/SEARCH t0 USING INDEX sqlite_autoindex_task_1 \(id=\?\)/);
+    expect(q.queryPlan({ table: "flow_run", args: { order_by: { created: "desc" }, limit: 10 } })).toEqual(["SCAN t0 USING INDEX flow_run_created"]);
+  });
+});
+
 describe("hostile and wrong input", () => {
   test("values are parameters: SQL in a value matches nothing and changes nothing", () => {
     for (const value of [`first' OR '1'='1`, `"; DROP TABLE flow_run; --`, `') OR 1=1 --`]) {
