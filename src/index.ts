@@ -2,7 +2,9 @@
  * The prefectlite SDK: everything a flow file imports from "prefectlite". Loading a flow must
  * never pull in the server, so this imports only core, the engine and thin SDK helpers.
  */
-export { Flow, type LocalRunOptions } from "./sdk/flow.ts";
+export { Flow, type LocalRunOptions, type RegisterOptions } from "./sdk/flow.ts";
+export { Client, type ClientOptions } from "./sdk/client.ts";
+export type { CreateFlowRunInput } from "./client/client.ts";
 export type { FlowOptions, RunConfig, Storage, FlowGraph } from "./core/flow.ts";
 export { task, type Task, type BoundTask, type TaskOptions, type Input, type MapInput } from "./core/task.ts";
 export { Parameter, type ParameterOptions } from "./core/parameter.ts";

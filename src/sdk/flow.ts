@@ -3,7 +3,9 @@ import type { LogLevel } from "../core/logging.ts";
 import { serializeFlow, serializedHash, type SerializedFlow } from "../core/serialize.ts";
 import { formatLogLine } from "../engine/log-format.ts";
 import { runFlow, type FlowRunState } from "../engine/flow-runner.ts";
+import { registerFlow } from "../client/register.ts";
 import { settings } from "../settings.ts";
+import { Client, type ClientOptions } from "./client.ts";
 
 export interface LocalRunOptions {
   parameters?: Record<string, unknown>;
@@ -12,6 +14,15 @@ export interface LocalRunOptions {
   /** Print no log lines. */
   quiet?: boolean;
   signal?: AbortSignal;
+}
+
+export interface RegisterOptions extends ClientOptions {
+  /** Registering again with the same key returns the same flow (default: the serialized hash). */
+  idempotencyKey?: string;
+  /** Labels added to the flow's run config. */
+  labels?: string[];
+  /** Register a new version even when nothing changed. */
+  force?: boolean;
 }
 
 /** A flow: a named graph of tasks built by a function, with what it needs to run and register. */
@@ -43,4 +54,20 @@ export class Flow extends FlowDefinition {
     return serializedHash(this.serialize());
   }
 
+
+  /**
+   * Register with the backend (PREFECTLITE_API_URL, else the embedded database) in an existing
+   * project and return the flow id. Unchanged flows are not registered again. A flow not loaded
+   * through the CLI is stored as the script Bun is running (`Bun.main`).
+   */
+  async register(projectName: string, options: RegisterOptions = {}): Promise<string> {
+    this.storage ??= { type: "Local", path: Bun.main };
+    const client = new Client(options);
+    try {
+      const outcome = await registerFlow(client, this, projectName, options);
+      return outcome.id;
+    } finally {
+      await client.close();
+    }
+  }
 }
