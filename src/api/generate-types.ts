@@ -56,7 +56,8 @@ const listArgs = (table: string) => `where: ${table}_bool_exp, order_by: [${tabl
 function objectType(table: TableName): string {
   const fields = visibleColumns(table).map(([name, type]) => `  ${name}: ${GRAPHQL_TYPE[type]}${name === "id" ? "!" : ""}`);
   for (const [name, rel] of Object.entries(TABLE_DECLARATIONS[table].relations)) {
-    fields.push(rel.kind === "object" ? `  ${name}: ${rel.table}` : `  ${name}(${listArgs(rel.table)}): [${rel.table}!]!`);
+    if (rel.kind === "object") fields.push(`  ${name}: ${rel.table}`);
+    else fields.push(`  ${name}(${listArgs(rel.table)}): [${rel.table}!]!`, `  ${name}_aggregate(where: ${rel.table}_bool_exp): ${rel.table}_aggregate!`);
   }
   return `type ${table} {\n${fields.join("\n")}\n}`;
 }

@@ -15,8 +15,8 @@ const SIBLINGS = Symbol("siblings");
 
 interface Siblings {
   rows: Row[];
-  /** Relation rows loaded for these siblings, per field node, grouped by the parent's key. */
-  loaded: Map<FieldNode, Map<unknown, Row[]>>;
+  /** Relation rows (or counts) loaded for these siblings, per field node, by the parent's key. */
+  loaded: Map<FieldNode, Map<unknown, unknown>>;
 }
 
 type BatchedRow = Row & { [SIBLINGS]?: Siblings };
@@ -35,7 +35,7 @@ function relationResolver(table: TableName, name: string, relation: Relation): R
     const row = parent as BatchedRow;
     const group = row[SIBLINGS] ?? { rows: [row], loaded: new Map() };
     const node = info.fieldNodes[0]!;
-    let loaded = group.loaded.get(node);
+    let loaded = group.loaded.get(node) as Map<unknown, Row[]> | undefined;
     if (!loaded) {
       const keys = group.rows.map((r) => r[relation.from]);
       loaded = context.reads.loadRelation(table, name, keys, args, selectedColumns(target, info));
@@ -46,6 +46,21 @@ function relationResolver(table: TableName, name: string, relation: Relation): R
     }
     const related = loaded.get(row[relation.from]) ?? [];
     return relation.kind === "array" ? related : (related[0] ?? null);
+  };
+}
+
+/** `<relation>_aggregate(where) { aggregate { count } }` of a list relation, counted for all siblings at once. */
+function relationCountResolver(table: TableName, name: string, relation: Relation): Resolver {
+  return (parent, args: { where?: unknown }, context, info) => {
+    const row = parent as BatchedRow;
+    const group = row[SIBLINGS] ?? { rows: [row], loaded: new Map() };
+    const node = info.fieldNodes[0]!;
+    let counts = group.loaded.get(node) as Map<unknown, number> | undefined;
+    if (!counts) {
+      counts = context.reads.countRelation(table, name, group.rows.map((r) => r[relation.from]), args.where);
+      group.loaded.set(node, counts);
+    }
+    return { aggregate: { count: counts.get(row[relation.from]) ?? 0 } };
   };
 }
 
@@ -75,6 +90,7 @@ export function createQueryResolvers(apiInfo: ApiInfo): Record<string, Record<st
     const fields: Record<string, Resolver> = {};
     for (const [name, relation] of Object.entries(TABLE_DECLARATIONS[table].relations)) {
       fields[name] = relationResolver(table, name, relation);
+      if (relation.kind === "array") fields[`${name}_aggregate`] = relationCountResolver(table, name, relation);
     }
     if (Object.keys(fields).length) types[table] = fields;
   }

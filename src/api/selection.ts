@@ -3,7 +3,7 @@ import { TABLE_DECLARATIONS, type TableName } from "../services/read-model.ts";
 
 /**
  * The columns a field's selection needs from `table`: the selected columns plus the key column
- * of every selected relation. Computed once per field of a (cached) document.
+ * of every selected relation (or relation aggregate). Computed once per field of a (cached) document.
  */
 export function selectedColumns(table: TableName, info: GraphQLResolveInfo): string[] {
   const nodes = info.fieldNodes;
@@ -17,7 +17,10 @@ export function selectedColumns(table: TableName, info: GraphQLResolveInfo): str
   for (const node of nodes) collectNames(node.selectionSet, info, names, new Set());
   for (const name of names) {
     if (Object.hasOwn(decl.columns, name) && !decl.hidden?.includes(name)) columns.add(name);
-    else if (Object.hasOwn(decl.relations, name)) columns.add(decl.relations[name]!.from);
+    else {
+      const relation = name.endsWith("_aggregate") ? name.slice(0, -"_aggregate".length) : name;
+      if (Object.hasOwn(decl.relations, relation)) columns.add(decl.relations[relation]!.from);
+    }
   }
   const result = [...columns];
   if (nodes.length === 1) cache.set(nodes[0]!, result);

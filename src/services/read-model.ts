@@ -25,6 +25,8 @@ export interface ReadModel {
     args?: SelectArgs,
     columns?: readonly string[],
   ): Map<unknown, Row[]>;
+  /** How many rows of a list relation match `where`, for many parents in one query (absent key: 0). */
+  countRelation(table: TableName, relation: string, parentKeys: readonly unknown[], where?: unknown): Map<unknown, number>;
 }
 
 export type { ColumnType, Relation, Row, SelectArgs, TableDeclaration, TableName };
@@ -43,5 +45,6 @@ export function createReadModel(db: Database): ReadModel {
     byPk: (table, id, columns) => engine.byPk(table, id, columns),
     count: (table, where) => engine.count(table, where),
     loadRelation: (table, relation, parentKeys, args, columns) => engine.selectRelated(table, relation, parentKeys, args, columns),
+    countRelation: (table, relation, parentKeys, where) => engine.countRelated(table, relation, parentKeys, where),
   };
 }

@@ -42,6 +42,8 @@ export interface QueryEngine {
    * order and page each parent's rows separately.
    */
   selectRelated(table: TableName, relation: string, keys: readonly unknown[], args?: SelectArgs, columns?: readonly string[]): Map<unknown, Row[]>;
+  /** How many related rows each parent key has (keys without any are absent), in one query. */
+  countRelated(table: TableName, relation: string, keys: readonly unknown[], where?: unknown): Map<unknown, number>;
   /** SQLite's plan (EXPLAIN QUERY PLAN details) for a select, or a relation load when `relation` is given. */
   queryPlan(request: { table: TableName; args?: SelectArgs; columns?: readonly string[]; relation?: string; keys?: readonly unknown[] }): string[];
 }
@@ -114,6 +116,23 @@ function buildEngine(db: Database): QueryEngine {
         else grouped.set(k, [row]);
       }
       return grouped;
+    },
+
+    countRelated(table, name, keys, where) {
+      const counts = new Map<unknown, number>();
+      const relation = relationOf(table, name);
+      if (!relation || relation.kind !== "array") throw validationError(`'${name}' is not a list relation of ${table}`);
+      const unique = [...new Set(keys.filter((k) => k !== null && k !== undefined))];
+      if (unique.length === 0) return counts;
+      const key = quote(relation.to);
+      const b = newBuilder();
+      b.params.push(JSON.stringify(unique));
+      const condition = compileWhere(b, relation.table, "t0", where);
+      const sql =
+        `SELECT t0.${key} AS k, count(*) AS n FROM ${quote(relation.table)} AS t0 ` +
+        `WHERE t0.${key} IN (SELECT value FROM json_each(?))${condition === "1" ? "" : ` AND (${condition})`} GROUP BY t0.${key}`;
+      for (const row of all(sql, b.params)) counts.set(row.k, row.n as number);
+      return counts;
     },
 
     queryPlan(request) {

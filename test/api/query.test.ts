@@ -154,6 +154,24 @@ describe("queries", () => {
     expect(d).toEqual({ flow_run_by_pk: null, all: { aggregate: { count: 4 } }, failed: { aggregate: { count: 1 } } });
   });
 
+  test("list relations have <relation>_aggregate counts per parent, counted in one query", async () => {
+    const calls: string[] = [];
+    const reads = createReadModel(db);
+    const counting: ReadModel = { ...reads, countRelation: (...a) => (calls.push(`${a[0]}.${a[1]}`), reads.countRelation(...a)) };
+    const r = await run(
+      `{ flow_run(order_by: { name: asc }) { name all: task_runs_aggregate { aggregate { count } } ok: task_runs_aggregate(where: { state: { _eq: "Success" } }) { aggregate { count } } } }`,
+      {},
+      { ...context, reads: counting },
+    );
+    expect(r.data.flow_run.map((f: any) => [f.name, f.all.aggregate.count, f.ok.aggregate.count])).toEqual([
+      ["first", 5, 3],
+      ["fourth", 0, 0],
+      ["second", 1, 0],
+      ["third", 0, 0],
+    ]);
+    expect(calls).toEqual(["flow_run.task_runs", "flow_run.task_runs"]);
+  });
+
   test("fragments, aliases and __typename work", async () => {
     const d = await data(`
       query { a: flow_run(where: { name: { _eq: "third" } }) { ...F __typename } }
