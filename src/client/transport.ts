@@ -24,6 +24,9 @@ const CODES: Record<string, ErrorCode> = {
   BAD_USER_INPUT: "Validation",
   GRAPHQL_VALIDATION_FAILED: "Validation",
   GRAPHQL_PARSE_FAILED: "Validation",
+  FLOW_LOAD: "FlowLoad",
+  UNAVAILABLE: "Unavailable",
+  INTERNAL: "Internal",
 };
 
 /** The first GraphQL error as a PrefectliteError, keeping its code. */
