@@ -22,30 +22,33 @@ export const coldStart: BenchSection = {
     }
     const home = ctx.tempHome();
     const env = { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>;
-    const hello = [binary, "run", "-m", "prefectlite.hello_world"];
-    const bare = [process.execPath, "-e", ""];
-    for (let i = 0; i < 2; i++) {
-      await wallTime(hello, { env });
-      await wallTime(bare, { env });
-    }
-    const helloMs: number[] = [];
-    const bareMs: number[] = [];
-    for (let i = 0; i < ctx.runs * 3; i++) {
-      helloMs.push(await wallTime(hello, { env }));
-      bareMs.push(await wallTime(bare, { env }));
-    }
-    const h = median(helloMs);
-    const b = median(bareMs);
-    const ratio = h / b;
+    const commands = {
+      hello: [binary, "run", "-m", "prefectlite.hello_world"],
+      // What the issue names. Bun 1.4.5 treats an empty -e as no script: it prints its usage and
+      // exits without starting the JavaScript engine, so this is a floor, not a runtime start.
+      bareEmpty: [process.execPath, "-e", ""],
+      // A bare Bun start that evaluates something: the JavaScript engine really starts.
+      bareZero: [process.execPath, "-e", "0"],
+    };
+    const times: Record<keyof typeof commands, number[]> = { hello: [], bareEmpty: [], bareZero: [] };
+    const names = Object.keys(commands) as Array<keyof typeof commands>;
+    for (let i = 0; i < 2; i++) for (const name of names) await wallTime(commands[name], { env });
+    for (let i = 0; i < ctx.runs * 3; i++) for (const name of names) times[name].push(await wallTime(commands[name], { env }));
+    const h = median(times.hello);
+    const empty = median(times.bareEmpty);
+    const zero = median(times.bareZero);
+    const verdict = (r: number) => `${fmt(r, 2)}× (target ≤ 3×: ${r <= 3 ? "met" : "NOT met"})`;
     return [
-      `| what | median wall time (ms), ${helloMs.length} runs each, interleaved |`,
-      "| --- | --- |",
-      `| \`dist/prefectlite run -m prefectlite.hello_world\` | ${fmt(h)} |`,
-      `| \`bun -e ''\` | ${fmt(b)} |`,
-      `| **ratio** | **${fmt(ratio, 2)}×** (target ≤ 3×: ${ratio <= 3 ? "met" : "NOT met"}) |`,
+      `| command | median wall time (ms), ${times.hello.length} runs each, interleaved | hello world ÷ this |`,
+      "| --- | --- | --- |",
+      `| \`dist/prefectlite run -m prefectlite.hello_world\` | ${fmt(h)} | |`,
+      `| \`bun -e ''\` (prints Bun's usage; no JS engine start) | ${fmt(empty)} | ${verdict(h / empty)} |`,
+      `| \`bun -e 0\` (a bare Bun start evaluating one expression) | ${fmt(zero)} | ${verdict(h / zero)} |`,
       "",
       "Wall time from spawn to exit, output discarded, after two warm-up runs of each (the file cache is warm;",
-      "the binary is built with `--bytecode`).",
+      "the binary is built with `--bytecode`). The issue's baseline is `bun -e ''`; on Bun 1.4.5 that command",
+      "never starts the JavaScript engine, so the `bun -e 0` row is the comparison that measures a real start.",
+      "Both ratios are reported as measured.",
     ].join("\n");
   },
 };
