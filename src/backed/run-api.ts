@@ -1,0 +1,138 @@
+import type { BackendClient } from "../client/client.ts";
+import type { RunConfig, Storage } from "../core/flow.ts";
+import type { SerializedState, StateType } from "../core/state.ts";
+
+/** One task run as the backed runner tracks it. */
+export interface TaskRunRow {
+  id: string;
+  task_slug: string;
+  map_index: number;
+  version: number;
+  state: StateType;
+  serialized_state: SerializedState | null;
+}
+
+/** Everything a backed runner reads about its flow run before it starts. */
+export interface FlowRunDetails {
+  id: string;
+  name: string;
+  version: number;
+  state: StateType;
+  serialized_state: SerializedState | null;
+  scheduled_start_time: string | null;
+  parameters: Record<string, unknown> | null;
+  labels: string[] | null;
+  run_config: RunConfig | null;
+  flow: {
+    id: string;
+    name: string;
+    serialized_hash: string;
+    storage: Storage | null;
+    run_config: RunConfig | null;
+    flow_group: { settings: Record<string, unknown> | null } | null;
+  };
+  task_runs: TaskRunRow[];
+}
+
+export interface TaskRunStateWrite {
+  taskRunId: string;
+  version: number;
+  state: SerializedState;
+}
+
+export interface LogRow {
+  flow_run_id: string;
+  task_run_id: string | null;
+  timestamp: string;
+  name: string;
+  level: string;
+  message: string;
+}
+
+const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
+
+/**
+ * The few GraphQL operations one backed flow run needs, over the one client (so they behave the
+ * same on the embedded database and over HTTP). Errors come back as PrefectliteErrors.
+ */
+export class RunApi {
+  constructor(readonly client: BackendClient) {}
+
+  async readFlowRun(id: string): Promise<FlowRunDetails | undefined> {
+    const data = await this.client.graphql<{ flow_run_by_pk: FlowRunDetails | null }>(
+      `query ($id: uuid!) { flow_run_by_pk(id: $id) {
+        id name version state serialized_state scheduled_start_time parameters labels run_config
+        flow { id name serialized_hash storage run_config flow_group { settings } }
+        task_runs { ${TASK_RUN_FIELDS} }
+      } }`,
+      { id },
+    );
+    return data.flow_run_by_pk ?? undefined;
+  }
+
+  async readFlowRunState(id: string): Promise<{ state: StateType; version: number } | undefined> {
+    const data = await this.client.graphql<{ flow_run_by_pk: { state: StateType; version: number } | null }>(
+      `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`,
+      { id },
+    );
+    return data.flow_run_by_pk ?? undefined;
+  }
+
+  async readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]> {
+    const data = await this.client.graphql<{ task_run: TaskRunRow[] }>(
+      `query ($ids: [uuid!]) { task_run(where: { id: { _in: $ids } }) { ${TASK_RUN_FIELDS} } }`,
+      { ids },
+    );
+    return data.task_run;
+  }
+
+  /** Returns the run's new version. */
+  async setFlowRunState(id: string, version: number, state: SerializedState): Promise<number> {
+    const data = await this.client.graphql<{ set_flow_run_states: { states: Array<{ version: number }> } }>(
+      `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { version } } }`,
+      { input: { states: [{ flow_run_id: id, version, state }] } },
+    );
+    return data.set_flow_run_states.states[0]!.version;
+  }
+
+  /** One transaction: all written, or none (the error says why). Returns each run's new version. */
+  async setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]> {
+    const data = await this.client.graphql<{ set_task_run_states: { states: Array<{ version: number }> } }>(
+      `mutation ($input: set_task_run_states_input!) { set_task_run_states(input: $input) { states { version } } }`,
+      { input: { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) } },
+    );
+    return data.set_task_run_states.states.map((s) => s.version);
+  }
+
+  /** Children 0…count-1 of a mapped task run, created where missing (one call, one transaction). */
+  async mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]> {
+    const data = await this.client.graphql<{ get_or_create_mapped_task_runs: { task_runs: TaskRunRow[] } }>(
+      `mutation ($input: get_or_create_mapped_task_runs_input!) {
+        get_or_create_mapped_task_runs(input: $input) { task_runs { ${TASK_RUN_FIELDS} } } }`,
+      { input: { flow_run_id: flowRunId, task_slug: taskSlug, count } },
+    );
+    return data.get_or_create_mapped_task_runs.task_runs;
+  }
+
+  async writeLogs(logs: readonly LogRow[]): Promise<void> {
+    await this.client.graphql(
+      `mutation ($input: write_run_logs_input!) { write_run_logs(input: $input) { written } }`,
+      { input: { logs } },
+    );
+  }
+
+  async heartbeat(flowRunId: string): Promise<void> {
+    await this.client.graphql(
+      `mutation ($input: flow_run_id_input!) { update_flow_run_heartbeat(input: $input) { success } }`,
+      { input: { flow_run_id: flowRunId } },
+    );
+  }
+
+  async cancel(flowRunId: string): Promise<StateType> {
+    const data = await this.client.graphql<{ cancel_flow_run: { state: StateType } }>(
+      `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`,
+      { input: { flow_run_id: flowRunId } },
+    );
+    return data.cancel_flow_run.state;
+  }
+}

@@ -1,0 +1,58 @@
+import { errorMessage } from "../core/errors.ts";
+import type { RunApi } from "./run-api.ts";
+
+export interface RunWatchOptions {
+  flowRunId: string;
+  /** Beat every this many ms (PREFECTLITE_HEARTBEAT_SECONDS). */
+  heartbeatMs: number;
+  /** Look for a cancel request every this many ms (default: 1 s, or the heartbeat if shorter). */
+  pollMs?: number;
+  /** Called once, when the flow run is seen Cancelling or Cancelled. */
+  onCancel: () => void;
+  warn?: (message: string) => void;
+}
+
+/**
+ * While a backed run executes: heartbeats (update_flow_run_heartbeat) so the zombie killer and
+ * Lazarus know the process is alive, and a cheap poll of the run's state so a cancel request
+ * (Cancelling) stops the run promptly. `stop()` ends both.
+ */
+export function watchRun(api: RunApi, options: RunWatchOptions): { stop(): void } {
+  const pollMs = options.pollMs ?? Math.min(1000, options.heartbeatMs);
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+  let stopped = false;
+  let cancelled = false;
+  let lastBeat = Date.now();
+  let busy = false;
+  let warned = false;
+
+  const tick = async () => {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      if (Date.now() - lastBeat >= options.heartbeatMs) {
+        lastBeat = Date.now();
+        await api.heartbeat(options.flowRunId);
+      }
+      const current = await api.readFlowRunState(options.flowRunId);
+      if (!stopped && !cancelled && (current?.state === "Cancelling" || current?.state === "Cancelled")) {
+        cancelled = true;
+        options.onCancel();
+      }
+      warned = false;
+    } catch (e) {
+      if (!warned) warn(`Heartbeat for flow run ${options.flowRunId} failed: ${errorMessage(e)}`);
+      warned = true;
+    } finally {
+      busy = false;
+    }
+  };
+
+  const timer = setInterval(() => void tick(), pollMs);
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
+import { useTempHome } from "../helpers.ts";
+import { backedFixture, calls, readRun, taskStates, type BackedFixture, type Mode } from "./helpers.ts";
+
+const FLOW = `
+import { Flow, Parameter, task, context, unmapped } from "prefectlite";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+const count = (name: string) => appendFileSync(join(context().parameters.dir as string, name), "x");
+
+const start = task({ name: "start" }, () => { count("start"); return 10; });
+const add = task({ name: "add" }, (x: number, base: number) => { count("add"); context().logger.info("adding " + x); return x + base; });
+const total = task({ name: "total" }, (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+
+export const flow = new Flow("backed", () => {
+  Parameter("dir");
+  const base = start();
+  const added = add.map([1, 2, 3], unmapped(base));
+  total(added);
+});
+`;
+
+const quiet = { warn: () => {}, heartbeatMs: 1000 };
+
+for (const mode of ["embedded", "http"] as Mode[]) {
+  describe(`a backed run (${mode})`, () => {
+    useTempHome();
+    let fx: BackedFixture | undefined;
+    afterEach(async () => {
+      await fx?.close();
+      fx = undefined;
+    });
+
+    test("records the flow run, every task run incl. mapped children, logs and readable result locations", async () => {
+      fx = await backedFixture(FLOW, { mode });
+      const id = await fx.createRun();
+      const outcome = await runBackedFlowRun(fx.client, id, quiet);
+      expect(outcome).toMatchObject({ status: "finished", state: "Success" });
+
+      const run = await readRun(fx.client, id);
+      expect(run.state).toBe("Success");
+      expect(run.states.map((s) => s.state)).toEqual(["Scheduled", "Running", "Success"]);
+      expect(run.heartbeat).not.toBeNull();
+      expect(taskStates(run)).toEqual({
+        dir: "Success",
+        "add-1": "Mapped",
+        "add-1[0]": "Success",
+        "add-1[1]": "Success",
+        "add-1[2]": "Success",
+        "start-1": "Success",
+        "total-1": "Success",
+      });
+      const total = run.task_runs.find((t) => t.task_slug === "total-1")!;
+      const location = total.serialized_state.result!.location;
+      expect(location.startsWith(process.env.PREFECTLITE_HOME!)).toBe(true);
+      expect(JSON.parse(readFileSync(location, "utf8"))).toEqual({ value: 36 });
+      for (const child of run.task_runs.filter((t) => t.map_index >= 0)) {
+        expect(existsSync(child.serialized_state.result!.location)).toBe(true);
+      }
+
+      const messages = run.logs.map((l) => l.message);
+      expect(messages).toContain("Beginning Flow run for 'backed'");
+      expect(messages).toContain("Flow run SUCCESS: all reference tasks succeeded");
+      const adding = run.logs.filter((l) => l.message.startsWith("adding "));
+      expect(adding).toHaveLength(3);
+      const childIds = new Set(run.task_runs.filter((t) => t.map_index >= 0).map((t) => t.id));
+      for (const log of adding) expect(childIds.has(log.task_run_id!)).toBe(true);
+    });
+
+    test("a finished run is a no-op the second time", async () => {
+      fx = await backedFixture(FLOW, { mode });
+      const id = await fx.createRun();
+      await runBackedFlowRun(fx.client, id, quiet);
+      const again = await runBackedFlowRun(fx.client, id, quiet);
+      expect(again).toMatchObject({ status: "already-finished", message: "Flow run has already finished." });
+      expect(calls(fx.work, "start")).toBe(1);
+    });
+
+    test("a flow changed since registration fails the run with one clear line", async () => {
+      fx = await backedFixture(FLOW, { mode });
+      const id = await fx.createRun();
+      writeFileSync(fx.path, FLOW.replace("return 10;", "return 11;"));
+      const outcome = await runBackedFlowRun(fx.client, id, quiet);
+      expect(outcome.status).toBe("failed");
+      expect(outcome.message).toBe(`flow 'backed' changed since it was registered: run prefectlite register -p ${fx.path} --project <project>`);
+      const run = await readRun(fx.client, id);
+      expect(run.state).toBe("Failed");
+      expect(run.serialized_state.message).toBe(outcome.message);
+      expect(run.logs).toContainEqual({ level: "ERROR", message: outcome.message, task_run_id: null });
+      expect(calls(fx.work, "start")).toBe(0);
+    });
+
+    test("a flow file that no longer loads fails the run: Failed to load and execute flow run", async () => {
+      fx = await backedFixture(FLOW, { mode });
+      const id = await fx.createRun();
+      writeFileSync(fx.path, "throw new Error('broken on purpose');\n");
+      const outcome = await runBackedFlowRun(fx.client, id, quiet);
+      expect(outcome.status).toBe("failed");
+      expect(outcome.message).toStartWith("Failed to load and execute flow run: ");
+      expect(outcome.message).toContain("broken on purpose");
+      expect((await readRun(fx.client, id)).state).toBe("Failed");
+    });
+  });
+}
