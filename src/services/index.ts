@@ -8,6 +8,13 @@ import { createFlowService } from "./flows.ts";
 import { createHeartbeatService } from "./heartbeats.ts";
 import { createLogService } from "./logs.ts";
 import { createProjectService } from "./projects.ts";
+import {
+  createSafeguardService,
+  type KillZombiesOptions,
+  type KillZombiesResult,
+  type ResurrectRunsOptions,
+  type ResurrectRunsResult,
+} from "./safeguards.ts";
 import { createScheduleService } from "./schedules.ts";
 import { createSchedulingService, type FlowGroupScheduleInput, type ScheduleAllResult } from "./scheduling.ts";
 import { createStateService } from "./states.ts";
@@ -36,6 +43,7 @@ import type {
 
 export type * from "./types.ts";
 export type { FlowGroupScheduleInput, ScheduleAllResult } from "./scheduling.ts";
+export type { KillZombiesOptions, KillZombiesResult, ResurrectRunsOptions, ResurrectRunsResult } from "./safeguards.ts";
 
 /** Every rule of SPEC §4, and the only write path to the database. */
 export interface Services {
@@ -79,6 +87,10 @@ export interface Services {
   /** Set a flow group's schedule (overrides its flows'); replaced auto-scheduled runs are deleted. */
   setFlowGroupSchedule(input: FlowGroupScheduleInput): void;
   deleteFlowGroupSchedule(flowGroupId: string): void;
+  /** The zombie killer's pass: end the Running task runs of runs that missed their heartbeats. */
+  killZombies(options: KillZombiesOptions): KillZombiesResult;
+  /** Lazarus's pass: reschedule (at most 3 times, then fail) quiet Submitted/Running runs. */
+  resurrectRuns(options: ResurrectRunsOptions): ResurrectRunsResult;
 }
 
 export interface ServicesOptions {
@@ -105,5 +117,6 @@ export function createServices(db: Database, options: ServicesOptions = {}): Ser
     ...createFlowGroupService(deps),
     ...createScheduleService(deps),
     ...createSchedulingService(deps),
+    ...createSafeguardService(deps),
   };
 }

@@ -4,6 +4,7 @@ import { createFlowRunRepository, type FlowRunRepository } from "./flow-runs.ts"
 import { createFlowRepository, type FlowRepository } from "./flows.ts";
 import { createLogRepository, type LogRepository } from "./logs.ts";
 import { createProjectRepository, type ProjectRepository } from "./projects.ts";
+import { createSafeguardRepository, type SafeguardRepository } from "./safeguards.ts";
 import { createScheduleRepository, type ScheduleRepository } from "./schedules.ts";
 import { createTaskRunRepository, type TaskRunRepository } from "./task-runs.ts";
 
@@ -27,6 +28,8 @@ export interface Store {
   logs: LogRepository;
   agents: AgentRepository;
   schedules: ScheduleRepository;
+  /** The reads of the zombie killer and Lazarus. */
+  safeguards: SafeguardRepository;
 }
 
 const stores = new WeakMap<Database, Store>();
@@ -47,6 +50,7 @@ export function createSqliteStore(db: Database): Store {
     logs: createLogRepository(db),
     agents: createAgentRepository(db),
     schedules: createScheduleRepository(db),
+    safeguards: createSafeguardRepository(db),
   };
   stores.set(db, store);
   return store;

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import { isPrefectliteError, validationError } from "../core/errors.ts";
+import type { SerializedState } from "../core/state.ts";
+import type { ZombieTaskRun } from "../storage/safeguards.ts";
+import type { NewLog } from "../storage/store.ts";
+import { isoNow, type ServiceDeps } from "./deps.ts";
+import { serverState, stateWrite, type StampedState } from "./state-input.ts";
+import { writeFlowRunState } from "./states.ts";
+
+/** How many times Lazarus reschedules a run before it fails it (Prefect Server's limit). */
+export const MAX_RESURRECTIONS = 3;
+/** The most runs or task runs one pass handles (the next pass takes the rest). */
+export const SAFEGUARD_BATCH = 500;
+
+export interface KillZombiesOptions {
+  /** A run whose last heartbeat is older than this is lost (missed beats × heartbeat interval). */
+  staleAfterMs: number;
+  limit?: number;
+}
+
+export interface KillZombiesResult {
+  /** Task runs set Retrying (their task had retries left). */
+  retried: number;
+  /** Task runs set Failed. */
+  failed: number;
+  /** Cancelling flow runs whose process is gone, set Cancelled. */
+  cancelled: number;
+}
+
+export interface ResurrectRunsOptions {
+  /** How long a Submitted/Running run may go without a heartbeat before Lazarus acts. */
+  staleAfterMs: number;
+  limit?: number;
+}
+
+export interface ResurrectRunsResult {
+  rescheduled: number;
+  failed: number;
+}
+
+export const ZOMBIE_LOGGER = "ZombieKiller.TaskRun";
+export const ZOMBIE_FLOW_LOGGER = "ZombieKiller.FlowRun";
+export const LAZARUS_LOGGER = "Lazarus.FlowRun";
+
+/**
+ * The safeguards of SPEC §4. The zombie killer ends the Running task runs of a run that missed
+ * its heartbeats (Retrying when the task has retries left, else Failed) and finishes a
+ * Cancelling run whose process is gone. Lazarus reschedules a Submitted/Running run that has
+ * gone quiet with no task run still Running, at most three times, then fails it. Both skip
+ * flows whose group switched heartbeats off (Lazarus also `lazarus_enabled: false`). Every
+ * change is a versioned write in its own transaction: a run that moved meanwhile (its process
+ * came back) is left alone.
+ */
+export function createSafeguardService(deps: ServiceDeps) {
+  const { store } = deps;
+
+  function cutoff(staleAfterMs: number): string {
+    if (!(Number.isFinite(staleAfterMs) && staleAfterMs > 0)) throw validationError("staleAfterMs must be a positive number");
+    return new Date(deps.now().getTime() - staleAfterMs).toISOString();
+  }
+
+  /** Run `write`; a VersionConflict (someone changed the run meanwhile) is not an error here. */
+  function versioned(write: () => void): void {
+    try {
+      store.transaction(write);
+    } catch (e) {
+      if (!(isPrefectliteError(e) && (e.code === "VersionConflict" || e.code === "Conflict"))) throw e;
+    }
+  }
+
+  /** The flow run has not beaten (nor changed state) since `before`. */
+  function stillSilent(flowRunId: string, before: string): boolean {
+    const run = store.flowRuns.get(flowRunId);
+    const lastSign = run?.heartbeat ?? run?.serializedState.timestamp ?? null;
+    return lastSign !== null && lastSign < before;
+  }
+
+  function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "ERROR", message: string, now: string) {
+    const row: NewLog = { id: randomUUID(), flowRunId, taskRunId, timestamp: now, name, level, message, info: null };
+    store.logs.insertValid([row], now);
+  }
+
+  function zombieState(z: ZombieTaskRun, now: Date): StampedState {
+    const timestamp = now.toISOString();
+    if (z.flowRunState === "Running" && z.attempts <= z.maxRetries) {
+      const state: SerializedState = {
+        type: "Retrying",
+        message: `No heartbeat detected from the remote task; retrying the run. This will be retry ${z.attempts} of ${z.maxRetries}.`,
+        startTime: new Date(now.getTime() + z.retryDelayMs).toISOString(),
+        runCount: z.attempts,
+      };
+      return { ...state, timestamp };
+    }
+    return serverState(
+      "Failed",
+      `No heartbeat detected from the remote task; marking the task run ${z.id} (${z.taskSlug}) as failed.`,
+      timestamp,
+    );
+  }
+
+  function killZombies(options: KillZombiesOptions): KillZombiesResult {
+    const before = cutoff(options.staleAfterMs);
+    const limit = options.limit ?? SAFEGUARD_BATCH;
+    const result: KillZombiesResult = { retried: 0, failed: 0, cancelled: 0 };
+    for (const zombie of store.safeguards.zombieTaskRuns(before, limit)) {
+      const now = deps.now();
+      const state = zombieState(zombie, now);
+      versioned(() => {
+        if (!stillSilent(zombie.flowRunId, before)) return; // it beat again since the pass read it
+        store.taskRuns.writeState(zombie.id, zombie.version, stateWrite(state));
+        log(zombie.flowRunId, zombie.id, ZOMBIE_LOGGER, "ERROR", state.message ?? "", now.toISOString());
+        result[state.type === "Retrying" ? "retried" : "failed"]++;
+      });
+    }
+    for (const run of store.safeguards.silentCancellingRuns(before, limit)) {
+      const now = isoNow(deps);
+      const message = "No heartbeat detected from the flow run while it was cancelling; marking the run as cancelled.";
+      versioned(() => {
+        const current = store.flowRuns.get(run.id);
+        if (!current || current.version !== run.version) return;
+        writeFlowRunState(deps, current, run.version, serverState("Cancelled", message, now));
+        log(run.id, null, ZOMBIE_FLOW_LOGGER, "ERROR", message, now);
+        result.cancelled++;
+      });
+    }
+    return result;
+  }
+
+  function resurrectRuns(options: ResurrectRunsOptions): ResurrectRunsResult {
+    const before = cutoff(options.staleAfterMs);
+    const result: ResurrectRunsResult = { rescheduled: 0, failed: 0 };
+    for (const candidate of store.safeguards.lazarusCandidates(before, options.limit ?? SAFEGUARD_BATCH)) {
+      const now = isoNow(deps);
+      versioned(() => {
+        const run = store.flowRuns.get(candidate.id);
+        if (!run || run.version !== candidate.version) return; // it moved since the pass read it
+        if (candidate.timesResurrected < MAX_RESURRECTIONS) {
+          const message = `Rescheduled by a Lazarus process. This is attempt ${candidate.timesResurrected + 1}.`;
+          writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
+          store.safeguards.incrementTimesResurrected(run.id);
+          log(run.id, null, LAZARUS_LOGGER, "INFO", message, now);
+          result.rescheduled++;
+        } else {
+          const message = `A Lazarus process attempted to reschedule this run ${MAX_RESURRECTIONS} times without success. Marking as failed.`;
+          writeFlowRunState(deps, run, run.version, serverState("Failed", message, now));
+          log(run.id, null, LAZARUS_LOGGER, "ERROR", message, now);
+          result.failed++;
+        }
+      });
+    }
+    return result;
+  }
+
+  return { killZombies, resurrectRuns };
+}

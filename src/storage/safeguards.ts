@@ -1,0 +1,122 @@
+import type { Database } from "bun:sqlite";
+import type { StateType } from "../core/state.ts";
+
+/**
+ * The reads of the zombie killer and Lazarus. A run's last sign of life is its heartbeat, or,
+ * when it never beat, the time of its state. A flow group's switches live in its settings JSON
+ * (`heartbeat_enabled`, `lazarus_enabled`); a missing switch counts as on.
+ */
+
+/** A Running task run of a flow run that has stopped beating. */
+export interface ZombieTaskRun {
+  id: string;
+  flowRunId: string;
+  flowRunState: StateType;
+  taskSlug: string;
+  version: number;
+  maxRetries: number;
+  retryDelayMs: number;
+  /** How many times it has entered Running (its attempts so far, the lost one included). */
+  attempts: number;
+}
+
+/** A flow run the zombie killer or Lazarus may act on. */
+export interface StaleFlowRun {
+  id: string;
+  version: number;
+  state: StateType;
+  timesResurrected: number;
+}
+
+export interface SafeguardRepository {
+  /** Running task runs of Running/Submitted flow runs silent since before `cutoff`, heartbeats on. */
+  zombieTaskRuns(cutoff: string, limit: number): ZombieTaskRun[];
+  /** Cancelling flow runs silent since before `cutoff`, heartbeats on. */
+  silentCancellingRuns(cutoff: string, limit: number): StaleFlowRun[];
+  /**
+   * Submitted/Running flow runs silent since before `cutoff`, with no task run Running, whose
+   * flow group has neither heartbeats nor Lazarus switched off; least recently updated first.
+   */
+  lazarusCandidates(cutoff: string, limit: number): StaleFlowRun[];
+  /** The run as Lazarus sees it now (inside the caller's transaction). */
+  staleRun(id: string): StaleFlowRun | undefined;
+  incrementTimesResurrected(id: string): void;
+}
+
+const SWITCH_ON = (name: string) => `COALESCE(json_extract(g.settings, '$.${name}'), 1) != 0`;
+const LAST_SIGN_OF_LIFE = "COALESCE(fr.heartbeat, fr.state_timestamp)";
+const GROUP_JOIN = "JOIN flow f ON f.id = fr.flow_id JOIN flow_group g ON g.id = f.flow_group_id";
+
+interface ZombieRow {
+  id: string;
+  flow_run_id: string;
+  flow_run_state: string;
+  task_slug: string;
+  version: number;
+  max_retries: number;
+  retry_delay_ms: number;
+  attempts: number;
+}
+
+interface StaleRow {
+  id: string;
+  version: number;
+  state: string;
+  times_resurrected: number;
+}
+
+const stale = (r: StaleRow): StaleFlowRun => ({
+  id: r.id,
+  version: r.version,
+  state: r.state as StateType,
+  timesResurrected: r.times_resurrected,
+});
+
+export function createSafeguardRepository(db: Database): SafeguardRepository {
+  const q = {
+    zombies: db.query<ZombieRow, { cutoff: string; limit: number }>(
+      `SELECT tr.id, tr.flow_run_id, fr.state AS flow_run_state, tr.task_slug, tr.version, t.max_retries, t.retry_delay_ms,
+         (SELECT COUNT(*) FROM task_run_state s WHERE s.task_run_id = tr.id AND s.state = 'Running') AS attempts
+       FROM flow_run fr ${GROUP_JOIN}
+       JOIN task_run tr ON tr.flow_run_id = fr.id AND tr.state = 'Running'
+       JOIN task t ON t.id = tr.task_id
+       WHERE fr.state IN ('Running', 'Submitted') AND ${LAST_SIGN_OF_LIFE} < $cutoff AND ${SWITCH_ON("heartbeat_enabled")}
+       ORDER BY fr.updated, tr.id
+       LIMIT $limit`,
+    ),
+    cancelling: db.query<StaleRow, { cutoff: string; limit: number }>(
+      `SELECT fr.id, fr.version, fr.state, fr.times_resurrected FROM flow_run fr ${GROUP_JOIN}
+       WHERE fr.state = 'Cancelling' AND ${LAST_SIGN_OF_LIFE} < $cutoff AND ${SWITCH_ON("heartbeat_enabled")}
+       ORDER BY fr.updated LIMIT $limit`,
+    ),
+    lazarus: db.query<StaleRow, { cutoff: string; limit: number }>(
+      `SELECT fr.id, fr.version, fr.state, fr.times_resurrected FROM flow_run fr ${GROUP_JOIN}
+       WHERE fr.state IN ('Running', 'Submitted') AND ${LAST_SIGN_OF_LIFE} < $cutoff
+         AND ${SWITCH_ON("heartbeat_enabled")} AND ${SWITCH_ON("lazarus_enabled")}
+         AND NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Running' AND tr.flow_run_id = fr.id)
+       ORDER BY fr.updated LIMIT $limit`,
+    ),
+    run: db.query<StaleRow, { id: string }>("SELECT id, version, state, times_resurrected FROM flow_run WHERE id = $id"),
+    resurrected: db.query("UPDATE flow_run SET times_resurrected = times_resurrected + 1 WHERE id = $id"),
+  };
+  return {
+    zombieTaskRuns: (cutoff, limit) =>
+      q.zombies.all({ cutoff, limit }).map((r) => ({
+        id: r.id,
+        flowRunId: r.flow_run_id,
+        flowRunState: r.flow_run_state as StateType,
+        taskSlug: r.task_slug,
+        version: r.version,
+        maxRetries: r.max_retries,
+        retryDelayMs: r.retry_delay_ms,
+        attempts: r.attempts,
+      })),
+    silentCancellingRuns: (cutoff, limit) => q.cancelling.all({ cutoff, limit }).map(stale),
+    lazarusCandidates: (cutoff, limit) => q.lazarus.all({ cutoff, limit }).map(stale),
+    staleRun: (id) => {
+      const r = q.run.get({ id });
+      return r ? stale(r) : undefined;
+    },
+    incrementTimesResurrected: (id) => void q.resurrected.run({ id }),
+  };
+}
