@@ -18,7 +18,7 @@ import { LocalResultStore } from "./result-store.ts";
 import { RunEnvironment, type RunIdentity } from "./run-environment.ts";
 import { installStdoutCapture } from "./stdout-capture.ts";
 import { systemClock } from "./system-clock.ts";
-import { outcomeOf, runTaskRun, triggerBlock, type Outcome } from "./task-runner.ts";
+import { outcomeOf, runTaskRun, triggerBlock, waitingOnUpstream, type Outcome } from "./task-runner.ts";
 
 export interface RunFlowOptions {
   parameters?: Record<string, unknown>;
@@ -196,6 +196,8 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
   if (!resuming) {
     // The parent's trigger sees a mapped-over upstream as its parent state; each child checks its own.
     const parentStates = [...upstream.entries()].flatMap(([slug, o]) => (mappedRefs.has(slug) ? [o.state] : reducedStates(o)));
+    const waiting = waitingOnUpstream(parentStates);
+    if (waiting) return waiting;
     log.info(`Task '${def.name}': Starting task run...`);
     const blocked = triggerBlock(def, parentStates);
     if (blocked) return end(blocked);

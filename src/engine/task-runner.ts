@@ -4,6 +4,7 @@ import { LocalResult } from "../core/results.ts";
 import { Signal } from "../core/signals.ts";
 import {
   Failed,
+  Pending,
   Retrying,
   Running,
   Skipped,
@@ -48,6 +49,8 @@ export async function runTaskRun(
   const label = taskRunKeyString(definition.name, key.mapIndex);
   const prior = env.prior(key);
   if (prior?.isFinished()) return env.resumed(prior);
+  const waiting = waitingOnUpstream(upstream);
+  if (waiting) return waiting;
 
   const logger = env.flowLogger;
   const blocked = triggerBlock(definition, upstream);
@@ -83,6 +86,16 @@ export async function runTaskRun(
     logger.info(`Task '${label}': Finished task run for task with final state: '${state.type}'`);
     return outcomeOf(state, state.result, state.isSuccessful() && !state.isSkipped());
   }
+}
+
+/**
+ * An upstream task run that is not finished here (another runner holds it, under version
+ * locking) says nothing yet about whether this one may run: leave it Pending, unreported, for
+ * the runner that holds the upstream (Prefect's "Not all upstream states are finished").
+ */
+export function waitingOnUpstream(upstream: readonly State[]): Outcome | undefined {
+  for (const s of upstream) if (!s.isFinished()) return outcomeOf(new Pending("Not all upstream states are finished."), undefined, false);
+  return undefined;
 }
 
 /** The state a task ends in without running, when its upstream states say it must not run. */

@@ -107,3 +107,28 @@ export function calls(work: string, name: string): number {
 
 /** The body of a task that counts its calls in `${dir}/<name>` (one character per call). */
 export const COUNT = (name: string) => `appendFileSync(join(context().parameters.dir as string, ${JSON.stringify(name)}), "x")`;
+
+/** Poll `check` every 20 ms until it returns true (fails after `timeoutMs`, a safety net, not a timing assertion). */
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** Set states with `rerun: true` (an explicit re-run of a finished run or task run). */
+export async function rerun(client: BackendClient, flowRunId: string, taskRunIds: string[]): Promise<void> {
+  const run = await readRun(client, flowRunId);
+  const states = run.task_runs
+    .filter((t) => taskRunIds.includes(t.id))
+    .map((t) => ({ task_run_id: t.id, version: t.version, state: { type: "Pending", message: "Re-run" }, rerun: true }));
+  if (states.length) {
+    await client.graphql(`mutation ($input: set_task_run_states_input!) { set_task_run_states(input: $input) { states { id } } }`, {
+      input: { states },
+    });
+  }
+  await client.graphql(`mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id } } }`, {
+    input: { states: [{ flow_run_id: flowRunId, version: run.version, state: { type: "Scheduled", message: "Re-run" }, rerun: true }] },
+  });
+}

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { BackendClient } from "../../src/client/client.ts";
+import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
+import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { settings } from "../../src/settings.ts";
+import { useTempHome } from "../helpers.ts";
+import { backedFixture, calls, readRun, taskStates, until, type BackedFixture } from "./helpers.ts";
+
+const MANY = `
+import { Flow, Parameter, task, context } from "prefectlite";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+const work = task({ name: "work" }, async (i: number) => {
+  appendFileSync(join(context().parameters.dir as string, "work-" + i), "x");
+  await Bun.sleep(1);
+  return i;
+});
+const solo = task({ name: "solo" }, async () => {
+  appendFileSync(join(context().parameters.dir as string, "solo"), "x");
+  await Bun.sleep(1);
+});
+export const flow = new Flow("racy", () => {
+  Parameter("dir");
+  work.map(Array.from({ length: 40 }, (_, i) => i));
+  solo();
+});
+`;
+
+const LONG = `
+import { Flow, Parameter, task, context } from "prefectlite";
+const quick = task({ name: "quick" }, () => 1);
+const long = task({ name: "long" }, async (x: number) => { await Bun.sleep(30_000); return x; });
+const after = task({ name: "after" }, (x: number) => x);
+export const flow = new Flow("long", () => {
+  Parameter("dir");
+  after(long(quick()));
+});
+`;
+
+describe("backed runs racing and being cancelled", () => {
+  useTempHome();
+  let fx: BackedFixture | undefined;
+  afterEach(async () => {
+    await fx?.close();
+    fx = undefined;
+  });
+
+  test("with version locking, two runners on one run: every task's function runs exactly once", async () => {
+    fx = await backedFixture(MANY);
+    await fx.client.graphql(`mutation ($input: flow_id_input!) { enable_flow_version_lock(input: $input) { success } }`, {
+      input: { flow_id: fx.flowId },
+    });
+    const id = await fx.createRun();
+    const other = new BackendClient(EmbeddedTransport.open(settings.databasePath()));
+    try {
+      const outcomes = await Promise.all([
+        runBackedFlowRun(fx.client, id, { warn: () => {}, batchSize: 7 }),
+        runBackedFlowRun(other, id, { warn: () => {}, batchSize: 7 }),
+      ]);
+      for (const o of outcomes) expect(["finished"]).toContain(o.status);
+    } finally {
+      await other.close();
+    }
+    for (let i = 0; i < 40; i++) expect(calls(fx.work, `work-${i}`)).toBe(1);
+    expect(calls(fx.work, "solo")).toBe(1);
+    const run = await readRun(fx.client, id);
+    const states = taskStates(run);
+    expect(Object.keys(states)).toHaveLength(43);
+    for (const [key, state] of Object.entries(states)) expect([key, state]).toEqual([key, key === "work-1" ? "Mapped" : "Success"]);
+    expect(["Running", "Success"]).toContain(run.state);
+  });
+
+  test("cancel_flow_run stops a running run promptly: unfinished task runs end Cancelled, the run Cancelled", async () => {
+    fx = await backedFixture(LONG);
+    const id = await fx.createRun();
+    const running = runBackedFlowRun(fx.client, id, { warn: () => {}, cancelPollMs: 50, cancelGraceMs: 100 });
+    await until(async () => taskStates(await readRun(fx!.client, id))["long-1"] === "Running", "the long task to start");
+    const { cancel_flow_run } = await fx.client.graphql<{ cancel_flow_run: { state: string } }>(
+      `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`,
+      { input: { flow_run_id: id } },
+    );
+    expect(cancel_flow_run.state).toBe("Cancelling");
+    const outcome = await running;
+    expect(outcome).toMatchObject({ status: "cancelled", state: "Cancelled" });
+    const run = await readRun(fx.client, id);
+    expect(run.state).toBe("Cancelled");
+    expect(taskStates(run)).toEqual({ dir: "Success", "quick-1": "Success", "long-1": "Cancelled", "after-1": "Cancelled" });
+  });
+
+  test("a run cancelled before it started is not run", async () => {
+    fx = await backedFixture(LONG);
+    const id = await fx.createRun();
+    await fx.client.graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
+    const outcome = await runBackedFlowRun(fx.client, id, { warn: () => {} });
+    expect(outcome).toMatchObject({ status: "already-finished", state: "Cancelled" });
+    expect(taskStates(await readRun(fx.client, id))["quick-1"]).toBe("Cancelled");
+  });
+});
