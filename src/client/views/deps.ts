@@ -1,0 +1,59 @@
+import { PrefectliteError } from "../../core/errors.ts";
+import type { ResultLocation } from "../../core/state.ts";
+import type { BackendClient } from "../client.ts";
+
+/** Reads a task result back from where it was written (the engine's result store is one). */
+export interface ResultReader {
+  read(location: ResultLocation): Promise<unknown>;
+}
+
+/** What a view talks to: the backend, and the reader of result files. */
+export interface ViewOptions {
+  /** Default: the SDK Client of the environment (PREFECTLITE_API_URL, else the embedded database). */
+  client?: BackendClient;
+  /** Default: JSON result files under $PREFECTLITE_HOME/results. */
+  results?: ResultReader;
+}
+
+export interface ViewDeps {
+  readonly client: BackendClient;
+  readonly results: ResultReader;
+}
+
+let defaults: (() => ViewDeps) | undefined;
+
+/**
+ * The SDK entry wires the defaults (the environment's client and result store) here, so the
+ * views need neither the SDK nor the engine: callers elsewhere (the CLI) pass their own.
+ */
+export function setViewDefaults(provider: () => ViewDeps): void {
+  defaults = provider;
+}
+
+export function resolveViewDeps(options: ViewOptions = {}): ViewDeps {
+  if (options.client && options.results) return { client: options.client, results: options.results };
+  if (!defaults) {
+    throw new PrefectliteError("Usage", "views need a client and a result reader: pass { client, results } or import them from 'prefectlite'");
+  }
+  const d = defaults();
+  return { client: options.client ?? d.client, results: options.results ?? d.results };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An id given by a user: a malformed one is "not found" with the reason, not a GraphQL error. */
+export function requireId(id: unknown, what: string): string {
+  if (typeof id !== "string" || !UUID.test(id)) {
+    throw new PrefectliteError("NotFound", `${what} ${JSON.stringify(id)} not found: ${what.toLowerCase()} ids are UUIDs`);
+  }
+  return id.toLowerCase();
+}
+
+/** Freeze a JSON value all the way down (views are immutable snapshots). */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
