@@ -79,7 +79,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     flow = await loadRegisteredFlow(details);
   } catch (e) {
     const message = e instanceof ChangedFlowError ? e.message : `Failed to load and execute flow run: ${errorMessage(e)}`;
-    return failRun(api, details, message, warn);
+    return failRun(api, details, message, warn, options.onLog);
   }
 
   const reporter = new BackendReporter(api, {
@@ -137,7 +137,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     await reporter.close().catch(() => undefined);
     const current = await readOrThrow(api, flowRunId);
     if (isFinishedType(current.state)) return { status: "finished", state: current.state, message: errorMessage(e) };
-    return failRun(api, current, `Unexpected error while running flow: ${errorMessage(e)}`, warn);
+    return failRun(api, current, `Unexpected error while running flow: ${errorMessage(e)}`, warn, options.onLog);
   } finally {
     watch.stop();
   }
@@ -197,7 +197,14 @@ export function priorStatesOf(taskRuns: readonly TaskRunRow[]): Map<string, Stat
 }
 
 /** Mark the run Failed with one clear message (state + ERROR log), re-reading its version if needed. */
-async function failRun(api: RunApi, details: FlowRunDetails, message: string, warn: (m: string) => void): Promise<BackedRunOutcome> {
+async function failRun(
+  api: RunApi,
+  details: FlowRunDetails,
+  message: string,
+  warn: (m: string) => void,
+  onLog?: (record: LogRecord) => void,
+): Promise<BackedRunOutcome> {
+  onLog?.({ timestamp: Date.now(), level: "ERROR", name: "prefectlite.FlowRunner", message });
   await api
     .writeLogs([
       { flow_run_id: details.id, task_run_id: null, timestamp: new Date().toISOString(), name: "prefectlite.FlowRunner", level: "ERROR", message },

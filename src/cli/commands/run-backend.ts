@@ -25,7 +25,7 @@ interface FlowRef {
   name: string;
 }
 
-interface CreatedRun {
+export interface CreatedRun {
   id: string;
   name: string;
   labels: string[];
@@ -73,43 +73,52 @@ export function scheduledStart(startAt?: string, startIn?: string, now = Date.no
 
 /** `prefectlite run --name FLOW | --id ID`: create a flow run in the backend and print its card. */
 export async function runBackend(o: BackendRunOptions): Promise<number> {
-  const start = scheduledStart(o.startAt, o.startIn);
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    const flow = await step("Looking up flow metadata...", () => lookupFlow(client, o));
-    const run = await step(`Creating run for flow '${flow.name}'...`, async () => {
-      const id = await client.createFlowRun({
-        flowId: flow.id,
-        parameters: o.parameters,
-        labels: o.labels,
-        runName: o.runName,
-        context: o.context,
-        idempotencyKey: o.idempotencyKey,
-        scheduledStartTime: start,
-      });
-      const data = await client.graphql<{ flow_run_by_pk: CreatedRun }>(
-        `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`,
-        { id },
-      );
-      return data.flow_run_by_pk;
-    });
-    const base = (await client.baseUrl()) ?? "http://127.0.0.1:4200";
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify({ ...run, url: `${base}/flow-run/${run.id}` })}\n`);
-    } else {
-      process.stdout.write(
-        [
-          `└── Name: ${run.name}`,
-          `└── UUID: ${run.id}`,
-          `└── Labels: ${JSON.stringify(run.labels)}`,
-          `└── Parameters: ${JSON.stringify(run.parameters)}`,
-          `└── Context: ${JSON.stringify(run.context)}`,
-          `└── URL: ${base}/flow-run/${run.id}`,
-        ].join("\n") + "\n",
-      );
-    }
+    await createRunAndPrintCard(client, o);
     return EXIT.ok;
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Look the flow up, create the run (with `extraLabels` added to the run's labels) and print its
+ * card (or its JSON with --json). `--watch` and `--execute` go on from here.
+ */
+export async function createRunAndPrintCard(client: BackendClient, o: BackendRunOptions, extraLabels: string[] = []): Promise<CreatedRun> {
+  const start = scheduledStart(o.startAt, o.startIn);
+  const flow = await step("Looking up flow metadata...", () => lookupFlow(client, o));
+  const run = await step(`Creating run for flow '${flow.name}'...`, async () => {
+    const id = await client.createFlowRun({
+      flowId: flow.id,
+      parameters: o.parameters,
+      labels: extraLabels.length ? [...(o.labels ?? []), ...extraLabels] : o.labels,
+      runName: o.runName,
+      context: o.context,
+      idempotencyKey: o.idempotencyKey,
+      scheduledStartTime: start,
+    });
+    const data = await client.graphql<{ flow_run_by_pk: CreatedRun }>(
+      `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`,
+      { id },
+    );
+    return data.flow_run_by_pk;
+  });
+  const base = (await client.baseUrl()) ?? "http://127.0.0.1:4200";
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ...run, url: `${base}/flow-run/${run.id}` })}\n`);
+  } else {
+    process.stdout.write(
+      [
+        `└── Name: ${run.name}`,
+        `└── UUID: ${run.id}`,
+        `└── Labels: ${JSON.stringify(run.labels)}`,
+        `└── Parameters: ${JSON.stringify(run.parameters)}`,
+        `└── Context: ${JSON.stringify(run.context)}`,
+        `└── URL: ${base}/flow-run/${run.id}`,
+      ].join("\n") + "\n",
+    );
+  }
+  return run;
 }

@@ -1,0 +1,30 @@
+import { resolve } from "node:path";
+
+/** True inside the compiled binary (its modules live in Bun's virtual file system). */
+export function isCompiledBinary(): boolean {
+  return import.meta.dir.startsWith("/$bunfs/") || Bun.main.startsWith("/$bunfs/");
+}
+
+/**
+ * Inspector flags for the child, so `debugger` statements in tasks stop there:
+ * PREFECTLITE_EXECUTE_INSPECT=1 → `--inspect-wait` (the child waits for a debugger to attach),
+ * or any Bun inspector flag as its value (`--inspect-brk=127.0.0.1:9230`). A parent started
+ * with `bun --inspect… src/main.ts` passes `--inspect-wait` on (a new port: the parent holds its own).
+ */
+export function inspectFlags(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): string[] {
+  const asked = env.PREFECTLITE_EXECUTE_INSPECT;
+  if (asked && asked !== "0") return [asked === "1" ? "--inspect-wait" : asked];
+  return execArgv.some((a) => a.startsWith("--inspect")) ? ["--inspect-wait"] : [];
+}
+
+/**
+ * The command that executes one backend flow run in a child process (agents and `run --execute`):
+ * `prefectlite execute flow-run ID` — the binary itself when compiled, else this Bun re-running
+ * prefectlite's entry. Never argv[0], never a shell. `printLogs` makes the child print its log
+ * lines (`└── HH:MM:SS | LEVEL   | message`) to stdout.
+ */
+export function executeFlowRunCommand(flowRunId: string, options: { printLogs?: boolean } = {}): string[] {
+  const args = ["execute", "flow-run", flowRunId, ...(options.printLogs ? ["--print-logs"] : [])];
+  if (isCompiledBinary()) return [process.execPath, ...args];
+  return [process.execPath, ...inspectFlags(), resolve(import.meta.dir, "../main.ts"), ...args];
+}
