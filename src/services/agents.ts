@@ -58,13 +58,16 @@ export function createAgentService(deps: ServiceDeps) {
   }
 
   /**
-   * Select and take up to `limit` due runs in one transaction: each becomes Submitted
+   * Select and take up to `limit` due runs waiting to start (Scheduled, Queued, Retrying — not
+   * Running ones) in one transaction: each becomes Submitted
    * ("Submitted for execution") through a versioned write, so two agents never take the same run.
    */
   function claimRuns(input: ClaimRunsInput): ClaimedRun[] {
     return deps.store.transaction(() => {
       const agent = requireAgent(input.agentId);
-      const query = queueQuery({ labels: input.labels ?? agent.labels, before: input.before, limit: input.limit });
+      // Only runs waiting to start: a Running run whose task sleeps through a retry is still held
+      // by its process (taking it would run it twice); if that process died, Lazarus reschedules it.
+      const query = { ...queueQuery({ labels: input.labels ?? agent.labels, before: input.before, limit: input.limit }), includeRunning: false };
       const now = isoNow(deps);
       deps.store.agents.touch(agent.id, now);
       return deps.store.flowRuns.queue(query).map((run) => {

@@ -9,6 +9,8 @@ export interface QueueQuery {
   /** Only runs whose labels are all among these. */
   labels: string[];
   limit: number;
+  /** Also Running runs with a due Scheduled/Retrying task run (default true; claims pass false). */
+  includeRunning?: boolean;
 }
 
 /** Flow runs and their state history. */
@@ -93,10 +95,10 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
       "SELECT id FROM flow_run WHERE flow_id = $flow_id AND auto_scheduled = $auto AND state = 'Scheduled'",
     ),
     delete: db.query("DELETE FROM flow_run WHERE id = $id"),
-    queue: db.query<FlowRunRow, { before: string; labels: string; limit: number }>(
+    queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number }>(
       `SELECT ${COLUMNS} FROM flow_run fr
        WHERE ((fr.state IN ${DUE_STATES} AND fr.state_start_time <= $before)
-          OR (fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${DUE_STATES}
+          OR ($running = 1 AND fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${DUE_STATES}
                 AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before)))
          AND NOT EXISTS (SELECT 1 FROM json_each(fr.labels) l WHERE l.value NOT IN (SELECT value FROM json_each($labels)))
        ORDER BY fr.state_start_time, fr.id
@@ -136,7 +138,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
     delete(ids) {
       for (const id of ids) q.delete.run({ id });
     },
-    queue: ({ before, labels, limit }) =>
-      q.queue.all({ before, labels: JSON.stringify(labels), limit }).map((r) => record(r)!),
+    queue: ({ before, labels, limit, includeRunning }) =>
+      q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1 }).map((r) => record(r)!),
   };
 }

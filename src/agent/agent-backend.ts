@@ -1,0 +1,82 @@
+import type { ReadModel } from "../services/read-model.ts";
+import type { Services } from "../services/index.ts";
+
+/** A run an agent has taken (Scheduled → Submitted), with what its process needs. */
+export interface ClaimedFlowRun {
+  id: string;
+  /** The run config's environment for the child process (strings only). */
+  env: Record<string, string>;
+}
+
+export interface AgentLogLine {
+  flowRunId: string;
+  level: "INFO" | "WARNING" | "ERROR";
+  message: string;
+  /** The logger's name: the agent's name. */
+  name: string;
+}
+
+/**
+ * What an agent asks of the backend. The in-process agent of `serve` calls the services
+ * directly; `agent start` goes through the client (HTTP, or the embedded database).
+ */
+export interface AgentBackend {
+  /** Register (or find) the agent with this name and labels; returns its id. */
+  register(name: string, labels: readonly string[]): Promise<string>;
+  /** Take up to `limit` due runs these labels cover, atomically; records the poll. */
+  claim(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]>;
+  /** Record a poll without taking anything (when every slot is busy). */
+  poll(agentId: string, labels: readonly string[]): Promise<void>;
+  writeLogs(lines: AgentLogLine[]): Promise<void>;
+  /** Where the child process finds the backend: PREFECTLITE_API_URL or PREFECTLITE_HOME. */
+  childEnv(): Record<string, string>;
+  /** Free what the backend holds (connections). */
+  close(): Promise<void>;
+}
+
+/** The run config's `env` as strings (other values are dropped: an environment holds text). */
+export function runConfigEnv(runConfig: unknown): Record<string, string> {
+  const env = (runConfig as { env?: unknown } | null)?.env;
+  if (!env || typeof env !== "object" || Array.isArray(env)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (typeof v === "string") out[k] = v;
+    else if (typeof v === "number" || typeof v === "boolean") out[k] = String(v);
+  }
+  return out;
+}
+
+/** The in-process agent's backend: the services and read model of this process's database. */
+export class ServicesAgentBackend implements AgentBackend {
+  constructor(
+    private readonly services: Pick<Services, "registerAgent" | "claimRuns" | "getRunsInQueue" | "writeRunLogs">,
+    private readonly reads: Pick<ReadModel, "byPk">,
+    /** PREFECTLITE_HOME of the database, for the child processes. */
+    private readonly home: string,
+  ) {}
+
+  async register(name: string, labels: readonly string[]): Promise<string> {
+    return this.services.registerAgent({ type: "LocalAgent", name, labels: [...labels] }).id;
+  }
+
+  async claim(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]> {
+    return this.services.claimRuns({ agentId, labels: [...labels], limit }).map((run) => ({
+      id: run.id,
+      env: runConfigEnv(this.reads.byPk("flow_run", run.id, ["run_config"])?.run_config),
+    }));
+  }
+
+  async poll(agentId: string, labels: readonly string[]): Promise<void> {
+    this.services.getRunsInQueue({ agentId, labels: [...labels], limit: 1 });
+  }
+
+  async writeLogs(lines: AgentLogLine[]): Promise<void> {
+    this.services.writeRunLogs(lines.map((l) => ({ flow_run_id: l.flowRunId, level: l.level, message: l.message, name: l.name })));
+  }
+
+  childEnv(): Record<string, string> {
+    return { PREFECTLITE_HOME: this.home };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,171 @@
+import { errorMessage } from "../core/errors.ts";
+import { LoopService } from "../loops/loop-service.ts";
+import { settings } from "../settings.ts";
+import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
+import { childEnvironment, selfCommand, spawnFlowRunProcess, type FlowRunProcess } from "./child-process.ts";
+
+export const DEFAULT_CONCURRENCY = 10;
+/** How long a stopping agent waits for its flow runs to finish before it interrupts them. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+/** After SIGTERM, how long an interrupted child has to write out what it holds before SIGKILL. */
+const KILL_AFTER_MS = 5_000;
+
+export interface AgentOptions {
+  backend: AgentBackend;
+  /** Its name (the logger name of its run logs). Default "agent". */
+  name?: string;
+  /** It takes a run only if these include all of the run's labels. */
+  labels?: readonly string[];
+  /** Most flow-run processes at once (default 10). */
+  concurrency?: number;
+  /** Time between polls; default PREFECTLITE_AGENT_POLL_SECONDS (the in-process agent is also woken). */
+  pollMs?: () => number;
+  /** How to start prefectlite (default: this executable, see selfCommand). */
+  command?: readonly string[];
+  /** The agent's own output (submissions, crashed children, errors). */
+  log?: (line: string) => void;
+  /** Pass the children's stdout/stderr through (default: dropped; their logs go to the backend). */
+  showFlowLogs?: boolean;
+}
+
+export interface AgentStopResult {
+  /** Runs whose processes finished within the grace period. */
+  finished: number;
+  /** Runs whose processes were interrupted (SIGTERM, then SIGKILL): the safeguards recover them. */
+  interrupted: string[];
+}
+
+/**
+ * An agent: registers with its name and labels, and on every pass (each poll, each `wake()`,
+ * each child that ends) takes as many due runs as it has free slots — one atomic
+ * Scheduled → Submitted claim, so two agents never take the same run — and executes each in a
+ * child process `prefectlite execute flow-run ID` with the run config's environment. A child
+ * that dies leaves its run to the zombie killer and Lazarus; the agent only reports it.
+ *
+ * Stopping (`stop()`): it claims nothing more, waits up to a grace period for its children to
+ * finish, then interrupts the rest (SIGTERM: they write out what they hold and leave their runs
+ * for the safeguards, which resume them without re-running finished tasks).
+ */
+export class Agent extends LoopService {
+  readonly agentName: string;
+  readonly labels: readonly string[];
+  readonly concurrency: number;
+  private agentId: string | undefined;
+  private readonly children = new Map<string, FlowRunProcess>();
+  private readonly exits = new Set<Promise<unknown>>();
+  private stopping = false;
+  private readonly command: readonly string[];
+  private readonly say: (line: string) => void;
+
+  constructor(private readonly options: AgentOptions) {
+    const say = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    let lastError = "";
+    super("agent", options.pollMs ?? (() => settings.agentPollSeconds() * 1000), (message) => {
+      if (message !== lastError) say(message); // a backend that stays down is reported once
+      lastError = message;
+    });
+    this.say = say;
+    this.agentName = options.name ?? "agent";
+    this.labels = [...new Set(options.labels ?? [])].sort();
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error("concurrency must be a whole number ≥ 1");
+    this.command = options.command ?? selfCommand();
+  }
+
+  /** The agent's id once it has registered. */
+  get id(): string | undefined {
+    return this.agentId;
+  }
+
+  /** Ids of the runs its children are executing now. */
+  get running(): string[] {
+    return [...this.children.keys()];
+  }
+
+  /** Register (once), then take and start as many due runs as there are free slots. Returns how many started. */
+  async runOnce(): Promise<number> {
+    if (this.stopping) return 0;
+    this.agentId ??= await this.options.backend.register(this.agentName, this.labels);
+    const free = this.concurrency - this.children.size;
+    if (free <= 0) {
+      await this.options.backend.poll(this.agentId, this.labels);
+      return 0;
+    }
+    const claimed = await this.options.backend.claim(this.agentId, this.labels, free);
+    if (claimed.length === 0) return 0;
+    const lines: AgentLogLine[] = [];
+    for (const run of claimed) {
+      const line = this.launch(run);
+      if (line) lines.push(line);
+    }
+    await this.options.backend.writeLogs(lines).catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
+    return claimed.length;
+  }
+
+  private launch(run: ClaimedFlowRun): AgentLogLine | undefined {
+    let child: FlowRunProcess;
+    try {
+      const env = childEnvironment(process.env, run.env, this.options.backend.childEnv());
+      child = spawnFlowRunProcess(this.command, run.id, env, { showOutput: this.options.showFlowLogs });
+    } catch (e) {
+      // The run stays Submitted: Lazarus reschedules it once it has been quiet long enough.
+      const message = `Could not start a process for the flow run: ${errorMessage(e)}`;
+      this.say(`Agent '${this.agentName}': flow run ${run.id}: ${message}`);
+      return { flowRunId: run.id, level: "ERROR", message, name: this.agentName };
+    }
+    this.children.set(run.id, child);
+    this.say(`Agent '${this.agentName}': submitted flow run ${run.id} for execution (PID ${child.pid})`);
+    const exit = child.exited.then((outcome) => this.childEnded(run.id, child, outcome));
+    this.exits.add(exit);
+    void exit.finally(() => this.exits.delete(exit));
+    return { flowRunId: run.id, level: "INFO", message: `Submitted for execution: PID ${child.pid}`, name: this.agentName };
+  }
+
+  private async childEnded(
+    flowRunId: string,
+    child: FlowRunProcess,
+    outcome: { code: number | null; signal: string | null; stderrTail: string },
+  ): Promise<void> {
+    this.children.delete(flowRunId);
+    if (!this.stopping) this.wake(); // a slot is free
+    if (outcome.code === 0) return;
+    const lastLine = outcome.stderrTail.trim().split("\n").at(-1) ?? "";
+    if (outcome.code === 1) {
+      // The run finished unsuccessfully, or could not be loaded: the child reported it itself.
+      this.say(`Agent '${this.agentName}': flow run ${flowRunId} process exited with code 1${lastLine ? `: ${lastLine}` : ""}`);
+      return;
+    }
+    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
+    const message = `Flow run process (PID ${child.pid}) ${how}; if the run did not finish, the zombie killer and Lazarus recover it.`;
+    this.say(`Agent '${this.agentName}': flow run ${flowRunId}: ${message}${lastLine ? ` (${lastLine})` : ""}`);
+    await this.options.backend
+      .writeLogs([{ flowRunId, level: "WARNING", message, name: this.agentName }])
+      .catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
+  }
+
+  /**
+   * Stop taking runs, wait up to `graceMs` for the children to finish, then interrupt the rest
+   * (SIGTERM, SIGKILL after 5 s). Call after aborting `run()`'s signal.
+   */
+  async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<AgentStopResult> {
+    this.stopping = true;
+    const before = this.children.size;
+    await Promise.race([Promise.all([...this.exits]), sleep(graceMs)]);
+    const interrupted = [...this.children.keys()];
+    if (interrupted.length) {
+      this.say(`Agent '${this.agentName}': interrupting ${interrupted.length} flow run(s) still executing; the safeguards will resume them`);
+      for (const child of this.children.values()) child.kill("SIGTERM");
+      await Promise.race([Promise.all([...this.exits]), sleep(KILL_AFTER_MS)]);
+      for (const child of this.children.values()) child.kill("SIGKILL");
+      await Promise.all([...this.exits]);
+    }
+    return { finished: before - interrupted.length, interrupted };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+  });
+}

@@ -1,0 +1,83 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
+import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
+import { openBackend, type Backend } from "../../src/runtime/backend.ts";
+import { serializedFlow } from "../services/fixtures.ts";
+import { tempDir } from "../helpers.ts";
+
+export const RECORDING_CHILD = [process.execPath, join(import.meta.dir, "fixtures/recording-child.ts")];
+
+/** Wait (polling every 5 ms) until `check` holds; fails after `ms` with `what`. No timing is asserted. */
+export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+export interface AgentWorld {
+  home: string;
+  records: string;
+  backend: Backend;
+  flowId(options?: { labels?: string[]; env?: Record<string, string> }): string;
+  run(flowId: string, labels?: string[]): string;
+  state(runId: string): string;
+  /** What the recording child was started with, once it has started. */
+  record(runId: string): { argv: string[]; pid: number; env: Record<string, string> } | undefined;
+  release(runId: string): void;
+  agent(options?: Partial<AgentOptions>): Agent;
+  close(): void;
+}
+
+let flows = 0;
+
+/** A database file in a temp PREFECTLITE_HOME with a project, and in-process agents over it. */
+export function agentWorld(childEnv: Record<string, string> = {}): AgentWorld {
+  const home = tempDir("prefectlite-agent-");
+  const records = tempDir("prefectlite-agent-records-");
+  const backend = openBackend(join(home, "prefectlite.db"));
+  const projectId = backend.services.createProject({ name: "agents" }).id;
+  const saved: Record<string, string | undefined> = {};
+  const env = { AGENT_TEST_RECORD_DIR: records, ...childEnv };
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  const agents: Agent[] = [];
+  return {
+    home,
+    records,
+    backend,
+    flowId(options = {}) {
+      const flow = serializedFlow({ name: `agent-flow-${++flows}`, labels: options.labels });
+      if (options.env) flow.runConfig = { ...flow.runConfig, env: options.env };
+      return backend.services.createFlow({ serializedFlow: flow, projectId }).id;
+    },
+    run: (flowId, labels) => backend.services.createFlowRun({ flowId, labels }).id,
+    state: (runId) => (backend.db.query("SELECT state FROM flow_run WHERE id = $id").get({ id: runId }) as { state: string }).state,
+    record(runId) {
+      const path = join(records, `${runId}.json`);
+      return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
+    },
+    release: (runId) => writeFileSync(join(records, `${runId}.release`), ""),
+    agent(options = {}) {
+      const agent = new Agent({
+        backend: new ServicesAgentBackend(backend.services, backend.context().reads, home),
+        command: RECORDING_CHILD,
+        log: () => {},
+        ...options,
+      });
+      agents.push(agent);
+      return agent;
+    },
+    close() {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      backend.close();
+    },
+  };
+}
