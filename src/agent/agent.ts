@@ -2,7 +2,8 @@ import { errorMessage } from "../core/errors.ts";
 import { LoopService } from "../loops/loop-service.ts";
 import { settings } from "../settings.ts";
 import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
-import { childEnvironment, selfCommand, spawnFlowRunProcess, type FlowRunProcess } from "./child-process.ts";
+import { executeFlowRunCommand } from "../backed/child-command.ts";
+import { childEnvironment, spawnFlowRunProcess, type FlowRunProcess } from "./child-process.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 /** How long a stopping agent waits for its flow runs to finish before it interrupts them. */
@@ -20,8 +21,11 @@ export interface AgentOptions {
   concurrency?: number;
   /** Time between polls; default PREFECTLITE_AGENT_POLL_SECONDS (the in-process agent is also woken). */
   pollMs?: () => number;
-  /** How to start prefectlite (default: this executable, see selfCommand). */
-  command?: readonly string[];
+  /**
+   * The command line executing one run (default `prefectlite execute flow-run ID`: the binary,
+   * or bun re-running prefectlite's entry; never argv[0], never a shell).
+   */
+  command?: (flowRunId: string) => string[];
   /** The agent's own output (submissions, crashed children, errors). */
   log?: (line: string) => void;
   /** Pass the children's stdout/stderr through (default: dropped; their logs go to the backend). */
@@ -54,7 +58,7 @@ export class Agent extends LoopService {
   private readonly children = new Map<string, FlowRunProcess>();
   private readonly exits = new Set<Promise<unknown>>();
   private stopping = false;
-  private readonly command: readonly string[];
+  private readonly command: (flowRunId: string) => string[];
   private readonly say: (line: string) => void;
 
   constructor(private readonly options: AgentOptions) {
@@ -69,7 +73,7 @@ export class Agent extends LoopService {
     this.labels = [...new Set(options.labels ?? [])].sort();
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error("concurrency must be a whole number ≥ 1");
-    this.command = options.command ?? selfCommand();
+    this.command = options.command ?? ((id) => executeFlowRunCommand(id));
   }
 
   /** The agent's id once it has registered. */
@@ -106,7 +110,7 @@ export class Agent extends LoopService {
     let child: FlowRunProcess;
     try {
       const env = childEnvironment(process.env, run.env, this.options.backend.childEnv());
-      child = spawnFlowRunProcess(this.command, run.id, env, { showOutput: this.options.showFlowLogs });
+      child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
     } catch (e) {
       // The run stays Submitted: Lazarus reschedules it once it has been quiet long enough.
       const message = `Could not start a process for the flow run: ${errorMessage(e)}`;

@@ -1,14 +1,5 @@
 import type { Subprocess } from "bun";
 
-/**
- * How prefectlite re-invokes itself: the compiled binary is `process.execPath` alone (its entry
- * lives in the /$bunfs/ virtual folder); in development it is bun running the entry script.
- * Never argv[0], never a shell.
- */
-export function selfCommand(): string[] {
-  return Bun.main.startsWith("/$bunfs/") ? [process.execPath] : [process.execPath, Bun.main];
-}
-
 /** The environment of a flow run's process: ours, then the run config's, then where the backend is. */
 export function childEnvironment(
   parent: Record<string, string | undefined>,
@@ -33,17 +24,16 @@ export interface FlowRunProcess {
 const STDERR_TAIL_BYTES = 4096;
 
 /**
- * Start `prefectlite execute flow-run ID` in its own process group (a Ctrl-C meant for the
+ * Start `command` (`prefectlite execute flow-run ID`) in its own process group (a Ctrl-C meant for the
  * agent does not reach it: the agent decides what its children get). Its stdout is dropped
  * (logs go to the backend); the tail of its stderr is kept to explain a crash.
  */
 export function spawnFlowRunProcess(
   command: readonly string[],
-  flowRunId: string,
   env: Record<string, string>,
   options: { cwd?: string; showOutput?: boolean } = {},
 ): FlowRunProcess {
-  const proc: Subprocess<"ignore", "inherit" | "ignore", "pipe"> = Bun.spawn([...command, "execute", "flow-run", flowRunId], {
+  const proc: Subprocess<"ignore", "inherit" | "ignore", "pipe"> = Bun.spawn([...command], {
     env,
     cwd: options.cwd,
     stdin: "ignore",

@@ -36,7 +36,7 @@ describe("an agent", () => {
     const agent = world.agent({ name: "gpu-box", labels: ["gpu", "big", "gpu"] });
     expect(await agent.runOnce()).toBe(0);
     const row = world.backend.db.query("SELECT name, labels, last_queried FROM agent WHERE id = $id").get({ id: agent.id! }) as Record<string, string>;
-    expect([row.name, JSON.parse(row.labels)]).toEqual(["gpu-box", ["big", "gpu"]]);
+    expect([row.name, JSON.parse(row.labels!)]).toEqual(["gpu-box", ["big", "gpu"]]);
     expect(row.last_queried).not.toBeNull();
   });
 

@@ -6,7 +6,7 @@ import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { serializedFlow } from "../services/fixtures.ts";
 import { tempDir } from "../helpers.ts";
 
-export const RECORDING_CHILD = [process.execPath, join(import.meta.dir, "fixtures/recording-child.ts")];
+export const recordingChild = (flowRunId: string) => [process.execPath, join(import.meta.dir, "fixtures/recording-child.ts"), "execute", "flow-run", flowRunId];
 
 /** Wait (polling every 5 ms) until `check` holds; fails after `ms` with `what`. No timing is asserted. */
 export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
@@ -65,7 +65,7 @@ export function agentWorld(childEnv: Record<string, string> = {}): AgentWorld {
     agent(options = {}) {
       const agent = new Agent({
         backend: new ServicesAgentBackend(backend.services, backend.context().reads, home),
-        command: RECORDING_CHILD,
+        command: recordingChild,
         log: () => {},
         ...options,
       });
