@@ -4,6 +4,8 @@ import { EXIT, exitCodeFor, printError } from "./exit.ts";
 import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters } from "./options.ts";
 
 const VERSION = "0.1.0";
+/** The description of internal commands: --help leaves them out. */
+const INTERNAL = "(internal) execute one backend flow run in this process";
 
 type Options = Record<string, unknown>;
 
@@ -53,11 +55,11 @@ function program(setExit: (code: number) => void) {
         }
         if (!o.name && !o.id) throw new PrefectliteError("Usage", "Received no options to look up the flow: give -p PATH, -m MODULE, --name FLOW or --id ID");
         if (o.name && o.id) throw new PrefectliteError("Usage", "give either --name or --id, not both");
-        if (o.watch || o.execute) {
-          throw new PrefectliteError("Usage", "--watch and --execute are not available yet: start the run with an agent (prefectlite serve)");
+        if (o.watch && o.execute) throw new PrefectliteError("Usage", "give either --watch or --execute, not both");
+        if (o.watch) {
+          throw new PrefectliteError("Usage", "--watch is not available yet: start the run with an agent (prefectlite serve)");
         }
-        const { runBackend } = await import("./commands/run-backend.ts");
-        return runBackend({
+        const backendOptions = {
           name: optionalString(o.name),
           id: optionalString(o.id),
           project: optionalString(o.project),
@@ -70,7 +72,36 @@ function program(setExit: (code: number) => void) {
           startIn: optionalString(o.startIn),
           apiUrl: optionalString(o.api),
           json: o.json === true,
-        });
+        };
+        if (o.execute) {
+          const { runExecute } = await import("./commands/run-execute.ts");
+          return runExecute(backendOptions);
+        }
+        const { runBackend } = await import("./commands/run-backend.ts");
+        return runBackend(backendOptions);
+      }),
+    );
+
+  cli
+    .command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
+    .example("prefectlite cancel 55955649-f2e7-4d43-938a-f5b08974bab9")
+    .action(
+      act(async (o, id) => {
+        const { cancelFlowRun } = await import("./commands/cancel.ts");
+        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true });
+      }),
+    );
+
+  // Internal: the child process agents and `run --execute` start (left out of --help).
+  cli
+    .command("execute <what> <flow_run_id>", INTERNAL)
+    .option("--print-logs", "Print log lines and state changes to stdout")
+    .option("--log-level <level>", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    .action(
+      act(async (o, what, id) => {
+        if (what !== "flow-run") throw new PrefectliteError("Usage", `can only execute a flow-run (got '${what}')`);
+        const { executeFlowRun } = await import("./commands/execute-flow-run.ts");
+        return executeFlowRun({ id: id!, apiUrl: optionalString(o.api), printLogs: o.printLogs === true, logLevel: parseLogLevelOption(o.logLevel) });
       }),
     );
 
@@ -166,7 +197,9 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli.help();
+  cli.help((sections) =>
+    sections.map((section) => ({ ...section, body: section.body.split("\n").filter((line) => !line.includes(INTERNAL) && !/\$ prefectlite execute /.test(line)).join("\n") })),
+  );
   cli.version(VERSION);
   return cli;
 }

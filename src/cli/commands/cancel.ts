@@ -1,0 +1,21 @@
+import { RunApi } from "../../backed/run-api.ts";
+import { connect } from "../../runtime/connect.ts";
+import { EXIT } from "../exit.ts";
+
+const SAYS: Record<string, string> = {
+  Cancelling: "is Cancelling: its runner stops it and its unfinished task runs end Cancelled",
+  Cancelled: "is Cancelled",
+};
+
+/** `prefectlite cancel FLOW_RUN_ID`: cancel_flow_run, then say the state the run is in. */
+export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean }): Promise<number> {
+  const client = connect({ apiUrl: o.apiUrl });
+  try {
+    const state = await new RunApi(client).cancel(o.id);
+    if (o.json) process.stdout.write(`${JSON.stringify({ id: o.id, state })}\n`);
+    else process.stdout.write(`Flow run ${o.id} ${SAYS[state] ?? `had already finished: ${state}`}\n`);
+    return EXIT.ok;
+  } finally {
+    await client.close();
+  }
+}
