@@ -8,10 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeMachine, machineLine } from "./bench/measure.ts";
 import { coldStart, localEngine } from "./bench/local-run.ts";
+import { apiThroughput, queryLatency } from "./bench/api.ts";
 import type { BenchContext, BenchSection } from "./bench/section.ts";
 
 /** Every section, in the order they appear in BENCHMARKS.md. Later issues append theirs. */
-const SECTIONS: BenchSection[] = [coldStart, localEngine];
+const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency];
 
 const FILE = join(import.meta.dir, "../BENCHMARKS.md");
 const HEADER = `# prefectlite benchmarks

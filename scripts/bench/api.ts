@@ -1,0 +1,149 @@
+/**
+ * Issue 3's figures: create_flow_run mutations per second over HTTP with concurrent clients,
+ * against a trivial `{ __typename }` query and a plain Hono JSON route (/health) on the same
+ * server; and the latency of flow_run_by_pk with 100 task runs in a 100,000-run database.
+ * The server is `prefectlite serve` in its own process; load comes from another process.
+ */
+import { join } from "node:path";
+import type { BenchContext, BenchSection } from "./section.ts";
+import { fmt, jsonOf, median } from "./measure.ts";
+
+const ROOT = join(import.meta.dir, "../..");
+const MAIN = join(ROOT, "src/main.ts");
+
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startServe(home: string): Promise<Server> {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--no-scheduler"], {
+    cwd: ROOT,
+    env: { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>,
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  while (!/listening on (http:\/\/\S+)/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited before listening: ${out}`);
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return {
+    url: /listening on (http:\/\/\S+)/.exec(out)![1]!,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
+async function graphql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data: T; errors?: Array<{ message: string }> };
+  if (body.errors?.length) throw new Error(body.errors[0]!.message);
+  return body.data;
+}
+
+interface LoadResult {
+  rps: number;
+  errors: number;
+}
+
+const CONCURRENCY = 16;
+const DURATION_MS = 3000;
+
+export const apiThroughput: BenchSection = {
+  id: "api-throughput",
+  title: "API throughput over HTTP: create_flow_run vs a trivial query vs a plain Hono route",
+  async run(ctx: BenchContext): Promise<string> {
+    const home = ctx.tempHome();
+    const server = await startServe(home);
+    try {
+      await graphql(server.url, `mutation { create_project(input: { name: "bench" }) { id } }`);
+      const project = await graphql<{ project: Array<{ id: string }> }>(server.url, `{ project { id } }`);
+      const serialized = await jsonOf<unknown>([process.execPath, "-e", `
+        const { flow } = await import(${JSON.stringify(join(ROOT, "src/hello-world.ts"))});
+        const { serializeFlow } = await import(${JSON.stringify(join(ROOT, "src/core/serialize.ts"))});
+        console.log(JSON.stringify(serializeFlow(flow)));`]);
+      const created = await graphql<{ create_flow: { id: string } }>(
+        server.url,
+        `mutation ($input: create_flow_input!) { create_flow(input: $input) { id } }`,
+        { input: { serialized_flow: serialized, project_id: project.project[0]!.id } },
+      );
+      const flowId = created.create_flow.id;
+      const kinds = ["health", "typename", "create_flow_run"] as const;
+      const results: Record<(typeof kinds)[number], LoadResult[]> = { health: [], typename: [], create_flow_run: [] };
+      for (let i = 0; i < ctx.runs; i++) {
+        for (const kind of kinds) {
+          ctx.log(`${kind} round ${i + 1}/${ctx.runs}`);
+          results[kind].push(
+            await jsonOf<LoadResult>([process.execPath, join(import.meta.dir, "api-load.ts"), server.url, kind, String(CONCURRENCY), String(DURATION_MS), flowId]),
+          );
+        }
+      }
+      const rps = (k: (typeof kinds)[number]) => median(results[k].map((r) => r.rps));
+      const errors = (k: (typeof kinds)[number]) => results[k].reduce((a, r) => a + r.errors, 0);
+      const create = rps("create_flow_run");
+      const trivial = rps("typename");
+      const plain = rps("health");
+      return [
+        `| request (${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s each, median of ${ctx.runs}) | requests/s | errors |`,
+        "| --- | --- | --- |",
+        `| \`GET /health\` (plain Hono JSON route) | ${fmt(plain, 0)} | ${errors("health")} |`,
+        `| \`{ __typename }\` over POST /graphql | ${fmt(trivial, 0)} | ${errors("typename")} |`,
+        `| \`create_flow_run\` (hello-world: 3 task runs + states each) | ${fmt(create, 0)} | ${errors("create_flow_run")} |`,
+        "",
+        `create_flow_run ÷ trivial query: ${fmt((create / trivial) * 100, 0)}% (target ≥ 50%: ${create / trivial >= 0.5 ? "met" : "NOT met"}); ` +
+          `absolute: ${fmt(create, 0)}/s (target ≥ 5,000/s: ${create >= 5000 ? "met" : "NOT met"}); trivial query ÷ plain route: ${fmt((trivial / plain) * 100, 0)}%.`,
+        "",
+        "Server: `prefectlite serve --no-scheduler` (Bun, from source) in one process; the load generator",
+        "(`scripts/bench/api-load.ts`, fetch loops) in another, so both share the machine's 2 cores.",
+        "SQLite in WAL mode with synchronous=NORMAL; every create_flow_run is its own transaction.",
+      ].join("\n");
+    } finally {
+      await server.stop();
+    }
+  },
+};
+
+export const queryLatency: BenchSection = {
+  id: "query-latency",
+  title: "Query latency: flow_run_by_pk with 100 task runs in a 100,000-run database",
+  async run(ctx: BenchContext): Promise<string> {
+    const home = ctx.tempHome();
+    ctx.log("seeding 100,000 flow runs…");
+    const { flowRunId } = await jsonOf<{ flowRunId: string }>([process.execPath, join(import.meta.dir, "seed-runs.ts"), join(home, "prefectlite.db"), "100000"]);
+    const server = await startServe(home);
+    const query = `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name state version parameters flow { name version }
+      task_runs(order_by: { task_slug: asc }) { id task_slug map_index state version serialized_state } } }`;
+    try {
+      const samples: number[] = [];
+      for (let i = 0; i < 200; i++) await graphql(server.url, query, { id: flowRunId });
+      let taskRuns = 0;
+      for (let i = 0; i < 2000; i++) {
+        const t = performance.now();
+        const data = await graphql<{ flow_run_by_pk: { task_runs: unknown[] } }>(server.url, query, { id: flowRunId });
+        samples.push(performance.now() - t);
+        taskRuns = data.flow_run_by_pk.task_runs.length;
+      }
+      samples.sort((a, b) => a - b);
+      const p = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+      return [
+        `| flow_run_by_pk over HTTP, ${taskRuns} task runs, 2,000 sequential queries | ms |`,
+        "| --- | --- |",
+        `| p50 | ${fmt(median(samples), 2)} |`,
+        `| p90 | ${fmt(p(0.9), 2)} |`,
+        `| p99 | ${fmt(p(0.99), 2)} |`,
+        "",
+        `Target p50 ≤ 2 ms: ${median(samples) <= 2 ? "met" : "NOT met"}. The database holds 100,000 flow runs and 200,100 task runs`,
+        "(seeded with plain SQL by `scripts/bench/seed-runs.ts`); the timing includes the HTTP round trip from",
+        "another process (the bench runner) to `prefectlite serve`.",
+      ].join("\n");
+    } finally {
+      await server.stop();
+    }
+  },
+};
