@@ -50,7 +50,7 @@ describe("prefectlite run --execute", () => {
     expect(run!.labels).toHaveLength(1);
     expect(run!.task_runs.map((t) => t.state)).toEqual(["Success", "Success", "Mapped", "Success", "Success"]);
     expect(run!.logs.map((l) => l.message)).toContain("Howdy marvin");
-  });
+  }, 30_000);
 
   test("a failing flow: Flow run failed!, exit 1", async () => {
     const fx = await registeredFlow(FAILING);
@@ -58,7 +58,7 @@ describe("prefectlite run --execute", () => {
     expect(stdout).toContain("| ERROR   | Task 'explode': Exception encountered during task execution!");
     expect(stdout).toEndWith("Flow run failed!\n");
     expect(exitCode).toBe(1);
-  });
+  }, 30_000);
 
   test("a child killed mid-task leaves the run Failed with the reason, exit 1", async () => {
     const fx = await registeredFlow(KILLED);
@@ -72,7 +72,7 @@ describe("prefectlite run --execute", () => {
     expect(run!.state).toBe("Failed");
     expect(run!.serialized_state.message).toBe("The flow run process was killed by SIGKILL before the run finished.");
     expect(run!.logs.at(-1)).toEqual({ level: "ERROR", message: "The flow run process was killed by SIGKILL before the run finished." });
-  });
+  }, 30_000);
 
   test("a flow changed since registration: one clear line, the run Failed, exit 1", async () => {
     const fx = await registeredFlow(FAILING);
@@ -81,7 +81,7 @@ describe("prefectlite run --execute", () => {
     expect(stdout).toContain(`| ERROR   | flow 'failing' changed since it was registered: run prefectlite register -p ${fx.path} --project <project>\n`);
     expect(stdout).toEndWith("Flow run failed!\n");
     expect(exitCode).toBe(1);
-  });
+  }, 30_000);
 });
 
 describe("prefectlite execute flow-run", () => {
@@ -90,7 +90,7 @@ describe("prefectlite execute flow-run", () => {
     const { stdout } = await fx.cli(["--help"]);
     expect(stdout).not.toContain("execute");
     expect(stdout).toContain("cancel <flow_run_id>");
-  });
+  }, 30_000);
 
   test("an unknown or malformed id: one line, exit 2, no stack", async () => {
     const fx = await registeredFlow(FAILING);
@@ -100,7 +100,7 @@ describe("prefectlite execute flow-run", () => {
     const malformed = await fx.cli(["execute", "flow-run", "nope"]);
     expect(malformed.stderr.split("\n")).toHaveLength(2);
     expect(malformed.exitCode).toBe(2);
-  });
+  }, 30_000);
 
   test("a finished run is a no-op: Flow run has already finished., exit 0", async () => {
     const fx = await registeredFlow(FAILING);
@@ -111,5 +111,5 @@ describe("prefectlite execute flow-run", () => {
     const again = await fx.cli(["execute", "flow-run", run!.id]);
     expect(again.stdout).toBe("Flow run has already finished.\n");
     expect(again.exitCode).toBe(0);
-  });
+  }, 30_000);
 });
