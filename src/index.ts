@@ -5,6 +5,14 @@
 export { Flow, type LocalRunOptions, type RegisterOptions } from "./sdk/flow.ts";
 export { Client, type ClientOptions } from "./sdk/client.ts";
 export type { CreateFlowRunInput } from "./client/client.ts";
+export {
+  createFlowRun,
+  waitForFlowRun,
+  getTaskRunResult,
+  type CreateFlowRunOptions,
+  type WaitForFlowRunOptions,
+  type GetTaskRunResultOptions,
+} from "./sdk/compose.ts";
 export { FlowView, FlowRunView, TaskRunView, type FlowParameterInfo, type FlowRunLog, type ResultReader, type ViewOptions } from "./sdk/views.ts";
 export type { FlowOptions, RunConfig, Storage, FlowGraph } from "./core/flow.ts";
 export { task, type Task, type BoundTask, type TaskOptions, type Input, type MapInput } from "./core/task.ts";
