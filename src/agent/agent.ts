@@ -149,12 +149,12 @@ export class Agent extends LoopService {
 
   /**
    * Stop taking runs, wait up to `graceMs` for the children to finish, then interrupt the rest
-   * (SIGTERM, SIGKILL after 5 s). Call after aborting `run()`'s signal.
+   * (SIGTERM, SIGKILL after 5 s); `hurry` ends the wait early. Call after aborting `run()`'s signal.
    */
-  async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<AgentStopResult> {
+  async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS, hurry?: AbortSignal): Promise<AgentStopResult> {
     this.stopping = true;
     const before = this.children.size;
-    await Promise.race([Promise.all([...this.exits]), sleep(graceMs)]);
+    await Promise.race([Promise.all([...this.exits]), sleep(graceMs), aborted(hurry)]);
     const interrupted = [...this.children.keys()];
     if (interrupted.length) {
       this.say(`Agent '${this.agentName}': interrupting ${interrupted.length} flow run(s) still executing; the safeguards will resume them`);
@@ -172,4 +172,10 @@ function sleep(ms: number): Promise<void> {
     const timer = setTimeout(resolve, ms);
     timer.unref?.();
   });
+}
+
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }

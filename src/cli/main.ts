@@ -175,12 +175,34 @@ function program(setExit: (code: number) => void) {
     );
 
   cli
+    .command("agent <action>", "A standalone agent: prefectlite agent start [--label L]… [--concurrency N] [--name N]")
+    .option("-l, --label <label>", "Take runs whose labels are all among these; repeatable (none: only unlabeled runs)")
+    .option("--concurrency <n>", "Most flow runs executing at once", { default: 10 })
+    .option("--name <name>", "Agent name (the logger name of its run logs)", { default: "agent" })
+    .option("--show-flow-logs", "Pass the flow-run processes' output through")
+    .example("prefectlite agent start --label gpu --concurrency 4")
+    .action(
+      act(async (o, action) => {
+        if (action !== "start") throw new PrefectliteError("Usage", `unknown agent action '${action}': use prefectlite agent start`);
+        const { agentStart } = await import("./commands/agent.ts");
+        return agentStart({
+          labels: many(o.label),
+          concurrency: Number(o.concurrency),
+          name: String(o.name),
+          apiUrl: optionalString(o.api),
+          showFlowLogs: o.showFlowLogs === true,
+        });
+      }),
+    );
+
+  cli
     .command("serve", "Run the backend: GraphQL API at /graphql, /health, on the embedded database")
     .option("--host <host>", "Address to bind (anything but loopback needs PREFECTLITE_API_TOKEN)", { default: "127.0.0.1" })
     .option("--port <port>", "Port (0 picks a free one)", { default: 4200 })
     .option("--watch <dir>", "Register the flow files of this folder, and re-register them as they change")
     .option("--project <project>", "Project for --watch registrations", { default: "default" })
     .option("--no-scheduler", "Do not run the scheduler loop")
+    .option("--no-agent", "Do not run the in-process agent (runs wait for an `agent start` elsewhere)")
     .option("--archive-deleted", "With --watch: archive the flows of a deleted file (default: keep them)")
     .example("prefectlite serve --watch flows --project default")
     .action(
@@ -192,6 +214,7 @@ function program(setExit: (code: number) => void) {
           watchDir: optionalString(o.watch),
           project: String(o.project),
           scheduler: o.scheduler !== false,
+          agent: o.agent !== false,
           archiveDeleted: o.archiveDeleted === true,
         });
       }),

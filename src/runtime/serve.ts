@@ -1,11 +1,16 @@
+import { Agent, DEFAULT_SHUTDOWN_GRACE_MS } from "../agent/agent.ts";
+import { ServicesAgentBackend } from "../agent/agent-backend.ts";
 import { PrefectliteError } from "../core/errors.ts";
 import { BackendClient } from "../client/client.ts";
+import { Lazarus } from "../safeguards/lazarus.ts";
+import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { requiresToken, startServer } from "../server/serve.ts";
 import { settings } from "../settings.ts";
 import { watchAndRegister } from "../watcher/watch-and-register.ts";
 import { openBackend, type Backend } from "./backend.ts";
 import { EmbeddedTransport } from "./embedded-transport.ts";
+import { observeRunChanges } from "./observe-runs.ts";
 
 export interface ServeOptions {
   host: string;
@@ -14,6 +19,12 @@ export interface ServeOptions {
   watchDir?: string;
   project: string;
   scheduler?: boolean;
+  /** Run the in-process agent (default true; `--no-agent`). */
+  agent?: boolean;
+  /** How the in-process agent starts a run's process (default `prefectlite execute flow-run ID`). */
+  agentCommand?: (flowRunId: string) => string[];
+  /** On stop, how long the agent waits for its runs before interrupting them (default 30 s). */
+  agentShutdownGraceMs?: number;
   /** Archive the flows of a deleted file (default: deleting a file archives nothing). */
   archiveDeleted?: boolean;
   log?: (line: string) => void;
@@ -23,6 +34,7 @@ export interface RunningServe {
   url: string;
   backend: Backend;
   scheduler: Scheduler | undefined;
+  agent: Agent | undefined;
   /** Resolves once `watchDir`'s files have been registered (immediately without one). */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -31,8 +43,12 @@ export interface RunningServe {
 const clock = () => new Date().toTimeString().slice(0, 8);
 
 /**
- * `prefectlite serve`: the API on the embedded database, the scheduler loop and the flow-file
- * watcher, under one AbortController. Binding anything but loopback needs PREFECTLITE_API_TOKEN.
+ * `prefectlite serve`: the API on the embedded database, the scheduler loop, the in-process
+ * agent, the zombie killer and Lazarus loops and the flow-file watcher, under one
+ * AbortController. The agent is woken the moment a run becomes due (scheduler alarm), is
+ * created through the API, or is rescheduled; it also polls every PREFECTLITE_AGENT_POLL_SECONDS
+ * for runs other processes wrote to the database. Binding anything but loopback needs
+ * PREFECTLITE_API_TOKEN.
  */
 export async function serve(options: ServeOptions): Promise<RunningServe> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -41,6 +57,12 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     throw new PrefectliteError("Usage", `binding ${options.host} exposes the API beyond this machine: set PREFECTLITE_API_TOKEN first`);
   }
   const backend = openBackend(settings.databasePath());
+  let scheduler: Scheduler | undefined;
+  let agent: Agent | undefined;
+  const services = observeRunChanges(backend.services, () => {
+    scheduler?.runsChanged();
+    agent?.wake();
+  });
   let server: ReturnType<typeof startServer>;
   try {
     server = startServer({
@@ -48,7 +70,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       port: options.port,
       token,
       schema: backend.schema,
-      contextFactory: (info) => backend.context(info.agentId),
+      contextFactory: (info) => ({ ...backend.context(info.agentId), services }),
     });
   } catch (e) {
     backend.close();
@@ -58,7 +80,21 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
 
   const controller = new AbortController();
   const loops: Promise<void>[] = [];
-  const scheduler = options.scheduler === false ? undefined : new Scheduler(backend.services, { onError: log });
+  scheduler = options.scheduler === false ? undefined : new Scheduler(backend.services, { onError: log });
+  const stamped = (line: string) => log(`└── ${clock()} | ${line}`);
+  if (options.agent !== false) {
+    agent = new Agent({
+      backend: new ServicesAgentBackend(backend.services, backend.context().reads, settings.home()),
+      name: "serve",
+      command: options.agentCommand,
+      log: stamped,
+    });
+    scheduler?.onRunsDue(() => agent?.wake());
+    loops.push(agent.run(controller.signal));
+  }
+  const safeguards = { onError: log, onChange: stamped, onRescheduled: () => agent?.wake() };
+  loops.push(new ZombieKiller(backend.services, safeguards).run(controller.signal));
+  loops.push(new Lazarus(backend.services, safeguards).run(controller.signal));
   if (scheduler) loops.push(scheduler.run(controller.signal));
 
   let ready: Promise<void> = Promise.resolve();
@@ -87,10 +123,12 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     url: server.url,
     backend,
     scheduler,
+    agent,
     ready,
     stop: async () => {
       controller.abort();
       await Promise.all(loops);
+      await agent?.stop(options.agentShutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       await server.stop();
       backend.close();
     },

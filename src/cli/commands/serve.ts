@@ -7,6 +7,8 @@ export interface ServeCommandOptions {
   watchDir?: string;
   project: string;
   scheduler: boolean;
+  /** The in-process agent (`--no-agent` turns it off). */
+  agent: boolean;
   archiveDeleted: boolean;
 }
 

@@ -1,0 +1,74 @@
+import { Agent, DEFAULT_SHUTDOWN_GRACE_MS, type AgentStopResult } from "../agent/agent.ts";
+import { ServicesAgentBackend, type AgentBackend } from "../agent/agent-backend.ts";
+import { ClientAgentBackend } from "../agent/client-agent-backend.ts";
+import type { LoopService } from "../loops/loop-service.ts";
+import { Lazarus } from "../safeguards/lazarus.ts";
+import { ZombieKiller } from "../safeguards/zombie-killer.ts";
+import { settings } from "../settings.ts";
+import { openBackend, type Backend } from "./backend.ts";
+
+export interface AgentProcessOptions {
+  name?: string;
+  labels: string[];
+  concurrency?: number;
+  /** The server to poll (flag or PREFECTLITE_API_URL); without one, the embedded database. */
+  apiUrl?: string;
+  showFlowLogs?: boolean;
+  command?: (flowRunId: string) => string[];
+  log?: (line: string) => void;
+}
+
+export interface RunningAgentProcess {
+  agent: Agent;
+  /** Where it takes runs from: the server's URL or the database file. */
+  source: string;
+  /** Stop claiming, wait up to `graceMs` for the children, interrupt the rest, close. */
+  stop(graceMs?: number, hurry?: AbortSignal): Promise<AgentStopResult>;
+}
+
+/**
+ * `prefectlite agent start`: an agent polling a server every PREFECTLITE_AGENT_POLL_SECONDS, or,
+ * with no server, the embedded database of PREFECTLITE_HOME — then this process also runs the
+ * zombie killer and Lazarus (a database no `serve` watches still needs them; their versioned
+ * writes make several copies harmless).
+ */
+export function startAgentProcess(options: AgentProcessOptions): RunningAgentProcess {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const apiUrl = options.apiUrl ?? settings.apiUrl();
+  let backend: AgentBackend;
+  let embedded: Backend | undefined;
+  const loops: LoopService[] = [];
+  if (apiUrl) {
+    backend = new ClientAgentBackend({ apiUrl, token: settings.apiToken() });
+  } else {
+    embedded = openBackend(settings.databasePath());
+    backend = new ServicesAgentBackend(embedded.services, embedded.context().reads, settings.home());
+  }
+  const agent = new Agent({
+    backend,
+    name: options.name,
+    labels: options.labels,
+    concurrency: options.concurrency,
+    showFlowLogs: options.showFlowLogs,
+    command: options.command,
+    log,
+  });
+  if (embedded) {
+    const guards = { onError: log, onChange: log, onRescheduled: () => agent.wake() };
+    loops.push(new ZombieKiller(embedded.services, guards), new Lazarus(embedded.services, guards));
+  }
+  const controller = new AbortController();
+  const running = [agent, ...loops].map((loop) => loop.run(controller.signal));
+  return {
+    agent,
+    source: apiUrl ?? settings.databasePath(),
+    async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS, hurry?: AbortSignal) {
+      controller.abort();
+      await Promise.all(running);
+      const result = await agent.stop(graceMs, hurry);
+      await backend.close();
+      embedded?.close();
+      return result;
+    },
+  };
+}
