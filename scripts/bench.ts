@@ -9,10 +9,11 @@ import { join } from "node:path";
 import { describeMachine, machineLine } from "./bench/measure.ts";
 import { coldStart, localEngine } from "./bench/local-run.ts";
 import { apiThroughput, queryLatency } from "./bench/api.ts";
+import { backedThroughput } from "./bench/backed.ts";
 import type { BenchContext, BenchSection } from "./bench/section.ts";
 
 /** Every section, in the order they appear in BENCHMARKS.md. Later issues append theirs. */
-const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency];
+const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency, backedThroughput];
 
 const FILE = join(import.meta.dir, "../BENCHMARKS.md");
 const HEADER = `# prefectlite benchmarks

@@ -1,0 +1,136 @@
+/**
+ * One measurement of backed throughput, in its own process, on its own PREFECTLITE_HOME.
+ * Usage: bun scripts/bench/backed-worker.ts backed|execute|local|sqlite N HOME
+ * Prints one JSON line.
+ *   backed:  register a flow mapping a trivial task over N items, create a run, execute it with the
+ *            backed runner in this process on the embedded database (results checkpointed);
+ *            reports the time of runBackedFlowRun and the rows the run inserted, per table;
+ *   execute: the same through `prefectlite run --id FLOW --execute` (child process, wall time);
+ *   local:   the same flow with the local engine (no backend, no checkpointing);
+ *   sqlite:  raw bun:sqlite: the row counts given in PREFECTLITE_BENCH_ROWS (JSON) inserted into
+ *            tables of the same shape and indexes, 1,000 rows per transaction, WAL + synchronous=NORMAL.
+ */
+import { Database } from "bun:sqlite";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const [mode = "backed", nText = "10000", home = ""] = process.argv.slice(2);
+const n = Number(nText);
+if (!home || !Number.isInteger(n) || !["backed", "execute", "local", "sqlite"].includes(mode)) {
+  process.stderr.write("usage: backed-worker.ts backed|execute|local|sqlite N HOME\n");
+  process.exit(2);
+}
+process.env.PREFECTLITE_HOME = home;
+const ROOT = resolve(import.meta.dir, "../..");
+
+const FLOW = `
+import { Flow, task } from "prefectlite";
+const trivial = task({ name: "trivial" }, async (x: number) => x + 1);
+export const flow = new Flow("bench-backed", () => { trivial.map(Array.from({ length: ${n} }, (_, i) => i)); });
+`;
+
+async function registered() {
+  const { BackendClient } = await import("../../src/client/client.ts");
+  const { EmbeddedTransport } = await import("../../src/runtime/embedded-transport.ts");
+  const { registerFlow } = await import("../../src/client/register.ts");
+  const { loadFlowsFromFile } = await import("../../src/loader/load.ts");
+  const path = join(home, "bench-flow.ts");
+  writeFileSync(path, FLOW);
+  const client = new BackendClient(EmbeddedTransport.open(join(home, "prefectlite.db")));
+  await client.createProject("bench");
+  const loaded = await loadFlowsFromFile(path);
+  const { id } = await registerFlow(client, loaded.flows[0]!, "bench");
+  return { client, flowId: id };
+}
+
+function rowCounts(flowRunId: string): Record<string, number> {
+  const db = new Database(join(home, "prefectlite.db"), { readonly: true });
+  const one = (sql: string) => (db.query(sql).get(flowRunId) as { c: number }).c;
+  const counts = {
+    task_run: one("SELECT count(*) AS c FROM task_run WHERE flow_run_id = ?"),
+    task_run_state: one("SELECT count(*) AS c FROM task_run_state WHERE task_run_id IN (SELECT id FROM task_run WHERE flow_run_id = ?)"),
+    log: one("SELECT count(*) AS c FROM log WHERE flow_run_id = ?"),
+    flow_run_state: one("SELECT count(*) AS c FROM flow_run_state WHERE flow_run_id = ?"),
+  };
+  db.close();
+  return counts;
+}
+
+if (mode === "backed") {
+  const { runBackedFlowRun } = await import("../../src/backed/flow-run-runner.ts");
+  const { client, flowId } = await registered();
+  const id = await client.createFlowRun({ flowId });
+  const started = performance.now();
+  const outcome = await runBackedFlowRun(client, id, { warn: (m) => process.stderr.write(`${m}\n`) });
+  const ms = performance.now() - started;
+  await client.close();
+  process.stdout.write(`${JSON.stringify({ mode, n, ms, state: outcome.state, rows: rowCounts(id) })}\n`);
+} else if (mode === "execute") {
+  const { client, flowId } = await registered();
+  await client.close();
+  const started = performance.now();
+  const proc = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "run", "--id", flowId, "--execute"], {
+    env: { ...process.env, PREFECTLITE_HOME: home },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`run --execute exited ${code}: ${err}`);
+  process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success" })}\n`);
+} else if (mode === "local") {
+  const { Flow, task } = await import("../../src/index.ts");
+  const { memoryReporter, runFlow } = await import("../../src/engine/flow-runner.ts");
+  const trivial = task({ name: "trivial" }, async (x: number) => x + 1);
+  const items = Array.from({ length: n }, (_, i) => i);
+  const flow = new Flow("bench-backed", () => {
+    trivial.map(items);
+  });
+  const started = performance.now();
+  const final = await runFlow(flow, { reporter: memoryReporter() });
+  const ms = performance.now() - started;
+  process.stdout.write(`${JSON.stringify({ mode, n, ms, state: final.type })}\n`);
+} else {
+  const rows = JSON.parse(process.env.PREFECTLITE_BENCH_ROWS ?? "{}") as Record<string, number>;
+  const db = new Database(join(home, "raw.db"));
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  db.exec(`
+    CREATE TABLE task_run (id TEXT PRIMARY KEY, flow_run_id TEXT NOT NULL, task_id TEXT NOT NULL, task_slug TEXT NOT NULL,
+      map_index INTEGER NOT NULL, version INTEGER NOT NULL, state TEXT, state_timestamp TEXT, state_message TEXT,
+      serialized_state TEXT, created TEXT NOT NULL, updated TEXT NOT NULL, UNIQUE (flow_run_id, task_id, map_index));
+    CREATE INDEX task_run_slug ON task_run(flow_run_id, task_slug, map_index);
+    CREATE INDEX task_run_state_col ON task_run(state, flow_run_id);
+    CREATE TABLE task_run_state (id TEXT PRIMARY KEY, task_run_id TEXT NOT NULL, timestamp TEXT NOT NULL, state TEXT NOT NULL,
+      message TEXT, serialized_state TEXT NOT NULL, version INTEGER NOT NULL, created TEXT NOT NULL);
+    CREATE INDEX task_run_state_run ON task_run_state(task_run_id, timestamp);
+    CREATE TABLE log (id TEXT PRIMARY KEY, flow_run_id TEXT NOT NULL, task_run_id TEXT, timestamp TEXT NOT NULL, name TEXT,
+      level TEXT NOT NULL, message TEXT NOT NULL, created TEXT NOT NULL);
+    CREATE INDEX log_flow_run ON log(flow_run_id, timestamp);
+    CREATE INDEX log_task_run ON log(task_run_id);`);
+  const now = new Date().toISOString();
+  const flowRunId = crypto.randomUUID();
+  const taskId = crypto.randomUUID();
+  const insertRun = db.prepare("INSERT INTO task_run VALUES (?, ?, ?, 'trivial-1', ?, 0, 'Pending', ?, 'Task run created', ?, ?, ?)");
+  const insertState = db.prepare("INSERT INTO task_run_state VALUES (?, ?, ?, 'Success', 'Task run succeeded.', ?, 1, ?)");
+  const insertLog = db.prepare("INSERT INTO log VALUES (?, ?, ?, ?, 'prefectlite.FlowRunner', 'INFO', ?, ?)");
+  const runIds: string[] = [];
+  const state = JSON.stringify({ type: "Success", message: "Task run succeeded.", result: { type: "LocalResult", location: "/tmp/x/2026/1/1/abc.prefect_result" } });
+  const started = performance.now();
+  const batched = (count: number, write: (i: number) => void) => {
+    for (let from = 0; from < count; from += 1000) {
+      db.transaction(() => {
+        for (let i = from; i < Math.min(count, from + 1000); i++) write(i);
+      })();
+    }
+  };
+  batched(rows.task_run ?? 0, (i) => {
+    const id = crypto.randomUUID();
+    runIds.push(id);
+    insertRun.run(id, flowRunId, taskId, i, now, state, now, now);
+  });
+  batched(rows.task_run_state ?? 0, (i) => insertState.run(crypto.randomUUID(), runIds[i % runIds.length]!, now, state, now));
+  batched(rows.log ?? 0, (i) => insertLog.run(crypto.randomUUID(), flowRunId, runIds[i % runIds.length]!, now, `Task 'trivial[${i}]': Finished task run for task with final state: 'Success'`, now));
+  const ms = performance.now() - started;
+  db.close();
+  process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success" })}\n`);
+}
