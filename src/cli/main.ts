@@ -150,12 +150,16 @@ function program(setExit: (code: number) => void) {
     );
 
   cli
-    .command("get <what>", "List projects | flows | flow-runs as a table (or --json)")
+    .command("get <what>", "List projects | flows | flow-runs | task-runs | logs as a table (or --json)")
     .option("--project <project>", "Only this project's records")
     .option("--flow <name>", "Only this flow's records")
-    .option("--state <state>", "flow-runs: only runs in this state (e.g. Running)")
-    .option("--limit <n>", "At most this many rows", { default: 50 })
+    .option("--flow-run <id>", "task-runs, logs: the flow run (required)")
+    .option("--state <state>", "flow-runs, task-runs: only runs in this state (e.g. Running)")
+    .option("--level <level>", "logs: only lines at or above DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    .option("--follow", "logs: keep printing new lines until the run finishes")
+    .option("--limit <n>", "At most this many rows (logs: all lines)", { default: 50 })
     .option("--all", "flows: include archived versions")
+    .example("prefectlite get logs --flow-run 55955649-f2e7-4d43-938a-f5b08974bab9 --follow")
     .action(
       act(async (o, what) => {
         const limit = Number(o.limit);
@@ -170,7 +174,20 @@ function program(setExit: (code: number) => void) {
           state: optionalString(o.state),
           limit,
           all: o.all === true,
+          flowRun: optionalString(o.flowRun),
+          level: optionalString(o.level),
+          follow: o.follow === true,
         });
+      }),
+    );
+
+  cli
+    .command("inspect <what> <id>", "Show a flow run: its card, state history and task runs (inspect flow-run ID)")
+    .example("prefectlite inspect flow-run 55955649-f2e7-4d43-938a-f5b08974bab9")
+    .action(
+      act(async (o, what, id) => {
+        const { inspect } = await import("./commands/inspect.ts");
+        return inspect({ what: what!, id: id!, apiUrl: optionalString(o.api), json: o.json === true });
       }),
     );
 

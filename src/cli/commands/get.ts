@@ -12,6 +12,12 @@ export interface GetOptions {
   state?: string;
   limit: number;
   all: boolean;
+  /** task-runs, logs: the flow run. */
+  flowRun?: string;
+  /** logs: the lowest level shown. */
+  level?: string;
+  /** logs: keep printing new lines until the run finishes. */
+  follow?: boolean;
 }
 
 interface FlowRunListRow {
@@ -27,7 +33,7 @@ interface FlowRunListRow {
 
 const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : "");
 
-/** `get projects | flows | flow-runs`: a table, or the records as JSON with --json. */
+/** `get projects | flows | flow-runs | task-runs | logs`: a table, or the records as JSON with --json. */
 export async function get(options: GetOptions): Promise<number> {
   const client = connect({ apiUrl: options.apiUrl });
   const print = (records: unknown[], headers: string[], rows: string[][]) => {
@@ -67,6 +73,17 @@ export async function get(options: GetOptions): Promise<number> {
           ["NAME", "FLOW", "STATE", "SCHEDULED", "START", "END", "ID"],
           data.flow_run.map((r) => [r.name, `${r.flow.name} (v${r.flow.version})`, r.state ?? "", when(r.scheduled_start_time), when(r.start_time), when(r.end_time), r.id]),
         );
+        return EXIT.ok;
+      }
+      case "task-runs": {
+        const { getTaskRuns } = await import("./get-run-details.ts");
+        process.stdout.write(await getTaskRuns(client, { flowRun: options.flowRun, state: options.state, limit: options.limit, json: options.json }));
+        return EXIT.ok;
+      }
+      case "logs": {
+        const { getLogs } = await import("./get-run-details.ts");
+        const o = { flowRun: options.flowRun, level: options.level, follow: options.follow === true, json: options.json };
+        await getLogs(client, o, (text) => process.stdout.write(text));
         return EXIT.ok;
       }
       default:

@@ -23,6 +23,12 @@ interface LogRow {
 }
 
 const PAGE = 1000;
+/**
+ * Oldest first. Lines of one batch often share a millisecond: ordering by the time alone reads
+ * the (flow_run_id, timestamp) index, whose ties come in insertion order — a further sort key
+ * (such as the random id) would shuffle them.
+ */
+const BY_TIME = [{ timestamp: "asc" }];
 
 /** The levels at or above `level` (the stored level is a string). */
 export function levelsFrom(level: LogLevel | undefined): LogLevel[] {
@@ -60,7 +66,7 @@ export async function readFlowRunLogs(client: BackendClient, flowRunId: string, 
   const out: FlowRunLog[] = [];
   const where = { level: { _in: levelsFrom(options.level) } };
   for (let offset = 0; ; offset += PAGE) {
-    const page = await logPage(client, flowRunId, where, [{ timestamp: "asc" }, { created: "asc" }, { id: "asc" }], offset);
+    const page = await logPage(client, flowRunId, where, BY_TIME, offset);
     out.push(...page.map(toLog));
     if (page.length < PAGE) return out;
   }
@@ -89,7 +95,7 @@ export class LogFollower {
     if (this.since) where.created = { _gte: new Date(Date.parse(this.since) - OVERLAP_MS).toISOString() };
     const fresh: LogRow[] = [];
     for (let offset = 0; ; offset += PAGE) {
-      const page = await logPage(this.client, this.flowRunId, where, [{ created: "asc" }, { timestamp: "asc" }, { id: "asc" }], offset);
+      const page = await logPage(this.client, this.flowRunId, where, BY_TIME, offset);
       for (const row of page) if (!this.seen.has(row.id)) fresh.push(row);
       if (page.length < PAGE) break;
     }
