@@ -23,7 +23,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   storage: ["core"],
   services: ["storage", "core"],
   api: ["services", "core"],
-  server: ["api", "services", "core"],
+  // The server mounts the UI's routes (DESIGN.md: "server mounts it").
+  server: ["api", "services", "core", "ui"],
   ui: ["api", "services", "core"],
   loops: ["core"],
   scheduler: ["services", "client", "backed", "engine", "loader", "core", "loops"],

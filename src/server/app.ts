@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiContext } from "../api/context.ts";
 import { INTERNAL_ERROR_MESSAGE, toPublicError } from "../api/errors.ts";
+import { mountUi } from "../ui/routes.tsx";
 import { handleJsonPost, isPlainJsonPost } from "./graphql-post.ts";
 
 /** Request bodies above this are refused with 413. */
@@ -35,7 +36,8 @@ const jsonError = (c: Context, status: 401 | 404 | 413 | 500, message: string, c
 /**
  * The HTTP face of the backend: `POST/GET /graphql` (a plain JSON POST on a fast path, see
  * graphql-post.ts; everything else through graphql-yoga), `GET /health` (always open: it says nothing but "ok"), the optional
- * bearer token and the body limit. Routes for the UI are added by their owners.
+ * bearer token and the body limit, and the web UI at `/` (src/ui: its pages take the token from
+ * the login cookie or the bearer header; /graphql keeps the bearer header only).
  */
 export function createApp(options: AppOptions): Hono {
   const { schema, contextFactory } = options;
@@ -54,6 +56,14 @@ export function createApp(options: AppOptions): Hono {
 
   const app = new Hono();
   app.get("/health", (c) => c.json({ status: "ok" }));
+  // Before the bearer check: UI routes check the token themselves (cookie or header).
+  mountUi(app, {
+    token: options.token,
+    deps: (request) => {
+      const { reads, services } = contextFactory({ agentId: undefined, request });
+      return { reads, services };
+    },
+  });
   if (options.token) app.use("*", requireToken(options.token));
   const limit = bodyLimit({
     maxSize: maxBodyBytes,

@@ -1,0 +1,63 @@
+import type { ReadModel } from "../services/read-model.ts";
+import { labelsOf } from "./format.ts";
+
+/** The agents as the UI shows them, their health, and whether any agent can take a run's labels. */
+
+export type AgentHealth = "healthy" | "late" | "silent";
+
+export interface AgentView {
+  id: string;
+  name: string;
+  type: string;
+  labels: string[];
+  lastQueried: string | null;
+  created: string | null;
+  health: AgentHealth;
+}
+
+/** An agent that polled in the last minute is healthy; within 10 minutes, late; else silent. */
+export const HEALTHY_WITHIN_MS = 60_000;
+export const LATE_WITHIN_MS = 10 * 60_000;
+
+export function agentHealth(lastQueried: string | null, now: Date): AgentHealth {
+  if (!lastQueried) return "silent";
+  const age = now.getTime() - Date.parse(lastQueried);
+  if (age <= HEALTHY_WITHIN_MS) return "healthy";
+  return age <= LATE_WITHIN_MS ? "late" : "silent";
+}
+
+export function listAgents(reads: ReadModel, now: Date): AgentView[] {
+  const rows = reads.select("agent", { order_by: [{ last_queried: "desc" }, { name: "asc" }], limit: 1000 }, [
+    "id",
+    "name",
+    "type",
+    "labels",
+    "last_queried",
+    "created",
+  ]);
+  return rows.map((r) => {
+    const lastQueried = typeof r.last_queried === "string" ? r.last_queried : null;
+    return {
+      id: String(r.id),
+      name: String(r.name ?? ""),
+      type: String(r.type ?? ""),
+      labels: labelsOf(r.labels),
+      lastQueried,
+      created: typeof r.created === "string" ? r.created : null,
+      health: agentHealth(lastQueried, now),
+    };
+  });
+}
+
+export interface Coverage {
+  /** Some registered agent's labels include all of the run's labels (SPEC §4 Agents). */
+  covered: boolean;
+  /** …and at least one of those polled recently. */
+  healthy: boolean;
+}
+
+/** Which registered agents could take a run with these labels. */
+export function coverageOf(agents: readonly AgentView[], runLabels: readonly string[]): Coverage {
+  const able = agents.filter((a) => runLabels.every((l) => a.labels.includes(l)));
+  return { covered: able.length > 0, healthy: able.some((a) => a.health === "healthy") };
+}

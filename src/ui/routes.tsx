@@ -1,0 +1,173 @@
+import type { Context, Hono } from "hono";
+import { isPrefectliteError } from "../core/errors.ts";
+import type { Services } from "../services/index.ts";
+import type { ReadModel } from "../services/read-model.ts";
+import { coverageOf, listAgents } from "./agents-data.ts";
+import { clearToken, hasTokenCookie, isSameOrigin, requireSameOrigin, requireUiToken, safeNext, storeToken, tokenEquals } from "./auth.ts";
+import { CLIENT_SCRIPT } from "./client-script.ts";
+import { flowDetail, listProjectFlows } from "./flows-data.ts";
+import { labelsOf } from "./format.ts";
+import { AgentsPage } from "./pages/agents.tsx";
+import { FlowRunPage, RunParts } from "./pages/flow-run.tsx";
+import { FlowRunsPage } from "./pages/flow-runs.tsx";
+import { FlowPage, type FlowPageProps } from "./pages/flow.tsx";
+import { FlowsPage } from "./pages/flows.tsx";
+import { LoginPage } from "./pages/login.tsx";
+import { NotFoundPage } from "./pages/not-found.tsx";
+import { readRunForm, submitRunForm, type RunConfigBase } from "./run-form.ts";
+import { flowChoices, listRuns, parseLevel, parseRunFilters, runDetail } from "./runs-data.ts";
+import { STYLES } from "./styles.ts";
+
+/**
+ * The web UI's routes, mounted on the server's Hono app: server-rendered pages over the read
+ * model, forms that POST to the services, an embedded stylesheet and script. With a token set,
+ * every page needs it (cookie from /login, or the bearer header); every POST must be same-origin.
+ */
+
+export interface UiDeps {
+  reads: ReadModel;
+  services: Services;
+}
+
+export interface UiOptions {
+  /** PREFECTLITE_API_TOKEN, when set. */
+  token?: string | undefined;
+  /** The read model and services for a request. */
+  deps: (request: Request) => UiDeps;
+}
+
+type Status = 200 | 400 | 403 | 404 | 409 | 422;
+
+/** Render a page element as a full HTML document. */
+function page(c: Context, element: unknown, status: Status = 200): Response {
+  c.header("Cache-Control", "no-store");
+  return c.html(`<!DOCTYPE html>${String(element)}`, status);
+}
+
+const asset = (body: string, type: string) => () =>
+  new Response(body, { headers: { "content-type": `${type}; charset=utf-8`, "cache-control": "public, max-age=300" } });
+
+/** A service failure a user can act on becomes a message; anything else is the server's 500. */
+function userMessage(e: unknown): string {
+  if (isPrefectliteError(e) && e.code !== "Internal") return e.message;
+  throw e;
+}
+
+export function mountUi(app: Hono, options: UiOptions): void {
+  const { token } = options;
+  const guard = requireUiToken(token);
+  const signedIn = (c: Context) => hasTokenCookie(c, token);
+  const deps = (c: Context) => options.deps(c.req.raw);
+
+  app.get("/ui/app.css", asset(STYLES, "text/css"));
+  app.get("/ui/app.js", asset(CLIENT_SCRIPT, "text/javascript"));
+
+  app.get("/login", (c) => (token ? page(c, <LoginPage next={safeNext(c.req.query("next"))} />) : c.redirect("/", 303)));
+  app.post("/login", requireSameOrigin, async (c) => {
+    const body = await c.req.parseBody();
+    const next = safeNext(typeof body.next === "string" ? body.next : undefined);
+    if (!token) return c.redirect(next, 303);
+    const given = typeof body.token === "string" ? body.token : undefined;
+    if (!tokenEquals(given, token)) return page(c, <LoginPage next={next} error="That is not the server's API token." />, 403);
+    storeToken(c, token);
+    return c.redirect(next, 303);
+  });
+  app.post("/logout", requireSameOrigin, (c) => {
+    clearToken(c);
+    return c.redirect(token ? "/login" : "/", 303);
+  });
+
+  app.get("/", guard, (c) => page(c, <FlowsPage projects={listProjectFlows(deps(c).reads)} signedIn={signedIn(c)} />));
+
+  const renderFlow = (c: Context, id: string, extra: Partial<FlowPageProps> = {}, status: Status = 200) => {
+    const detail = flowDetail(deps(c).reads, id);
+    if (!detail) return page(c, <NotFoundPage what={`No flow with id ${id}.`} signedIn={signedIn(c)} />, 404);
+    return page(c, <FlowPage detail={detail} signedIn={signedIn(c)} {...extra} />, status);
+  };
+  app.get("/flow/:id", guard, (c) => renderFlow(c, c.req.param("id")));
+
+  app.post("/flow/:id/run", guard, requireSameOrigin, async (c) => {
+    const id = c.req.param("id");
+    const { reads, services } = deps(c);
+    const flow = reads.byPk("flow", id, ["id", "run_config", "flow_group_id"]);
+    if (!flow) return renderFlow(c, id);
+    const group = reads.byPk("flow_group", String(flow.flow_group_id), ["run_config"]);
+    const runConfig = (group?.run_config ?? flow.run_config ?? null) as RunConfigBase | null;
+    const values = readRunForm(await c.req.parseBody());
+    const outcome = submitRunForm(services, id, values, runConfig);
+    if (outcome.ok) return c.redirect(`/flow-run/${outcome.flowRunId}`, 303);
+    return renderFlow(c, id, { form: outcome.values, formError: outcome.error }, 422);
+  });
+
+  app.post("/flow/:id/schedule", guard, requireSameOrigin, async (c) => {
+    const id = c.req.param("id");
+    const body = await c.req.parseBody();
+    const { services } = deps(c);
+    try {
+      const changed = body.active === "true" ? services.setScheduleActive({ flowId: id }) : services.setScheduleInactive({ flowId: id });
+      if (!changed) return renderFlow(c, id, { actionError: "This flow has no schedule." }, 409);
+    } catch (e) {
+      return renderFlow(c, id, { actionError: `The schedule was not changed: ${userMessage(e)}` }, 409);
+    }
+    return c.redirect(`/flow/${id}`, 303);
+  });
+
+  app.post("/flow/:id/settings", guard, requireSameOrigin, async (c) => {
+    const id = c.req.param("id");
+    const body = await c.req.parseBody();
+    const setting = String(body.setting ?? "");
+    try {
+      deps(c).services.setFlowGroupSetting(id, setting as never, body.enabled === "true");
+    } catch (e) {
+      return renderFlow(c, id, { actionError: `The setting was not changed: ${userMessage(e)}` }, 409);
+    }
+    return c.redirect(`/flow/${id}`, 303);
+  });
+
+  app.get("/flow-runs", guard, (c) => {
+    const { reads, services } = deps(c);
+    const query = c.req.query();
+    const { filters, problems } = parseRunFilters(query);
+    const list = listRuns(reads, filters);
+    return page(
+      c,
+      <FlowRunsPage list={list} filters={filters} query={query} flows={flowChoices(reads)} problems={problems} now={services.now()} signedIn={signedIn(c)} />,
+    );
+  });
+
+  const runPage = (c: Context, id: string, extra: { actionError?: string; notice?: string } = {}, status: Status = 200) => {
+    const { reads, services } = deps(c);
+    const level = parseLevel(c.req.query("level"));
+    const detail = runDetail(reads, id, level);
+    if (!detail) return page(c, <NotFoundPage what={`No flow run with id ${id}.`} signedIn={signedIn(c)} />, 404);
+    const now = services.now();
+    const coverage = coverageOf(listAgents(reads, now), labelsOf(detail.run.labels));
+    return page(c, <FlowRunPage detail={detail} coverage={coverage} now={now} level={level} signedIn={signedIn(c)} {...extra} />, status);
+  };
+  app.get("/flow-run/:id", guard, (c) => runPage(c, c.req.param("id")));
+
+  app.get("/flow-run/:id/live", guard, (c) => {
+    const { reads, services } = deps(c);
+    const detail = runDetail(reads, c.req.param("id"), parseLevel(c.req.query("level")));
+    if (!detail) return c.text("no such flow run", 404);
+    const now = services.now();
+    const coverage = coverageOf(listAgents(reads, now), labelsOf(detail.run.labels));
+    c.header("Cache-Control", "no-store");
+    return c.html(String(<RunParts detail={detail} coverage={coverage} now={now} />));
+  });
+
+  app.post("/flow-run/:id/cancel", guard, requireSameOrigin, (c) => {
+    const id = c.req.param("id");
+    try {
+      deps(c).services.cancelFlowRun(id);
+    } catch (e) {
+      return runPage(c, id, { actionError: `The run was not cancelled: ${userMessage(e)}` }, 409);
+    }
+    return c.redirect(`/flow-run/${id}`, 303);
+  });
+
+  app.get("/agents", guard, (c) => {
+    const { reads, services } = deps(c);
+    return page(c, <AgentsPage agents={listAgents(reads, services.now())} signedIn={signedIn(c)} />);
+  });
+}

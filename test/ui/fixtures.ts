@@ -1,0 +1,73 @@
+/**
+ * A real backend for the UI's tests: a database in a temp home with the project "default",
+ * the built-in hello world and flows/map_reduce.ts registered, the server's Hono app over it,
+ * and real backed runs (the engine executing in this process, as an agent would).
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Hono } from "hono";
+import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
+import { BackendClient } from "../../src/client/client.ts";
+import { registerFlow } from "../../src/client/register.ts";
+import { loadFlowsFromFile, loadFlowsFromModule } from "../../src/loader/load.ts";
+import { openBackend, type Backend } from "../../src/runtime/backend.ts";
+import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { createApp } from "../../src/server/app.ts";
+import { REPO_ROOT, tempDir } from "../helpers.ts";
+
+export interface UiFixture {
+  home: string;
+  backend: Backend;
+  client: BackendClient;
+  app: Hono;
+  helloId: string;
+  mapReduceId: string;
+  /** Create a run through the services and execute it to its end here; returns its id. */
+  executeRun(flowId: string, parameters?: Record<string, unknown>, labels?: string[]): Promise<string>;
+  /** `app.request` with this server's own Origin on POSTs (as a browser on the UI would send). */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  /** POST a form from the UI's own origin. */
+  post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
+  close(): void;
+}
+
+export const ORIGIN = "http://localhost";
+
+export async function openUiFixture(options: { token?: string } = {}): Promise<UiFixture> {
+  const home = tempDir("prefectlite-ui-");
+  const backend = openBackend(join(home, "prefectlite.db"));
+  const client = new BackendClient(new EmbeddedTransport(backend, false));
+  await client.createProject("default");
+  const hello = (await loadFlowsFromModule("prefectlite.hello_world")).flows[0]!;
+  const mapReduce = (await loadFlowsFromFile(join(REPO_ROOT, "flows/map_reduce.ts"))).flows[0]!;
+  const helloId = (await registerFlow(client, hello, "default")).id;
+  const mapReduceId = (await registerFlow(client, mapReduce, "default")).id;
+  const app = createApp({ schema: backend.schema, contextFactory: (info) => backend.context(info.agentId), token: options.token });
+  const request = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(path, init));
+  return {
+    home,
+    backend,
+    client,
+    app,
+    helloId,
+    mapReduceId,
+    async executeRun(flowId, parameters = {}, labels) {
+      const { id } = backend.services.createFlowRun({ flowId, parameters, labels: labels ?? null });
+      const outcome = await runBackedFlowRun(client, id, { resultsDir: join(home, "results"), heartbeatMs: 60_000 });
+      if (outcome.status !== "finished") throw new Error(`run ${id} did not finish: ${outcome.status} ${outcome.message}`);
+      return id;
+    },
+    request,
+    post(path, form, headers = {}) {
+      return request(path, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, ...headers },
+        body: new URLSearchParams(form).toString(),
+      });
+    },
+    close() {
+      backend.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
