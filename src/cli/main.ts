@@ -56,9 +56,6 @@ function program(setExit: (code: number) => void) {
         if (!o.name && !o.id) throw new PrefectliteError("Usage", "Received no options to look up the flow: give -p PATH, -m MODULE, --name FLOW or --id ID");
         if (o.name && o.id) throw new PrefectliteError("Usage", "give either --name or --id, not both");
         if (o.watch && o.execute) throw new PrefectliteError("Usage", "give either --watch or --execute, not both");
-        if (o.watch) {
-          throw new PrefectliteError("Usage", "--watch is not available yet: start the run with an agent (prefectlite serve)");
-        }
         const backendOptions = {
           name: optionalString(o.name),
           id: optionalString(o.id),
@@ -76,6 +73,10 @@ function program(setExit: (code: number) => void) {
         if (o.execute) {
           const { runExecute } = await import("./commands/run-execute.ts");
           return runExecute(backendOptions);
+        }
+        if (o.watch) {
+          const { runWatch } = await import("./commands/run-watch.ts");
+          return runWatch(backendOptions);
         }
         const { runBackend } = await import("./commands/run-backend.ts");
         return runBackend(backendOptions);

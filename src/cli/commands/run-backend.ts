@@ -4,6 +4,7 @@ import type { BackendClient } from "../../client/client.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 import { step } from "../output.ts";
+import { warnIfNoAgentCovers } from "./agent-coverage.ts";
 
 export interface BackendRunOptions {
   name?: string;
@@ -75,7 +76,8 @@ export function scheduledStart(startAt?: string, startIn?: string, now = Date.no
 export async function runBackend(o: BackendRunOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    await createRunAndPrintCard(client, o);
+    const run = await createRunAndPrintCard(client, o);
+    await warnIfNoAgentCovers(client, run.labels);
     return EXIT.ok;
   } finally {
     await client.close();

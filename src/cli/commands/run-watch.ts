@@ -1,0 +1,156 @@
+import type { BackendClient } from "../../client/client.ts";
+import { diagnoseWaitingRun, healthyWithinMs } from "../../core/agent-diagnosis.ts";
+import { isFinishedType, isSuccessfulType, type StateType } from "../../core/state.ts";
+import { formatLogLine } from "../../engine/log-format.ts";
+import { connect } from "../../runtime/connect.ts";
+import { settings } from "../../settings.ts";
+import { EXIT } from "../exit.ts";
+import { createRunAndPrintCard, type BackendRunOptions } from "./run-backend.ts";
+import { readAgents, warnIfNoAgentCovers } from "./agent-coverage.ts";
+
+/** Exit code when the user stops watching with Ctrl-C (the run goes on). */
+export const EXIT_STOPPED_WATCHING = 130;
+/** How far back each poll looks again, so a batch written late (write-behind) is still shown. */
+const LOOKBACK_MS = 5_000;
+const MIN_POLL_MS = 500;
+const MAX_POLL_MS = 2_000;
+const WARNING_REPEAT_MS = 30_000;
+
+interface Entry {
+  id: string;
+  timestamp: string;
+  level: string;
+  message: string;
+}
+
+interface WatchPoll {
+  flow_run_by_pk: {
+    state: StateType;
+    labels: string[];
+    scheduled_start_time: string;
+    states: Array<{ id: string; timestamp: string; state: string; message: string | null }>;
+    logs: Array<{ id: string; timestamp: string; level: string; message: string }>;
+  } | null;
+}
+
+const POLL_QUERY = `query ($id: uuid!, $since: timestamptz) {
+  flow_run_by_pk(id: $id) {
+    state labels scheduled_start_time
+    states(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp state message }
+    logs(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp level message }
+  }
+}`;
+
+export interface WatchOptions {
+  print?: (line: string) => void;
+  /** Stop watching (Ctrl-C): the run goes on. */
+  signal?: AbortSignal;
+  /** Default PREFECTLITE_WATCH_AGENT_WARNING_SECONDS. */
+  agentWarningMs?: number;
+}
+
+export type WatchResult = { kind: "finished"; state: StateType } | { kind: "stopped" };
+
+/**
+ * Stream a flow run's state changes (as `Entered state <Type>: message`) and log lines, merged
+ * in time order, until it finishes. Each poll is one cheap query for what is newer than the
+ * last entry seen (minus a look-back, de-duplicated by id). While the run has not started
+ * running for PREFECTLITE_WATCH_AGENT_WARNING_SECONDS (counted from its scheduled start),
+ * a WARNING says why, at most every 30 s.
+ */
+export async function watchFlowRun(client: BackendClient, flowRunId: string, options: WatchOptions = {}): Promise<WatchResult> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const warningMs = options.agentWarningMs ?? settings.watchAgentWarningSeconds() * 1000;
+  const seen = new Map<string, number>(); // id → timestamp (ms), pruned past the look-back
+  const watchStart = Date.now();
+  let cursor = 0; // newest timestamp printed (ms)
+  let everRunning = false;
+  let lastWarning = 0;
+  let pollMs = MIN_POLL_MS;
+
+  const show = (entries: Entry[]) => {
+    entries.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    for (const e of entries) {
+      const t = Date.parse(e.timestamp);
+      seen.set(e.id, t);
+      cursor = Math.max(cursor, t);
+      print(`└── ${formatLogLine({ timestamp: t, level: e.level as never, message: e.message })}`);
+    }
+    for (const [id, t] of seen) if (t < cursor - 2 * LOOKBACK_MS) seen.delete(id);
+  };
+
+  for (;;) {
+    const since = new Date(cursor ? cursor - LOOKBACK_MS : 0).toISOString();
+    const data = await client.graphql<WatchPoll>(POLL_QUERY, { id: flowRunId, since });
+    const run = data.flow_run_by_pk;
+    if (!run) throw new Error(`flow run ${flowRunId} no longer exists`);
+    const fresh: Entry[] = [
+      ...run.states.map((s) => ({ id: s.id, timestamp: s.timestamp, level: "INFO", message: `Entered state <${s.state}>: ${s.message ?? ""}` })),
+      ...run.logs.map((l) => ({ id: l.id, timestamp: l.timestamp, level: l.level, message: l.message })),
+    ].filter((e) => !seen.has(e.id));
+    show(fresh);
+    if (run.state === "Running" || isFinishedType(run.state) || run.states.some((s) => s.state === "Running")) everRunning = true;
+    if (isFinishedType(run.state)) return { kind: "finished", state: run.state };
+
+    const now = Date.now();
+    const waitingSince = Math.max(watchStart, Date.parse(run.scheduled_start_time));
+    if (!everRunning && now - waitingSince >= warningMs && now - lastWarning >= WARNING_REPEAT_MS) {
+      lastWarning = now;
+      const agents = await readAgents(client);
+      const waited = Math.round((now - waitingSince) / 1000);
+      const why = diagnoseWaitingRun(run, agents, new Date(now), healthyWithinMs(settings.agentPollSeconds()));
+      print(`└── ${formatLogLine({ timestamp: now, level: "WARNING", message: `It has been ${waited} seconds and your flow run has not started. ${why}` })}`);
+    }
+
+    pollMs = fresh.length ? MIN_POLL_MS : Math.min(MAX_POLL_MS, pollMs * 1.5);
+    if (await sleepUnlessAborted(pollMs, options.signal)) return { kind: "stopped" };
+  }
+}
+
+/** True when aborted. */
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (aborted: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(aborted);
+    };
+    const onAbort = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * `prefectlite run --name FLOW --watch`: create the run, print its card, then stream it until it
+ * finishes: exit 0 when it succeeded, 1 otherwise. Ctrl-C stops watching only (the run goes on;
+ * how to cancel it is printed).
+ */
+export async function runWatch(o: BackendRunOptions): Promise<number> {
+  const client = connect({ apiUrl: o.apiUrl });
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort();
+  try {
+    const run = await createRunAndPrintCard(client, o);
+    await warnIfNoAgentCovers(client, run.labels);
+    process.stdout.write("Watching flow run execution...\n");
+    process.on("SIGINT", onInterrupt);
+    const result = await watchFlowRun(client, run.id, { signal: stop.signal });
+    if (result.kind === "stopped") {
+      process.stdout.write(
+        `\nStopped watching. Flow run '${run.name}' goes on in the backend; to cancel it: prefectlite cancel ${run.id}\n`,
+      );
+      return EXIT_STOPPED_WATCHING;
+    }
+    if (isSuccessfulType(result.state)) {
+      process.stdout.write("Flow run succeeded!\n");
+      return EXIT.ok;
+    }
+    process.stdout.write(result.state === "Cancelled" ? "Flow run was cancelled.\n" : "Flow run failed!\n");
+    return EXIT.runFailed;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    await client.close();
+  }
+}
