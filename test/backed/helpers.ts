@@ -37,7 +37,7 @@ export async function backedFixture(source: string, options: { mode?: Mode; name
   let server: RunningServe | undefined;
   let client: BackendClient;
   if (options.mode === "http") {
-    server = await serve({ host: "127.0.0.1", port: 0, project: "test", scheduler: false, log: () => {} });
+    server = await serve({ host: "127.0.0.1", port: 0, project: "test", scheduler: false, agent: false, log: () => {} });
     client = new BackendClient(new HttpTransport(server.url));
   } else {
     client = new BackendClient(EmbeddedTransport.open(settings.databasePath()));
