@@ -35,14 +35,16 @@ export class Seeder {
   private constructor(
     readonly backend: Backend,
     readonly client: BackendClient,
+    home: string,
   ) {
-    this.resultsDir = join(tempDir(), "results");
+    this.resultsDir = join(home, "results");
     this.results = new CountingStore(this.resultsDir);
   }
 
-  static async open(): Promise<Seeder> {
-    const backend = openBackend(join(tempDir(), "prefectlite.db"));
-    const seeder = new Seeder(backend, new BackendClient(new EmbeddedTransport(backend, false)));
+  /** A backend in `home` (default a fresh folder), laid out as PREFECTLITE_HOME is: the database, results/. */
+  static async open(home = tempDir()): Promise<Seeder> {
+    const backend = openBackend(join(home, "prefectlite.db"));
+    const seeder = new Seeder(backend, new BackendClient(new EmbeddedTransport(backend, false)), home);
     await seeder.client.createProject("test");
     return seeder;
   }
