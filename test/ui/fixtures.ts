@@ -1,6 +1,7 @@
 /**
  * A real backend for the UI's tests: a database in a temp home with the project "default",
- * the built-in hello world and flows/map_reduce.ts registered, the server's Hono app over it,
+ * the built-in hello world, flows/map_reduce.ts, an hourly scheduled flow and a flow with a
+ * required parameter registered, the server's Hono app over it,
  * and real backed runs (the engine executing in this process, as an agent would).
  */
 import { rmSync } from "node:fs";
@@ -22,6 +23,10 @@ export interface UiFixture {
   app: Hono;
   helloId: string;
   mapReduceId: string;
+  /** test/ui/flows/hourly.ts: an hourly schedule, registered inactive. */
+  hourlyId: string;
+  /** test/fixtures/flows/needs-param.ts: a required parameter `count`. */
+  needsParamId: string;
   /** Create a run through the services and execute it to its end here; returns its id. */
   executeRun(flowId: string, parameters?: Record<string, unknown>, labels?: string[]): Promise<string>;
   /** `app.request` with this server's own Origin on POSTs (as a browser on the UI would send). */
@@ -42,6 +47,10 @@ export async function openUiFixture(options: { token?: string } = {}): Promise<U
   const mapReduce = (await loadFlowsFromFile(join(REPO_ROOT, "flows/map_reduce.ts"))).flows[0]!;
   const helloId = (await registerFlow(client, hello, "default")).id;
   const mapReduceId = (await registerFlow(client, mapReduce, "default")).id;
+  const hourly = (await loadFlowsFromFile(join(import.meta.dir, "flows/hourly.ts"))).flows[0]!;
+  const hourlyId = (await registerFlow(client, hourly, "default", { setScheduleActive: false })).id;
+  const needsParam = (await loadFlowsFromFile(join(REPO_ROOT, "test/fixtures/flows/needs-param.ts"))).flows[0]!;
+  const needsParamId = (await registerFlow(client, needsParam, "default")).id;
   const app = createApp({ schema: backend.schema, contextFactory: (info) => backend.context(info.agentId), token: options.token });
   const request = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(path, init));
   return {
@@ -51,6 +60,8 @@ export async function openUiFixture(options: { token?: string } = {}): Promise<U
     app,
     helloId,
     mapReduceId,
+    hourlyId,
+    needsParamId,
     async executeRun(flowId, parameters = {}, labels) {
       const { id } = backend.services.createFlowRun({ flowId, parameters, labels: labels ?? null });
       const outcome = await runBackedFlowRun(client, id, { resultsDir: join(home, "results"), heartbeatMs: 60_000 });

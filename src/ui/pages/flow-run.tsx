@@ -25,10 +25,12 @@ const isAgentless = (labels: string[]) => labels.some((l) => l.startsWith("agent
 const AgentBadge: FC<{ labels: string[]; coverage: Coverage; finished: boolean }> = ({ labels, coverage, finished }) => {
   if (finished || isAgentless(labels)) return null;
   if (!coverage.covered) {
-    const hint = labels.length ? `start one with ${labels.map((l) => `--label ${l}`).join(" ")}` : "start one with prefectlite agent start";
+    const text = labels.length
+      ? `No registered agent has the labels ${labels.join(", ")}: start one with prefectlite agent start ${labels.map((l) => `--label ${l}`).join(" ")}`
+      : "No agent is registered: start one with prefectlite agent start (prefectlite serve runs one)";
     return (
       <span class="badge warn" data-badge="no-agent" role="status">
-        No registered agent has {labels.length ? `labels ${labels.join(", ")}` : "a place for runs without labels"}: {hint}
+        {text}
       </span>
     );
   }

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { safeNext, TOKEN_COOKIE } from "../../src/ui/auth.ts";
+import { openUiFixture, ORIGIN, type UiFixture } from "./fixtures.ts";
+import { textOf } from "./html.ts";
+
+const TOKEN = "ui-s3cret";
+let f: UiFixture;
+beforeAll(async () => {
+  f = await openUiFixture({ token: TOKEN });
+});
+afterAll(() => f.close());
+
+const login = (token: string, next = "/flow-runs") => f.post("/login", { token, next });
+const cookieHeader = `${TOKEN_COOKIE}=${TOKEN}`;
+
+describe("with PREFECTLITE_API_TOKEN set", () => {
+  test("a page without the token sends the visitor to the login form, remembering where they were going", async () => {
+    const res = await f.request("/flow-runs?state=Failed");
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/login?next=${encodeURIComponent("/flow-runs?state=Failed")}`);
+    const form = await (await f.request("/login?next=%2Fflow-runs")).text();
+    expect(form).toContain('<label for="login-token">API token</label>');
+    expect(form).toContain('type="password"');
+    expect(form).toContain('value="/flow-runs"');
+  });
+
+  test("the stylesheet, the script and /health stay open", async () => {
+    for (const path of ["/ui/app.css", "/ui/app.js", "/health"]) expect((await f.request(path)).status).toBe(200);
+  });
+
+  test("a wrong token is refused on the form; the right one sets an HttpOnly, SameSite=Strict cookie", async () => {
+    const wrong = await login("nope");
+    expect(wrong.status).toBe(403);
+    expect(textOf(await wrong.text())).toContain("That is not the server's API token.");
+    expect(wrong.headers.get("set-cookie")).toBeNull();
+    const right = await login(TOKEN);
+    expect(right.status).toBe(303);
+    expect(right.headers.get("location")).toBe("/flow-runs");
+    const cookie = right.headers.get("set-cookie")!;
+    expect(cookie).toContain(`${TOKEN_COOKIE}=${TOKEN}`);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("SameSite=Strict");
+    expect(cookie).toContain("Path=/");
+  });
+
+  test("the cookie opens the pages and the forms; the page offers a log-out", async () => {
+    const res = await f.request("/", { headers: { cookie: cookieHeader } });
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(textOf(page)).toContain("hello-world");
+    expect(page).toContain('action="/logout"');
+    const run = await f.post(`/flow/${f.helloId}/run`, { parameters: "{}" }, { cookie: cookieHeader });
+    expect(run.status).toBe(303);
+  });
+
+  test("the bearer header opens the pages too", async () => {
+    expect((await f.request("/agents", { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+
+  test("a form posted without the token is refused and changes nothing", async () => {
+    const before = f.backend.db.query("SELECT count(*) AS n FROM flow_run").get() as { n: number };
+    const res = await f.post(`/flow/${f.helloId}/run`, { parameters: "{}" }, { cookie: `${TOKEN_COOKIE}=wrong` });
+    expect(res.status).toBe(401);
+    expect(f.backend.db.query("SELECT count(*) AS n FROM flow_run").get()).toEqual(before);
+  });
+
+  test("/graphql still wants the bearer header: the cookie alone does not open it", async () => {
+    const body = JSON.stringify({ query: "{ project { name } }" });
+    const headers = { "content-type": "application/json", origin: ORIGIN };
+    expect((await f.request("/graphql", { method: "POST", headers: { ...headers, cookie: cookieHeader }, body })).status).toBe(401);
+    expect((await f.request("/graphql", { method: "POST", headers: { ...headers, authorization: `Bearer ${TOKEN}` }, body })).status).toBe(200);
+  });
+
+  test("logging in from another site is refused (login CSRF)", async () => {
+    const res = await f.post("/login", { token: TOKEN, next: "/" }, { origin: "http://evil.example" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  test("log out clears the cookie", async () => {
+    const res = await f.post("/logout", {}, { cookie: cookieHeader });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/login");
+    expect(res.headers.get("set-cookie")).toMatch(new RegExp(`${TOKEN_COOKIE}=;.*Max-Age=0`));
+  });
+});
+
+describe("the page to return to after signing in", () => {
+  test("is a local path, never another site", () => {
+    expect(safeNext("/flow-run/abc?level=INFO")).toBe("/flow-run/abc?level=INFO");
+    expect(safeNext("//evil.example/")).toBe("/");
+    expect(safeNext("/\\evil.example")).toBe("/");
+    expect(safeNext("https://evil.example/")).toBe("/");
+    expect(safeNext(undefined)).toBe("/");
+  });
+});
+
+describe("without a token", () => {
+  test("the login page just goes to the flows", async () => {
+    const open = await openUiFixture();
+    try {
+      const res = await open.request("/login");
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe("/");
+      const page = await (await open.request("/")).text();
+      expect(page).not.toContain('action="/logout"');
+    } finally {
+      open.close();
+    }
+  });
+});
