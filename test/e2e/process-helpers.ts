@@ -1,0 +1,86 @@
+import { openBackend, type Backend } from "../../src/runtime/backend.ts";
+import { REPO_ROOT } from "../helpers.ts";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+/**
+ * Short safeguard intervals (SPEC §6) so faults are recovered within seconds. Lazarus waits 3 s:
+ * longer than a flow-run process takes to start on a busy machine (it would rightly reschedule
+ * a run whose process has not started by then).
+ */
+export const FAST_SAFEGUARDS = {
+  PREFECTLITE_HEARTBEAT_SECONDS: "0.2",
+  PREFECTLITE_ZOMBIE_MISSED_HEARTBEATS: "2",
+  PREFECTLITE_LAZARUS_AFTER_SECONDS: "3",
+  PREFECTLITE_LOOP_SECONDS: "0.2",
+  PREFECTLITE_AGENT_POLL_SECONDS: "0.2",
+};
+
+/** The environment of a prefectlite process in a test: ours without PREFECTLITE_*, plus `extra`. */
+export function cliEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("PREFECTLITE_")) env[k] = v;
+  return { ...env, NO_COLOR: "1", ...extra };
+}
+
+export interface CliProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the first printed line matching `pattern`. */
+  waitFor(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM, then wait for it to end. */
+  stop(): Promise<number>;
+}
+
+/** Start `prefectlite ARGS…` (bun src/main.ts) as a long-running process. */
+export function startCli(args: string[], env: Record<string, string>): CliProcess {
+  const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), ...args], {
+    cwd: REPO_ROOT,
+    env: cliEnv(env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let text = "";
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      text += decoder.decode(value, { stream: true });
+    }
+  };
+  void pump(proc.stdout);
+  void pump(proc.stderr);
+  return {
+    proc,
+    output: () => text,
+    async waitFor(pattern, ms = 20_000) {
+      await until(() => pattern.test(text), `${args.join(" ")} to print ${pattern} (printed so far:\n${text})`, ms);
+      return text.match(pattern)!;
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}
+
+/** Wait until `check` holds (polling every 20 ms); fails after `ms`. Never a timing assertion. */
+export async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** This test's own connection to the database file the processes share. */
+export function openHome(home: string): Backend {
+  return openBackend(join(home, "prefectlite.db"));
+}
+
+export const one = <T>(b: Backend, sql: string, params: Record<string, unknown> = {}): T => b.db.query(sql).get(params as never) as T;
+export const all = <T>(b: Backend, sql: string, params: Record<string, unknown> = {}): T[] => b.db.query(sql).all(params as never) as T[];
