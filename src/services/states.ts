@@ -32,6 +32,8 @@ export function createStateService(deps: ServiceDeps) {
     if (!Array.isArray(items)) throw validationError("states must be a list");
     const now = isoNow(deps);
     const versionLocked = new Map<string, boolean>();
+    // A batch usually belongs to one flow run: read it once. Task-run writes never change it.
+    const flowRuns = new Map<string, FlowRunRecord>();
     return deps.store.transaction(() =>
       items.map((item, i) => {
         const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
@@ -39,7 +41,11 @@ export function createStateService(deps: ServiceDeps) {
         const state = parseStateInput(item.state, now, `states[${i}].state`);
         const taskRun = deps.store.taskRuns.get(id);
         if (!taskRun) throw notFoundError(`State update failed for task run ID ${id}: no such task run`);
-        const flowRun = deps.store.flowRuns.get(taskRun.flowRunId)!;
+        let flowRun = flowRuns.get(taskRun.flowRunId);
+        if (!flowRun) {
+          flowRun = deps.store.flowRuns.get(taskRun.flowRunId)!;
+          flowRuns.set(flowRun.id, flowRun);
+        }
         let locked = versionLocked.get(flowRun.flowId);
         if (locked === undefined) {
           locked = flowGroupSettingsOf(deps, flowRun.flowId).version_locking_enabled === true;

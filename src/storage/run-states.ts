@@ -28,15 +28,17 @@ export function createRunStateWriter(db: Database, table: RunTable) {
   /** Write `w` over `expectedVersion`; returns the new version. */
   function write(runId: string, expectedVersion: number, w: StateWrite): number {
     const s = w.state;
+    const serialized = JSON.stringify(s);
+    const result = toJSONText(s.result);
     const params: Record<string, string | number | null> = {
       id: runId,
       version: expectedVersion,
       state: s.type,
       ts: s.timestamp,
       message: s.message ?? null,
-      result: toJSONText(s.result),
+      result,
       start: s.startTime ?? null,
-      serialized: JSON.stringify(s),
+      serialized,
       mark_started: w.markStarted ? 1 : 0,
       mark_ended: w.markEnded ? 1 : 0,
       heartbeat: w.heartbeat,
@@ -49,11 +51,11 @@ export function createRunStateWriter(db: Database, table: RunTable) {
         `State update refused for ${table.replace("_", " ")} ${runId}: it is no longer at version ${expectedVersion} (someone else changed it; read it again)`,
       );
     }
-    insertHistory(runId, expectedVersion + 1, w);
+    insertHistory(runId, expectedVersion + 1, w, serialized, result);
     return expectedVersion + 1;
   }
 
-  function insertHistory(runId: string, version: number, w: StateWrite): void {
+  function insertHistory(runId: string, version: number, w: StateWrite, serialized = JSON.stringify(w.state), result = toJSONText(w.state.result)): void {
     const s = w.state;
     history.run({
       id: w.id,
@@ -61,9 +63,9 @@ export function createRunStateWriter(db: Database, table: RunTable) {
       ts: s.timestamp,
       state: s.type,
       message: s.message ?? null,
-      result: toJSONText(s.result),
+      result,
       start: s.startTime ?? null,
-      serialized: JSON.stringify(s),
+      serialized,
       version,
     });
   }
