@@ -11,10 +11,11 @@ import { coldStart, localEngine } from "./bench/local-run.ts";
 import { apiThroughput, queryLatency } from "./bench/api.ts";
 import { backedThroughput } from "./bench/backed.ts";
 import { mappedResultView } from "./bench/views.ts";
+import { peerWorkloads, schedulingLatency } from "./bench/agent.ts";
 import type { BenchContext, BenchSection } from "./bench/section.ts";
 
 /** Every section, in the order they appear in BENCHMARKS.md. Later issues append theirs. */
-const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency, backedThroughput, mappedResultView];
+const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency, backedThroughput, mappedResultView, schedulingLatency, peerWorkloads];
 
 const FILE = join(import.meta.dir, "../BENCHMARKS.md");
 const HEADER = `# prefectlite benchmarks

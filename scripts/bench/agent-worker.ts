@@ -1,0 +1,83 @@
+/**
+ * One measurement of scripts/bench/agent.ts in its own process, printing one JSON line.
+ *   bun agent-worker.ts latency N HOME   — serve (in-process agent) in this process; N runs created
+ *       one after another through HTTP; create → Running from the run's own state timestamps
+ *   bun agent-worker.ts agent-runs N HOME — N hello-world runs one after another through serve's agent
+ *       (a child process each), wall time
+ *   bun agent-worker.ts warm-runs N HOME — N hello-world runs one after another, created and executed
+ *       by the backed runner in one warm process on the embedded database (no child per run)
+ *   bun agent-worker.ts fanout-warm 1 HOME / fanout-agent 1 HOME — the 1,000-task fan-out run
+ */
+import { join } from "node:path";
+import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
+import { BackendClient } from "../../src/client/client.ts";
+import { HttpTransport } from "../../src/client/http-transport.ts";
+import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { serve } from "../../src/runtime/serve.ts";
+
+const [mode, nText, home] = process.argv.slice(2);
+const n = Number(nText);
+process.env.PREFECTLITE_HOME = home!;
+
+const FANOUT = join(import.meta.dir, "fanout-flow.ts");
+
+/** Register hello-world and the fan-out flow with the real CLI, on this home's database. */
+function registerWithCli(): void {
+  const cli = [process.execPath, join(import.meta.dir, "../../src/main.ts")];
+  for (const args of [["create", "project", "bench"], ["register", "-m", "prefectlite.hello_world", "-p", FANOUT, "--project", "bench"]]) {
+    const r = Bun.spawnSync([...cli, ...args], { env: { ...process.env, PREFECTLITE_HOME: home! } });
+    if (r.exitCode !== 0) throw new Error(`prefectlite ${args.join(" ")} failed: ${r.stderr.toString()}`);
+  }
+}
+
+async function flowIds(client: BackendClient): Promise<{ hello: string; fanout: string }> {
+  return { hello: (await client.latestFlow("hello-world", "bench"))!.id, fanout: (await client.latestFlow("fanout", "bench"))!.id };
+}
+
+async function waitFinished(client: BackendClient, id: string): Promise<string> {
+  for (;;) {
+    const r = await client.graphql<{ flow_run_by_pk: { state: string } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`, { id });
+    const s = r.flow_run_by_pk.state;
+    if (s === "Success" || s === "Failed" || s === "Cancelled") return s;
+    await Bun.sleep(1);
+  }
+}
+
+if (mode === "latency" || mode === "agent-runs" || mode === "fanout-agent") {
+  registerWithCli();
+  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {} });
+  const client = new BackendClient(new HttpTransport(running.url));
+  const ids = await flowIds(client);
+  const flowId = mode === "fanout-agent" ? ids.fanout : ids.hello;
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const id = await client.createFlowRun({ flowId });
+    const state = await waitFinished(client, id);
+    if (state !== "Success") throw new Error(`run ${id} ended ${state}`);
+    if (mode === "latency") {
+      const rows = running.backend.db
+        .query("SELECT state, timestamp FROM flow_run_state WHERE flow_run_id = $id AND state IN ('Scheduled', 'Running') ORDER BY version")
+        .all({ id }) as Array<{ state: string; timestamp: string }>;
+      latencies.push(Date.parse(rows.find((r) => r.state === "Running")!.timestamp) - Date.parse(rows[0]!.timestamp));
+    }
+  }
+  const ms = performance.now() - t0;
+  await client.close();
+  await running.stop();
+  console.log(JSON.stringify({ mode, n, ms, latencies }));
+} else {
+  registerWithCli();
+  const backendClient = new BackendClient(EmbeddedTransport.open());
+  const ids = await flowIds(backendClient);
+  const flowId = mode === "fanout-warm" ? ids.fanout : ids.hello;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const id = await backendClient.createFlowRun({ flowId });
+    const outcome = await runBackedFlowRun(backendClient, id, {});
+    if (outcome.state !== "Success") throw new Error(`run ${id} ended ${outcome.state}: ${outcome.message}`);
+  }
+  const ms = performance.now() - t0;
+  await backendClient.close();
+  console.log(JSON.stringify({ mode, n, ms }));
+}
