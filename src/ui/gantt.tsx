@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { FC } from "hono/jsx";
 import type { Row } from "../services/read-model.ts";
 import { formatDuration, stateClass } from "./format.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Context, Hono } from "hono";
 import { isPrefectliteError } from "../core/errors.ts";
 import type { Services } from "../services/index.ts";
@@ -86,6 +87,8 @@ export function mountUi(app: Hono, options: UiOptions): void {
   };
   app.get("/flow/:id", guard, (c) => renderFlow(c, c.req.param("id")));
 
+  // After a refused Run form the address bar shows /flow/<id>/run: reloading it goes back to the flow.
+  app.get("/flow/:id/run", guard, (c) => c.redirect(`/flow/${c.req.param("id")}`, 303));
   app.post("/flow/:id/run", guard, requireSameOrigin, async (c) => {
     const id = c.req.param("id");
     const { reads, services } = deps(c);

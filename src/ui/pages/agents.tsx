@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { FC } from "hono/jsx";
 import { HEALTHY_WITHIN_MS, LATE_WITHIN_MS, type AgentView } from "../agents-data.ts";
 import { Labels, Layout, Time } from "../layout.tsx";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { Child, FC } from "hono/jsx";
 import type { Coverage } from "../agents-data.ts";
 import { durationMs, formatClock, formatDuration, isFinished, labelsOf, showJson } from "../format.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { FC } from "hono/jsx";
 import { STATE_TYPES } from "../../core/state.ts";
 import { durationMs, formatDuration, labelsOf } from "../format.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { FC } from "hono/jsx";
 import type { FlowDetail } from "../flows-data.ts";
 import { showJson } from "../format.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 import type { FC } from "hono/jsx";
 import type { ProjectFlows, ScheduleView } from "../flows-data.ts";
 import { Layout, RunDot } from "../layout.tsx";
