@@ -1,8 +1,15 @@
 /** The backend commands as a user types them: create project, register, get, run --name, serve. */
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT, runCli, tempDir } from "../helpers.ts";
+
+/** A folder holding copies of two example flows (flows/ itself grows as examples are added). */
+function exampleFlows(): string {
+  const dir = tempDir();
+  for (const f of ["hello_world.ts", "map_reduce.ts"]) copyFileSync(join(REPO_ROOT, "flows", f), join(dir, f));
+  return dir;
+}
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
@@ -40,10 +47,11 @@ describe("register", () => {
   test("registers every flow of a folder's files, and only --name ones when given", async () => {
     const home = tempDir();
     await runCli(["create", "project", "p"], { home });
-    const only = await runCli(["register", "-p", "flows", "--project", "p", "--name", "map-reduce"], { home });
+    const flows = exampleFlows();
+    const only = await runCli(["register", "-p", flows, "--project", "p", "--name", "map-reduce"], { home });
     expect(only.stdout).toContain("Registering 'map-reduce'... Done");
     expect(only.stdout).not.toContain("Registering 'hello-world'");
-    const all = await runCli(["register", "-p", "flows", "--project", "p"], { home });
+    const all = await runCli(["register", "-p", flows, "--project", "p"], { home });
     expect(all.stdout).toContain("Registering 'hello-world'... Done");
     expect(all.stdout).toContain("1 registered, 1 skipped");
   });
@@ -127,12 +135,13 @@ describe("serve", () => {
     expect(r.stderr).toContain("PREFECTLITE_API_TOKEN");
   });
 
-  test("serves /health and the API with flows/ registered, and stops on SIGTERM", async () => {
+  test("serves /health and the API with a --watch folder registered, and stops on SIGTERM", async () => {
     const home = tempDir();
+    const flows = exampleFlows();
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("PREFECTLITE_")) env[k] = v;
     env.PREFECTLITE_HOME = home;
-    const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "serve", "--port", "0", "--watch", "flows", "--project", "default"], {
+    const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "serve", "--port", "0", "--no-agent", "--watch", flows, "--project", "default"], {
       cwd: REPO_ROOT,
       env,
       stdout: "pipe",
@@ -140,7 +149,7 @@ describe("serve", () => {
     });
     const reader = proc.stdout.getReader();
     let out = "";
-    while (!out.includes("Watching 'flows'") || !out.includes("map-reduce")) {
+    while (!out.includes("Watching '") || !out.includes("map-reduce")) {
       const { value, done } = await reader.read();
       if (done) break;
       out += new TextDecoder().decode(value);
