@@ -81,6 +81,7 @@ export const FlowRunsPage: FC<FlowRunsPageProps> = ({ list, filters, query, flow
             <th scope="col">Flow</th>
             <th scope="col">State</th>
             <th scope="col">Created</th>
+            <th scope="col">Start</th>
             <th scope="col">Duration</th>
             <th scope="col">Labels</th>
           </tr>
@@ -99,6 +100,10 @@ export const FlowRunsPage: FC<FlowRunsPageProps> = ({ list, filters, query, flow
               </td>
               <td>
                 <Time iso={r.created} />
+              </td>
+              <td>
+                <Time iso={r.startTime ?? r.scheduledStartTime} />
+                {r.startTime ? null : <span class="muted"> (scheduled)</span>}
               </td>
               <td>{formatDuration(durationMs(r.startTime, r.endTime, now))}</td>
               <td>
