@@ -15,6 +15,11 @@ const LOOKBACK_MS = 5_000;
 const MIN_POLL_MS = 500;
 const MAX_POLL_MS = 2_000;
 const WARNING_REPEAT_MS = 30_000;
+/**
+ * Entries are printed once they are this old, so a batch of logs written behind (the runner
+ * flushes every 200 ms) still lands in time order; when the run finishes, everything is printed.
+ */
+const SETTLE_MS = 600;
 
 interface Entry {
   id: string;
@@ -63,34 +68,54 @@ export async function watchFlowRun(client: BackendClient, flowRunId: string, opt
   const warningMs = options.agentWarningMs ?? settings.watchAgentWarningSeconds() * 1000;
   const seen = new Map<string, number>(); // id → timestamp (ms), pruned past the look-back
   const watchStart = Date.now();
-  let cursor = 0; // newest timestamp printed (ms)
+  let cursor = 0; // newest timestamp seen (ms)
   let everRunning = false;
   let lastWarning = 0;
   let pollMs = MIN_POLL_MS;
 
-  const show = (entries: Entry[]) => {
-    entries.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+  const pending: Entry[] = [];
+  const take = (entries: Entry[]) => {
     for (const e of entries) {
+      if (seen.has(e.id)) continue;
       const t = Date.parse(e.timestamp);
       seen.set(e.id, t);
       cursor = Math.max(cursor, t);
-      print(`└── ${formatLogLine({ timestamp: t, level: e.level as never, message: e.message })}`);
+      pending.push(e);
     }
     for (const [id, t] of seen) if (t < cursor - 2 * LOOKBACK_MS) seen.delete(id);
   };
-
-  for (;;) {
+  /** Print the pending entries older than `before` (ms), in time order. Returns how many. */
+  const flush = (before: number) => {
+    pending.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    let n = 0;
+    while (n < pending.length && Date.parse(pending[n]!.timestamp) <= before) n++;
+    for (const e of pending.splice(0, n)) {
+      print(`└── ${formatLogLine({ timestamp: Date.parse(e.timestamp), level: e.level as never, message: e.message })}`);
+    }
+    return n;
+  };
+  const poll = async () => {
     const since = new Date(cursor ? cursor - LOOKBACK_MS : 0).toISOString();
     const data = await client.graphql<WatchPoll>(POLL_QUERY, { id: flowRunId, since });
     const run = data.flow_run_by_pk;
     if (!run) throw new Error(`flow run ${flowRunId} no longer exists`);
-    const fresh: Entry[] = [
+    take([
       ...run.states.map((s) => ({ id: s.id, timestamp: s.timestamp, level: "INFO", message: `Entered state <${s.state}>: ${s.message ?? ""}` })),
       ...run.logs.map((l) => ({ id: l.id, timestamp: l.timestamp, level: l.level, message: l.message })),
-    ].filter((e) => !seen.has(e.id));
-    show(fresh);
-    if (run.state === "Running" || isFinishedType(run.state) || run.states.some((s) => s.state === "Running")) everRunning = true;
-    if (isFinishedType(run.state)) return { kind: "finished", state: run.state };
+    ]);
+    return run;
+  };
+
+  for (;;) {
+    const run = await poll();
+    if (isFinishedType(run.state)) {
+      await Bun.sleep(SETTLE_MS); // the last logs are written behind the final state
+      await poll();
+      flush(Infinity);
+      return { kind: "finished", state: run.state };
+    }
+    const printed = flush(Date.now() - SETTLE_MS);
+    if (run.state === "Running" || run.states.some((s) => s.state === "Running")) everRunning = true;
 
     const now = Date.now();
     const waitingSince = Math.max(watchStart, Date.parse(run.scheduled_start_time));
@@ -99,11 +124,15 @@ export async function watchFlowRun(client: BackendClient, flowRunId: string, opt
       const agents = await readAgents(client);
       const waited = Math.round((now - waitingSince) / 1000);
       const why = diagnoseWaitingRun(run, agents, new Date(now), healthyWithinMs(settings.agentPollSeconds()));
+      flush(Infinity);
       print(`└── ${formatLogLine({ timestamp: now, level: "WARNING", message: `It has been ${waited} seconds and your flow run has not started. ${why}` })}`);
     }
 
-    pollMs = fresh.length ? MIN_POLL_MS : Math.min(MAX_POLL_MS, pollMs * 1.5);
-    if (await sleepUnlessAborted(pollMs, options.signal)) return { kind: "stopped" };
+    pollMs = printed || pending.length ? MIN_POLL_MS : Math.min(MAX_POLL_MS, pollMs * 1.5);
+    if (await sleepUnlessAborted(pollMs, options.signal)) {
+      flush(Infinity);
+      return { kind: "stopped" };
+    }
   }
 }
 
