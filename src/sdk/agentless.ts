@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { BackendClient } from "../client/client.ts";
-import { errorMessage } from "../core/errors.ts";
+import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
 import { isFinishedType, type StateType } from "../core/state.ts";
 import { settings } from "../settings.ts";
@@ -94,8 +94,37 @@ function childEnv(runConfigEnv: Record<string, string>, apiUrl: string | undefin
   return env;
 }
 
-/** Run the child process; if it ends and the run is still unfinished, mark the run Failed. */
+/**
+ * Take the run the way an agent does — one versioned Scheduled → Submitted write — so an agent
+ * that starts polling meanwhile can never execute it too. False when someone else has it.
+ */
+export async function claimForAgentlessExecution(client: BackendClient, run: Pick<RunInfo, "id">): Promise<boolean> {
+  const data = await client.graphql<{ flow_run_by_pk: { state: StateType; version: number } | null }>(
+    `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`,
+    { id: run.id },
+  );
+  const now = data.flow_run_by_pk;
+  if (!now || now.state !== "Scheduled") return false;
+  try {
+    await client.setFlowRunState(run.id, now.version, { type: "Submitted", message: "Submitted for agentless execution" });
+    return true;
+  } catch (e) {
+    if (e instanceof PrefectliteError && (e.code === "VersionConflict" || e.code === "Conflict")) return false;
+    throw e;
+  }
+}
+
+/** Claim the run, run the child process; if it ends and the run is still unfinished, mark the run Failed. */
 async function supervise(client: BackendClient, run: RunInfo, env: Record<string, string>, logger: Logger): Promise<void> {
+  try {
+    if (!(await claimForAgentlessExecution(client, run))) {
+      quietly(() => logger.info(`Flow run '${run.name}' was taken by an agent meanwhile: not executing it here`));
+      return;
+    }
+  } catch (e) {
+    quietly(() => logger.warning(`Could not take flow run '${run.name}' for agentless execution: ${errorMessage(e)}`));
+    return;
+  }
   let outcome: string;
   try {
     const proc = Bun.spawn(executeCommand(run.id), { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });

@@ -21,3 +21,31 @@ describe("the agentless command", () => {
     expect(command.slice(2)).toEqual(["execute", "flow-run", "abc"]);
   });
 });
+
+describe("taking a run for agentless execution", () => {
+  test("is one versioned Scheduled → Submitted write: of two takers racing, exactly one wins", async () => {
+    const { join } = await import("node:path");
+    const { BackendClient } = await import("../../src/client/client.ts");
+    const { registerFlow } = await import("../../src/client/register.ts");
+    const { openBackend } = await import("../../src/runtime/backend.ts");
+    const { EmbeddedTransport } = await import("../../src/runtime/embedded-transport.ts");
+    const { claimForAgentlessExecution } = await import("../../src/sdk/agentless.ts");
+    const { flow } = await import("../../src/hello-world.ts");
+    const { tempDir } = await import("../helpers.ts");
+    const backend = openBackend(join(tempDir(), "prefectlite.db"));
+    const client = new BackendClient(new EmbeddedTransport(backend, false));
+    try {
+      await client.createProject("p");
+      const { id: flowId } = await registerFlow(client, flow, "p");
+      const runId = await client.createFlowRun({ flowId });
+      const wins = await Promise.all([claimForAgentlessExecution(client, { id: runId }), claimForAgentlessExecution(client, { id: runId })]);
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const again = await claimForAgentlessExecution(client, { id: runId });
+      expect(again).toBe(false);
+      const data = await client.graphql<{ flow_run_by_pk: { state: string } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`, { id: runId });
+      expect(data.flow_run_by_pk.state).toBe("Submitted");
+    } finally {
+      backend.close();
+    }
+  });
+});
