@@ -50,7 +50,7 @@ export async function startServe(options: { token?: string; files?: string[] } =
     rmSync(home, { recursive: true, force: true });
   };
   // Ready: listening, and the watched folder registered.
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 40_000;
   while (!/Watching '/.test(text)) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       await stop();

@@ -11,7 +11,7 @@ import { startServe, type ServeProcess } from "./ui-server.ts";
 
 const TOKEN = "browser-test-token";
 /** Each step waits on a real agent and real processes; Bun's default of 5 s is too short for them. */
-const STEP_MS = 30_000;
+const STEP_MS = 60_000;
 const available = chromiumAvailable();
 if (!available) console.warn(CHROMIUM_MISSING);
 
@@ -24,8 +24,8 @@ describe.skipIf(!available)("the web UI in chromium", () => {
     server = await startServe({ token: TOKEN });
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.setDefaultTimeout(20_000);
-  }, 40_000);
+    page.setDefaultTimeout(30_000);
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -78,6 +78,19 @@ describe.skipIf(!available)("the web UI in chromium", () => {
     const box = await bars.first().boundingBox();
     expect(box!.width).toBeGreaterThan(0);
     await expect(page.locator("#run-logs").textContent()).resolves.toContain("| INFO    | Hello World");
+  }, STEP_MS);
+
+  test("the log level chosen on the form reaches the run: at ERROR its INFO lines are not logged", async () => {
+    await openFlow("hello-world");
+    await page.getByLabel("Log level").selectOption("ERROR");
+    await page.getByRole("button", { name: "Run", exact: true }).click();
+    await page.waitForURL(/\/flow-run\/[0-9a-f-]{36}$/);
+    await page.locator('#run-card .badge[data-state="Success"]').waitFor();
+    await page.reload();
+    const logs = (await page.locator("#run-logs").textContent()) ?? "";
+    expect(logs).toContain("Submitted for execution"); // the agent's line: the log panel works
+    expect(logs).not.toContain("Hello World");
+    expect(logs).not.toContain("Beginning Flow run");
   }, STEP_MS);
 
   test("toggle a schedule off and on", async () => {
