@@ -1,5 +1,5 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
-import type { LogLevel, LogRecord } from "../../core/logging.ts";
+import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
 import { clockTime, formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
@@ -35,7 +35,8 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
   try {
     const outcome = await runBackedFlowRun(client, o.id, {
       signal: interrupt.signal,
-      logLevel: o.logLevel,
+      // --log-level, else the level the run was started with (the UI's Run form puts it in the run config's env).
+      logLevel: o.logLevel ?? parseLogLevel(process.env.PREFECTLITE_LOG_LEVEL ?? ""),
       onLog: o.printLogs ? (r: LogRecord) => print(`└── ${formatLogLine(r)}`) : undefined,
       onFlowRunState: o.printLogs ? (s: State) => print(`└── ${clockTime(Date.now())} | INFO    | Entered state <${s.type}>: ${s.message}`) : undefined,
     });
