@@ -1,4 +1,5 @@
 import type { ReadModel } from "../services/read-model.ts";
+import { settings } from "../settings.ts";
 import { labelsOf } from "./format.ts";
 
 /** The agents as the UI shows them, their health, and whether any agent can take a run's labels. */
@@ -15,14 +16,17 @@ export interface AgentView {
   health: AgentHealth;
 }
 
-/** An agent that polled in the last minute is healthy; within 10 minutes, late; else silent. */
-export const HEALTHY_WITHIN_MS = 60_000;
+/**
+ * An agent is healthy while it polled within a minute (or three poll intervals, when longer: the
+ * window the SDK uses to call an agent live); late within 10 minutes; else silent.
+ */
+export const healthyWithinMs = () => Math.max(60_000, 3 * settings.agentPollSeconds() * 1000);
 export const LATE_WITHIN_MS = 10 * 60_000;
 
 export function agentHealth(lastQueried: string | null, now: Date): AgentHealth {
   if (!lastQueried) return "silent";
   const age = now.getTime() - Date.parse(lastQueried);
-  if (age <= HEALTHY_WITHIN_MS) return "healthy";
+  if (age <= healthyWithinMs()) return "healthy";
   return age <= LATE_WITHIN_MS ? "late" : "silent";
 }
 

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import type { FC } from "hono/jsx";
-import { HEALTHY_WITHIN_MS, LATE_WITHIN_MS, type AgentView } from "../agents-data.ts";
+import { healthyWithinMs, LATE_WITHIN_MS, type AgentView } from "../agents-data.ts";
 import { Labels, Layout, Time } from "../layout.tsx";
 
 /** `/agents`: every registered agent, its labels, when it last polled and its health. */
@@ -11,7 +11,7 @@ export const AgentsPage: FC<{ agents: AgentView[]; signedIn: boolean }> = ({ age
   <Layout title="Agents" section="agents" signedIn={signedIn}>
     <h1>Agents</h1>
     <p class="muted" id="health-rule">
-      Healthy: polled in the last {HEALTHY_WITHIN_MS / 1000} s; late: in the last {LATE_WITHIN_MS / 60_000} minutes; silent: longer ago or never. An
+      Healthy: polled in the last {healthyWithinMs() / 1000} s; late: in the last {LATE_WITHIN_MS / 60_000} minutes; silent: longer ago or never. An
       agent takes a run only when its labels include all of the run's labels.
     </p>
     {agents.length ? (
