@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { notFoundError, validationError } from "../core/errors.ts";
 import type { StateType } from "../core/state.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
@@ -23,7 +23,7 @@ export function createAgentService(deps: ServiceDeps) {
     return deps.store.transaction(() => {
       const existing = deps.store.agents.findIdentity({ name, type, labels, coreVersion });
       if (existing) return { id: existing.id };
-      const id = randomUUID();
+      const id = newId();
       deps.store.agents.insert({ id, name, type, labels, coreVersion, lastQueried: null }, isoNow(deps));
       return { id };
     });

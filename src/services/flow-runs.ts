@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { notFoundError, validationError } from "../core/errors.ts";
 import { resolveParameters } from "../core/parameters.ts";
 import { generateRunName } from "../core/run-names.ts";
@@ -29,7 +29,7 @@ export function createFlowRunService(deps: ServiceDeps) {
       }
       const group = deps.store.flows.getGroup(flow.flowGroupId)!;
       const resolvedParameters = resolveParameters(flow.name, flow.parameters, group.defaultParameters, parameters);
-      const id = randomUUID();
+      const id = newId();
       deps.store.flowRuns.insert(
         {
           id,
@@ -49,7 +49,7 @@ export function createFlowRunService(deps: ServiceDeps) {
       const created = serverState("Pending", "Task run created", now);
       deps.store.taskRuns.insertMissing(
         deps.store.flows.tasks(flow.id).map((task) => ({
-          id: randomUUID(),
+          id: newId(),
           flowRunId: id,
           taskId: task.id,
           taskSlug: task.slug,

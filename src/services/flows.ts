@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { notFoundError, validationError } from "../core/errors.ts";
 import { serializedHash, type SerializedFlow } from "../core/serialize.ts";
 import type { FlowGroupRecord, FlowGroupSettings, NewEdge, NewTask } from "../storage/store.ts";
@@ -30,7 +30,7 @@ export function createFlowService(deps: ServiceDeps) {
     return deps.store.transaction(() => {
       if (!deps.store.projects.get(projectId)) throw notFoundError(`Project ${projectId} not found (invalid project)`);
       const versionGroupId =
-        explicitGroup ?? deps.store.flows.latestByProjectAndName(projectId, serialized.name)?.versionGroupId ?? randomUUID();
+        explicitGroup ?? deps.store.flows.latestByProjectAndName(projectId, serialized.name)?.versionGroupId ?? newId();
       let group = deps.store.flows.getGroupByName(versionGroupId);
       if (!group) {
         group = newFlowGroup(versionGroupId, key);
@@ -42,7 +42,7 @@ export function createFlowService(deps: ServiceDeps) {
         }
         deps.store.flows.updateGroup(group.id, { settings: { ...group.settings, idempotency_key: key } }, now);
       }
-      const id = randomUUID();
+      const id = newId();
       const version = deps.store.flows.maxVersion(group.id) + 1;
       for (const previous of deps.store.flows.unarchivedIds(group.id)) archive(previous, now);
       deps.store.flows.insert(
@@ -116,7 +116,7 @@ export function createFlowService(deps: ServiceDeps) {
 
 function newFlowGroup(name: string, key: string | null): FlowGroupRecord {
   return {
-    id: randomUUID(),
+    id: newId(),
     name,
     labels: null,
     schedule: null,
@@ -128,7 +128,7 @@ function newFlowGroup(name: string, key: string | null): FlowGroupRecord {
 
 /** Task and edge rows of a flow version: root, terminal and reference flags from the graph. */
 function taskRows(flowId: string, serialized: SerializedFlow): { tasks: NewTask[]; edges: NewEdge[] } {
-  const ids = new Map(serialized.tasks.map((t) => [t.slug, randomUUID()]));
+  const ids = new Map(serialized.tasks.map((t) => [t.slug, newId()]));
   const hasUpstream = new Set(serialized.edges.map((e) => e.downstream));
   const hasDownstream = new Set(serialized.edges.map((e) => e.upstream));
   const reference = new Set(serialized.referenceTasks ?? []);
@@ -149,7 +149,7 @@ function taskRows(flowId: string, serialized: SerializedFlow): { tasks: NewTask[
     tags: Array.isArray(t.tags) ? t.tags.filter((x) => typeof x === "string") : [],
   }));
   const edges = serialized.edges.map((e) => ({
-    id: randomUUID(),
+    id: newId(),
     flowId,
     upstreamTaskId: ids.get(e.upstream)!,
     downstreamTaskId: ids.get(e.downstream)!,

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { validationError } from "../core/errors.ts";
 import type { NewLog } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
@@ -51,7 +51,7 @@ function parseLog(row: unknown, now: string): NewLog | null {
   const info = row.info ?? null;
   if (info !== null && !isPlainObject(info)) return null;
   return {
-    id: randomUUID(),
+    id: newId(),
     flowRunId: flowRunId.toLowerCase(),
     taskRunId: taskRunId === null ? null : (taskRunId as string).toLowerCase(),
     timestamp,

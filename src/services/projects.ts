@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { PrefectliteError } from "../core/errors.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import type { CreateProjectInput } from "./types.ts";
@@ -10,7 +10,7 @@ export function createProjectService(deps: ServiceDeps) {
     const description = optionalString(input.description, "description");
     return deps.store.transaction(() => {
       if (deps.store.projects.findByName(name)) throw new PrefectliteError("Conflict", `Project '${name}' already exists`);
-      const id = randomUUID();
+      const id = newId();
       deps.store.projects.insert({ id, name, description }, isoNow(deps));
       return { id };
     });

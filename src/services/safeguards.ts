@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { isPrefectliteError, validationError } from "../core/errors.ts";
 import type { SerializedState } from "../core/state.ts";
 import type { ZombieTaskRun } from "../storage/safeguards.ts";
@@ -76,7 +76,7 @@ export function createSafeguardService(deps: ServiceDeps) {
   }
 
   function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "ERROR", message: string, now: string) {
-    const row: NewLog = { id: randomUUID(), flowRunId, taskRunId, timestamp: now, name, level, message, info: null };
+    const row: NewLog = { id: newId(), flowRunId, taskRunId, timestamp: now, name, level, message, info: null };
     store.logs.insertValid([row], now);
   }
 

@@ -2,7 +2,7 @@ import { PrefectliteError, validationError } from "../core/errors.ts";
 import { STATE_TYPES, isFinishedType, isStateType, type ResultLocation, type SerializedState } from "../core/state.ts";
 import type { StateWrite } from "../storage/store.ts";
 import { describe, isPlainObject, requireTime } from "./validate.ts";
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 
 /** Prefect Server's limit on one state (`sys.getsizeof(json.dumps(state))`). */
 export const MAX_STATE_PAYLOAD_BYTES = 1024 * 1024;
@@ -77,7 +77,7 @@ export function serverState(type: SerializedState["type"], message: string, now:
 /** The storage write of a state: which run columns it also moves. */
 export function stateWrite(state: StampedState, options: { heartbeat?: string | null; agentId?: string | null } = {}): StateWrite {
   return {
-    id: randomUUID(),
+    id: newId(),
     state,
     markStarted: state.type === "Running",
     markEnded: isFinishedType(state.type),

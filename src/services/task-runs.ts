@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "./ids.ts";
 import { notFoundError, validationError } from "../core/errors.ts";
 import type { TaskRecord, TaskRunRecord } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
@@ -25,7 +25,7 @@ export function createTaskRunService(deps: ServiceDeps) {
 
   function newTaskRun(flowRunId: string, task: TaskRecord, mapIndex: number, now: string) {
     return {
-      id: randomUUID(),
+      id: newId(),
       flowRunId,
       taskId: task.id,
       taskSlug: task.slug,
