@@ -24,7 +24,24 @@ export function inspectFlags(env: NodeJS.ProcessEnv = process.env, execArgv: rea
  * lines (`└── HH:MM:SS | LEVEL   | message`) to stdout.
  */
 export function executeFlowRunCommand(flowRunId: string, options: { printLogs?: boolean } = {}): string[] {
-  const args = ["execute", "flow-run", flowRunId, ...(options.printLogs ? ["--print-logs"] : [])];
+  return prefectliteCommand(["execute", "flow-run", flowRunId, ...(options.printLogs ? ["--print-logs"] : [])]);
+}
+
+/** The line a warm child prints on stdout once it is ready to take a run id on stdin. */
+export const WARM_CHILD_READY = "prefectlite-warm-child-ready";
+
+/**
+ * The command of a warm child an agent starts ahead of time: `prefectlite execute flow-run
+ * --wait-for-id`. It loads and connects, prints {@link WARM_CHILD_READY}, then executes the one
+ * run whose id it reads from stdin. Undefined under a debugger (a child waiting for a debugger
+ * to attach is no use waiting in a pool): the agent then starts each run's child when it runs.
+ */
+export function warmFlowRunCommand(): string[] | undefined {
+  if (!isCompiledBinary() && inspectFlags().length) return undefined;
+  return prefectliteCommand(["execute", "flow-run", "--wait-for-id"]);
+}
+
+function prefectliteCommand(args: string[]): string[] {
   if (isCompiledBinary()) return [process.execPath, ...args];
   return [process.execPath, ...inspectFlags(), resolve(import.meta.dir, "../main.ts"), ...args];
 }

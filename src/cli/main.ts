@@ -17,7 +17,7 @@ function program(setExit: (code: number) => void) {
 
   const act = (fn: (options: Options, ...args: string[]) => Promise<number>) => async (...args: unknown[]) => {
     const options = args[args.length - 1] as Options;
-    const positional = args.slice(0, -1).map(String);
+    const positional = args.slice(0, -1).map((a) => (a === undefined ? "" : String(a))); // an optional argument left out is ""
     setExit(await fn(options, ...positional));
   };
 
@@ -95,14 +95,18 @@ function program(setExit: (code: number) => void) {
 
   // Internal: the child process agents and `run --execute` start (left out of --help).
   cli
-    .command("execute <what> <flow_run_id>", INTERNAL)
+    .command("execute <what> [flow_run_id]", INTERNAL)
     .option("--print-logs", "Print log lines and state changes to stdout")
     .option("--log-level <level>", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    .option("--wait-for-id", "Load and connect first, then execute the run whose id arrives on stdin (an agent's warm child)")
     .action(
       act(async (o, what, id) => {
         if (what !== "flow-run") throw new PrefectliteError("Usage", `can only execute a flow-run (got '${what}')`);
+        const waitForId = o.waitForId === true;
+        if (!id && !waitForId) throw new PrefectliteError("Usage", "execute flow-run needs a flow run id");
+        if (id && waitForId) throw new PrefectliteError("Usage", "give either a flow run id or --wait-for-id, not both");
         const { executeFlowRun } = await import("./commands/execute-flow-run.ts");
-        return executeFlowRun({ id: id!, apiUrl: optionalString(o.api), printLogs: o.printLogs === true, logLevel: parseLogLevelOption(o.logLevel) });
+        return executeFlowRun({ id, waitForId, apiUrl: optionalString(o.api), printLogs: o.printLogs === true, logLevel: parseLogLevelOption(o.logLevel) });
       }),
     );
 

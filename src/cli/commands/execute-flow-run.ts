@@ -1,4 +1,5 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
+import { WARM_CHILD_READY } from "../../backed/child-command.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
 import { clockTime, formatLogLine } from "../../engine/log-format.ts";
@@ -6,7 +7,13 @@ import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 
 export interface ExecuteFlowRunOptions {
-  id: string;
+  /** The run to execute; absent with `waitForId`. */
+  id?: string;
+  /**
+   * A warm child of an agent's pool: connect and load everything first, print the ready line
+   * on stdout, then read the run id from stdin (one line) and execute that one run.
+   */
+  waitForId?: boolean;
   apiUrl?: string;
   /** Print log lines and state changes to stdout (what `run --execute` shows). */
   printLogs: boolean;
@@ -20,6 +27,11 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * start. Executes the backend run (PREFECTLITE_API_URL, else the embedded database of
  * PREFECTLITE_HOME); on SIGINT/SIGTERM writes out what is buffered and exits, leaving the run
  * to the safeguards. Exit 0 when the run succeeded (or there was nothing to do), else 1.
+ *
+ * `execute flow-run --wait-for-id` is the same child started ahead of time by an agent: it opens
+ * its connection (the embedded database and its schema, or nothing for HTTP), prints
+ * {@link WARM_CHILD_READY}, waits for one line on stdin — the run id — and executes that run
+ * only, then exits. Stdin closed before an id arrives means the agent no longer needs it: exit 0.
  */
 export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
@@ -33,7 +45,16 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
   for (const [s, h] of handlers) process.on(s, h);
   const print = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const outcome = await runBackedFlowRun(client, o.id, {
+    let id = o.id;
+    if (o.waitForId) {
+      await client.baseUrl(); // opens the transport now (for the embedded database: the database and the schema)
+      print(WARM_CHILD_READY);
+      id = await Promise.race([readRunId(), aborted(interrupt.signal)]);
+      if (received) return SIGNAL_EXIT[received]!;
+      if (!id) return EXIT.ok;
+    }
+    if (!id) throw new Error("execute flow-run needs a flow run id (or --wait-for-id)");
+    const outcome = await runBackedFlowRun(client, id, {
       signal: interrupt.signal,
       // --log-level, else the level the run was started with (the UI's Run form puts it in the run config's env).
       logLevel: o.logLevel ?? parseLogLevel(process.env.PREFECTLITE_LOG_LEVEL ?? ""),
@@ -48,4 +69,29 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
     for (const [s, h] of handlers) process.off(s, h);
     await client.close();
   }
+}
+
+/** The first line on stdin (trimmed), or undefined when stdin closes first. Reads nothing after it. */
+async function readRunId(): Promise<string | undefined> {
+  const reader = Bun.stdin.stream().getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (value) text += decoder.decode(value, { stream: true });
+      const newline = text.indexOf("\n");
+      if (newline >= 0) return text.slice(0, newline).trim() || undefined;
+      if (done) return text.trim() || undefined;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    else signal.addEventListener("abort", () => resolve(undefined), { once: true });
+  });
 }
