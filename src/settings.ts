@@ -23,6 +23,8 @@ export const settings = {
   lazarusAfterSeconds: () => numberSetting("PREFECTLITE_LAZARUS_AFTER_SECONDS", 600),
   loopSeconds: () => numberSetting("PREFECTLITE_LOOP_SECONDS", 10),
   agentPollSeconds: () => numberSetting("PREFECTLITE_AGENT_POLL_SECONDS", 2),
+  /** Warm children an agent keeps (0 turns them off). */
+  agentWarmProcesses: () => (process.env.PREFECTLITE_AGENT_WARM_PROCESSES === "0" ? 0 : Math.floor(numberSetting("PREFECTLITE_AGENT_WARM_PROCESSES", 2))),
   watchAgentWarningSeconds: () => numberSetting("PREFECTLITE_WATCH_AGENT_WARNING_SECONDS", 15),
   schedulerMaxRuns: () => numberSetting("PREFECTLITE_SCHEDULER_MAX_RUNS", 10),
 };

@@ -53,6 +53,11 @@ export class ServicesAgentBackend implements AgentBackend {
     private readonly reads: Pick<ReadModel, "byPk">,
     /** PREFECTLITE_HOME of the database, for the child processes. */
     private readonly home: string,
+    /**
+     * The server on this database (serve): the children then talk to it over HTTP instead of
+     * each opening the database and building the GraphQL schema (~6× less CPU per child).
+     */
+    private readonly server?: { url: string; token?: string },
   ) {}
 
   async register(name: string, labels: readonly string[]): Promise<string> {
@@ -75,7 +80,9 @@ export class ServicesAgentBackend implements AgentBackend {
   }
 
   childEnv(): Record<string, string> {
-    return { PREFECTLITE_HOME: this.home };
+    if (!this.server) return { PREFECTLITE_HOME: this.home };
+    // PREFECTLITE_HOME still says where results go.
+    return { PREFECTLITE_HOME: this.home, PREFECTLITE_API_URL: this.server.url, ...(this.server.token ? { PREFECTLITE_API_TOKEN: this.server.token } : {}) };
   }
 
   async close(): Promise<void> {}

@@ -2,8 +2,9 @@ import { errorMessage } from "../core/errors.ts";
 import { LoopService } from "../loops/loop-service.ts";
 import { settings } from "../settings.ts";
 import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
-import { executeFlowRunCommand } from "../backed/child-command.ts";
+import { WARM_CHILD_READY, executeFlowRunCommand, warmFlowRunCommand } from "../backed/child-command.ts";
 import { childEnvironment, spawnFlowRunProcess, type FlowRunProcess } from "./child-process.ts";
+import { WarmPool } from "./warm-pool.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 /** How long a stopping agent waits for its flow runs to finish before it interrupts them. */
@@ -26,6 +27,18 @@ export interface AgentOptions {
    * or bun re-running prefectlite's entry; never argv[0], never a shell).
    */
   command?: (flowRunId: string) => string[];
+  /**
+   * How many warm children to keep: processes started ahead of time that have loaded prefectlite
+   * and wait for a run id on stdin, so a claimed run starts without waiting for a process to
+   * load. Each executes one run and exits. Default PREFECTLITE_AGENT_WARM_PROCESSES (2), at most
+   * `concurrency`; 0 starts every run's process when it runs.
+   */
+  warmProcesses?: number;
+  /**
+   * The command of a warm child (default `prefectlite execute flow-run --wait-for-id`; none when a
+   * custom `command` is given without one, or under a debugger).
+   */
+  warmCommand?: () => string[] | undefined;
   /** The agent's own output (submissions, crashed children, errors). */
   log?: (line: string) => void;
   /** Pass the children's stdout/stderr through (default: dropped; their logs go to the backend). */
@@ -60,6 +73,7 @@ export class Agent extends LoopService {
   private stopping = false;
   private readonly command: (flowRunId: string) => string[];
   private readonly say: (line: string) => void;
+  private readonly pool: WarmPool | undefined;
 
   constructor(private readonly options: AgentOptions) {
     const say = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -74,6 +88,30 @@ export class Agent extends LoopService {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error("concurrency must be a whole number ≥ 1");
     this.command = options.command ?? ((id) => executeFlowRunCommand(id));
+    const warmCommand = (options.warmCommand ?? (options.command ? undefined : warmFlowRunCommand))?.();
+    const warm = Math.min(options.warmProcesses ?? settings.agentWarmProcesses(), this.concurrency);
+    if (!Number.isInteger(warm) || warm < 0) throw new Error("warm processes must be a whole number ≥ 0");
+    this.pool =
+      warmCommand && warm > 0
+        ? new WarmPool({
+            size: warm,
+            command: warmCommand,
+            readyLine: WARM_CHILD_READY,
+            env: () => childEnvironment(process.env, {}, this.options.backend.childEnv()),
+            showOutput: options.showFlowLogs,
+            log: (line) => this.say(`Agent '${this.agentName}': ${line}`),
+          })
+        : undefined;
+  }
+
+  /** Warm children idle now (ready or starting), and how many it keeps. */
+  get warm(): { idle: number; ready: number; size: number } {
+    return { idle: this.pool?.count ?? 0, ready: this.pool?.readyCount ?? 0, size: this.pool?.size ?? 0 };
+  }
+
+  /** Resolves once every warm child it holds is ready (at once without a pool). */
+  async warmReady(): Promise<void> {
+    await this.pool?.whenReady();
   }
 
   /** The agent's id once it has registered. */
@@ -90,6 +128,7 @@ export class Agent extends LoopService {
   async runOnce(): Promise<number> {
     if (this.stopping) return 0;
     this.agentId ??= await this.options.backend.register(this.agentName, this.labels);
+    this.pool?.fill();
     const free = this.concurrency - this.children.size;
     if (free <= 0) {
       await this.options.backend.poll(this.agentId, this.labels);
@@ -102,15 +141,26 @@ export class Agent extends LoopService {
       const line = this.launch(run);
       if (line) lines.push(line);
     }
+    this.pool?.fill(); // replacements for the warm children just taken
     await this.options.backend.writeLogs(lines).catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
     return claimed.length;
   }
 
+  /**
+   * Start the run's process: a warm child when one is idle and the run config sets no environment
+   * (a warm child was started with the agent's environment, and variables the runtime reads at
+   * start — TZ, NODE_OPTIONS, BUN_* — cannot be applied afterwards), else a new child with the
+   * run config's environment.
+   */
   private launch(run: ClaimedFlowRun): AgentLogLine | undefined {
     let child: FlowRunProcess;
     try {
-      const env = childEnvironment(process.env, run.env, this.options.backend.childEnv());
-      child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
+      const warm = Object.keys(run.env).length === 0 ? this.pool?.take() : undefined;
+      if (warm) child = warm.assign(run.id);
+      else {
+        const env = childEnvironment(process.env, run.env, this.options.backend.childEnv());
+        child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
+      }
     } catch (e) {
       // The run stays Submitted: Lazarus reschedules it once it has been quiet long enough.
       const message = `Could not start a process for the flow run: ${errorMessage(e)}`;
@@ -153,6 +203,7 @@ export class Agent extends LoopService {
    */
   async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS, hurry?: AbortSignal): Promise<AgentStopResult> {
     this.stopping = true;
+    const pool = this.pool?.close();
     const before = this.children.size;
     await Promise.race([Promise.all([...this.exits]), sleep(graceMs), aborted(hurry)]);
     const interrupted = [...this.children.keys()];
@@ -163,6 +214,7 @@ export class Agent extends LoopService {
       for (const child of this.children.values()) child.kill("SIGKILL");
       await Promise.all([...this.exits]);
     }
+    await pool;
     return { finished: before - interrupted.length, interrupted };
   }
 }

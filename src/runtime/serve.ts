@@ -23,6 +23,13 @@ export interface ServeOptions {
   agent?: boolean;
   /** How the in-process agent starts a run's process (default `prefectlite execute flow-run ID`). */
   agentCommand?: (flowRunId: string) => string[];
+  /**
+   * How the in-process agent's children reach the backend: "http" (default) through this server,
+   * or "database" (each child opens the embedded database and builds the schema itself).
+   */
+  agentChildBackend?: "http" | "database";
+  /** Warm children the in-process agent keeps (default PREFECTLITE_AGENT_WARM_PROCESSES). */
+  agentWarmProcesses?: number;
   /** On stop, how long the agent waits for its runs before interrupting them (default 30 s). */
   agentShutdownGraceMs?: number;
   /** Archive the flows of a deleted file (default: deleting a file archives nothing). */
@@ -84,9 +91,15 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   const stamped = (line: string) => log(`└── ${clock()} | ${line}`);
   if (options.agent !== false) {
     agent = new Agent({
-      backend: new ServicesAgentBackend(backend.services, backend.context().reads, settings.home()),
+      backend: new ServicesAgentBackend(
+        backend.services,
+        backend.context().reads,
+        settings.home(),
+        options.agentChildBackend === "database" ? undefined : { url: loopbackUrl(server.url, options.host), token },
+      ),
       name: "serve",
       command: options.agentCommand,
+      warmProcesses: options.agentWarmProcesses,
       log: stamped,
     });
     scheduler?.onRunsDue(() => agent?.wake());
@@ -133,4 +146,12 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       backend.close();
     },
   };
+}
+
+/** The server's URL as this machine's own processes reach it: a wildcard address becomes loopback. */
+export function loopbackUrl(url: string, host: string): string {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (bare === "0.0.0.0") return url.replace("//0.0.0.0:", "//127.0.0.1:");
+  if (bare === "::") return url.replace(/\/\/\[::\]:/, "//[::1]:");
+  return url;
 }

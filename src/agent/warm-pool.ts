@@ -1,0 +1,117 @@
+import { spawnWarmFlowRunProcess, type WarmFlowRunProcess } from "./child-process.ts";
+
+/** Warm children that end before they are ready, in a row, after which the pool pauses. */
+const FAILURES_BEFORE_PAUSE = 3;
+/** How long the pool stays empty after that (each run's child is then started when it runs). */
+const PAUSE_MS = 30_000;
+/** After `close()`, how long a dismissed child has to exit before SIGKILL. */
+const DISMISS_GRACE_MS = 2_000;
+
+export interface WarmPoolOptions {
+  /** How many idle children to keep. */
+  size: number;
+  /** `prefectlite execute flow-run --wait-for-id`. */
+  command: readonly string[];
+  /** The line a child prints once it is ready. */
+  readyLine: string;
+  /** The environment of the next child (the agent's, plus where the backend is; never a run config's). */
+  env: () => Record<string, string>;
+  showOutput?: boolean;
+  log: (line: string) => void;
+}
+
+/**
+ * An agent's warm children: processes started ahead of time that have already loaded prefectlite
+ * (client, engine, loader, SDK) and connected, each waiting for ONE run id on stdin. `take()`
+ * hands out the readiest; `fill()` starts replacements. A child that keeps dying before it is
+ * ready pauses the pool for a while (the agent then starts each run's child cold), so a broken
+ * installation cannot make it spin. Children exit on their own when their stdin closes — on
+ * `close()`, or when the agent's process ends however it ends.
+ */
+export class WarmPool {
+  private readonly idle: WarmFlowRunProcess[] = [];
+  private closed = false;
+  private failures = 0;
+  private pausedUntil = 0;
+
+  constructor(private readonly options: WarmPoolOptions) {}
+
+  /** How many idle children it keeps. */
+  get size(): number {
+    return this.options.size;
+  }
+
+  /** Idle children, ready or still starting. */
+  get count(): number {
+    return this.idle.length;
+  }
+
+  /** Idle children that are ready. */
+  get readyCount(): number {
+    return this.idle.filter((c) => c.isReady).length;
+  }
+
+  /** Resolves once every idle child is ready (or has ended). */
+  async whenReady(): Promise<void> {
+    await Promise.all(this.idle.map((c) => c.ready));
+  }
+
+  /** Start children until `size` are idle (unless closed or paused after repeated failures). */
+  fill(): void {
+    if (this.closed || Date.now() < this.pausedUntil) return;
+    while (this.idle.length < this.options.size) {
+      if (!this.spawnOne()) return;
+    }
+  }
+
+  /** The readiest idle child (a ready one, else the oldest still starting), or undefined. */
+  take(): WarmFlowRunProcess | undefined {
+    if (this.closed || this.idle.length === 0) return undefined;
+    const ready = this.idle.findIndex((c) => c.isReady);
+    return this.idle.splice(ready >= 0 ? ready : 0, 1)[0];
+  }
+
+  /** Dismiss every idle child and wait for them to exit (SIGKILL after a grace period). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const children = this.idle.splice(0);
+    for (const child of children) child.dismiss();
+    const exits = Promise.all(children.map((c) => c.exited));
+    const timer = setTimeout(() => children.forEach((c) => c.kill("SIGKILL")), DISMISS_GRACE_MS);
+    await exits;
+    clearTimeout(timer);
+  }
+
+  private spawnOne(): boolean {
+    let child: WarmFlowRunProcess;
+    try {
+      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), this.options.readyLine, { showOutput: this.options.showOutput });
+    } catch (e) {
+      this.failed(`could not start a warm process: ${(e as Error).message}`);
+      return false;
+    }
+    this.idle.push(child);
+    void child.ready.then((ok) => {
+      if (ok) this.failures = 0;
+    });
+    void child.exited.then((outcome) => {
+      const at = this.idle.indexOf(child);
+      if (at < 0) return; // taken (the agent follows it) or dismissed
+      this.idle.splice(at, 1);
+      if (this.closed) return;
+      const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
+      const lastLine = outcome.stderrTail.trim().split("\n").at(-1) ?? "";
+      if (!child.isReady) this.failed(`warm process (PID ${child.pid}) ${how} before it was ready${lastLine ? `: ${lastLine}` : ""}`);
+      this.fill();
+    });
+    return true;
+  }
+
+  private failed(message: string): void {
+    this.failures++;
+    if (this.failures < FAILURES_BEFORE_PAUSE) return;
+    this.failures = 0;
+    this.pausedUntil = Date.now() + PAUSE_MS;
+    this.options.log(`${message}; starting each run's process when it runs for the next ${PAUSE_MS / 1000} s`);
+  }
+}
