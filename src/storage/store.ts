@@ -38,10 +38,23 @@ const stores = new WeakMap<Database, Store>();
 export function createSqliteStore(db: Database): Store {
   const existing = stores.get(db);
   if (existing) return existing;
+  // Prepared once: `db.transaction(fn)` builds four wrappers per call, which a write path that
+  // opens a transaction per request pays every time.
+  const begin = db.prepare("BEGIN IMMEDIATE");
+  const commit = db.prepare("COMMIT");
+  const rollback = db.prepare("ROLLBACK");
   const store: Store = {
     transaction<T>(fn: () => T): T {
       if (db.inTransaction) return db.transaction(fn)();
-      return db.transaction(fn).immediate();
+      begin.run();
+      try {
+        const result = fn();
+        commit.run();
+        return result;
+      } catch (e) {
+        if (db.inTransaction) rollback.run();
+        throw e;
+      }
     },
     projects: createProjectRepository(db),
     flows: createFlowRepository(db),
