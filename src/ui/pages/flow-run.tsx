@@ -3,6 +3,7 @@ import type { Child, FC } from "hono/jsx";
 import type { Coverage } from "../agents-data.ts";
 import { durationMs, formatClock, formatDuration, isFinished, labelsOf, showJson } from "../format.ts";
 import { Gantt } from "../gantt.tsx";
+import { TaskRunTable } from "../task-run-table.tsx";
 import { ErrorBox, Labels, Layout, Notice, StateBadge, Time } from "../layout.tsx";
 import { LOG_LEVELS, MAX_LOG_LINES, type RunDetail, type UiLogLevel } from "../runs-data.ts";
 
@@ -44,11 +45,6 @@ const AgentBadge: FC<{ labels: string[]; coverage: Coverage; finished: boolean }
   }
   return null;
 };
-
-function resultLocation(serializedState: unknown): string | null {
-  const result = (serializedState as { result?: { location?: unknown } } | null)?.result;
-  return typeof result?.location === "string" ? result.location : null;
-}
 
 export const RunParts: FC<RunPartsProps> = ({ detail, coverage, now, logFilter }) => {
   const { run, flow, agent, states, taskRuns, logs, logTotal } = detail;
@@ -110,33 +106,7 @@ export const RunParts: FC<RunPartsProps> = ({ detail, coverage, now, logFilter }
         <Gantt taskRuns={taskRuns} now={now} />
       </div>
       <div id="run-task-runs" data-live-part>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Task run</th>
-              <th scope="col">State</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Message</th>
-              <th scope="col">Result location</th>
-            </tr>
-          </thead>
-          <tbody>
-            {taskRuns.map((t) => (
-              <tr data-task-run={`${String(t.task_slug)}${Number(t.map_index) >= 0 ? `[${String(t.map_index)}]` : ""}`}>
-                <td class="mono">
-                  {String(t.task_slug)}
-                  {Number(t.map_index) >= 0 ? `[${String(t.map_index)}]` : ""}
-                </td>
-                <td>
-                  <StateBadge state={t.state} />
-                </td>
-                <td>{formatDuration(durationMs(t.start_time, t.end_time, now))}</td>
-                <td>{String(t.state_message ?? "")}</td>
-                <td class="mono">{resultLocation(t.serialized_state) ?? <span class="muted">—</span>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TaskRunTable taskRuns={taskRuns} now={now} />
       </div>
       <h2>Logs</h2>
       {logFilter}
