@@ -1,0 +1,184 @@
+/**
+ * Warm children: `execute flow-run --wait-for-id` executes exactly one run, and an agent hands
+ * claimed runs to its warm children — except a run whose run config sets an environment, which
+ * gets a child started with that environment. Real children, real flow file, no timing asserted.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
+import { Agent } from "../../src/agent/agent.ts";
+import { WARM_CHILD_READY } from "../../src/backed/child-command.ts";
+import type { BackendClient } from "../../src/client/client.ts";
+import { openBackend, type Backend } from "../../src/runtime/backend.ts";
+import { serve, type RunningServe } from "../../src/runtime/serve.ts";
+import { registeredFlow, type CliFixture } from "../cli/execute-helpers.ts";
+import { REPO_ROOT, tempDir } from "../helpers.ts";
+import { until } from "./helpers.ts";
+
+interface Execution {
+  pid: number;
+  warm: boolean;
+  greeting: string | null;
+  apiUrl: string | null;
+}
+
+/** A flow whose one task records, per execution, the process that ran it and what it was given. */
+async function recordingFlow(): Promise<{ fixture: CliFixture; out: string; flowId: string; client: BackendClient }> {
+  const out = tempDir("prefectlite-warm-out-");
+  const fixture = await registeredFlow(`
+    import { appendFileSync } from "node:fs";
+    import { Flow, task } from "prefectlite";
+    const record = task({ name: "record" }, () => {
+      appendFileSync(${JSON.stringify(join(out, "executions.jsonl"))}, JSON.stringify({
+        pid: process.pid,
+        warm: process.argv.includes("--wait-for-id"),
+        greeting: process.env.WARM_TEST_GREETING ?? null,
+        apiUrl: process.env.PREFECTLITE_API_URL ?? null,
+      }) + "\\n");
+    });
+    export const flow = new Flow("warm-recorder", () => { record(); });
+  `);
+  const client = fixture.client();
+  const flowId = (await client.latestFlow("warm-recorder", "test"))!.id;
+  return { fixture, out, flowId, client };
+}
+
+function executions(out: string): Execution[] {
+  const path = join(out, "executions.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").trim().split("\n").map((line) => JSON.parse(line) as Execution);
+}
+
+async function stateOf(client: BackendClient, id: string): Promise<string> {
+  const r = await client.graphql<{ flow_run_by_pk: { state: string } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`, { id });
+  return r.flow_run_by_pk.state;
+}
+
+async function untilFinished(client: BackendClient, ids: string[]): Promise<string[]> {
+  const states: string[] = [];
+  const deadline = Date.now() + 25_000;
+  for (;;) {
+    states.length = 0;
+    for (const id of ids) states.push(await stateOf(client, id));
+    if (states.every((s) => s === "Success" || s === "Failed" || s === "Cancelled")) return states;
+    if (Date.now() > deadline) throw new Error(`runs still ${states.join(", ")}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** This process's environment, pointed at `home`'s embedded database. */
+function embeddedEnv(home: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "PREFECTLITE_API_URL") env[k] = v;
+  return { ...env, PREFECTLITE_HOME: home };
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe("a warm child (execute flow-run --wait-for-id)", () => {
+  test("says it is ready, then executes exactly one run — the first id on its stdin — and exits", async () => {
+    const { fixture, out, flowId, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    const first = await client.createFlowRun({ flowId });
+    const second = await client.createFlowRun({ flowId });
+    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "execute", "flow-run", "--wait-for-id"], {
+      env: embeddedEnv(fixture.home),
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = child.stdout.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value).split("\n")[0]).toBe(WARM_CHILD_READY);
+    expect(executions(out)).toEqual([]); // nothing runs before an id arrives
+    child.stdin.write(`${first}\n${second}\n`);
+    await child.stdin.end();
+    expect(await child.exited).toBe(0);
+    expect(await stateOf(client, first)).toBe("Success");
+    expect(await stateOf(client, second)).toBe("Scheduled");
+    expect(executions(out)).toEqual([{ pid: child.pid, warm: true, greeting: null, apiUrl: null }]);
+  });
+
+  test("whose stdin closes before an id arrives exits without executing anything", async () => {
+    const { fixture, out, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "execute", "flow-run", "--wait-for-id"], {
+      env: embeddedEnv(fixture.home),
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    await child.stdin.end();
+    expect(await child.exited).toBe(0);
+    expect(executions(out)).toEqual([]);
+  });
+});
+
+describe("an agent with warm children", () => {
+  let backend: Backend | undefined;
+  afterEach(() => {
+    backend?.close();
+    backend = undefined;
+  });
+
+  test("hands each env-less run to its own warm child; a run with a run-config env gets a fresh child with that env", async () => {
+    const { fixture, out, flowId, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    backend = openBackend(join(fixture.home, "prefectlite.db"));
+    const agent = new Agent({
+      backend: new ServicesAgentBackend(backend.services, backend.context().reads, fixture.home),
+      warmProcesses: 1,
+      log: () => {},
+    });
+    cleanups.push(async () => void (await agent.stop(10_000)));
+    expect(await agent.runOnce()).toBe(0); // registers and starts its warm child
+    expect(agent.warm.idle).toBe(1);
+    await agent.warmReady();
+    expect(agent.warm.ready).toBe(1);
+
+    // One run at a time: each pass takes the warm child the previous pass started as a replacement.
+    const ids: string[] = [];
+    for (const runConfig of [undefined, { type: "UniversalRun", env: { WARM_TEST_GREETING: "hello" } }, undefined]) {
+      ids.push(await client.createFlowRun({ flowId, runConfig }));
+      await agent.warmReady();
+      expect(await agent.runOnce()).toBe(1);
+      await untilFinished(client, [ids.at(-1)!]);
+    }
+    expect(await untilFinished(client, ids)).toEqual(["Success", "Success", "Success"]);
+
+    const ran = executions(out);
+    expect(ran).toHaveLength(3);
+    expect(new Set(ran.map((e) => e.pid)).size).toBe(3); // one process per run
+    expect(ran.map((e) => [e.warm, e.greeting])).toEqual([
+      [true, null],
+      [false, "hello"],
+      [true, null],
+    ]);
+    await until(() => agent.running.length === 0, "the children to exit");
+  });
+
+  test("in serve, the children talk to the server over HTTP", async () => {
+    const { fixture, out, flowId, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    const previous = process.env.PREFECTLITE_HOME;
+    process.env.PREFECTLITE_HOME = fixture.home;
+    let running: RunningServe;
+    try {
+      running = await serve({ host: "127.0.0.1", port: 0, project: "test", scheduler: false, agentShutdownGraceMs: 10_000, log: () => {} });
+    } finally {
+      if (previous === undefined) delete process.env.PREFECTLITE_HOME;
+      else process.env.PREFECTLITE_HOME = previous;
+    }
+    cleanups.push(() => running.stop());
+    await until(() => running.agent!.warm.idle === 1 || running.agent!.warm.idle === 2, "the warm children to start");
+    await running.agent!.warmReady();
+    const id = await client.createFlowRun({ flowId });
+    running.agent!.wake(); // the run was written by another connection: no need to wait for the poll
+    expect(await untilFinished(client, [id])).toEqual(["Success"]);
+    expect(executions(out)).toEqual([{ pid: expect.any(Number), warm: true, greeting: null, apiUrl: running.url }]);
+  });
+});
