@@ -92,9 +92,40 @@ function groupRecord(r: GroupRow | null): FlowGroupRecord | undefined {
   };
 }
 
+/** Freeze a parsed value all the way down, so a cached record shared between callers cannot be changed by one. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * A small map that forgets everything when it grows past `max` (the working set of flows that
+ * runs are created for is small; a miss costs one read).
+ */
+class BoundedCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(key, value);
+  }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+}
+
 export function createFlowRepository(db: Database): FlowRepository {
   const q = {
     get: db.query<FlowRow, { id: string }>(`SELECT ${FLOW_COLUMNS} FROM flow WHERE id = $id`),
+    mutable: db.query<{ archived: number; is_schedule_active: number; schedule: string | null }, { id: string }>(
+      "SELECT archived, is_schedule_active, schedule FROM flow WHERE id = $id",
+    ),
     latest: db.query<FlowRow, { project_id: string; name: string }>(
       `SELECT ${FLOW_COLUMNS} FROM flow WHERE project_id = $project_id AND name = $name ORDER BY created DESC, version DESC LIMIT 1`,
     ),
@@ -148,8 +179,39 @@ export function createFlowRepository(db: Database): FlowRepository {
     setGroupDefaults: db.query("UPDATE flow_group SET default_parameters = $value, updated = $now WHERE id = $id"),
   };
 
+  // What a flow id can never change (a flow version is immutable once registered: only its
+  // `archived` and `is_schedule_active` flags move, and ids are never reused), cached so that
+  // creating a run does not re-read and re-parse its parameters, run config and task list.
+  // Several processes share the database file: the flags, and the schedule (NULL for most
+  // flows; a stored one is honoured as stored), are read on every call.
+  const immutable = new BoundedCache<FlowRecord>(1000);
+  const taskLists = new BoundedCache<readonly TaskRecord[]>(1000);
+
+  function get(id: string): FlowRecord | undefined {
+    const cached = immutable.get(id);
+    if (cached) {
+      const flags = q.mutable.get({ id });
+      if (!flags) {
+        immutable.delete(id);
+        return undefined;
+      }
+      return {
+        ...cached,
+        archived: flags.archived === 1,
+        isScheduleActive: flags.is_schedule_active === 1,
+        schedule: fromJSONText(flags.schedule, null),
+      };
+    }
+    const record = flowRecord(q.get.get({ id }));
+    if (!record) return undefined;
+    // The parsed parameters and run config are shared with the cache, frozen; the flags and the
+    // schedule are each caller's own.
+    immutable.set(id, deepFreeze({ ...record, schedule: null }));
+    return record;
+  }
+
   return {
-    get: (id) => flowRecord(q.get.get({ id })),
+    get,
     latestByProjectAndName: (projectId, name) => flowRecord(q.latest.get({ project_id: projectId, name })),
     newestUnarchived: (by) =>
       flowRecord(
@@ -217,8 +279,20 @@ export function createFlowRepository(db: Database): FlowRepository {
     },
     setArchived: (id, archived, now) => void q.setArchived.run({ id, archived: archived ? 1 : 0, now }),
     setScheduleActive: (id, active, now) => void q.setScheduleActive.run({ id, active: active ? 1 : 0, now }),
-    delete: (id) => void q.delete.run({ id }),
-    tasks: (flowId) => q.tasks.all({ flow_id: flowId }),
+    delete(id) {
+      q.delete.run({ id });
+      immutable.delete(id);
+      taskLists.delete(id);
+    },
+    tasks(flowId) {
+      const cached = taskLists.get(flowId);
+      if (cached) return [...cached];
+      const tasks = q.tasks.all({ flow_id: flowId });
+      // A flow's tasks are inserted with it, in its registration transaction, and never change;
+      // an empty list may be a flow still being registered in this transaction: not cached.
+      if (tasks.length) taskLists.set(flowId, deepFreeze(tasks.map((t) => ({ ...t }))));
+      return tasks;
+    },
     findTask: (flowId, by) =>
       ("id" in by ? q.taskById.get({ flow_id: flowId, id: by.id }) : q.taskBySlug.get({ flow_id: flowId, slug: by.slug })) ??
       undefined,

@@ -42,3 +42,31 @@ test("two processes registering flows and creating runs on one database file los
   expect(row(db, "SELECT COUNT(*) AS n FROM task_run").n).toBe(stored.length);
   db.close();
 }, 60_000);
+
+test("a flow archived or deleted through another connection to the file is seen at once by run creation", () => {
+  const path = tempDatabasePath();
+  const mine = createServices(openDatabase(path));
+  const theirs = createServices(openDatabase(path));
+  const { id: projectId } = mine.createProject({ name: "shared" });
+  const flow = (name: string) => ({
+    name,
+    tasks: [{ slug: "t-1", name: "t", kind: "task", mapped: false, tags: [], maxRetries: 0, retryDelayMs: 0, timeoutMs: null, trigger: "all_successful", skipOnUpstreamSkip: true, logStdout: false, result: null, constants: {}, sourceDigest: null }],
+    edges: [],
+    parameters: [],
+    referenceTasks: [],
+    schedule: null,
+    runConfig: { env: {}, labels: [] },
+    result: null,
+    storage: { type: "Module", module: "test.flows" },
+    formatVersion: 1,
+  });
+  const archived = mine.createFlow({ serializedFlow: flow("archived"), projectId });
+  const deleted = mine.createFlow({ serializedFlow: flow("deleted"), projectId });
+  // Run creation has read (and may keep) both flows.
+  mine.createFlowRun({ flowId: archived.id });
+  mine.createFlowRun({ flowId: deleted.id });
+  theirs.archiveFlow(archived.id);
+  theirs.deleteFlow(deleted.id);
+  expect(() => mine.createFlowRun({ flowId: archived.id })).toThrow(/archived/);
+  expect(() => mine.createFlowRun({ flowId: deleted.id })).toThrow(/not found/);
+});
