@@ -23,6 +23,7 @@ h3 { font-size:1rem; margin:1rem 0 .4rem; }
 table { border-collapse:collapse; width:100%; margin:.4rem 0; }
 th, td { text-align:left; padding:.35rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; }
 th { background:var(--panel); font-weight:600; }
+td.mono:first-child { white-space:nowrap; }
 code, .mono { font-family:ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.9em; }
 .muted { color:var(--muted); }
 .card { border:1px solid var(--line); border-radius:6px; padding:.8rem 1rem; background:var(--panel); margin:.6rem 0; }
