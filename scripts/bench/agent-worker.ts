@@ -1,7 +1,11 @@
 /**
  * One measurement of scripts/bench/agent.ts in its own process, printing one JSON line.
- *   bun agent-worker.ts latency N HOME   — serve (in-process agent) in this process; N runs created
- *       one after another through HTTP; create → Running from the run's own state timestamps
+ *   bun agent-worker.ts latency N HOME [CHILDREN WARM] — serve (in-process agent) in this process; N runs
+ *       created one after another through HTTP, each once the previous finished; create → Running from
+ *       the run's own state timestamps. CHILDREN: http (default) | database — how the agent's children
+ *       reach the backend; WARM: the agent's warm children (default: its default)
+ *   bun agent-worker.ts latency-idle N HOME — the same, but each run is created once the agent is idle
+ *       again (its warm children ready): the latency of a run that finds the agent not busy
  *   bun agent-worker.ts agent-runs N HOME — N hello-world runs one after another through serve's agent
  *       (a child process each), wall time
  *   bun agent-worker.ts warm-runs N HOME — N hello-world runs one after another, created and executed
@@ -15,7 +19,9 @@ import { HttpTransport } from "../../src/client/http-transport.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
 import { serve } from "../../src/runtime/serve.ts";
 
-const [mode, nText, home] = process.argv.slice(2);
+const [mode, nText, home, childrenArg, warmArg] = process.argv.slice(2);
+const agentChildBackend = childrenArg === "database" ? "database" : "http";
+const agentWarmProcesses = warmArg === undefined ? undefined : Number(warmArg);
 const n = Number(nText);
 process.env.PREFECTLITE_HOME = home!;
 
@@ -43,19 +49,29 @@ async function waitFinished(client: BackendClient, id: string): Promise<string> 
   }
 }
 
-if (mode === "latency" || mode === "agent-runs" || mode === "fanout-agent") {
+if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mode === "fanout-agent") {
   registerWithCli();
-  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {} });
+  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {}, agentChildBackend, agentWarmProcesses });
+  const agent = running.agent!;
+  /** Until the agent has no run in hand and all its warm children are ready. */
+  const idle = async () => {
+    while (agent.running.length > 0 || agent.warm.ready < agent.warm.size) {
+      await agent.warmReady();
+      await Bun.sleep(1);
+    }
+  };
+  await idle(); // the measurement starts with serve up, as a user finds it
   const client = new BackendClient(new HttpTransport(running.url));
   const ids = await flowIds(client);
   const flowId = mode === "fanout-agent" ? ids.fanout : ids.hello;
   const latencies: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
+    if (mode === "latency-idle") await idle();
     const id = await client.createFlowRun({ flowId });
     const state = await waitFinished(client, id);
     if (state !== "Success") throw new Error(`run ${id} ended ${state}`);
-    if (mode === "latency") {
+    if (mode.startsWith("latency")) {
       const rows = running.backend.db
         .query("SELECT state, timestamp FROM flow_run_state WHERE flow_run_id = $id AND state IN ('Scheduled', 'Running') ORDER BY version")
         .all({ id }) as Array<{ state: string; timestamp: string }>;

@@ -1,5 +1,7 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
 import { WARM_CHILD_READY } from "../../backed/child-command.ts";
+import { RunApi } from "../../backed/run-api.ts";
+import { installSdkResolver } from "../../loader/load.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
 import { clockTime, formatLogLine } from "../../engine/log-format.ts";
@@ -47,7 +49,7 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
   try {
     let id = o.id;
     if (o.waitForId) {
-      await client.baseUrl(); // opens the transport now (for the embedded database: the database and the schema)
+      await warmUp(client);
       print(WARM_CHILD_READY);
       id = await Promise.race([readRunId(), aborted(interrupt.signal)]);
       if (received) return SIGNAL_EXIT[received]!;
@@ -69,6 +71,17 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
     for (const [s, h] of handlers) process.off(s, h);
     await client.close();
   }
+}
+
+/**
+ * What a warm child does before it says it is ready: open the transport (for the embedded
+ * database: the database and the GraphQL schema), send the query the runner starts with once
+ * (an id no run has: the request path, and the server's parse cache, are then warm), and install
+ * the resolver of `import … from "prefectlite"` used when the flow is loaded.
+ */
+async function warmUp(client: ReturnType<typeof connect>): Promise<void> {
+  await new RunApi(client).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
+  installSdkResolver();
 }
 
 /** The first line on stdin (trimmed), or undefined when stdin closes first. Reads nothing after it. */
