@@ -173,7 +173,10 @@ export const FlowPage: FC<FlowPageProps> = ({ detail, signedIn, form, formError,
       <section aria-labelledby="run">
         <h2 id="run">Run</h2>
         {archived ? (
-          <p class="muted">This version is archived and takes no new runs; open the live version to run the flow.</p>
+          <>
+            <ErrorBox message={formError} />
+            <p class="muted">This version is archived and takes no new runs; open the live version to run the flow.</p>
+          </>
         ) : (
           <form method="post" action={`/flow/${id}/run`} class="card" id="run-form">
             <ErrorBox message={formError} />
