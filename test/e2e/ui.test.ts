@@ -29,8 +29,8 @@ describe.skipIf(!available)("the web UI in chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
-  });
+    await server?.stop(); // serve waits for its agent's runs (none are left unless a step failed)
+  }, STEP_MS);
 
   /** Open the flows page and follow the link of flow `name`. */
   async function openFlow(name: string): Promise<void> {
