@@ -60,7 +60,7 @@ export interface RunConfigBase {
   [key: string]: unknown;
 }
 
-/** Create the run; `runConfig` is the flow's effective run config, to which the log level is added. */
+/** Create the run; `runConfig` is the flow's effective run config, to which a log level other than INFO is added. */
 export function submitRunForm(services: Services, flowId: string, values: RunFormValues, runConfig: RunConfigBase | null): RunFormOutcome {
   const fail = (error: string): RunFormOutcome => ({ ok: false, error, values });
   const parsed = parseParameters(values.parameters);
@@ -71,7 +71,10 @@ export function submitRunForm(services: Services, flowId: string, values: RunFor
     if (Number.isNaN(at.getTime())) return fail(`'${values.startAt}' is not a start time`);
     scheduledStartTime = at.toISOString();
   }
+  // INFO is the default: the run keeps its flow's run config, so an agent may hand it to a warm
+  // child (those take only runs whose run config sets no environment).
   const base = runConfig ?? {};
+  const withLevel = values.logLevel === "INFO" ? null : { ...base, env: { ...(base.env ?? {}), [RUN_LOG_LEVEL_ENV]: values.logLevel } };
   try {
     const created = services.createFlowRun({
       flowId,
@@ -79,7 +82,7 @@ export function submitRunForm(services: Services, flowId: string, values: RunFor
       flowRunName: values.runName || null,
       labels: parseLabels(values.labels),
       scheduledStartTime: scheduledStartTime ?? null,
-      runConfig: { ...base, env: { ...(base.env ?? {}), [RUN_LOG_LEVEL_ENV]: values.logLevel } },
+      runConfig: withLevel,
     });
     return { ok: true, flowRunId: created.id };
   } catch (e) {

@@ -58,6 +58,13 @@ describe("the Run form", () => {
     expect(runsOf(f.helloId).n).toBe(before);
   });
 
+  test("the default log level (INFO) leaves the run config as the flow's: no environment added", async () => {
+    const res = await f.post(`/flow/${f.helloId}/run`, { parameters: "{}", log_level: "INFO" });
+    const id = res.headers.get("location")!.split("/").at(-1)!;
+    expect(JSON.parse(flowRun(id).run_config!)).toEqual({ env: {}, labels: [] });
+    expect(textOf(await (await f.request(`/flow-run/${id}`)).text())).toContain("Log level INFO (default)");
+  });
+
   test("a JSON value that is not an object is refused", async () => {
     const res = await f.post(`/flow/${f.helloId}/run`, { parameters: "[1, 2]" });
     expect(res.status).toBe(422);
