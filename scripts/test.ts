@@ -19,7 +19,9 @@ async function typeCheck(): Promise<number> {
 
 /** Run bun test, copying its stderr through while keeping it to read the summary lines. */
 async function bunTest(): Promise<{ code: number; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, "test", ...extraArgs], { cwd: root, stdout: "inherit", stderr: "pipe" });
+  // bunfig.toml's [test] timeout is not applied by Bun 1.4.5 (tests got its 5 s default), so the
+  // per-test ceiling is passed here: tests start real processes and servers.
+  const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", ...extraArgs], { cwd: root, stdout: "inherit", stderr: "pipe" });
   let stderr = "";
   const decoder = new TextDecoder();
   const reader = proc.stderr.getReader();
