@@ -5,7 +5,8 @@ import type { NewLog } from "./records.ts";
 export interface LogRepository {
   /**
    * Insert the logs whose flow run (and task run, when given, of that flow run) exist; the
-   * others are skipped. Returns how many were written.
+   * others are skipped. Returns how many were written. Call it inside a transaction (the checks
+   * and the inserts must see the same runs).
    */
   insertValid(logs: NewLog[], now: string): number;
 }
@@ -13,15 +14,33 @@ export interface LogRepository {
 export function createLogRepository(db: Database): LogRepository {
   const insert = db.query(
     `INSERT INTO log (id, flow_run_id, task_run_id, timestamp, name, level, message, info, created)
-     SELECT $id, $flow_run_id, $task_run_id, $timestamp, $name, $level, $message, $info, $now
-     WHERE EXISTS (SELECT 1 FROM flow_run WHERE id = $flow_run_id)
-       AND ($task_run_id IS NULL OR EXISTS (SELECT 1 FROM task_run WHERE id = $task_run_id AND flow_run_id = $flow_run_id))`,
+     VALUES ($id, $flow_run_id, $task_run_id, $timestamp, $name, $level, $message, $info, $now)`,
   );
+  const flowRunExists = db.query<{ one: number }, { id: string }>("SELECT 1 AS one FROM flow_run WHERE id = $id");
+  const taskRunFlowRun = db.query<{ flow_run_id: string }, { id: string }>("SELECT flow_run_id FROM task_run WHERE id = $id");
   return {
     insertValid(logs, now) {
+      // The caller holds the transaction, so what is checked here holds until the inserts. A
+      // batch's rows mostly share their runs: each distinct run is looked up once.
+      const flowRuns = new Map<string, boolean>();
+      const taskRuns = new Map<string, string | null>();
       let written = 0;
       for (const l of logs) {
-        written += insert.run({
+        let flowRunOk = flowRuns.get(l.flowRunId);
+        if (flowRunOk === undefined) {
+          flowRunOk = flowRunExists.get({ id: l.flowRunId }) !== null;
+          flowRuns.set(l.flowRunId, flowRunOk);
+        }
+        if (!flowRunOk) continue;
+        if (l.taskRunId !== null) {
+          let owner = taskRuns.get(l.taskRunId);
+          if (owner === undefined) {
+            owner = taskRunFlowRun.get({ id: l.taskRunId })?.flow_run_id ?? null;
+            taskRuns.set(l.taskRunId, owner);
+          }
+          if (owner !== l.flowRunId) continue;
+        }
+        insert.run({
           id: l.id,
           flow_run_id: l.flowRunId,
           task_run_id: l.taskRunId,
@@ -31,7 +50,8 @@ export function createLogRepository(db: Database): LogRepository {
           message: l.message,
           info: toJSONText(l.info),
           now,
-        }).changes;
+        });
+        written++;
       }
       return written;
     },
