@@ -1,6 +1,6 @@
 import { PrefectliteError, notFoundError, validationError } from "../core/errors.ts";
 import { canTransition, isFinishedType, isRunningType, type StateType } from "../core/state.ts";
-import type { FlowRunRecord, TaskRunRecord } from "../storage/store.ts";
+import type { FlowRunRecord, TaskRunWriteView } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { parseStateInput, serverState, stateWrite, type StampedState } from "./state-input.ts";
 import type { FlowRunStateInput, SetStatesOptions, StateWriteResult, TaskRunStateInput } from "./types.ts";
@@ -39,7 +39,7 @@ export function createStateService(deps: ServiceDeps) {
         const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
         const version = requireVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
-        const taskRun = deps.store.taskRuns.get(id);
+        const taskRun = deps.store.taskRuns.getForWrite(id);
         if (!taskRun) throw notFoundError(`State update failed for task run ID ${id}: no such task run`);
         let flowRun = flowRuns.get(taskRun.flowRunId);
         if (!flowRun) {
@@ -98,7 +98,7 @@ function checkVersion(kind: string, id: string, stored: number, given: number): 
   }
 }
 
-function checkTaskRunRules(taskRun: TaskRunRecord, flowRun: FlowRunRecord, to: StateType, versionLocked: boolean): void {
+function checkTaskRunRules(taskRun: TaskRunWriteView, flowRun: FlowRunRecord, to: StateType, versionLocked: boolean): void {
   if (isRunningType(to) && flowRun.state !== "Running") {
     throw new PrefectliteError(
       "Conflict",
@@ -134,7 +134,7 @@ export function writeFlowRunState(
   return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId }));
 }
 
-function writeTaskRunState(deps: ServiceDeps, run: TaskRunRecord, version: number, state: StampedState, rerun: boolean): number {
+function writeTaskRunState(deps: ServiceDeps, run: TaskRunWriteView, version: number, state: StampedState, rerun: boolean): number {
   checkVersion("task run", run.id, run.version, version);
   if (!canTransition(run.state, state.type, { rerun })) refuseTransition("task run", run.id, run.state, state.type);
   const heartbeat = state.type === "Running" ? isoNow(deps) : null;

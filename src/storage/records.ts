@@ -148,6 +148,9 @@ export interface TaskRunRecord {
   serializedState: SerializedState;
 }
 
+/** The part of a task run a state write checks. */
+export type TaskRunWriteView = Pick<TaskRunRecord, "id" | "flowRunId" | "version" | "state">;
+
 export interface NewTaskRun {
   id: string;
   flowRunId: string;

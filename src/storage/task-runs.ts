@@ -1,11 +1,13 @@
 import type { Database } from "bun:sqlite";
 import { fromJSONText } from "./json.ts";
-import type { NewTaskRun, StateWrite, TaskRunRecord } from "./records.ts";
+import type { NewTaskRun, StateWrite, TaskRunRecord, TaskRunWriteView } from "./records.ts";
 import { createRunStateWriter } from "./run-states.ts";
 
 /** Task runs and their state history. */
 export interface TaskRunRepository {
   get(id: string): TaskRunRecord | undefined;
+  /** What a state write checks (no JSON parsed): id, flow run, version, state. */
+  getForWrite(id: string): TaskRunWriteView | undefined;
   find(flowRunId: string, taskId: string, mapIndex: number): TaskRunRecord | undefined;
   /** Insert the task runs that do not exist yet (by flow run, task, map index); returns how many were new. */
   insertMissing(runs: NewTaskRun[], now: string): number;
@@ -49,6 +51,9 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
   const states = createRunStateWriter(db, "task_run");
   const q = {
     get: db.query<TaskRunRow, { id: string }>(`SELECT ${COLUMNS} FROM task_run WHERE id = $id`),
+    getForWrite: db.query<TaskRunWriteView, { id: string }>(
+      "SELECT id, flow_run_id AS flowRunId, version, state FROM task_run WHERE id = $id",
+    ),
     find: db.query<TaskRunRow, { flow_run_id: string; task_id: string; map_index: number }>(
       `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_id = $task_id AND map_index = $map_index`,
     ),
@@ -70,6 +75,7 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
 
   return {
     get: (id) => record(q.get.get({ id })),
+    getForWrite: (id) => q.getForWrite.get({ id }) ?? undefined,
     find: (flowRunId, taskId, mapIndex) => record(q.find.get({ flow_run_id: flowRunId, task_id: taskId, map_index: mapIndex })),
     insertMissing(runs, now) {
       let inserted = 0;
