@@ -1,6 +1,6 @@
 import { newId } from "./ids.ts";
 import { notFoundError, validationError } from "../core/errors.ts";
-import type { TaskRecord, TaskRunRecord } from "../storage/store.ts";
+import type { NewTaskRun, TaskRecord, TaskRunRecord } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { serverState, stateWrite } from "./state-input.ts";
 import type { MappedChildrenInput, TaskRunInfo, TaskRunLookup } from "./types.ts";
@@ -57,16 +57,37 @@ export function createTaskRunService(deps: ServiceDeps) {
       const existing = deps.store.taskRuns.range(flowRunId, task.id, 0, count);
       if (existing.length < count) {
         const have = new Set(existing.map((r) => r.mapIndex));
-        const missing = [];
+        const missing: NewTaskRun[] = [];
         for (let i = 0; i < count; i++) if (!have.has(i)) missing.push(newTaskRun(flowRunId, task, i, now));
-        deps.store.taskRuns.insertMissing(missing, now);
-        return deps.store.taskRuns.range(flowRunId, task.id, 0, count).map(info);
+        const inserted = deps.store.taskRuns.insertMissing(missing, now);
+        // The transaction is a write transaction taken at its start: nobody else inserted
+        // meanwhile, so the children are the ones read plus the ones just written, which need
+        // not be read back. Should the count ever differ, read them all.
+        if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.id, 0, count).map(info);
+        const all: TaskRunInfo[] = new Array(count);
+        for (const r of existing) all[r.mapIndex] = info(r);
+        for (const m of missing) all[m.mapIndex] = createdInfo(m);
+        return all;
       }
       return existing.map(info);
     });
   }
 
   return { getOrCreateTaskRunInfo, getOrCreateMappedTaskRuns };
+}
+
+/** The info of a task run just inserted (version 1, its initial state). */
+function createdInfo(run: NewTaskRun): TaskRunInfo {
+  return {
+    id: run.id,
+    flowRunId: run.flowRunId,
+    taskId: run.taskId,
+    taskSlug: run.taskSlug,
+    mapIndex: run.mapIndex,
+    version: 1,
+    state: run.initialState.state.type,
+    serializedState: run.initialState.state,
+  };
 }
 
 function info(r: TaskRunRecord): TaskRunInfo {
