@@ -5,6 +5,7 @@
  * (a child process per run) and through the backed runner in one warm process (no child per run).
  * Each measurement runs in scripts/bench/agent-worker.ts, in its own process and home.
  */
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { BenchContext, BenchSection } from "./section.ts";
 import { fmt, median } from "./measure.ts";
@@ -30,12 +31,16 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** The 1-minute load average now: other processes on a small machine move these figures. */
+const load = () => loadavg()[0]!.toFixed(1);
+
 const SQLITE = "SQLite: WAL, `synchronous=NORMAL` (a commit survives a process crash; the last commits may be lost on power loss).";
 
 export const schedulingLatency: BenchSection = {
   id: "scheduling-latency",
   title: "Scheduling latency: create_flow_run → Running with serve's in-process agent",
   async run(ctx: BenchContext): Promise<string> {
+    const loadBefore = load();
     const rows: Array<[string, number[]]> = [];
     const measure = async (label: string, mode: string, n: number, ...extra: string[]) => {
       const l = (await worker(ctx, mode, n, ...extra)).latencies!;
@@ -65,6 +70,7 @@ export const schedulingLatency: BenchSection = {
       "  child (`execute flow-run --wait-for-id`: prefectlite loaded, waiting for a run id on stdin), which then reads the run,",
       "  loads the flow and writes Running over HTTP. The agent keeps 2 warm children (PREFECTLITE_AGENT_WARM_PROCESSES) and",
       "  starts a replacement for each one it uses: runs arriving faster than replacements start (back to back) wait for one.",
+      `- Load average (1 min) ${loadBefore} at the start, ${load()} at the end (${navigator.hardwareConcurrency} CPUs).`,
       "- The last two rows start each run's process when it runs: over HTTP the child loads no GraphQL server code; on the",
       "  database it opens SQLite and builds the GraphQL schema itself (how serve's children worked before).",
       `- ${SQLITE}`,
@@ -76,6 +82,7 @@ export const peerWorkloads: BenchSection = {
   id: "peer-workloads",
   title: "The peers' workloads: 200 hello-world runs one after another; one run fanning out 1,000 tasks then a reduce",
   async run(ctx: BenchContext): Promise<string> {
+    const loadBefore = load();
     const agentRuns = await worker(ctx, "agent-runs", 200);
     const warmRuns: number[] = [];
     const fanWarm: number[] = [];
@@ -102,6 +109,7 @@ export const peerWorkloads: BenchSection = {
       "  backend. The warm-process column (create_flow_run + the backed runner in one long-lived process, as the peers'",
       "  workers run) is what the backend itself sustains.",
       `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass.`,
+      `- Load average (1 min) ${loadBefore} at the start, ${load()} at the end (${navigator.hardwareConcurrency} CPUs).`,
       `- ${SQLITE}`,
     ].join("\n");
   },

@@ -155,8 +155,8 @@ export class Agent extends LoopService {
   private launch(run: ClaimedFlowRun): AgentLogLine | undefined {
     let child: FlowRunProcess;
     try {
-      const warm = Object.keys(run.env).length === 0 ? this.pool?.take() : undefined;
-      if (warm) child = warm.assign(run.id);
+      const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id) : undefined;
+      if (warm) child = warm;
       else {
         const env = childEnvironment(process.env, run.env, this.options.backend.childEnv());
         child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
@@ -173,6 +173,18 @@ export class Agent extends LoopService {
     this.exits.add(exit);
     void exit.finally(() => this.exits.delete(exit));
     return { flowRunId: run.id, level: "INFO", message: `Submitted for execution: PID ${child.pid}`, name: this.agentName };
+  }
+
+  /** Give the run to a warm child; undefined when none is idle (or the one taken had just died). */
+  private takeWarm(flowRunId: string): FlowRunProcess | undefined {
+    const warm = this.pool?.take();
+    if (!warm) return undefined;
+    try {
+      return warm.assign(flowRunId);
+    } catch {
+      warm.kill("SIGKILL"); // its stdin is gone: it cannot take the run
+      return undefined;
+    }
   }
 
   private async childEnded(

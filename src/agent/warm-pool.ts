@@ -93,6 +93,7 @@ export class WarmPool {
     this.idle.push(child);
     void child.ready.then((ok) => {
       if (ok) this.failures = 0;
+      else if (this.idle.includes(child)) child.kill("SIGKILL"); // alive but not speaking the protocol: of no use
     });
     void child.exited.then((outcome) => {
       const at = this.idle.indexOf(child);
