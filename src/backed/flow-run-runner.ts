@@ -71,8 +71,9 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
   let details = await readOrThrow(api, flowRunId);
 
   const gate = await gateRun(api, details, options);
-  if (gate) return gate;
-  details = await readOrThrow(api, flowRunId);
+  // After sleeping until a future start, read the run again (it may have changed meanwhile).
+  if (gate === "waited") details = await readOrThrow(api, flowRunId);
+  else if (gate) return gate;
 
   let flow: Flow;
   try {
@@ -152,7 +153,7 @@ async function readOrThrow(api: RunApi, flowRunId: string): Promise<FlowRunDetai
 }
 
 /** Prefect's runner gates; undefined when the run may start. */
-async function gateRun(api: RunApi, details: FlowRunDetails, options: BackedRunOptions): Promise<BackedRunOutcome | undefined> {
+async function gateRun(api: RunApi, details: FlowRunDetails, options: BackedRunOptions): Promise<BackedRunOutcome | "waited" | undefined> {
   const state = details.state;
   if (isFinishedType(state)) return { status: "already-finished", state, message: "Flow run has already finished." };
   if (state === "Cancelling") {
@@ -166,7 +167,10 @@ async function gateRun(api: RunApi, details: FlowRunDetails, options: BackedRunO
     if (wait > 0 && !options.waitForStart) {
       return { status: "not-due", state, message: `Flow run is scheduled to start at ${new Date(start).toISOString()}.` };
     }
-    if (wait > 0) await Bun.sleep(wait);
+    if (wait > 0) {
+      await Bun.sleep(wait);
+      return "waited";
+    }
   }
   return undefined;
 }
