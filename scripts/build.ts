@@ -15,6 +15,8 @@ export function buildCommand(outfile: string): string[] {
     "--minify",
     "--bytecode",
     "--format=esm",
+    // Code splitting keeps lazily imported commands (the server, GraphQL) out of the start-up path.
+    "--splitting",
     "--no-compile-autoload-bunfig",
     "--no-compile-autoload-dotenv",
     join(root, "src/main.ts"),
