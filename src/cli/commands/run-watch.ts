@@ -99,9 +99,11 @@ export async function watchFlowRun(client: BackendClient, flowRunId: string, opt
     const data = await client.graphql<WatchPoll>(POLL_QUERY, { id: flowRunId, since });
     const run = data.flow_run_by_pk;
     if (!run) throw new Error(`flow run ${flowRunId} no longer exists`);
+    // Logs first: the sort is stable, and a state recorded in the same millisecond as a log line
+    // follows it (the runner logs "Flow run SUCCESS…" and then records Success).
     take([
-      ...run.states.map((s) => ({ id: s.id, timestamp: s.timestamp, level: "INFO", message: `Entered state <${s.state}>: ${s.message ?? ""}` })),
       ...run.logs.map((l) => ({ id: l.id, timestamp: l.timestamp, level: l.level, message: l.message })),
+      ...run.states.map((s) => ({ id: s.id, timestamp: s.timestamp, level: "INFO", message: `Entered state <${s.state}>: ${s.message ?? ""}` })),
     ]);
     return run;
   };
