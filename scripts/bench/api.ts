@@ -17,7 +17,7 @@ interface Server {
 }
 
 async function startServe(home: string): Promise<Server> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--no-scheduler"], {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--no-scheduler", "--no-agent"], {
     cwd: ROOT,
     env: { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>,
     stdout: "pipe",
@@ -99,7 +99,7 @@ export const apiThroughput: BenchSection = {
         `create_flow_run ÷ trivial query: ${fmt((create / trivial) * 100, 0)}% (target ≥ 50%: ${create / trivial >= 0.5 ? "met" : "NOT met"}); ` +
           `absolute: ${fmt(create, 0)}/s (target ≥ 5,000/s: ${create >= 5000 ? "met" : "NOT met"}); trivial query ÷ plain route: ${fmt((trivial / plain) * 100, 0)}%.`,
         "",
-        "Server: `prefectlite serve --no-scheduler` (Bun, from source) in one process; the load generator",
+        "Server: `prefectlite serve --no-scheduler --no-agent` (Bun, from source) in one process; the load generator",
         "(`scripts/bench/api-load.ts`, fetch loops) in another, so both share the machine's 2 cores.",
         "SQLite in WAL mode with synchronous=NORMAL; every create_flow_run is its own transaction.",
       ].join("\n");
