@@ -6,6 +6,7 @@ import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { PrefectliteError } from "../src/core/errors.ts";
 import type { Flow } from "../src/core/flow.ts";
 import type { LogRecord } from "../src/core/logging.ts";
 import type { State, StateType } from "../src/core/state.ts";
@@ -133,4 +134,15 @@ export const fixture = (name: string) => join(REPO_ROOT, "test/fixtures/flows", 
 /** Log lines of the CLI with the time replaced by HH:MM:SS, so they can be compared exactly. */
 export function normalizeClock(text: string): string {
   return text.replace(/\b\d{2}:\d{2}:\d{2} \|/g, "HH:MM:SS |");
+}
+
+/** The PrefectliteError a promise rejects with; fails the test if it resolves or rejects otherwise. */
+export async function errorOf(p: Promise<unknown>): Promise<PrefectliteError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof PrefectliteError) return e;
+    throw e;
+  }
+  throw new Error("expected the call to fail with a PrefectliteError");
 }

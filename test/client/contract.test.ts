@@ -13,7 +13,7 @@ import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
 import { startServer } from "../../src/server/serve.ts";
 import { Flow, Parameter, task } from "../../src/index.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir, errorOf } from "../helpers.ts";
 
 interface Harness {
   client: BackendClient;
@@ -51,15 +51,6 @@ function greetFlow(defaultTimes = 1): CoreFlow {
   });
 }
 
-async function errorOf(p: Promise<unknown>): Promise<PrefectliteError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof PrefectliteError) return e;
-    throw e;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe.each([
   ["embedded", embedded],

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { PrefectliteError } from "../../src/core/errors.ts";
 import { Flow, FlowRunView, FlowView, Parameter, task, TaskRunView } from "../../src/index.ts";
 import { Seeder } from "./seed.ts";
+import { errorOf } from "../helpers.ts";
 
 const say = task({ name: "say" }, (name: string) => `hi ${name}`);
 const inc = task({ name: "inc" }, (x: number) => x + 1);
@@ -22,15 +22,6 @@ beforeEach(async () => {
 });
 afterEach(() => seed.close());
 
-async function errorOf(p: Promise<unknown>): Promise<PrefectliteError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof PrefectliteError) return e;
-    throw e;
-  }
-  throw new Error("expected a PrefectliteError");
-}
 
 /** A run of `demo` that finished: name, say-1 and inc-1 (mapped over 3) succeeded. */
 async function finishedRun(): Promise<string> {

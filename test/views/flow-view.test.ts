@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { PrefectliteError } from "../../src/core/errors.ts";
 import { Flow, FlowView, Parameter, task } from "../../src/index.ts";
 import { Seeder } from "./seed.ts";
+import { errorOf } from "../helpers.ts";
 
 const greet = task({ name: "greet" }, (name: string) => `hi ${name}`);
 const greetFlow = (tag = "") =>
@@ -15,15 +15,6 @@ beforeEach(async () => {
 });
 afterEach(() => seed.close());
 
-async function errorOf(p: Promise<unknown>): Promise<PrefectliteError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof PrefectliteError) return e;
-    throw e;
-  }
-  throw new Error("expected a PrefectliteError");
-}
 
 describe("FlowView", () => {
   test("fromFlowName gives every member of the registered flow", async () => {

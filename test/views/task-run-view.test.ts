@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { BackendClient } from "../../src/client/client.ts";
-import { PrefectliteError } from "../../src/core/errors.ts";
 import type { ResultLocation } from "../../src/core/state.ts";
 import { Flow, Parameter, task, TaskRunView } from "../../src/index.ts";
 import { Seeder } from "./seed.ts";
+import { errorOf } from "../helpers.ts";
 
 const make = task({ name: "make" }, (n: number) => Array.from({ length: n }, (_, i) => i));
 const inc = task({ name: "inc" }, (x: number) => x + 1);
@@ -21,15 +21,6 @@ beforeEach(async () => {
 });
 afterEach(() => seed.close());
 
-async function errorOf(p: Promise<unknown>): Promise<PrefectliteError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof PrefectliteError) return e;
-    throw e;
-  }
-  throw new Error("expected a PrefectliteError");
-}
 
 describe("TaskRunView lookups", () => {
   test("fromTaskSlug and fromTaskRunId give every member", async () => {
