@@ -119,16 +119,30 @@ describe.skipIf(!available)("the web UI in chromium", () => {
     await expect(page.locator("#run-task-runs").textContent()).resolves.toContain("Cancelled");
   }, STEP_MS);
 
+  /**
+   * Fill the Run form's parameters and submit it, returning the status of the form's POST: a
+   * failure then says what the server answered instead of only "no alert appeared".
+   */
+  async function submitParameters(text: string): Promise<number> {
+    const field = page.getByLabel("Parameters (JSON object)");
+    await field.fill(text);
+    expect(await field.inputValue()).toBe(text);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && /\/flow\/[0-9a-f-]{36}\/run$/.test(r.url())),
+      page.getByRole("button", { name: "Run", exact: true }).click(),
+    ]);
+    await page.waitForLoadState();
+    return response.status();
+  }
+
   test("a bad JSON parameter is shown as a form error", async () => {
     await openFlow("hello-world");
     const flowUrl = page.url();
-    await page.getByLabel("Parameters (JSON object)").fill('{"name": ');
-    await page.getByRole("button", { name: "Run", exact: true }).click();
+    expect(await submitParameters('{"name": ')).toBe(422);
     await expect(page.getByRole("alert").textContent()).resolves.toContain("Parameters are not valid JSON");
     expect(await page.getByLabel("Parameters (JSON object)").inputValue()).toBe('{"name": ');
     await page.goto(flowUrl);
-    await page.getByLabel("Parameters (JSON object)").fill('{"nmae": "typo"}');
-    await page.getByRole("button", { name: "Run", exact: true }).click();
+    expect(await submitParameters('{"nmae": "typo"}')).toBe(422);
     await expect(page.getByRole("alert").textContent()).resolves.toContain("has no parameter 'nmae'");
   }, STEP_MS);
 
