@@ -101,7 +101,9 @@ export const apiThroughput: BenchSection = {
         "",
         "Server: `prefectlite serve --no-scheduler --no-agent` (Bun, from source) in one process; the load generator",
         "(`scripts/bench/api-load.ts`, fetch loops) in another, so both share the machine's 2 cores.",
-        "SQLite in WAL mode with synchronous=NORMAL; every create_flow_run is its own transaction.",
+        "SQLite in WAL mode with synchronous=NORMAL (a commit survives a crash of the process; the last commits may be lost",
+        "on power loss); mutations arriving together share one commit (group commit, each in its own savepoint), and WAL",
+        "checkpoints (the only fsyncs) run on a worker thread.",
       ].join("\n");
     } finally {
       await server.stop();

@@ -7,4 +7,9 @@ export interface ApiContext {
   reads: ReadModel;
   /** From the `X-Prefect-Agent-Id` header (undefined in-process unless given). */
   agentId: string | undefined;
+  /**
+   * When set, mutations run through it: the server's group commit, where mutations arriving
+   * together share one transaction (each rolled back alone if it fails). Absent, each commits alone.
+   */
+  writes?: { run<T>(fn: () => T): Promise<T> } | undefined;
 }

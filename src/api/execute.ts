@@ -1,4 +1,4 @@
-import { execute, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { execute, getOperationAST, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
 import type { ApiContext } from "./context.ts";
 import { toPublicError } from "./errors.ts";
 
@@ -15,7 +15,9 @@ export async function executeGraphQL(
 ): Promise<ExecutionResult> {
   const document = prepare(schema, query);
   if (!("kind" in document)) return { errors: document.errors };
-  const result = await execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
+  const run = () => execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
+  const grouped = context.writes && getOperationAST(document, operationName)?.operation === "mutation";
+  const result = await (grouped ? context.writes!.run(run) : run());
   if (!result.errors?.length) return result;
   return { ...result, errors: result.errors.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
 }

@@ -3,6 +3,7 @@ import { buildApiSchema } from "../api/schema.ts";
 import type { ApiContext } from "../api/context.ts";
 import { createReadModel } from "../services/read-model.ts";
 import { createServices, type Services } from "../services/index.ts";
+import { startBackgroundCheckpoints } from "../storage/checkpoints.ts";
 import { openDatabase, type Database } from "../storage/db.ts";
 import { settings } from "../settings.ts";
 
@@ -17,6 +18,7 @@ export interface Backend {
 
 export function openBackend(databasePath: string): Backend {
   const db = openDatabase(databasePath);
+  const checkpoints = databasePath === ":memory:" ? undefined : startBackgroundCheckpoints(db, databasePath);
   const services = createServices(db, { maxScheduledRuns: settings.schedulerMaxRuns() });
   const reads = createReadModel(db);
   const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
@@ -25,6 +27,9 @@ export function openBackend(databasePath: string): Backend {
     services,
     schema,
     context: (agentId) => ({ services, reads, agentId }),
-    close: () => db.close(),
+    close: () => {
+      checkpoints?.stop();
+      db.close();
+    },
   };
 }

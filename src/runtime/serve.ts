@@ -7,6 +7,7 @@ import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { requiresToken, startServer } from "../server/serve.ts";
 import { settings } from "../settings.ts";
+import { createGroupCommit } from "../storage/group-commit.ts";
 import { watchAndRegister } from "../watcher/watch-and-register.ts";
 import { openBackend, type Backend } from "./backend.ts";
 import { EmbeddedTransport } from "./embedded-transport.ts";
@@ -70,6 +71,8 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     scheduler?.runsChanged();
     agent?.wake();
   });
+  // Mutations arriving together over HTTP share one commit (src/storage/group-commit.ts).
+  const writes = createGroupCommit(backend.db);
   let server: ReturnType<typeof startServer>;
   try {
     server = startServer({
@@ -77,7 +80,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       port: options.port,
       token,
       schema: backend.schema,
-      contextFactory: (info) => ({ ...backend.context(info.agentId), services }),
+      contextFactory: (info) => ({ ...backend.context(info.agentId), services, writes }),
     });
   } catch (e) {
     backend.close();

@@ -8,11 +8,13 @@ import { requiresToken, startServer, type RunningServer } from "../../src/server
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
 import { openDatabase } from "../../src/storage/db.ts";
+import { createGroupCommit } from "../../src/storage/group-commit.ts";
 import { id, seed } from "../storage/query-seed.ts";
 
 let db: Database;
 let open: RunningServer;
 let guarded: RunningServer;
+let grouped: RunningServer;
 const seenAgentIds: Array<string | undefined> = [];
 const TOKEN = "s3cret-token";
 
@@ -28,11 +30,14 @@ beforeAll(() => {
   };
   open = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory });
   guarded = startServer({ host: "127.0.0.1", port: 0, token: TOKEN, schema, contextFactory });
+  const writes = createGroupCommit(db);
+  grouped = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory: (info) => ({ ...contextFactory(info), writes }) });
 });
 
 afterAll(async () => {
   await open?.stop();
   await guarded?.stop();
+  await grouped?.stop();
 });
 
 function post(server: RunningServer, body: string, headers: Record<string, string> = {}) {
@@ -42,6 +47,21 @@ function post(server: RunningServer, body: string, headers: Record<string, strin
 const gql = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
 
 describe("the HTTP server", () => {
+  test("concurrent mutations under group commit: each answered on its own, a refused one changes nothing", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `grouped-${i}`);
+    names[7] = "grouped-3"; // a duplicate name: refused, and only it is rolled back
+    const answers = await Promise.all(
+      names.map(async (name) => (await post(grouped, gql(`mutation ($name: String!) { create_project(input: { name: $name }) { id } }`, { name }))).json()),
+    );
+    const refused = answers.filter((a: any) => a.errors);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as any).errors[0].message).toContain("grouped-3");
+    const stored = db.query("SELECT name FROM project WHERE name LIKE 'grouped-%' ORDER BY name").all() as Array<{ name: string }>;
+    expect(stored.map((r) => r.name)).toEqual([...new Set(names)].sort());
+    const read = (await (await post(grouped, gql(`{ project(where: { name: { _like: "grouped-%" } }) { name } }`))).json()) as any;
+    expect(read.data.project).toHaveLength(11);
+  });
+
   test("listens on a free port and answers /health", async () => {
     expect(open.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(open.port).toBeGreaterThan(0);

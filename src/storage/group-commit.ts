@@ -1,0 +1,90 @@
+import type { Database } from "bun:sqlite";
+
+/**
+ * Group commit: writes that arrive together — concurrent HTTP mutations, each handled in its
+ * own turn of the event loop — share one transaction, each inside its own savepoint so that a
+ * write that throws rolls back alone. In WAL mode a commit appends every B-tree page the
+ * transaction touched; a flow run touches ~20 index trees, so its commit costs more than its
+ * inserts, and sixteen runs in one commit write little more than one.
+ */
+export interface GroupCommit {
+  /** Run `fn` (synchronous) in the next group's transaction; settles once that group commits. */
+  run<T>(fn: () => T): Promise<T>;
+}
+
+interface Pending {
+  fn: () => unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** At most this many writes share a transaction, so one group never holds the lock for long. */
+export const MAX_GROUP = 64;
+
+export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupCommit {
+  const begin = db.prepare("BEGIN IMMEDIATE");
+  const commit = db.prepare("COMMIT");
+  const rollback = db.prepare("ROLLBACK");
+  const savepoint = db.prepare("SAVEPOINT group_write");
+  const release = db.prepare("RELEASE group_write");
+  const rollbackTo = db.prepare("ROLLBACK TO group_write");
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    // setImmediate, not a microtask: the requests that are ready in this turn of the event loop
+    // are handed to their handlers first, and join the group.
+    setImmediate(flush);
+  };
+
+  function flush(): void {
+    scheduled = false;
+    const group = queue.length > maxGroup ? queue.splice(0, maxGroup) : queue;
+    if (group === queue) queue = [];
+    if (queue.length) schedule();
+    // Another writer's transaction is never open between turns of the event loop; if one were,
+    // each write simply joins it.
+    const own = !db.inTransaction;
+    let outcomes: Outcome[];
+    try {
+      if (own) begin.run();
+      outcomes = group.map(runInSavepoint);
+      if (own) commit.run();
+    } catch (error) {
+      if (own && db.inTransaction) rollback.run();
+      for (const p of group) p.reject(error);
+      return;
+    }
+    group.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) p.resolve(outcome.value);
+      else p.reject(outcome.error);
+    });
+  }
+
+  function runInSavepoint(p: Pending): Outcome {
+    savepoint.run();
+    try {
+      const value = p.fn();
+      release.run();
+      return { ok: true, value };
+    } catch (error) {
+      rollbackTo.run();
+      release.run();
+      return { ok: false, error };
+    }
+  }
+
+  return {
+    run<T>(fn: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+        schedule();
+      });
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The write path's two throughput devices: group commit (writes arriving together share one
+ * transaction, each rolled back alone) and WAL checkpoints on a worker thread.
+ */
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { startBackgroundCheckpoints, SAFETY_AUTOCHECKPOINT_PAGES } from "../../src/storage/checkpoints.ts";
+import { openDatabase } from "../../src/storage/db.ts";
+import { createGroupCommit } from "../../src/storage/group-commit.ts";
+import { tempDir } from "../helpers.ts";
+
+function openScratch(): { db: Database; path: string } {
+  const path = join(tempDir("prefectlite-write-path-"), "scratch.db");
+  const db = openDatabase(path);
+  db.exec("CREATE TABLE scratch (n INTEGER NOT NULL, payload TEXT)");
+  return { db, path };
+}
+
+const numbers = (db: Database) => (db.query("SELECT n FROM scratch ORDER BY n").all() as Array<{ n: number }>).map((r) => r.n);
+
+describe("group commit", () => {
+  test("writes queued together commit in one transaction; one that throws rolls back alone", async () => {
+    const { db, path } = openScratch();
+    const other = new Database(path);
+    const group = createGroupCommit(db);
+    const insert = db.prepare("INSERT INTO scratch (n) VALUES ($n)");
+    const seenByOther: number[][] = [];
+    const outcomes = await Promise.allSettled([
+      group.run(() => (insert.run({ n: 1 }), "one")),
+      group.run(() => {
+        insert.run({ n: 2 });
+        throw new Error("refused");
+      }),
+      group.run(() => {
+        // Still inside the group's transaction: another connection sees nothing yet.
+        seenByOther.push((other.query("SELECT n FROM scratch").all() as Array<{ n: number }>).map((r) => r.n));
+        expect(db.inTransaction).toBe(true);
+        insert.run({ n: 3 });
+        return "three";
+      }),
+    ]);
+    expect(outcomes.map((o) => (o.status === "fulfilled" ? o.value : (o.reason as Error).message))).toEqual(["one", "refused", "three"]);
+    expect(seenByOther).toEqual([[]]);
+    expect(numbers(db)).toEqual([1, 3]);
+    expect(numbers(other)).toEqual([1, 3]);
+    expect(db.inTransaction).toBe(false);
+    other.close();
+  });
+
+  test("a large burst is split into groups of at most the limit, in order", async () => {
+    const { db } = openScratch();
+    const group = createGroupCommit(db, 4);
+    const insert = db.prepare("INSERT INTO scratch (n) VALUES ($n)");
+    const transactions = new Set<number>();
+    let transaction = 0;
+    const marker = db.prepare("SELECT COUNT(*) AS c FROM scratch");
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, n) =>
+        group.run(() => {
+          // A new group begins when the rows counted so far are a multiple of the limit.
+          if ((marker.get() as { c: number }).c % 4 === 0) transaction++;
+          transactions.add(transaction);
+          insert.run({ n });
+          return n;
+        }),
+      ),
+    );
+    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(numbers(db)).toEqual(results);
+    expect(transactions.size).toBe(3);
+  });
+});
+
+describe("background checkpoints", () => {
+  test("a worker thread copies the WAL into the database file while this connection keeps writing", async () => {
+    const { db, path } = openScratch();
+    const checkpoints = startBackgroundCheckpoints(db, path);
+    try {
+      const before = statSync(path).size;
+      const insert = db.prepare("INSERT INTO scratch (n, payload) VALUES ($n, $payload)");
+      const payload = "x".repeat(1000);
+      // ~2 MB: far below this connection's own threshold, so only the worker checkpoints it.
+      expect(2_000 * 1000).toBeLessThan(SAFETY_AUTOCHECKPOINT_PAGES * 4096);
+      db.transaction(() => {
+        for (let n = 0; n < 2_000; n++) insert.run({ n, payload });
+      })();
+      const deadline = Date.now() + 10_000;
+      while (statSync(path).size < before + 1_000_000 && Date.now() < deadline) await Bun.sleep(50);
+      expect(statSync(path).size).toBeGreaterThan(before + 1_000_000);
+    } finally {
+      checkpoints.stop();
+      db.close();
+    }
+  });
+});
