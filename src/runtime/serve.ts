@@ -146,6 +146,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       await Promise.all(loops);
       await agent?.stop(options.agentShutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       await server.stop();
+      writes.close();
       backend.close();
     },
   };

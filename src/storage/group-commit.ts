@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { PrefectliteError } from "../core/errors.ts";
 
 /**
  * Group commit: writes that arrive together — concurrent HTTP mutations, each handled in its
@@ -10,6 +11,8 @@ import type { Database } from "bun:sqlite";
 export interface GroupCommit {
   /** Run `fn` (synchronous) in the next group's transaction; settles once that group commits. */
   run<T>(fn: () => T): Promise<T>;
+  /** Commit what is queued now and refuse later writes (before the database is closed). */
+  close(): void;
 }
 
 interface Pending {
@@ -32,6 +35,7 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
   const rollbackTo = db.prepare("ROLLBACK TO group_write");
   let queue: Pending[] = [];
   let scheduled = false;
+  let closed = false;
 
   const schedule = () => {
     if (scheduled) return;
@@ -43,6 +47,7 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
 
   function flush(): void {
     scheduled = false;
+    if (!queue.length) return;
     const group = queue.length > maxGroup ? queue.splice(0, maxGroup) : queue;
     if (group === queue) queue = [];
     if (queue.length) schedule();
@@ -81,10 +86,15 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
 
   return {
     run<T>(fn: () => T): Promise<T> {
+      if (closed) return Promise.reject(new PrefectliteError("Unavailable", "the server is shutting down: the write was not made"));
       return new Promise<T>((resolve, reject) => {
         queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
         schedule();
       });
+    },
+    close() {
+      closed = true;
+      while (queue.length) flush();
     },
   };
 }

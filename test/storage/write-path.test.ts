@@ -73,6 +73,20 @@ describe("group commit", () => {
   });
 });
 
+test("group commit: closing commits what is queued, then refuses new writes with one clear line", async () => {
+  const { db } = openScratch();
+  const group = createGroupCommit(db);
+  const insert = db.prepare("INSERT INTO scratch (n) VALUES ($n)");
+  const queued = group.run(() => insert.run({ n: 1 }).changes);
+  group.close();
+  expect(numbers(db)).toEqual([1]);
+  expect(await queued).toBe(1);
+  db.close(); // the flush scheduled before close() finds nothing to do
+  await Bun.sleep(5);
+  const refused = await group.run(() => 0).catch((e: unknown) => e);
+  expect(refused).toMatchObject({ code: "Unavailable", message: "the server is shutting down: the write was not made" });
+});
+
 describe("background checkpoints", () => {
   test("a worker thread copies the WAL into the database file while this connection keeps writing", async () => {
     const { db, path } = openScratch();
