@@ -29,7 +29,10 @@ const FANOUT = join(import.meta.dir, "fanout-flow.ts");
 
 /** Register hello-world and the fan-out flow with the real CLI, on this home's database. */
 function registerWithCli(): void {
-  const cli = [process.execPath, join(import.meta.dir, "../../src/main.ts")];
+  // With binary children, register with the binary too: its built-in hello world is minified, so
+  // its serialized hash differs from the source's and a child would refuse the source's registration.
+  const binary = process.env.BENCH_AGENT_EXECUTABLE;
+  const cli = binary && mode !== "warm-runs" && mode !== "fanout-warm" ? [binary] : [process.execPath, join(import.meta.dir, "../../src/main.ts")];
   for (const args of [["create", "project", "bench"], ["register", "-m", "prefectlite.hello_world", "-p", FANOUT, "--project", "bench"]]) {
     const r = Bun.spawnSync([...cli, ...args], { env: { ...process.env, PREFECTLITE_HOME: home! } });
     if (r.exitCode !== 0) throw new Error(`prefectlite ${args.join(" ")} failed: ${r.stderr.toString()}`);
@@ -51,7 +54,8 @@ async function waitFinished(client: BackendClient, id: string): Promise<string> 
 
 if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mode === "fanout-agent") {
   registerWithCli();
-  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {}, agentChildBackend, agentWarmProcesses });
+  const agentExecutable = process.env.BENCH_AGENT_EXECUTABLE || undefined;
+  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {}, agentChildBackend, agentWarmProcesses, agentExecutable });
   const agent = running.agent!;
   /** Until the agent has no run in hand and all its warm children are ready. */
   const idle = async () => {

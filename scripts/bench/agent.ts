@@ -7,7 +7,7 @@
  */
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import type { BenchContext, BenchSection } from "./section.ts";
+import { shippedBinary, type BenchContext, type BenchSection } from "./section.ts";
 import { fmt, median } from "./measure.ts";
 
 const WORKER = join(import.meta.dir, "agent-worker.ts");
@@ -19,8 +19,14 @@ interface WorkerResult {
   latencies?: number[];
 }
 
+/**
+ * One measurement in its own process. serve's agent there starts its children from the compiled
+ * binary (dist/prefectlite), as `prefectlite serve` does for users: from source, each child
+ * spends ~40 ms more transpiling prefectlite before it is ready.
+ */
 async function worker(ctx: BenchContext, mode: string, n: number, ...extra: string[]): Promise<WorkerResult> {
-  const proc = Bun.spawn([process.execPath, WORKER, mode, String(n), ctx.tempHome(), ...extra], { stdout: "pipe", stderr: "pipe" });
+  const env = { ...process.env, BENCH_AGENT_EXECUTABLE: await shippedBinary(ctx) };
+  const proc = Bun.spawn([process.execPath, WORKER, mode, String(n), ctx.tempHome(), ...extra], { stdout: "pipe", stderr: "pipe", env });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0) throw new Error(`agent-worker ${mode} exited ${code}: ${err.trim()}`);
   return JSON.parse(out.trim().split("\n").at(-1)!) as WorkerResult;

@@ -2,24 +2,17 @@
  * Issue 2's figures: cold start of the compiled binary, the local engine's overhead per task run
  * on a 10,000-item map, and that run's peak RSS. Each measurement runs in its own process.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "../build.ts";
-import type { BenchContext, BenchSection } from "./section.ts";
+import { shippedBinary, type BenchContext, type BenchSection } from "./section.ts";
 import { fmt, jsonOf, median, wallTime } from "./measure.ts";
 
-const ROOT = join(import.meta.dir, "../..");
 const WORKER = join(import.meta.dir, "map-worker.ts");
 
 export const coldStart: BenchSection = {
   id: "cold-start",
   title: "Cold start: `prefectlite run -m prefectlite.hello_world` (compiled) vs a bare Bun start",
   async run(ctx: BenchContext): Promise<string> {
-    const binary = join(ROOT, "dist/prefectlite");
-    if (!existsSync(binary) || ctx.rebuild) {
-      ctx.log("building dist/prefectlite…");
-      await build(binary);
-    }
+    const binary = await shippedBinary(ctx);
     const home = ctx.tempHome();
     const env = { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>;
     const commands = {

@@ -16,3 +16,19 @@ export interface BenchSection {
   /** The section's body (Markdown); the runner adds the title, machine, date and command. */
   run(ctx: BenchContext): Promise<string>;
 }
+
+/** dist/prefectlite, built first when missing (or when --rebuild asks): what users run. */
+export async function shippedBinary(ctx: BenchContext): Promise<string> {
+  const { existsSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { build } = await import("../build.ts");
+  const binary = join(import.meta.dir, "../../dist/prefectlite");
+  if (!existsSync(binary) || (ctx.rebuild && !rebuilt.has(binary))) {
+    ctx.log("building dist/prefectlite…");
+    await build(binary);
+    rebuilt.add(binary);
+  }
+  return binary;
+}
+
+const rebuilt = new Set<string>();

@@ -25,6 +25,11 @@ export interface ServeOptions {
   /** How the in-process agent starts a run's process (default `prefectlite execute flow-run ID`). */
   agentCommand?: (flowRunId: string) => string[];
   /**
+   * The prefectlite executable the in-process agent's children run (default: this process's own:
+   * the binary, or Bun re-running src/main.ts). The benchmarks point it at dist/prefectlite.
+   */
+  agentExecutable?: string;
+  /**
    * How the in-process agent's children reach the backend: "http" (default) through this server,
    * or "database" (each child opens the embedded database and builds the schema itself).
    */
@@ -101,7 +106,8 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
         options.agentChildBackend === "database" ? undefined : { url: loopbackUrl(server.url, options.host), token },
       ),
       name: "serve",
-      command: options.agentCommand,
+      command: options.agentCommand ?? (options.agentExecutable ? (id) => [options.agentExecutable!, "execute", "flow-run", id] : undefined),
+      warmCommand: options.agentExecutable && !options.agentCommand ? () => [options.agentExecutable!, "execute", "flow-run", "--wait-for-id"] : undefined,
       warmProcesses: options.agentWarmProcesses,
       log: stamped,
     });
