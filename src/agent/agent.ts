@@ -5,6 +5,7 @@ import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend
 import { WARM_CHILD_READY, executeFlowRunCommand, warmFlowRunCommand } from "../backed/child-command.ts";
 import { childEnvironment, spawnFlowRunProcess, type FlowRunProcess } from "./child-process.ts";
 import { WarmPool } from "./warm-pool.ts";
+import { writeStdout } from "../stdio.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 /** How long a stopping agent waits for its flow runs to finish before it interrupts them. */
@@ -76,7 +77,7 @@ export class Agent extends LoopService {
   private readonly pool: WarmPool | undefined;
 
   constructor(private readonly options: AgentOptions) {
-    const say = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const say = options.log ?? ((line: string) => writeStdout(`${line}\n`));
     let lastError = "";
     super("agent", options.pollMs ?? (() => settings.agentPollSeconds() * 1000), (message) => {
       if (message !== lastError) say(message); // a backend that stays down is reported once

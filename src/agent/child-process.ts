@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { writeStderr, writeStdout } from "../stdio.ts";
 
 /** The environment of a flow run's process: ours, then the run config's, then where the backend is. */
 export function childEnvironment(
@@ -87,7 +88,7 @@ export function spawnWarmFlowRunProcess(
       const { done, value } = await reader.read();
       if (done) return false;
       if (isReady) {
-        if (options.showOutput) process.stdout.write(value);
+        if (options.showOutput) writeStdout(value);
         continue;
       }
       head += decoder.decode(value, { stream: true });
@@ -100,7 +101,7 @@ export function spawnWarmFlowRunProcess(
       }
       isReady = true;
       settle(true);
-      if (options.showOutput && head.length > newline + 1) process.stdout.write(head.slice(newline + 1));
+      if (options.showOutput && head.length > newline + 1) writeStdout(head.slice(newline + 1));
     }
   })()
     .catch(() => false)
@@ -146,7 +147,7 @@ function stderrTail(proc: FlowRunSubprocess, showOutput: boolean | undefined): P
       const { done, value } = await reader.read();
       if (done) break;
       const text = decoder.decode(value, { stream: true });
-      if (showOutput) process.stderr.write(text);
+      if (showOutput) writeStderr(text);
       tail = (tail + text).slice(-STDERR_TAIL_BYTES);
     }
     return tail;

@@ -3,6 +3,7 @@ import type { LogRecord } from "../core/logging.ts";
 import { isFinishedType, isRunningType, type SerializedState, type State, type StateType } from "../core/state.ts";
 import { taskRunKeyString, type RunReporter, type TaskRunKey } from "../engine/ports.ts";
 import type { LogRow, RunApi, TaskRunRow } from "./run-api.ts";
+import { writeStderr } from "../stdio.ts";
 
 export interface BackendReporterOptions {
   flowRunId: string;
@@ -65,7 +66,7 @@ export class BackendReporter implements RunReporter {
     this.flowRunVersion = options.flowRunVersion;
     this.batchSize = options.batchSize ?? 1000;
     this.flushMs = options.flushMs ?? 200;
-    this.warn = options.warn ?? ((m) => process.stderr.write(`${m}\n`));
+    this.warn = options.warn ?? ((m) => writeStderr(`${m}\n`));
     for (const row of options.taskRuns) this.track(row);
   }
 

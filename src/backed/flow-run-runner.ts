@@ -13,6 +13,7 @@ import { settings } from "../settings.ts";
 import { BackendReporter } from "./backend-reporter.ts";
 import { RunApi, type FlowRunDetails, type TaskRunRow } from "./run-api.ts";
 import { watchRun } from "./run-watch.ts";
+import { writeStderr } from "../stdio.ts";
 
 export interface BackedRunOptions {
   /** Each log record as it is logged (e.g. to print it); every record also goes to the backend. */
@@ -67,7 +68,7 @@ const READY: readonly StateType[] = ["Pending", "Scheduled", "Submitted", "Queue
  */
 export async function runBackedFlowRun(client: BackendClient, flowRunId: string, options: BackedRunOptions = {}): Promise<BackedRunOutcome> {
   const api = new RunApi(client);
-  const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const warn = options.warn ?? ((m: string) => writeStderr(`${m}\n`));
   let details = await readOrThrow(api, flowRunId);
 
   const gate = await gateRun(api, details, options);

@@ -1,5 +1,6 @@
 import { errorMessage } from "../core/errors.ts";
 import type { RunApi } from "./run-api.ts";
+import { writeStderr } from "../stdio.ts";
 
 export interface RunWatchOptions {
   flowRunId: string;
@@ -19,7 +20,7 @@ export interface RunWatchOptions {
  */
 export function watchRun(api: RunApi, options: RunWatchOptions): { stop(): void } {
   const pollMs = options.pollMs ?? Math.min(1000, options.heartbeatMs);
-  const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const warn = options.warn ?? ((m: string) => writeStderr(`${m}\n`));
   let stopped = false;
   let cancelled = false;
   let lastBeat = Date.now();

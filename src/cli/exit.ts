@@ -1,4 +1,5 @@
 import { isPrefectliteError, errorMessage } from "../core/errors.ts";
+import { writeStderr } from "../stdio.ts";
 
 /** SPEC §3's exit codes, decided here and nowhere else. */
 export const EXIT = { ok: 0, runFailed: 1, usage: 2, unreachable: 3 } as const;
@@ -15,9 +16,9 @@ export function exitCodeFor(e: unknown): number {
 
 /** Print one line for a failure; a stack only for our own bugs, and only with PREFECTLITE_DEBUG. */
 export function printError(e: unknown): void {
-  process.stderr.write(`Error: ${errorMessage(e).split("\n")[0]}\n`);
+  writeStderr(`Error: ${errorMessage(e).split("\n")[0]}\n`);
   if (!isPrefectliteError(e) && process.env.PREFECTLITE_DEBUG && e instanceof Error && e.stack) {
-    process.stderr.write(`${e.stack}\n`);
+    writeStderr(`${e.stack}\n`);
   }
 }
 

@@ -1,12 +1,13 @@
+import { writeStdout } from "../stdio.ts";
 /** `Label... Done` around a piece of work; on failure the line ends in "Error" and the error goes on. */
 export async function step<T>(label: string, work: () => Promise<T>, done = "Done"): Promise<T> {
-  process.stdout.write(`${label} `);
+  writeStdout(`${label} `);
   try {
     const out = await work();
-    process.stdout.write(`${done}\n`);
+    writeStdout(`${done}\n`);
     return out;
   } catch (e) {
-    process.stdout.write("Error\n");
+    writeStdout("Error\n");
     throw e;
   }
 }

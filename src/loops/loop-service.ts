@@ -1,4 +1,5 @@
 import { errorMessage } from "../core/errors.ts";
+import { writeStderr } from "../stdio.ts";
 
 /**
  * A background loop (scheduler, zombie killer, Lazarus, agent poller): `runOnce()` is the work and
@@ -13,7 +14,7 @@ export abstract class LoopService {
   constructor(
     readonly name: string,
     protected readonly intervalMs: () => number,
-    protected readonly onError: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+    protected readonly onError: (message: string) => void = (m) => writeStderr(`${m}\n`),
   ) {}
 
   abstract runOnce(): Promise<unknown> | unknown;

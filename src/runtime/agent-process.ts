@@ -6,6 +6,7 @@ import { Lazarus } from "../safeguards/lazarus.ts";
 import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend } from "./backend.ts";
+import { writeStdout } from "../stdio.ts";
 
 export interface AgentProcessOptions {
   name?: string;
@@ -33,7 +34,7 @@ export interface RunningAgentProcess {
  * writes make several copies harmless).
  */
 export function startAgentProcess(options: AgentProcessOptions): RunningAgentProcess {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => writeStdout(`${line}\n`));
   const apiUrl = options.apiUrl ?? settings.apiUrl();
   let backend: AgentBackend;
   let embedded: Backend | undefined;

@@ -1,3 +1,4 @@
+import { clockTime } from "../engine/log-format.ts";
 import { Agent, DEFAULT_SHUTDOWN_GRACE_MS } from "../agent/agent.ts";
 import { ServicesAgentBackend } from "../agent/agent-backend.ts";
 import { PrefectliteError } from "../core/errors.ts";
@@ -12,6 +13,7 @@ import { watchAndRegister } from "../watcher/watch-and-register.ts";
 import { openBackend, type Backend } from "./backend.ts";
 import { EmbeddedTransport } from "./embedded-transport.ts";
 import { observeRunChanges } from "./observe-runs.ts";
+import { writeStdout } from "../stdio.ts";
 
 export interface ServeOptions {
   host: string;
@@ -53,7 +55,7 @@ export interface RunningServe {
   stop(): Promise<void>;
 }
 
-const clock = () => new Date().toTimeString().slice(0, 8);
+const clock = () => clockTime(Date.now());
 
 /**
  * `prefectlite serve`: the API on the embedded database, the scheduler loop, the in-process
@@ -64,7 +66,7 @@ const clock = () => new Date().toTimeString().slice(0, 8);
  * PREFECTLITE_API_TOKEN.
  */
 export async function serve(options: ServeOptions): Promise<RunningServe> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => writeStdout(`${line}\n`));
   const token = settings.apiToken();
   if (requiresToken(options.host) && !token) {
     throw new PrefectliteError("Usage", `binding ${options.host} exposes the API beyond this machine: set PREFECTLITE_API_TOKEN first`);

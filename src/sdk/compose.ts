@@ -15,6 +15,7 @@ import { LocalResultStore } from "../engine/result-store.ts";
 import { settings } from "../settings.ts";
 import { ensureExecution } from "./agentless.ts";
 import { environmentClient } from "./views.ts";
+import { writeStderr } from "../stdio.ts";
 
 export interface CreateFlowRunOptions {
   /** The flow by name (its live version); give this or flowId. */
@@ -53,7 +54,7 @@ export interface GetTaskRunResultOptions {
 function here() {
   const ctx = currentContext();
   const logger: Logger =
-    ctx?.logger ?? createLogger({ name: "prefectlite.compose", minLevel: "INFO", sink: (r) => process.stderr.write(`${r.message}\n`), now: Date.now });
+    ctx?.logger ?? createLogger({ name: "prefectlite.compose", minLevel: "INFO", sink: (r) => writeStderr(`${r.message}\n`), now: Date.now });
   const apiUrl = ctx?.apiUrl ?? settings.apiUrl();
   const client = environmentClient(apiUrl);
   return { ctx, logger, apiUrl, client, deps: { client, results: new LocalResultStore(settings.resultsDir()) } };

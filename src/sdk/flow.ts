@@ -6,6 +6,7 @@ import { runFlow, type FlowRunState } from "../engine/flow-runner.ts";
 import { registerFlow } from "../client/register.ts";
 import { settings } from "../settings.ts";
 import { Client, type ClientOptions } from "./client.ts";
+import { writeStdout } from "../stdio.ts";
 
 export interface LocalRunOptions {
   parameters?: Record<string, unknown>;
@@ -38,7 +39,7 @@ export class Flow extends FlowDefinition {
         setFlowRunState() {},
         setTaskRunState() {},
         log: (r) => {
-          if (!options.quiet) process.stdout.write(`${formatLogLine(r)}\n`);
+          if (!options.quiet) writeStdout(`${formatLogLine(r)}\n`);
         },
       },
     });

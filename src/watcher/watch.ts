@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from "chokidar";
 import { basename, resolve } from "node:path";
+import { writeStderr } from "../stdio.ts";
 
 /** What happened to a flow file, after debouncing (an editor's save may be several fs events). */
 export interface FlowFileEvent {
@@ -47,7 +48,7 @@ export function netEvent(first: Kind, last: Kind): Kind | null {
  */
 export function watchFlowFiles(paths: string | readonly string[], options: WatchFlowFilesOptions = {}): FlowFileWatcher {
   const debounceMs = options.debounceMs ?? 100;
-  const onError = options.onError ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const onError = options.onError ?? ((m: string) => writeStderr(`${m}\n`));
   const queue: FlowFileEvent[] = [];
   const pending = new Map<string, { first: Kind; last: Kind; timer: ReturnType<typeof setTimeout> }>();
   let waiter: (() => void) | undefined;

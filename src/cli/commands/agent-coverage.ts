@@ -1,6 +1,7 @@
 import type { BackendClient } from "../../client/client.ts";
 import { uncoveredRunWarning, type AgentInfo } from "../../core/agent-diagnosis.ts";
 import { errorMessage } from "../../core/errors.ts";
+import { writeStderr } from "../../stdio.ts";
 
 /**
  * SPEC §4: creating a run whose labels no registered agent covers says so at once. Printed to
@@ -9,9 +10,9 @@ import { errorMessage } from "../../core/errors.ts";
 export async function warnIfNoAgentCovers(client: BackendClient, runLabels: readonly string[]): Promise<void> {
   try {
     const warning = uncoveredRunWarning(runLabels, await readAgents(client));
-    if (warning) process.stderr.write(`${warning}\n`);
+    if (warning) writeStderr(`${warning}\n`);
   } catch (e) {
-    process.stderr.write(`Warning: could not check for an agent to take this run: ${errorMessage(e)}\n`);
+    writeStderr(`Warning: could not check for an agent to take this run: ${errorMessage(e)}\n`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { PrefectliteError } from "../../core/errors.ts";
 import { startAgentProcess } from "../../runtime/agent-process.ts";
 import { settings } from "../../settings.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface AgentStartOptions {
   labels: string[];
@@ -22,7 +23,7 @@ export async function agentStart(o: AgentStartOptions): Promise<number> {
   }
   const running = startAgentProcess({ name: o.name, labels: o.labels, concurrency: o.concurrency, apiUrl: o.apiUrl, showFlowLogs: o.showFlowLogs });
   const { agent } = running;
-  process.stdout.write(
+  writeStdout(
     `Agent '${agent.agentName}' started: labels ${JSON.stringify(agent.labels)}, concurrency ${agent.concurrency}, ` +
       `polling ${running.source} every ${settings.agentPollSeconds()} s\n`,
   );
@@ -31,7 +32,7 @@ export async function agentStart(o: AgentStartOptions): Promise<number> {
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
   const executing = agent.running.length;
-  process.stdout.write(
+  writeStdout(
     `${signal}: taking no more runs${executing ? `; waiting up to 30 s for ${executing} flow run(s) (again to interrupt them now)` : ""}\n`,
   );
   const hurry = new AbortController();
@@ -42,7 +43,7 @@ export async function agentStart(o: AgentStartOptions): Promise<number> {
   process.off("SIGINT", again);
   process.off("SIGTERM", again);
   if (result.interrupted.length) {
-    process.stdout.write(`Interrupted ${result.interrupted.length} flow run(s): the zombie killer and Lazarus will resume them\n`);
+    writeStdout(`Interrupted ${result.interrupted.length} flow run(s): the zombie killer and Lazarus will resume them\n`);
   }
   return 0;
 }

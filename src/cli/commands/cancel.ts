@@ -1,6 +1,7 @@
 import { RunApi } from "../../backed/run-api.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
+import { writeStdout } from "../../stdio.ts";
 
 const SAYS: Record<string, string> = {
   Cancelling: "is Cancelling: its runner stops it and its unfinished task runs end Cancelled",
@@ -12,8 +13,8 @@ export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: bool
   const client = connect({ apiUrl: o.apiUrl });
   try {
     const state = await new RunApi(client).cancel(o.id);
-    if (o.json) process.stdout.write(`${JSON.stringify({ id: o.id, state })}\n`);
-    else process.stdout.write(`Flow run ${o.id} ${SAYS[state] ?? `had already finished: ${state}`}\n`);
+    if (o.json) writeStdout(`${JSON.stringify({ id: o.id, state })}\n`);
+    else writeStdout(`Flow run ${o.id} ${SAYS[state] ?? `had already finished: ${state}`}\n`);
     return EXIT.ok;
   } finally {
     await client.close();

@@ -7,6 +7,7 @@ import type { State } from "../../core/state.ts";
 import { clockTime, formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface ExecuteFlowRunOptions {
   /** The run to execute; absent with `waitForId`. */
@@ -45,7 +46,7 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => onSignal(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const print = (line: string) => writeStdout(`${line}\n`);
   try {
     let id = o.id;
     if (o.waitForId) {

@@ -2,6 +2,7 @@ import { PrefectliteError } from "../../core/errors.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 import { table } from "../output.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface GetOptions {
   what: string;
@@ -37,7 +38,7 @@ const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleSt
 export async function get(options: GetOptions): Promise<number> {
   const client = connect({ apiUrl: options.apiUrl });
   const print = (records: unknown[], headers: string[], rows: string[][]) => {
-    process.stdout.write(options.json ? `${JSON.stringify(records, null, 2)}\n` : table(headers, rows));
+    writeStdout(options.json ? `${JSON.stringify(records, null, 2)}\n` : table(headers, rows));
   };
   try {
     switch (options.what) {
@@ -77,13 +78,13 @@ export async function get(options: GetOptions): Promise<number> {
       }
       case "task-runs": {
         const { getTaskRuns } = await import("./get-run-details.ts");
-        process.stdout.write(await getTaskRuns(client, { flowRun: options.flowRun, state: options.state, limit: options.limit, json: options.json }));
+        writeStdout(await getTaskRuns(client, { flowRun: options.flowRun, state: options.state, limit: options.limit, json: options.json }));
         return EXIT.ok;
       }
       case "logs": {
         const { getLogs } = await import("./get-run-details.ts");
         const o = { flowRun: options.flowRun, level: options.level, follow: options.follow === true, json: options.json };
-        await getLogs(client, o, (text) => process.stdout.write(text));
+        await getLogs(client, o, (text) => writeStdout(text));
         return EXIT.ok;
       }
       default:

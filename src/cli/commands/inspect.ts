@@ -7,6 +7,7 @@ import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { table } from "../output.ts";
 import { duration, localDateTime } from "./time-format.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface InspectOptions {
   what: string;
@@ -95,7 +96,7 @@ export async function inspect(o: InspectOptions): Promise<number> {
     const deps = { client, results: new LocalResultStore(settings.resultsDir()) };
     const run = await FlowRunView.fromFlowRunId(o.id, deps);
     const [flow, taskRuns] = await Promise.all([run.getFlowMetadata(), run.getAllTaskRuns()]);
-    process.stdout.write(o.json ? `${JSON.stringify(record(run, flow, taskRuns), null, 2)}\n` : card(run, flow, taskRuns));
+    writeStdout(o.json ? `${JSON.stringify(record(run, flow, taskRuns), null, 2)}\n` : card(run, flow, taskRuns));
     return EXIT.ok;
   } finally {
     await client.close();

@@ -1,6 +1,8 @@
+import { clockTime } from "../../engine/log-format.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { watchAndRegister } from "../../watcher/watch-and-register.ts";
 import { EXIT } from "../exit.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface RegisterWatchOptions {
   client: BackendClient;
@@ -19,14 +21,14 @@ export interface RegisterWatchOptions {
   write?: (text: string) => void;
 }
 
-const clock = () => new Date().toTimeString().slice(0, 8);
+const clock = () => clockTime(Date.now());
 
 /**
  * `prefectlite register --watch`: keep the given flow files registered as they change, until
  * SIGINT or SIGTERM. Load errors are logged, not fatal. Returns the exit code.
  */
 export async function runRegisterWatch(options: RegisterWatchOptions): Promise<number> {
-  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const write = options.write ?? ((text: string) => writeStdout(text));
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);

@@ -6,6 +6,7 @@ import { loadFlowsFromFile, loadFlowsFromModule, type LoadedFlows } from "../../
 import { connect } from "../../runtime/connect.ts";
 import { expandFlowFiles } from "../../runtime/flow-files.ts";
 import { EXIT } from "../exit.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface RegisterOptions {
   paths: string[];
@@ -42,7 +43,7 @@ export async function register(options: RegisterOptions): Promise<number> {
   const client = connect({ apiUrl: options.apiUrl });
   try {
     await client.requireProject(options.project);
-    process.stdout.write("Collecting flows...\n");
+    writeStdout("Collecting flows...\n");
     const sources: Array<{ label: string; load: () => Promise<LoadedFlows> }> = [
       ...files.map((f) => ({ label: f, load: () => loadFlowsFromFile(f) })),
       ...options.modules.map((m) => ({ label: m, load: () => loadFlowsFromModule(m) })),
@@ -52,12 +53,12 @@ export async function register(options: RegisterOptions): Promise<number> {
     const found = new Set<string>();
     const records: unknown[] = [];
     for (const source of sources) {
-      process.stdout.write(`Processing '${source.label}':\n`);
+      writeStdout(`Processing '${source.label}':\n`);
       let flows: Flow[];
       try {
         flows = (await source.load()).flows;
       } catch (e) {
-        process.stdout.write(`  Error loading flows: ${errorMessage(e)}\n`);
+        writeStdout(`  Error loading flows: ${errorMessage(e)}\n`);
         counts.errored++;
         continue;
       }
@@ -69,11 +70,11 @@ export async function register(options: RegisterOptions): Promise<number> {
     }
     const missing = [...wanted].filter((n) => !found.has(n));
     if (missing.length) {
-      process.stdout.write(`Failed to find the following flows:\n${missing.map((n) => `  - ${n}\n`).join("")}`);
+      writeStdout(`Failed to find the following flows:\n${missing.map((n) => `  - ${n}\n`).join("")}`);
       return EXIT.usage;
     }
-    process.stdout.write(`${summaryLine(counts)}\n`);
-    if (options.json) process.stdout.write(`${JSON.stringify(records)}\n`);
+    writeStdout(`${summaryLine(counts)}\n`);
+    if (options.json) writeStdout(`${JSON.stringify(records)}\n`);
     if (options.watch) {
       const { runRegisterWatch } = await import("./register-watch.ts");
       return runRegisterWatch({
@@ -99,7 +100,7 @@ async function registerOne(
   counts: { registered: number; skipped: number; errored: number },
   records: unknown[],
 ): Promise<void> {
-  process.stdout.write(`  Registering '${flow.name}'...`);
+  writeStdout(`  Registering '${flow.name}'...`);
   try {
     const outcome = await registerFlow(client, flow, options.project, {
       labels: options.labels,
@@ -108,15 +109,15 @@ async function registerOne(
     });
     records.push({ name: flow.name, ...outcome });
     if (outcome.status === "skipped") {
-      process.stdout.write(" Skipped (metadata unchanged)\n");
+      writeStdout(" Skipped (metadata unchanged)\n");
       counts.skipped++;
       return;
     }
-    process.stdout.write(` Done\n  └── ID: ${outcome.id}\n  └── Version: ${outcome.version}\n`);
+    writeStdout(` Done\n  └── ID: ${outcome.id}\n  └── Version: ${outcome.version}\n`);
     counts.registered++;
   } catch (e) {
     if (e instanceof PrefectliteError && e.code === "Unavailable") throw e;
-    process.stdout.write(` Error\n  └── ${errorMessage(e)}\n`);
+    writeStdout(` Error\n  └── ${errorMessage(e)}\n`);
     counts.errored++;
   }
 }

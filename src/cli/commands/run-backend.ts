@@ -5,6 +5,7 @@ import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 import { step } from "../output.ts";
 import { warnIfNoAgentCovers } from "./agent-coverage.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface BackendRunOptions {
   name?: string;
@@ -109,9 +110,9 @@ export async function createRunAndPrintCard(client: BackendClient, o: BackendRun
   });
   const base = (await client.baseUrl()) ?? "http://127.0.0.1:4200";
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ ...run, url: `${base}/flow-run/${run.id}` })}\n`);
+    writeStdout(`${JSON.stringify({ ...run, url: `${base}/flow-run/${run.id}` })}\n`);
   } else {
-    process.stdout.write(
+    writeStdout(
       [
         `└── Name: ${run.name}`,
         `└── UUID: ${run.id}`,

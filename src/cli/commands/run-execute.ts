@@ -8,6 +8,7 @@ import { connect } from "../../runtime/connect.ts";
 import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { createRunAndPrintCard, type BackendRunOptions } from "./run-backend.ts";
+import { writeStderr, writeStdout } from "../../stdio.ts";
 
 /**
  * `prefectlite run --name FLOW | --id ID --execute`: create the run with an `agentless-run-<8 hex>`
@@ -20,7 +21,7 @@ export async function runExecute(o: BackendRunOptions): Promise<number> {
   try {
     const label = `agentless-run-${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
     const created = await createRunAndPrintCard(client, o, [label]);
-    process.stdout.write("Executing flow run...\n");
+    writeStdout("Executing flow run...\n");
     return await executeInChild(client, created.id, o.apiUrl);
   } finally {
     await client.close();
@@ -88,7 +89,7 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
 /** Mark the run Failed (versioned; re-read if it moved) with an ERROR log, printed here too. */
 async function failRun(client: BackendClient, id: string, message: string): Promise<void> {
   const api = new RunApi(client);
-  process.stdout.write(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message })}\n`);
+  writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message })}\n`);
   await api
     .writeLogs([{ flow_run_id: id, task_run_id: null, timestamp: new Date().toISOString(), name: "prefectlite.execute", level: "ERROR", message }])
     .catch(() => undefined);
@@ -99,20 +100,20 @@ async function failRun(client: BackendClient, id: string, message: string): Prom
       await api.setFlowRunState(id, current.version, new Failed(message).toJSON());
       return;
     } catch (e) {
-      if (attempt === 2) process.stderr.write(`Could not mark flow run ${id} Failed: ${errorMessage(e)}\n`);
+      if (attempt === 2) writeStderr(`Could not mark flow run ${id} Failed: ${errorMessage(e)}\n`);
     }
   }
 }
 
 function reportFinal(state: StateType): number {
   if (state === "Success") {
-    process.stdout.write("Flow run succeeded!\n");
+    writeStdout("Flow run succeeded!\n");
     return EXIT.ok;
   }
   if (state === "Failed" || state === "TimedOut" || state === "TriggerFailed") {
-    process.stdout.write("Flow run failed!\n");
+    writeStdout("Flow run failed!\n");
     return EXIT.runFailed;
   }
-  process.stdout.write(state === "Cancelled" ? "Flow run was cancelled.\n" : `Flow run is in unexpected state: ${state}\n`);
+  writeStdout(state === "Cancelled" ? "Flow run was cancelled.\n" : `Flow run is in unexpected state: ${state}\n`);
   return EXIT.runFailed;
 }

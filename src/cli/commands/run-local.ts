@@ -5,6 +5,7 @@ import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../loader
 import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { step } from "../output.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface LocalRunOptions {
   path?: string;
@@ -22,14 +23,14 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
   });
   const parameters = resolveFlowParameters(flow, options.parameters);
   if (Object.keys(options.parameters).length) {
-    process.stdout.write(`Configured local flow run\n└── Parameters: ${JSON.stringify(options.parameters)}\n`);
+    writeStdout(`Configured local flow run\n└── Parameters: ${JSON.stringify(options.parameters)}\n`);
   }
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);
   try {
     const logLevel = options.logLevel ?? "INFO";
-    process.stdout.write("Running flow locally...\n");
+    writeStdout("Running flow locally...\n");
     const state = await runFlow(flow, {
       resolvedParameters: parameters,
       logLevel,
@@ -38,14 +39,14 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
       reporter: {
         setFlowRunState() {},
         setTaskRunState() {},
-        log: (r) => process.stdout.write(`└── ${formatLogLine(r)}\n`),
+        log: (r) => writeStdout(`└── ${formatLogLine(r)}\n`),
       },
     });
     if (state.isSuccessful()) {
-      process.stdout.write("Flow run succeeded!\n");
+      writeStdout("Flow run succeeded!\n");
       return EXIT.ok;
     }
-    process.stdout.write(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
+    writeStdout(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
     return EXIT.runFailed;
   } finally {
     process.off("SIGINT", onSigint);

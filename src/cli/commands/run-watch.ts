@@ -7,6 +7,7 @@ import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { createRunAndPrintCard, type BackendRunOptions } from "./run-backend.ts";
 import { readAgents, warnIfNoAgentCovers } from "./agent-coverage.ts";
+import { writeStdout } from "../../stdio.ts";
 
 /** Exit code when the user stops watching with Ctrl-C (the run goes on). */
 export const EXIT_STOPPED_WATCHING = 130;
@@ -64,7 +65,7 @@ export type WatchResult = { kind: "finished"; state: StateType } | { kind: "stop
  * a WARNING says why, at most every 30 s.
  */
 export async function watchFlowRun(client: BackendClient, flowRunId: string, options: WatchOptions = {}): Promise<WatchResult> {
-  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const print = options.print ?? ((line: string) => writeStdout(`${line}\n`));
   const warningMs = options.agentWarningMs ?? settings.watchAgentWarningSeconds() * 1000;
   const seen = new Map<string, number>(); // id → timestamp (ms), pruned past the look-back
   const watchStart = Date.now();
@@ -165,20 +166,20 @@ export async function runWatch(o: BackendRunOptions): Promise<number> {
   try {
     const run = await createRunAndPrintCard(client, o);
     await warnIfNoAgentCovers(client, run.labels);
-    process.stdout.write("Watching flow run execution...\n");
+    writeStdout("Watching flow run execution...\n");
     process.on("SIGINT", onInterrupt);
     const result = await watchFlowRun(client, run.id, { signal: stop.signal });
     if (result.kind === "stopped") {
-      process.stdout.write(
+      writeStdout(
         `\nStopped watching. Flow run '${run.name}' goes on in the backend; to cancel it: prefectlite cancel ${run.id}\n`,
       );
       return EXIT_STOPPED_WATCHING;
     }
     if (isSuccessfulType(result.state)) {
-      process.stdout.write("Flow run succeeded!\n");
+      writeStdout("Flow run succeeded!\n");
       return EXIT.ok;
     }
-    process.stdout.write(result.state === "Cancelled" ? "Flow run was cancelled.\n" : "Flow run failed!\n");
+    writeStdout(result.state === "Cancelled" ? "Flow run was cancelled.\n" : "Flow run failed!\n");
     return EXIT.runFailed;
   } finally {
     process.off("SIGINT", onInterrupt);

@@ -1,5 +1,6 @@
 import { PrefectliteError } from "../../core/errors.ts";
 import { serve } from "../../runtime/serve.ts";
+import { writeStdout } from "../../stdio.ts";
 
 export interface ServeCommandOptions {
   host: string;
@@ -22,7 +23,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<number
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  process.stdout.write("Shutting down...\n");
+  writeStdout("Shutting down...\n");
   await running.stop();
   return 0;
 }
