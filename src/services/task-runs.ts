@@ -39,10 +39,10 @@ export function createTaskRunService(deps: ServiceDeps) {
     if (!Number.isInteger(mapIndex) || mapIndex < -1) throw validationError("map_index must be an integer ≥ -1");
     return deps.store.transaction(() => {
       const { flowRunId, task } = taskOf(input);
-      const existing = deps.store.taskRuns.find(flowRunId, task.id, mapIndex);
+      const existing = deps.store.taskRuns.find(flowRunId, task.slug, mapIndex);
       if (existing) return info(existing);
       deps.store.taskRuns.insertMissing([newTaskRun(flowRunId, task, mapIndex, isoNow(deps))], isoNow(deps));
-      return info(deps.store.taskRuns.find(flowRunId, task.id, mapIndex)!);
+      return info(deps.store.taskRuns.find(flowRunId, task.slug, mapIndex)!);
     });
   }
 
@@ -54,7 +54,7 @@ export function createTaskRunService(deps: ServiceDeps) {
     return deps.store.transaction(() => {
       const { flowRunId, task } = taskOf(input);
       const now = isoNow(deps);
-      const existing = deps.store.taskRuns.range(flowRunId, task.id, 0, count);
+      const existing = deps.store.taskRuns.range(flowRunId, task.slug, 0, count);
       if (existing.length < count) {
         const have = new Set(existing.map((r) => r.mapIndex));
         const missing: NewTaskRun[] = [];
@@ -63,7 +63,7 @@ export function createTaskRunService(deps: ServiceDeps) {
         // The transaction is a write transaction taken at its start: nobody else inserted
         // meanwhile, so the children are the ones read plus the ones just written, which need
         // not be read back. Should the count ever differ, read them all.
-        if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.id, 0, count).map(info);
+        if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.slug, 0, count).map(info);
         const all: TaskRunInfo[] = new Array(count);
         for (const r of existing) all[r.mapIndex] = info(r);
         for (const m of missing) all[m.mapIndex] = createdInfo(m);

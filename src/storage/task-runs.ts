@@ -8,11 +8,12 @@ export interface TaskRunRepository {
   get(id: string): TaskRunRecord | undefined;
   /** What a state write checks (no JSON parsed): id, flow run, version, state. */
   getForWrite(id: string): TaskRunWriteView | undefined;
-  find(flowRunId: string, taskId: string, mapIndex: number): TaskRunRecord | undefined;
+  /** A task run by its task's slug (unique within its flow) and map index. */
+  find(flowRunId: string, taskSlug: string, mapIndex: number): TaskRunRecord | undefined;
   /** Insert the task runs that do not exist yet (by flow run, task, map index); returns how many were new. */
   insertMissing(runs: NewTaskRun[], now: string): number;
   /** Task runs of a task with map index in [from, to), by map index. */
-  range(flowRunId: string, taskId: string, from: number, to: number): TaskRunRecord[];
+  range(flowRunId: string, taskSlug: string, from: number, to: number): TaskRunRecord[];
   /** Task runs of a flow run not in a finished state. */
   unfinished(flowRunId: string): TaskRunRecord[];
   writeState(id: string, expectedVersion: number, write: StateWrite): number;
@@ -54,17 +55,17 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
     getForWrite: db.query<TaskRunWriteView, { id: string }>(
       "SELECT id, flow_run_id AS flowRunId, version, state FROM task_run WHERE id = $id",
     ),
-    find: db.query<TaskRunRow, { flow_run_id: string; task_id: string; map_index: number }>(
-      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_id = $task_id AND map_index = $map_index`,
+    find: db.query<TaskRunRow, { flow_run_id: string; task_slug: string; map_index: number }>(
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_slug = $task_slug AND map_index = $map_index`,
     ),
     insert: db.query(
       `INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, version, state, state_timestamp, state_message,
          state_start_time, serialized_state, created, updated)
        VALUES ($id, $flow_run_id, $task_id, $task_slug, $map_index, 1, $state, $ts, $message, $start, $serialized, $now, $now)
-       ON CONFLICT (flow_run_id, task_id, map_index) DO NOTHING`,
+       ON CONFLICT (flow_run_id, task_slug, map_index) DO NOTHING`,
     ),
-    range: db.query<TaskRunRow, { flow_run_id: string; task_id: string; from: number; to: number }>(
-      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_id = $task_id
+    range: db.query<TaskRunRow, { flow_run_id: string; task_slug: string; from: number; to: number }>(
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_slug = $task_slug
          AND map_index >= $from AND map_index < $to ORDER BY map_index`,
     ),
     unfinished: db.query<TaskRunRow, { flow_run_id: string }>(
@@ -76,7 +77,7 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
   return {
     get: (id) => record(q.get.get({ id })),
     getForWrite: (id) => q.getForWrite.get({ id }) ?? undefined,
-    find: (flowRunId, taskId, mapIndex) => record(q.find.get({ flow_run_id: flowRunId, task_id: taskId, map_index: mapIndex })),
+    find: (flowRunId, taskSlug, mapIndex) => record(q.find.get({ flow_run_id: flowRunId, task_slug: taskSlug, map_index: mapIndex })),
     insertMissing(runs, now) {
       let inserted = 0;
       for (const run of runs) {
@@ -101,8 +102,8 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
       }
       return inserted;
     },
-    range: (flowRunId, taskId, from, to) =>
-      q.range.all({ flow_run_id: flowRunId, task_id: taskId, from, to }).map((r) => record(r)!),
+    range: (flowRunId, taskSlug, from, to) =>
+      q.range.all({ flow_run_id: flowRunId, task_slug: taskSlug, from, to }).map((r) => record(r)!),
     unfinished: (flowRunId) => q.unfinished.all({ flow_run_id: flowRunId }).map((r) => record(r)!),
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
     setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,

@@ -163,9 +163,10 @@ CREATE TABLE task_run (
   serialized_state TEXT,
   created TEXT NOT NULL,
   updated TEXT NOT NULL,
-  UNIQUE (flow_run_id, task_id, map_index)
+  -- A task's slug is unique within its flow, so this is also the (flow run, task, map index) key,
+  -- and the one index that finds a run's task runs by slug.
+  UNIQUE (flow_run_id, task_slug, map_index)
 );
-CREATE INDEX task_run_slug ON task_run(flow_run_id, task_slug, map_index);
 CREATE INDEX task_run_state_col ON task_run(state, flow_run_id);
 
 CREATE TABLE task_run_state (
