@@ -43,7 +43,12 @@ export interface WaitForFlowRunOptions {
   streamStates?: boolean;
   /** End this task Failed when the child does not succeed (default false). */
   raiseFinalState?: boolean;
+  /** Give up (this task Fails) when the child has not finished after this long (default 12 h, as Prefect's `max_duration`). */
+  maxDurationMs?: number;
 }
+
+/** How long waitForFlowRun waits by default: Prefect's `wait_for_flow_run(max_duration=timedelta(hours=12))`. */
+export const DEFAULT_MAX_WAIT_MS = 12 * 60 * 60 * 1000;
 
 export interface GetTaskRunResultOptions {
   /** A mapped child; default -1 (the task run itself, or a mapped parent's whole list). */
@@ -104,7 +109,10 @@ async function createChildRun(options: CreateFlowRunOptions): Promise<string> {
 async function untilFinished(
   flowRunId: string,
   relay: { states: boolean; logs: boolean } = { states: false, logs: false },
+  maxDurationMs = DEFAULT_MAX_WAIT_MS,
 ): Promise<FlowRunView> {
+  if (typeof maxDurationMs !== "number" || !(maxDurationMs > 0)) throw new PrefectliteError("Validation", "maxDurationMs must be a number of milliseconds > 0");
+  const deadline = Date.now() + maxDurationMs;
   const { logger, apiUrl, client, deps } = here();
   let view = await FlowRunView.fromFlowRunId(flowRunId, deps);
   await ensureExecution(client, flowRunId, { apiUrl, logger });
@@ -116,14 +124,17 @@ async function untilFinished(
     statesSeen = Math.max(statesSeen, view.states.length);
     for (const line of (await follower?.next()) ?? []) logger.log(line.level, `Flow '${view.name}': ${line.message}`);
     if (view.state.isFinished()) return view;
-    await Bun.sleep(pause);
+    if (Date.now() >= deadline) {
+      throw new FAIL(`Flow run ${flowRunId} did not finish within ${formatDuration(maxDurationMs)} (maxDurationMs); it is ${view.state.type}`);
+    }
+    await Bun.sleep(Math.max(1, Math.min(pause, deadline - Date.now())));
     pause = Math.min(1000, pause * 1.5);
     view = await view.getLatest();
   }
 }
 
 async function waitForChild(flowRunId: string, options: WaitForFlowRunOptions = {}): Promise<FlowRunView> {
-  const view = await untilFinished(flowRunId, { states: options.streamStates ?? true, logs: options.streamLogs === true });
+  const view = await untilFinished(flowRunId, { states: options.streamStates ?? true, logs: options.streamLogs === true }, options.maxDurationMs);
   if (options.raiseFinalState && !view.state.isSuccessful()) {
     throw new FAIL(`${flowRunId} finished in state ${view.state.toString()}`);
   }
@@ -164,3 +175,9 @@ type GetTaskRunResult = Task<[flowRunId: string, taskSlug: string, options?: Get
  * `get_task_run_result`). Say the result's type: `getTaskRunResult<number[]>(id, "make-1")`.
  */
 export const getTaskRunResult = task({ name: "get_task_run_result" }, childTaskResult) as GetTaskRunResult;
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

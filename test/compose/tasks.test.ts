@@ -148,6 +148,17 @@ describe("waitForFlowRun", () => {
     expect(errorLine?.level).toBe("ERROR");
   }, SLOW);
 
+  test("gives up after maxDurationMs: the task fails and says what the child is doing", async () => {
+    await liveAgent(); // it covers the child, so nobody executes it here; and it is not due for an hour
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const id = await runInContext(parentContext(), () => createFlowRun.fn({ flowName: "failing-child", runName: "later", scheduledStartTime: later }));
+    const failure = await errorOf(runInContext(parentContext(), () => waitForFlowRun.fn(id, { streamStates: false, maxDurationMs: 300 })));
+    expect(failure).toBeInstanceOf(FAIL);
+    expect((failure as FAIL).message).toBe(`Flow run ${id} did not finish within 300 ms (maxDurationMs); it is Scheduled`);
+    const refused = await errorOf(runInContext(parentContext(), () => waitForFlowRun.fn(id, { maxDurationMs: 0 })));
+    expect(refused).toMatchObject({ code: "Validation", message: "maxDurationMs must be a number of milliseconds > 0" });
+  }, SLOW);
+
   test("returns the finished child's FlowRunView; without raiseFinalState a failed child is no error", async () => {
     const id = await runInContext(parentContext(), () => createFlowRun.fn({ flowName: "failing-child", runName: "doomed" }));
     const view = await runInContext(parentContext(), () => waitForFlowRun.fn(id, { streamStates: false }));
