@@ -13,7 +13,7 @@ import { writeStdout } from "../../stdio.ts";
 export const EXIT_STOPPED_WATCHING = 130;
 /** How far back each poll looks again, so a batch written late (write-behind) is still shown. */
 const LOOKBACK_MS = 5_000;
-const MIN_POLL_MS = 500;
+const MIN_POLL_MS = 200;
 const MAX_POLL_MS = 2_000;
 const WARNING_REPEAT_MS = 30_000;
 /**
@@ -21,6 +21,12 @@ const WARNING_REPEAT_MS = 30_000;
  * flushes every 200 ms) still lands in time order; when the run finishes, everything is printed.
  */
 const SETTLE_MS = 600;
+/**
+ * After the final state, one more look this much later: a runner writes its buffered logs before
+ * its own final state, but a run ended from outside (a cancel) may still flush a batch (the
+ * runner flushes every 200 ms).
+ */
+const FINAL_SETTLE_MS = 250;
 
 interface Entry {
   id: string;
@@ -112,7 +118,7 @@ export async function watchFlowRun(client: BackendClient, flowRunId: string, opt
   for (;;) {
     const run = await poll();
     if (isFinishedType(run.state)) {
-      await Bun.sleep(SETTLE_MS); // the last logs are written behind the final state
+      await Bun.sleep(FINAL_SETTLE_MS);
       await poll();
       flush(Infinity);
       return { kind: "finished", state: run.state };
