@@ -2,7 +2,7 @@ import { PrefectliteError, errorMessage, isPrefectliteError } from "../core/erro
 import type { LogRecord } from "../core/logging.ts";
 import { isFinishedType, isRunningType, type SerializedState, type State, type StateType } from "../core/state.ts";
 import { taskRunKeyString, type RunReporter, type TaskRunKey } from "../engine/ports.ts";
-import type { LogRow, RunApi, TaskRunRow } from "./run-api.ts";
+import type { LogRow, RunApi, TaskRunRow } from "../client/run-api.ts";
 import { writeStderr } from "../stdio.ts";
 
 export interface BackendReporterOptions {

@@ -11,7 +11,7 @@ import { LocalResultStore } from "../engine/result-store.ts";
 import { loadFlowsFromStorage } from "../loader/load.ts";
 import { settings } from "../settings.ts";
 import { BackendReporter } from "./backend-reporter.ts";
-import { RunApi, type FlowRunDetails, type TaskRunRow } from "./run-api.ts";
+import { runApiFor, type FlowRunDetails, type RunApi, type TaskRunRow } from "../client/run-api.ts";
 import { watchRun } from "./run-watch.ts";
 import { writeStderr } from "../stdio.ts";
 
@@ -67,7 +67,7 @@ const READY: readonly StateType[] = ["Pending", "Scheduled", "Submitted", "Queue
  * Never throws for a run that fails; throws only when the run itself cannot be read.
  */
 export async function runBackedFlowRun(client: BackendClient, flowRunId: string, options: BackedRunOptions = {}): Promise<BackedRunOutcome> {
-  const api = new RunApi(client);
+  const api = await runApiFor(client);
   const warn = options.warn ?? ((m: string) => writeStderr(`${m}\n`));
   let details = await readOrThrow(api, flowRunId);
 

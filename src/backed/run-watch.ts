@@ -1,5 +1,5 @@
 import { errorMessage } from "../core/errors.ts";
-import type { RunApi } from "./run-api.ts";
+import type { RunApi } from "../client/run-api.ts";
 import { writeStderr } from "../stdio.ts";
 
 export interface RunWatchOptions {

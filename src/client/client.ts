@@ -1,7 +1,7 @@
 import { PrefectliteError } from "../core/errors.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import type { SerializedState, State } from "../core/state.ts";
-import type { Transport } from "./transport.ts";
+import type { DirectBackend, Transport } from "./transport.ts";
 
 export interface CreateFlowRunInput {
   flowId?: string;
@@ -57,6 +57,11 @@ export class BackendClient {
   /** Run any GraphQL operation against the backend. */
   async graphql<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     return (await this.connection()).request<T>(query, variables);
+  }
+
+  /** The backend's services, when it lives in this process (see Transport.direct). */
+  async direct(): Promise<DirectBackend | undefined> {
+    return (await this.connection()).direct;
   }
 
   async baseUrl(): Promise<string | undefined> {

@@ -1,4 +1,12 @@
 import { PrefectliteError, type ErrorCode } from "../core/errors.ts";
+import type { Services } from "../services/index.ts";
+import type { ReadModel } from "../services/read-model.ts";
+
+/** The backend's own services and read model, when it lives in this process (the embedded database). */
+export interface DirectBackend {
+  services: Services;
+  reads: ReadModel;
+}
 
 /** How a client reaches the backend: the same GraphQL operations in-process or over HTTP. */
 export interface Transport {
@@ -8,6 +16,8 @@ export interface Transport {
   readonly baseUrl: string | undefined;
   /** Free what the transport holds (the embedded database). */
   close(): Promise<void> | void;
+  /** Set in-process: hot paths (a backed run's writes) may call the services without GraphQL. */
+  readonly direct?: DirectBackend;
 }
 
 export interface GraphQLErrorShape {

@@ -1,15 +1,19 @@
 import { executeGraphQL } from "../api/execute.ts";
-import { errorFromGraphQL, type Transport } from "../client/transport.ts";
+import { errorFromGraphQL, type DirectBackend, type Transport } from "../client/transport.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend } from "./backend.ts";
 
 /** The client's in-process transport: the same GraphQL operations, straight on the embedded database. */
 export class EmbeddedTransport implements Transport {
   readonly baseUrl = undefined;
+  readonly direct: DirectBackend;
   constructor(
     private readonly backend: Backend,
     private readonly ownsBackend: boolean,
-  ) {}
+  ) {
+    const { services, reads } = backend.context();
+    this.direct = { services, reads };
+  }
 
   static open(databasePath = settings.databasePath()): EmbeddedTransport {
     return new EmbeddedTransport(openBackend(databasePath), true);

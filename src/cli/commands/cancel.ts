@@ -1,4 +1,4 @@
-import { RunApi } from "../../backed/run-api.ts";
+import { runApiFor } from "../../client/run-api.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
@@ -12,7 +12,8 @@ const SAYS: Record<string, string> = {
 export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean }): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    const state = await new RunApi(client).cancel(o.id);
+    const api = await runApiFor(client);
+    const state = await api.cancel(o.id);
     if (o.json) writeStdout(`${JSON.stringify({ id: o.id, state })}\n`);
     else writeStdout(`Flow run ${o.id} ${SAYS[state] ?? `had already finished: ${state}`}\n`);
     return EXIT.ok;

@@ -1,6 +1,6 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
 import { WARM_CHILD_READY } from "../../backed/child-command.ts";
-import { RunApi } from "../../backed/run-api.ts";
+import { runApiFor } from "../../client/run-api.ts";
 import { installSdkResolver } from "../../loader/load.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
@@ -81,7 +81,7 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
  * the resolver of `import … from "prefectlite"` used when the flow is loaded.
  */
 async function warmUp(client: ReturnType<typeof connect>): Promise<void> {
-  await new RunApi(client).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
+  await (await runApiFor(client)).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
   installSdkResolver();
 }
 

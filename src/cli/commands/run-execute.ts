@@ -1,5 +1,5 @@
 import { executeFlowRunCommand } from "../../backed/child-command.ts";
-import { RunApi } from "../../backed/run-api.ts";
+import { runApiFor } from "../../client/run-api.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { PrefectliteError, errorMessage } from "../../core/errors.ts";
 import { Failed, isFinishedType, type StateType } from "../../core/state.ts";
@@ -88,7 +88,7 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
 
 /** Mark the run Failed (versioned; re-read if it moved) with an ERROR log, printed here too. */
 async function failRun(client: BackendClient, id: string, message: string): Promise<void> {
-  const api = new RunApi(client);
+  const api = await runApiFor(client);
   writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message })}\n`);
   await api
     .writeLogs([{ flow_run_id: id, task_run_id: null, timestamp: new Date().toISOString(), name: "prefectlite.execute", level: "ERROR", message }])

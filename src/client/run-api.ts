@@ -1,4 +1,4 @@
-import type { BackendClient } from "../client/client.ts";
+import type { BackendClient } from "./client.ts";
 import type { RunConfig, Storage } from "../core/flow.ts";
 import type { SerializedState, StateType } from "../core/state.ts";
 
@@ -52,10 +52,38 @@ export interface LogRow {
 const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
 
 /**
- * The few GraphQL operations one backed flow run needs, over the one client (so they behave the
- * same on the embedded database and over HTTP). Errors come back as PrefectliteErrors.
+ * The few operations one backed flow run needs. Errors come back as PrefectliteErrors with the
+ * backend's codes (VersionConflict, Conflict, NotFound, Unavailable…), whichever way they travel.
  */
-export class RunApi {
+export interface RunApi {
+  readFlowRun(id: string): Promise<FlowRunDetails | undefined>;
+  readFlowRunState(id: string): Promise<{ state: StateType; version: number } | undefined>;
+  readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]>;
+  /** Returns the run's new version. */
+  setFlowRunState(id: string, version: number, state: SerializedState): Promise<number>;
+  /** One transaction: all written, or none (the error says why). Returns each run's new version. */
+  setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]>;
+  /** Children 0…count-1 of a mapped task run, created where missing (one call, one transaction). */
+  mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]>;
+  writeLogs(logs: readonly LogRow[]): Promise<void>;
+  heartbeat(flowRunId: string): Promise<void>;
+  cancel(flowRunId: string): Promise<StateType>;
+}
+
+/**
+ * The run API of a client: straight to the services when the client holds the embedded
+ * database in this process (GraphQL's parsing of variables and building of results was about a
+ * third of a hello-world run there), else its GraphQL operations.
+ */
+export async function runApiFor(client: BackendClient): Promise<RunApi> {
+  const direct = await client.direct();
+  if (!direct) return new GraphqlRunApi(client);
+  const { ServicesRunApi } = await import("./services-run-api.ts");
+  return new ServicesRunApi(direct);
+}
+
+/** The run API as GraphQL operations over the one client, for a server over HTTP. */
+export class GraphqlRunApi implements RunApi {
   constructor(readonly client: BackendClient) {}
 
   async readFlowRun(id: string): Promise<FlowRunDetails | undefined> {
