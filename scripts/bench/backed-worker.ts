@@ -1,11 +1,15 @@
 /**
  * One measurement of backed throughput, in its own process, on its own PREFECTLITE_HOME.
- * Usage: bun scripts/bench/backed-worker.ts backed|execute|local|sqlite N HOME
+ * Usage: bun scripts/bench/backed-worker.ts backed|execute|agent|local|sqlite N HOME
  * Prints one JSON line.
  *   backed:  register a flow mapping a trivial task over N items, create a run, execute it with the
  *            backed runner in this process on the embedded database (results checkpointed);
  *            reports the time of runBackedFlowRun and the rows the run inserted, per table;
  *   execute: the same through `prefectlite run --id FLOW --execute` (child process, wall time);
+ *   agent:   the same run through a remote agent: `prefectlite serve --no-agent` in one process,
+ *            `prefectlite agent start` in another, whose child executes the run over HTTP; reports
+ *            the run's own time from Running to Success (its state timestamps) and the wall time
+ *            from create_flow_run to Success (which adds the agent's poll and its child's start);
  *   local:   the same flow with the local engine (no backend, no checkpointing);
  *   sqlite:  raw bun:sqlite: the row counts given in PREFECTLITE_BENCH_ROWS (JSON) inserted into
  *            tables of the same shape and indexes, 1,000 rows per transaction, WAL + synchronous=NORMAL.
@@ -16,8 +20,8 @@ import { join, resolve } from "node:path";
 
 const [mode = "backed", nText = "10000", home = ""] = process.argv.slice(2);
 const n = Number(nText);
-if (!home || !Number.isInteger(n) || !["backed", "execute", "local", "sqlite"].includes(mode)) {
-  process.stderr.write("usage: backed-worker.ts backed|execute|local|sqlite N HOME\n");
+if (!home || !Number.isInteger(n) || !["backed", "execute", "agent", "local", "sqlite"].includes(mode)) {
+  process.stderr.write("usage: backed-worker.ts backed|execute|agent|local|sqlite N HOME\n");
   process.exit(2);
 }
 process.env.PREFECTLITE_HOME = home;
@@ -78,6 +82,53 @@ if (mode === "backed") {
   const ms = performance.now() - started;
   if (code !== 0) throw new Error(`run --execute exited ${code}: ${err}`);
   process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success" })}\n`);
+} else if (mode === "agent") {
+  const { BackendClient } = await import("../../src/client/client.ts");
+  const { HttpTransport } = await import("../../src/client/http-transport.ts");
+  const registration = await registered();
+  await registration.client.close();
+  const env = { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>;
+  const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--port", "0", "--no-agent", "--no-scheduler"], {
+    env,
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = server.stdout.getReader();
+  let said = "";
+  while (!/listening on (http:\/\/\S+)/.test(said)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited before listening: ${said}`);
+    said += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const url = /listening on (http:\/\/\S+)/.exec(said)![1]!;
+  const agent = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "agent", "start"], {
+    env: { ...env, PREFECTLITE_API_URL: url, PREFECTLITE_AGENT_POLL_SECONDS: "0.1" },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const client = new BackendClient(new HttpTransport(url));
+  const started = performance.now();
+  const id = await client.createFlowRun({ flowId: registration.flowId });
+  let state = "";
+  for (;;) {
+    const r = await client.graphql<{ flow_run_by_pk: { state: string } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`, { id });
+    state = r.flow_run_by_pk.state;
+    if (state === "Success" || state === "Failed" || state === "Cancelled") break;
+    await Bun.sleep(5);
+  }
+  const wallMs = performance.now() - started;
+  await client.close();
+  agent.kill("SIGTERM");
+  await agent.exited;
+  server.kill("SIGTERM");
+  await server.exited;
+  const db = new Database(join(home, "prefectlite.db"), { readonly: true });
+  const at = (s: string) =>
+    Date.parse((db.query("SELECT timestamp FROM flow_run_state WHERE flow_run_id = ? AND state = ? ORDER BY version LIMIT 1").get(id, s) as { timestamp: string }).timestamp);
+  const ms = at(state) - at("Running");
+  db.close();
+  process.stdout.write(`${JSON.stringify({ mode, n, ms, wallMs, state })}\n`);
 } else if (mode === "local") {
   const { Flow, task } = await import("../../src/index.ts");
   const { memoryReporter, runFlow } = await import("../../src/engine/flow-runner.ts");
@@ -97,8 +148,7 @@ if (mode === "backed") {
   db.exec(`
     CREATE TABLE task_run (id TEXT PRIMARY KEY, flow_run_id TEXT NOT NULL, task_id TEXT NOT NULL, task_slug TEXT NOT NULL,
       map_index INTEGER NOT NULL, version INTEGER NOT NULL, state TEXT, state_timestamp TEXT, state_message TEXT,
-      serialized_state TEXT, created TEXT NOT NULL, updated TEXT NOT NULL, UNIQUE (flow_run_id, task_id, map_index));
-    CREATE INDEX task_run_slug ON task_run(flow_run_id, task_slug, map_index);
+      serialized_state TEXT, created TEXT NOT NULL, updated TEXT NOT NULL, UNIQUE (flow_run_id, task_slug, map_index));
     CREATE INDEX task_run_state_col ON task_run(state, flow_run_id);
     CREATE TABLE task_run_state (id TEXT PRIMARY KEY, task_run_id TEXT NOT NULL, timestamp TEXT NOT NULL, state TEXT NOT NULL,
       message TEXT, serialized_state TEXT NOT NULL, version INTEGER NOT NULL, created TEXT NOT NULL);
