@@ -10,6 +10,9 @@ import type { ResultStore, ResultWriteContext } from "./ports.ts";
  * pickle: a result must be JSON-serializable to be persisted).
  */
 export class LocalResultStore implements ResultStore {
+  /** Folders this store has created: a mapped task writes thousands of results into one. */
+  private readonly folders = new Set<string>();
+
   constructor(private readonly defaultDir: string) {}
 
   async write(value: unknown, config: LocalResult, ctx: ResultWriteContext): Promise<ResultLocation> {
@@ -25,8 +28,18 @@ export class LocalResultStore implements ResultStore {
     } catch (e) {
       throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
     }
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, text);
+    const folder = dirname(path);
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.folders.add(folder);
+    }
+    try {
+      await writeFile(path, text);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENOENT") throw e;
+      await mkdir(folder, { recursive: true }); // removed meanwhile
+      await writeFile(path, text);
+    }
     return { type: "LocalResult", location: path, dir };
   }
 

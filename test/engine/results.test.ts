@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Flow, LocalResult, Parameter, task } from "../../src/index.ts";
 import { LocalResultStore, renderLocation } from "../../src/engine/result-store.ts";
@@ -81,5 +81,18 @@ describe("LocalResult", () => {
     expect(await store.read(location)).toEqual([1, "two", null]);
     expect(renderLocation("{today}", ctx)).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     await expect(store.read({ type: "LocalResult", location: join(dir, "missing") })).rejects.toThrow("no longer exists");
+  });
+});
+
+describe("LocalResultStore folders", () => {
+  test("a folder removed between two writes is made again", async () => {
+    const dir = tempDir("prefectlite-results-");
+    const store = new LocalResultStore(dir);
+    const ctx = { flowName: "f", flowRunId: "r-id", flowRunName: "r", taskName: "t", taskSlug: "t-1", taskRunId: "t-id", mapIndex: -1, parameters: {} };
+    const first = await store.write(1, new LocalResult({ location: "a/one.json" }), ctx);
+    rmSync(join(dir, "a"), { recursive: true, force: true });
+    const second = await store.write(2, new LocalResult({ location: "a/two.json" }), ctx);
+    expect(JSON.parse(readFileSync(second.location, "utf8"))).toEqual({ value: 2 });
+    expect(first.location).toBe(join(dir, "a/one.json"));
   });
 });
