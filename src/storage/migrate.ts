@@ -1,10 +1,20 @@
 import type { Database } from "bun:sqlite";
 import { PrefectliteError } from "../core/errors.ts";
 import * as m0001 from "./migrations/0001-initial.ts";
+import * as m0002 from "./migrations/0002-leaner-run-indexes.ts";
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  /** It rebuilds tables: run with foreign keys off (dropping a parent would cascade), then checked. */
+  foreignKeysOff?: boolean;
+}
 
 /** Migrations in order; the database's `user_version` is the number applied. Embedded in the binary. */
-const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", sql: m0001.sql },
+  { version: 2, name: "leaner run indexes", sql: m0002.sql, foreignKeysOff: m0002.foreignKeysOff },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -20,9 +30,19 @@ export function migrate(db: Database): void {
   }
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.exec(`PRAGMA user_version = ${m.version}`);
-    }).immediate();
+    const foreignKeys = (db.query("PRAGMA foreign_keys").get() as { foreign_keys: number }).foreign_keys === 1;
+    // A no-op inside a transaction: switched before it begins, and back after it ends.
+    if (m.foreignKeysOff) db.exec("PRAGMA foreign_keys = OFF");
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.foreignKeysOff && (db.query("PRAGMA foreign_key_check").all() as unknown[]).length > 0) {
+          throw new PrefectliteError("Internal", `migration ${m.version} (${m.name}) would break a foreign key: the database is left as it was`);
+        }
+        db.exec(`PRAGMA user_version = ${m.version}`);
+      }).immediate();
+    } finally {
+      if (m.foreignKeysOff && foreignKeys) db.exec("PRAGMA foreign_keys = ON");
+    }
   }
 }

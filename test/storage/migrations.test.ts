@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { openDatabase } from "../../src/storage/db.ts";
 import { LATEST_SCHEMA_VERSION } from "../../src/storage/migrate.ts";
+import { sql as schemaV1 } from "../../src/storage/migrations/0001-initial.ts";
 import { tempDatabasePath } from "../services/fixtures.ts";
 
 const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
@@ -49,5 +50,71 @@ describe("migrations", () => {
     expect(second.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
     expect(second.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
     second.close();
+  });
+
+  test("version 1 → 2 rebuilds flow_run and task_run with leaner keys, keeping every row and every cascade", () => {
+    const path = tempDatabasePath();
+    const v1 = new Database(path, { create: true, strict: true });
+    v1.exec("PRAGMA journal_mode = WAL");
+    v1.exec(schemaV1);
+    v1.exec("PRAGMA user_version = 1");
+    const t = "2026-11-23T10:00:00.000Z";
+    v1.exec(`
+      INSERT INTO project VALUES ('p', 'proj', NULL, '${t}', '${t}');
+      INSERT INTO flow_group (id, name, settings, created, updated) VALUES ('g', 'vg', '{}', '${t}', '${t}');
+      INSERT INTO flow (id, name, version, version_group_id, flow_group_id, project_id, core_version, serialized_flow, serialized_hash, created, updated)
+        VALUES ('f', 'etl', 1, 'vg', 'g', 'p', '0.1.0', '{}', 'h', '${t}', '${t}');
+      INSERT INTO task (id, flow_id, name, slug, type, trigger, created) VALUES ('t1', 'f', 'extract', 'extract-1', 'task', 'all_successful', '${t}');
+      INSERT INTO flow_run (id, flow_id, name, scheduled_start_time, auto_scheduled, idempotency_key, version, state, created, updated)
+        VALUES ('r1', 'f', 'one', '${t}', 0, 'key-1', 3, 'Success', '${t}', '${t}'),
+               ('r2', 'f', 'two', '${t}', 1, NULL, 1, 'Scheduled', '${t}', '${t}');
+      INSERT INTO flow_run_state (id, flow_run_id, timestamp, state, serialized_state, version, created) VALUES ('s1', 'r1', '${t}', 'Success', '{}', 3, '${t}');
+      INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, version, state, created, updated)
+        VALUES ('tr1', 'r1', 't1', 'extract-1', -1, 2, 'Success', '${t}', '${t}'), ('tr2', 'r2', 't1', 'extract-1', -1, 1, 'Pending', '${t}', '${t}');
+      INSERT INTO task_run_state (id, task_run_id, timestamp, state, serialized_state, version, created) VALUES ('ts1', 'tr1', '${t}', 'Success', '{}', 2, '${t}');
+      INSERT INTO log (id, flow_run_id, task_run_id, timestamp, level, message, created) VALUES ('l1', 'r1', 'tr1', '${t}', 'INFO', 'hello', '${t}');
+    `);
+    v1.close();
+
+    const db = openDatabase(path);
+    expect(userVersion(db)).toBe(LATEST_SCHEMA_VERSION);
+    expect(db.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+    expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+    expect(db.query("SELECT id, idempotency_key, version, state FROM flow_run ORDER BY id").all()).toEqual([
+      { id: "r1", idempotency_key: "key-1", version: 3, state: "Success" },
+      { id: "r2", idempotency_key: null, version: 1, state: "Scheduled" },
+    ]);
+    expect(db.query("SELECT id, task_slug, version FROM task_run ORDER BY id").all()).toEqual([
+      { id: "tr1", task_slug: "extract-1", version: 2 },
+      { id: "tr2", task_slug: "extract-1", version: 1 },
+    ]);
+    const indexes = (table: string) =>
+      (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name").all(table) as Array<{ name: string }>).map((r) => r.name);
+    expect(indexes("flow_run")).toEqual(["flow_run_created", "flow_run_flow_created", "flow_run_idempotency", "flow_run_queue", "flow_run_schedule"]);
+    expect(indexes("task_run")).toEqual(["task_run_state_col"]);
+    // The keys hold: a second run with key-1, or a second (run, slug, index), is refused.
+    expect(() => db.exec(`INSERT INTO flow_run (id, flow_id, name, scheduled_start_time, idempotency_key, created, updated) VALUES ('r3', 'f', 'x', '${t}', 'key-1', '${t}', '${t}')`)).toThrow(/UNIQUE/);
+    expect(() => db.exec(`INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, created, updated) VALUES ('tr3', 'r1', 't1', 'extract-1', -1, '${t}', '${t}')`)).toThrow(/UNIQUE/);
+    // Children still hang on their run: deleting it removes its states, task runs (and theirs) and logs.
+    db.exec("DELETE FROM flow_run WHERE id = 'r1'");
+    const count = (table: string) => (db.query(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect([count("flow_run_state"), count("task_run"), count("task_run_state"), count("log")]).toEqual([0, 1, 0, 0]);
+    // And a run still needs its flow.
+    expect(() => db.exec(`INSERT INTO flow_run (id, flow_id, name, scheduled_start_time, created, updated) VALUES ('r9', 'nope', 'x', '${t}', '${t}', '${t}')`)).toThrow(/FOREIGN KEY/);
+    db.close();
+  });
+
+  test("the rebuilt tables keep every column of version 1, with its type, default and key", () => {
+    const columns = (db: Database, table: string) => db.query(`PRAGMA table_info(${table})`).all();
+    const path = tempDatabasePath();
+    const v1 = new Database(path, { create: true });
+    v1.exec(schemaV1);
+    v1.exec("PRAGMA user_version = 1");
+    const before = { flow_run: columns(v1, "flow_run"), task_run: columns(v1, "task_run") };
+    v1.close();
+    const migrated = openDatabase(path);
+    expect(userVersion(migrated)).toBe(2);
+    expect({ flow_run: columns(migrated, "flow_run"), task_run: columns(migrated, "task_run") }).toEqual(before);
+    migrated.close();
   });
 });

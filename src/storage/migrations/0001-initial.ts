@@ -116,17 +116,14 @@ CREATE TABLE flow_run (
   times_resurrected INTEGER NOT NULL DEFAULT 0,
   agent_id TEXT REFERENCES agent(id) ON DELETE SET NULL,
   created TEXT NOT NULL,
-  updated TEXT NOT NULL
+  updated TEXT NOT NULL,
+  UNIQUE (flow_id, idempotency_key)
 );
--- Every index is paid for on each run created (about 2.5 µs per B-tree insert here), so those
--- that only some runs need are partial: most runs have no idempotency key, and only the
--- scheduler's runs are auto-scheduled. The zombie killer's (state, heartbeat) scan is served
--- by flow_run_queue's state prefix.
-CREATE UNIQUE INDEX flow_run_idempotency ON flow_run(flow_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX flow_run_flow_created ON flow_run(flow_id, created);
 CREATE INDEX flow_run_created ON flow_run(created);
 CREATE INDEX flow_run_queue ON flow_run(state, state_start_time);
-CREATE INDEX flow_run_schedule ON flow_run(flow_id, scheduled_start_time) WHERE auto_scheduled = 1;
+CREATE INDEX flow_run_heartbeat ON flow_run(state, heartbeat);
+CREATE INDEX flow_run_schedule ON flow_run(flow_id, auto_scheduled, scheduled_start_time);
 
 CREATE TABLE flow_run_state (
   id TEXT PRIMARY KEY,
@@ -145,9 +142,7 @@ CREATE INDEX flow_run_state_run ON flow_run_state(flow_run_id, timestamp);
 CREATE TABLE task_run (
   id TEXT PRIMARY KEY,
   flow_run_id TEXT NOT NULL REFERENCES flow_run(id) ON DELETE CASCADE,
-  -- No foreign key: a task is only deleted with its flow, whose runs (and so these rows) go
-  -- with it; a key here would need its own index on every insert.
-  task_id TEXT NOT NULL,
+  task_id TEXT NOT NULL REFERENCES task(id) ON DELETE CASCADE,
   task_slug TEXT NOT NULL,
   map_index INTEGER NOT NULL DEFAULT -1,
   name TEXT,
@@ -163,11 +158,11 @@ CREATE TABLE task_run (
   serialized_state TEXT,
   created TEXT NOT NULL,
   updated TEXT NOT NULL,
-  -- A task's slug is unique within its flow, so this is also the (flow run, task, map index) key,
-  -- and the one index that finds a run's task runs by slug.
-  UNIQUE (flow_run_id, task_slug, map_index)
+  UNIQUE (flow_run_id, task_id, map_index)
 );
+CREATE INDEX task_run_slug ON task_run(flow_run_id, task_slug, map_index);
 CREATE INDEX task_run_state_col ON task_run(state, flow_run_id);
+CREATE INDEX task_run_task ON task_run(task_id);
 
 CREATE TABLE task_run_state (
   id TEXT PRIMARY KEY,
