@@ -5,8 +5,9 @@ import { writeSync } from "node:fs";
  * `process.stdout` builds a Node Writable: measured in the compiled binary, ~17 ms — more than
  * half of a hello-world cold start — where a synchronous write to the descriptor costs ~0.05 ms.
  * Order is kept with console.log (which Bun also writes synchronously). A descriptor that would
- * block (a non-blocking pipe that is full) hands the rest, and every later write, to the stream,
- * which queues; a reader that has gone away (EPIPE: `prefectlite get flow-runs | head -1`) ends
+ * block (a non-blocking pipe that is full) is waited on, as a blocking write would be; only a
+ * reader stuck for 10 s makes the rest, and every later write, go to the stream, which queues.
+ * A reader that has gone away (EPIPE: `prefectlite get flow-runs | head -1`) ends
  * the writing quietly instead of with a stack trace.
  */
 
@@ -23,22 +24,33 @@ function write(stream: Stream, data: string | Uint8Array): void {
     return;
   }
   let rest = typeof data === "string" ? Buffer.from(data) : data;
-  try {
-    while (rest.length > 0) {
-      const written = writeSync(FD[stream], rest);
-      rest = rest.subarray(written);
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EPIPE") {
-      closed[stream] = true;
+  let waited = 0;
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(FD[stream], rest));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EPIPE") {
+        closed[stream] = true;
+        return;
+      }
+      if (code !== "EAGAIN") throw error;
+      // A full non-blocking pipe: wait for the reader, as a blocking write would, so the order
+      // with console.log (written straight to the descriptor too) is kept.
+      if (waited < MAX_WAIT_MS) {
+        Bun.sleepSync(1);
+        waited++;
+        continue;
+      }
+      viaStream[stream] = true;
+      process[stream].write(rest);
       return;
     }
-    if (code !== "EAGAIN") throw error;
-    viaStream[stream] = true;
-    process[stream].write(rest);
   }
 }
+
+/** How long a write waits, in all, for a reader that does not drain a full pipe, before queuing instead. */
+const MAX_WAIT_MS = 10_000;
 
 export const writeStdout = (data: string | Uint8Array): void => write("stdout", data);
 export const writeStderr = (data: string | Uint8Array): void => write("stderr", data);

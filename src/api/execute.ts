@@ -17,7 +17,14 @@ export async function executeGraphQL(
   if (!("kind" in document)) return { errors: document.errors };
   const run = () => execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
   const grouped = context.writes && getOperationAST(document, operationName)?.operation === "mutation";
-  const result = await (grouped ? context.writes!.run(run) : run());
+  let result: ExecutionResult;
+  try {
+    result = await (grouped ? context.writes!.run(run) : run());
+  } catch (e) {
+    // The group's transaction failed (the database busy, the server shutting down): every
+    // mutation in it gets the error, as a GraphQL error like any other.
+    return { errors: [toPublicError(e, "INTERNAL")] };
+  }
   if (!result.errors?.length) return result;
   return { ...result, errors: result.errors.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
 }

@@ -153,8 +153,12 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       controller.abort();
       await Promise.all(loops);
       await agent?.stop(options.agentShutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      await server.stop();
+      // The agent's children have finished (or been interrupted): commit the writes still queued,
+      // refuse later ones (clients retry an Unavailable), let the committed requests answer, then
+      // close the connections and the database.
       writes.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      await server.stop();
       backend.close();
     },
   };

@@ -16,6 +16,7 @@ export interface BackgroundCheckpoints {
 export const CHECK_MS = 200;
 /** Pages the WAL may reach before a COMMIT on this connection checkpoints by itself (~40 MB). */
 export const SAFETY_AUTOCHECKPOINT_PAGES = 10_000;
+const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 /** After a checkpoint resets the WAL, its file is truncated to this size. */
 const JOURNAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
@@ -27,12 +28,11 @@ self.onmessage = (event) => {
   const message = event.data;
   if (message.type === "stop") {
     try { db?.close(); } catch {}
-    self.close();
-    return;
+    process.exit(0); // in a worker: ends this thread only
   }
   try {
     if (!db) {
-      db = new Database(message.path);
+      db = new Database(message.path, { readwrite: true, create: false });
       db.exec("PRAGMA busy_timeout = 5000");
     }
     const row = db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
@@ -52,9 +52,11 @@ export function startBackgroundCheckpoints(db: Database, path: string): Backgrou
   let seen = totalChanges.get()!.n;
   let worker: Worker | undefined;
   let inFlight = false;
+  let failed = false;
+  let stopped = false;
 
   const tick = () => {
-    if (inFlight) return;
+    if (inFlight || failed) return;
     const now = totalChanges.get()!.n;
     if (now === seen) return;
     seen = now;
@@ -68,7 +70,16 @@ export function startBackgroundCheckpoints(db: Database, path: string): Backgrou
         inFlight = false;
       };
       worker.onerror = () => {
-        inFlight = false;
+        // The worker itself failed (not a checkpoint): give checkpoints back to SQLite.
+        if (stopped) return;
+        failed = true;
+        worker?.terminate();
+        worker = undefined;
+        try {
+          db.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+        } catch {
+          // closed meanwhile
+        }
       };
     }
     inFlight = true;
@@ -79,6 +90,7 @@ export function startBackgroundCheckpoints(db: Database, path: string): Backgrou
 
   return {
     stop() {
+      stopped = true;
       clearInterval(timer);
       worker?.postMessage({ type: "stop" });
       worker = undefined;

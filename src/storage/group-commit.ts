@@ -60,8 +60,15 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
       outcomes = group.map(runInSavepoint);
       if (own) commit.run();
     } catch (error) {
-      if (own && db.inTransaction) rollback.run();
-      for (const p of group) p.reject(error);
+      try {
+        if (own && db.inTransaction) rollback.run();
+      } catch {
+        // The group fails with the first error either way; SQLite ends the transaction itself.
+      }
+      const failure = isBusy(error)
+        ? new PrefectliteError("Unavailable", "the database is busy: another process held its write lock too long; try again")
+        : error;
+      for (const p of group) p.reject(failure);
       return;
     }
     group.forEach((p, i) => {
@@ -75,6 +82,11 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
     savepoint.run();
     try {
       const value = p.fn();
+      if (isThenable(value)) {
+        // Its writes after the first await would run outside the group's transaction.
+        value.then(undefined, () => {});
+        throw new PrefectliteError("Internal", "a grouped write must be synchronous (it returned a promise)");
+      }
       release.run();
       return { ok: true, value };
     } catch (error) {
@@ -97,4 +109,14 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
       while (queue.length) flush();
     },
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** SQLITE_BUSY (and its extended codes): another connection held the write lock past the busy timeout. */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }

@@ -7,6 +7,7 @@ import { bearerTokenMatches } from "../../src/server/app.ts";
 import { requiresToken, startServer, type RunningServer } from "../../src/server/serve.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
+import { PrefectliteError } from "../../src/core/errors.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { createGroupCommit } from "../../src/storage/group-commit.ts";
 import { id, seed } from "../storage/query-seed.ts";
@@ -47,6 +48,25 @@ function post(server: RunningServer, body: string, headers: Record<string, strin
 const gql = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
 
 describe("the HTTP server", () => {
+  test("a mutation whose group fails gets a GraphQL error with the failure's code, not a 500", async () => {
+    const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
+    const services = createServices(db);
+    const reads = createReadModel(db);
+    const writes = { run: () => Promise.reject(new PrefectliteError("Unavailable", "the server is shutting down: the write was not made")) };
+    const failing = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory: ({ agentId }) => ({ services, reads, agentId, writes }) });
+    try {
+      const res = await post(failing, gql(`mutation { create_project(input: { name: "never" }) { id } }`));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        errors: [{ message: "the server is shutting down: the write was not made", extensions: { code: "UNAVAILABLE" } }],
+      });
+      const read = (await (await post(failing, gql(`{ project(where: { name: { _eq: "never" } }) { id } }`))).json()) as any;
+      expect(read.data.project).toEqual([]);
+    } finally {
+      await failing.stop();
+    }
+  });
+
   test("concurrent mutations under group commit: each answered on its own, a refused one changes nothing", async () => {
     const names = Array.from({ length: 12 }, (_, i) => `grouped-${i}`);
     names[7] = "grouped-3"; // a duplicate name: refused, and only it is rolled back

@@ -73,6 +73,38 @@ describe("group commit", () => {
   });
 });
 
+test("group commit: a group that cannot begin (another connection holds the write lock) fails each write with Unavailable", async () => {
+  const { db, path } = openScratch();
+  db.exec("PRAGMA busy_timeout = 50");
+  const holder = new Database(path);
+  holder.exec("BEGIN IMMEDIATE");
+  const group = createGroupCommit(db);
+  const insert = db.prepare("INSERT INTO scratch (n) VALUES ($n)");
+  const outcomes = await Promise.allSettled([group.run(() => insert.run({ n: 1 })), group.run(() => insert.run({ n: 2 }))]);
+  expect(outcomes.map((o) => (o.status === "rejected" ? (o.reason as { code?: string }).code : "written"))).toEqual(["Unavailable", "Unavailable"]);
+  holder.exec("ROLLBACK");
+  holder.close();
+  expect(db.inTransaction).toBe(false);
+  expect(await group.run(() => insert.run({ n: 3 }).changes)).toBe(1);
+  expect(numbers(db)).toEqual([3]);
+});
+
+test("group commit: a write that returns a promise is refused and its writes rolled back", async () => {
+  const { db } = openScratch();
+  const group = createGroupCommit(db);
+  const insert = db.prepare("INSERT INTO scratch (n) VALUES ($n)");
+  const refused = await group
+    .run(async () => {
+      insert.run({ n: 1 });
+      await Bun.sleep(1);
+      return "late";
+    })
+    .catch((e: unknown) => e);
+  expect(refused).toMatchObject({ code: "Internal", message: "a grouped write must be synchronous (it returned a promise)" });
+  await Bun.sleep(5);
+  expect(numbers(db)).toEqual([]);
+});
+
 test("group commit: closing commits what is queued, then refuses new writes with one clear line", async () => {
   const { db } = openScratch();
   const group = createGroupCommit(db);
