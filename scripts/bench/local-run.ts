@@ -44,7 +44,7 @@ export const coldStart: BenchSection = {
       `| the hello world with \`TZ=Europe/Berlin\` (local time not UTC) | ${fmt(zoned)} | ${fmt(zoned / zero, 2)}× \`bun -e 0\` |`,
       "",
       "This machine's local time is UTC. Elsewhere the first clock time printed loads ICU's zone data (~5 ms in",
-      "JavaScriptCore), which the last row pays. Output goes to the descriptors directly (src/core/stdio.ts): the",
+      "JavaScriptCore), which the last row pays. Output goes to the descriptors directly (src/stdio.ts): the",
       "first touch of `process.stdout` costs ~17 ms in the compiled binary.",
       "Wall time from spawn to exit, output discarded, after two warm-up runs of each (the file cache is warm;",
       "the binary is built with `--bytecode`). The issue's baseline is `bun -e ''`; on Bun 1.4.5 that command",
