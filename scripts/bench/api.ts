@@ -7,38 +7,9 @@
 import { join } from "node:path";
 import type { BenchContext, BenchSection } from "./section.ts";
 import { fmt, jsonOf, median } from "./measure.ts";
+import { startApiServer } from "./serve-process.ts";
 
 const ROOT = join(import.meta.dir, "../..");
-const MAIN = join(ROOT, "src/main.ts");
-
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startServe(home: string): Promise<Server> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--no-scheduler", "--no-agent"], {
-    cwd: ROOT,
-    env: { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>,
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = proc.stdout.getReader();
-  let out = "";
-  while (!/listening on (http:\/\/\S+)/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited before listening: ${out}`);
-    out += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return {
-    url: /listening on (http:\/\/\S+)/.exec(out)![1]!,
-    stop: async () => {
-      proc.kill("SIGTERM");
-      await proc.exited;
-    },
-  };
-}
 
 async function graphql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
@@ -60,7 +31,7 @@ export const apiThroughput: BenchSection = {
   title: "API throughput over HTTP: create_flow_run vs a trivial query vs a plain Hono route",
   async run(ctx: BenchContext): Promise<string> {
     const home = ctx.tempHome();
-    const server = await startServe(home);
+    const server = await startApiServer(home);
     try {
       await graphql(server.url, `mutation { create_project(input: { name: "bench" }) { id } }`);
       const project = await graphql<{ project: Array<{ id: string }> }>(server.url, `{ project { id } }`);
@@ -118,7 +89,7 @@ export const queryLatency: BenchSection = {
     const home = ctx.tempHome();
     ctx.log("seeding 100,000 flow runs…");
     const { flowRunId } = await jsonOf<{ flowRunId: string }>([process.execPath, join(import.meta.dir, "seed-runs.ts"), join(home, "prefectlite.db"), "100000"]);
-    const server = await startServe(home);
+    const server = await startApiServer(home);
     const query = `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name state version parameters flow { name version }
       task_runs(order_by: { task_slug: asc }) { id task_slug map_index state version serialized_state } } }`;
     try {

@@ -88,20 +88,9 @@ if (mode === "backed") {
   const registration = await registered();
   await registration.client.close();
   const env = { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>;
-  const server = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "serve", "--port", "0", "--no-agent", "--no-scheduler"], {
-    env,
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = server.stdout.getReader();
-  let said = "";
-  while (!/listening on (http:\/\/\S+)/.test(said)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited before listening: ${said}`);
-    said += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const url = /listening on (http:\/\/\S+)/.exec(said)![1]!;
+  const { startApiServer } = await import("./serve-process.ts");
+  const server = await startApiServer(home);
+  const url = server.url;
   const agent = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "agent", "start"], {
     env: { ...env, PREFECTLITE_API_URL: url, PREFECTLITE_AGENT_POLL_SECONDS: "0.1" },
     stdout: "ignore",
@@ -121,8 +110,7 @@ if (mode === "backed") {
   await client.close();
   agent.kill("SIGTERM");
   await agent.exited;
-  server.kill("SIGTERM");
-  await server.exited;
+  await server.stop();
   const db = new Database(join(home, "prefectlite.db"), { readonly: true });
   const at = (s: string) =>
     Date.parse((db.query("SELECT timestamp FROM flow_run_state WHERE flow_run_id = ? AND state = ? ORDER BY version LIMIT 1").get(id, s) as { timestamp: string }).timestamp);
