@@ -4,7 +4,7 @@
  * and watch it reach Success (serve's agent executes it), its Gantt bars and `Hello World` log,
  * a schedule switched off and on, a running run cancelled, a bad JSON parameter refused.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { Page } from "playwright-core";
 import { chromiumAvailable, CHROMIUM_MISSING, launchBrowser, type Browser } from "./ui-browser.ts";
 import { startServe, type ServeProcess } from "./ui-server.ts";
@@ -23,9 +23,15 @@ describe.skipIf(!available)("the web UI in chromium", () => {
   beforeAll(async () => {
     server = await startServe({ token: TOKEN });
     browser = await launchBrowser();
+  }, 60_000);
+
+  // A fresh tab for each step (the sign-in cookie lives in the shared context), so nothing a
+  // step leaves behind — a live-polling page, a navigation under way — reaches the next one.
+  beforeEach(async () => {
+    await page?.close();
     page = await browser.context.newPage();
     page.setDefaultTimeout(30_000);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();
