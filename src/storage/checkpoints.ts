@@ -5,8 +5,9 @@ import type { Database } from "bun:sqlite";
  * grows the WAL past 1,000 pages, and with synchronous=NORMAL a checkpoint fsyncs the WAL and
  * the database: measured here, one such COMMIT in 30 took 60–85 ms and those few were three
  * quarters of all commit time. Instead, a worker thread with its own connection runs a PASSIVE
- * checkpoint (it never blocks readers or writers) every CHECK_MS while this connection writes;
- * the fsyncs happen on that thread. This connection keeps a far higher automatic threshold as a
+ * checkpoint (it never blocks readers or writers) when this connection has written
+ * CHANGES_PER_CHECKPOINT rows (looked at every CHECK_MS), or any rows TRICKLE_MS ago; the fsyncs
+ * happen on that thread. This connection keeps a far higher automatic threshold as a
  * safety net in case the worker falls behind.
  */
 export interface BackgroundCheckpoints {
@@ -14,6 +15,10 @@ export interface BackgroundCheckpoints {
 }
 
 export const CHECK_MS = 200;
+/** Rows changed on this connection that call for a checkpoint at the next check… */
+export const CHANGES_PER_CHECKPOINT = 1000;
+/** …or, with fewer, this long since the last one. */
+export const TRICKLE_MS = 10_000;
 /** Pages the WAL may reach before a COMMIT on this connection checkpoints by itself (~40 MB). */
 export const SAFETY_AUTOCHECKPOINT_PAGES = 10_000;
 const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
@@ -55,11 +60,16 @@ export function startBackgroundCheckpoints(db: Database, path: string): Backgrou
   let failed = false;
   let stopped = false;
 
+  let lastCheckpoint = Date.now();
+
   const tick = () => {
     if (inFlight || failed) return;
-    const now = totalChanges.get()!.n;
-    if (now === seen) return;
-    seen = now;
+    const changes = totalChanges.get()!.n - seen;
+    // A busy writer is checkpointed often; a trickle (heartbeats, a few runs) at most every
+    // TRICKLE_MS, so an idle server does not fsync for every write.
+    if (changes === 0 || (changes < CHANGES_PER_CHECKPOINT && Date.now() - lastCheckpoint < TRICKLE_MS)) return;
+    seen += changes;
+    lastCheckpoint = Date.now();
     if (!worker) {
       workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
       worker = new Worker(workerUrl);

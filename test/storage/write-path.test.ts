@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { startBackgroundCheckpoints, SAFETY_AUTOCHECKPOINT_PAGES } from "../../src/storage/checkpoints.ts";
+import { CHANGES_PER_CHECKPOINT, CHECK_MS, SAFETY_AUTOCHECKPOINT_PAGES, startBackgroundCheckpoints } from "../../src/storage/checkpoints.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { createGroupCommit } from "../../src/storage/group-commit.ts";
 import { tempDir } from "../helpers.ts";
@@ -135,6 +135,26 @@ describe("background checkpoints", () => {
       const deadline = Date.now() + 10_000;
       while (statSync(path).size < before + 1_000_000 && Date.now() < deadline) await Bun.sleep(50);
       expect(statSync(path).size).toBeGreaterThan(before + 1_000_000);
+    } finally {
+      checkpoints.stop();
+      db.close();
+    }
+  });
+
+  test("a trickle of writes is not checkpointed at every check (an idle server does not fsync for each heartbeat)", async () => {
+    const { db, path } = openScratch();
+    const checkpoints = startBackgroundCheckpoints(db, path);
+    try {
+      const insert = db.prepare("INSERT INTO scratch (n, payload) VALUES ($n, $payload)");
+      insert.run({ n: 1, payload: "x".repeat(1000) });
+      const before = statSync(path).size;
+      for (let n = 2; n < 10; n++) {
+        insert.run({ n, payload: "x".repeat(1000) });
+        await Bun.sleep(CHECK_MS / 2);
+      }
+      await Bun.sleep(CHECK_MS * 2);
+      expect(statSync(path).size).toBe(before); // still in the WAL: fewer than CHANGES_PER_CHECKPOINT rows, within TRICKLE_MS
+      expect(9).toBeLessThan(CHANGES_PER_CHECKPOINT);
     } finally {
       checkpoints.stop();
       db.close();
