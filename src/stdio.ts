@@ -7,8 +7,8 @@ import { writeSync } from "node:fs";
  * Order is kept with console.log (which Bun also writes synchronously). A descriptor that would
  * block (a non-blocking pipe that is full) is waited on, as a blocking write would be; only a
  * reader stuck for 10 s makes the rest, and every later write, go to the stream, which queues.
- * A reader that has gone away (EPIPE: `prefectlite get flow-runs | head -1`) ends
- * the writing quietly instead of with a stack trace.
+ * A reader that has gone away (`prefectlite get flow-runs | head -1`: EPIPE, or ECONNRESET on
+ * a socket pair) ends the writing quietly instead of with a stack trace.
  */
 
 type Stream = "stdout" | "stderr";
@@ -30,7 +30,8 @@ function write(stream: Stream, data: string | Uint8Array): void {
       rest = rest.subarray(writeSync(FD[stream], rest));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") {
+      // EPIPE for a pipe, ECONNRESET for a socket pair (what Bun.spawn gives a child as stdout).
+      if (code === "EPIPE" || code === "ECONNRESET") {
         closed[stream] = true;
         return;
       }
