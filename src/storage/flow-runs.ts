@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { fromJSONText, toJSONText } from "./json.ts";
 import type { FlowRunRecord, NewFlowRun, StateWrite } from "./records.ts";
 import { createRunStateWriter } from "./run-states.ts";
+import { WAITING_STATES_SQL } from "./waiting-states.ts";
 
 export interface QueueQuery {
   /** Due means a (task-run) state start time at or before this. */
@@ -74,7 +75,7 @@ function record(r: FlowRunRow | null): FlowRunRecord | undefined {
   };
 }
 
-const DUE_STATES = "('Scheduled', 'Retrying', 'Queued')";
+const DUE_STATES = WAITING_STATES_SQL;
 
 export function createFlowRunRepository(db: Database): FlowRunRepository {
   const states = createRunStateWriter(db, "flow_run");

@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { PrefectliteError } from "../core/errors.ts";
 import * as m0001 from "./migrations/0001-initial.ts";
 import * as m0002 from "./migrations/0002-leaner-run-indexes.ts";
+import * as m0003 from "./migrations/0003-partial-task-run-state-index.ts";
 
 interface Migration {
   version: number;
@@ -15,6 +16,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", sql: m0001.sql },
   { version: 2, name: "leaner run indexes", sql: m0002.sql, foreignKeysOff: m0002.foreignKeysOff },
+  { version: 3, name: "partial task-run state indexes", sql: m0003.sql },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { SerializedSchedule } from "../core/schedule/schedule.ts";
 import { toJSONText } from "./json.ts";
+import { WAITING_STATES, WAITING_STATES_SQL } from "./waiting-states.ts";
 
 /** An active, unarchived flow with a schedule (its own or its group's), and how many runs it has ahead. */
 export interface ActiveSchedule {
@@ -23,7 +24,6 @@ export interface ScheduleRepository {
   setGroupSchedule(flowGroupId: string, schedule: SerializedSchedule | null, now: string): void;
 }
 
-const WAITING = ["Scheduled", "Queued", "Retrying"] as const;
 
 export function createScheduleRepository(db: Database): ScheduleRepository {
   const q = {
@@ -40,10 +40,10 @@ export function createScheduleRepository(db: Database): ScheduleRepository {
     // One index seek per state (flow_run_queue is on (state, state_start_time)).
     nextDue: db.query<{ t: string | null }, { after: string }>(
       `SELECT MIN(t) AS t FROM (
-         ${WAITING.map((s) => `SELECT MIN(state_start_time) AS t FROM flow_run WHERE state = '${s}' AND state_start_time > $after`).join(" UNION ALL ")}
+         ${WAITING_STATES.map((s) => `SELECT MIN(state_start_time) AS t FROM flow_run WHERE state = '${s}' AND state_start_time > $after`).join(" UNION ALL ")}
          UNION ALL
          SELECT MIN(tr.state_start_time) AS t FROM task_run tr JOIN flow_run fr ON fr.id = tr.flow_run_id
-          WHERE tr.state IN ('Scheduled', 'Queued', 'Retrying') AND fr.state = 'Running' AND tr.state_start_time > $after
+          WHERE tr.state IN ${WAITING_STATES_SQL} AND fr.state = 'Running' AND tr.state_start_time > $after
        )`,
     ),
     setGroupSchedule: db.query("UPDATE flow_group SET schedule = $schedule, updated = $now WHERE id = $id"),

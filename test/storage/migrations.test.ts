@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { openDatabase } from "../../src/storage/db.ts";
 import { LATEST_SCHEMA_VERSION } from "../../src/storage/migrate.ts";
 import { sql as schemaV1 } from "../../src/storage/migrations/0001-initial.ts";
+import { WAITING_STATES_SQL } from "../../src/storage/waiting-states.ts";
 import { tempDatabasePath } from "../services/fixtures.ts";
 
 const userVersion = (db: Database) => (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
@@ -91,7 +92,7 @@ describe("migrations", () => {
     const indexes = (table: string) =>
       (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name").all(table) as Array<{ name: string }>).map((r) => r.name);
     expect(indexes("flow_run")).toEqual(["flow_run_created", "flow_run_flow_created", "flow_run_idempotency", "flow_run_queue", "flow_run_schedule"]);
-    expect(indexes("task_run")).toEqual(["task_run_state_col"]);
+    expect(indexes("task_run")).toEqual(["task_run_running", "task_run_waiting"]);
     // The keys hold: a second run with key-1, or a second (run, slug, index), is refused.
     expect(() => db.exec(`INSERT INTO flow_run (id, flow_id, name, scheduled_start_time, idempotency_key, created, updated) VALUES ('r3', 'f', 'x', '${t}', 'key-1', '${t}', '${t}')`)).toThrow(/UNIQUE/);
     expect(() => db.exec(`INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, created, updated) VALUES ('tr3', 'r1', 't1', 'extract-1', -1, '${t}', '${t}')`)).toThrow(/UNIQUE/);
@@ -113,8 +114,23 @@ describe("migrations", () => {
     const before = { flow_run: columns(v1, "flow_run"), task_run: columns(v1, "task_run") };
     v1.close();
     const migrated = openDatabase(path);
-    expect(userVersion(migrated)).toBe(2);
+    expect(userVersion(migrated)).toBe(LATEST_SCHEMA_VERSION);
     expect({ flow_run: columns(migrated, "flow_run"), task_run: columns(migrated, "task_run") }).toEqual(before);
     migrated.close();
+  });
+
+  test("the task-run lookups by state use the partial indexes (their conditions match the queries' term for term)", () => {
+    const db = openDatabase(tempDatabasePath());
+    const plan = (sql: string) => (db.query(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join(" | ");
+    // The agents' queue and the scheduler's wake-up: task runs waiting for their start time.
+    expect(plan(`SELECT 1 FROM flow_run fr WHERE fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr
+      WHERE tr.state IN ${WAITING_STATES_SQL} AND tr.flow_run_id = fr.id AND tr.state_start_time <= '9')`)).toContain("task_run_waiting");
+    expect(plan(`SELECT MIN(tr.state_start_time) FROM task_run tr JOIN flow_run fr ON fr.id = tr.flow_run_id
+      WHERE tr.state IN ${WAITING_STATES_SQL} AND fr.state = 'Running' AND tr.state_start_time > '0'`)).toContain("task_run_waiting");
+    // The zombie killer and Lazarus: running task runs of a flow run.
+    expect(plan(`SELECT 1 FROM flow_run fr WHERE NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Running' AND tr.flow_run_id = fr.id)`)).toContain(
+      "task_run_running",
+    );
+    db.close();
   });
 });

@@ -1,0 +1,7 @@
+/**
+ * The states of a run waiting for its start time. As SQL, written once: the partial index
+ * task_run_waiting (migration 0003) has this exact list as its condition, and SQLite uses it
+ * only for queries whose WHERE repeats it term for term.
+ */
+export const WAITING_STATES = ["Scheduled", "Queued", "Retrying"] as const;
+export const WAITING_STATES_SQL = "('Scheduled', 'Queued', 'Retrying')";
