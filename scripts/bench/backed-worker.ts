@@ -12,7 +12,8 @@
  *            from create_flow_run to Success (which adds the agent's poll and its child's start);
  *   local:   the same flow with the local engine (no backend, no checkpointing);
  *   sqlite:  raw bun:sqlite: the row counts given in PREFECTLITE_BENCH_ROWS (JSON) inserted into
- *            tables of the same shape and indexes, 1,000 rows per transaction, WAL + synchronous=NORMAL.
+ *            tables of the same shape and indexes, 1,000 rows per transaction, WAL + synchronous=NORMAL,
+ *            with time-ordered (version 7) UUIDs as the product uses.
  */
 import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
@@ -132,12 +133,13 @@ if (mode === "backed") {
 } else {
   const rows = JSON.parse(process.env.PREFECTLITE_BENCH_ROWS ?? "{}") as Record<string, number>;
   const db = new Database(join(home, "raw.db"));
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;");
   db.exec(`
     CREATE TABLE task_run (id TEXT PRIMARY KEY, flow_run_id TEXT NOT NULL, task_id TEXT NOT NULL, task_slug TEXT NOT NULL,
       map_index INTEGER NOT NULL, version INTEGER NOT NULL, state TEXT, state_timestamp TEXT, state_message TEXT,
       serialized_state TEXT, created TEXT NOT NULL, updated TEXT NOT NULL, UNIQUE (flow_run_id, task_slug, map_index));
-    CREATE INDEX task_run_state_col ON task_run(state, flow_run_id);
+    CREATE INDEX task_run_running ON task_run(flow_run_id) WHERE state = 'Running';
+    CREATE INDEX task_run_waiting ON task_run(flow_run_id, state_timestamp) WHERE state IN ('Scheduled', 'Queued', 'Retrying');
     CREATE TABLE task_run_state (id TEXT PRIMARY KEY, task_run_id TEXT NOT NULL, timestamp TEXT NOT NULL, state TEXT NOT NULL,
       message TEXT, serialized_state TEXT NOT NULL, version INTEGER NOT NULL, created TEXT NOT NULL);
     CREATE INDEX task_run_state_run ON task_run_state(task_run_id, timestamp);
@@ -146,8 +148,8 @@ if (mode === "backed") {
     CREATE INDEX log_flow_run ON log(flow_run_id, timestamp);
     CREATE INDEX log_task_run ON log(task_run_id);`);
   const now = new Date().toISOString();
-  const flowRunId = crypto.randomUUID();
-  const taskId = crypto.randomUUID();
+  const flowRunId = Bun.randomUUIDv7();
+  const taskId = Bun.randomUUIDv7();
   const insertRun = db.prepare("INSERT INTO task_run VALUES (?, ?, ?, 'trivial-1', ?, 0, 'Pending', ?, 'Task run created', ?, ?, ?)");
   const insertState = db.prepare("INSERT INTO task_run_state VALUES (?, ?, ?, 'Success', 'Task run succeeded.', ?, 1, ?)");
   const insertLog = db.prepare("INSERT INTO log VALUES (?, ?, ?, ?, 'prefectlite.FlowRunner', 'INFO', ?, ?)");
@@ -162,12 +164,12 @@ if (mode === "backed") {
     }
   };
   batched(rows.task_run ?? 0, (i) => {
-    const id = crypto.randomUUID();
+    const id = Bun.randomUUIDv7();
     runIds.push(id);
     insertRun.run(id, flowRunId, taskId, i, now, state, now, now);
   });
-  batched(rows.task_run_state ?? 0, (i) => insertState.run(crypto.randomUUID(), runIds[i % runIds.length]!, now, state, now));
-  batched(rows.log ?? 0, (i) => insertLog.run(crypto.randomUUID(), flowRunId, runIds[i % runIds.length]!, now, `Task 'trivial[${i}]': Finished task run for task with final state: 'Success'`, now));
+  batched(rows.task_run_state ?? 0, (i) => insertState.run(Bun.randomUUIDv7(), runIds[i % runIds.length]!, now, state, now));
+  batched(rows.log ?? 0, (i) => insertLog.run(Bun.randomUUIDv7(), flowRunId, runIds[i % runIds.length]!, now, `Task 'trivial[${i}]': Finished task run for task with final state: 'Success'`, now));
   const ms = performance.now() - started;
   db.close();
   process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success" })}\n`);

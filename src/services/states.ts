@@ -1,6 +1,6 @@
 import { PrefectliteError, notFoundError, validationError } from "../core/errors.ts";
 import { canTransition, isFinishedType, isRunningType, type StateType } from "../core/state.ts";
-import type { FlowRunRecord, TaskRunWriteView } from "../storage/store.ts";
+import type { FlowRunRecord, StateWrite, TaskRunWriteView } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { parseStateInput, serverState, stateWrite, type StampedState } from "./state-input.ts";
 import type { FlowRunStateInput, SetStatesOptions, StateWriteResult, TaskRunStateInput } from "./types.ts";
@@ -34,13 +34,22 @@ export function createStateService(deps: ServiceDeps) {
     const versionLocked = new Map<string, boolean>();
     // A batch usually belongs to one flow run: read it once. Task-run writes never change it.
     const flowRuns = new Map<string, FlowRunRecord>();
-    return deps.store.transaction(() =>
-      items.map((item, i) => {
+    // Each task run's states in this batch, checked one after another against where the previous
+    // one leaves it, then written with one UPDATE (Running → Success in a batch is common).
+    const series = new Map<string, { view: TaskRunWriteView; from: number; writes: StateWrite[] }>();
+    return deps.store.transaction(() => {
+      const results = items.map((item, i) => {
         const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
         const version = requireVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
-        const taskRun = deps.store.taskRuns.getForWrite(id);
-        if (!taskRun) throw notFoundError(`State update failed for task run ID ${id}: no such task run`);
+        let run = series.get(id);
+        if (!run) {
+          const stored = deps.store.taskRuns.getForWrite(id);
+          if (!stored) throw notFoundError(`State update failed for task run ID ${id}: no such task run`);
+          run = { view: { ...stored }, from: stored.version, writes: [] };
+          series.set(id, run);
+        }
+        const taskRun = run.view;
         let flowRun = flowRuns.get(taskRun.flowRunId);
         if (!flowRun) {
           flowRun = deps.store.flowRuns.get(taskRun.flowRunId)!;
@@ -52,10 +61,16 @@ export function createStateService(deps: ServiceDeps) {
           versionLocked.set(flowRun.flowId, locked);
         }
         checkTaskRunRules(taskRun, flowRun, state.type, locked);
-        const newVersion = writeTaskRunState(deps, taskRun, version, state, item.rerun === true);
-        return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
-      }),
-    );
+        checkVersion("task run", id, taskRun.version, version);
+        if (!canTransition(taskRun.state, state.type, { rerun: item.rerun === true })) refuseTransition("task run", id, taskRun.state, state.type);
+        run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null }));
+        taskRun.version += 1;
+        taskRun.state = state.type;
+        return { id, status: "SUCCESS" as const, message: state.message ?? null, version: taskRun.version };
+      });
+      for (const [id, run] of series) deps.store.taskRuns.writeStates(id, run.from, run.writes);
+      return results;
+    });
   }
 
   function cancelFlowRun(flowRunId: string): { state: StateType } {
@@ -132,13 +147,6 @@ export function writeFlowRunState(
   const beats = state.type === "Running" || state.type === "Submitted";
   const agentId = state.type === "Submitted" ? (options.agentId ?? null) : null;
   return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId }));
-}
-
-function writeTaskRunState(deps: ServiceDeps, run: TaskRunWriteView, version: number, state: StampedState, rerun: boolean): number {
-  checkVersion("task run", run.id, run.version, version);
-  if (!canTransition(run.state, state.type, { rerun })) refuseTransition("task run", run.id, run.state, state.type);
-  const heartbeat = state.type === "Running" ? isoNow(deps) : null;
-  return deps.store.taskRuns.writeState(run.id, version, stateWrite(state, { heartbeat }));
 }
 
 function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): void {

@@ -13,10 +13,9 @@ export type RunTable = "flow_run" | "task_run";
 export function createRunStateWriter(db: Database, table: RunTable) {
   const agentColumn = table === "flow_run" ? ", agent_id = COALESCE($agent_id, agent_id)" : "";
   const update = db.query(
-    `UPDATE ${table} SET version = version + 1, state = $state, state_timestamp = $ts, state_message = $message,
+    `UPDATE ${table} SET version = $new_version, state = $state, state_timestamp = $ts, state_message = $message,
        state_result = $result, state_start_time = $start, serialized_state = $serialized, updated = $ts,
-       start_time = CASE WHEN $mark_started THEN COALESCE(start_time, $ts) ELSE start_time END,
-       end_time = CASE WHEN $mark_ended THEN $ts ELSE end_time END,
+       start_time = COALESCE(start_time, $started_at), end_time = COALESCE($ended_at, end_time),
        heartbeat = COALESCE($heartbeat, heartbeat)${agentColumn}
      WHERE id = $id AND version = $version`,
   );
@@ -27,23 +26,45 @@ export function createRunStateWriter(db: Database, table: RunTable) {
 
   /** Write `w` over `expectedVersion`; returns the new version. */
   function write(runId: string, expectedVersion: number, w: StateWrite): number {
-    const s = w.state;
+    return writeSeries(runId, expectedVersion, [w]);
+  }
+
+  /**
+   * Write states one after another over `expectedVersion` — each gets its history row and its
+   * version — with one UPDATE of the run to where the last one leaves it (a task run going
+   * Running → Success in one batch is updated once). Returns the new version.
+   */
+  function writeSeries(runId: string, expectedVersion: number, writes: readonly StateWrite[]): number {
+    const last = writes[writes.length - 1];
+    if (!last) return expectedVersion;
+    const s = last.state;
     const serialized = JSON.stringify(s);
     const result = toJSONText(s.result);
+    let startedAt: string | null = null;
+    let endedAt: string | null = null;
+    let heartbeat: string | null = null;
+    let agentId: string | null = null;
+    for (const w of writes) {
+      if (w.markStarted && startedAt === null) startedAt = w.state.timestamp;
+      if (w.markEnded) endedAt = w.state.timestamp;
+      if (w.heartbeat !== null) heartbeat = w.heartbeat;
+      if (w.agentId) agentId = w.agentId;
+    }
     const params: Record<string, string | number | null> = {
       id: runId,
       version: expectedVersion,
+      new_version: expectedVersion + writes.length,
       state: s.type,
       ts: s.timestamp,
       message: s.message ?? null,
       result,
       start: s.startTime ?? null,
       serialized,
-      mark_started: w.markStarted ? 1 : 0,
-      mark_ended: w.markEnded ? 1 : 0,
-      heartbeat: w.heartbeat,
+      started_at: startedAt,
+      ended_at: endedAt,
+      heartbeat,
     };
-    if (table === "flow_run") params.agent_id = w.agentId ?? null;
+    if (table === "flow_run") params.agent_id = agentId;
     const changed = update.run(params).changes;
     if (changed === 0) {
       throw new PrefectliteError(
@@ -51,8 +72,11 @@ export function createRunStateWriter(db: Database, table: RunTable) {
         `State update refused for ${table.replace("_", " ")} ${runId}: it is no longer at version ${expectedVersion} (someone else changed it; read it again)`,
       );
     }
-    insertHistory(runId, expectedVersion + 1, w, serialized, result);
-    return expectedVersion + 1;
+    writes.forEach((w, i) => {
+      if (w === last) insertHistory(runId, expectedVersion + i + 1, w, serialized, result);
+      else insertHistory(runId, expectedVersion + i + 1, w);
+    });
+    return expectedVersion + writes.length;
   }
 
   function insertHistory(runId: string, version: number, w: StateWrite, serialized = JSON.stringify(w.state), result = toJSONText(w.state.result)): void {
@@ -70,5 +94,5 @@ export function createRunStateWriter(db: Database, table: RunTable) {
     });
   }
 
-  return { write, insertHistory };
+  return { write, writeSeries, insertHistory };
 }

@@ -17,6 +17,8 @@ export interface TaskRunRepository {
   /** Task runs of a flow run not in a finished state. */
   unfinished(flowRunId: string): TaskRunRecord[];
   writeState(id: string, expectedVersion: number, write: StateWrite): number;
+  /** States one after another from `expectedVersion` (a history row each, one UPDATE); returns the new version. */
+  writeStates(id: string, expectedVersion: number, writes: readonly StateWrite[]): number;
   setHeartbeat(id: string, at: string): boolean;
 }
 
@@ -106,6 +108,7 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
       q.range.all({ flow_run_id: flowRunId, task_slug: taskSlug, from, to }).map((r) => record(r)!),
     unfinished: (flowRunId) => q.unfinished.all({ flow_run_id: flowRunId }).map((r) => record(r)!),
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
+    writeStates: (id, expectedVersion, writes) => states.writeSeries(id, expectedVersion, writes),
     setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,
   };
 }

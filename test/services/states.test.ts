@@ -65,6 +65,47 @@ describe("optimistic locking", () => {
     ]);
     expect(results.map((r) => r.version)).toEqual([2, 3]);
   });
+
+  test("a task run's states in one batch are each checked and recorded, and its row ends where the last leaves it", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    const [a, c] = [taskRuns[0]!, taskRuns[1]!];
+    const at = (s: number) => `2026-11-23T10:00:0${s}.000Z`;
+    b.db.exec("CREATE TEMP TABLE updates (id TEXT); CREATE TEMP TRIGGER count_updates AFTER UPDATE ON main.task_run BEGIN INSERT INTO updates VALUES (new.id); END");
+    const results = b.services.setTaskRunStates([
+      { taskRunId: a, version: 1, state: { type: "Running", timestamp: at(1) } },
+      { taskRunId: c, version: 1, state: { type: "Running", timestamp: at(2) } },
+      { taskRunId: a, version: 2, state: { type: "Success", message: "done", timestamp: at(3), result: { type: "LocalResult", location: "/r/a" } } },
+    ]);
+    expect(results.map((r) => [r.id, r.version])).toEqual([[a, 2], [c, 2], [a, 3]]);
+    // One UPDATE per task run, however many of its states the batch holds.
+    expect(rows(b.db, "SELECT id, COUNT(*) AS n FROM updates GROUP BY id ORDER BY id", {})).toEqual(
+      [a, c].sort().map((id) => ({ id, n: 1 })),
+    );
+    expect(taskRun(b, a)).toMatchObject({ state: "Success", state_message: "done", version: 3, start_time: at(1), end_time: at(3), heartbeat: b.clock.iso() });
+    expect(JSON.parse(taskRun(b, a).serialized_state as string)).toMatchObject({ type: "Success", result: { location: "/r/a" } });
+    expect(taskRun(b, c)).toMatchObject({ state: "Running", version: 2, start_time: at(2), end_time: null });
+    expect(rows(b.db, "SELECT state, version, timestamp FROM task_run_state WHERE task_run_id = $id ORDER BY version", { id: a })).toEqual([
+      { state: "Pending", version: 1, timestamp: b.clock.iso() },
+      { state: "Running", version: 2, timestamp: at(1) },
+      { state: "Success", version: 3, timestamp: at(3) },
+    ]);
+  });
+
+  test("a later state of a task run in the same batch is checked against the earlier one: a wrong version or move refuses the batch", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    const a = taskRuns[0]!;
+    const batch = (first: string, second: { version: number; type: string }) => () =>
+      b.services.setTaskRunStates([
+        { taskRunId: a, version: 1, state: { type: first } },
+        { taskRunId: a, version: second.version, state: { type: second.type } },
+      ]);
+    expect(batch("Running", { version: 1, type: "Success" })).toThrow(code("VersionConflict"));
+    expect(batch("Success", { version: 2, type: "Running" })).toThrow(/Success → Running is not allowed/);
+    expect(taskRun(b, a)).toMatchObject({ state: "Pending", version: 1, start_time: null });
+    expect(row(b.db, "SELECT COUNT(*) AS n FROM task_run_state WHERE task_run_id = $id", { id: a }).n).toBe(1);
+  });
 });
 
 describe("state validation", () => {
