@@ -10,8 +10,11 @@ import type { ResultStore, ResultWriteContext } from "./ports.ts";
  * pickle: a result must be JSON-serializable to be persisted).
  */
 export class LocalResultStore implements ResultStore {
-  /** Folders this store has created: a mapped task writes thousands of results into one. */
-  private readonly folders = new Set<string>();
+  /**
+   * Folders this store has created (or is creating): a mapped task writes thousands of results
+   * into one, all at once, and each must not make the folder again.
+   */
+  private readonly folders = new Map<string, Promise<unknown>>();
 
   constructor(private readonly defaultDir: string) {}
 
@@ -29,10 +32,13 @@ export class LocalResultStore implements ResultStore {
       throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
     }
     const folder = dirname(path);
-    if (!this.folders.has(folder)) {
-      await mkdir(folder, { recursive: true });
-      this.folders.add(folder);
+    let made = this.folders.get(folder);
+    if (!made) {
+      made = mkdir(folder, { recursive: true });
+      this.folders.set(folder, made);
+      made.catch(() => this.folders.delete(folder)); // the next write tries again
     }
+    await made;
     try {
       await writeFile(path, text);
     } catch (e) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Flow, LocalResult, Parameter, task } from "../../src/index.ts";
 import { LocalResultStore, renderLocation } from "../../src/engine/result-store.ts";
@@ -94,5 +94,18 @@ describe("LocalResultStore folders", () => {
     const second = await store.write(2, new LocalResult({ location: "a/two.json" }), ctx);
     expect(JSON.parse(readFileSync(second.location, "utf8"))).toEqual({ value: 2 });
     expect(first.location).toBe(join(dir, "a/one.json"));
+  });
+
+  test("many results written at once into a new folder all land; a folder that could not be made is tried again", async () => {
+    const dir = tempDir("prefectlite-results-");
+    const store = new LocalResultStore(dir);
+    const ctx = { flowName: "f", flowRunId: "r-id", flowRunName: "r", taskName: "t", taskSlug: "t-1", taskRunId: "t-id", mapIndex: -1, parameters: {} };
+    const written = await Promise.all(Array.from({ length: 200 }, (_, i) => store.write(i, new LocalResult({ location: `many/${i}.json` }), ctx)));
+    expect(written.map((w) => JSON.parse(readFileSync(w.location, "utf8")).value)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    writeFileSync(join(dir, "blocked"), "a file where a folder should be");
+    await expect(store.write(1, new LocalResult({ location: "blocked/one.json" }), ctx)).rejects.toThrow();
+    rmSync(join(dir, "blocked"));
+    const after = await store.write(2, new LocalResult({ location: "blocked/two.json" }), ctx);
+    expect(JSON.parse(readFileSync(after.location, "utf8"))).toEqual({ value: 2 });
   });
 });
