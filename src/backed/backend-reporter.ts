@@ -269,7 +269,10 @@ export class BackendReporter implements RunReporter {
   }
 
   private async writeFlowRunState(state: State): Promise<void> {
-    if (state.isFinished()) await this.drain();
+    if (state.isFinished()) {
+      if (await this.finishInOneBatch(state)) return;
+      await this.drain();
+    }
     const json = state.toJSON();
     try {
       this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, this.flowRunVersion, json));
@@ -291,6 +294,40 @@ export class BackendReporter implements RunReporter {
     } catch (e) {
       if (!isRefusal(e)) throw e;
       this.warn(`Flow run ${this.options.flowRunId}: state ${state.type} not recorded: ${errorMessage(e)}`);
+    }
+  }
+
+  /**
+   * Where the backend can (the embedded database), the last batch of states and logs and the
+   * final flow-run state go in one transaction. False, with everything put back as it was,
+   * when the backend cannot or says no: the caller then writes them one after another, which
+   * sorts out refusals state by state.
+   */
+  private async finishInOneBatch(state: State): Promise<boolean> {
+    const writeBatch = this.api.writeBatch?.bind(this.api);
+    if (!writeBatch) return false;
+    while (this.states.length > this.batchSize) await this.writeStates(this.states.splice(0, this.batchSize));
+    while (this.logs.length > this.batchSize) await this.writeLogs(this.logs.splice(0, this.batchSize));
+    const queued = this.states.splice(0);
+    const logs = this.logs.splice(0);
+    const live = queued.filter((q) => !q.run.held);
+    const base = new Map<TrackedRun, number>();
+    const items = live.map((q) => {
+      if (!base.has(q.run)) base.set(q.run, q.run.version);
+      return { taskRunId: q.run.id, version: q.run.version++, state: q.state };
+    });
+    const json = state.toJSON();
+    try {
+      const written = await this.retrying(() => writeBatch({ taskRunStates: items, logs, flowRunState: { id: this.options.flowRunId, version: this.flowRunVersion, state: json } }));
+      for (const q of live) q.run.state = q.state.type;
+      this.flowRunVersion = written.flowRunVersion;
+      this.options.onFlowRunState?.(state);
+      return true;
+    } catch {
+      for (const [run, version] of base) run.version = version;
+      this.states.unshift(...queued);
+      this.logs.unshift(...logs);
+      return false;
     }
   }
 

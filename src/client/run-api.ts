@@ -40,6 +40,12 @@ export interface TaskRunStateWrite {
   state: SerializedState;
 }
 
+export interface RunWriteBatch {
+  taskRunStates: readonly TaskRunStateWrite[];
+  logs: readonly LogRow[];
+  flowRunState: { id: string; version: number; state: SerializedState };
+}
+
 export interface LogRow {
   flow_run_id: string;
   task_run_id: string | null;
@@ -66,6 +72,12 @@ export interface RunApi {
   /** Children 0…count-1 of a mapped task run, created where missing (one call, one transaction). */
   mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]>;
   writeLogs(logs: readonly LogRow[]): Promise<void>;
+  /**
+   * Task-run states, logs, then the flow run's state, in one transaction: all written, or none
+   * (the error says why). Only where one transaction can hold them (the embedded database);
+   * over HTTP each mutation is its own, and the runner writes them one after another.
+   */
+  writeBatch?(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }>;
   heartbeat(flowRunId: string): Promise<void>;
   cancel(flowRunId: string): Promise<StateType>;
 }

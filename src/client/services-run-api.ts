@@ -1,6 +1,6 @@
 import type { SerializedState, StateType } from "../core/state.ts";
 import type { TaskRunInfo } from "../services/index.ts";
-import type { FlowRunDetails, LogRow, RunApi, TaskRunRow, TaskRunStateWrite } from "./run-api.ts";
+import type { FlowRunDetails, LogRow, RunApi, RunWriteBatch, TaskRunRow, TaskRunStateWrite } from "./run-api.ts";
 import type { DirectBackend } from "./transport.ts";
 
 const FLOW_RUN_COLUMNS = ["id", "name", "version", "state", "serialized_state", "scheduled_start_time", "parameters", "labels", "run_config", "flow_id"];
@@ -55,6 +55,16 @@ export class ServicesRunApi implements RunApi {
 
   async writeLogs(logs: readonly LogRow[]): Promise<void> {
     this.backend.services.writeRunLogs([...logs]);
+  }
+
+  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
+    const { id, version, state } = batch.flowRunState;
+    const written = this.backend.services.writeRunBatch({
+      taskRunStates: batch.taskRunStates.map((i) => ({ taskRunId: i.taskRunId, version: i.version, state: i.state, rerun: false })),
+      logs: [...batch.logs],
+      flowRunState: { flowRunId: id, version, state, rerun: false },
+    });
+    return { taskRunVersions: written.taskRunStates.map((w) => w.version), flowRunVersion: written.flowRunState!.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {

@@ -17,6 +17,7 @@ import {
 } from "./safeguards.ts";
 import { createScheduleService } from "./schedules.ts";
 import { createSchedulingService, type FlowGroupScheduleInput, type ScheduleAllResult } from "./scheduling.ts";
+import { createRunBatchService, type RunWriteBatch, type RunWriteBatchResult } from "./run-batches.ts";
 import { createStateService } from "./states.ts";
 import { createTaskRunService } from "./task-runs.ts";
 import type {
@@ -42,6 +43,7 @@ import type {
 } from "./types.ts";
 
 export type * from "./types.ts";
+export type { RunWriteBatch, RunWriteBatchResult } from "./run-batches.ts";
 export type { FlowGroupScheduleInput, ScheduleAllResult } from "./scheduling.ts";
 export type { KillZombiesOptions, KillZombiesResult, ResurrectRunsOptions, ResurrectRunsResult } from "./safeguards.ts";
 
@@ -61,6 +63,8 @@ export interface Services {
   /** Children 0…count-1 of a mapped task, created where missing, in one transaction. */
   getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[];
   writeRunLogs(logs: unknown[]): WriteRunLogsResult;
+  /** Task-run states, logs, then a flow-run state, in one transaction (all or nothing). */
+  writeRunBatch(batch: RunWriteBatch): RunWriteBatchResult;
   registerAgent(input: RegisterAgentInput): { id: string };
   getRunsInQueue(input: RunsInQueueInput): string[];
   /** Select and take (Scheduled → Submitted, versioned) up to `limit` due runs, atomically. */
@@ -104,7 +108,7 @@ export function createServices(db: Database, options: ServicesOptions = {}): Ser
   const now = options.now ?? (() => new Date());
   const store = createSqliteStore(db);
   const deps = { store, now, maxScheduledRuns: options.maxScheduledRuns ?? 10 };
-  return {
+  const parts = {
     now,
     ...createProjectService(deps),
     ...createFlowService(deps),
@@ -119,4 +123,5 @@ export function createServices(db: Database, options: ServicesOptions = {}): Ser
     ...createSchedulingService(deps),
     ...createSafeguardService(deps),
   };
+  return { ...parts, ...createRunBatchService(deps, parts) };
 }

@@ -227,3 +227,28 @@ describe("cancel_flow_run", () => {
     expect(() => b.services.cancelFlowRun(crypto.randomUUID())).toThrow(code("NotFound"));
   });
 });
+
+describe("a run's write batch", () => {
+  test("task-run states, logs and the flow-run state in one transaction: all written, or none", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    const a = taskRuns[0]!;
+    const batch = (flowVersion: number) =>
+      b.services.writeRunBatch({
+        taskRunStates: [
+          { taskRunId: a, version: 1, state: { type: "Running" } },
+          { taskRunId: a, version: 2, state: { type: "Success" } },
+        ],
+        logs: [{ flow_run_id: runId, task_run_id: a, message: "done", level: "INFO" }],
+        flowRunState: { flowRunId: runId, version: flowVersion, state: { type: "Success" } },
+      });
+    const logs = () => row(b.db, "SELECT COUNT(*) AS n FROM log").n;
+    expect(() => batch(1)).toThrow(code("VersionConflict"));
+    expect([taskRun(b, a).state, flowRun(b, runId).state, logs()]).toEqual(["Pending", "Running", 0]);
+    const written = batch(2);
+    expect(written.taskRunStates.map((w) => w.version)).toEqual([2, 3]);
+    expect(written.logs).toEqual({ written: 1, skipped: 0 });
+    expect(written.flowRunState?.version).toBe(3);
+    expect([taskRun(b, a).state, flowRun(b, runId).state, logs()]).toEqual(["Success", "Success", 1]);
+  });
+});

@@ -1,0 +1,38 @@
+import type { ServiceDeps } from "./deps.ts";
+import type { FlowRunStateInput, StateWriteResult, TaskRunStateInput, WriteRunLogsResult } from "./types.ts";
+
+export interface RunWriteBatch {
+  taskRunStates: TaskRunStateInput[];
+  logs: unknown[];
+  /** Written last, over the flow run's version as given. */
+  flowRunState?: FlowRunStateInput;
+}
+
+export interface RunWriteBatchResult {
+  taskRunStates: StateWriteResult[];
+  logs: WriteRunLogsResult;
+  flowRunState?: StateWriteResult;
+}
+
+interface Parts {
+  setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[];
+  writeRunLogs(logs: unknown[]): WriteRunLogsResult;
+  setFlowRunStates(items: FlowRunStateInput[]): StateWriteResult[];
+}
+
+/**
+ * A runner's task-run states, logs and flow-run state in one transaction: a run's last batch
+ * and its final state cost one commit instead of three. All or nothing: a refused state (a
+ * stale version, a move not allowed) rolls back the logs with it, and the error says which.
+ */
+export function createRunBatchService(deps: ServiceDeps, parts: Parts) {
+  function writeRunBatch(batch: RunWriteBatch): RunWriteBatchResult {
+    return deps.store.transaction(() => {
+      const taskRunStates = batch.taskRunStates.length ? parts.setTaskRunStates(batch.taskRunStates) : [];
+      const logs = batch.logs.length ? parts.writeRunLogs(batch.logs) : { written: 0, skipped: 0 };
+      const flowRunState = batch.flowRunState ? parts.setFlowRunStates([batch.flowRunState])[0] : undefined;
+      return { taskRunStates, logs, flowRunState };
+    });
+  }
+  return { writeRunBatch };
+}
