@@ -5,7 +5,7 @@
  * The server is `prefectlite serve` in its own process; load comes from another process.
  */
 import { join } from "node:path";
-import type { BenchContext, BenchSection } from "./section.ts";
+import { shippedBinary, type BenchContext, type BenchSection } from "./section.ts";
 import { fmt, jsonOf, median } from "./measure.ts";
 import { startApiServer } from "./serve-process.ts";
 
@@ -31,7 +31,7 @@ export const apiThroughput: BenchSection = {
   title: "API throughput over HTTP: create_flow_run vs a trivial query vs a plain Hono route",
   async run(ctx: BenchContext): Promise<string> {
     const home = ctx.tempHome();
-    const server = await startApiServer(home);
+    const server = await startApiServer(home, await shippedBinary(ctx));
     try {
       await graphql(server.url, `mutation { create_project(input: { name: "bench" }) { id } }`);
       const project = await graphql<{ project: Array<{ id: string }> }>(server.url, `{ project { id } }`);
@@ -70,7 +70,7 @@ export const apiThroughput: BenchSection = {
         `create_flow_run ÷ trivial query: ${fmt((create / trivial) * 100, 0)}% (target ≥ 50%: ${create / trivial >= 0.5 ? "met" : "NOT met"}); ` +
           `absolute: ${fmt(create, 0)}/s (target ≥ 5,000/s: ${create >= 5000 ? "met" : "NOT met"}); trivial query ÷ plain route: ${fmt((trivial / plain) * 100, 0)}%.`,
         "",
-        "Server: `prefectlite serve --no-scheduler --no-agent` (Bun, from source) in one process; the load generator",
+        "Server: `dist/prefectlite serve --no-scheduler --no-agent` (the compiled binary) in one process; the load generator",
         "(`scripts/bench/api-load.ts`, fetch loops) in another, so both share the machine's 2 cores.",
         "SQLite in WAL mode with synchronous=NORMAL (a commit survives a crash of the process; the last commits may be lost",
         "on power loss); mutations arriving together share one commit (group commit, each in its own savepoint), and WAL",
@@ -88,8 +88,9 @@ export const queryLatency: BenchSection = {
   async run(ctx: BenchContext): Promise<string> {
     const home = ctx.tempHome();
     ctx.log("seeding 100,000 flow runs…");
+    const binary = await shippedBinary(ctx);
     const { flowRunId } = await jsonOf<{ flowRunId: string }>([process.execPath, join(import.meta.dir, "seed-runs.ts"), join(home, "prefectlite.db"), "100000"]);
-    const server = await startApiServer(home);
+    const server = await startApiServer(home, binary);
     const query = `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name state version parameters flow { name version }
       task_runs(order_by: { task_slug: asc }) { id task_slug map_index state version serialized_state } } }`;
     try {

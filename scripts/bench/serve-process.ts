@@ -8,9 +8,13 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
-/** `prefectlite serve --port 0 --no-scheduler --no-agent` (from source) on `home`, once it listens. */
-export async function startApiServer(home: string): Promise<ServeProcess> {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--port", "0", "--no-scheduler", "--no-agent"], {
+/**
+ * `prefectlite serve --port 0 --no-scheduler --no-agent` on `home`, once it listens: the given
+ * executable (the shipped binary), else from source.
+ */
+export async function startApiServer(home: string, executable?: string): Promise<ServeProcess> {
+  const command = executable ? [executable] : [process.execPath, MAIN];
+  const proc = Bun.spawn([...command, "serve", "--port", "0", "--no-scheduler", "--no-agent"], {
     cwd: ROOT,
     env: { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>,
     stdout: "pipe",
