@@ -317,18 +317,20 @@ export class BackendReporter implements RunReporter {
       return { taskRunId: q.run.id, version: q.run.version++, state: q.state };
     });
     const json = state.toJSON();
+    let written: { flowRunVersion: number };
     try {
-      const written = await this.retrying(() => writeBatch({ taskRunStates: items, logs, flowRunState: { id: this.options.flowRunId, version: this.flowRunVersion, state: json } }));
-      for (const q of live) q.run.state = q.state.type;
-      this.flowRunVersion = written.flowRunVersion;
-      this.options.onFlowRunState?.(state);
-      return true;
+      written = await this.retrying(() => writeBatch({ taskRunStates: items, logs, flowRunState: { id: this.options.flowRunId, version: this.flowRunVersion, state: json } }));
     } catch {
       for (const [run, version] of base) run.version = version;
       this.states.unshift(...queued);
       this.logs.unshift(...logs);
       return false;
     }
+    // Written: nothing after this point may send the batch again.
+    for (const q of live) q.run.state = q.state.type;
+    this.flowRunVersion = written.flowRunVersion;
+    this.options.onFlowRunState?.(state);
+    return true;
   }
 
   private async writeLogs(batch: LogRow[]): Promise<void> {

@@ -23,14 +23,15 @@ export function openDatabase(path: string): Database {
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = ON");
-  // Savepoint journals (a savepoint per grouped write, see group-commit.ts) in memory: on disk
-  // they cost a pwrite per page each write touches, ~40 per flow run created.
-  db.exec("PRAGMA temp_store = MEMORY");
   try {
     migrate(db);
   } catch (e) {
     db.close();
     throw e;
   }
+  // Savepoint journals (a savepoint per grouped write, see group-commit.ts) in memory: on disk
+  // they cost a pwrite per page each write touches, ~40 per flow run created. Set after the
+  // migrations, whose index builds on a large database may sort more than fits in memory.
+  db.exec("PRAGMA temp_store = MEMORY");
   return db;
 }

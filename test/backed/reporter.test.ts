@@ -37,13 +37,14 @@ function recordingApi(options: { batches: boolean; refuseBatch?: boolean }) {
   return { api, calls };
 }
 
-async function reportOneTaskRun(api: RunApi) {
+async function reportOneTaskRun(api: RunApi, onFlowRunState?: () => void) {
   const reporter = new BackendReporter(api, {
     flowRunId: FLOW_RUN,
     flowRunVersion: 2,
     taskRuns: [{ id: TASK_RUN, task_slug: "t-1", map_index: -1, version: 1, state: "Pending", serialized_state: null }],
     versionLocking: false,
     warn: () => {},
+    onFlowRunState,
   });
   await reporter.setTaskRunState({ slug: "t-1", mapIndex: -1 }, makeState("Running"));
   await reporter.setTaskRunState({ slug: "t-1", mapIndex: -1 }, makeState("Success"));
@@ -79,6 +80,15 @@ describe("the reporter's last writes", () => {
     ]);
     expect((calls[3] as { version: number }).version).toBe(2);
     expect(reporter.version).toBe(3);
+  });
+
+  test("a batch that was written is never sent again, even when the caller's state callback throws", async () => {
+    const { api, calls } = recordingApi({ batches: true });
+    const printerBroke = () => {
+      throw new Error("printer broke");
+    };
+    await expect(reportOneTaskRun(api, printerBroke)).rejects.toThrow("printer broke");
+    expect(calls.map((c) => c.op)).toEqual(["batch"]);
   });
 
   test("over HTTP (no batches) states, logs and the flow state are written one after another", async () => {

@@ -50,6 +50,7 @@ describe("migrations", () => {
     expect(second.query("SELECT name FROM project").get()).toEqual({ name: "x" });
     expect(second.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
     expect(second.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+    expect(second.query("PRAGMA temp_store").get()).toEqual({ temp_store: 2 }); // MEMORY: savepoint journals off the disk
     second.close();
   });
 
