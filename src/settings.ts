@@ -25,6 +25,7 @@ export const settings = {
   agentPollSeconds: () => numberSetting("PREFECTLITE_AGENT_POLL_SECONDS", 2),
   /** Warm children an agent keeps (0 turns them off). */
   agentWarmProcesses: () => (process.env.PREFECTLITE_AGENT_WARM_PROCESSES === "0" ? 0 : Math.floor(numberSetting("PREFECTLITE_AGENT_WARM_PROCESSES", 2))),
+  agentRunsPerProcess: () => Math.max(1, Math.floor(numberSetting("PREFECTLITE_AGENT_RUNS_PER_PROCESS", 1))),
   watchAgentWarningSeconds: () => numberSetting("PREFECTLITE_WATCH_AGENT_WARNING_SECONDS", 15),
   schedulerMaxRuns: () => numberSetting("PREFECTLITE_SCHEDULER_MAX_RUNS", 10),
 };

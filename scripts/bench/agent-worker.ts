@@ -6,8 +6,8 @@
  *       reach the backend; WARM: the agent's warm children (default: its default)
  *   bun agent-worker.ts latency-idle N HOME — the same, but each run is created once the agent is idle
  *       again (its warm children ready): the latency of a run that finds the agent not busy
- *   bun agent-worker.ts agent-runs N HOME — N hello-world runs one after another through serve's agent
- *       (a child process each), wall time
+ *   bun agent-worker.ts agent-runs N HOME [CHILDREN WARM RUNS_PER_PROCESS] — N hello-world runs one after
+ *       another through serve's agent (a child process each, or RUNS_PER_PROCESS runs per warm child), wall time
  *   bun agent-worker.ts warm-runs N HOME — N hello-world runs one after another, created and executed
  *       by the backed runner in one warm process on the embedded database (no child per run)
  *   bun agent-worker.ts fanout-warm 1 HOME / fanout-agent 1 HOME — the 1,000-task fan-out run
@@ -19,9 +19,10 @@ import { HttpTransport } from "../../src/client/http-transport.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
 import { serve } from "../../src/runtime/serve.ts";
 
-const [mode, nText, home, childrenArg, warmArg] = process.argv.slice(2);
+const [mode, nText, home, childrenArg, warmArg, runsPerProcessArg] = process.argv.slice(2);
 const agentChildBackend = childrenArg === "database" ? "database" : "http";
-const agentWarmProcesses = warmArg === undefined ? undefined : Number(warmArg);
+const agentWarmProcesses = warmArg === undefined || warmArg === "" ? undefined : Number(warmArg);
+const agentRunsPerProcess = runsPerProcessArg === undefined ? undefined : Number(runsPerProcessArg);
 const n = Number(nText);
 process.env.PREFECTLITE_HOME = home!;
 
@@ -55,7 +56,7 @@ async function waitFinished(client: BackendClient, id: string): Promise<string> 
 if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mode === "fanout-agent") {
   registerWithCli();
   const agentExecutable = process.env.BENCH_AGENT_EXECUTABLE || undefined;
-  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {}, agentChildBackend, agentWarmProcesses, agentExecutable });
+  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {}, agentChildBackend, agentWarmProcesses, agentRunsPerProcess, agentExecutable });
   const agent = running.agent!;
   /** Until the agent has no run in hand and all its warm children are ready. */
   const idle = async () => {

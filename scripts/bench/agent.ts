@@ -84,12 +84,16 @@ export const schedulingLatency: BenchSection = {
   },
 };
 
+/** Runs per warm child in the agent column that reuses its children. */
+const REUSE = 100;
+
 export const peerWorkloads: BenchSection = {
   id: "peer-workloads",
   title: "The peers' workloads: 200 hello-world runs one after another; one run fanning out 1,000 tasks then a reduce",
   async run(ctx: BenchContext): Promise<string> {
     const loadBefore = load();
     const agentRuns = await worker(ctx, "agent-runs", 200);
+    const reusedRuns = await worker(ctx, "agent-runs", 200, "http", "", String(REUSE));
     const warmRuns: number[] = [];
     const fanWarm: number[] = [];
     const fanAgent: number[] = [];
@@ -101,20 +105,24 @@ export const peerWorkloads: BenchSection = {
     }
     const perSec = (count: number, ms: number) => (count * 1000) / ms;
     const agentRate = perSec(200, agentRuns.ms);
+    const reusedRate = perSec(200, reusedRuns.ms);
     const warmRate = perSec(200, median(warmRuns));
     const fanWarmRate = perSec(1001, median(fanWarm));
     const fanAgentRate = perSec(1001, median(fanAgent));
     return [
-      "| workload | through serve's agent (a process per run) | one warm process (backed runner, embedded database) | target |",
-      "| --- | --- | --- | --- |",
-      `| 200 hello-world runs one after another | ${fmt(agentRate, 1)} runs/s | **${fmt(warmRate, 0)} runs/s** | ≥ 1,000 runs/s |`,
-      `| 1 run: 1,000 mapped trivial tasks + reduce | ${fmt(fanAgentRate, 0)} tasks/s | **${fmt(fanWarmRate, 0)} tasks/s** | ≥ 20,000 tasks/s |`,
+      `| workload | through serve's agent (a process per run) | serve's agent, ${REUSE} runs per warm child | one warm process (backed runner, embedded database) | target |`,
+      "| --- | --- | --- | --- | --- |",
+      `| 200 hello-world runs one after another | ${fmt(agentRate, 1)} runs/s | ${fmt(reusedRate, 1)} runs/s | **${fmt(warmRate, 0)} runs/s** | ≥ 1,000 runs/s |`,
+      `| 1 run: 1,000 mapped trivial tasks + reduce | ${fmt(fanAgentRate, 0)} tasks/s | (one run: as a process per run) | **${fmt(fanWarmRate, 0)} tasks/s** | ≥ 20,000 tasks/s |`,
       "",
-      "- Through the agent each run still gets its own process (a warm child, started ahead of time, that executes one",
-      "  run and exits): back to back, runs/s is bound by how fast the agent's replacement children start, not by the",
-      "  backend. The warm-process column (create_flow_run + the backed runner in one long-lived process, as the peers'",
-      "  workers run) is what the backend itself sustains.",
-      `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass.`,
+      "- Through the agent by default each run gets its own process (a warm child, started ahead of time, that executes",
+      "  one run and exits): back to back, runs/s is bound by how fast the agent's replacement children start, not by the",
+      `  backend. With \`PREFECTLITE_AGENT_RUNS_PER_PROCESS=${REUSE}\` a warm child executes runs one after another (each run`,
+      "  still loads its flow afresh and talks to serve over HTTP). The warm-process column (create_flow_run + the backed",
+      "  runner in one long-lived process on the embedded database, as the peers' workers run) is what the backend itself sustains.",
+      "- A hello-world run writes ~47 WAL pages over three commits (create, Running, its last batch with the final state):",
+      "  each commit rewrites a page of each of the ~20 tables and indexes it touches, which bounds runs/s here.",
+      `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass each.`,
       `- Load average (1 min) ${loadBefore} at the start, ${load()} at the end (${navigator.hardwareConcurrency} CPUs).`,
       `- ${SQLITE}`,
     ].join("\n");

@@ -2,8 +2,8 @@ import { errorMessage } from "../core/errors.ts";
 import { LoopService } from "../loops/loop-service.ts";
 import { settings } from "../settings.ts";
 import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
-import { WARM_CHILD_READY, executeFlowRunCommand, warmFlowRunCommand } from "../backed/child-command.ts";
-import { childEnvironment, spawnFlowRunProcess, type FlowRunProcess } from "./child-process.ts";
+import { WARM_CHILD_DONE, WARM_CHILD_READY, executeFlowRunCommand, warmFlowRunCommand } from "../backed/child-command.ts";
+import { childEnvironment, spawnFlowRunProcess, type FlowRunProcess, type WarmFlowRunProcess } from "./child-process.ts";
 import { WarmPool } from "./warm-pool.ts";
 import { writeStdout } from "../stdio.ts";
 
@@ -35,6 +35,13 @@ export interface AgentOptions {
    * `concurrency`; 0 starts every run's process when it runs.
    */
   warmProcesses?: number;
+  /**
+   * How many runs a warm child executes, one after another, before it exits (default
+   * PREFECTLITE_AGENT_RUNS_PER_PROCESS, 1: a process per run, as Prefect's agents). More saves a
+   * process start per run; each run still loads its flow afresh, but shares the process with the
+   * runs before it (its environment, anything a flow leaves in globals).
+   */
+  runsPerProcess?: number;
   /**
    * The command of a warm child (default `prefectlite execute flow-run --wait-for-id`; none when a
    * custom `command` is given without one, or under a debugger).
@@ -75,6 +82,9 @@ export class Agent extends LoopService {
   private readonly command: (flowRunId: string) => string[];
   private readonly say: (line: string) => void;
   private readonly pool: WarmPool | undefined;
+  private readonly runsPerProcess: number;
+  /** Warm children executing a run, that may take another after it. */
+  private readonly lent = new Map<string, WarmFlowRunProcess>();
 
   constructor(private readonly options: AgentOptions) {
     const say = options.log ?? ((line: string) => writeStdout(`${line}\n`));
@@ -92,12 +102,15 @@ export class Agent extends LoopService {
     const warmCommand = (options.warmCommand ?? (options.command ? undefined : warmFlowRunCommand))?.();
     const warm = Math.min(options.warmProcesses ?? settings.agentWarmProcesses(), this.concurrency);
     if (!Number.isInteger(warm) || warm < 0) throw new Error("warm processes must be a whole number ≥ 0");
+    this.runsPerProcess = options.runsPerProcess ?? settings.agentRunsPerProcess();
+    if (!Number.isInteger(this.runsPerProcess) || this.runsPerProcess < 1) throw new Error("runs per process must be a whole number ≥ 1");
     this.pool =
       warmCommand && warm > 0
         ? new WarmPool({
             size: warm,
             command: warmCommand,
             readyLine: WARM_CHILD_READY,
+            doneLine: WARM_CHILD_DONE,
             env: () => childEnvironment(process.env, {}, this.options.backend.childEnv()),
             showOutput: options.showFlowLogs,
             log: (line) => this.say(`Agent '${this.agentName}': ${line}`),
@@ -176,16 +189,39 @@ export class Agent extends LoopService {
     return { flowRunId: run.id, level: "INFO", message: `Submitted for execution: PID ${child.pid}`, name: this.agentName };
   }
 
-  /** Give the run to a warm child; undefined when none is idle (or the one taken had just died). */
+  /**
+   * Give the run to a warm child; undefined when none is idle (or the one taken had just died).
+   * A child that has runs left (runsPerProcess) keeps its stdin open and is lent: after the run it
+   * goes back to the pool.
+   */
   private takeWarm(flowRunId: string): FlowRunProcess | undefined {
-    const warm = this.pool?.take();
+    const lend = this.runsPerProcess > 1;
+    const warm = this.pool?.take({ lend });
     if (!warm) return undefined;
+    const more = lend && warm.runs + 1 < this.runsPerProcess;
     try {
-      return warm.assign(flowRunId);
+      const run = warm.assign(flowRunId, { more });
+      if (more) this.lent.set(flowRunId, warm);
+      else if (lend) this.pool!.lost();
+      return run;
     } catch {
       warm.kill("SIGKILL"); // its stdin is gone: it cannot take the run
+      if (lend) this.pool!.lost();
       return undefined;
     }
+  }
+
+  /** After a lent child's run: back to the pool if it can take another, else let it go. */
+  private bringBack(flowRunId: string): void {
+    const warm = this.lent.get(flowRunId);
+    if (!warm) return;
+    this.lent.delete(flowRunId);
+    if (!this.stopping && warm.canTakeRun) {
+      this.pool!.giveBack(warm);
+      return;
+    }
+    warm.dismiss();
+    this.pool!.lost();
   }
 
   private async childEnded(
@@ -194,6 +230,7 @@ export class Agent extends LoopService {
     outcome: { code: number | null; signal: string | null; stderrTail: string },
   ): Promise<void> {
     this.children.delete(flowRunId);
+    this.bringBack(flowRunId);
     if (!this.stopping) this.wake(); // a slot is free
     if (outcome.code === 0) return;
     const lastLine = outcome.stderrTail.trim().split("\n").at(-1) ?? "";

@@ -47,7 +47,7 @@ export function spawnFlowRunProcess(
   return flowRunProcess(proc, stderrTail(proc, options.showOutput));
 }
 
-/** A child started ahead of time (`execute flow-run --wait-for-id`) that waits for its run id. */
+/** A child started ahead of time (`execute flow-run --wait-for-id`) that waits for run ids. */
 export interface WarmFlowRunProcess {
   pid: number;
   /** True once it printed the ready line: everything is loaded and connected. */
@@ -56,52 +56,79 @@ export interface WarmFlowRunProcess {
   ready: Promise<boolean>;
   /** Resolves when the process ends (while idle: it died, or `dismiss()`). */
   exited: FlowRunProcess["exited"];
-  /** Give it its one run: the id goes to its stdin, which then closes. */
-  assign(flowRunId: string): FlowRunProcess;
-  /** No run for it: close its stdin (it exits at once). */
+  /** Runs it has been given. */
+  readonly runs: number;
+  /** Alive, stdin open, and no run in hand: it can be given another. */
+  readonly canTakeRun: boolean;
+  /**
+   * Give it a run: the id goes to its stdin. By default stdin then closes and the handle is the
+   * process (it exits after the run). With `more`, stdin stays open and the handle ends when the
+   * child reports the run done — its exit code on the done line — or when the process ends.
+   */
+  assign(flowRunId: string, options?: { more?: boolean }): FlowRunProcess;
+  /** No (further) run for it: close its stdin (it exits at once). */
   dismiss(): void;
   kill(signal: NodeJS.Signals): void;
 }
 
+type Outcome = Awaited<FlowRunProcess["exited"]>;
+
 /**
- * Start a warm child: like {@link spawnFlowRunProcess}, with its stdin a pipe for the run id and its
- * stdout read for the ready line ({@link readyLine}); what it prints after that line is passed
- * through with `showOutput`, else dropped.
+ * Start a warm child: like {@link spawnFlowRunProcess}, with its stdin a pipe for run ids and its
+ * stdout read for the ready line ({@link readyLine}) and, after each run, the done line
+ * (`doneLine <id> <code>`); what else it prints after the ready line is passed through with
+ * `showOutput`, else dropped.
  */
 export function spawnWarmFlowRunProcess(
   command: readonly string[],
   env: Record<string, string>,
   readyLine: string,
-  options: { cwd?: string; showOutput?: boolean } = {},
+  options: { cwd?: string; showOutput?: boolean; doneLine?: string } = {},
 ): WarmFlowRunProcess {
   const proc = Bun.spawn([...command], { env, cwd: options.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
   const stderr = stderrTail(proc, options.showOutput);
+  const donePrefix = options.doneLine === undefined ? undefined : `${options.doneLine} `;
   let isReady = false;
   let stdinOpen = true;
+  let ended = false;
+  let runs = 0;
+  /** The run handed over with `more`, until the child says it is done. */
+  let current: { id: string; settle: (outcome: Outcome) => void } | undefined;
   let settle: (ok: boolean) => void = () => {};
   const readySignal = new Promise<boolean>((resolve) => (settle = resolve));
+  const onLine = (line: string) => {
+    if (donePrefix && line.startsWith(donePrefix)) {
+      const [id, code] = line.slice(donePrefix.length).split(" ");
+      if (current && id === current.id) {
+        const run = current;
+        current = undefined;
+        run.settle({ code: Number(code), signal: null, stderrTail: "" });
+      }
+      return;
+    }
+    if (options.showOutput) writeStdout(`${line}\n`);
+  };
   void (async () => {
     const reader = proc.stdout.getReader();
     const decoder = new TextDecoder();
-    let head = "";
+    let text = "";
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return false;
-      if (isReady) {
-        if (options.showOutput) writeStdout(value);
-        continue;
+      text += decoder.decode(value, { stream: true });
+      for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n")) {
+        const line = text.slice(0, newline);
+        text = text.slice(newline + 1);
+        if (isReady) onLine(line);
+        else if (line === readyLine) {
+          isReady = true;
+          settle(true);
+        } else {
+          // Not the protocol: stop reading its stdout (it is dropped) and say it never became ready.
+          void reader.cancel().catch(() => undefined);
+          return false;
+        }
       }
-      head += decoder.decode(value, { stream: true });
-      const newline = head.indexOf("\n");
-      if (newline < 0) continue;
-      if (head.slice(0, newline) !== readyLine) {
-        // Not the protocol: stop reading its stdout (it is dropped) and say it never became ready.
-        void reader.cancel().catch(() => undefined);
-        return false;
-      }
-      isReady = true;
-      settle(true);
-      if (options.showOutput && head.length > newline + 1) writeStdout(head.slice(newline + 1));
     }
   })()
     .catch(() => false)
@@ -115,26 +142,49 @@ export function spawnWarmFlowRunProcess(
       // already gone
     }
   };
-  const run = flowRunProcess(proc, stderr);
+  const whole = flowRunProcess(proc, stderr);
+  void whole.exited.then((outcome) => {
+    ended = true;
+    current?.settle(outcome); // it died holding a run: the run's handle ends as the process did
+    current = undefined;
+  });
   return {
     pid: proc.pid,
     get isReady() {
       return isReady;
     },
+    get runs() {
+      return runs;
+    },
+    get canTakeRun() {
+      return stdinOpen && !ended && current === undefined;
+    },
     ready: readySignal,
-    exited: run.exited,
-    assign(flowRunId) {
-      if (!stdinOpen) throw new Error("this warm child was already given a run");
+    exited: whole.exited,
+    assign(flowRunId, assignOptions = {}) {
+      if (!stdinOpen || current) throw new Error("this warm child cannot take a run now");
+      const more = assignOptions.more === true && donePrefix !== undefined;
+      let handle: FlowRunProcess = whole;
+      if (more) {
+        let settleRun: (outcome: Outcome) => void = () => {};
+        const runEnded = new Promise<Outcome>((resolve) => (settleRun = resolve));
+        current = { id: flowRunId, settle: settleRun };
+        handle = { pid: proc.pid, exited: runEnded, kill: whole.kill };
+      }
+      runs++;
       try {
         proc.stdin.write(`${flowRunId}\n`);
         void proc.stdin.flush();
-      } finally {
+      } catch (e) {
+        current = undefined;
         closeStdin();
+        throw e;
       }
-      return run;
+      if (!more) closeStdin();
+      return handle;
     },
     dismiss: closeStdin,
-    kill: run.kill,
+    kill: whole.kill,
   };
 }
 

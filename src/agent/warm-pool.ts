@@ -14,6 +14,8 @@ export interface WarmPoolOptions {
   command: readonly string[];
   /** The line a child prints once it is ready. */
   readyLine: string;
+  /** The line a child prints after each run (`<line> <id> <code>`), for children given several runs. */
+  doneLine?: string;
   /** The environment of the next child (the agent's, plus where the backend is; never a run config's). */
   env: () => Record<string, string>;
   showOutput?: boolean;
@@ -22,14 +24,18 @@ export interface WarmPoolOptions {
 
 /**
  * An agent's warm children: processes started ahead of time that have already loaded prefectlite
- * (client, engine, loader, SDK) and connected, each waiting for ONE run id on stdin. `take()`
- * hands out the readiest; `fill()` starts replacements. A child that keeps dying before it is
- * ready pauses the pool for a while (the agent then starts each run's child cold), so a broken
- * installation cannot make it spin. Children exit on their own when their stdin closes — on
- * `close()`, or when the agent's process ends however it ends.
+ * (client, engine, loader, SDK) and connected, each waiting for a run id on stdin. `take()`
+ * hands out the readiest; `fill()` starts replacements. A child lent with `take({ lend: true })`
+ * (an agent reusing its children) counts as one of the pool's until it is given back with
+ * `giveBack()` after its run, or `lost()` (it ended, or had its last run). A child that keeps
+ * dying before it is ready pauses the pool for a while (the agent then starts each run's child
+ * cold), so a broken installation cannot make it spin. Children exit on their own when their
+ * stdin closes — on `close()`, or when the agent's process ends however it ends.
  */
 export class WarmPool {
   private readonly idle: WarmFlowRunProcess[] = [];
+  /** Children lent out that may come back. */
+  private lent = 0;
   private closed = false;
   private failures = 0;
   private pausedUntil = 0;
@@ -59,16 +65,35 @@ export class WarmPool {
   /** Start children until `size` are idle (unless closed or paused after repeated failures). */
   fill(): void {
     if (this.closed || Date.now() < this.pausedUntil) return;
-    while (this.idle.length < this.options.size) {
+    while (this.idle.length + this.lent < this.options.size) {
       if (!this.spawnOne()) return;
     }
   }
 
   /** The readiest idle child (a ready one, else the oldest still starting), or undefined. */
-  take(): WarmFlowRunProcess | undefined {
+  take(options: { lend?: boolean } = {}): WarmFlowRunProcess | undefined {
     if (this.closed || this.idle.length === 0) return undefined;
     const ready = this.idle.findIndex((c) => c.isReady);
-    return this.idle.splice(ready >= 0 ? ready : 0, 1)[0];
+    const child = this.idle.splice(ready >= 0 ? ready : 0, 1)[0];
+    if (child && options.lend) this.lent++;
+    return child;
+  }
+
+  /** A lent child is back from its run and can take another (dismissed if the pool has closed). */
+  giveBack(child: WarmFlowRunProcess): void {
+    this.lent = Math.max(0, this.lent - 1);
+    if (this.closed || !child.canTakeRun) {
+      child.dismiss();
+      this.fill();
+      return;
+    }
+    this.idle.push(child);
+  }
+
+  /** A lent child will not come back (it ended, or had its last run): make room for a new one. */
+  lost(): void {
+    this.lent = Math.max(0, this.lent - 1);
+    this.fill();
   }
 
   /** Dismiss every idle child and wait for them to exit (SIGKILL after a grace period). */
@@ -85,7 +110,10 @@ export class WarmPool {
   private spawnOne(): boolean {
     let child: WarmFlowRunProcess;
     try {
-      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), this.options.readyLine, { showOutput: this.options.showOutput });
+      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), this.options.readyLine, {
+        showOutput: this.options.showOutput,
+        doneLine: this.options.doneLine,
+      });
     } catch (e) {
       this.failed(`could not start a warm process: ${(e as Error).message}`);
       return false;

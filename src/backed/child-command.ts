@@ -29,11 +29,14 @@ export function executeFlowRunCommand(flowRunId: string, options: { printLogs?: 
 
 /** The line a warm child prints on stdout once it is ready to take a run id on stdin. */
 export const WARM_CHILD_READY = "prefectlite-warm-child-ready";
+/** What a warm child prints on stdout after each run: `prefectlite-warm-child-done <run id> <exit code>`. */
+export const WARM_CHILD_DONE = "prefectlite-warm-child-done";
 
 /**
  * The command of a warm child an agent starts ahead of time: `prefectlite execute flow-run
- * --wait-for-id`. It loads and connects, prints {@link WARM_CHILD_READY}, then executes the one
- * run whose id it reads from stdin. Undefined under a debugger (a child waiting for a debugger
+ * --wait-for-id`. It loads and connects, prints {@link WARM_CHILD_READY}, then executes each run
+ * whose id it reads from stdin, printing {@link WARM_CHILD_DONE} after each, until stdin closes
+ * (an agent closes it after one run unless it reuses its children). Undefined under a debugger (a child waiting for a debugger
  * to attach is no use waiting in a pool): the agent then starts each run's child when it runs.
  */
 export function warmFlowRunCommand(): string[] | undefined {

@@ -98,7 +98,7 @@ function program(setExit: (code: number) => void) {
     .command("execute <what> [flow_run_id]", INTERNAL)
     .option("--print-logs", "Print log lines and state changes to stdout")
     .option("--log-level <level>", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    .option("--wait-for-id", "Load and connect first, then execute the run whose id arrives on stdin (an agent's warm child)")
+    .option("--wait-for-id", "Load and connect first, then execute each run whose id arrives on stdin, a line each (an agent's warm child)")
     .action(
       act(async (o, what, id) => {
         if (what !== "flow-run") throw new PrefectliteError("Usage", `can only execute a flow-run (got '${what}')`);

@@ -38,6 +38,8 @@ export interface ServeOptions {
   agentChildBackend?: "http" | "database";
   /** Warm children the in-process agent keeps (default PREFECTLITE_AGENT_WARM_PROCESSES). */
   agentWarmProcesses?: number;
+  /** Runs each warm child executes before it exits (default PREFECTLITE_AGENT_RUNS_PER_PROCESS, 1). */
+  agentRunsPerProcess?: number;
   /** On stop, how long the agent waits for its runs before interrupting them (default 30 s). */
   agentShutdownGraceMs?: number;
   /** Archive the flows of a deleted file (default: deleting a file archives nothing). */
@@ -111,6 +113,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       command: options.agentCommand ?? (options.agentExecutable ? (id) => [options.agentExecutable!, "execute", "flow-run", id] : undefined),
       warmCommand: options.agentExecutable && !options.agentCommand ? () => [options.agentExecutable!, "execute", "flow-run", "--wait-for-id"] : undefined,
       warmProcesses: options.agentWarmProcesses,
+      runsPerProcess: options.agentRunsPerProcess,
       log: stamped,
     });
     scheduler?.onRunsDue(() => agent?.wake());

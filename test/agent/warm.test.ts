@@ -1,14 +1,15 @@
 /**
- * Warm children: `execute flow-run --wait-for-id` executes exactly one run, and an agent hands
- * claimed runs to its warm children — except a run whose run config sets an environment, which
- * gets a child started with that environment. Real children, real flow file, no timing asserted.
+ * Warm children: `execute flow-run --wait-for-id` executes the runs whose ids arrive on its stdin,
+ * and an agent hands claimed runs to its warm children — one run each, or several one after
+ * another with runsPerProcess — except a run whose run config sets an environment, which gets a
+ * child started with that environment. Real children, real flow file, no timing asserted.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
 import { Agent } from "../../src/agent/agent.ts";
-import { WARM_CHILD_READY } from "../../src/backed/child-command.ts";
+import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../src/backed/child-command.ts";
 import type { BackendClient } from "../../src/client/client.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { serve, type RunningServe } from "../../src/runtime/serve.ts";
@@ -80,7 +81,7 @@ afterEach(async () => {
 });
 
 describe("a warm child (execute flow-run --wait-for-id)", () => {
-  test("says it is ready, then executes exactly one run — the first id on its stdin — and exits", async () => {
+  test("says it is ready, then executes each run whose id arrives on its stdin, says when each is done, and exits when stdin closes", async () => {
     const { fixture, out, flowId, client } = await recordingFlow();
     cleanups.push(() => client.close());
     const first = await client.createFlowRun({ flowId });
@@ -91,16 +92,20 @@ describe("a warm child (execute flow-run --wait-for-id)", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    const reader = child.stdout.getReader();
-    const { value } = await reader.read();
-    expect(new TextDecoder().decode(value).split("\n")[0]).toBe(WARM_CHILD_READY);
-    expect(executions(out)).toEqual([]); // nothing runs before an id arrives
-    child.stdin.write(`${first}\n${second}\n`);
+    const stdout = new Response(child.stdout).text();
+    child.stdin.write(`${first}\n`);
+    await child.stdin.flush();
+    await untilFinished(client, [first]);
+    expect(await stateOf(client, second)).toBe("Scheduled");
+    child.stdin.write(`${second}\n`);
     await child.stdin.end();
     expect(await child.exited).toBe(0);
-    expect(await stateOf(client, first)).toBe("Success");
-    expect(await stateOf(client, second)).toBe("Scheduled");
-    expect(executions(out)).toEqual([{ pid: child.pid, warm: true, greeting: null, apiUrl: null }]);
+    expect(await stateOf(client, second)).toBe("Success");
+    expect((await stdout).trim().split("\n")).toEqual([WARM_CHILD_READY, `${WARM_CHILD_DONE} ${first} 0`, `${WARM_CHILD_DONE} ${second} 0`]);
+    expect(executions(out)).toEqual([
+      { pid: child.pid, warm: true, greeting: null, apiUrl: null },
+      { pid: child.pid, warm: true, greeting: null, apiUrl: null },
+    ]);
   });
 
   test("whose stdin closes before an id arrives exits without executing anything", async () => {
@@ -159,6 +164,78 @@ describe("an agent with warm children", () => {
       [true, null],
     ]);
     await until(() => agent.running.length === 0, "the children to exit");
+  });
+
+  test("with runsPerProcess, a warm child executes that many runs one after another, then a new child takes over", async () => {
+    const { fixture, out, flowId, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    backend = openBackend(join(fixture.home, "prefectlite.db"));
+    const agent = new Agent({
+      backend: new ServicesAgentBackend(backend.services, backend.context().reads, fixture.home),
+      warmProcesses: 1,
+      runsPerProcess: 2,
+      log: () => {},
+    });
+    cleanups.push(async () => void (await agent.stop(10_000)));
+    await agent.runOnce();
+    const ids: string[] = [];
+    for (const runConfig of [undefined, { type: "UniversalRun", env: { WARM_TEST_GREETING: "hello" } }, undefined, undefined]) {
+      ids.push(await client.createFlowRun({ flowId, runConfig }));
+      await agent.warmReady();
+      expect(await agent.runOnce()).toBe(1);
+      await untilFinished(client, [ids.at(-1)!]);
+      await until(() => agent.running.length === 0, "the run's child to be done");
+    }
+    expect(await untilFinished(client, ids)).toEqual(["Success", "Success", "Success", "Success"]);
+    const ran = executions(out);
+    expect(ran.map((e) => [e.warm, e.greeting])).toEqual([
+      [true, null],
+      [false, "hello"], // a run-config env: a fresh child, and the warm one waits for the next run
+      [true, null],
+      [true, null],
+    ]);
+    expect(ran[2]!.pid).toBe(ran[0]!.pid); // the warm child's second run
+    expect(new Set([ran[0]!.pid, ran[1]!.pid, ran[3]!.pid]).size).toBe(3); // after two runs, a new warm child
+    expect(agent.warm.idle).toBe(1);
+  });
+
+  test("a reused warm child that dies during a run leaves that run to the safeguards, and a new child takes the next", async () => {
+    const out = tempDir("prefectlite-warm-out-");
+    const fixture = await registeredFlow(`
+      import { appendFileSync } from "node:fs";
+      import { Flow, Parameter, task } from "prefectlite";
+      const record = task({ name: "record" }, (die: boolean) => {
+        appendFileSync(${JSON.stringify(join(out, "executions.jsonl"))}, JSON.stringify({ pid: process.pid, warm: true, greeting: null, apiUrl: null }) + "\\n");
+        if (die) process.kill(process.pid, "SIGKILL");
+      });
+      export const flow = new Flow("warm-dier", () => { record(Parameter("die", { default: false })); });
+    `);
+    const client = fixture.client();
+    cleanups.push(() => client.close());
+    const flowId = (await client.latestFlow("warm-dier", "test"))!.id;
+    backend = openBackend(join(fixture.home, "prefectlite.db"));
+    const lines: string[] = [];
+    const agent = new Agent({
+      backend: new ServicesAgentBackend(backend.services, backend.context().reads, fixture.home),
+      warmProcesses: 1,
+      runsPerProcess: 5,
+      log: (line) => lines.push(line),
+    });
+    cleanups.push(async () => void (await agent.stop(10_000)));
+    await agent.runOnce();
+    const states: string[] = [];
+    for (const die of [false, true, false]) {
+      const id = await client.createFlowRun({ flowId, parameters: { die } });
+      await agent.warmReady();
+      expect(await agent.runOnce()).toBe(1);
+      await until(() => agent.running.length === 0, "the run's child to be done");
+      states.push(await stateOf(client, id));
+    }
+    expect(states).toEqual(["Success", "Running", "Success"]); // the killed run waits for the zombie killer and Lazarus
+    const ran = executions(out);
+    expect(ran[1]!.pid).toBe(ran[0]!.pid);
+    expect(ran[2]!.pid).not.toBe(ran[1]!.pid);
+    expect(lines.some((l) => l.includes("killed by SIGKILL"))).toBe(true);
   });
 
   test("in serve, the children talk to the server over HTTP", async () => {

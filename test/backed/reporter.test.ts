@@ -73,7 +73,7 @@ describe("the reporter's last writes", () => {
     const { api, calls } = recordingApi({ batches: true, refuseBatch: true });
     const reporter = await reportOneTaskRun(api);
     expect(calls.map((c) => c.op)).toEqual(["batch", "taskStates", "logs", "flowState"]);
-    const taskStates = calls[1] as { items: TaskRunStateWrite[] };
+    const taskStates = calls[1] as { items: readonly TaskRunStateWrite[] };
     expect(taskStates.items.map((s) => [s.version, s.state.type])).toEqual([
       [1, "Running"],
       [2, "Success"],

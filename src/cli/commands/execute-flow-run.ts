@@ -1,5 +1,5 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
-import { WARM_CHILD_READY } from "../../backed/child-command.ts";
+import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../backed/child-command.ts";
 import { runApiFor } from "../../client/run-api.ts";
 import { installSdkResolver } from "../../loader/load.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
@@ -14,7 +14,7 @@ export interface ExecuteFlowRunOptions {
   id?: string;
   /**
    * A warm child of an agent's pool: connect and load everything first, print the ready line
-   * on stdout, then read the run id from stdin (one line) and execute that one run.
+   * on stdout, then execute each run whose id arrives on stdin (a line each) until it closes.
    */
   waitForId?: boolean;
   apiUrl?: string;
@@ -33,8 +33,10 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  *
  * `execute flow-run --wait-for-id` is the same child started ahead of time by an agent: it opens
  * its connection (the embedded database and its schema, or nothing for HTTP), prints
- * {@link WARM_CHILD_READY}, waits for one line on stdin — the run id — and executes that run
- * only, then exits. Stdin closed before an id arrives means the agent no longer needs it: exit 0.
+ * {@link WARM_CHILD_READY}, then reads run ids from stdin, a line each, and executes each run in
+ * turn, printing `{@link WARM_CHILD_DONE} <id> <exit code>` after it. When stdin closes it exits
+ * with the last run's code (0 if it had none). An agent closes it after one run unless it reuses
+ * its children (PREFECTLITE_AGENT_RUNS_PER_PROCESS); each run loads its flow afresh either way.
  */
 export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
@@ -47,16 +49,7 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => onSignal(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   const print = (line: string) => writeStdout(`${line}\n`);
-  try {
-    let id = o.id;
-    if (o.waitForId) {
-      await warmUp(client);
-      print(WARM_CHILD_READY);
-      id = await Promise.race([readRunId(), aborted(interrupt.signal)]);
-      if (received) return SIGNAL_EXIT[received]!;
-      if (!id) return EXIT.ok;
-    }
-    if (!id) throw new Error("execute flow-run needs a flow run id (or --wait-for-id)");
+  const execute = async (id: string): Promise<number> => {
     const outcome = await runBackedFlowRun(client, id, {
       signal: interrupt.signal,
       // --log-level, else the level the run was started with (the UI's Run form puts it in the run config's env).
@@ -68,6 +61,26 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
     if (outcome.status !== "finished" && outcome.status !== "failed" && outcome.status !== "cancelled") print(outcome.message);
     if (outcome.status === "already-finished" || outcome.status === "not-due") return EXIT.ok;
     return outcome.state === "Success" ? EXIT.ok : EXIT.runFailed;
+  };
+  try {
+    if (!o.waitForId) {
+      if (!o.id) throw new Error("execute flow-run needs a flow run id (or --wait-for-id)");
+      const code = await execute(o.id);
+      return received ? SIGNAL_EXIT[received]! : code;
+    }
+    await warmUp(client);
+    print(WARM_CHILD_READY);
+    const ids = stdinLines();
+    let code: number = EXIT.ok;
+    for (;;) {
+      const id = await Promise.race([ids.next(), aborted(interrupt.signal)]);
+      if (received) return SIGNAL_EXIT[received]!;
+      if (id === undefined) return code;
+      if (!id) continue;
+      code = await execute(id);
+      if (received) return SIGNAL_EXIT[received]!;
+      print(`${WARM_CHILD_DONE} ${id} ${code}`);
+    }
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
     await client.close();
@@ -85,22 +98,32 @@ async function warmUp(client: ReturnType<typeof connect>): Promise<void> {
   installSdkResolver();
 }
 
-/** The first line on stdin (trimmed), or undefined when stdin closes first. Reads nothing after it. */
-async function readRunId(): Promise<string | undefined> {
+/** Lines of stdin (trimmed), one per `next()`; undefined once stdin has closed. */
+function stdinLines(): { next(): Promise<string | undefined> } {
   const reader = Bun.stdin.stream().getReader();
   const decoder = new TextDecoder();
   let text = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (value) text += decoder.decode(value, { stream: true });
-      const newline = text.indexOf("\n");
-      if (newline >= 0) return text.slice(0, newline).trim() || undefined;
-      if (done) return text.trim() || undefined;
-    }
-  } finally {
-    reader.releaseLock();
-  }
+  let closed = false;
+  return {
+    async next() {
+      for (;;) {
+        const newline = text.indexOf("\n");
+        if (newline >= 0) {
+          const line = text.slice(0, newline).trim();
+          text = text.slice(newline + 1);
+          return line;
+        }
+        if (closed) {
+          const rest = text.trim();
+          text = "";
+          return rest || undefined;
+        }
+        const { done, value } = await reader.read();
+        if (value) text += decoder.decode(value, { stream: true });
+        if (done) closed = true;
+      }
+    },
+  };
 }
 
 function aborted(signal: AbortSignal): Promise<undefined> {
