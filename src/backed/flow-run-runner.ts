@@ -176,19 +176,34 @@ async function gateRun(api: RunApi, details: FlowRunDetails, options: BackedRunO
   return undefined;
 }
 
-/** Load the registered flow from its storage, fresh, and check it is still what was registered. */
+/**
+ * Load the registered flow from its storage — imported again if the file changed since this
+ * process last loaded it — and check it is still what was registered.
+ */
 async function loadRegisteredFlow(details: FlowRunDetails): Promise<Flow> {
   const storage = details.flow.storage;
   if (!storage) throw new PrefectliteError("FlowLoad", `flow '${details.flow.name}' was registered without a storage to load it from`);
-  const loaded = await loadFlowsFromStorage(storage, { fresh: true });
+  const loaded = await loadFlowsFromStorage(storage, { fresh: "if-changed" });
   const flow = loaded.flows.find((f) => f.name === details.flow.name);
   if (!flow) throw new PrefectliteError("FlowLoad", `flow '${details.flow.name}' is no longer in ${loaded.source}`);
-  const hash = serializedHash(serializeForRegistration(flow, details.flow.run_config?.labels ?? []));
+  const hash = registrationHash(flow, details.flow.run_config?.labels ?? []);
   if (hash !== details.flow.serialized_hash) {
     const from = storage.type === "Local" ? `-p ${storage.path}` : `-m ${storage.module}`;
     throw new ChangedFlowError(`flow '${details.flow.name}' changed since it was registered: run prefectlite register ${from} --project <project>`);
   }
   return flow;
+}
+
+/** Hashes of loaded flows, by labels: a process executing many runs of one flow hashes it once. */
+const registrationHashes = new WeakMap<Flow, Map<string, string>>();
+
+function registrationHash(flow: Flow, labels: readonly string[]): string {
+  let byLabels = registrationHashes.get(flow);
+  if (!byLabels) registrationHashes.set(flow, (byLabels = new Map()));
+  const key = JSON.stringify(labels);
+  let hash = byLabels.get(key);
+  if (hash === undefined) byLabels.set(key, (hash = serializedHash(serializeForRegistration(flow, labels))));
+  return hash;
 }
 
 /** Task runs of an earlier attempt the engine must not run again (finished, mapped, or retrying). */

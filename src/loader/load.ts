@@ -38,15 +38,33 @@ export interface LoadedFlows {
 
 let importGeneration = 0;
 
-/** Import a flow file and collect every flow it exports. `fresh` re-reads a file already imported. */
-export async function loadFlowsFromFile(path: string, options: { fresh?: boolean } = {}): Promise<LoadedFlows> {
+/**
+ * `true` imports the file again even if this process imported it before; "if-changed" does so
+ * only when its modification time or size changed since this process last loaded it that way
+ * (a long-lived process executing many runs of one file: each fresh import is a new module
+ * instance that is never freed). Files it imports are not re-read either way.
+ */
+export type Freshness = boolean | "if-changed";
+
+const loadedIfChanged = new Map<string, { stamp: string; loaded: LoadedFlows }>();
+
+/** Import a flow file and collect every flow it exports. */
+export async function loadFlowsFromFile(path: string, options: { fresh?: Freshness } = {}): Promise<LoadedFlows> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new PrefectliteError("Validation", `Path '${path}' doesn't exist`);
-  if (statSync(absolute).isDirectory()) throw new PrefectliteError("Validation", `Path '${path}' is a folder, not a flow file`);
+  const stat = statSync(absolute);
+  if (stat.isDirectory()) throw new PrefectliteError("Validation", `Path '${path}' is a folder, not a flow file`);
+  const stamp = `${stat.mtimeMs}:${stat.size}`;
+  if (options.fresh === "if-changed") {
+    const cached = loadedIfChanged.get(absolute);
+    if (cached?.stamp === stamp) return cached.loaded;
+  }
   installSdkResolver();
   const specifier = options.fresh ? `${absolute}?v=${++importGeneration}` : absolute;
   const mod = await importOrExplain(specifier, path);
-  return collect(path, { type: "Local", path: absolute }, mod);
+  const loaded = collect(path, { type: "Local", path: absolute }, mod);
+  if (options.fresh === "if-changed") loadedIfChanged.set(absolute, { stamp, loaded });
+  return loaded;
 }
 
 /** Import a module by name (`prefectlite.hello_world`, a package, or a path relative to the current folder). */
@@ -65,7 +83,7 @@ export async function loadFlowsFromModule(name: string): Promise<LoadedFlows> {
 }
 
 /** Load from a registered flow's storage. */
-export function loadFlowsFromStorage(storage: Storage, options: { fresh?: boolean } = {}): Promise<LoadedFlows> {
+export function loadFlowsFromStorage(storage: Storage, options: { fresh?: Freshness } = {}): Promise<LoadedFlows> {
   return storage.type === "Local" ? loadFlowsFromFile(storage.path, options) : loadFlowsFromModule(storage.module);
 }
 

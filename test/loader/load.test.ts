@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../src/loader/load.ts";
-import { fixture } from "../helpers.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fixture, tempDir } from "../helpers.ts";
 import * as sdk from "../../src/index.ts";
 
 describe("loading flow files", () => {
@@ -16,6 +18,20 @@ describe("loading flow files", () => {
   test("'prefectlite' in a user file is this process's SDK (one module instance)", async () => {
     const { flows } = await loadFlowsFromFile(fixture("two-flows.ts"));
     expect(flows[0]).toBeInstanceOf(sdk.Flow);
+  });
+
+  test("fresh: 'if-changed' imports a file again only once it changed (a process executing many runs of it)", async () => {
+    const path = join(tempDir("prefectlite-load-"), "flow.ts");
+    const source = (name: string) => `import { Flow } from "prefectlite"; export const flow = new Flow(${JSON.stringify(name)}, () => {});`;
+    writeFileSync(path, source("first"));
+    const a = await loadFlowsFromFile(path, { fresh: "if-changed" });
+    const b = await loadFlowsFromFile(path, { fresh: "if-changed" });
+    expect(b.flows[0]).toBe(a.flows[0]!); // the same module: not imported again
+    writeFileSync(path, source("second-version"));
+    const c = await loadFlowsFromFile(path, { fresh: "if-changed" });
+    expect(c.flows.map((f) => f.name)).toEqual(["second-version"]);
+    const d = await loadFlowsFromFile(path, { fresh: true });
+    expect(d.flows[0]).not.toBe(c.flows[0]!); // true: always again
   });
 
   test("picks a flow by name, or the only one; otherwise says what it found", async () => {
