@@ -118,7 +118,7 @@ export const peerWorkloads: BenchSection = {
       "- Through the agent by default each run gets its own process (a warm child, started ahead of time, that executes",
       "  one run and exits): back to back, runs/s is bound by how fast the agent's replacement children start, not by the",
       `  backend. With \`PREFECTLITE_AGENT_RUNS_PER_PROCESS=${REUSE}\` a warm child executes runs one after another (each run`,
-      "  still loads its flow afresh and talks to serve over HTTP). The warm-process column (create_flow_run + the backed",
+      "  checks its flow against the registration and talks to serve over HTTP). The warm-process column (create_flow_run + the backed",
       "  runner in one long-lived process on the embedded database, as the peers' workers run) is what the backend itself sustains.",
       "- A hello-world run writes ~47 WAL pages over three commits (create, Running, its last batch with the final state):",
       "  each commit rewrites a page of each of the ~20 tables and indexes it touches, which bounds runs/s here.",

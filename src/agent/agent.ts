@@ -38,8 +38,8 @@ export interface AgentOptions {
   /**
    * How many runs a warm child executes, one after another, before it exits (default
    * PREFECTLITE_AGENT_RUNS_PER_PROCESS, 1: a process per run, as Prefect's agents). More saves a
-   * process start per run; each run still loads its flow afresh, but shares the process with the
-   * runs before it (its environment, anything a flow leaves in globals).
+   * process start per run, and a run shares the process with the runs before it (its environment,
+   * module state, anything a run left going: README, "Agents").
    */
   runsPerProcess?: number;
   /**
@@ -227,7 +227,7 @@ export class Agent extends LoopService {
   private async childEnded(
     flowRunId: string,
     child: FlowRunProcess,
-    outcome: { code: number | null; signal: string | null; stderrTail: string },
+    outcome: Awaited<FlowRunProcess["exited"]>,
   ): Promise<void> {
     this.children.delete(flowRunId);
     this.bringBack(flowRunId);
@@ -236,7 +236,8 @@ export class Agent extends LoopService {
     const lastLine = outcome.stderrTail.trim().split("\n").at(-1) ?? "";
     if (outcome.code === 1) {
       // The run finished unsuccessfully, or could not be loaded: the child reported it itself.
-      this.say(`Agent '${this.agentName}': flow run ${flowRunId} process exited with code 1${lastLine ? `: ${lastLine}` : ""}`);
+      const how = outcome.runOnly ? `ended with code 1 in process ${child.pid}` : "process exited with code 1";
+      this.say(`Agent '${this.agentName}': flow run ${flowRunId} ${how}${lastLine ? `: ${lastLine}` : ""}`);
       return;
     }
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;

@@ -17,8 +17,11 @@ export function childEnvironment(
 
 export interface FlowRunProcess {
   pid: number;
-  /** Resolves when the process ends: its exit code, or the signal that killed it. */
-  exited: Promise<{ code: number | null; signal: string | null; stderrTail: string }>;
+  /**
+   * Resolves when the process ends: its exit code, or the signal that killed it; for a run given
+   * to a reused warm child, when the child says the run is done (`runOnly`: the process goes on).
+   */
+  exited: Promise<{ code: number | null; signal: string | null; stderrTail: string; runOnly?: boolean }>;
   kill(signal: NodeJS.Signals): void;
 }
 
@@ -73,6 +76,11 @@ export interface WarmFlowRunProcess {
 
 type Outcome = Awaited<FlowRunProcess["exited"]>;
 
+/** Output held back while its line is incomplete, at most (it may end in a done line)… */
+const MAX_PENDING_LINE = 64 * 1024;
+/** …of which this much is kept when the rest is passed on. */
+const DONE_LINE_ROOM = 256;
+
 /**
  * Start a warm child: like {@link spawnFlowRunProcess}, with its stdin a pipe for run ids and its
  * stdout read for the ready line ({@link readyLine}) and, after each run, the done line
@@ -96,17 +104,20 @@ export function spawnWarmFlowRunProcess(
   let current: { id: string; settle: (outcome: Outcome) => void } | undefined;
   let settle: (ok: boolean) => void = () => {};
   const readySignal = new Promise<boolean>((resolve) => (settle = resolve));
+  const output = (text: string) => {
+    if (options.showOutput && text) writeStdout(text);
+  };
   const onLine = (line: string) => {
-    if (donePrefix && line.startsWith(donePrefix)) {
-      const [id, code] = line.slice(donePrefix.length).split(" ");
-      if (current && id === current.id) {
-        const run = current;
-        current = undefined;
-        run.settle({ code: Number(code), signal: null, stderrTail: "" });
-      }
-      return;
+    // The done line may follow output that did not end its line (a task that wrote "." last).
+    const at = donePrefix ? line.indexOf(donePrefix) : -1;
+    if (at < 0) return output(`${line}\n`);
+    output(at > 0 ? `${line.slice(0, at)}\n` : "");
+    const [id, code] = line.slice(at + donePrefix!.length).split(" ");
+    if (current && id === current.id) {
+      const run = current;
+      current = undefined;
+      run.settle({ code: Number(code), signal: null, stderrTail: "", runOnly: true });
     }
-    if (options.showOutput) writeStdout(`${line}\n`);
   };
   void (async () => {
     const reader = proc.stdout.getReader();
@@ -114,8 +125,16 @@ export function spawnWarmFlowRunProcess(
     let text = "";
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) return false;
+      if (done) {
+        if (isReady) output(text); // a last line without its newline
+        return isReady;
+      }
       text += decoder.decode(value, { stream: true });
+      if (isReady && text.length > MAX_PENDING_LINE && text.indexOf("\n") < 0) {
+        // A long stretch of output with no newline: pass it on, keeping a tail a done line may start in.
+        output(text.slice(0, -DONE_LINE_ROOM));
+        text = text.slice(-DONE_LINE_ROOM);
+      }
       for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n")) {
         const line = text.slice(0, newline);
         text = text.slice(newline + 1);
@@ -162,7 +181,7 @@ export function spawnWarmFlowRunProcess(
     ready: readySignal,
     exited: whole.exited,
     assign(flowRunId, assignOptions = {}) {
-      if (!stdinOpen || current) throw new Error("this warm child cannot take a run now");
+      if (!stdinOpen || current || ended) throw new Error("this warm child cannot take a run now");
       const more = assignOptions.more === true && donePrefix !== undefined;
       let handle: FlowRunProcess = whole;
       if (more) {

@@ -197,6 +197,17 @@ describe("an agent with warm children", () => {
     expect(ran[2]!.pid).toBe(ran[0]!.pid); // the warm child's second run
     expect(new Set([ran[0]!.pid, ran[1]!.pid, ran[3]!.pid]).size).toBe(3); // after two runs, a new warm child
     expect(agent.warm.idle).toBe(1);
+    // Stopped, the agent lets go of the child waiting for its second run.
+    expect(await agent.stop(10_000)).toEqual({ finished: 0, interrupted: [] });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(() => !alive(ran[3]!.pid), "the reused child to exit");
   });
 
   test("a reused warm child that dies during a run leaves that run to the safeguards, and a new child takes the next", async () => {

@@ -36,7 +36,8 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * {@link WARM_CHILD_READY}, then reads run ids from stdin, a line each, and executes each run in
  * turn, printing `{@link WARM_CHILD_DONE} <id> <exit code>` after it. When stdin closes it exits
  * with the last run's code (0 if it had none). An agent closes it after one run unless it reuses
- * its children (PREFECTLITE_AGENT_RUNS_PER_PROCESS); each run loads its flow afresh either way.
+ * its children (PREFECTLITE_AGENT_RUNS_PER_PROCESS). After a cancelled run the child exits in any
+ * case: that run's tasks may still be running.
  */
 export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
@@ -49,6 +50,8 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => onSignal(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   const print = (line: string) => writeStdout(`${line}\n`);
+  /** Set after a cancelled run (its tasks may not have stopped and would run on): take no more runs. */
+  let leftovers = false;
   const execute = async (id: string): Promise<number> => {
     const outcome = await runBackedFlowRun(client, id, {
       signal: interrupt.signal,
@@ -58,6 +61,7 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
       onFlowRunState: o.printLogs ? (s: State) => print(`└── ${clockTime(Date.now())} | INFO    | Entered state <${s.type}>: ${s.message}`) : undefined,
     });
     if (received) return SIGNAL_EXIT[received]!;
+    if (outcome.status === "cancelled") leftovers = true;
     if (outcome.status !== "finished" && outcome.status !== "failed" && outcome.status !== "cancelled") print(outcome.message);
     if (outcome.status === "already-finished" || outcome.status === "not-due") return EXIT.ok;
     return outcome.state === "Success" ? EXIT.ok : EXIT.runFailed;
@@ -71,15 +75,18 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
     await warmUp(client);
     print(WARM_CHILD_READY);
     const ids = stdinLines();
+    const interrupted = aborted(interrupt.signal);
     let code: number = EXIT.ok;
     for (;;) {
-      const id = await Promise.race([ids.next(), aborted(interrupt.signal)]);
+      const id = await Promise.race([ids.next(), interrupted]);
       if (received) return SIGNAL_EXIT[received]!;
       if (id === undefined) return code;
       if (!id) continue;
       code = await execute(id);
       if (received) return SIGNAL_EXIT[received]!;
       print(`${WARM_CHILD_DONE} ${id} ${code}`);
+      // A cancelled run's tasks may still be running: end here (the agent starts another child).
+      if (leftovers) return code;
     }
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
