@@ -8,8 +8,9 @@ export interface ApiContext {
   /** From the `X-Prefect-Agent-Id` header (undefined in-process unless given). */
   agentId: string | undefined;
   /**
-   * When set, mutations run through it: the server's group commit, where mutations arriving
-   * together share one transaction (each rolled back alone if it fails). Absent, each commits alone.
+   * Mutations run through it, each document all or nothing: the server's group commit (documents
+   * arriving together share one transaction, each in its own savepoint), or in-process one
+   * transaction per document. Absent, each field's writes commit on their own.
    */
   writes?: { run<T>(fn: () => T): Promise<T> } | undefined;
 }

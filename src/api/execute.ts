@@ -15,18 +15,40 @@ export async function executeGraphQL(
 ): Promise<ExecutionResult> {
   const document = prepare(schema, query);
   if (!("kind" in document)) return { errors: document.errors };
-  const run = () => execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
-  const grouped = context.writes && getOperationAST(document, operationName)?.operation === "mutation";
+  const execution = () => execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
+  const mutation = context.writes && getOperationAST(document, operationName)?.operation === "mutation";
   let result: ExecutionResult;
   try {
-    result = await (grouped ? context.writes!.run(run) : run());
+    result = await (mutation ? context.writes!.run(() => allOrNothing(execution())) : execution());
   } catch (e) {
+    // A mutation document with an error: everything it wrote is rolled back, and it says so.
+    if (e instanceof RolledBack) return { data: null, errors: e.errors.map((err) => toPublicError(err, "BAD_USER_INPUT")) };
     // The group's transaction failed (the database busy, the server shutting down): every
     // mutation in it gets the error, as a GraphQL error like any other.
     return { errors: [toPublicError(e, "INTERNAL")] };
   }
   if (!result.errors?.length) return result;
   return { ...result, errors: result.errors.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
+}
+
+/** Thrown inside a mutation's transaction so that it rolls back: one of its fields failed. */
+class RolledBack extends Error {
+  constructor(readonly errors: readonly GraphQLError[]) {
+    super(errors[0]?.message ?? "rolled back");
+  }
+}
+
+/**
+ * A mutation document is one transaction (as Hasura, under Prefect Server, runs one): when any
+ * of its fields fails, the writes of the others are rolled back too.
+ */
+function allOrNothing(result: ReturnType<typeof execute>): ExecutionResult {
+  if (typeof (result as PromiseLike<unknown>).then === "function") {
+    throw new Error("a mutation resolver returned a promise: mutations must be synchronous to share a transaction");
+  }
+  const done = result as ExecutionResult;
+  if (done.errors?.length) throw new RolledBack(done.errors);
+  return done;
 }
 
 const CACHE_SIZE = 1000;

@@ -74,8 +74,8 @@ export interface RunApi {
   writeLogs(logs: readonly LogRow[]): Promise<void>;
   /**
    * Task-run states, logs, then the flow run's state, in one transaction: all written, or none
-   * (the error says why). Only where one transaction can hold them (the embedded database);
-   * over HTTP each mutation is its own, and the runner writes them one after another.
+   * (the error says why). In-process one services call; over HTTP one mutation document (a
+   * document is all or nothing). A RunApi without it gets them written one after another.
    */
   writeBatch?(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }>;
   heartbeat(flowRunId: string): Promise<void>;
@@ -159,6 +159,23 @@ export class GraphqlRunApi implements RunApi {
       `mutation ($input: write_run_logs_input!) { write_run_logs(input: $input) { written } }`,
       { input: { logs } },
     );
+  }
+
+  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
+    type Written = { states: Array<{ version: number }> };
+    const data = await this.client.graphql<{ taskRuns: Written; flowRun: Written }>(
+      `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
+        taskRuns: set_task_run_states(input: $states) { states { version } }
+        logs: write_run_logs(input: $logs) { written }
+        flowRun: set_flow_run_states(input: $flow) { states { version } }
+      }`,
+      {
+        states: { states: batch.taskRunStates.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) },
+        logs: { logs: batch.logs },
+        flow: { states: [{ flow_run_id: batch.flowRunState.id, version: batch.flowRunState.version, state: batch.flowRunState.state }] },
+      },
+    );
+    return { taskRunVersions: data.taskRuns.states.map((s) => s.version), flowRunVersion: data.flowRun.states[0]!.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {

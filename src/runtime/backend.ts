@@ -26,7 +26,9 @@ export function openBackend(databasePath: string): Backend {
     db,
     services,
     schema,
-    context: (agentId) => ({ services, reads, agentId }),
+    // In-process, a mutation document is one transaction (IMMEDIATE: it takes the write lock before
+    // reading, as every service's does; inside a caller's transaction, a savepoint).
+    context: (agentId) => ({ services, reads, agentId, writes: { run: async (fn) => (db.inTransaction ? db.transaction(fn)() : db.transaction(fn).immediate()) } }),
     close: () => {
       checkpoints?.stop();
       db.close();

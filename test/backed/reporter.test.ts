@@ -91,7 +91,7 @@ describe("the reporter's last writes", () => {
     expect(calls.map((c) => c.op)).toEqual(["batch"]);
   });
 
-  test("over HTTP (no batches) states, logs and the flow state are written one after another", async () => {
+  test("with a run API that takes no batches, states, logs and the flow state are written one after another", async () => {
     const { api, calls } = recordingApi({ batches: false });
     await reportOneTaskRun(api);
     expect(calls.map((c) => c.op)).toEqual(["taskStates", "logs", "flowState"]);

@@ -44,6 +44,16 @@ afterEach(async () => {
   backend.close();
 });
 
+describe("a mutation document in-process (the embedded transport)", () => {
+  test("is all or nothing, as over HTTP", async () => {
+    const twoProjects = `mutation ($a: String!, $b: String!) { first: create_project(input: { name: $a }) { id } second: create_project(input: { name: $b }) { id } }`;
+    expect((await errorOf(embedded.graphql(twoProjects, { a: "in-process-new", b: "run-api" }))).message).toContain("run-api");
+    expect(backend.db.query("SELECT name FROM project WHERE name = 'in-process-new'").all()).toEqual([]);
+    await embedded.graphql(twoProjects, { a: "in-process-1", b: "in-process-2" });
+    expect(backend.db.query("SELECT COUNT(*) AS n FROM project WHERE name LIKE 'in-process-%'").get()).toEqual({ n: 2 });
+  });
+});
+
 describe("choosing the run API", () => {
   test("a client on the embedded database gets the services directly; one over HTTP, GraphQL", async () => {
     expect(await runApiFor(embedded)).toBeInstanceOf(ServicesRunApi);
@@ -101,6 +111,28 @@ describe.each([
     const refused = await errorOf(api.setTaskRunStates([{ taskRunId: items!.id, version: 2, state: { type: "Failed", message: "", timestamp: now } }]));
     expect(refused.code).toBe("VersionConflict");
     expect((await api.readTaskRuns([items!.id]))[0]).toMatchObject({ state: "Success", version: 3 });
+  });
+
+  test("a write batch — task-run states, logs, the flow run's state — is written whole, or not at all", async () => {
+    const now = new Date().toISOString();
+    expect(await api.setFlowRunState(flowRunId, 1, { type: "Running", message: "", timestamp: now })).toBe(2);
+    const [items] = (await api.readFlowRun(flowRunId))!.task_runs.filter((t) => t.task_slug === "items");
+    const batch = (flowVersion: number) => ({
+      taskRunStates: [
+        { taskRunId: items!.id, version: 1, state: { type: "Running" as const, message: "", timestamp: now } },
+        { taskRunId: items!.id, version: 2, state: { type: "Success" as const, message: "", timestamp: now } },
+      ],
+      logs: [{ flow_run_id: flowRunId, task_run_id: items!.id, timestamp: now, name: "test", level: "INFO", message: "batched" }],
+      flowRunState: { id: flowRunId, version: flowVersion, state: { type: "Success" as const, message: "done", timestamp: now } },
+    });
+    const logCount = () => (backend.db.query("SELECT COUNT(*) AS n FROM log WHERE flow_run_id = $id").get({ id: flowRunId }) as { n: number }).n;
+    expect((await errorOf(api.writeBatch!(batch(1)))).code).toBe("VersionConflict"); // a stale flow-run version…
+    expect((await api.readTaskRuns([items!.id]))[0]).toMatchObject({ state: "Pending", version: 1 }); // …writes nothing
+    expect(logCount()).toBe(0);
+    expect(await api.writeBatch!(batch(2))).toEqual({ taskRunVersions: [2, 3], flowRunVersion: 3 });
+    expect(await api.readFlowRunState(flowRunId)).toEqual({ state: "Success", version: 3 });
+    expect((await api.readTaskRuns([items!.id]))[0]).toMatchObject({ state: "Success", version: 3 });
+    expect(logCount()).toBe(1);
   });
 
   test("mapped children are created once, in order; logs, heartbeats and a cancel are recorded", async () => {

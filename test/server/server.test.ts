@@ -82,6 +82,20 @@ describe("the HTTP server", () => {
     expect(read.data.project).toHaveLength(11);
   });
 
+  test("a mutation document is all or nothing: when one of its fields fails, the others' writes are rolled back", async () => {
+    const twoProjects = `mutation ($a: String!, $b: String!) { first: create_project(input: { name: $a }) { id } second: create_project(input: { name: $b }) { id } }`;
+    const refused = (await (await post(grouped, gql(twoProjects, { a: "atomic-new", b: "alpha" }))).json()) as any; // "alpha" exists
+    expect(refused.data).toBeNull();
+    expect(refused.errors[0].message).toContain("alpha");
+    expect(db.query("SELECT name FROM project WHERE name = 'atomic-new'").all()).toEqual([]);
+    const written = (await (await post(grouped, gql(twoProjects, { a: "atomic-1", b: "atomic-2" }))).json()) as any;
+    expect(Object.keys(written.data)).toEqual(["first", "second"]);
+    expect((db.query("SELECT name FROM project WHERE name LIKE 'atomic-%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)).toEqual([
+      "atomic-1",
+      "atomic-2",
+    ]);
+  });
+
   test("listens on a free port and answers /health", async () => {
     expect(open.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(open.port).toBeGreaterThan(0);
