@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
-import { Agent } from "../../src/agent/agent.ts";
+import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
 import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../src/backed/child-command.ts";
 import type { BackendClient } from "../../src/client/client.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
@@ -130,16 +130,18 @@ describe("an agent with warm children", () => {
     backend = undefined;
   });
 
+  /** An agent on the home's embedded database keeping one warm child; stopped after the test. */
+  function warmAgent(home: string, options: Partial<AgentOptions> = {}): Agent {
+    backend = openBackend(join(home, "prefectlite.db"));
+    const agent = new Agent({ backend: new ServicesAgentBackend(backend.services, backend.context().reads, home), warmProcesses: 1, log: () => {}, ...options });
+    cleanups.push(async () => void (await agent.stop(10_000)));
+    return agent;
+  }
+
   test("hands each env-less run to its own warm child; a run with a run-config env gets a fresh child with that env", async () => {
     const { fixture, out, flowId, client } = await recordingFlow();
     cleanups.push(() => client.close());
-    backend = openBackend(join(fixture.home, "prefectlite.db"));
-    const agent = new Agent({
-      backend: new ServicesAgentBackend(backend.services, backend.context().reads, fixture.home),
-      warmProcesses: 1,
-      log: () => {},
-    });
-    cleanups.push(async () => void (await agent.stop(10_000)));
+    const agent = warmAgent(fixture.home);
     expect(await agent.runOnce()).toBe(0); // registers and starts its warm child
     expect(agent.warm.idle).toBe(1);
     await agent.warmReady();
@@ -169,14 +171,7 @@ describe("an agent with warm children", () => {
   test("with runsPerProcess, a warm child executes that many runs one after another, then a new child takes over", async () => {
     const { fixture, out, flowId, client } = await recordingFlow();
     cleanups.push(() => client.close());
-    backend = openBackend(join(fixture.home, "prefectlite.db"));
-    const agent = new Agent({
-      backend: new ServicesAgentBackend(backend.services, backend.context().reads, fixture.home),
-      warmProcesses: 1,
-      runsPerProcess: 2,
-      log: () => {},
-    });
-    cleanups.push(async () => void (await agent.stop(10_000)));
+    const agent = warmAgent(fixture.home, { runsPerProcess: 2 });
     await agent.runOnce();
     const ids: string[] = [];
     for (const runConfig of [undefined, { type: "UniversalRun", env: { WARM_TEST_GREETING: "hello" } }, undefined, undefined]) {
@@ -224,15 +219,8 @@ describe("an agent with warm children", () => {
     const client = fixture.client();
     cleanups.push(() => client.close());
     const flowId = (await client.latestFlow("warm-dier", "test"))!.id;
-    backend = openBackend(join(fixture.home, "prefectlite.db"));
     const lines: string[] = [];
-    const agent = new Agent({
-      backend: new ServicesAgentBackend(backend.services, backend.context().reads, fixture.home),
-      warmProcesses: 1,
-      runsPerProcess: 5,
-      log: (line) => lines.push(line),
-    });
-    cleanups.push(async () => void (await agent.stop(10_000)));
+    const agent = warmAgent(fixture.home, { runsPerProcess: 5, log: (line) => lines.push(line) });
     await agent.runOnce();
     const states: string[] = [];
     for (const die of [false, true, false]) {
