@@ -10,7 +10,8 @@
  *       another through serve's agent (a child process each, or RUNS_PER_PROCESS runs per warm child), wall time
  *   bun agent-worker.ts warm-runs N HOME — N hello-world runs one after another, created and executed
  *       by the backed runner in one warm process on the embedded database (no child per run)
- *   bun agent-worker.ts fanout-warm 1 HOME / fanout-agent 1 HOME — the 1,000-task fan-out run
+ *   bun agent-worker.ts fanout-warm N HOME — N fan-out runs one after another in one process (each timed:
+ *       the first pays the process's JIT warm-up) / fanout-agent 1 HOME — the fan-out run through serve's agent
  */
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
@@ -92,13 +93,16 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   const backendClient = new BackendClient(EmbeddedTransport.open());
   const ids = await flowIds(backendClient);
   const flowId = mode === "fanout-warm" ? ids.fanout : ids.hello;
+  const each: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
+    const started = performance.now();
     const id = await backendClient.createFlowRun({ flowId });
     const outcome = await runBackedFlowRun(backendClient, id, {});
     if (outcome.state !== "Success") throw new Error(`run ${id} ended ${outcome.state}: ${outcome.message}`);
+    each.push(performance.now() - started);
   }
   const ms = performance.now() - t0;
   await backendClient.close();
-  console.log(JSON.stringify({ mode, n, ms }));
+  console.log(JSON.stringify({ mode, n, ms, each }));
 }

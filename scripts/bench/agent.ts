@@ -17,6 +17,8 @@ interface WorkerResult {
   n: number;
   ms: number;
   latencies?: number[];
+  /** Each run's time, where the worker times them one by one. */
+  each?: number[];
 }
 
 /**
@@ -84,6 +86,9 @@ export const schedulingLatency: BenchSection = {
   },
 };
 
+/** Fan-out runs one warm process executes (the first one pays the JIT warm-up). */
+const FANOUT_RUNS_PER_PROCESS = 5;
+
 /** Runs per warm child in the agent column that reuses its children. */
 const REUSE = 100;
 
@@ -96,10 +101,13 @@ export const peerWorkloads: BenchSection = {
     const reusedRuns = await worker(ctx, "agent-runs", 200, "http", "", String(REUSE));
     const warmRuns: number[] = [];
     const fanWarm: number[] = [];
+    const fanFirst: number[] = [];
     const fanAgent: number[] = [];
     for (let i = 0; i < ctx.runs; i++) {
       warmRuns.push((await worker(ctx, "warm-runs", 200)).ms);
-      fanWarm.push((await worker(ctx, "fanout-warm", 1)).ms);
+      const fan = await worker(ctx, "fanout-warm", FANOUT_RUNS_PER_PROCESS);
+      fanFirst.push(fan.each![0]!);
+      fanWarm.push(median(fan.each!.slice(1)));
       fanAgent.push((await worker(ctx, "fanout-agent", 1)).ms);
       ctx.log(`run ${i + 1}: warm 200 runs ${fmt(warmRuns.at(-1)!)} ms, fan-out warm ${fmt(fanWarm.at(-1)!)} ms, via agent ${fmt(fanAgent.at(-1)!)} ms`);
     }
@@ -108,12 +116,13 @@ export const peerWorkloads: BenchSection = {
     const reusedRate = perSec(200, reusedRuns.ms);
     const warmRate = perSec(200, median(warmRuns));
     const fanWarmRate = perSec(1001, median(fanWarm));
+    const fanFirstRate = perSec(1001, median(fanFirst));
     const fanAgentRate = perSec(1001, median(fanAgent));
     return [
       `| workload | through serve's agent (a process per run) | serve's agent, ${REUSE} runs per warm child | one warm process (backed runner, embedded database) | target |`,
       "| --- | --- | --- | --- | --- |",
       `| 200 hello-world runs one after another | ${fmt(agentRate, 1)} runs/s | ${fmt(reusedRate, 1)} runs/s | **${fmt(warmRate, 0)} runs/s** | ≥ 1,000 runs/s |`,
-      `| 1 run: 1,000 mapped trivial tasks + reduce | ${fmt(fanAgentRate, 0)} tasks/s | (one run: as a process per run) | **${fmt(fanWarmRate, 0)} tasks/s** | ≥ 20,000 tasks/s |`,
+      `| 1 run: 1,000 mapped trivial tasks + reduce | ${fmt(fanAgentRate, 0)} tasks/s | (one run: as a process per run) | **${fmt(fanWarmRate, 0)} tasks/s** (a process's first run: ${fmt(fanFirstRate, 0)}) | ≥ 20,000 tasks/s |`,
       "",
       "- Through the agent by default each run gets its own process (a warm child, started ahead of time, that executes",
       "  one run and exits): back to back, runs/s is bound by how fast the agent's replacement children start, not by the",
@@ -122,7 +131,9 @@ export const peerWorkloads: BenchSection = {
       "  runner in one long-lived process on the embedded database, as the peers' workers run) is what the backend itself sustains.",
       "- A hello-world run writes ~47 WAL pages over three commits (create, Running, its last batch with the final state):",
       "  each commit rewrites a page of each of the ~20 tables and indexes it touches, which bounds runs/s here.",
-      `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass each.`,
+      `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass each. The warm fan-out figure is`,
+      `  the median of runs 2–${FANOUT_RUNS_PER_PROCESS} of each process (a long-lived worker); its first run, in brackets, also pays`,
+      "  the JIT warm-up of the engine, the runner and the storage code, and each run through the agent is a first run in its process.",
       `- Load average (1 min) ${loadBefore} at the start, ${load()} at the end (${navigator.hardwareConcurrency} CPUs).`,
       `- ${SQLITE}`,
     ].join("\n");
