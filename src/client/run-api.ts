@@ -139,7 +139,7 @@ export class GraphqlRunApi implements RunApi {
   async setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]> {
     const data = await this.client.graphql<{ set_task_run_states: { states: Array<{ version: number }> } }>(
       `mutation ($input: set_task_run_states_input!) { set_task_run_states(input: $input) { states { version } } }`,
-      { input: { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) } },
+      { input: taskRunStatesInput(items) },
     );
     return data.set_task_run_states.states.map((s) => s.version);
   }
@@ -170,7 +170,7 @@ export class GraphqlRunApi implements RunApi {
         flowRun: set_flow_run_states(input: $flow) { states { version } }
       }`,
       {
-        states: { states: batch.taskRunStates.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) },
+        states: taskRunStatesInput(batch.taskRunStates),
         logs: { logs: batch.logs },
         flow: { states: [{ flow_run_id: batch.flowRunState.id, version: batch.flowRunState.version, state: batch.flowRunState.state }] },
       },
@@ -192,4 +192,9 @@ export class GraphqlRunApi implements RunApi {
     );
     return data.cancel_flow_run.state;
   }
+}
+
+/** set_task_run_states' input for these writes. */
+function taskRunStatesInput(items: readonly TaskRunStateWrite[]) {
+  return { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) };
 }

@@ -1,5 +1,5 @@
 import type { SerializedState, StateType } from "../core/state.ts";
-import type { TaskRunInfo } from "../services/index.ts";
+import type { TaskRunInfo, TaskRunStateInput } from "../services/index.ts";
 import type { FlowRunDetails, LogRow, RunApi, RunWriteBatch, TaskRunRow, TaskRunStateWrite } from "./run-api.ts";
 import type { DirectBackend } from "./transport.ts";
 
@@ -45,7 +45,7 @@ export class ServicesRunApi implements RunApi {
   }
 
   async setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]> {
-    const written = this.backend.services.setTaskRunStates(items.map((i) => ({ taskRunId: i.taskRunId, version: i.version, state: i.state, rerun: false })));
+    const written = this.backend.services.setTaskRunStates(taskRunStateInputs(items));
     return written.map((w) => w.version);
   }
 
@@ -60,7 +60,7 @@ export class ServicesRunApi implements RunApi {
   async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
     const { id, version, state } = batch.flowRunState;
     const written = this.backend.services.writeRunBatch({
-      taskRunStates: batch.taskRunStates.map((i) => ({ taskRunId: i.taskRunId, version: i.version, state: i.state, rerun: false })),
+      taskRunStates: taskRunStateInputs(batch.taskRunStates),
       logs: [...batch.logs],
       flowRunState: { flowRunId: id, version, state, rerun: false },
     });
@@ -74,6 +74,10 @@ export class ServicesRunApi implements RunApi {
   async cancel(flowRunId: string): Promise<StateType> {
     return this.backend.services.cancelFlowRun(flowRunId).state;
   }
+}
+
+function taskRunStateInputs(items: readonly TaskRunStateWrite[]): TaskRunStateInput[] {
+  return items.map((i) => ({ taskRunId: i.taskRunId, version: i.version, state: i.state, rerun: false }));
 }
 
 function taskRunRow(r: TaskRunInfo): TaskRunRow {

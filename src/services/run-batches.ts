@@ -1,4 +1,5 @@
 import type { ServiceDeps } from "./deps.ts";
+import type { Services } from "./index.ts";
 import type { FlowRunStateInput, StateWriteResult, TaskRunStateInput, WriteRunLogsResult } from "./types.ts";
 
 export interface RunWriteBatch {
@@ -14,18 +15,12 @@ export interface RunWriteBatchResult {
   flowRunState?: StateWriteResult;
 }
 
-interface Parts {
-  setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[];
-  writeRunLogs(logs: unknown[]): WriteRunLogsResult;
-  setFlowRunStates(items: FlowRunStateInput[]): StateWriteResult[];
-}
-
 /**
  * A runner's task-run states, logs and flow-run state in one transaction: a run's last batch
  * and its final state cost one commit instead of three. All or nothing: a refused state (a
  * stale version, a move not allowed) rolls back the logs with it, and the error says which.
  */
-export function createRunBatchService(deps: ServiceDeps, parts: Parts) {
+export function createRunBatchService(deps: ServiceDeps, parts: Pick<Services, "setTaskRunStates" | "writeRunLogs" | "setFlowRunStates">) {
   function writeRunBatch(batch: RunWriteBatch): RunWriteBatchResult {
     return deps.store.transaction(() => {
       const taskRunStates = batch.taskRunStates.length ? parts.setTaskRunStates(batch.taskRunStates) : [];

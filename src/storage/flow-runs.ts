@@ -75,7 +75,6 @@ function record(r: FlowRunRow | null): FlowRunRecord | undefined {
   };
 }
 
-const DUE_STATES = WAITING_STATES_SQL;
 
 export function createFlowRunRepository(db: Database): FlowRunRepository {
   const states = createRunStateWriter(db, "flow_run");
@@ -98,8 +97,8 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
     delete: db.query("DELETE FROM flow_run WHERE id = $id"),
     queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number }>(
       `SELECT ${COLUMNS} FROM flow_run fr
-       WHERE ((fr.state IN ${DUE_STATES} AND fr.state_start_time <= $before)
-          OR ($running = 1 AND fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${DUE_STATES}
+       WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $before)
+          OR ($running = 1 AND fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
                 AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before)))
          AND NOT EXISTS (SELECT 1 FROM json_each(fr.labels) l WHERE l.value NOT IN (SELECT value FROM json_each($labels)))
        ORDER BY fr.state_start_time, fr.id
