@@ -153,11 +153,11 @@ async function runParameter(env: RunEnvironment, node: ParameterNode): Promise<O
   const value = env.parameters[node.name];
   const prior = env.prior(key);
   if (prior?.isFinished()) return outcomeOf(prior, value, true);
-  env.flowLogger.info(`Task '${node.name}': Starting task run...`);
+  env.taskRunnerLog(key, "INFO", `Task '${node.name}': Starting task run...`);
   await env.report(key, new Running("Starting task run."));
   const state = new Success({ message: "Task run succeeded.", result: value });
   await env.report(key, state);
-  env.flowLogger.info(`Task '${node.name}': Finished task run for task with final state: 'Success'`);
+  env.taskRunnerLog(key, "INFO", `Task '${node.name}': Finished task run for task with final state: 'Success'`);
   return outcomeOf(state, value, true);
 }
 
@@ -184,9 +184,9 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
   const key: TaskRunKey = { slug: node.slug, mapIndex: -1 };
   const mappedArgs = node.mappedArgs!;
   const mappedRefs = new Set(node.args.flatMap((a, i) => (mappedArgs[i] && a.kind === "ref" ? [a.slug] : [])));
-  const log = env.flowLogger;
+  const info = (message: string) => env.taskRunnerLog(key, "INFO", message);
   const end = async (state: State): Promise<Outcome> => {
-    if (await env.report(key, state)) log.info(`Task '${def.name}': Finished task run for task with final state: '${state.type}'`);
+    if (await env.report(key, state)) info(`Task '${def.name}': Finished task run for task with final state: '${state.type}'`);
     return outcomeOf(state, undefined, false);
   };
 
@@ -198,7 +198,7 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
     const parentStates = [...upstream.entries()].flatMap(([slug, o]) => (mappedRefs.has(slug) ? [o.state] : reducedStates(o)));
     const waiting = waitingOnUpstream(parentStates);
     if (waiting) return waiting;
-    log.info(`Task '${def.name}': Starting task run...`);
+    info(`Task '${def.name}': Starting task run...`);
     const blocked = triggerBlock(def, parentStates);
     if (blocked) return end(blocked);
   }
@@ -220,7 +220,7 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
   const n = Math.min(...lengths);
   const parentState = resuming ? prior! : new Mapped({ message: "Ready to proceed with mapping.", nMapStates: n });
   if (!resuming && !(await env.report(key, parentState))) return outcomeOf(parentState, undefined, false);
-  if (!resuming) log.info(`Task '${def.name}': Finished task run for task with final state: 'Mapped'`);
+  if (!resuming) info(`Task '${def.name}': Finished task run for task with final state: 'Mapped'`);
 
   const entries = [...upstream.entries()];
   const children = await Promise.all(

@@ -1,5 +1,5 @@
 import type { RunContext } from "../core/context.ts";
-import { createLogger, type Logger, type LogLevel } from "../core/logging.ts";
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../core/logging.ts";
 import type { Result } from "../core/results.ts";
 import { Cancelled, type State } from "../core/state.ts";
 import type { TaskDefinition } from "../core/task.ts";
@@ -44,6 +44,21 @@ export class RunEnvironment {
       minLevel: logLevel,
       sink: (r) => reporter.log(r),
       now: clock.now,
+    });
+  }
+
+  /**
+   * A line of the task runner's own ("Starting task run...", its final state), attributed to the
+   * task run as Prefect's TaskRunner does, so the backend files it under that task run's id.
+   */
+  taskRunnerLog(key: TaskRunKey, level: LogLevel, message: string): void {
+    if (LOG_LEVELS[level] < LOG_LEVELS[this.logLevel]) return;
+    this.reporter.log({
+      timestamp: this.clock.now(),
+      level,
+      name: "prefectlite.TaskRunner",
+      message,
+      taskRunKey: taskRunKeyString(key.slug, key.mapIndex),
     });
   }
 

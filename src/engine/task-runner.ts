@@ -52,12 +52,12 @@ export async function runTaskRun(
   const waiting = waitingOnUpstream(upstream);
   if (waiting) return waiting;
 
-  const logger = env.flowLogger;
+  const info = (message: string) => env.taskRunnerLog(key, "INFO", message);
   const blocked = triggerBlock(definition, upstream);
   if (blocked) {
-    logger.info(`Task '${label}': Starting task run...`);
+    info(`Task '${label}': Starting task run...`);
     if (await env.report(key, blocked)) {
-      logger.info(`Task '${label}': Finished task run for task with final state: '${blocked.type}'`);
+      info(`Task '${label}': Finished task run for task with final state: '${blocked.type}'`);
     }
     return outcomeOf(blocked, undefined, false);
   }
@@ -68,7 +68,7 @@ export async function runTaskRun(
   for (;;) {
     if (env.signal?.aborted) return env.cancelled(key);
     runCount++;
-    logger.info(`Task '${label}': Starting task run...`);
+    info(`Task '${label}': Starting task run...`);
     const running = env.report(key, new Running("Starting task run."));
     if (!(typeof running === "boolean" ? running : await running)) {
       return outcomeOf(new Running("Task run is held by another runner."), undefined, false);
@@ -76,14 +76,14 @@ export async function runTaskRun(
     const state = await attempt(env, definition, key, runCount, args);
     if (state.isRetrying()) {
       await env.report(key, state);
-      logger.info(`Task '${label}': Finished task run for task with final state: 'Retrying'`);
+      info(`Task '${label}': Finished task run for task with final state: 'Retrying'`);
       await env.sleepUntil(Date.parse(state.startTime!));
       continue;
     }
     if (env.signal?.aborted && !state.isFinished()) return env.cancelled(key);
     const reported = env.report(key, state);
     if (typeof reported !== "boolean") await reported;
-    logger.info(`Task '${label}': Finished task run for task with final state: '${state.type}'`);
+    info(`Task '${label}': Finished task run for task with final state: '${state.type}'`);
     return outcomeOf(state, state.result, state.isSuccessful() && !state.isSkipped());
   }
 }

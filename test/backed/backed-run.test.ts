@@ -67,6 +67,14 @@ for (const mode of ["embedded", "http"] as Mode[]) {
       expect(adding).toHaveLength(3);
       const childIds = new Set(run.task_runs.filter((t) => t.map_index >= 0).map((t) => t.id));
       for (const log of adding) expect(childIds.has(log.task_run_id!)).toBe(true);
+      // The task runner's own lines belong to their task run, as Prefect's TaskRunner logs do.
+      const idOf = (slug: string, mapIndex = -1) => run.task_runs.find((t) => t.task_slug === slug && t.map_index === mapIndex)!.id;
+      const runnerLine = (label: string, suffix: string) => run.logs.find((l) => l.message === `Task '${label}': ${suffix}`)!.task_run_id;
+      expect(runnerLine("add[1]", "Starting task run...")).toBe(idOf("add-1", 1));
+      expect(runnerLine("add", "Finished task run for task with final state: 'Mapped'")).toBe(idOf("add-1"));
+      expect(runnerLine("total", "Finished task run for task with final state: 'Success'")).toBe(idOf("total-1"));
+      expect(runnerLine("start", "Starting task run...")).toBe(idOf("start-1"));
+      expect(run.logs.find((l) => l.message.startsWith("Beginning Flow run"))!.task_run_id).toBeNull();
     });
 
     test("a finished run is a no-op the second time", async () => {
