@@ -9,13 +9,15 @@ import type { ResultStore, ResultWriteContext } from "./ports.ts";
  * Writes results as JSON files under a folder (Prefect's LocalResult, with JSON in place of
  * pickle: a result must be JSON-serializable to be persisted).
  */
-export class LocalResultStore implements ResultStore {
-  /**
-   * Folders this store has created (or is creating): a mapped task writes thousands of results
-   * into one, all at once, and each must not make the folder again.
-   */
-  private readonly folders = new Map<string, Promise<unknown>>();
+/**
+ * Folders this process has created (or is creating), whichever store made them: a mapped task
+ * writes thousands of results into one at once, and a long-lived process (a worker, a warm
+ * child) runs one flow run after another into the same day's folder. A folder removed meanwhile
+ * is made again when a write finds it missing.
+ */
+const madeFolders = new Map<string, Promise<unknown>>();
 
+export class LocalResultStore implements ResultStore {
   constructor(private readonly defaultDir: string) {}
 
   async write(value: unknown, config: LocalResult, ctx: ResultWriteContext): Promise<ResultLocation> {
@@ -32,11 +34,11 @@ export class LocalResultStore implements ResultStore {
       throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
     }
     const folder = dirname(path);
-    let made = this.folders.get(folder);
+    let made = madeFolders.get(folder);
     if (!made) {
       made = mkdir(folder, { recursive: true });
-      this.folders.set(folder, made);
-      made.catch(() => this.folders.delete(folder)); // the next write tries again
+      madeFolders.set(folder, made);
+      made.catch(() => madeFolders.delete(folder)); // the next write tries again
     }
     await made;
     try {

@@ -85,7 +85,7 @@ describe("LocalResult", () => {
 });
 
 describe("LocalResultStore folders", () => {
-  test("a folder removed between two writes is made again", async () => {
+  test("a folder removed between two writes, by one store or the next run's, is made again", async () => {
     const dir = tempDir("prefectlite-results-");
     const store = new LocalResultStore(dir);
     const ctx = { flowName: "f", flowRunId: "r-id", flowRunName: "r", taskName: "t", taskSlug: "t-1", taskRunId: "t-id", mapIndex: -1, parameters: {} };
@@ -94,6 +94,10 @@ describe("LocalResultStore folders", () => {
     const second = await store.write(2, new LocalResult({ location: "a/two.json" }), ctx);
     expect(JSON.parse(readFileSync(second.location, "utf8"))).toEqual({ value: 2 });
     expect(first.location).toBe(join(dir, "a/one.json"));
+    // The next run in this process has its own store; the folder is known made, and gone again.
+    rmSync(join(dir, "a"), { recursive: true, force: true });
+    const third = await new LocalResultStore(dir).write(3, new LocalResult({ location: "a/three.json" }), ctx);
+    expect(JSON.parse(readFileSync(third.location, "utf8"))).toEqual({ value: 3 });
   });
 
   test("many results written at once into a new folder all land; a folder that could not be made is tried again", async () => {
