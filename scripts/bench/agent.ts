@@ -99,12 +99,17 @@ export const peerWorkloads: BenchSection = {
     const loadBefore = load();
     const agentRuns = await worker(ctx, "agent-runs", 200);
     const reusedRuns = await worker(ctx, "agent-runs", 200, "http", "", String(REUSE));
+    // Each warm process does 400 runs: the first 200 also pay the JIT warm-up, the next 200 are a long-lived worker's.
     const warmRuns: number[] = [];
+    const warmFirstRuns: number[] = [];
     const fanWarm: number[] = [];
     const fanFirst: number[] = [];
     const fanAgent: number[] = [];
     for (let i = 0; i < ctx.runs; i++) {
-      warmRuns.push((await worker(ctx, "warm-runs", 200)).ms);
+      const warm = await worker(ctx, "warm-runs", 400);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      warmFirstRuns.push(sum(warm.each!.slice(0, 200)));
+      warmRuns.push(sum(warm.each!.slice(200)));
       const fan = await worker(ctx, "fanout-warm", FANOUT_RUNS_PER_PROCESS);
       fanFirst.push(fan.each![0]!);
       fanWarm.push(median(fan.each!.slice(1)));
@@ -115,13 +120,14 @@ export const peerWorkloads: BenchSection = {
     const agentRate = perSec(200, agentRuns.ms);
     const reusedRate = perSec(200, reusedRuns.ms);
     const warmRate = perSec(200, median(warmRuns));
+    const warmFirstRate = perSec(200, median(warmFirstRuns));
     const fanWarmRate = perSec(1001, median(fanWarm));
     const fanFirstRate = perSec(1001, median(fanFirst));
     const fanAgentRate = perSec(1001, median(fanAgent));
     return [
       `| workload | through serve's agent (a process per run) | serve's agent, ${REUSE} runs per warm child | one warm process (backed runner, embedded database) | target |`,
       "| --- | --- | --- | --- | --- |",
-      `| 200 hello-world runs one after another | ${fmt(agentRate, 1)} runs/s | ${fmt(reusedRate, 1)} runs/s | **${fmt(warmRate, 0)} runs/s** | ≥ 1,000 runs/s |`,
+      `| 200 hello-world runs one after another | ${fmt(agentRate, 1)} runs/s | ${fmt(reusedRate, 1)} runs/s | **${fmt(warmRate, 0)} runs/s** (a process's first 200: ${fmt(warmFirstRate, 0)}) | ≥ 1,000 runs/s |`,
       `| 1 run: 1,000 mapped trivial tasks + reduce | ${fmt(fanAgentRate, 0)} tasks/s | (one run: as a process per run) | **${fmt(fanWarmRate, 0)} tasks/s** (a process's first run: ${fmt(fanFirstRate, 0)}) | ≥ 20,000 tasks/s |`,
       "",
       "- Through the agent by default each run gets its own process (a warm child, started ahead of time, that executes",
@@ -131,9 +137,10 @@ export const peerWorkloads: BenchSection = {
       "  runner in one long-lived process on the embedded database, as the peers' workers run) is what the backend itself sustains.",
       "- A hello-world run writes ~47 WAL pages over three commits (create, Running, its last batch with the final state):",
       "  each commit rewrites a page of each of the ~20 tables and indexes it touches, which bounds runs/s here.",
-      `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass each. The warm fan-out figure is`,
-      `  the median of runs 2–${FANOUT_RUNS_PER_PROCESS} of each process (a long-lived worker); its first run, in brackets, also pays`,
-      "  the JIT warm-up of the engine, the runner and the storage code, and each run through the agent is a first run in its process.",
+      `- Warm figures are medians of ${ctx.runs} fresh processes; the agent's 200 runs are one pass each. The warm hello-world figure`,
+      "  is runs 201–400 of each process and the warm fan-out figure the median of its runs 2–" + FANOUT_RUNS_PER_PROCESS + " (a long-lived worker, as",
+      "  the peers' workers were); the figures in brackets (a process's first 200 runs, its first fan-out run) also pay the JIT",
+      "  warm-up of the engine, the runner and the storage code, and each run through the agent is a first run in its process.",
       `- Load average (1 min) ${loadBefore} at the start, ${load()} at the end (${navigator.hardwareConcurrency} CPUs).`,
       `- ${SQLITE}`,
     ].join("\n");
