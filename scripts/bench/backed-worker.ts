@@ -1,10 +1,14 @@
 /**
  * One measurement of backed throughput, in its own process, on its own PREFECTLITE_HOME.
- * Usage: bun scripts/bench/backed-worker.ts backed|execute|agent|local|sqlite N HOME
+ * Usage: bun scripts/bench/backed-worker.ts backed|writes|execute|agent|local|sqlite N HOME
  * Prints one JSON line.
  *   backed:  register a flow mapping a trivial task over N items, create a run, execute it with the
  *            backed runner in this process on the embedded database (results checkpointed);
  *            reports the time of runBackedFlowRun and the rows the run inserted, per table;
+ *   writes:  the writes such a run makes, alone: no engine, no result files. Through the run API the backed
+ *            runner uses in-process, batched as its reporter batches (1,000 per call): the mapped children,
+ *            their Running states, their Success states (with result locations), two log lines each, then
+ *            the last batch with the flow run's final state. What the backend's writes cost by themselves;
  *   execute: the same through `prefectlite run --id FLOW --execute` (child process, wall time);
  *   agent:   the same run through a remote agent: `prefectlite serve --no-agent` in one process,
  *            `prefectlite agent start` in another, whose child executes the run over HTTP; reports
@@ -21,8 +25,8 @@ import { join, resolve } from "node:path";
 
 const [mode = "backed", nText = "10000", home = ""] = process.argv.slice(2);
 const n = Number(nText);
-if (!home || !Number.isInteger(n) || !["backed", "execute", "agent", "local", "sqlite"].includes(mode)) {
-  process.stderr.write("usage: backed-worker.ts backed|execute|agent|local|sqlite N HOME\n");
+if (!home || !Number.isInteger(n) || !["backed", "writes", "execute", "agent", "local", "sqlite"].includes(mode)) {
+  process.stderr.write("usage: backed-worker.ts backed|writes|execute|agent|local|sqlite N HOME\n");
   process.exit(2);
 }
 process.env.PREFECTLITE_HOME = home;
@@ -70,6 +74,56 @@ if (mode === "backed") {
   const ms = performance.now() - started;
   await client.close();
   process.stdout.write(`${JSON.stringify({ mode, n, ms, state: outcome.state, rows: rowCounts(id) })}\n`);
+} else if (mode === "writes") {
+  const { runApiFor } = await import("../../src/client/run-api.ts");
+  const { client, flowId } = await registered();
+  const id = await client.createFlowRun({ flowId });
+  const api = await runApiFor(client);
+  const BATCH = 1000;
+  const now = () => new Date().toISOString();
+  const started = performance.now();
+  const run = (await api.readFlowRun(id))!;
+  let flowVersion = await api.setFlowRunState(id, run.version, { type: "Running", message: "Running flow.", timestamp: now() });
+  const parent = run.task_runs[0]!;
+  await api.setTaskRunStates([
+    { taskRunId: parent.id, version: parent.version, state: { type: "Mapped", message: "Ready to proceed with mapping.", timestamp: now(), nMapStates: n } },
+  ]);
+  const children = await api.mappedChildren(id, parent.task_slug, n);
+  const inBatches = async (write: (from: number, to: number) => Promise<void>) => {
+    for (let from = 0; from < children.length; from += BATCH) await write(from, Math.min(children.length, from + BATCH));
+  };
+  for (const type of ["Running", "Success"] as const) {
+    await inBatches(async (from, to) => {
+      const batch = children.slice(from, to);
+      const versions = await api.setTaskRunStates(
+        batch.map((c) => {
+          const state =
+            type === "Running"
+              ? { type, message: "Starting task run.", timestamp: now() }
+              : { type, message: "Task run succeeded.", timestamp: now(), result: { type: "LocalResult" as const, location: join(home, "results", `${c.id}.prefect_result`), dir: join(home, "results") } };
+          return { taskRunId: c.id, version: c.version, state };
+        }),
+      );
+      batch.forEach((c, i) => (c.version = versions[i]!));
+    });
+  }
+  const line = (c: (typeof children)[number], message: string) => ({
+    flow_run_id: id, task_run_id: c.id, timestamp: now(), name: "prefectlite.TaskRunner", level: "INFO", message,
+  });
+  const logs = children.flatMap((c) => [
+    line(c, `Task 'trivial[${c.map_index}]': Starting task run...`),
+    line(c, `Task 'trivial[${c.map_index}]': Finished task run for task with final state: 'Success'`),
+  ]);
+  for (let from = 0; from < logs.length; from += BATCH) await api.writeLogs(logs.slice(from, from + BATCH));
+  const final = await api.writeBatch!({
+    taskRunStates: [],
+    logs: [{ flow_run_id: id, task_run_id: null, timestamp: now(), name: "prefectlite.FlowRunner", level: "INFO", message: "Flow run SUCCESS: all reference tasks succeeded" }],
+    flowRunState: { id, version: flowVersion, state: { type: "Success", message: "All reference tasks succeeded.", timestamp: now() } },
+  });
+  flowVersion = final.flowRunVersion;
+  const ms = performance.now() - started;
+  await client.close();
+  process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success", rows: rowCounts(id) })}\n`);
 } else if (mode === "execute") {
   const { client, flowId } = await registered();
   await client.close();
