@@ -17,7 +17,8 @@
  *   local:   the same flow with the local engine (no backend, no checkpointing);
  *   sqlite:  raw bun:sqlite: the row counts given in PREFECTLITE_BENCH_ROWS (JSON) inserted into
  *            tables of the same shape and indexes, 1,000 rows per transaction, WAL + synchronous=NORMAL,
- *            with time-ordered (version 7) UUIDs as the product uses.
+ *            with time-ordered (version 7) UUIDs as the product uses. With PREFECTLITE_BENCH_STATEMENTS=1,
+ *            also each task run's two versioned state changes (a version read and an UPDATE each).
  */
 import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
@@ -223,6 +224,17 @@ if (mode === "backed") {
     insertRun.run(id, flowRunId, taskId, i, now, state, now, now);
   });
   batched(rows.task_run_state ?? 0, (i) => insertState.run(Bun.randomUUIDv7(), runIds[i % runIds.length]!, now, state, now));
+  if (process.env.PREFECTLITE_BENCH_STATEMENTS) {
+    // Also what a state write does besides its history row: read the task run's version, then
+    // UPDATE it over that version. Twice per task run (Running, then Success), as the run does.
+    const readVersion = db.prepare<{ version: number }, [string]>("SELECT version FROM task_run WHERE id = ?");
+    const update = db.prepare("UPDATE task_run SET version = ?, state = ?, state_timestamp = ?, serialized_state = ?, updated = ? WHERE id = ? AND version = ?");
+    batched(2 * runIds.length, (i) => {
+      const id = runIds[i % runIds.length]!;
+      const { version } = readVersion.get(id)!;
+      update.run(version + 1, i < runIds.length ? "Running" : "Success", now, state, now, id, version);
+    });
+  }
   batched(rows.log ?? 0, (i) => insertLog.run(Bun.randomUUIDv7(), flowRunId, runIds[i % runIds.length]!, now, `Task 'trivial[${i}]': Finished task run for task with final state: 'Success'`, now));
   const ms = performance.now() - started;
   db.close();
