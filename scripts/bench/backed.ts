@@ -95,7 +95,10 @@ export const backedThroughput: BenchSection = {
       `- The backend's writes alone take ${fmt((writesMs / backedMs) * 100, 0)}% of the in-process run: one thread running this flow cannot pass`,
       `  ${fmt(writesRate, 0)} task runs/s here whatever the engine costs (they are SQLite statements: an UPDATE, a version check and a`,
       "  history row per state, four B-trees per log line). Plain bun:sqlite running the same kinds of statements, with",
-      `  none of the checks, manages ${fmt(rawStatementsRate, 0)} task runs/s: the target's whole budget goes to storage before the engine runs a task.`,
+      `  none of the checks, manages ${fmt(rawStatementsRate, 0)} task runs/s` +
+        (rawStatementsRate < 20_000
+          ? ": below the 20,000 target before the engine runs a single task."
+          : `: ${fmt((20_000 / rawStatementsRate) * 100, 0)}% of the target's time budget goes to those statements alone.`),
       `- Through a remote agent over HTTP: **${fmt(agentRate, 0)} task runs/s** (target ≥ 5,000: ${agentRate >= 5_000 ? "met" : "NOT met"}).`,
       `- Backed overhead per task: **${fmt(ratio, 1)}× the local runner's** (target ≤ 5×: ${ratio <= 5 ? "met" : "NOT met"}).`,
       `- Rows one run inserts: ${Object.entries(rows).map(([t, c]) => `${t} ${c.toLocaleString("en")}`).join(", ")}`,
