@@ -127,7 +127,7 @@ async function attempt(
       : undefined;
 
   const ctx: RunContext = env.taskContext(definition, key);
-  const logger = { error: (message: string) => ctx.logger.error(message) };
+  const logger = { error: (message: string) => env.taskRunnerLog(key, "ERROR", message) };
   const started = env.clock.now();
   let value: unknown;
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Flow, LocalResult, Parameter, task } from "../../src/index.ts";
 import { LocalResultStore, renderLocation } from "../../src/engine/result-store.ts";
@@ -94,13 +94,13 @@ describe("LocalResultStore folders", () => {
     const second = await store.write(2, new LocalResult({ location: "a/two.json" }), ctx);
     expect(JSON.parse(readFileSync(second.location, "utf8"))).toEqual({ value: 2 });
     expect(first.location).toBe(join(dir, "a/one.json"));
-    // The next run in this process has its own store; the folder is known made, and gone again.
+    // Another store (the next run in this process) finds it gone too.
     rmSync(join(dir, "a"), { recursive: true, force: true });
     const third = await new LocalResultStore(dir).write(3, new LocalResult({ location: "a/three.json" }), ctx);
     expect(JSON.parse(readFileSync(third.location, "utf8"))).toEqual({ value: 3 });
   });
 
-  test("many results written at once into a new folder all land; a folder that could not be made is tried again", async () => {
+  test("many results written at once into a new folder all land; a file where the folder should be fails the write until it is gone", async () => {
     const dir = tempDir("prefectlite-results-");
     const store = new LocalResultStore(dir);
     const ctx = { flowName: "f", flowRunId: "r-id", flowRunName: "r", taskName: "t", taskSlug: "t-1", taskRunId: "t-id", mapIndex: -1, parameters: {} };
@@ -111,5 +111,13 @@ describe("LocalResultStore folders", () => {
     rmSync(join(dir, "blocked"));
     const after = await store.write(2, new LocalResult({ location: "blocked/two.json" }), ctx);
     expect(JSON.parse(readFileSync(after.location, "utf8"))).toEqual({ value: 2 });
+  });
+
+  test("a folder that cannot be made fails the write naming that folder, not only the missing file", async () => {
+    const dir = tempDir("prefectlite-results-");
+    symlinkSync(join(dir, "nowhere", "at-all"), join(dir, "dangling"));
+    const ctx = { flowName: "f", flowRunId: "r-id", flowRunName: "r", taskName: "t", taskSlug: "t-1", taskRunId: "t-id", mapIndex: -1, parameters: {} };
+    const failed = new LocalResultStore(dir).write(1, new LocalResult({ location: "dangling/sub/one.json" }), ctx);
+    await expect(failed).rejects.toThrow(`mkdir '${join(dir, "dangling", "sub")}'`);
   });
 });
