@@ -10,6 +10,9 @@
  *       another through serve's agent (a child process each, or RUNS_PER_PROCESS runs per warm child), wall time
  *   bun agent-worker.ts warm-runs N HOME — N hello-world runs one after another, created and executed
  *       by the backed runner in one warm process on the embedded database (no child per run)
+ *   bun agent-worker.ts raw-runs N HOME — the floor under warm-runs: plain bun:sqlite on the same database running the
+ *       statements of N hello-world runs (create: 8 rows; read the run; Running; the last batch: 6 task-run state
+ *       changes, 9 log lines, the final state — three transactions) and writing each run's two result files
  *   bun agent-worker.ts fanout-warm N HOME — N fan-out runs one after another in one process (each timed:
  *       the first pays the process's JIT warm-up) / fanout-agent 1 HOME — the fan-out run through serve's agent
  */
@@ -88,6 +91,9 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   await client.close();
   await running.stop();
   console.log(JSON.stringify({ mode, n, ms, latencies }));
+} else if (mode === "raw-runs") {
+  registerWithCli();
+  console.log(JSON.stringify({ mode, n, ...(await rawHelloWorldRuns(n)) }));
 } else {
   registerWithCli();
   const backendClient = new BackendClient(EmbeddedTransport.open());
@@ -105,4 +111,92 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   const ms = performance.now() - t0;
   await backendClient.close();
   console.log(JSON.stringify({ mode, n, ms, each }));
+}
+
+/** See raw-runs above: each run's statements as the backend runs them, with none of its checks or JavaScript. */
+async function rawHelloWorldRuns(count: number): Promise<{ ms: number; each: number[] }> {
+  const { Database } = await import("bun:sqlite");
+  const { startBackgroundCheckpoints } = await import("../../src/storage/checkpoints.ts");
+  const path = join(home!, "prefectlite.db");
+  const db = new Database(path, { strict: true });
+  db.exec("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY");
+  const checkpoints = startBackgroundCheckpoints(db, path); // as the product does
+  const flow = db.query("SELECT id, flow_group_id FROM flow WHERE name = 'hello-world'").get() as { id: string; flow_group_id: string };
+  const tasks = db.query("SELECT id, slug FROM task WHERE flow_id = ? ORDER BY slug").all(flow.id) as Array<{ id: string; slug: string }>;
+  const q = {
+    insertRun: db.query(`INSERT INTO flow_run (id, flow_id, name, parameters, context, labels, run_config, scheduled_start_time, auto_scheduled,
+        version, state, state_timestamp, state_message, state_start_time, serialized_state, created, updated)
+      VALUES ($id, $flow, 'raw-run', '{"name":"world"}', '{}', '[]', '{"type":"UniversalRun"}', $t, 0, 1, 'Scheduled', $t, 'Flow run scheduled.', $t, $s, $t, $t)`),
+    runHistory: db.query(`INSERT INTO flow_run_state (id, flow_run_id, timestamp, state, message, start_time, serialized_state, version, created)
+      VALUES ($id, $run, $t, $state, 'x', NULL, $s, $v, $t)`),
+    insertTask: db.query(`INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, version, state, state_timestamp, state_message, serialized_state, created, updated)
+      VALUES ($id, $run, $task, $slug, -1, 1, 'Pending', $t, 'Task run created', $s, $t, $t)`),
+    taskHistory: db.query(`INSERT INTO task_run_state (id, task_run_id, timestamp, state, message, result, serialized_state, version, created)
+      VALUES ($id, $tr, $t, $state, 'x', $r, $s, $v, $t)`),
+    readRun: db.query("SELECT * FROM flow_run WHERE id = $id"),
+    readFlow: db.query("SELECT * FROM flow WHERE id = $id"),
+    readGroup: db.query("SELECT * FROM flow_group WHERE id = $id"),
+    readTasks: db.query("SELECT id, task_slug, map_index, version, state, serialized_state FROM task_run WHERE flow_run_id = $run"),
+    runVersion: db.query("SELECT version, state FROM flow_run WHERE id = $id"),
+    taskVersion: db.query("SELECT id, flow_run_id, version, state FROM task_run WHERE id = $id"),
+    updateRun: db.query(`UPDATE flow_run SET version = $v, state = $state, state_timestamp = $t, serialized_state = $s, updated = $t,
+      heartbeat = $t, start_time = COALESCE(start_time, $t) WHERE id = $id AND version = $old`),
+    updateTask: db.query(`UPDATE task_run SET version = $v, state = $state, state_timestamp = $t, state_result = $r, serialized_state = $s, updated = $t,
+      start_time = COALESCE(start_time, $t), end_time = $t WHERE id = $id AND version = $old`),
+    log: db.query(`INSERT INTO log (id, flow_run_id, task_run_id, timestamp, name, level, message, created)
+      VALUES ($id, $run, $tr, $t, 'prefectlite.TaskRunner', 'INFO', $m, $t)`),
+  };
+  const resultsDir = join(home!, "results", "raw");
+  await Bun.write(join(resultsDir, ".keep"), "");
+  const each: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const t = new Date().toISOString();
+    const s = (state: string) => JSON.stringify({ type: state, message: "x", timestamp: t });
+    const run = Bun.randomUUIDv7();
+    const taskRuns = tasks.map(() => Bun.randomUUIDv7());
+    db.transaction(() => {
+      q.insertRun.run({ id: run, flow: flow.id, t, s: s("Scheduled") });
+      q.runHistory.run({ id: Bun.randomUUIDv7(), run, t, state: "Scheduled", s: s("Scheduled"), v: 1 });
+      tasks.forEach((task, k) => {
+        q.insertTask.run({ id: taskRuns[k]!, run, task: task.id, slug: task.slug, t, s: s("Pending") });
+        q.taskHistory.run({ id: Bun.randomUUIDv7(), tr: taskRuns[k]!, t, state: "Pending", r: null, s: s("Pending"), v: 1 });
+      });
+    }).immediate();
+    q.readRun.get({ id: run });
+    q.readFlow.get({ id: flow.id });
+    q.readGroup.get({ id: flow.flow_group_id });
+    q.readTasks.all({ run });
+    db.transaction(() => {
+      const { version } = q.runVersion.get({ id: run }) as { version: number };
+      q.updateRun.run({ id: run, old: version, v: version + 1, state: "Running", t, s: s("Running") });
+      q.runHistory.run({ id: Bun.randomUUIDv7(), run, t, state: "Running", s: s("Running"), v: version + 1 });
+    }).immediate();
+    const results = await Promise.all(
+      [1, 2].map(async () => {
+        const location = join(resultsDir, `${Bun.randomUUIDv7()}.prefect_result`);
+        await Bun.write(location, JSON.stringify({ value: "Hello, world!" }), { createPath: false });
+        return JSON.stringify({ type: "LocalResult", location });
+      }),
+    );
+    db.transaction(() => {
+      taskRuns.forEach((tr, k) => {
+        const { version } = q.taskVersion.get({ id: tr }) as { version: number };
+        const r = k === 0 ? null : results[k - 1]!;
+        q.updateTask.run({ id: tr, old: version, v: version + 2, state: "Success", t, r, s: s("Success") });
+        q.taskHistory.run({ id: Bun.randomUUIDv7(), tr, t, state: "Running", r: null, s: s("Running"), v: version + 1 });
+        q.taskHistory.run({ id: Bun.randomUUIDv7(), tr, t, state: "Success", r, s: s("Success"), v: version + 2 });
+      });
+      for (let line = 0; line < 9; line++) q.log.run({ id: Bun.randomUUIDv7(), run, tr: taskRuns[line % 3]!, t, m: `Task 'say_hello': line ${line}` });
+      const { version } = q.runVersion.get({ id: run }) as { version: number };
+      q.updateRun.run({ id: run, old: version, v: version + 1, state: "Success", t, s: s("Success") });
+      q.runHistory.run({ id: Bun.randomUUIDv7(), run, t, state: "Success", s: s("Success"), v: version + 1 });
+    }).immediate();
+    each.push(performance.now() - started);
+  }
+  const ms = performance.now() - t0;
+  checkpoints.stop();
+  db.close();
+  return { ms, each };
 }
