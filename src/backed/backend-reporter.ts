@@ -1,6 +1,7 @@
 import { PrefectliteError, errorMessage, isPrefectliteError } from "../core/errors.ts";
 import type { LogRecord } from "../core/logging.ts";
 import { isFinishedType, isRunningType, type SerializedState, type State, type StateType } from "../core/state.ts";
+import { nextTurn } from "../core/event-loop.ts";
 import { taskRunKeyString, type RunReporter, type TaskRunKey } from "../engine/ports.ts";
 import type { LogRow, RunApi, TaskRunRow } from "../client/run-api.ts";
 import { writeStderr } from "../stdio.ts";
@@ -174,6 +175,9 @@ export class BackendReporter implements RunReporter {
     while (this.states.length || this.logs.length) {
       if (this.states.length) await this.writeStates(this.states.splice(0, this.batchSize));
       if (this.logs.length) await this.writeLogs(this.logs.splice(0, this.batchSize));
+      // In-process a batch is written synchronously: between batches, let the event loop turn
+      // (heartbeats, the cancel watch) rather than draining thousands of states in one go.
+      if (this.states.length || this.logs.length) await nextTurn();
     }
   }
 

@@ -3,6 +3,7 @@ import { errorMessage } from "../core/errors.ts";
 import { LocalResult } from "../core/results.ts";
 import { Signal } from "../core/signals.ts";
 import {
+  Cancelled,
   Failed,
   Pending,
   Retrying,
@@ -15,6 +16,7 @@ import {
 } from "../core/state.ts";
 import type { TaskDefinition } from "../core/task.ts";
 import { dirname } from "node:path";
+import { turnIfDue } from "../core/event-loop.ts";
 import { taskRunKeyString, type TaskRunKey } from "./ports.ts";
 import type { RunEnvironment } from "./run-environment.ts";
 
@@ -132,6 +134,12 @@ async function attempt(
   let value: unknown;
   try {
     const values = await args();
+    // Right before the task's function, with no await between: let the event loop turn when it
+    // is due, so that a run of quick tasks that never wait on I/O does not keep heartbeats and
+    // the cancel watch from running. Every task run about to start waits for that turn, and
+    // looks again once released (all are released at once). The run may be cancelled meanwhile.
+    for (let turn = turnIfDue(); turn; turn = turnIfDue()) await turn;
+    if (env.signal?.aborted) return new Cancelled("Flow run is cancelled.");
     value = await runInContext(ctx, () => withTimeout(definition, () => definition.fn(...(values as never[]))));
     if (value === TIMED_OUT || (definition.timeoutMs !== undefined && env.clock.now() - started > definition.timeoutMs)) {
       const message = "Task timed out during execution.";

@@ -73,7 +73,7 @@ export interface StoredRun {
   version: number;
   heartbeat: string | null;
   serialized_state: { message?: string };
-  states: Array<{ state: string; message: string | null }>;
+  states: Array<{ state: string; message: string | null; timestamp: string }>;
   task_runs: StoredTaskRun[];
   logs: Array<{ level: string; message: string; task_run_id: string | null }>;
 }
@@ -82,7 +82,7 @@ export async function readRun(client: BackendClient, id: string): Promise<Stored
   const data = await client.graphql<{ flow_run_by_pk: StoredRun }>(
     `query ($id: uuid!) { flow_run_by_pk(id: $id) {
       state version heartbeat serialized_state
-      states(order_by: { version: asc }) { state message }
+      states(order_by: { version: asc }) { state message timestamp }
       task_runs(order_by: [{ task_slug: asc }, { map_index: asc }]) { id task_slug map_index state version serialized_state }
       logs(order_by: { timestamp: asc }) { level message task_run_id }
     } }`,

@@ -37,6 +37,20 @@ export const flow = new Flow("long", () => {
 });
 `;
 
+/** Quick synchronous tasks: on the embedded database nothing in such a run ever waits on I/O. */
+const BUSY = `
+import { Flow, Parameter, task } from "prefectlite";
+const spin = task({ name: "spin" }, (i: number) => {
+  const until = performance.now() + 2;
+  while (performance.now() < until) {}
+  return i;
+});
+export const flow = new Flow("busy", () => {
+  Parameter("dir");
+  spin.map(Array.from({ length: 3000 }, (_, i) => i));
+});
+`;
+
 describe("backed runs racing and being cancelled", () => {
   useTempHome();
   let fx: BackedFixture | undefined;
@@ -85,6 +99,29 @@ describe("backed runs racing and being cancelled", () => {
     const run = await readRun(fx.client, id);
     expect(run.state).toBe("Cancelled");
     expect(taskStates(run)).toEqual({ dir: "Success", "quick-1": "Success", "long-1": "Cancelled", "after-1": "Cancelled" });
+  });
+
+  test("a run of quick synchronous tasks in this process still beats and can be cancelled (the event loop gets turns)", async () => {
+    fx = await backedFixture(BUSY);
+    const id = await fx.createRun();
+    // A timer of this process: it only fires if the run lets the event loop turn.
+    const cancelled = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        void fx!.client
+          .graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } })
+          .then(() => resolve());
+      }, 100);
+    });
+    const outcome = await runBackedFlowRun(fx.client, id, { warn: () => {}, heartbeatMs: 10, cancelPollMs: 10, cancelGraceMs: 100 });
+    await cancelled;
+    expect(outcome).toMatchObject({ status: "cancelled", state: "Cancelled" });
+    const run = await readRun(fx.client, id);
+    const children = Object.entries(taskStates(run)).filter(([key]) => key.startsWith("spin-1["));
+    expect(children.filter(([, state]) => state === "Success").length).toBeLessThan(3000);
+    expect(children.some(([, state]) => state === "Cancelled")).toBe(true);
+    // Heartbeats went on while it ran: the last one is later than the run's start.
+    const running = run.states.find((s) => s.state === "Running")!;
+    expect(Date.parse(run.heartbeat!)).toBeGreaterThan(Date.parse(running.timestamp));
   });
 
   test("a run cancelled before it started is not run", async () => {
