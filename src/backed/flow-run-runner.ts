@@ -100,6 +100,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
   const watch = watchRun(api, {
     flowRunId,
     heartbeatMs: options.heartbeatMs ?? settings.heartbeatSeconds() * 1000,
+    heartbeatTarget: await client.heartbeatTarget(),
     pollMs: options.cancelPollMs,
     warn,
     onCancel: () => {

@@ -1,11 +1,15 @@
 import { errorMessage } from "../core/errors.ts";
 import type { RunApi } from "../client/run-api.ts";
+import type { HeartbeatTarget } from "../client/transport.ts";
+import { beatFromThread } from "./heartbeat-thread.ts";
 import { writeStderr } from "../stdio.ts";
 
 export interface RunWatchOptions {
   flowRunId: string;
   /** Beat every this many ms (PREFECTLITE_HEARTBEAT_SECONDS). */
   heartbeatMs: number;
+  /** When given, the beats come from the heartbeat thread, which a busy run's thread does not hold up. */
+  heartbeatTarget?: HeartbeatTarget;
   /** Look for a cancel request every this many ms (default: 1 s, or the heartbeat if shorter). */
   pollMs?: number;
   /** Called once, when the flow run is seen Cancelling or Cancelled. */
@@ -15,8 +19,9 @@ export interface RunWatchOptions {
 
 /**
  * While a backed run executes: heartbeats (update_flow_run_heartbeat) so the zombie killer and
- * Lazarus know the process is alive, and a cheap poll of the run's state so a cancel request
- * (Cancelling) stops the run promptly. `stop()` ends both.
+ * Lazarus know the process is alive — from the heartbeat thread when the backend can be reached
+ * from there, else from this thread's timer — and a cheap poll of the run's state so a cancel
+ * request (Cancelling) stops the run promptly. `stop()` ends both.
  */
 export function watchRun(api: RunApi, options: RunWatchOptions): { stop(): void } {
   const pollMs = options.pollMs ?? Math.min(1000, options.heartbeatMs);
@@ -26,12 +31,13 @@ export function watchRun(api: RunApi, options: RunWatchOptions): { stop(): void 
   let lastBeat = Date.now();
   let busy = false;
   let warned = false;
+  const thread = options.heartbeatTarget && beatFromThread(options.heartbeatTarget, options.flowRunId, options.heartbeatMs);
 
   const tick = async () => {
     if (busy || stopped) return;
     busy = true;
     try {
-      if (Date.now() - lastBeat >= options.heartbeatMs) {
+      if (!thread?.alive() && Date.now() - lastBeat >= options.heartbeatMs) {
         lastBeat = Date.now();
         await api.heartbeat(options.flowRunId);
       }
@@ -54,6 +60,7 @@ export function watchRun(api: RunApi, options: RunWatchOptions): { stop(): void 
     stop() {
       stopped = true;
       clearInterval(timer);
+      thread?.stop();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { PrefectliteError } from "../core/errors.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import type { SerializedState, State } from "../core/state.ts";
-import type { DirectBackend, Transport } from "./transport.ts";
+import type { DirectBackend, HeartbeatTarget, Transport } from "./transport.ts";
 
 export interface CreateFlowRunInput {
   flowId?: string;
@@ -62,6 +62,11 @@ export class BackendClient {
   /** The backend's services, when it lives in this process (see Transport.direct). */
   async direct(): Promise<DirectBackend | undefined> {
     return (await this.connection()).direct;
+  }
+
+  /** How another thread of this process reaches the backend (see Transport.heartbeatTarget). */
+  async heartbeatTarget(): Promise<HeartbeatTarget | undefined> {
+    return (await this.connection()).heartbeatTarget;
   }
 
   async baseUrl(): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
-import { errorFromGraphQL, type GraphQLErrorShape, type Transport } from "./transport.ts";
+import { errorFromGraphQL, type GraphQLErrorShape, type HeartbeatTarget, type Transport } from "./transport.ts";
 
 /** GraphQL over HTTP to a prefectlite server (`--api URL`). */
 export class HttpTransport implements Transport {
@@ -20,6 +20,14 @@ export class HttpTransport implements Transport {
     const path = url.pathname.replace(/\/+$/, "");
     this.baseUrl = `${url.origin}${path.replace(/\/graphql$/, "")}`;
     this.endpoint = `${this.baseUrl}/graphql`;
+  }
+
+  get heartbeatTarget(): HeartbeatTarget {
+    return {
+      kind: "http",
+      endpoint: this.endpoint,
+      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...this.headers },
+    };
   }
 
   async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {

@@ -8,6 +8,15 @@ export interface DirectBackend {
   reads: ReadModel;
 }
 
+/**
+ * How another thread of this process reaches the same backend, to beat for a run while this
+ * thread is busy (see src/backed/heartbeat-thread.ts): the server's GraphQL endpoint and the
+ * headers to send, or the embedded database's file and its heartbeat statement.
+ */
+export type HeartbeatTarget =
+  | { kind: "http"; endpoint: string; headers: Record<string, string> }
+  | { kind: "sqlite"; path: string; sql: string };
+
 /** How a client reaches the backend: the same GraphQL operations in-process or over HTTP. */
 export interface Transport {
   /** Run one operation; GraphQL errors become PrefectliteErrors with the server's code. */
@@ -18,6 +27,8 @@ export interface Transport {
   close(): Promise<void> | void;
   /** Set in-process: hot paths (a backed run's writes) may call the services without GraphQL. */
   readonly direct?: DirectBackend;
+  /** Set when another thread can reach this backend (not for an in-memory database). */
+  readonly heartbeatTarget?: HeartbeatTarget;
 }
 
 export interface GraphQLErrorShape {

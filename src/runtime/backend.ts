@@ -10,6 +10,8 @@ import { settings } from "../settings.ts";
 /** The backend in this process: database, services and the GraphQL schema over them. */
 export interface Backend {
   readonly db: Database;
+  /** The database file (":memory:" for an in-memory one). */
+  readonly path: string;
   readonly services: Services;
   readonly schema: ReturnType<typeof buildApiSchema>;
   context(agentId?: string): ApiContext;
@@ -24,6 +26,7 @@ export function openBackend(databasePath: string): Backend {
   const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
   return {
     db,
+    path: databasePath,
     services,
     schema,
     // In-process, a mutation document is one transaction (IMMEDIATE: it takes the write lock before

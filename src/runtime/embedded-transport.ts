@@ -1,5 +1,6 @@
 import { executeGraphQL } from "../api/execute.ts";
-import { errorFromGraphQL, type DirectBackend, type Transport } from "../client/transport.ts";
+import { errorFromGraphQL, type DirectBackend, type HeartbeatTarget, type Transport } from "../client/transport.ts";
+import { FLOW_RUN_HEARTBEAT_SQL } from "../storage/flow-runs.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend } from "./backend.ts";
 
@@ -7,12 +8,14 @@ import { openBackend, type Backend } from "./backend.ts";
 export class EmbeddedTransport implements Transport {
   readonly baseUrl = undefined;
   readonly direct: DirectBackend;
+  readonly heartbeatTarget: HeartbeatTarget | undefined;
   constructor(
     private readonly backend: Backend,
     private readonly ownsBackend: boolean,
   ) {
     const { services, reads } = backend.context();
     this.direct = { services, reads };
+    this.heartbeatTarget = backend.path === ":memory:" ? undefined : { kind: "sqlite", path: backend.path, sql: FLOW_RUN_HEARTBEAT_SQL };
   }
 
   static open(databasePath = settings.databasePath()): EmbeddedTransport {

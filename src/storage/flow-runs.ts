@@ -4,6 +4,9 @@ import type { FlowRunRecord, NewFlowRun, StateWrite } from "./records.ts";
 import { createRunStateWriter } from "./run-states.ts";
 import { WAITING_STATES_SQL } from "./waiting-states.ts";
 
+/** A flow run's heartbeat: the one statement the heartbeat thread (src/backed/heartbeat-thread.ts) also runs. */
+export const FLOW_RUN_HEARTBEAT_SQL = "UPDATE flow_run SET heartbeat = $at WHERE id = $id";
+
 export interface QueueQuery {
   /** Due means a (task-run) state start time at or before this. */
   before: string;
@@ -90,7 +93,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
        VALUES ($id, $flow_id, $name, $parameters, $context, $labels, $run_config, $scheduled_start_time, $auto_scheduled,
          $idempotency_key, 1, $state, $state_timestamp, $state_message, NULL, $state_start_time, $serialized_state, $now, $now)`,
     ),
-    heartbeat: db.query("UPDATE flow_run SET heartbeat = $at WHERE id = $id"),
+    heartbeat: db.query(FLOW_RUN_HEARTBEAT_SQL),
     scheduled: db.query<{ id: string }, { flow_id: string; auto: number }>(
       "SELECT id FROM flow_run WHERE flow_id = $flow_id AND auto_scheduled = $auto AND state = 'Scheduled'",
     ),

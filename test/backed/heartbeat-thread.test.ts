@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
+import { BackendClient } from "../../src/client/client.ts";
+import { HttpTransport } from "../../src/client/http-transport.ts";
+import { registerFlow } from "../../src/client/register.ts";
+import { TaskRunView } from "../../src/client/views/index.ts";
+import { loadFlowsFromFile } from "../../src/loader/load.ts";
+import { settings } from "../../src/settings.ts";
+import { startServe, type ServeProcess } from "../e2e/ui-server.ts";
+import { tempDir, useTempHome } from "../helpers.ts";
+import { backedFixture, type BackedFixture } from "./helpers.ts";
+
+/**
+ * One task computing synchronously for a while: its own thread cannot beat meanwhile. At the end
+ * of its computation the task reads the run's heartbeat from the backend's database itself.
+ */
+const SPIN = `
+import { Flow, Parameter, task, context } from "prefectlite";
+import { Database } from "bun:sqlite";
+const spin = task({ name: "spin" }, (path: string) => {
+  const started = new Date().toISOString();
+  const until = performance.now() + 400;
+  while (performance.now() < until) {}
+  const db = new Database(path, { readonly: true });
+  const row = db.query("SELECT heartbeat FROM flow_run WHERE id = ?").get(context().flowRunId) as { heartbeat: string };
+  db.close();
+  return { started, heartbeat: row.heartbeat };
+});
+export const flow = new Flow("spin", () => {
+  Parameter("dir");
+  spin(Parameter("db"));
+});
+`;
+
+/** What the task saw; a beat after it began computing came from another thread. */
+async function seenByTask(client: BackendClient, flowRunId: string): Promise<{ started: string; heartbeat: string }> {
+  const view = await TaskRunView.fromTaskSlug("spin-1", { flowRunId, client });
+  return (await view.getResult()) as { started: string; heartbeat: string };
+}
+
+describe("heartbeats while a task computes synchronously", () => {
+  useTempHome();
+  let fx: BackedFixture | undefined;
+  let server: ServeProcess | undefined;
+  afterEach(async () => {
+    await fx?.close();
+    fx = undefined;
+    await server?.stop();
+    server = undefined;
+  });
+
+  test("on the embedded database, the heartbeat thread beats while the run's thread is busy in the task", async () => {
+    fx = await backedFixture(SPIN);
+    const id = await fx.createRun({ parameters: { db: settings.databasePath() } });
+    const outcome = await runBackedFlowRun(fx.client, id, { warn: () => {}, heartbeatMs: 20 });
+    expect(outcome).toMatchObject({ status: "finished", state: "Success" });
+    const seen = await seenByTask(fx.client, id);
+    expect(Date.parse(seen.heartbeat)).toBeGreaterThan(Date.parse(seen.started));
+  });
+
+  test("over HTTP (a server in its own process), the heartbeat thread beats while the run's thread is busy", async () => {
+    server = await startServe({ files: [] });
+    const client = new BackendClient(new HttpTransport(server.url));
+    try {
+      await client.createProject("test");
+      const path = join(tempDir("prefectlite-flows-"), "spin.ts");
+      writeFileSync(path, SPIN);
+      const { id: flowId } = await registerFlow(client, (await loadFlowsFromFile(path, { fresh: true })).flows[0]!, "test");
+      const id = await client.createFlowRun({ flowId, parameters: { dir: "unused", db: join(server.home, "prefectlite.db") } });
+      const outcome = await runBackedFlowRun(client, id, { warn: () => {}, heartbeatMs: 20 });
+      expect(outcome).toMatchObject({ status: "finished", state: "Success" });
+      const seen = await seenByTask(client, id);
+      expect(Date.parse(seen.heartbeat)).toBeGreaterThan(Date.parse(seen.started));
+    } finally {
+      await client.close();
+    }
+  });
+});
