@@ -50,10 +50,17 @@ function beat(target, flowRunId) {
 self.onmessage = (event) => {
   const m = event.data;
   if (m.type === "start") {
-    timers.set(m.key, setInterval(() => beat(m.target, m.flowRunId), m.intervalMs));
+    timers.set(m.key, { timer: setInterval(() => beat(m.target, m.flowRunId), m.intervalMs), path: m.target.path });
   } else if (m.type === "stop") {
-    clearInterval(timers.get(m.key));
+    const beating = timers.get(m.key);
+    if (!beating) return;
+    clearInterval(beating.timer);
     timers.delete(m.key);
+    // The last run on a database: close it (a process may go on to other databases).
+    if (beating.path && ![...timers.values()].some((t) => t.path === beating.path)) {
+      try { databases.get(beating.path)?.close(); } catch {}
+      databases.delete(beating.path);
+    }
   }
 };
 `;
