@@ -135,10 +135,10 @@ async function attempt(
   try {
     const values = await args();
     // Right before the task's function, with no await between: let the event loop turn when it
-    // is due, so that a run of quick tasks that never wait on I/O does not keep heartbeats and
-    // the cancel watch from running. Every task run about to start waits for that turn, and
-    // looks again once released (all are released at once). The run may be cancelled meanwhile.
-    for (let turn = turnIfDue(); turn; turn = turnIfDue()) await turn;
+    // is due, so that a run of quick tasks that never wait on I/O does not keep the cancel watch,
+    // timed flushes and signal handlers from running. The run may be cancelled meanwhile.
+    const turn = turnIfDue();
+    if (turn) await turn;
     if (env.signal?.aborted) return new Cancelled("Flow run is cancelled.");
     value = await runInContext(ctx, () => withTimeout(definition, () => definition.fn(...(values as never[]))));
     if (value === TIMED_OUT || (definition.timeoutMs !== undefined && env.clock.now() - started > definition.timeoutMs)) {

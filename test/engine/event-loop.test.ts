@@ -9,17 +9,26 @@ const spinFor = (ms: number) => {
 };
 
 describe("letting the event loop turn", () => {
-  test("turnIfDue: nothing to wait for until TURN_EVERY_MS went by, then one turn shared by every caller", async () => {
-    // Start from a fresh turn.
+  test("turnIfDue: nothing to wait for until TURN_EVERY_MS went by; then callers wait for a turn and go one at a time", async () => {
     spinFor(TURN_EVERY_MS + 1);
     await turnIfDue();
+    await Promise.resolve(); // the turn has let everyone go
     expect(turnIfDue()).toBeUndefined();
     spinFor(TURN_EVERY_MS + 1);
-    const first = turnIfDue();
-    expect(first).toBeInstanceOf(Promise);
-    expect(turnIfDue()).toBe(first!);
-    await first;
-    expect(turnIfDue()).toBeUndefined();
+    const order: number[] = [];
+    let loopTurned = false;
+    setImmediate(() => (loopTurned = true)); // queued before the callers wait: runs first if the loop turns
+    const callers = [0, 1, 2].map(async (i) => {
+      const turn = turnIfDue();
+      expect(turn).toBeInstanceOf(Promise);
+      await turn;
+      expect(loopTurned).toBe(true);
+      order.push(i);
+    });
+    // A caller that never comes back for its go holds nobody up.
+    void turnIfDue();
+    await Promise.all(callers);
+    expect(order).toEqual([0, 1, 2]);
   });
 
   test("a local run of quick synchronous tasks lets this process's timers run while it works", async () => {
