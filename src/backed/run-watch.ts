@@ -4,6 +4,9 @@ import type { HeartbeatTarget } from "../client/transport.ts";
 import { beatFromThread } from "./heartbeat-thread.ts";
 import { writeStderr } from "../stdio.ts";
 
+/** Failed beats in a row from the heartbeat thread before this thread's timer beats instead. */
+const FAILED_BEATS_BEFORE_FALLBACK = 3;
+
 export interface RunWatchOptions {
   flowRunId: string;
   /** Beat every this many ms (PREFECTLITE_HEARTBEAT_SECONDS). */
@@ -31,7 +34,19 @@ export function watchRun(api: RunApi, options: RunWatchOptions): { stop(): void 
   let lastBeat = Date.now();
   let busy = false;
   let warned = false;
-  const thread = options.heartbeatTarget && beatFromThread(options.heartbeatTarget, options.flowRunId, options.heartbeatMs);
+  // Beats from the thread; after FAILED_BEATS_BEFORE_FALLBACK failures in a row (the first one
+  // said once), from this thread's timer again.
+  let failedBeats = 0;
+  const thread =
+    options.heartbeatTarget &&
+    beatFromThread(options.heartbeatTarget, options.flowRunId, options.heartbeatMs, (ok, message) => {
+      if (ok) {
+        failedBeats = 0;
+        return;
+      }
+      if (failedBeats++ === 0) warn(`Heartbeat for flow run ${options.flowRunId} failed: ${message}`);
+      if (failedBeats >= FAILED_BEATS_BEFORE_FALLBACK) thread?.stop();
+    });
 
   const tick = async () => {
     if (busy || stopped) return;

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
+import { watchRun } from "../../src/backed/run-watch.ts";
+import type { RunApi } from "../../src/client/run-api.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import { HttpTransport } from "../../src/client/http-transport.ts";
 import { registerFlow } from "../../src/client/register.ts";
@@ -10,7 +12,7 @@ import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { settings } from "../../src/settings.ts";
 import { startServe, type ServeProcess } from "../e2e/ui-server.ts";
 import { tempDir, useTempHome } from "../helpers.ts";
-import { backedFixture, type BackedFixture } from "./helpers.ts";
+import { backedFixture, until, type BackedFixture } from "./helpers.ts";
 
 /**
  * One task computing synchronously for a while: its own thread cannot beat meanwhile. At the end
@@ -76,5 +78,23 @@ describe("heartbeats while a task computes synchronously", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("when the heartbeat thread cannot beat", () => {
+  test("the first failure is said once, and after three in a row the run's own thread beats instead", async () => {
+    let beats = 0;
+    const api = { heartbeat: async () => void beats++, readFlowRunState: async () => ({ state: "Running", version: 1 }) } as unknown as RunApi;
+    const warnings: string[] = [];
+    const flowRunId = "01a20000-0000-7000-8000-000000000000";
+    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: "UPDATE flow_run SET heartbeat = $at WHERE id = $id" };
+    const watch = watchRun(api, { flowRunId, heartbeatMs: 10, heartbeatTarget: target, onCancel: () => {}, warn: (m) => warnings.push(m) });
+    try {
+      await until(() => beats > 0, "the run's own thread to beat");
+    } finally {
+      watch.stop();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toStartWith(`Heartbeat for flow run ${flowRunId} failed:`);
   });
 });
