@@ -62,19 +62,21 @@ describe("heartbeats while a task computes synchronously", () => {
     expect(Date.parse(seen.heartbeat)).toBeGreaterThan(Date.parse(seen.started));
   });
 
-  test("over HTTP (a server in its own process), the heartbeat thread beats while the run's thread is busy", async () => {
-    server = await startServe({ files: [] });
-    const client = new BackendClient(new HttpTransport(server.url));
+  test("over HTTP (a server in its own process, with a token), the heartbeat thread beats while the run's thread is busy", async () => {
+    server = await startServe({ files: [], token: "heartbeat-test-token" });
+    const client = new BackendClient(new HttpTransport(server.url, "heartbeat-test-token"));
     try {
       await client.createProject("test");
       const path = join(tempDir("prefectlite-flows-"), "spin.ts");
       writeFileSync(path, SPIN);
       const { id: flowId } = await registerFlow(client, (await loadFlowsFromFile(path, { fresh: true })).flows[0]!, "test");
       const id = await client.createFlowRun({ flowId, parameters: { dir: "unused", db: join(server.home, "prefectlite.db") } });
-      const outcome = await runBackedFlowRun(client, id, { warn: () => {}, heartbeatMs: 20 });
+      const warnings: string[] = [];
+      const outcome = await runBackedFlowRun(client, id, { warn: (m) => warnings.push(m), heartbeatMs: 20 });
       expect(outcome).toMatchObject({ status: "finished", state: "Success" });
       const seen = await seenByTask(client, id);
       expect(Date.parse(seen.heartbeat)).toBeGreaterThan(Date.parse(seen.started));
+      expect(warnings).toEqual([]); // every beat was accepted: the thread sends the token too
     } finally {
       await client.close();
     }
