@@ -22,12 +22,13 @@ export class HttpTransport implements Transport {
     this.endpoint = `${this.baseUrl}/graphql`;
   }
 
+  /** The token and the extra headers every request carries (the heartbeat thread's too). */
+  private get sentHeaders(): Record<string, string> {
+    return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...this.headers };
+  }
+
   get heartbeatTarget(): HeartbeatTarget {
-    return {
-      kind: "http",
-      endpoint: this.endpoint,
-      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...this.headers },
-    };
+    return { kind: "http", endpoint: this.endpoint, headers: this.sentHeaders };
   }
 
   async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -35,11 +36,7 @@ export class HttpTransport implements Transport {
     try {
       response = await fetch(this.endpoint, {
         method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-          ...this.headers,
-        },
+        headers: { "content-type": "application/json", ...this.sentHeaders },
         body: JSON.stringify({ query, variables }),
       });
     } catch (e) {
