@@ -18,6 +18,8 @@ export const settings = {
   resultsDir: () => join(settings.home(), "results"),
   apiUrl: () => process.env.PREFECTLITE_API_URL || undefined,
   apiToken: () => process.env.PREFECTLITE_API_TOKEN || undefined,
+  /** Host names `serve` answers to besides its defaults: `name` or `name:port`, comma-separated. */
+  allowedHosts: () => (process.env.PREFECTLITE_ALLOWED_HOSTS ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""),
   heartbeatSeconds: () => numberSetting("PREFECTLITE_HEARTBEAT_SECONDS", 30),
   zombieMissedHeartbeats: () => numberSetting("PREFECTLITE_ZOMBIE_MISSED_HEARTBEATS", 4),
   lazarusAfterSeconds: () => numberSetting("PREFECTLITE_LAZARUS_AFTER_SECONDS", 600),

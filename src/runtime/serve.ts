@@ -88,6 +88,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       host: options.host,
       port: options.port,
       token,
+      allowedHosts: settings.allowedHosts(),
       schema: backend.schema,
       contextFactory: (info) => ({ ...backend.context(info.agentId), services, writes }),
     });

@@ -6,7 +6,11 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiContext } from "../api/context.ts";
 import { INTERNAL_ERROR_MESSAGE, toPublicError } from "../api/errors.ts";
 import { mountUi } from "../ui/routes.tsx";
+import { tooManyGuesses, type GuessLimit } from "../ui/auth.ts";
+import { AllowedHosts, type HostAllowList } from "./allowed-hosts.ts";
 import { handleJsonPost, isPlainJsonPost } from "./graphql-post.ts";
+import { graphqlRequestRules, jsonError, refuseUnknownHosts } from "./request-guards.ts";
+import { TokenThrottle } from "./token-throttle.ts";
 
 /** Request bodies above this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -28,16 +32,32 @@ export interface AppOptions {
   /** When set, every route but /health needs `Authorization: Bearer <token>`. */
   token?: string | undefined;
   maxBodyBytes?: number;
+  /** The hosts served (default: the loopback names without a port, as `app.request` sends). */
+  allowedHosts?: HostAllowList;
+  /** Wrong tokens per client address (default: a new one for this app). */
+  tokenThrottle?: TokenThrottle;
 }
 
-const jsonError = (c: Context, status: 401 | 404 | 413 | 500, message: string, code: string) =>
-  c.json({ errors: [{ message, extensions: { code } }] }, status);
+/** Bun hands the app its server as `env`: the client's address comes from there. */
+interface BunEnv {
+  requestIP?(request: Request): { address: string } | null;
+}
+
+function clientAddress(c: Context): string {
+  return (c.env as BunEnv | undefined)?.requestIP?.(c.req.raw)?.address ?? "unknown";
+}
+
+function guessLimitOf(throttle: TokenThrottle): GuessLimit {
+  return { waitMs: (c) => throttle.waitMs(clientAddress(c)), failed: (c) => throttle.failed(clientAddress(c)) };
+}
 
 /**
  * The HTTP face of the backend: `POST/GET /graphql` (a plain JSON POST on a fast path, see
- * graphql-post.ts; everything else through graphql-yoga), `GET /health` (always open: it says nothing but "ok"), the optional
- * bearer token and the body limit, and the web UI at `/` (src/ui: its pages take the token from
- * the login cookie or the bearer header; /graphql keeps the bearer header only).
+ * graphql-post.ts; everything else through graphql-yoga), `GET /health` (always open, to any
+ * host: it says nothing but "ok", and health probes use addresses the server does not know),
+ * the allowed hosts, the optional bearer token (wrong ones throttled per address) and the body
+ * limit, and the web UI at `/` (src/ui: its pages take the token from the login cookie or the
+ * bearer header; /graphql keeps the bearer header only).
  */
 export function createApp(options: AppOptions): Hono {
   const { schema, contextFactory } = options;
@@ -54,22 +74,27 @@ export function createApp(options: AppOptions): Hono {
     context: ({ request }) => contextFactory({ agentId: request.headers.get(AGENT_ID_HEADER) ?? undefined, request }),
   });
 
+  const allowedHosts = options.allowedHosts ?? AllowedHosts.loopbackDefaultPort();
+  const guessLimit = guessLimitOf(options.tokenThrottle ?? new TokenThrottle());
   const app = new Hono();
+  app.use("*", refuseUnknownHosts(allowedHosts, ["/health"]));
   app.get("/health", (c) => c.json({ status: "ok" }));
   // Before the bearer check: UI routes check the token themselves (cookie or header).
   mountUi(app, {
     token: options.token,
+    allowedHost: (host) => allowedHosts.allows(host),
+    guessLimit,
     deps: (request) => {
       const { reads, services } = contextFactory({ agentId: undefined, request });
       return { reads, services };
     },
   });
-  if (options.token) app.use("*", requireToken(options.token));
+  if (options.token) app.use("*", requireToken(options.token, guessLimit));
   const limit = bodyLimit({
     maxSize: maxBodyBytes,
     onError: (c) => jsonError(c, 413, `request body too large: the limit is ${formatBytes(maxBodyBytes)}`, "PAYLOAD_TOO_LARGE"),
   });
-  app.on(["GET", "POST"], "/graphql", limit, (c) => {
+  app.on(["GET", "POST"], "/graphql", graphqlRequestRules, limit, (c) => {
     const request = c.req.raw;
     if (!isPlainJsonPost(request)) return yoga.fetch(request);
     const agentId = request.headers.get(AGENT_ID_HEADER) ?? undefined;
@@ -97,9 +122,20 @@ export function bearerTokenMatches(header: string | null | undefined, token: str
   return match !== null && equal;
 }
 
-function requireToken(token: string): MiddlewareHandler {
+/** A missing bearer header is no guess; a wrong one counts against the client's address. */
+function requireToken(token: string, guessLimit: GuessLimit): MiddlewareHandler {
   return async (c, next) => {
-    if (bearerTokenMatches(c.req.header("authorization"), token)) return next();
+    const header = c.req.header("authorization");
+    if (header) {
+      const waitMs = guessLimit.waitMs(c);
+      if (waitMs > 0) {
+        const { message, retryAfter } = tooManyGuesses(waitMs);
+        c.header("Retry-After", retryAfter);
+        return jsonError(c, 429, message, "TOO_MANY_REQUESTS");
+      }
+      if (bearerTokenMatches(header, token)) return next();
+      guessLimit.failed(c);
+    }
     c.header("WWW-Authenticate", 'Bearer realm="prefectlite"');
     return jsonError(c, 401, "missing or wrong API token: send 'Authorization: Bearer <token>' (PREFECTLITE_API_TOKEN)", "UNAUTHENTICATED");
   };

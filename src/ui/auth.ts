@@ -5,7 +5,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 /**
  * The UI's side of the API token: a visitor signs in once with the token, which is kept in an
  * HttpOnly, SameSite=Strict cookie; UI routes accept that cookie (or the bearer header). Every
- * state-changing form is a POST that must come from this origin (Origin, else Referer).
+ * token check goes through the server's guess limit. Every state-changing form is a POST whose
+ * Origin (else Referer) must be one of the server's allowed hosts: not compared with the
+ * request's own Host, which a DNS-rebinding page chooses.
  */
 
 export const TOKEN_COOKIE = "prefectlite_token";
@@ -22,10 +24,35 @@ function bearerOf(header: string | undefined): string | undefined {
   return match ? match[1] : undefined;
 }
 
-/** True when no token is set, or the request carries it (cookie or bearer header). */
-export function isSignedIn(c: Context, token: string | undefined): boolean {
-  if (!token) return true;
-  return tokenEquals(getCookie(c, TOKEN_COOKIE), token) || tokenEquals(bearerOf(c.req.header("authorization")), token);
+/** The server's limit on token guessing, per client (see src/server/token-throttle.ts). */
+export interface GuessLimit {
+  /** Milliseconds before this request's client may present a token again (0: now). */
+  waitMs(c: Context): number;
+  /** This request's client presented a wrong token. */
+  failed(c: Context): void;
+}
+
+export const NO_GUESS_LIMIT: GuessLimit = { waitMs: () => 0, failed: () => {} };
+
+/** "open": no token is set; "none": the request carries none; else whether it is right, or how long to wait. */
+export type TokenCheck = "open" | "right" | "wrong" | "none" | { waitMs: number };
+
+/** The token a UI request carries (cookie or bearer header), checked under the guess limit. */
+export function checkUiToken(c: Context, token: string | undefined, limit: GuessLimit): TokenCheck {
+  if (!token) return "open";
+  const given = [getCookie(c, TOKEN_COOKIE), bearerOf(c.req.header("authorization"))].filter((t) => t !== undefined);
+  if (given.length === 0) return "none";
+  const waitMs = limit.waitMs(c);
+  if (waitMs > 0) return { waitMs };
+  if (given.some((t) => tokenEquals(t, token))) return "right";
+  limit.failed(c);
+  return "wrong";
+}
+
+/** The one line for a client that is locked out, and its Retry-After in whole seconds. */
+export function tooManyGuesses(waitMs: number): { message: string; retryAfter: string } {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return { message: `too many wrong API tokens from your address: try again in ${seconds} s`, retryAfter: String(seconds) };
 }
 
 /** True when the visitor holds the token in the cookie (so a "Log out" button makes sense). */
@@ -39,9 +66,17 @@ export function safeNext(next: string | undefined): string {
 }
 
 /** UI routes: without the token, a GET goes to the login form, anything else is refused. */
-export function requireUiToken(token: string | undefined): MiddlewareHandler {
+export function requireUiToken(token: string | undefined, limit: GuessLimit): MiddlewareHandler {
   return async (c, next) => {
-    if (isSignedIn(c, token)) return next();
+    const check = checkUiToken(c, token, limit);
+    if (check === "open" || check === "right") return next();
+    if (typeof check === "object") {
+      const { message, retryAfter } = tooManyGuesses(check.waitMs);
+      c.header("Retry-After", retryAfter);
+      return c.text(message, 429);
+    }
+    // A stale cookie (the token changed) would count as a wrong guess on every page.
+    if (check === "wrong" && getCookie(c, TOKEN_COOKIE) !== undefined) clearToken(c);
     if (c.req.method === "GET" || c.req.method === "HEAD") {
       const url = new URL(c.req.url);
       return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
@@ -50,24 +85,36 @@ export function requireUiToken(token: string | undefined): MiddlewareHandler {
   };
 }
 
-/** The request's Origin (or, without one, its Referer's origin) must be this server's. */
-export function isSameOrigin(c: Context): boolean {
-  const own = new URL(c.req.url).origin;
-  const origin = c.req.header("origin");
-  if (origin) return origin === own;
-  const referer = c.req.header("referer");
-  if (!referer) return false;
+/** Whether a host (`name[:port]`) is one the server answers to. */
+export type HostCheck = (host: string) => boolean;
+
+/** The host of the page that sent this request: its Origin, or without one its Referer's. */
+function senderHost(c: Context): string | undefined {
+  const sender = c.req.header("origin") ?? c.req.header("referer");
+  if (!sender || sender === "null") return undefined;
   try {
-    return new URL(referer).origin === own;
+    const url = new URL(sender);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.host : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export const requireSameOrigin: MiddlewareHandler = async (c, next) => {
-  if (isSameOrigin(c)) return next();
-  return c.text("cross-site request refused: this form must be sent from the prefectlite UI itself", 403);
-};
+/** The request was sent by a page on one of the server's allowed hosts (Origin, else Referer). */
+export function isAllowedOrigin(c: Context, allowedHost: HostCheck): boolean {
+  const host = senderHost(c);
+  return host !== undefined && allowedHost(host);
+}
+
+export function requireAllowedOrigin(allowedHost: HostCheck): MiddlewareHandler {
+  return async (c, next) => {
+    if (isAllowedOrigin(c, allowedHost)) return next();
+    return c.text(
+      "cross-site request refused: this form must be sent from the prefectlite UI itself (its Origin or Referer must be one of the server's hosts, see PREFECTLITE_ALLOWED_HOSTS)",
+      403,
+    );
+  };
+}
 
 export function storeToken(c: Context, token: string): void {
   setCookie(c, TOKEN_COOKIE, token, {

@@ -4,7 +4,19 @@ import { isPrefectliteError } from "../core/errors.ts";
 import type { Services } from "../services/index.ts";
 import type { ReadModel } from "../services/read-model.ts";
 import { coverageOf, listAgents } from "./agents-data.ts";
-import { clearToken, hasTokenCookie, isSameOrigin, requireSameOrigin, requireUiToken, safeNext, storeToken, tokenEquals } from "./auth.ts";
+import {
+  clearToken,
+  hasTokenCookie,
+  NO_GUESS_LIMIT,
+  requireAllowedOrigin,
+  requireUiToken,
+  safeNext,
+  storeToken,
+  tokenEquals,
+  tooManyGuesses,
+  type GuessLimit,
+  type HostCheck,
+} from "./auth.ts";
 import { CLIENT_SCRIPT } from "./client-script.ts";
 import { flowDetail, listProjectFlows } from "./flows-data.ts";
 import { labelsOf } from "./format.ts";
@@ -22,7 +34,8 @@ import { STYLES } from "./styles.ts";
 /**
  * The web UI's routes, mounted on the server's Hono app: server-rendered pages over the read
  * model, forms that POST to the services, an embedded stylesheet and script. With a token set,
- * every page needs it (cookie from /login, or the bearer header); every POST must be same-origin.
+ * every page needs it (cookie from /login, or the bearer header), checked under the server's
+ * guess limit; every POST must come from a page on one of the server's allowed hosts.
  */
 
 export interface UiDeps {
@@ -35,9 +48,13 @@ export interface UiOptions {
   token?: string | undefined;
   /** The read model and services for a request. */
   deps: (request: Request) => UiDeps;
+  /** The hosts the server answers to: a form's Origin (else Referer) must be one. */
+  allowedHost: HostCheck;
+  /** The server's limit on token guessing (default: none). */
+  guessLimit?: GuessLimit;
 }
 
-type Status = 200 | 400 | 403 | 404 | 409 | 422;
+type Status = 200 | 400 | 403 | 404 | 409 | 422 | 429;
 
 /** Render a page element as a full HTML document. */
 function page(c: Context, element: unknown, status: Status = 200): Response {
@@ -56,7 +73,9 @@ function userMessage(e: unknown): string {
 
 export function mountUi(app: Hono, options: UiOptions): void {
   const { token } = options;
-  const guard = requireUiToken(token);
+  const guessLimit = options.guessLimit ?? NO_GUESS_LIMIT;
+  const guard = requireUiToken(token, guessLimit);
+  const requireSameOrigin = requireAllowedOrigin(options.allowedHost);
   const signedIn = (c: Context) => hasTokenCookie(c, token);
   const deps = (c: Context) => options.deps(c.req.raw);
 
@@ -69,7 +88,16 @@ export function mountUi(app: Hono, options: UiOptions): void {
     const next = safeNext(typeof body.next === "string" ? body.next : undefined);
     if (!token) return c.redirect(next, 303);
     const given = typeof body.token === "string" ? body.token : undefined;
-    if (!tokenEquals(given, token)) return page(c, <LoginPage next={next} error="That is not the server's API token." />, 403);
+    const waitMs = guessLimit.waitMs(c);
+    if (waitMs > 0) {
+      const { message, retryAfter } = tooManyGuesses(waitMs);
+      c.header("Retry-After", retryAfter);
+      return page(c, <LoginPage next={next} error={`${message[0]!.toUpperCase()}${message.slice(1)}.`} />, 429);
+    }
+    if (!tokenEquals(given, token)) {
+      guessLimit.failed(c);
+      return page(c, <LoginPage next={next} error="That is not the server's API token." />, 403);
+    }
     storeToken(c, token);
     return c.redirect(next, 303);
   });
