@@ -216,6 +216,120 @@ describe("the API token", () => {
   });
 });
 
+describe("what the server refuses", () => {
+  const projectCount = (name: string) => (db.query("SELECT count(*) AS n FROM project WHERE name = ?").get(name) as { n: number }).n;
+  const createProject = (name: string) => `mutation { create_project(input: { name: "${name}" }) { id } }`;
+
+  test("a Host it does not answer to (DNS rebinding) gets 421 and one line saying how to allow it, on every route but /health", async () => {
+    const host = `evil.example:${open.port}`;
+    for (const [path, init] of [
+      ["/graphql", { method: "POST", headers: { host, "content-type": "application/json" }, body: gql(createProject("rebound")) }],
+      [`/graphql?query=${encodeURIComponent("{ hello }")}`, { headers: { host } }],
+      ["/", { headers: { host } }],
+      ["/flow-runs", { headers: { host } }],
+      ["/nope", { headers: { host } }],
+    ] as const) {
+      const res = await fetch(`${open.url}${path}`, init as RequestInit);
+      expect(res.status).toBe(421);
+      const body = (await res.json()) as any;
+      expect(body.errors[0].message).toBe(
+        `this server does not answer to host '${host}' (a DNS-rebinding page sends its own name): to allow it, add it to PREFECTLITE_ALLOWED_HOSTS (comma-separated, 'name' or 'name:port')`,
+      );
+      expect(body.errors[0].extensions.code).toBe("MISDIRECTED_REQUEST");
+    }
+    expect(projectCount("rebound")).toBe(0);
+    expect((await fetch(`${open.url}/health`, { headers: { host } })).status).toBe(200);
+    expect((await fetch(`${open.url}/health`, { headers: { host: `localhost:${open.port}` } })).status).toBe(200);
+    const ok = await post(open, gql("{ hello }"), { host: `localhost:${open.port}` });
+    expect(await ok.json()).toEqual({ data: { hello: "👋" } });
+  });
+
+  test("names from the allowed-hosts setting are served", async () => {
+    const schema = buildApiSchema();
+    const named = startServer({ host: "127.0.0.1", port: 0, allowedHosts: ["prefect.internal", "proxy.lan:8443"], schema, contextFactory: () => ({}) as ApiContext });
+    try {
+      const ask = (host: string) => fetch(`${named.url}/graphql?query=${encodeURIComponent("{ hello }")}`, { headers: { host } });
+      expect((await ask("prefect.internal")).status).toBe(200);
+      expect((await ask(`prefect.internal:${named.port}`)).status).toBe(200);
+      expect((await ask("proxy.lan:8443")).status).toBe(200);
+      expect((await ask("proxy.lan:8444")).status).toBe(421);
+      expect((await ask(`127.0.0.1:${named.port}`)).status).toBe(200);
+    } finally {
+      await named.stop();
+    }
+  });
+
+  test("a mutation POSTed as a form, multipart, text/plain or with no content type gets 415 and creates nothing", async () => {
+    const form = new FormData();
+    form.set("query", createProject("from-multipart"));
+    const cases: Array<[string, RequestInit]> = [
+      ["from-form", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ query: createProject("from-form") }).toString() }],
+      ["from-multipart", { body: form }],
+      ["from-text", { headers: { "content-type": "text/plain" }, body: gql(createProject("from-text")) }],
+      ["from-graphql", { headers: { "content-type": "application/graphql" }, body: createProject("from-graphql") }],
+      ["from-untyped", { body: new Blob([gql(createProject("from-untyped"))]) }],
+    ];
+    for (const [name, init] of cases) {
+      const res = await fetch(`${open.url}/graphql`, { method: "POST", ...init });
+      expect(res.status).toBe(415);
+      const body = (await res.json()) as any;
+      expect(body.errors[0].message).toStartWith("a GraphQL POST must have Content-Type: application/json (got '");
+      expect(body.errors[0].extensions.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+      expect(projectCount(name)).toBe(0);
+    }
+    const json = await post(open, gql(createProject("from-json")), { "content-type": "application/json; charset=utf-8" });
+    expect(((await json.json()) as any).data.create_project.id).toBeString();
+    expect(projectCount("from-json")).toBe(1);
+  });
+
+  test("a mutation over GET is refused and creates nothing", async () => {
+    const res = await fetch(`${open.url}/graphql?query=${encodeURIComponent(createProject("from-get"))}`);
+    expect(res.status).toBe(405);
+    expect(((await res.json()) as any).errors[0].message).toBe("Can only perform a mutation operation from a POST request.");
+    expect(projectCount("from-get")).toBe(0);
+  });
+
+  test("a browser request from another site (Sec-Fetch-Site) is refused, even a GET query", async () => {
+    for (const site of ["cross-site", "same-site"]) {
+      const get = await fetch(`${open.url}/graphql?query=${encodeURIComponent("{ hello }")}`, { headers: { "sec-fetch-site": site } });
+      expect(get.status).toBe(403);
+      expect(((await get.json()) as any).errors[0].message).toBe("cross-site request refused: web pages of other sites may not use this server's API");
+    }
+    const sameOrigin = await post(open, gql("{ hello }"), { "sec-fetch-site": "same-origin" });
+    expect(await sameOrigin.json()).toEqual({ data: { hello: "👋" } });
+  });
+
+  test("a port another server listens on is refused with one line naming it", () => {
+    let error: unknown;
+    try {
+      startServer({ host: "127.0.0.1", port: open.port, schema: buildApiSchema(), contextFactory: () => ({}) as ApiContext });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PrefectliteError);
+    expect((error as PrefectliteError).code).toBe("Conflict");
+    expect((error as PrefectliteError).message).toBe(
+      `port ${open.port} is already in use on 127.0.0.1 (another prefectlite serve?): stop that process or choose another --port`,
+    );
+  });
+
+  test("repeated wrong bearer tokens lock the address out (429), the right token included", async () => {
+    const limited = startServer({ host: "127.0.0.1", port: 0, token: TOKEN, schema: buildApiSchema(), contextFactory: () => ({}) as ApiContext });
+    try {
+      const ask = (token?: string) => post(limited, gql("{ hello }"), token ? { authorization: `Bearer ${token}` } : {});
+      for (let i = 0; i < 20; i++) expect((await ask()).status).toBe(401); // no token is no guess
+      expect(await (await ask(TOKEN)).json()).toEqual({ data: { hello: "👋" } });
+      for (let i = 0; i <= 10; i++) expect((await ask(`guess-${i}`)).status).toBe(401);
+      const locked = await ask(TOKEN);
+      expect(locked.status).toBe(429);
+      expect(locked.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(((await locked.json()) as any).errors[0].message).toMatch(/^too many wrong API tokens from your address: try again in \d+ s$/);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe("binding addresses", () => {
   test("only loopback addresses may serve without a token", () => {
     for (const host of ["127.0.0.1", "127.1.2.3", "localhost", "LOCALHOST", "::1", "[::1]"]) expect(requiresToken(host)).toBe(false);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { FREE_FAILURES, TokenThrottle } from "../../src/server/token-throttle.ts";
 import { safeNext, TOKEN_COOKIE } from "../../src/ui/auth.ts";
 import { openUiFixture, ORIGIN, type UiFixture } from "./fixtures.ts";
 import { textOf } from "./html.ts";
@@ -82,6 +83,73 @@ describe("with PREFECTLITE_API_TOKEN set", () => {
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/login");
     expect(res.headers.get("set-cookie")).toMatch(new RegExp(`${TOKEN_COOKIE}=;.*Max-Age=0`));
+  });
+});
+
+describe("where a form may come from", () => {
+  const runs = () => (f.backend.db.query("SELECT count(*) AS n FROM flow_run").get() as { n: number }).n;
+  const runForm = (headers: Record<string, string>) => f.post(`/flow/${f.helloId}/run`, { parameters: "{}" }, { cookie: cookieHeader, ...headers });
+
+  test("a page on one of the server's hosts: Origin, or without one Referer", async () => {
+    expect((await runForm({ origin: "http://127.0.0.1" })).status).toBe(303);
+    const noOrigin = await f.request(`/flow/${f.helloId}/run`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader, referer: `http://localhost/flow/${f.helloId}` },
+      body: "parameters=%7B%7D",
+    });
+    expect(noOrigin.status).toBe(303);
+  });
+
+  test("any other page is refused and nothing changes: another site, another port of localhost, an opaque origin, none", async () => {
+    const before = runs();
+    for (const origin of ["http://evil.example", "http://localhost:3000", "http://127.0.0.1:8080", "null", "file://", "not a url"]) {
+      const res = await runForm({ origin });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toBe(
+        "cross-site request refused: this form must be sent from the prefectlite UI itself (its Origin or Referer must be one of the server's hosts, see PREFECTLITE_ALLOWED_HOSTS)",
+      );
+    }
+    const bare = await f.request(`/flow/${f.helloId}/run`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookieHeader },
+      body: "parameters=%7B%7D",
+    });
+    expect(bare.status).toBe(403);
+    expect(runs()).toBe(before);
+  });
+
+  test("a DNS-rebinding page, whose Origin matches the Host it sends, is refused by the Host check", async () => {
+    const before = runs();
+    const res = await runForm({ origin: "http://evil.example", host: "evil.example" });
+    expect(res.status).toBe(421);
+    expect(runs()).toBe(before);
+  });
+});
+
+describe("guessing the token", () => {
+  test("after repeated wrong tokens the login form answers 429 for a while, even to the right token", async () => {
+    let now = 0;
+    const throttled = await openUiFixture({ token: TOKEN, tokenThrottle: new TokenThrottle(() => now) });
+    try {
+      const attempt = (token: string) => throttled.post("/login", { token, next: "/" });
+      for (let i = 0; i <= FREE_FAILURES; i++) expect((await attempt(`guess-${i}`)).status).toBe(403);
+      const locked = await attempt(TOKEN);
+      expect(locked.status).toBe(429);
+      expect(locked.headers.get("retry-after")).toBe("1");
+      expect(locked.headers.get("set-cookie")).toBeNull();
+      expect(textOf(await locked.text())).toContain("Too many wrong API tokens from your address: try again in 1 s.");
+      // A page with a guessed cookie is a guess too.
+      expect((await throttled.request("/", { headers: { cookie: `${TOKEN_COOKIE}=${TOKEN}` } })).status).toBe(429);
+      now += 1000;
+      const pageGuess = await throttled.request("/", { headers: { cookie: `${TOKEN_COOKIE}=wrong` } });
+      expect(pageGuess.status).toBe(303);
+      expect(pageGuess.headers.get("set-cookie")).toMatch(new RegExp(`${TOKEN_COOKIE}=;.*Max-Age=0`));
+      expect((await attempt(TOKEN)).status).toBe(429); // that wrong cookie locked it for 2 s
+      now += 2000;
+      expect((await attempt(TOKEN)).status).toBe(303);
+    } finally {
+      throttled.close();
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import { loadFlowsFromFile, loadFlowsFromModule } from "../../src/loader/load.ts
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
 import { createApp } from "../../src/server/app.ts";
+import type { TokenThrottle } from "../../src/server/token-throttle.ts";
 import { REPO_ROOT, tempDir } from "../helpers.ts";
 
 export interface UiFixture {
@@ -38,7 +39,7 @@ export interface UiFixture {
 
 export const ORIGIN = "http://localhost";
 
-export async function openUiFixture(options: { token?: string } = {}): Promise<UiFixture> {
+export async function openUiFixture(options: { token?: string; tokenThrottle?: TokenThrottle } = {}): Promise<UiFixture> {
   const home = tempDir("prefectlite-ui-");
   const backend = openBackend(join(home, "prefectlite.db"));
   const client = new BackendClient(new EmbeddedTransport(backend, false));
@@ -51,7 +52,7 @@ export async function openUiFixture(options: { token?: string } = {}): Promise<U
   const hourlyId = (await registerFlow(client, hourly, "default", { setScheduleActive: false })).id;
   const needsParam = (await loadFlowsFromFile(join(REPO_ROOT, "test/fixtures/flows/needs-param.ts"))).flows[0]!;
   const needsParamId = (await registerFlow(client, needsParam, "default")).id;
-  const app = createApp({ schema: backend.schema, contextFactory: (info) => backend.context(info.agentId), token: options.token });
+  const app = createApp({ schema: backend.schema, contextFactory: (info) => backend.context(info.agentId), token: options.token, tokenThrottle: options.tokenThrottle });
   const request = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(path, init));
   return {
     home,
