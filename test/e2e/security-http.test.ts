@@ -34,7 +34,8 @@ beforeAll(async () => {
   const decoder = new TextDecoder();
   for (const stream of [server.stdout, server.stderr]) {
     void (async () => {
-      for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+      const reader = stream.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) output += decoder.decode(r.value, { stream: true });
     })();
   }
   await until(() => /Registered 'hello-world'/.test(output) || server!.exitCode !== null, `serve to start (printed so far:\n${output})`, 60_000);
