@@ -1,6 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
+import { describeNonJson, findNonJson } from "../core/json-value.ts";
 import type { LocalResult } from "../core/results.ts";
 import type { ResultLocation } from "../core/state.ts";
 import type { ResultStore, ResultWriteContext } from "./ports.ts";
@@ -19,12 +20,7 @@ export class LocalResultStore implements ResultStore {
     if (relative(dir, path).startsWith("..")) {
       throw new PrefectliteError("Validation", `result location '${name}' leaves the result folder ${dir}`);
     }
-    let text: string;
-    try {
-      text = JSON.stringify({ value: value === undefined ? null : value });
-    } catch (e) {
-      throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
-    }
+    const text = resultFileText(value, ctx.taskSlug);
     // Bun.write writes a small file at once: awaiting fs/promises' writeFile took a thread-pool
     // round trip, 40–80 µs per result measured here. Its own folder creation is off: when the
     // folder is missing, mkdir makes it, or fails saying why (Bun.write would only say ENOENT).
@@ -53,6 +49,25 @@ export class LocalResultStore implements ResultStore {
     } catch {
       throw new PrefectliteError("Validation", `result file ${path} is not a prefectlite result`);
     }
+  }
+}
+
+/**
+ * The JSON of a result file, `{"value": …}`; a value JSON would not keep as it is (a Map, NaN, a
+ * function, a cycle…) is refused naming what and where, instead of being stored as `{}` or null.
+ */
+export function resultFileText(value: unknown, taskSlug: string): string {
+  const found = findNonJson(value);
+  if (found) {
+    throw new PrefectliteError(
+      "Validation",
+      `result of task '${taskSlug}' is not JSON: ${describeNonJson(found)} (results are stored as JSON: return null, booleans, finite numbers, strings, arrays and plain objects)`,
+    );
+  }
+  try {
+    return JSON.stringify({ value: value === undefined ? null : value });
+  } catch (e) {
+    throw new PrefectliteError("Validation", `result of task '${taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
   }
 }
 
