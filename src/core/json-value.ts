@@ -5,7 +5,8 @@
  * neither the place nor the task.
  *
  * Kept: null, booleans, strings, finite numbers, arrays, plain objects, and objects with a
- * `toJSON` method (a Date becomes its ISO text, as JSON itself does). An `undefined` property is
+ * `toJSON` method (a Date becomes its ISO text, as JSON itself does), class instances by their own
+ * enumerable properties (as JSON keeps them). An `undefined` property is
  * dropped (reading it back gives undefined again); `undefined` as the whole value is stored as
  * null. Refused: anything else, wherever it sits.
  */
@@ -75,8 +76,7 @@ function walk(value: unknown, path: string, ancestors: object[], depth: number):
       }
       return undefined;
     }
-    const proto = Object.getPrototypeOf(object);
-    if (proto !== Object.prototype && proto !== null) return { what: describeInstance(object), path };
+    if (LOST_BY_JSON.some((type) => object instanceof type)) return { what: describeInstance(object), path };
     for (const key of Object.keys(object)) {
       const child = (object as Record<string, unknown>)[key];
       if (child === undefined) continue; // dropped, and read back as undefined: nothing is lost
@@ -88,6 +88,26 @@ function walk(value: unknown, path: string, ancestors: object[], depth: number):
     ancestors.pop();
   }
 }
+
+/**
+ * Built-in objects JSON turns into `{}` (or an index-keyed object): their contents are lost.
+ * Other class instances keep their own enumerable properties, as JSON keeps them (a view
+ * returned by waitForFlowRun, for one), and those are checked like a plain object's.
+ */
+const LOST_BY_JSON: ReadonlyArray<abstract new (...args: never[]) => object> = [
+  Map,
+  Set,
+  WeakMap,
+  WeakSet,
+  WeakRef,
+  Promise,
+  RegExp,
+  Error,
+  ArrayBuffer,
+  SharedArrayBuffer,
+  DataView,
+  Object.getPrototypeOf(Uint8Array) as abstract new () => object, // every typed array
+];
 
 function describeInstance(object: object): string {
   const name = (object.constructor as { name?: unknown } | undefined)?.name;

@@ -1,10 +1,12 @@
+import { realpathSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import { describeNonJson, findNonJson } from "../core/json-value.ts";
 import type { LocalResult } from "../core/results.ts";
 import type { ResultLocation } from "../core/state.ts";
-import type { ResultStore, ResultWriteContext } from "./ports.ts";
+import { isReallyInsideFolder, ownResultFolder, resultLocationPath } from "../core/result-folder.ts";
+import type { ResultReadOptions, ResultStore, ResultWriteContext } from "./ports.ts";
 
 /**
  * Writes results as JSON files under a folder (Prefect's LocalResult, with JSON in place of
@@ -17,7 +19,7 @@ export class LocalResultStore implements ResultStore {
     const dir = resolve(config.dir ?? this.defaultDir);
     const name = config.location ? renderLocation(config.location, ctx) : defaultLocation();
     const path = resolve(dir, name);
-    if (relative(dir, path).startsWith("..")) {
+    if (!isReallyInsideFolder(dir, path, realpathOrUndefined)) {
       throw new PrefectliteError("Validation", `result location '${name}' leaves the result folder ${dir}`);
     }
     const text = resultFileText(value, ctx.taskSlug);
@@ -34,8 +36,8 @@ export class LocalResultStore implements ResultStore {
     return { type: "LocalResult", location: path, dir };
   }
 
-  async read(location: ResultLocation): Promise<unknown> {
-    const path = isAbsolute(location.location) ? location.location : join(location.dir ?? this.defaultDir, location.location);
+  async read(location: ResultLocation, options: ResultReadOptions = {}): Promise<unknown> {
+    const path = await this.checkedPath(location, options);
     let text: string;
     try {
       text = await readFile(path, "utf8");
@@ -49,6 +51,39 @@ export class LocalResultStore implements ResultStore {
     } catch {
       throw new PrefectliteError("Validation", `result file ${path} is not a prefectlite result`);
     }
+  }
+
+  /**
+   * The file a location names, once it is known to lie inside this store's default folder or
+   * the result's own folder, symbolic links followed: a location stored through the API can
+   * never make a reader open `/etc/passwd`.
+   */
+  private async checkedPath(location: ResultLocation, options: ResultReadOptions): Promise<string> {
+    if (typeof location.location !== "string" || location.location.includes("\0")) {
+      throw new PrefectliteError("Validation", "result location is not a file name");
+    }
+    const defaultDir = resolve(this.defaultDir);
+    const inDefault = resultLocationPath(location, defaultDir);
+    if (isReallyInsideFolder(defaultDir, inDefault, realpathOrUndefined)) return inDefault;
+    if (options.configuredDir) {
+      const folder = ownResultFolder(location, await options.configuredDir(), defaultDir);
+      const path = resultLocationPath(location, folder);
+      if (isReallyInsideFolder(folder, path, realpathOrUndefined)) return path;
+      throw outside(location, folder);
+    }
+    throw outside(location, defaultDir);
+  }
+}
+
+function outside(location: ResultLocation, folder: string): PrefectliteError {
+  return new PrefectliteError("Validation", `result location ${location.location} lies outside its result folder ${folder}: not read`);
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -42,7 +42,9 @@ describe("which values JSON keeps", () => {
     expect(where([1, , 3])).toBe("an empty slot at [1]");
     expect(where({ e: new Error("boom") })).toBe("an Error at .e");
     expect(where({ bytes: new Uint8Array(2) })).toBe("a Uint8Array at .bytes");
-    expect(where({ p: new Point(1) })).toBe("a Point at .p");
+    expect(where({ p: new Point(1) })).toBeUndefined(); // kept by its own properties, as JSON keeps it
+    expect(where({ p: new Point(NaN) })).toBe("NaN at .p.x");
+    expect(where({ r: /x/ })).toBe("a RegExp at .r");
     expect(where({ s: Symbol("s") })).toBe("a symbol at .s");
   });
 });
