@@ -49,7 +49,12 @@ export const flow = new Flow("env-guard", () => { look(); });
   });
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      output += decoder.decode(value, { stream: true });
+    }
   };
   void pump(serve.stdout);
   void pump(serve.stderr);
