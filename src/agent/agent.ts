@@ -172,7 +172,9 @@ export class Agent extends LoopService {
       const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id) : undefined;
       if (warm) child = warm;
       else {
-        const env = childEnvironment(process.env, run.env, this.options.backend.childEnv());
+        const env = childEnvironment(process.env, run.env, this.options.backend.childEnv(), (line) =>
+          this.say(`Agent '${this.agentName}': flow run ${run.id}: ${line}`),
+        );
         child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
       }
     } catch (e) {

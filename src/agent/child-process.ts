@@ -1,18 +1,19 @@
 import type { Subprocess } from "bun";
+import { flowRunProcessEnv } from "../core/run-env.ts";
 import { writeStderr, writeStdout } from "../stdio.ts";
 
-/** The environment of a flow run's process: ours, then the run config's, then where the backend is. */
+/**
+ * The environment of a flow run's process: ours, then the run config's (without the variables a
+ * run may not set: core/run-env.ts; each dropped one is named through `warn`), then where the
+ * backend is.
+ */
 export function childEnvironment(
   parent: Record<string, string | undefined>,
   runConfigEnv: Record<string, string>,
   backendEnv: Record<string, string>,
+  warn: (line: string) => void = (line) => writeStderr(`${line}\n`),
 ): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
-  Object.assign(env, runConfigEnv, backendEnv);
-  // A child of the embedded database must not follow a stray API URL elsewhere.
-  if (!("PREFECTLITE_API_URL" in backendEnv)) delete env.PREFECTLITE_API_URL;
-  return env;
+  return flowRunProcessEnv(parent, runConfigEnv, backendEnv, warn);
 }
 
 export interface FlowRunProcess {

@@ -192,7 +192,7 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
 
   const prior = env.prior(key);
   const resuming = prior?.isMapped() === true;
-  if (prior?.isFinished() && !resuming) return env.resumed(prior);
+  if (prior?.isFinished() && !resuming) return env.resumed(prior, def);
   if (!resuming) {
     // The parent's trigger sees a mapped-over upstream as its parent state; each child checks its own.
     const parentStates = [...upstream.entries()].flatMap(([slug, o]) => (mappedRefs.has(slug) ? [o.state] : reducedStates(o)));

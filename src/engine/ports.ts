@@ -39,10 +39,20 @@ export interface ResultWriteContext {
   parameters: Record<string, unknown>;
 }
 
+/**
+ * How a reader learns a result's own folder (core/result-folder.ts): the `dir` its task's (else
+ * its flow's) LocalResult names, or null for the default. Asked only when the location is not
+ * inside the reader's own default results folder.
+ */
+export interface ResultReadOptions {
+  configuredDir?: () => string | null | undefined | Promise<string | null | undefined>;
+}
+
 /** Persists task results and reads them back from their recorded location. */
 export interface ResultStore {
   write(value: unknown, config: LocalResult, ctx: ResultWriteContext): Promise<ResultLocation>;
-  read(location: ResultLocation): Promise<unknown>;
+  /** Reads only inside the result's own folder (or this store's default one): else a Validation error. */
+  read(location: ResultLocation, options?: ResultReadOptions): Promise<unknown>;
 }
 
 /** Time for the engine: injectable so tests need not wait. */

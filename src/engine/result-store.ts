@@ -1,9 +1,12 @@
+import { realpathSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
+import { describeNonJson, findNonJson } from "../core/json-value.ts";
 import type { LocalResult } from "../core/results.ts";
 import type { ResultLocation } from "../core/state.ts";
-import type { ResultStore, ResultWriteContext } from "./ports.ts";
+import { isReallyInsideFolder, ownResultFolder, resultLocationPath } from "../core/result-folder.ts";
+import type { ResultReadOptions, ResultStore, ResultWriteContext } from "./ports.ts";
 
 /**
  * Writes results as JSON files under a folder (Prefect's LocalResult, with JSON in place of
@@ -16,15 +19,10 @@ export class LocalResultStore implements ResultStore {
     const dir = resolve(config.dir ?? this.defaultDir);
     const name = config.location ? renderLocation(config.location, ctx) : defaultLocation();
     const path = resolve(dir, name);
-    if (relative(dir, path).startsWith("..")) {
+    if (!isReallyInsideFolder(dir, path, realpathOrUndefined)) {
       throw new PrefectliteError("Validation", `result location '${name}' leaves the result folder ${dir}`);
     }
-    let text: string;
-    try {
-      text = JSON.stringify({ value: value === undefined ? null : value });
-    } catch (e) {
-      throw new PrefectliteError("Validation", `the result of '${ctx.taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
-    }
+    const text = resultFileText(value, ctx.taskSlug);
     // Bun.write writes a small file at once: awaiting fs/promises' writeFile took a thread-pool
     // round trip, 40–80 µs per result measured here. Its own folder creation is off: when the
     // folder is missing, mkdir makes it, or fails saying why (Bun.write would only say ENOENT).
@@ -38,8 +36,8 @@ export class LocalResultStore implements ResultStore {
     return { type: "LocalResult", location: path, dir };
   }
 
-  async read(location: ResultLocation): Promise<unknown> {
-    const path = isAbsolute(location.location) ? location.location : join(location.dir ?? this.defaultDir, location.location);
+  async read(location: ResultLocation, options: ResultReadOptions = {}): Promise<unknown> {
+    const path = await this.checkedPath(location, options);
     let text: string;
     try {
       text = await readFile(path, "utf8");
@@ -53,6 +51,58 @@ export class LocalResultStore implements ResultStore {
     } catch {
       throw new PrefectliteError("Validation", `result file ${path} is not a prefectlite result`);
     }
+  }
+
+  /**
+   * The file a location names, once it is known to lie inside this store's default folder or
+   * the result's own folder, symbolic links followed: a location stored through the API can
+   * never make a reader open `/etc/passwd`.
+   */
+  private async checkedPath(location: ResultLocation, options: ResultReadOptions): Promise<string> {
+    if (typeof location.location !== "string" || location.location.includes("\0")) {
+      throw new PrefectliteError("Validation", "result location is not a file name");
+    }
+    const defaultDir = resolve(this.defaultDir);
+    const inDefault = resultLocationPath(location, defaultDir);
+    if (isReallyInsideFolder(defaultDir, inDefault, realpathOrUndefined)) return inDefault;
+    if (options.configuredDir) {
+      const folder = ownResultFolder(location, await options.configuredDir(), defaultDir);
+      const path = resultLocationPath(location, folder);
+      if (isReallyInsideFolder(folder, path, realpathOrUndefined)) return path;
+      throw outside(location, folder);
+    }
+    throw outside(location, defaultDir);
+  }
+}
+
+function outside(location: ResultLocation, folder: string): PrefectliteError {
+  return new PrefectliteError("Validation", `result location ${location.location} lies outside its result folder ${folder}: not read`);
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The JSON of a result file, `{"value": …}`; a value JSON would not keep as it is (a Map, NaN, a
+ * function, a cycle…) is refused naming what and where, instead of being stored as `{}` or null.
+ */
+export function resultFileText(value: unknown, taskSlug: string): string {
+  const found = findNonJson(value);
+  if (found) {
+    throw new PrefectliteError(
+      "Validation",
+      `result of task '${taskSlug}' is not JSON: ${describeNonJson(found)} (results are stored as JSON: return null, booleans, finite numbers, strings, arrays and plain objects)`,
+    );
+  }
+  try {
+    return JSON.stringify({ value: value === undefined ? null : value });
+  } catch (e) {
+    throw new PrefectliteError("Validation", `result of task '${taskSlug}' cannot be stored as JSON: ${errorMessage(e)}`);
   }
 }
 

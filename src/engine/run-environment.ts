@@ -68,8 +68,8 @@ export class RunEnvironment {
   }
 
   /** A task run finished in an earlier attempt: keep its state; its value is read when needed. */
-  resumed(prior: State): Outcome {
-    return outcomeOf(prior, undefined, false);
+  resumed(prior: State, definition: TaskDefinition): Outcome {
+    return { ...outcomeOf(prior, undefined, false), resultDir: (definition.result ?? this.flowResult)?.dir ?? null };
   }
 
   async cancelled(key: TaskRunKey): Promise<Outcome> {
@@ -130,7 +130,7 @@ export class RunEnvironment {
     if (outcome.children) return Promise.all(outcome.children.map((c) => this.valueOf(c)));
     if (outcome.hasValue) return outcome.value;
     const location = outcome.state.resultLocation;
-    if (location && outcome.state.isSuccessful()) return this.results.read(location);
+    if (location && outcome.state.isSuccessful()) return this.results.read(location, { configuredDir: () => outcome.resultDir });
     return undefined;
   }
 }

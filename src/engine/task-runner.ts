@@ -27,6 +27,8 @@ export interface Outcome {
   readonly value?: unknown;
   readonly hasValue: boolean;
   readonly children?: readonly Outcome[];
+  /** A resumed outcome's configured result dir (its task's, else its flow's LocalResult), for reading its value. */
+  readonly resultDir?: string | null;
 }
 
 export const outcomeOf = (state: State, value?: unknown, hasValue = value !== undefined || state.isSuccessful()): Outcome => ({
@@ -50,7 +52,7 @@ export async function runTaskRun(
 ): Promise<Outcome> {
   const label = taskRunKeyString(definition.name, key.mapIndex);
   const prior = env.prior(key);
-  if (prior?.isFinished()) return env.resumed(prior);
+  if (prior?.isFinished()) return env.resumed(prior, definition);
   const waiting = waitingOnUpstream(upstream);
   if (waiting) return waiting;
 

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import type { BackendClient } from "../client/client.ts";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
+import { flowRunProcessEnv } from "../core/run-env.ts";
 import { isFinishedType, type StateType } from "../core/state.ts";
 import { settings } from "../settings.ts";
 
@@ -79,19 +80,15 @@ export async function ensureExecution(
     `No live agent can take flow run '${run.name}' (${shown}): executing it agentlessly in a child process` +
       (delay > 0 ? ` at ${new Date(Date.now() + delay).toISOString()}` : ""),
   );
-  const env = childEnv(run.run_config?.env ?? {}, options.apiUrl);
+  const env = childEnv(run.run_config?.env ?? {}, options.apiUrl, options.logger);
   const job = (delay > 0 ? Bun.sleep(delay) : Promise.resolve()).then(() => supervise(client, run, env, options.logger));
   started.set(flowRunId, job);
   return true;
 }
 
-function childEnv(runConfigEnv: Record<string, string>, apiUrl: string | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, runConfigEnv, { PREFECTLITE_HOME: settings.home() });
-  if (apiUrl) env.PREFECTLITE_API_URL = apiUrl;
-  else delete env.PREFECTLITE_API_URL;
-  return env;
+function childEnv(runConfigEnv: Record<string, unknown>, apiUrl: string | undefined, logger: Logger): Record<string, string> {
+  const backendEnv: Record<string, string> = { PREFECTLITE_HOME: settings.home(), ...(apiUrl ? { PREFECTLITE_API_URL: apiUrl } : {}) };
+  return flowRunProcessEnv(process.env, runConfigEnv, backendEnv, (line) => quietly(() => logger.warning(line)));
 }
 
 /**

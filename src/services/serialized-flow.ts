@@ -1,6 +1,7 @@
 import { validationError, errorMessage } from "../core/errors.ts";
 import { Schedule } from "../core/schedule/schedule.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
+import { checkRunConfig } from "./run-config.ts";
 import { describe, isPlainObject } from "./validate.ts";
 
 /**
@@ -49,6 +50,7 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
     if (!isPlainObject(rc) || (rc.labels !== undefined && !Array.isArray(rc.labels))) {
       throw validationError("serialized_flow.runConfig must be { env?, labels? }");
     }
+    checkRunConfig(rc, "serialized_flow.runConfig");
   }
   if (f.schedule !== undefined && f.schedule !== null) {
     try {

@@ -2,6 +2,7 @@ import { PrefectliteError, notFoundError, validationError } from "../core/errors
 import { canTransition, isFinishedType, isRunningType, type StateType } from "../core/state.ts";
 import type { FlowRunRecord, StateWrite, TaskRunWriteView } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
+import { createResultLocationCheck } from "./result-location.ts";
 import { parseStateInput, serverState, stateWrite, type StampedState } from "./state-input.ts";
 import type { FlowRunStateInput, SetStatesOptions, StateWriteResult, TaskRunStateInput } from "./types.ts";
 import { requireUuid, requireVersion } from "./validate.ts";
@@ -11,6 +12,8 @@ import { requireUuid, requireVersion } from "./validate.ts";
  * (optimistic locking); transitions follow core's `canTransition`; a batch is one transaction.
  */
 export function createStateService(deps: ServiceDeps) {
+  const checkResultLocation = createResultLocationCheck(deps.store);
+
   function setFlowRunStates(items: FlowRunStateInput[], options: SetStatesOptions = {}): StateWriteResult[] {
     if (!Array.isArray(items)) throw validationError("states must be a list");
     const agentId = options.agentId ? requireUuid(options.agentId, "agent id") : null;
@@ -22,6 +25,7 @@ export function createStateService(deps: ServiceDeps) {
         const state = parseStateInput(item.state, now, `states[${i}].state`);
         const run = deps.store.flowRuns.get(id);
         if (!run) throw notFoundError(`State update failed for flow run ID ${id}: no such flow run`);
+        if (state.result) checkResultLocation(state.result, run.flowId, undefined, `states[${i}].state`);
         const newVersion = writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true });
         return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
       }),
@@ -61,6 +65,10 @@ export function createStateService(deps: ServiceDeps) {
           versionLocked.set(flowRun.flowId, locked);
         }
         checkTaskRunRules(taskRun, flowRun, state.type, locked);
+        if (state.result) {
+          const slug = deps.store.taskRuns.get(id)?.taskSlug;
+          checkResultLocation(state.result, flowRun.flowId, slug, `states[${i}].state`);
+        }
         checkVersion("task run", id, taskRun.version, version);
         if (!canTransition(taskRun.state, state.type, { rerun: item.rerun === true })) refuseTransition("task run", id, taskRun.state, state.type);
         run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null }));

@@ -21,6 +21,8 @@ export interface FlowRepository {
   delete(id: string): void;
   tasks(flowId: string): TaskRecord[];
   findTask(flowId: string, by: { id: string } | { slug: string }): TaskRecord | undefined;
+  /** The flow as it was registered (the JSON of `Flow.serialize()`), parsed; undefined for no such flow. */
+  serializedFlow(id: string): unknown;
 
   getGroup(id: string): FlowGroupRecord | undefined;
   getGroupByName(name: string): FlowGroupRecord | undefined;
@@ -123,6 +125,7 @@ class BoundedCache<V> {
 export function createFlowRepository(db: Database): FlowRepository {
   const q = {
     get: db.query<FlowRow, { id: string }>(`SELECT ${FLOW_COLUMNS} FROM flow WHERE id = $id`),
+    serializedFlow: db.query<{ serialized_flow: string | null }, { id: string }>("SELECT serialized_flow FROM flow WHERE id = $id"),
     mutable: db.query<{ archived: number; is_schedule_active: number; schedule: string | null }, { id: string }>(
       "SELECT archived, is_schedule_active, schedule FROM flow WHERE id = $id",
     ),
@@ -212,6 +215,10 @@ export function createFlowRepository(db: Database): FlowRepository {
 
   return {
     get,
+    serializedFlow: (id) => {
+      const row = q.serializedFlow.get({ id });
+      return row ? fromJSONText(row.serialized_flow, null) : undefined;
+    },
     latestByProjectAndName: (projectId, name) => flowRecord(q.latest.get({ project_id: projectId, name })),
     newestUnarchived: (by) =>
       flowRecord(

@@ -56,7 +56,7 @@ describe("LocalResult", () => {
         typo();
       }),
     );
-    expect(state.taskStates.get("big-1")!.message).toContain("cannot be stored as JSON");
+    expect(state.taskStates.get("big-1")!.message).toContain("result of task 'big-1' is not JSON: a BigInt (the value itself)");
     expect(state.taskStates.get("escape-1")!.message).toContain("leaves the result folder");
     expect(state.taskStates.get("typo-1")!.message).toContain("unknown placeholder {nope}");
     expect(existsSync(join(dir, "..", "outside.json"))).toBe(false);

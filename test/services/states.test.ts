@@ -75,7 +75,7 @@ describe("optimistic locking", () => {
     const results = b.services.setTaskRunStates([
       { taskRunId: a, version: 1, state: { type: "Running", timestamp: at(1) } },
       { taskRunId: c, version: 1, state: { type: "Running", timestamp: at(2) } },
-      { taskRunId: a, version: 2, state: { type: "Success", message: "done", timestamp: at(3), result: { type: "LocalResult", location: "/r/a" } } },
+      { taskRunId: a, version: 2, state: { type: "Success", message: "done", timestamp: at(3), result: { type: "LocalResult", location: "/r/results/a", dir: "/r/results" } } },
     ]);
     expect(results.map((r) => [r.id, r.version])).toEqual([[a, 2], [c, 2], [a, 3]]);
     // One UPDATE per task run, however many of its states the batch holds.
@@ -83,7 +83,7 @@ describe("optimistic locking", () => {
       [a, c].sort().map((id) => ({ id, n: 1 })),
     );
     expect(taskRun(b, a)).toMatchObject({ state: "Success", state_message: "done", version: 3, start_time: at(1), end_time: at(3), heartbeat: b.clock.iso() });
-    expect(JSON.parse(taskRun(b, a).serialized_state as string)).toMatchObject({ type: "Success", result: { location: "/r/a" } });
+    expect(JSON.parse(taskRun(b, a).serialized_state as string)).toMatchObject({ type: "Success", result: { location: "/r/results/a" } });
     expect(taskRun(b, c)).toMatchObject({ state: "Running", version: 2, start_time: at(2), end_time: null });
     expect(rows(b.db, "SELECT state, version, timestamp FROM task_run_state WHERE task_run_id = $id ORDER BY version", { id: a })).toEqual([
       { state: "Pending", version: 1, timestamp: b.clock.iso() },
@@ -123,7 +123,7 @@ describe("state validation", () => {
     const { b, runId, taskRuns } = setup();
     setFlow(b, runId, 1, "Running");
     setTask(b, taskRuns[0]!, 1, "Running");
-    const result = { type: "LocalResult", location: "/tmp/r.json" };
+    const result = { type: "LocalResult", location: "/tmp/results/r.json", dir: "/tmp/results" };
     b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, version: 2, state: { type: "Success", result } }]);
     const t = taskRun(b, taskRuns[0]!);
     expect(JSON.parse(t.state_result)).toEqual(result);

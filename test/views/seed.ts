@@ -9,6 +9,7 @@ import { registerFlow } from "../../src/client/register.ts";
 import type { Flow } from "../../src/core/flow.ts";
 import { LocalResult } from "../../src/core/results.ts";
 import type { ResultLocation, SerializedState, StateType } from "../../src/core/state.ts";
+import type { ResultReadOptions } from "../../src/engine/ports.ts";
 import { LocalResultStore } from "../../src/engine/result-store.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
@@ -17,9 +18,9 @@ import { tempDir } from "../helpers.ts";
 /** A result store that counts its reads (to see what a cache saves). */
 export class CountingStore extends LocalResultStore {
   reads = 0;
-  override read(location: ResultLocation): Promise<unknown> {
+  override read(location: ResultLocation, options?: ResultReadOptions): Promise<unknown> {
     this.reads++;
-    return super.read(location);
+    return super.read(location, options);
   }
 }
 

@@ -3,6 +3,7 @@ import { runApiFor } from "../../client/run-api.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { PrefectliteError, errorMessage } from "../../core/errors.ts";
 import { Failed, isFinishedType, type StateType } from "../../core/state.ts";
+import { flowRunProcessEnv } from "../../core/run-env.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
 import { settings } from "../../settings.ts";
@@ -54,11 +55,9 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
   const start = Date.parse(run.serialized_state?.startTime ?? run.scheduled_start_time ?? "");
   if (start > Date.now()) await Bun.sleep(start - Date.now());
 
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  Object.assign(env, run.run_config?.env ?? {}, { PREFECTLITE_HOME: settings.home() });
   const url = apiUrl ?? settings.apiUrl();
-  if (url) env.PREFECTLITE_API_URL = url;
+  const backendEnv: Record<string, string> = { PREFECTLITE_HOME: settings.home(), ...(url ? { PREFECTLITE_API_URL: url } : {}) };
+  const env = flowRunProcessEnv(process.env, run.run_config?.env, backendEnv, (line) => writeStderr(`Warning: ${line}\n`));
 
   const child = Bun.spawn(executeFlowRunCommand(id, { printLogs: true }), { env, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
   let interrupted = false;

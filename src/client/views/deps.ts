@@ -2,9 +2,13 @@ import { PrefectliteError } from "../../core/errors.ts";
 import type { ResultLocation } from "../../core/state.ts";
 import type { BackendClient } from "../client.ts";
 
-/** Reads a task result back from where it was written (the engine's result store is one). */
+/**
+ * Reads a task result back from where it was written (the engine's result store is one). It
+ * reads only inside its own default results folder or the result's own folder, which it asks
+ * `configuredDir` for (the dir of the task's, else the flow's, LocalResult; null for none).
+ */
 export interface ResultReader {
-  read(location: ResultLocation): Promise<unknown>;
+  read(location: ResultLocation, options?: { configuredDir?: () => Promise<string | null | undefined> | string | null | undefined }): Promise<unknown>;
 }
 
 /** What a view talks to: the backend, and the reader of result files. */

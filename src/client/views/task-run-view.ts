@@ -2,6 +2,7 @@ import { PrefectliteError } from "../../core/errors.ts";
 import type { State } from "../../core/state.ts";
 import { requireId, resolveViewDeps, type ViewDeps, type ViewOptions } from "./deps.ts";
 import { checkContiguous, childPages, mapBounded, RESULT_READ_CONCURRENCY } from "./mapped.ts";
+import { configuredResultDir } from "../../core/result-folder.ts";
 import { stateOfRow, TASK_RUN_FIELDS, taskRunLabel, type TaskRunRow } from "./rows.ts";
 
 /** Where a view keeps its loaded result; shared with the view `getLatest()` returns. */
@@ -118,7 +119,7 @@ export class TaskRunView {
         `The result of task run '${this.label}' cannot be loaded: it is not finished (it is ${this.state.type})`,
       );
     }
-    const value = this.state.isMapped() ? await this.loadMappedResult() : await readResultOf(this.label, this.state, this.#deps);
+    const value = this.state.isMapped() ? await this.loadMappedResult() : await readResultOf(this.label, this.state, this.#deps, this.flowRunId, this.taskSlug);
     this.#cache.value = value;
     this.#cache.loaded = true;
     return value;
@@ -146,7 +147,7 @@ export class TaskRunView {
     for await (const page of childPages(this.#deps.client, this.flowRunId, this.taskSlug)) {
       checkContiguous(page, values.length, this.label);
       const loaded = await mapBounded(page, RESULT_READ_CONCURRENCY, (row) =>
-        readResultOf(taskRunLabel(row.task_slug, row.map_index), stateOfRow(row), this.#deps),
+        readResultOf(taskRunLabel(row.task_slug, row.map_index), stateOfRow(row), this.#deps, row.flow_run_id, row.task_slug),
       );
       for (const v of loaded) values.push(v);
     }
@@ -166,7 +167,7 @@ export class TaskRunView {
 }
 
 /** Read one task run's stored result, or say clearly why there is none. */
-async function readResultOf(label: string, state: State, deps: ViewDeps): Promise<unknown> {
+async function readResultOf(label: string, state: State, deps: ViewDeps, flowRunId: string, taskSlug: string): Promise<unknown> {
   if (!state.isFinished()) {
     throw new PrefectliteError("Validation", `The result of task run '${label}' cannot be loaded: it is not finished (it is ${state.type})`);
   }
@@ -181,9 +182,32 @@ async function readResultOf(label: string, state: State, deps: ViewDeps): Promis
     throw new PrefectliteError("Validation", `Task run '${label}': cannot read a result of type ${String(location.type)}`);
   }
   try {
-    return await deps.results.read(location);
+    return await deps.results.read(location, { configuredDir: () => configuredDirOf(deps, flowRunId, taskSlug) });
   } catch (e) {
     if (e instanceof PrefectliteError) throw new PrefectliteError(e.code, `Task run '${label}': ${e.message}`);
     throw e;
   }
+}
+
+/** Registered flows of the flow runs results were read from, per client (a few: views read a run's results together). */
+const serializedFlows = new WeakMap<object, Map<string, Promise<unknown>>>();
+const MAX_CACHED_RUNS = 64;
+
+/** The dir the registered flow configures for the task's results (task's, else flow's LocalResult), or null. */
+async function configuredDirOf(deps: ViewDeps, flowRunId: string, taskSlug: string): Promise<string | null> {
+  let cache = serializedFlows.get(deps.client);
+  if (!cache) serializedFlows.set(deps.client, (cache = new Map()));
+  let flow = cache.get(flowRunId);
+  if (!flow) {
+    flow = deps.client
+      .graphql<{ flow_run_by_pk: { flow: { serialized_flow: unknown } | null } | null }>(
+        `query ($id: uuid!) { flow_run_by_pk(id: $id) { flow { serialized_flow } } }`,
+        { id: flowRunId },
+      )
+      .then((d) => d.flow_run_by_pk?.flow?.serialized_flow ?? null);
+    if (cache.size >= MAX_CACHED_RUNS) cache.delete(cache.keys().next().value!);
+    cache.set(flowRunId, flow);
+    flow.catch(() => cache.delete(flowRunId));
+  }
+  return configuredResultDir(await flow, taskSlug);
 }
