@@ -1,4 +1,8 @@
 import { validationError } from "../core/errors.ts";
+import { settings } from "../settings.ts";
+import { jsonNestsDeeperThan } from "../storage/query-where.ts";
+
+export { jsonNestsDeeperThan };
 
 /** Input checks shared by the services: each throws a Validation error naming the field. */
 
@@ -19,6 +23,19 @@ export function requireString(value: unknown, field: string): string {
 export function optionalString(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== "string") throw validationError(`${field} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+/**
+ * A JSON value to be stored, refused when it nests deeper than PREFECTLITE_MAX_JSON_DEPTH:
+ * SQLite's JSON functions stop at 1000 levels, and one such value in a column would break
+ * every `where` on that column for everyone. Returns the value.
+ */
+export function requireJsonDepth<T>(value: T, field: string): T {
+  const max = settings.maxJsonDepth();
+  if (jsonNestsDeeperThan(value, max)) {
+    throw validationError(`${field} nests deeper than ${max} levels (PREFECTLITE_MAX_JSON_DEPTH): store flatter values`);
+  }
   return value;
 }
 
