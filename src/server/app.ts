@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiContext } from "../api/context.ts";
 import { INTERNAL_ERROR_MESSAGE, toPublicError } from "../api/errors.ts";
+import { queryLimitsPlugin } from "../api/query-limits.ts";
 import { mountUi } from "../ui/routes.tsx";
 import { handleJsonPost, isPlainJsonPost } from "./graphql-post.ts";
 
@@ -51,6 +52,7 @@ export function createApp(options: AppOptions): Hono {
     cors: false,
     logging: false,
     maskedErrors: { maskError: (error) => toPublicError(error, "GRAPHQL_VALIDATION_FAILED") },
+    plugins: [queryLimitsPlugin()],
     context: ({ request }) => contextFactory({ agentId: request.headers.get(AGENT_ID_HEADER) ?? undefined, request }),
   });
 

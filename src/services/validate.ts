@@ -46,7 +46,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function optionalObject(value: unknown, field: string): Record<string, unknown> | null {
   if (value === undefined || value === null) return null;
   if (!isPlainObject(value)) throw validationError(`${field} must be a JSON object, got ${describe(value)}`);
-  return value;
+  return requireJsonDepth(value, field);
 }
 
 /** A list of labels: strings, deduplicated and sorted (the stored form). */
