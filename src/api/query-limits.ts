@@ -61,7 +61,8 @@ export function queryLimits(): QueryLimits {
   };
 }
 
-export const QUERY_LIMIT_CODE = "QUERY_LIMIT";
+/** A refused request is a Validation error to clients; `extensions.limit` names the setting. */
+const QUERY_LIMIT_CODE = GRAPHQL_ERROR_CODES.Validation;
 
 function limitError(message: string, setting: string, max: number, nodes?: ASTNode | readonly ASTNode[]): GraphQLError {
   return new GraphQLError(message, { nodes, extensions: { code: QUERY_LIMIT_CODE, limit: setting, max } });

@@ -94,7 +94,7 @@ describe("the issue's queries are refused before any read, with the limit and ho
   test("8 levels of nested relations over 100 runs: the rows estimate", async () => {
     const error = refusal(await run(NESTED_8));
     expect(error.limit).toBe("PREFECTLITE_MAX_QUERY_ROWS");
-    expect(error.code).toBe("QUERY_LIMIT");
+    expect(error.code).toBe("VALIDATION");
     expect(error.message).toContain("could return up to 1,002,002,002,002 rows");
     expect(error.message).toContain("flow_run.flow.flow_runs.flow.flow_runs.flow.flow_runs.flow.flow_runs");
     expect(error.message).toContain("give the lists small limit arguments");
