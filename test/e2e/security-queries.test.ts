@@ -46,7 +46,12 @@ beforeAll(async () => {
   let output = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      output += decoder.decode(value, { stream: true });
+    }
   };
   void pump(serve.stdout);
   void pump(serve.stderr);
