@@ -12,6 +12,12 @@ function numberSetting(name: string, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/** A whole-number setting (≥ 1); anything else falls back to the default. */
+function intSetting(name: string, fallback: number): number {
+  const n = numberSetting(name, fallback);
+  return Number.isSafeInteger(n) ? n : fallback;
+}
+
 export const settings = {
   home: () => resolve(process.env.PREFECTLITE_HOME || join(homedir(), ".prefectlite")),
   databasePath: () => join(settings.home(), "prefectlite.db"),
@@ -30,4 +36,16 @@ export const settings = {
   agentRunsPerProcess: () => Math.max(1, Math.floor(numberSetting("PREFECTLITE_AGENT_RUNS_PER_PROCESS", 1))),
   watchAgentWarningSeconds: () => numberSetting("PREFECTLITE_WATCH_AGENT_WARNING_SECONDS", 15),
   schedulerMaxRuns: () => numberSetting("PREFECTLITE_SCHEDULER_MAX_RUNS", 10),
+  // Bounds on one GraphQL request and on stored JSON (README "Security"): refused before any SQL runs.
+  maxQueryDepth: () => intSetting("PREFECTLITE_MAX_QUERY_DEPTH", 12),
+  maxQueryAliases: () => intSetting("PREFECTLITE_MAX_QUERY_ALIASES", 50),
+  maxQueryFields: () => intSetting("PREFECTLITE_MAX_QUERY_FIELDS", 500),
+  maxQueryRows: () => intSetting("PREFECTLITE_MAX_QUERY_ROWS", 100_000),
+  queryDefaultLimit: () => intSetting("PREFECTLITE_QUERY_DEFAULT_LIMIT", 1000),
+  queryMaxLimit: () => intSetting("PREFECTLITE_QUERY_MAX_LIMIT", 10_000),
+  maxWhereRelationDepth: () => intSetting("PREFECTLITE_MAX_WHERE_RELATION_DEPTH", 3),
+  maxWhereConditions: () => intSetting("PREFECTLITE_MAX_WHERE_CONDITIONS", 500),
+  maxOrderByTerms: () => intSetting("PREFECTLITE_MAX_ORDER_BY_TERMS", 20),
+  maxJsonDepth: () => intSetting("PREFECTLITE_MAX_JSON_DEPTH", 64),
+  maxMappedChildrenPerCall: () => intSetting("PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL", 10_000),
 };

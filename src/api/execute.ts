@@ -1,6 +1,7 @@
 import { execute, getOperationAST, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from "graphql";
 import type { ApiContext } from "./context.ts";
 import { toPublicError } from "./errors.ts";
+import { checkDocumentShape, checkOperation, checkQueryText } from "./query-limits.ts";
 
 /**
  * Run one operation in-process (the embedded client), with the same rules as over HTTP:
@@ -15,8 +16,13 @@ export async function executeGraphQL(
 ): Promise<ExecutionResult> {
   const document = prepare(schema, query);
   if (!("kind" in document)) return { errors: document.errors };
+  const operation = getOperationAST(document, operationName);
+  if (operation) {
+    const refused = checkOperation(schema, document, operation, variables, context.reads);
+    if (refused.length) return { errors: refused.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
+  }
   const execution = () => execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
-  const mutation = context.writes && getOperationAST(document, operationName)?.operation === "mutation";
+  const mutation = context.writes && operation?.operation === "mutation";
   let result: ExecutionResult;
   try {
     result = await (mutation ? context.writes!.run(() => allOrNothing(execution())) : execution());
@@ -69,9 +75,12 @@ function prepare(schema: GraphQLSchema, query: string): DocumentNode | { errors:
     prepared = { errors: [toPublicError(new GraphQLError("Must provide a query string."), "GRAPHQL_PARSE_FAILED")] };
   } else {
     try {
-      const document = parse(query);
-      const errors = validate(schema, document);
-      prepared = errors.length ? { errors: errors.map((e) => toPublicError(e, "GRAPHQL_VALIDATION_FAILED")) } : document;
+      const tooDeep = checkQueryText(query);
+      const document = tooDeep ? undefined : parse(query);
+      // The bounds on the document's shape first: validation's cost grows with its size.
+      const refused = tooDeep ? [tooDeep] : checkDocumentShape(document!);
+      const errors = refused.length ? refused : validate(schema, document!);
+      prepared = errors.length ? { errors: errors.map((e) => toPublicError(e, "GRAPHQL_VALIDATION_FAILED")) } : document!;
     } catch (e) {
       prepared = { errors: [toPublicError(e, "GRAPHQL_PARSE_FAILED")] };
     }

@@ -55,7 +55,7 @@ input write_run_log_input {
   info: JSON
 }
 input write_run_logs_input { logs: [write_run_log_input!]! }
-type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int! }
+type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int!, problems: [String!]! }
 
 input register_agent_input { type: String!, name: String, labels: [String!], agent_config_id: String, core_version: String }
 
@@ -92,7 +92,7 @@ type task_run_info_payload {
   state: String!
   serialized_state: JSON!
 }
-input get_or_create_mapped_task_runs_input { flow_run_id: String!, task_id: String, task_slug: String, count: Int! }
+input get_or_create_mapped_task_runs_input { flow_run_id: String!, task_id: String, task_slug: String, count: Int!, start: Int }
 type get_or_create_mapped_task_runs_payload { task_runs: [task_run_info_payload!]! }
 
 input createFlowRunInput {
@@ -140,7 +140,7 @@ type Mutation {
   delete_flow_group_schedule(input: delete_flow_group_schedule_input!): success_payload!
   get_or_create_task_run(input: get_or_create_task_run_info_input!): id_payload!
   get_or_create_task_run_info(input: get_or_create_task_run_info_input!): task_run_info_payload!
-  "Children 0…count-1 of a mapped task run, created where missing, in one transaction."
+  "Children start…start+count-1 (start defaults to 0) of a mapped task run, created where missing, in one transaction; at most PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL per call."
   get_or_create_mapped_task_runs(input: get_or_create_mapped_task_runs_input!): get_or_create_mapped_task_runs_payload!
   createFlowRun(input: createFlowRunInput!): create_flow_run_payload!
   setFlowRunState(input: setFlowRunStateInput!): state_write_result!

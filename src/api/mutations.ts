@@ -96,7 +96,7 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       ),
     }),
     cancel_flow_run: (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),
-    write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, ...services.writeRunLogs(input.logs) }),
+    write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...services.writeRunLogs(input.logs) }),
     register_agent: (_p, { input }, { services }) =>
       services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version }),
     get_runs_in_queue: (_p, { input }, { services, agentId }) => ({
@@ -158,7 +158,7 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
     get_or_create_task_run_info: (_p, { input }, { services }) => taskRunInfo(services.getOrCreateTaskRunInfo(lookup(input))),
     get_or_create_mapped_task_runs: (_p, { input }, { services }) => ({
       task_runs: services
-        .getOrCreateMappedTaskRuns({ flowRunId: input.flow_run_id, taskId: input.task_id, taskSlug: input.task_slug, count: input.count })
+        .getOrCreateMappedTaskRuns({ flowRunId: input.flow_run_id, taskId: input.task_id, taskSlug: input.task_slug, count: input.count, start: input.start })
         .map(taskRunInfo),
     }),
     createFlowRun: (_p, { input }, { services }) => createFlowRun(input, services),

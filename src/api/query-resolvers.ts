@@ -1,5 +1,7 @@
 import type { FieldNode, GraphQLFieldResolver } from "graphql";
 import { TABLE_DECLARATIONS, type Relation, type Row, type SelectArgs, type TableName } from "../services/read-model.ts";
+import { validationError } from "../core/errors.ts";
+import { settings } from "../settings.ts";
 import type { ApiContext } from "./context.ts";
 import { tableNames } from "./generate-types.ts";
 import { selectedColumns } from "./selection.ts";
@@ -29,6 +31,20 @@ function siblings(rows: Row[]): Row[] {
 
 type Resolver = GraphQLFieldResolver<unknown, ApiContext, any>;
 
+/**
+ * A list's arguments with its limit bounded: absent, the default (PREFECTLITE_QUERY_DEFAULT_LIMIT);
+ * above the maximum, refused (query-limits.ts refuses it before execution; this keeps every
+ * path to a list bounded).
+ */
+function bounded(args: SelectArgs): SelectArgs {
+  if (args.limit === undefined || args.limit === null) return { ...args, limit: settings.queryDefaultLimit() };
+  const max = settings.queryMaxLimit();
+  if (typeof args.limit === "number" && args.limit > max) {
+    throw validationError(`limit ${args.limit} is more than ${max} (PREFECTLITE_QUERY_MAX_LIMIT): page with limit and offset`);
+  }
+  return args;
+}
+
 function relationResolver(table: TableName, name: string, relation: Relation): Resolver {
   const target = relation.table as TableName;
   return (parent, args: SelectArgs, context, info) => {
@@ -38,7 +54,8 @@ function relationResolver(table: TableName, name: string, relation: Relation): R
     let loaded = group.loaded.get(node) as Map<unknown, Row[]> | undefined;
     if (!loaded) {
       const keys = group.rows.map((r) => r[relation.from]);
-      loaded = context.reads.loadRelation(table, name, keys, args, selectedColumns(target, info));
+      const listArgs = relation.kind === "array" ? bounded(args) : args;
+      loaded = context.reads.loadRelation(table, name, keys, listArgs, selectedColumns(target, info));
       const children: Row[] = [];
       for (const rows of loaded.values()) children.push(...rows);
       siblings(children);
@@ -79,7 +96,7 @@ export function createQueryResolvers(apiInfo: ApiInfo): Record<string, Record<st
   const types: Record<string, Record<string, Resolver>> = {};
   for (const table of tableNames()) {
     query[table] = (_root, args: SelectArgs, context, info) =>
-      siblings(context.reads.select(table, args, selectedColumns(table, info)));
+      siblings(context.reads.select(table, bounded(args), selectedColumns(table, info)));
     query[`${table}_by_pk`] = (_root, args: { id: string }, context, info) => {
       const row = context.reads.byPk(table, args.id, selectedColumns(table, info));
       return row ? siblings([row])[0] : null;

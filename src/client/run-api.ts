@@ -1,3 +1,4 @@
+import { settings } from "../settings.ts";
 import type { BackendClient } from "./client.ts";
 import type { RunConfig, Storage } from "../core/flow.ts";
 import type { SerializedState, StateType } from "../core/state.ts";
@@ -69,7 +70,10 @@ export interface RunApi {
   setFlowRunState(id: string, version: number, state: SerializedState): Promise<number>;
   /** One transaction: all written, or none (the error says why). Returns each run's new version. */
   setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]>;
-  /** Children 0…count-1 of a mapped task run, created where missing (one call, one transaction). */
+  /**
+   * Children 0…count-1 of a mapped task run, created where missing: one call (one transaction)
+   * per PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL children.
+   */
   mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]>;
   writeLogs(logs: readonly LogRow[]): Promise<void>;
   /**
@@ -99,15 +103,28 @@ export class GraphqlRunApi implements RunApi {
   constructor(readonly client: BackendClient) {}
 
   async readFlowRun(id: string): Promise<FlowRunDetails | undefined> {
+    const page = settings.queryMaxLimit();
     const data = await this.client.graphql<{ flow_run_by_pk: FlowRunDetails | null }>(
-      `query ($id: uuid!) { flow_run_by_pk(id: $id) {
+      `query ($id: uuid!, $page: Int!) { flow_run_by_pk(id: $id) {
         id name version state serialized_state scheduled_start_time parameters labels run_config
         flow { id name serialized_hash storage run_config flow_group { settings } }
-        task_runs { ${TASK_RUN_FIELDS} }
+        task_runs(order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page) { ${TASK_RUN_FIELDS} }
       } }`,
-      { id },
+      { id, page },
     );
-    return data.flow_run_by_pk ?? undefined;
+    const run = data.flow_run_by_pk;
+    if (!run) return undefined;
+    // A list is read a page at a time (the server bounds every limit): the rest of a large map.
+    for (let offset = page; run.task_runs.length === offset; offset += page) {
+      const more = await this.client.graphql<{ task_run: TaskRunRow[] }>(
+        `query ($id: uuid!, $page: Int!, $offset: Int!) {
+          task_run(where: { flow_run_id: { _eq: $id } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page, offset: $offset) { ${TASK_RUN_FIELDS} }
+        }`,
+        { id, page, offset },
+      );
+      run.task_runs.push(...more.task_run);
+    }
+    return run;
   }
 
   async readFlowRunState(id: string): Promise<{ state: StateType; version: number } | undefined> {
@@ -119,11 +136,17 @@ export class GraphqlRunApi implements RunApi {
   }
 
   async readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]> {
-    const data = await this.client.graphql<{ task_run: TaskRunRow[] }>(
-      `query ($ids: [uuid!]) { task_run(where: { id: { _in: $ids } }) { ${TASK_RUN_FIELDS} } }`,
-      { ids },
-    );
-    return data.task_run;
+    const page = settings.queryMaxLimit();
+    const rows: TaskRunRow[] = [];
+    for (let i = 0; i < ids.length; i += page) {
+      const chunk = ids.slice(i, i + page);
+      const data = await this.client.graphql<{ task_run: TaskRunRow[] }>(
+        `query ($ids: [uuid!], $limit: Int!) { task_run(where: { id: { _in: $ids } }, limit: $limit) { ${TASK_RUN_FIELDS} } }`,
+        { ids: chunk, limit: chunk.length },
+      );
+      rows.push(...data.task_run);
+    }
+    return rows;
   }
 
   /** Returns the run's new version. */
@@ -144,14 +167,16 @@ export class GraphqlRunApi implements RunApi {
     return data.set_task_run_states.states.map((s) => s.version);
   }
 
-  /** Children 0…count-1 of a mapped task run, created where missing (one call, one transaction). */
+  /** Children 0…count-1 of a mapped task run, created where missing (one call per page). */
   async mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]> {
-    const data = await this.client.graphql<{ get_or_create_mapped_task_runs: { task_runs: TaskRunRow[] } }>(
-      `mutation ($input: get_or_create_mapped_task_runs_input!) {
-        get_or_create_mapped_task_runs(input: $input) { task_runs { ${TASK_RUN_FIELDS} } } }`,
-      { input: { flow_run_id: flowRunId, task_slug: taskSlug, count } },
-    );
-    return data.get_or_create_mapped_task_runs.task_runs;
+    return mappedChildrenInPages(count, async (start, size) => {
+      const data = await this.client.graphql<{ get_or_create_mapped_task_runs: { task_runs: TaskRunRow[] } }>(
+        `mutation ($input: get_or_create_mapped_task_runs_input!) {
+          get_or_create_mapped_task_runs(input: $input) { task_runs { ${TASK_RUN_FIELDS} } } }`,
+        { input: { flow_run_id: flowRunId, task_slug: taskSlug, count: size, start } },
+      );
+      return data.get_or_create_mapped_task_runs.task_runs;
+    });
   }
 
   async writeLogs(logs: readonly LogRow[]): Promise<void> {
@@ -192,6 +217,22 @@ export class GraphqlRunApi implements RunApi {
     );
     return data.cancel_flow_run.state;
   }
+}
+
+/**
+ * Children 0…count-1 fetched in pages of at most PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL, the
+ * most the backend creates in one call (one transaction each, so other clients are served in
+ * between). Creating is idempotent: a page that fails can be asked again.
+ */
+export async function mappedChildrenInPages(count: number, page: (start: number, count: number) => Promise<TaskRunRow[]>): Promise<TaskRunRow[]> {
+  const size = settings.maxMappedChildrenPerCall();
+  if (count <= size) return page(0, count);
+  const all: TaskRunRow[] = [];
+  for (let start = 0; start < count; start += size) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const row of await page(start, Math.min(size, count - start))) all.push(row);
+  }
+  return all;
 }
 
 /** set_task_run_states' input for these writes. */

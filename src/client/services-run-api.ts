@@ -1,6 +1,6 @@
 import type { SerializedState, StateType } from "../core/state.ts";
 import type { TaskRunInfo, TaskRunStateInput } from "../services/index.ts";
-import type { FlowRunDetails, LogRow, RunApi, RunWriteBatch, TaskRunRow, TaskRunStateWrite } from "./run-api.ts";
+import { mappedChildrenInPages, type FlowRunDetails, type LogRow, type RunApi, type RunWriteBatch, type TaskRunRow, type TaskRunStateWrite } from "./run-api.ts";
 import type { DirectBackend } from "./transport.ts";
 
 const FLOW_RUN_COLUMNS = ["id", "name", "version", "state", "serialized_state", "scheduled_start_time", "parameters", "labels", "run_config", "flow_id"];
@@ -50,7 +50,9 @@ export class ServicesRunApi implements RunApi {
   }
 
   async mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]> {
-    return this.backend.services.getOrCreateMappedTaskRuns({ flowRunId, taskSlug, count }).map(taskRunRow);
+    return mappedChildrenInPages(count, async (start, size) =>
+      this.backend.services.getOrCreateMappedTaskRuns({ flowRunId, taskSlug, count: size, start }).map(taskRunRow),
+    );
   }
 
   async writeLogs(logs: readonly LogRow[]): Promise<void> {

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiContext } from "../api/context.ts";
 import { INTERNAL_ERROR_MESSAGE, toPublicError } from "../api/errors.ts";
+import { queryLimitsPlugin } from "../api/query-limits.ts";
 import { mountUi } from "../ui/routes.tsx";
 import { tooManyGuesses, type GuessLimit } from "../ui/auth.ts";
 import { AllowedHosts, type HostAllowList } from "./allowed-hosts.ts";
@@ -71,6 +72,7 @@ export function createApp(options: AppOptions): Hono {
     cors: false,
     logging: false,
     maskedErrors: { maskError: (error) => toPublicError(error, "GRAPHQL_VALIDATION_FAILED") },
+    plugins: [queryLimitsPlugin()],
     context: ({ request }) => contextFactory({ agentId: request.headers.get(AGENT_ID_HEADER) ?? undefined, request }),
   });
 

@@ -1,7 +1,7 @@
 import { notFoundError, validationError } from "../core/errors.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import type { FlowGroupSetting } from "./types.ts";
-import { isPlainObject, normalizeLabels, requireUuid } from "./validate.ts";
+import { isPlainObject, normalizeLabels, requireJsonDepth, requireUuid } from "./validate.ts";
 
 const SETTINGS: readonly FlowGroupSetting[] = ["heartbeat_enabled", "lazarus_enabled", "version_locking_enabled"];
 
@@ -28,6 +28,7 @@ export function createFlowGroupService(deps: ServiceDeps) {
   /** Replace the group's default parameters; every name must be a parameter of its newest version. */
   function setFlowGroupDefaultParameters(flowGroupId: string, parameters: unknown): void {
     if (!isPlainObject(parameters)) throw validationError("parameters must be a JSON object");
+    requireJsonDepth(parameters, "parameters");
     deps.store.transaction(() => {
       const g = group(flowGroupId);
       const flow = deps.store.flows.newestUnarchived({ flowGroupId: g.id }) ?? deps.store.flows.newest(g.id);

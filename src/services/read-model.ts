@@ -1,5 +1,5 @@
 import type { Database } from "../storage/db.ts";
-import { createQueryEngine, MAX_LIMIT, type Row, type SelectArgs } from "../storage/query.ts";
+import { createQueryEngine, type Row, type SelectArgs } from "../storage/query.ts";
 import { OPERATORS } from "../storage/query-where.ts";
 import { isTableName, TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "../storage/tables.ts";
 
@@ -27,10 +27,12 @@ export interface ReadModel {
   ): Map<unknown, Row[]>;
   /** How many rows of a list relation match `where`, for many parents in one query (absent key: 0). */
   countRelation(table: TableName, relation: string, parentKeys: readonly unknown[], where?: unknown): Map<unknown, number>;
+  /** Throws the Validation error a select with these `where`/`order_by` would, without running anything. */
+  checkArgs(table: TableName, args: Pick<SelectArgs, "where" | "order_by">): void;
 }
 
 export type { ColumnType, Relation, Row, SelectArgs, TableDeclaration, TableName };
-export { isTableName, MAX_LIMIT };
+export { isTableName };
 
 /** Which `where` operators each column type accepts (the API's comparison inputs). */
 export const COMPARISON_OPERATORS: Readonly<Record<ColumnType, readonly string[]>> = OPERATORS;
@@ -46,5 +48,6 @@ export function createReadModel(db: Database): ReadModel {
     count: (table, where) => engine.count(table, where),
     loadRelation: (table, relation, parentKeys, args, columns) => engine.selectRelated(table, relation, parentKeys, args, columns),
     countRelation: (table, relation, parentKeys, where) => engine.countRelated(table, relation, parentKeys, where),
+    checkArgs: (table, args) => engine.check(table, args),
   };
 }

@@ -4,7 +4,7 @@ import { Schedule, type SerializedSchedule } from "../core/schedule/schedule.ts"
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { scheduleFlowRunsNow } from "./schedule-runs.ts";
 import { scheduleActivationProblem } from "./schedules.ts";
-import { isPlainObject, normalizeLabels, requireUuid } from "./validate.ts";
+import { isPlainObject, normalizeLabels, requireJsonDepth, requireUuid } from "./validate.ts";
 
 /** Prefect's scheduler (reference §3.7): keep the next N runs of every active schedule, idempotently. */
 
@@ -36,6 +36,7 @@ function deleteGroupAutoScheduledRuns(deps: ServiceDeps, flowGroupId: string): v
 function clockOptions(c: { parameterDefaults?: unknown; labels?: string[] | null }, where: string) {
   const parameterDefaults = c.parameterDefaults ?? {};
   if (!isPlainObject(parameterDefaults)) throw validationError(`${where}.parameter_defaults must be a JSON object`);
+  requireJsonDepth(parameterDefaults, `${where}.parameter_defaults`);
   return { parameterDefaults, labels: c.labels == null ? [] : normalizeLabels(c.labels) };
 }
 

@@ -2,7 +2,7 @@ import { validationError, errorMessage } from "../core/errors.ts";
 import { Schedule } from "../core/schedule/schedule.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import { checkRunConfig } from "./run-config.ts";
-import { describe, isPlainObject } from "./validate.ts";
+import { describe, isPlainObject, requireJsonDepth } from "./validate.ts";
 
 /**
  * Check a serialized flow sent for registration (the JSON of `Flow.serialize()`): enough
@@ -18,6 +18,7 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
     }
   }
   if (!isPlainObject(raw)) throw validationError(`serialized_flow must be a JSON object, got ${describe(raw)}`);
+  requireJsonDepth(raw, "serialized_flow");
   const f = raw as Record<string, unknown>;
   if (typeof f.name !== "string" || !f.name.trim()) throw validationError("serialized_flow.name must be a non-empty string");
   const tasks = list(f.tasks, "tasks");

@@ -1,7 +1,7 @@
 import { PrefectliteError, validationError } from "../core/errors.ts";
 import { STATE_TYPES, isFinishedType, isStateType, type ResultLocation, type SerializedState } from "../core/state.ts";
 import type { StateWrite } from "../storage/store.ts";
-import { describe, isPlainObject, requireTime } from "./validate.ts";
+import { describe, isPlainObject, requireJsonDepth, requireTime } from "./validate.ts";
 import { newId } from "./ids.ts";
 
 /** Prefect Server's limit on one state (`sys.getsizeof(json.dumps(state))`). */
@@ -25,6 +25,7 @@ export function parseStateInput(value: unknown, now: string, field = "state"): S
     }
   }
   if (!isPlainObject(raw)) throw validationError(`${field} must be a JSON object with a "type", got ${describe(raw)}`);
+  requireJsonDepth(raw, field);
   if (Buffer.byteLength(JSON.stringify(raw)) > MAX_STATE_PAYLOAD_BYTES) throw tooLarge();
   const type = raw.type;
   if (!isStateType(type)) {

@@ -4,10 +4,8 @@ import type { NewTaskRun, TaskRecord, TaskRunRecord } from "../storage/store.ts"
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { serverState, stateWrite } from "./state-input.ts";
 import type { MappedChildrenInput, TaskRunInfo, TaskRunLookup } from "./types.ts";
+import { settings } from "../settings.ts";
 import { requireUuid } from "./validate.ts";
-
-/** The most children one call creates (a bound on one transaction's size). */
-export const MAX_MAPPED_CHILDREN = 1_000_000;
 
 /** Task runs looked up or created on demand: unmapped ones by slug or task id, mapped children in bulk. */
 export function createTaskRunService(deps: ServiceDeps) {
@@ -47,26 +45,34 @@ export function createTaskRunService(deps: ServiceDeps) {
   }
 
   function getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[] {
-    const count = input.count;
-    if (!Number.isInteger(count) || count < 0 || count > MAX_MAPPED_CHILDREN) {
-      throw validationError(`count must be an integer from 0 to ${MAX_MAPPED_CHILDREN}`);
+    const { count } = input;
+    const start = input.start ?? 0;
+    const max = settings.maxMappedChildrenPerCall();
+    if (!Number.isSafeInteger(start) || start < 0) throw validationError("start must be an integer ≥ 0 (the first map index to return)");
+    if (!Number.isSafeInteger(count) || count < 0) throw validationError("count must be an integer ≥ 0");
+    if (count > max) {
+      throw validationError(
+        `count ${count} is more than ${max} children per call (PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL): ` +
+          `ask for them in pages with start (start: 0, count: ${max}; start: ${max}, …)`,
+      );
     }
+    const end = start + count;
     return deps.store.transaction(() => {
       const { flowRunId, task } = taskOf(input);
       const now = isoNow(deps);
-      const existing = deps.store.taskRuns.range(flowRunId, task.slug, 0, count);
+      const existing = deps.store.taskRuns.range(flowRunId, task.slug, start, end);
       if (existing.length < count) {
         const have = new Set(existing.map((r) => r.mapIndex));
         const missing: NewTaskRun[] = [];
-        for (let i = 0; i < count; i++) if (!have.has(i)) missing.push(newTaskRun(flowRunId, task, i, now));
+        for (let i = start; i < end; i++) if (!have.has(i)) missing.push(newTaskRun(flowRunId, task, i, now));
         const inserted = deps.store.taskRuns.insertMissing(missing, now);
         // The transaction is a write transaction taken at its start: nobody else inserted
         // meanwhile, so the children are the ones read plus the ones just written, which need
         // not be read back. Should the count ever differ, read them all.
-        if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.slug, 0, count).map(info);
+        if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.slug, start, end).map(info);
         const all: TaskRunInfo[] = new Array(count);
-        for (const r of existing) all[r.mapIndex] = info(r);
-        for (const m of missing) all[m.mapIndex] = createdInfo(m);
+        for (const r of existing) all[r.mapIndex - start] = info(r);
+        for (const m of missing) all[m.mapIndex - start] = createdInfo(m);
         return all;
       }
       return existing.map(info);

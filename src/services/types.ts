@@ -107,13 +107,19 @@ export interface MappedChildrenInput {
   flowRunId: string;
   taskId?: string | null;
   taskSlug?: string | null;
-  /** Children 0…count-1 are returned, created where missing. */
+  /** Children start…start+count-1 are returned, created where missing (at most PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL). */
   count: number;
+  /** The first map index (default 0). */
+  start?: number | null;
 }
 
 export interface WriteRunLogsResult {
   written: number;
   skipped: number;
+  /** Why lines were skipped (present when some were): "logs[2]: unknown level 'LOUD' (…)". */
+  problems?: string[];
+  /** The same, as one line. */
+  error?: string;
 }
 
 export interface RegisterAgentInput {

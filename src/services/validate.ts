@@ -1,4 +1,8 @@
 import { validationError } from "../core/errors.ts";
+import { settings } from "../settings.ts";
+import { jsonNestsDeeperThan } from "../storage/query-where.ts";
+
+export { jsonNestsDeeperThan };
 
 /** Input checks shared by the services: each throws a Validation error naming the field. */
 
@@ -22,6 +26,19 @@ export function optionalString(value: unknown, field: string): string | null {
   return value;
 }
 
+/**
+ * A JSON value to be stored, refused when it nests deeper than PREFECTLITE_MAX_JSON_DEPTH:
+ * SQLite's JSON functions stop at 1000 levels, and one such value in a column would break
+ * every `where` on that column for everyone. Returns the value.
+ */
+export function requireJsonDepth<T>(value: T, field: string): T {
+  const max = settings.maxJsonDepth();
+  if (jsonNestsDeeperThan(value, max)) {
+    throw validationError(`${field} nests deeper than ${max} levels (PREFECTLITE_MAX_JSON_DEPTH): store flatter values`);
+  }
+  return value;
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -29,7 +46,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export function optionalObject(value: unknown, field: string): Record<string, unknown> | null {
   if (value === undefined || value === null) return null;
   if (!isPlainObject(value)) throw validationError(`${field} must be a JSON object, got ${describe(value)}`);
-  return value;
+  return requireJsonDepth(value, field);
 }
 
 /** A list of labels: strings, deduplicated and sorted (the stored form). */

@@ -1,4 +1,5 @@
 import { validationError } from "../core/errors.ts";
+import { settings } from "../settings.ts";
 import { TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "./tables.ts";
 
 /**
@@ -96,6 +97,23 @@ export function likeToGlob(pattern: string): string {
   return out;
 }
 
+/**
+ * True when objects and arrays in `value` nest deeper than `max` levels (a scalar is 0 deep,
+ * `{a: 1}` 1). Iterative, so any depth (or a cycle) is measured without exhausting the stack.
+ */
+export function jsonNestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // where
 
@@ -112,7 +130,7 @@ export const OPERATORS: Record<ColumnType, readonly string[]> = {
   json: ["_eq", "_neq", "_is_null", "_contains"],
 };
 
-function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comparison: unknown, path: string): string {
+function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comparison: unknown, path: string, maxJsonDepth: number): string {
   if (!isObject(comparison)) throw validationError(`${path}: expected an object of operators such as { _eq: … }`);
   const parts: string[] = [];
   for (const [op, value] of Object.entries(comparison)) {
@@ -127,6 +145,9 @@ function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comp
       continue;
     }
     if (value === null) throw validationError(`${at}: a null value compares with nothing; use _is_null`);
+    if (jsonNestsDeeperThan(value, maxJsonDepth)) {
+      throw validationError(`${at}: the value nests deeper than ${maxJsonDepth} levels (PREFECTLITE_MAX_JSON_DEPTH)`);
+    }
     if (op === "_in" || op === "_nin") {
       if (!Array.isArray(value)) throw validationError(`${at}: expected a list`);
       const encoded = value.map((v, i) => encodeValue(type, v, `${at}[${i}]`));
@@ -173,43 +194,115 @@ function joinAnd(parts: string[]): string {
   return parts.length === 1 ? parts[0]! : parts.map((p) => `(${p})`).join(" AND ");
 }
 
+/** How much of its bounds one `where` has used while it compiles. */
+interface WhereBudget {
+  conditions: number;
+  readonly maxConditions: number;
+  readonly maxRelations: number;
+  readonly maxDepth: number;
+}
+
 /**
  * A `<table>_bool_exp` as a SQL condition on rows of `table` known as `alias`. A null or
- * empty expression is true; `_and: []` is true and `_or: []` false.
+ * empty expression is true; `_and: []` is true and `_or: []` false. Expressions past the
+ * bounds (settings: conditions, relation depth, nesting) are refused with a Validation error
+ * before any SQL is built, so SQLite's own limits (expression depth, recursion) are never met.
  */
 export function compileWhere(b: SQLBuilder, table: TableName, alias: string, exp: unknown, path = "where"): string {
+  const budget: WhereBudget = {
+    conditions: 0,
+    maxConditions: settings.maxWhereConditions(),
+    maxRelations: settings.maxWhereRelationDepth(),
+    maxDepth: settings.maxJsonDepth(),
+  };
+  return compileExp(b, budget, { table, alias, relations: 0, upFrom: undefined, depth: 1 }, exp, path);
+}
+
+/** Where a (sub)expression stands: its table, how it got there, how deep it is. */
+interface WhereScope {
+  table: TableName;
+  alias: string;
+  /** Relations followed from the root to here. */
+  relations: number;
+  /** The object relation followed on the way here, if any (a list relation after one is refused). */
+  upFrom: string | undefined;
+  /** Nesting of expression objects. */
+  depth: number;
+}
+
+function countCondition(budget: WhereBudget, path: string): void {
+  if (++budget.conditions > budget.maxConditions) {
+    throw validationError(
+      `${path}: the where has more than ${budget.maxConditions} conditions (PREFECTLITE_MAX_WHERE_CONDITIONS): ` +
+        "use _in for lists of values, or split the query",
+    );
+  }
+}
+
+function compileExp(b: SQLBuilder, budget: WhereBudget, scope: WhereScope, exp: unknown, path: string): string {
   if (exp === null || exp === undefined) return "1";
   if (!isObject(exp)) throw validationError(`${path}: expected an object`);
+  if (scope.depth > budget.maxDepth) {
+    throw validationError(`${path}: the where nests deeper than ${budget.maxDepth} levels (PREFECTLITE_MAX_JSON_DEPTH): flatten the _and/_or/_not`);
+  }
+  const { table, alias } = scope;
+  const nested = (s: Partial<WhereScope>): WhereScope => ({ ...scope, depth: scope.depth + 1, ...s });
   const parts: string[] = [];
   for (const [key, value] of Object.entries(exp)) {
     if (value === undefined || value === null) continue;
     const at = `${path}.${key}`;
     if (key === "_and" || key === "_or") {
       const list = Array.isArray(value) ? value : [value];
-      const items = list.map((item, i) => `(${compileWhere(b, table, alias, item, `${at}[${i}]`)})`);
+      const items = list.map((item, i) => compileExp(b, budget, nested({}), item, `${at}[${i}]`));
       if (items.length === 0) parts.push(key === "_and" ? "1" : "0");
-      else parts.push(items.join(key === "_and" ? " AND " : " OR "));
+      else parts.push(joinBalanced(items, key === "_and" ? "AND" : "OR"));
       continue;
     }
     if (key === "_not") {
-      parts.push(`NOT (${compileWhere(b, table, alias, value, at)})`);
+      parts.push(`NOT (${compileExp(b, budget, nested({}), value, at)})`);
       continue;
     }
     const type = columnType(table, key);
     if (type) {
-      parts.push(compileComparison(b, type, `${alias}.${quote(key)}`, value, at));
+      if (isObject(value)) for (const op of Object.keys(value)) if (value[op] !== undefined) countCondition(budget, `${at}.${op}`);
+      parts.push(compileComparison(b, type, `${alias}.${quote(key)}`, value, at, budget.maxDepth));
       continue;
     }
     const relation = relationOf(table, key);
     if (!relation) throw validationError(`${at}: '${key}' is not a column or relation of ${table}`);
+    countCondition(budget, at);
+    if (scope.relations + 1 > budget.maxRelations) {
+      throw validationError(
+        `${at}: the where follows more than ${budget.maxRelations} relations in a row (PREFECTLITE_MAX_WHERE_RELATION_DEPTH): ` +
+          "filter on the related table's id columns instead",
+      );
+    }
+    if (relation.kind === "array" && scope.upFrom !== undefined) {
+      throw validationError(
+        `${at}: the where goes up through '${scope.upFrom}' and back down through the list '${key}', which compares every row with all its ` +
+          `siblings: filter ${relation.table} on its ${relation.to} column instead (e.g. ${relation.to}: { _eq: … })`,
+      );
+    }
     const inner = b.alias();
-    const condition = compileWhere(b, relation.table, inner, value, at);
+    const upFrom = relation.kind === "object" ? (scope.upFrom ?? key) : scope.upFrom;
+    const condition = compileExp(b, budget, nested({ table: relation.table, alias: inner, relations: scope.relations + 1, upFrom }), value, at);
     parts.push(
       `EXISTS (SELECT 1 FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)}` +
         (condition === "1" ? ")" : ` AND (${condition}))`),
     );
   }
   return joinAnd(parts);
+}
+
+/**
+ * Conditions joined by AND or OR as a balanced tree: `a OR b OR c …` is a chain as deep as the
+ * list in SQLite's parser (which stops at 1000 levels); halves keep the depth logarithmic.
+ */
+function joinBalanced(items: string[], op: "AND" | "OR"): string {
+  if (items.length === 1) return `(${items[0]})`;
+  if (items.length <= 8) return items.map((p) => `(${p})`).join(` ${op} `);
+  const half = Math.ceil(items.length / 2);
+  return `(${joinBalanced(items.slice(0, half), op)} ${op} ${joinBalanced(items.slice(half), op)})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,24 +329,26 @@ export function compileOrderBy(facts: SchemaFacts, b: SQLBuilder, table: TableNa
   if (orderBy === null || orderBy === undefined) return [];
   const list = Array.isArray(orderBy) ? orderBy : [orderBy];
   const terms: string[] = [];
+  const bounds = { maxTerms: settings.maxOrderByTerms(), maxRelations: settings.maxWhereRelationDepth() };
   list.forEach((item, i) => {
     const path = Array.isArray(orderBy) ? `order_by[${i}]` : "order_by";
-    orderTerms(facts, b, table, alias, item, path, (expr) => expr, false, terms);
+    orderTerms(facts, b, { table, alias, item, path, wrap: (expr) => expr, relations: 0 }, bounds, terms);
   });
   return terms;
 }
 
-function orderTerms(
-  facts: SchemaFacts,
-  b: SQLBuilder,
-  table: TableName,
-  alias: string,
-  item: unknown,
-  path: string,
-  wrap: (expr: string) => string,
-  throughRelation: boolean,
-  terms: string[],
-): void {
+interface OrderScope {
+  table: TableName;
+  alias: string;
+  item: unknown;
+  path: string;
+  wrap: (expr: string) => string;
+  /** Object relations followed to get here (0: the table's own columns). */
+  relations: number;
+}
+
+function orderTerms(facts: SchemaFacts, b: SQLBuilder, scope: OrderScope, bounds: { maxTerms: number; maxRelations: number }, terms: string[]): void {
+  const { table, alias, item, path, wrap } = scope;
   if (item === null || item === undefined) return;
   if (!isObject(item)) throw validationError(`${path}: expected an object such as { name: asc }`);
   for (const [key, value] of Object.entries(item)) {
@@ -262,7 +357,10 @@ function orderTerms(
     if (columnType(table, key)) {
       const direction = typeof value === "string" && Object.hasOwn(DIRECTIONS, value) ? DIRECTIONS[value]! : undefined;
       if (!direction) throw validationError(`${at}: expected one of ${Object.keys(DIRECTIONS).join(", ")}`);
-      const mayBeNull = throughRelation || !facts.notNull(table, key);
+      if (terms.length >= bounds.maxTerms) {
+        throw validationError(`${at}: order_by has more than ${bounds.maxTerms} terms (PREFECTLITE_MAX_ORDER_BY_TERMS): order by fewer columns`);
+      }
+      const mayBeNull = scope.relations > 0 || !facts.notNull(table, key);
       const nulls = mayBeNull && SQLITE_NULLS[direction.dir] !== direction.nulls ? ` NULLS ${direction.nulls}` : "";
       terms.push(`${wrap(`${alias}.${quote(key)}`)} ${direction.dir}${nulls}`);
       continue;
@@ -270,23 +368,27 @@ function orderTerms(
     const relation = relationOf(table, key);
     if (!relation) throw validationError(`${at}: '${key}' is not a column or relation of ${table}`);
     if (relation.kind !== "object") throw validationError(`${at}: cannot order by the list relation '${key}'`);
+    if (scope.relations + 1 > bounds.maxRelations) {
+      throw validationError(`${at}: order_by follows more than ${bounds.maxRelations} relations in a row (PREFECTLITE_MAX_WHERE_RELATION_DEPTH)`);
+    }
     const inner = b.alias();
     const sub = (expr: string) =>
       wrap(`(SELECT ${expr} FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)})`);
-    orderTerms(facts, b, relation.table, inner, value, at, sub, true, terms);
+    orderTerms(facts, b, { table: relation.table, alias: inner, item: value, path: at, wrap: sub, relations: scope.relations + 1 }, bounds, terms);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // limit / offset
 
-export const MAX_LIMIT = 10_000;
-
+/**
+ * A limit or offset as given (undefined when absent). The read side trusts its callers with
+ * any size: the API bounds the limits a request may ask for (src/api/query-limits.ts).
+ */
 export function checkLimit(value: unknown, name: "limit" | "offset"): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw validationError(`${name}: expected a non-negative integer, got ${JSON.stringify(value)}`);
   }
-  if (name === "limit" && value > MAX_LIMIT) throw validationError(`limit: at most ${MAX_LIMIT} rows per query (page with offset)`);
   return value;
 }

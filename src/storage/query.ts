@@ -15,8 +15,6 @@ import {
 } from "./query-where.ts";
 import { TABLES, type TableName } from "./tables.ts";
 
-export { MAX_LIMIT } from "./query-where.ts";
-
 /** A row as the API sees it: JSON columns parsed, booleans as true/false, times as ISO text. */
 export type Row = Record<string, unknown>;
 
@@ -44,6 +42,8 @@ export interface QueryEngine {
   selectRelated(table: TableName, relation: string, keys: readonly unknown[], args?: SelectArgs, columns?: readonly string[]): Map<unknown, Row[]>;
   /** How many related rows each parent key has (keys without any are absent), in one query. */
   countRelated(table: TableName, relation: string, keys: readonly unknown[], where?: unknown): Map<unknown, number>;
+  /** Compiles `where` and `order_by` (throwing their Validation errors) without running anything. */
+  check(table: TableName, args: Pick<SelectArgs, "where" | "order_by">): void;
   /** SQLite's plan (EXPLAIN QUERY PLAN details) for a select, or a relation load when `relation` is given. */
   queryPlan(request: { table: TableName; args?: SelectArgs; columns?: readonly string[]; relation?: string; keys?: readonly unknown[] }): string[];
 }
@@ -82,7 +82,13 @@ function buildEngine(db: Database): QueryEngine {
     return stmt;
   }
 
-  const all = (sql: string, params: SQLValue[]) => statement(sql).all(...params) as Row[];
+  const all = (sql: string, params: SQLValue[]) => {
+    try {
+      return statement(sql).all(...params) as Row[];
+    } catch (e) {
+      throw tooComplex(e) ?? e;
+    }
+  };
 
   return {
     select(table, args = {}, columns) {
@@ -135,6 +141,12 @@ function buildEngine(db: Database): QueryEngine {
       return counts;
     },
 
+    check(table, args) {
+      const b = newBuilder();
+      compileWhere(b, table, "t0", args.where);
+      compileOrderBy(facts, b, table, "t0", args.order_by);
+    },
+
     queryPlan(request) {
       const compiled =
         request.relation === undefined
@@ -144,6 +156,24 @@ function buildEngine(db: Database): QueryEngine {
       return (statement(`EXPLAIN QUERY PLAN ${compiled.sql}`).all(...compiled.params) as Array<{ detail: string }>).map((r) => r.detail);
     },
   };
+}
+
+/**
+ * SQLite's own limits, should a query still meet one past the compiler's bounds, as the
+ * Validation error they are (the request was too big), not an internal one.
+ */
+const SQLITE_LIMIT_ERRORS = /Expression tree is too large|too many terms|Recursion limit|parser stack overflow|too many SQL variables|LIKE or GLOB pattern too complex|string or blob too big/i;
+const SQLITE_JSON_ERRORS = /malformed JSON|JSON nested too deep/i;
+
+function tooComplex(error: unknown): Error | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (SQLITE_LIMIT_ERRORS.test(error.message)) {
+    return validationError(`the query is too large for the database (SQLite: ${error.message}): use fewer conditions or smaller values`);
+  }
+  if (SQLITE_JSON_ERRORS.test(error.message)) {
+    return validationError(`a JSON value this query compares or reads nests too deeply for the database (SQLite: ${error.message})`);
+  }
+  return undefined;
 }
 
 function compileSelect(facts: SchemaFacts, table: TableName, args: SelectArgs, columns: readonly string[] | undefined) {

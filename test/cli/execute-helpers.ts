@@ -36,9 +36,10 @@ export interface RunRow {
 
 export async function runs(client: BackendClient): Promise<RunRow[]> {
   const data = await client.graphql<{ flow_run: RunRow[] }>(
-    `query { flow_run(order_by: { created: asc }) { id state labels serialized_state
-      task_runs(order_by: [{ task_slug: asc }, { map_index: asc }]) { task_slug map_index state }
-      logs(order_by: { timestamp: asc }) { level message } } }`,
+    // Limits on the nested lists keep the rows estimate within PREFECTLITE_MAX_QUERY_ROWS (they multiply).
+    `query { flow_run(order_by: { created: asc }, limit: 100) { id state labels serialized_state
+      task_runs(order_by: [{ task_slug: asc }, { map_index: asc }], limit: 100) { task_slug map_index state }
+      logs(order_by: { timestamp: asc }, limit: 500) { level message } } }`,
   );
   return data.flow_run;
 }

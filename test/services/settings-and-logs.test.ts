@@ -19,7 +19,18 @@ describe("write_run_logs", () => {
       { flow_run_id: flowRunId },
       "not an object",
     ]);
-    expect(result).toEqual({ written: 2, skipped: 7 });
+    expect(result.written).toBe(2);
+    expect(result.skipped).toBe(7);
+    // Each refused line says why; lines naming runs that do not exist are counted together.
+    expect(result.problems).toEqual([
+      "logs[2]: unknown level \"LOUD\" (use one of DEBUG, INFO, WARNING, ERROR, CRITICAL)",
+      "logs[3]: flow_run_id must be a UUID",
+      "logs[6]: timestamp must be an ISO-8601 time, got \"yesterday\"",
+      "logs[7]: message must be a string",
+      "logs[8]: a log line must be an object",
+      "2 line(s) name a flow run that does not exist, or a task run not of that flow run",
+    ]);
+    expect(result.error).toStartWith("7 of 9 log lines skipped: logs[2]: unknown level");
     expect(rows(b.db, "SELECT message, level, task_run_id, timestamp, info FROM log ORDER BY timestamp")).toEqual([
       { message: "with task", level: "ERROR", task_run_id: taskRunId, timestamp: "2024-01-01T11:00:00.000Z", info: '{"k":1}' },
       { message: "plain", level: "INFO", task_run_id: null, timestamp: b.clock.iso(), info: null },

@@ -1,0 +1,427 @@
+import {
+  getNamedType,
+  getOperationAST,
+  getNullableType,
+  GraphQLError,
+  isAbstractType,
+  isInputObjectType,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  valueFromASTUntyped,
+  type ASTNode,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
+import type { Plugin } from "graphql-yoga";
+import { isTableName, type ReadModel, type TableName } from "../services/read-model.ts";
+import { jsonNestsDeeperThan } from "../services/validate.ts";
+import { isPrefectliteError } from "../core/errors.ts";
+import { settings } from "../settings.ts";
+import type { ApiContext } from "./context.ts";
+import { GRAPHQL_ERROR_CODES } from "./errors.ts";
+
+/**
+ * Bounds on one GraphQL request, checked before anything runs (README "Security"): the
+ * document's nesting, size, depth, aliases and fields; then, with the variables, the limits
+ * asked for, the rows the operation could return (list sizes multiply down the tree) and every
+ * `where`/`order_by` (compiled, not run). A request past one gets a GraphQL error naming the
+ * setting and how to stay inside it. The JSON fast path (execute.ts) and yoga (the plugin
+ * below) run the same checks.
+ */
+
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxFields: number;
+  maxRows: number;
+  defaultLimit: number;
+  maxLimit: number;
+  maxJsonDepth: number;
+}
+
+export function queryLimits(): QueryLimits {
+  return {
+    maxDepth: settings.maxQueryDepth(),
+    maxAliases: settings.maxQueryAliases(),
+    maxFields: settings.maxQueryFields(),
+    maxRows: settings.maxQueryRows(),
+    defaultLimit: settings.queryDefaultLimit(),
+    maxLimit: settings.queryMaxLimit(),
+    maxJsonDepth: settings.maxJsonDepth(),
+  };
+}
+
+/** A refused request is a Validation error to clients; `extensions.limit` names the setting. */
+const QUERY_LIMIT_CODE = GRAPHQL_ERROR_CODES.Validation;
+
+function limitError(message: string, setting: string, max: number, nodes?: ASTNode | readonly ASTNode[]): GraphQLError {
+  return new GraphQLError(message, { nodes, extensions: { code: QUERY_LIMIT_CODE, limit: setting, max } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before parsing: bracket nesting (the parser recurses once per level).
+
+/**
+ * The deepest nesting of `{`, `[` and `(` in a document, outside strings and comments, or -1
+ * as soon as it passes `max` (the parser is never given a document it could overflow on).
+ */
+function bracketDepth(text: string, max: number): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x23 /* # */) {
+      while (i < text.length && text.charCodeAt(i) !== 0x0a && text.charCodeAt(i) !== 0x0d) i++;
+    } else if (ch === 0x22 /* " */) {
+      if (text.startsWith('"""', i)) {
+        const end = text.indexOf('"""', i + 3);
+        i = end < 0 ? text.length : end + 2;
+      } else {
+        for (i++; i < text.length && text.charCodeAt(i) !== 0x22 && text.charCodeAt(i) !== 0x0a; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      }
+    } else if (ch === 0x7b || ch === 0x5b || ch === 0x28) {
+      if (++depth > deepest && (deepest = depth) > max) return -1;
+    } else if (ch === 0x7d || ch === 0x5d || ch === 0x29) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** A document nested too deeply to parse safely, refused before parsing. */
+export function checkQueryText(text: string, limits: QueryLimits = queryLimits()): GraphQLError | undefined {
+  // Selections nest at most maxDepth; argument values (a `where`) at most maxJsonDepth, twice
+  // over for the lists of _and/_or. The precise checks come after parsing.
+  const max = limits.maxDepth + 2 * limits.maxJsonDepth + 8;
+  if (bracketDepth(text, max) >= 0) return undefined;
+  return limitError(
+    `the query nests brackets more than ${max} levels deep: keep selections within ${limits.maxDepth} levels (PREFECTLITE_MAX_QUERY_DEPTH) ` +
+      `and argument values within ${limits.maxJsonDepth} (PREFECTLITE_MAX_JSON_DEPTH)`,
+    "PREFECTLITE_MAX_QUERY_DEPTH",
+    limits.maxDepth,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// After parsing, before validation: depth, fields and aliases, through fragments.
+
+const INTROSPECTION_ROOTS = new Set(["__schema", "__type"]);
+
+interface Shape {
+  depth: number;
+  fields: number;
+  aliases: number;
+}
+
+/**
+ * Selection depth and the numbers of fields and aliases of every operation, fragments expanded
+ * (each fragment measured once, so a fragment used many times costs nothing to measure).
+ * Runs before graphql's validation, whose cost grows with the number of fields.
+ */
+export function checkDocumentShape(document: DocumentNode, limits: QueryLimits = queryLimits()): GraphQLError[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const measured = new Map<string, Shape>();
+  const measuring = new Set<string>();
+
+  function measureSet(set: SelectionSetNode | undefined): Shape {
+    const shape: Shape = { depth: 0, fields: 0, aliases: 0 };
+    if (!set) return shape;
+    for (const selection of set.selections) {
+      let inner: Shape;
+      if (selection.kind === Kind.FIELD) {
+        const below = measureSet(selection.selectionSet);
+        // Introspection's type references nest (ofType { ofType … }) past any sensible depth
+        // for data; its lists count in the rows estimate instead, and its brackets before parsing.
+        const depth = INTROSPECTION_ROOTS.has(selection.name.value) ? 1 : below.depth + 1;
+        inner = { depth, fields: below.fields + 1, aliases: below.aliases + (selection.alias ? 1 : 0) };
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        inner = measureSet(selection.selectionSet);
+      } else {
+        inner = measureFragment(selection.name.value);
+      }
+      shape.depth = Math.max(shape.depth, inner.depth);
+      shape.fields += inner.fields;
+      shape.aliases += inner.aliases;
+    }
+    return shape;
+  }
+
+  function measureFragment(name: string): Shape {
+    const known = measured.get(name);
+    if (known) return known;
+    const def = fragments.get(name);
+    // Unknown fragments and cycles are validation's to report.
+    if (!def || measuring.has(name)) return { depth: 0, fields: 0, aliases: 0 };
+    measuring.add(name);
+    const shape = measureSet(def.selectionSet);
+    measuring.delete(name);
+    measured.set(name, shape);
+    return shape;
+  }
+
+  const errors: GraphQLError[] = [];
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+    const shape = measureSet(def.selectionSet);
+    const name = def.name ? `operation '${def.name.value}'` : "the operation";
+    if (shape.depth > limits.maxDepth) {
+      errors.push(
+        limitError(
+          `${name} nests selections ${shape.depth} levels deep, more than ${limits.maxDepth} (PREFECTLITE_MAX_QUERY_DEPTH): ` +
+            "query the nested rows separately (by their ids) instead of through more relations",
+          "PREFECTLITE_MAX_QUERY_DEPTH",
+          limits.maxDepth,
+          def,
+        ),
+      );
+    }
+    if (shape.fields > limits.maxFields) {
+      errors.push(
+        limitError(
+          `${name} selects ${shape.fields} fields (fragments expanded), more than ${limits.maxFields} (PREFECTLITE_MAX_QUERY_FIELDS): select fewer fields or split the query`,
+          "PREFECTLITE_MAX_QUERY_FIELDS",
+          limits.maxFields,
+          def,
+        ),
+      );
+    }
+    if (shape.aliases > limits.maxAliases) {
+      errors.push(
+        limitError(
+          `${name} has ${shape.aliases} aliases (fragments expanded), more than ${limits.maxAliases} (PREFECTLITE_MAX_QUERY_ALIASES): split it into several requests`,
+          "PREFECTLITE_MAX_QUERY_ALIASES",
+          limits.maxAliases,
+          def,
+        ),
+      );
+    }
+  }
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Before execution, with the variables: limits, the rows estimate, where/order_by.
+
+/** Sizes of the introspection lists in a schema (the most any one of them can hold). */
+interface IntrospectionSizes {
+  [field: string]: number;
+}
+
+const introspectionSizes = new WeakMap<GraphQLSchema, IntrospectionSizes>();
+
+function sizesOf(schema: GraphQLSchema): IntrospectionSizes {
+  const known = introspectionSizes.get(schema);
+  if (known) return known;
+  const types = Object.values(schema.getTypeMap());
+  let fields = 0;
+  let args = 0;
+  let inputFields = 0;
+  let enumValues = 0;
+  let interfaces = 0;
+  let possibleTypes = 0;
+  for (const type of types) {
+    if (isAbstractType(type)) possibleTypes = Math.max(possibleTypes, schema.getPossibleTypes(type).length);
+    if (isObjectType(type) || isInterfaceType(type)) {
+      const defs = Object.values(type.getFields());
+      fields = Math.max(fields, defs.length);
+      for (const f of defs) args = Math.max(args, f.args.length);
+      interfaces = Math.max(interfaces, type.getInterfaces().length);
+    } else if (isInputObjectType(type)) {
+      inputFields = Math.max(inputFields, Object.keys(type.getFields()).length);
+    } else if ("getValues" in type) {
+      enumValues = Math.max(enumValues, type.getValues().length);
+    }
+  }
+  for (const d of schema.getDirectives()) args = Math.max(args, d.args.length);
+  const sizes: IntrospectionSizes = {
+    "__Schema.types": types.length,
+    "__Schema.directives": schema.getDirectives().length,
+    "__Type.fields": fields,
+    "__Type.inputFields": inputFields,
+    "__Type.enumValues": enumValues,
+    "__Type.interfaces": interfaces,
+    "__Type.possibleTypes": possibleTypes,
+    "__Field.args": args,
+    "__Directive.args": args,
+  };
+  introspectionSizes.set(schema, sizes);
+  return sizes;
+}
+
+interface Walk {
+  schema: GraphQLSchema;
+  variables: Record<string, unknown>;
+  fragments: Map<string, FragmentDefinitionNode>;
+  limits: QueryLimits;
+  reads: Pick<ReadModel, "checkArgs"> | undefined;
+  rows: number;
+  /** The field path with the most rows, for the message. */
+  widest: { path: string; rows: number };
+  errors: GraphQLError[];
+}
+
+function argument(node: FieldNode, name: string, variables: Record<string, unknown>): unknown {
+  const arg = node.arguments?.find((a) => a.name.value === name);
+  if (!arg) return undefined;
+  return arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : valueFromASTUntyped(arg.value, variables);
+}
+
+/** The table a field reads: its rows' type, or the table of its `<table>_aggregate` type. */
+function tableOf(named: GraphQLNamedType): { table: TableName; aggregate: boolean } | undefined {
+  if (isTableName(named.name)) return { table: named.name, aggregate: false };
+  const m = /^(.+)_aggregate$/.exec(named.name);
+  return m && isTableName(m[1]!) ? { table: m[1] as TableName, aggregate: true } : undefined;
+}
+
+function fieldDefinition(schema: GraphQLSchema, parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
+  if (name === "__schema" && parent === schema.getQueryType()) return SchemaMetaFieldDef;
+  if (name === "__type" && parent === schema.getQueryType()) return TypeMetaFieldDef;
+  if (!isObjectType(parent) && !isInterfaceType(parent)) return undefined;
+  return parent.getFields()[name];
+}
+
+const formatRows = (n: number) => (Number.isFinite(n) && n < 1e15 ? Math.round(n).toLocaleString("en-US") : "more than 10^15");
+
+function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRows: number, parentPath: string): void {
+  const name = node.name.value;
+  if (name === "__typename") return;
+  const def = fieldDefinition(w.schema, parent, name);
+  if (!def) return; // validation reports it
+  const path = parentPath ? `${parentPath}.${name}` : name;
+  const named = getNamedType(def.type);
+  const isList = isListType(getNullableType(def.type));
+  let rows = parentRows;
+  const read = tableOf(named);
+  if (read) {
+    if (isList && !read.aggregate) {
+      const limit = argument(node, "limit", w.variables);
+      if (typeof limit === "number" && Number.isSafeInteger(limit) && limit > w.limits.maxLimit) {
+        w.errors.push(
+          limitError(
+            `${path}: limit ${limit} is more than ${w.limits.maxLimit} (PREFECTLITE_QUERY_MAX_LIMIT): page with limit and offset`,
+            "PREFECTLITE_QUERY_MAX_LIMIT",
+            w.limits.maxLimit,
+            node,
+          ),
+        );
+      }
+      const n = typeof limit === "number" && Number.isSafeInteger(limit) && limit >= 0 ? limit : w.limits.defaultLimit;
+      rows = parentRows * n;
+    }
+    w.rows += rows;
+    if (rows > w.widest.rows) w.widest = { path, rows };
+    if (w.reads) {
+      const where = argument(node, "where", w.variables);
+      const orderBy = read.aggregate ? undefined : argument(node, "order_by", w.variables);
+      if (where != null || orderBy != null) {
+        try {
+          w.reads.checkArgs(read.table, { where, order_by: orderBy });
+        } catch (e) {
+          if (!isPrefectliteError(e)) throw e;
+          w.errors.push(new GraphQLError(`${path}: ${e.message}`, { nodes: node, extensions: { code: GRAPHQL_ERROR_CODES[e.code] } }));
+        }
+      }
+    }
+  } else if (isList && parent.name.startsWith("__")) {
+    rows = parentRows * (sizesOf(w.schema)[`${parent.name}.${name}`] ?? 1);
+    w.rows += rows;
+    if (rows > w.widest.rows) w.widest = { path, rows };
+  }
+  if (node.selectionSet) walkSet(w, node.selectionSet, named, rows, path, new Set());
+}
+
+function walkSet(w: Walk, set: SelectionSetNode, parent: GraphQLNamedType, rows: number, path: string, spreading: Set<string>): void {
+  for (const selection of set.selections) {
+    if (selection.kind === Kind.FIELD) walkField(w, selection, parent, rows, path);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const type = selection.typeCondition ? (w.schema.getType(selection.typeCondition.name.value) ?? parent) : parent;
+      walkSet(w, selection.selectionSet, type, rows, path, spreading);
+    } else {
+      const fragment = w.fragments.get(selection.name.value);
+      if (!fragment || spreading.has(fragment.name.value)) continue;
+      spreading.add(fragment.name.value);
+      walkSet(w, fragment.selectionSet, w.schema.getType(fragment.typeCondition.name.value) ?? parent, rows, path, spreading);
+      spreading.delete(fragment.name.value);
+    }
+  }
+}
+
+/**
+ * The checks that need the variables, for the operation that is to run: how deeply the
+ * variables nest, the limits asked for, the rows the operation could return, and every
+ * `where`/`order_by` compiled (by `reads`, without running it).
+ */
+export function checkOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | null | undefined,
+  reads: Pick<ReadModel, "checkArgs"> | undefined,
+  limits: QueryLimits = queryLimits(),
+): GraphQLError[] {
+  const vars = variables ?? {};
+  if (jsonNestsDeeperThan(vars, limits.maxJsonDepth + 1)) {
+    return [
+      limitError(
+        `the variables nest deeper than ${limits.maxJsonDepth} levels (PREFECTLITE_MAX_JSON_DEPTH): flatten the values`,
+        "PREFECTLITE_MAX_JSON_DEPTH",
+        limits.maxJsonDepth,
+      ),
+    ];
+  }
+  const root = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
+  if (!root) return [];
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const w: Walk = { schema, variables: vars, fragments, limits, reads, rows: 0, widest: { path: "", rows: 0 }, errors: [] };
+  walkSet(w, operation.selectionSet, root, 1, "", new Set());
+  if (w.rows > limits.maxRows) {
+    w.errors.push(
+      limitError(
+        `this query could return up to ${formatRows(w.rows)} rows (${formatRows(w.widest.rows)} of them at ${w.widest.path}), ` +
+          `more than ${limits.maxRows.toLocaleString("en-US")} (PREFECTLITE_MAX_QUERY_ROWS): the limits of nested lists multiply ` +
+          `(a list without a limit counts ${limits.defaultLimit}), so give the lists small limit arguments or query the nested rows separately`,
+        "PREFECTLITE_MAX_QUERY_ROWS",
+        limits.maxRows,
+        operation,
+      ),
+    );
+  }
+  return w.errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same checks in graphql-yoga's pipeline (GET, other content types, batches).
+
+/** A yoga plugin running the checks above at parse, validate and execute. */
+export function queryLimitsPlugin(): Plugin<Record<string, unknown>> {
+  return {
+    onParse({ params }) {
+      const source = params.source as string | { body: string };
+      const error = checkQueryText(typeof source === "string" ? source : source.body);
+      if (error) throw error;
+    },
+    onValidate({ params, setResult }) {
+      const errors = checkDocumentShape(params.documentAST);
+      if (errors.length) setResult(errors);
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!operation) return;
+      const reads = (args.contextValue as Partial<ApiContext> | undefined)?.reads;
+      const errors = checkOperation(args.schema, args.document, operation, args.variableValues as Record<string, unknown> | undefined, reads);
+      if (errors.length) setResultAndStopExecution({ errors });
+    },
+  };
+}
