@@ -28,4 +28,8 @@ export const settings = {
   agentRunsPerProcess: () => Math.max(1, Math.floor(numberSetting("PREFECTLITE_AGENT_RUNS_PER_PROCESS", 1))),
   watchAgentWarningSeconds: () => numberSetting("PREFECTLITE_WATCH_AGENT_WARNING_SECONDS", 15),
   schedulerMaxRuns: () => numberSetting("PREFECTLITE_SCHEDULER_MAX_RUNS", 10),
+  /** How long loading a flow file (in its own process: watcher, register) may take before it is killed. */
+  flowLoadTimeoutSeconds: () => numberSetting("PREFECTLITE_FLOW_LOAD_TIMEOUT_SECONDS", 30),
+  /** How long an agent's child may take to set its run Running before the agent kills it and fails the run. */
+  agentStartTimeoutSeconds: () => numberSetting("PREFECTLITE_AGENT_START_TIMEOUT_SECONDS", 120),
 };
