@@ -96,8 +96,11 @@ async function lastStdoutLine(stream: ReadableStream<Uint8Array>, tooLong: () =>
   const decoder = new TextDecoder();
   let last: string | undefined;
   let partial = "";
-  for await (const chunk of stream) {
-    partial += decoder.decode(chunk, { stream: true });
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    partial += decoder.decode(value, { stream: true });
     const newline = partial.lastIndexOf("\n");
     if (newline >= 0) {
       const complete = partial.slice(0, newline).split("\n").filter((l) => l.trim() !== "");
@@ -115,8 +118,12 @@ async function lastStdoutLine(stream: ReadableStream<Uint8Array>, tooLong: () =>
 async function stderrTail(stream: ReadableStream<Uint8Array>): Promise<string> {
   const decoder = new TextDecoder();
   let tail = "";
-  for await (const chunk of stream) tail = (tail + decoder.decode(chunk, { stream: true })).slice(-STDERR_TAIL);
-  return tail;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return tail;
+    tail = (tail + decoder.decode(value, { stream: true })).slice(-STDERR_TAIL);
+  }
 }
 
 /** The CLI's `Error: …` line if the child printed one, else its last line of stderr. */
