@@ -13,7 +13,7 @@ export interface FlowSourceReport {
 export interface LoadInChildOptions {
   /** Default PREFECTLITE_FLOW_LOAD_TIMEOUT_SECONDS. */
   timeoutMs?: number;
-  /** Kills the child (the caller is stopping). */
+  /** Kills the child (the caller is stopping); a string reason says why in the error ("was interrupted"). */
   signal?: AbortSignal;
 }
 
@@ -47,7 +47,7 @@ export async function loadFlowsInChild(source: { path: string } | { module: stri
     }
   };
   const timer = setTimeout(() => kill(`timed out after ${seconds(timeoutMs)} (PREFECTLITE_FLOW_LOAD_TIMEOUT_SECONDS)`), timeoutMs);
-  const onAbort = () => kill("was stopped: the server is shutting down");
+  const onAbort = () => kill(typeof options.signal?.reason === "string" ? options.signal.reason : "was stopped");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
   try {
