@@ -48,4 +48,8 @@ export const settings = {
   maxOrderByTerms: () => intSetting("PREFECTLITE_MAX_ORDER_BY_TERMS", 20),
   maxJsonDepth: () => intSetting("PREFECTLITE_MAX_JSON_DEPTH", 64),
   maxMappedChildrenPerCall: () => intSetting("PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL", 10_000),
+  /** How long loading a flow file (in its own process: watcher, register) may take before it is killed. */
+  flowLoadTimeoutSeconds: () => numberSetting("PREFECTLITE_FLOW_LOAD_TIMEOUT_SECONDS", 30),
+  /** How long an agent's child may take to set its run Running before the agent kills it and fails the run. */
+  agentStartTimeoutSeconds: () => numberSetting("PREFECTLITE_AGENT_START_TIMEOUT_SECONDS", 120),
 };

@@ -1,3 +1,4 @@
+import type { StateType } from "../core/state.ts";
 import type { ReadModel } from "../services/read-model.ts";
 import type { Services } from "../services/index.ts";
 
@@ -6,6 +7,12 @@ export interface ClaimedFlowRun {
   id: string;
   /** The run config's environment for the child process (strings only). */
   env: Record<string, string>;
+}
+
+/** Where a run an agent's child executes stands now. */
+export interface RunStanding {
+  state: StateType;
+  version: number;
 }
 
 export interface AgentLogLine {
@@ -28,6 +35,10 @@ export interface AgentBackend {
   /** Record a poll without taking anything (when every slot is busy). */
   poll(agentId: string, labels: readonly string[]): Promise<void>;
   writeLogs(lines: AgentLogLine[]): Promise<void>;
+  /** The state and version of each of these runs (a run missing from the map no longer exists). */
+  runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>>;
+  /** Set the run Failed with `message`, if it is still at `version` (false: it moved meanwhile). */
+  failRun(flowRunId: string, version: number, message: string): Promise<boolean>;
   /** Where the child process finds the backend: PREFECTLITE_API_URL or PREFECTLITE_HOME. */
   childEnv(): Record<string, string>;
   /** Free what the backend holds (connections). */
@@ -49,8 +60,8 @@ export function runConfigEnv(runConfig: unknown): Record<string, string> {
 /** The in-process agent's backend: the services and read model of this process's database. */
 export class ServicesAgentBackend implements AgentBackend {
   constructor(
-    private readonly services: Pick<Services, "registerAgent" | "claimRuns" | "getRunsInQueue" | "writeRunLogs">,
-    private readonly reads: Pick<ReadModel, "byPk">,
+    private readonly services: Pick<Services, "registerAgent" | "claimRuns" | "getRunsInQueue" | "writeRunLogs" | "setFlowRunStates">,
+    private readonly reads: Pick<ReadModel, "byPk" | "select">,
     /** PREFECTLITE_HOME of the database, for the child processes. */
     private readonly home: string,
     /**
@@ -79,6 +90,21 @@ export class ServicesAgentBackend implements AgentBackend {
     this.services.writeRunLogs(lines.map((l) => ({ flow_run_id: l.flowRunId, level: l.level, message: l.message, name: l.name })));
   }
 
+  async runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>> {
+    const rows = this.reads.select("flow_run", { where: { id: { _in: [...flowRunIds] } }, limit: flowRunIds.length }, ["id", "state", "version"]);
+    return new Map(rows.map((r) => [String(r.id), { state: r.state as StateType, version: Number(r.version) }]));
+  }
+
+  async failRun(flowRunId: string, version: number, message: string): Promise<boolean> {
+    try {
+      this.services.setFlowRunStates([{ flowRunId, version, state: { type: "Failed", message } }]);
+      return true;
+    } catch (e) {
+      if (isMoved(e)) return false;
+      throw e;
+    }
+  }
+
   childEnv(): Record<string, string> {
     if (!this.server) return { PREFECTLITE_HOME: this.home };
     // PREFECTLITE_HOME still says where results go.
@@ -86,4 +112,10 @@ export class ServicesAgentBackend implements AgentBackend {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The run changed since it was read (or its state no longer allows the write). */
+export function isMoved(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "VersionConflict" || code === "Conflict";
 }

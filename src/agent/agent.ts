@@ -1,4 +1,5 @@
 import { errorMessage } from "../core/errors.ts";
+import { isFinishedType, type StateType } from "../core/state.ts";
 import { LoopService } from "../loops/loop-service.ts";
 import { settings } from "../settings.ts";
 import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
@@ -12,6 +13,16 @@ export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 /** After SIGTERM, how long an interrupted child has to write out what it holds before SIGKILL. */
 const KILL_AFTER_MS = 5_000;
+/** How long a child may outlive its run ending elsewhere (the safeguards) before it is killed. */
+export const DEFAULT_ENDED_RUN_GRACE_MS = 5_000;
+/** Its children's runs are read at most this often (a pass may come with every wake). */
+const SUPERVISE_EVERY_MS = 500;
+
+/**
+ * Whether a run is no longer its child's: it finished, was rescheduled (Lazarus) or is gone.
+ * An agent's child never waits in Scheduled: the agent's claim made the run Submitted.
+ */
+const runLeftChild = (state: StateType | undefined) => state === undefined || state === "Scheduled" || isFinishedType(state);
 
 export interface AgentOptions {
   backend: AgentBackend;
@@ -51,6 +62,22 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** Pass the children's stdout/stderr through (default: dropped; their logs go to the backend). */
   showFlowLogs?: boolean;
+  /**
+   * How long a child may leave its run Submitted — loading, importing the flow file — before the
+   * agent kills it and fails the run (default PREFECTLITE_AGENT_START_TIMEOUT_SECONDS).
+   */
+  startTimeoutMs?: () => number;
+  /** How long a child may outlive its run ending elsewhere before it is killed (default 5 s). */
+  endedRunGraceMs?: number;
+}
+
+/** What the agent knows of a child beyond its process. */
+interface ChildWatch {
+  launchedAt: number;
+  /** When the agent first saw its run leave it (finished, rescheduled, gone). */
+  leftSince?: number;
+  /** Why the agent killed it, once it did. */
+  killedBecause?: string;
 }
 
 export interface AgentStopResult {
@@ -65,7 +92,10 @@ export interface AgentStopResult {
  * each child that ends) takes as many due runs as it has free slots — one atomic
  * Scheduled → Submitted claim, so two agents never take the same run — and executes each in a
  * child process `prefectlite execute flow-run ID` with the run config's environment. A child
- * that dies leaves its run to the zombie killer and Lazarus; the agent only reports it.
+ * that dies leaves its run to the zombie killer and Lazarus; the agent only reports it. A child
+ * that has not set its run Running within the start timeout (hung at import) is killed and its
+ * run failed; a child whose run ended or was rescheduled elsewhere (the safeguards gave up on
+ * it) and that is still alive after a grace period is killed.
  *
  * Stopping (`stop()`): it claims nothing more, waits up to a grace period for its children to
  * finish, then interrupts the rest (SIGTERM: they write out what they hold and leave their runs
@@ -77,6 +107,8 @@ export class Agent extends LoopService {
   readonly concurrency: number;
   private agentId: string | undefined;
   private readonly children = new Map<string, FlowRunProcess>();
+  private readonly watches = new Map<FlowRunProcess, ChildWatch>();
+  private lastSupervised = 0;
   private readonly exits = new Set<Promise<unknown>>();
   private stopping = false;
   private readonly command: (flowRunId: string) => string[];
@@ -142,6 +174,7 @@ export class Agent extends LoopService {
   async runOnce(): Promise<number> {
     if (this.stopping) return 0;
     this.agentId ??= await this.options.backend.register(this.agentName, this.labels);
+    await this.superviseChildren();
     this.pool?.fill();
     const free = this.concurrency - this.children.size;
     if (free <= 0) {
@@ -167,6 +200,8 @@ export class Agent extends LoopService {
    * run config's environment.
    */
   private launch(run: ClaimedFlowRun): AgentLogLine | undefined {
+    const previous = this.children.get(run.id);
+    if (previous) this.killChild(run.id, previous, "its run was rescheduled and taken again");
     let child: FlowRunProcess;
     try {
       const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id) : undefined;
@@ -184,6 +219,7 @@ export class Agent extends LoopService {
       return { flowRunId: run.id, level: "ERROR", message, name: this.agentName };
     }
     this.children.set(run.id, child);
+    this.watches.set(child, { launchedAt: Date.now() });
     this.say(`Agent '${this.agentName}': submitted flow run ${run.id} for execution (PID ${child.pid})`);
     const exit = child.exited.then((outcome) => this.childEnded(run.id, child, outcome));
     this.exits.add(exit);
@@ -231,9 +267,13 @@ export class Agent extends LoopService {
     child: FlowRunProcess,
     outcome: Awaited<FlowRunProcess["exited"]>,
   ): Promise<void> {
+    const watch = this.watches.get(child);
+    this.watches.delete(child);
+    if (this.children.get(flowRunId) !== child) return; // an old child of a run taken again: its successor holds the slot
     this.children.delete(flowRunId);
     this.bringBack(flowRunId);
     if (!this.stopping) this.wake(); // a slot is free
+    if (watch?.killedBecause) return; // said when it was killed
     if (outcome.code === 0) return;
     const lastLine = outcome.stderrTail.trim().split("\n").at(-1) ?? "";
     if (outcome.code === 1) {
@@ -248,6 +288,55 @@ export class Agent extends LoopService {
     await this.options.backend
       .writeLogs([{ flowRunId, level: "WARNING", message, name: this.agentName }])
       .catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
+  }
+
+  /**
+   * Kill the children that hang: one whose run is still Submitted after the start timeout (its
+   * run is failed), and one whose run left it (finished or rescheduled elsewhere: the zombie
+   * killer or Lazarus gave up on it) and that still lives a grace period later.
+   */
+  private async superviseChildren(): Promise<void> {
+    const now = Date.now();
+    if (this.children.size === 0 || now - this.lastSupervised < SUPERVISE_EVERY_MS) return;
+    this.lastSupervised = now;
+    const watched = [...this.children];
+    const standings = await this.options.backend.runStandings(watched.map(([id]) => id));
+    const startTimeoutMs = (this.options.startTimeoutMs ?? (() => settings.agentStartTimeoutSeconds() * 1000))();
+    const graceMs = this.options.endedRunGraceMs ?? DEFAULT_ENDED_RUN_GRACE_MS;
+    const lines: AgentLogLine[] = [];
+    for (const [id, child] of watched) {
+      const watch = this.watches.get(child);
+      if (!watch || watch.killedBecause || this.children.get(id) !== child) continue;
+      const run = standings.get(id);
+      if (run?.state === "Submitted" && now - watch.launchedAt >= startTimeoutMs) {
+        const message = `The flow run process (PID ${child.pid}) did not start the run within ${startTimeoutMs / 1000} s (PREFECTLITE_AGENT_START_TIMEOUT_SECONDS): killed it; does the flow file hang at import?`;
+        this.killChild(id, child, message);
+        const failed = await this.options.backend.failRun(id, run.version, message).catch((e) => {
+          this.say(`Agent '${this.agentName}': could not fail flow run ${id}: ${errorMessage(e)}`);
+          return false;
+        });
+        if (failed) lines.push({ flowRunId: id, level: "ERROR", message, name: this.agentName });
+        continue;
+      }
+      if (!runLeftChild(run?.state)) {
+        watch.leftSince = undefined;
+        continue;
+      }
+      watch.leftSince ??= now;
+      if (now - watch.leftSince < graceMs) continue;
+      const where = run ? `is ${run.state}` : "no longer exists";
+      const message = `The flow run ${where}, but its process (PID ${child.pid}) was still alive ${graceMs / 1000} s later: killed it`;
+      this.killChild(id, child, message);
+      if (run) lines.push({ flowRunId: id, level: "WARNING", message, name: this.agentName });
+    }
+    if (lines.length) await this.options.backend.writeLogs(lines).catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
+  }
+
+  private killChild(flowRunId: string, child: FlowRunProcess, why: string): void {
+    const watch = this.watches.get(child);
+    if (watch) watch.killedBecause = why;
+    this.say(`Agent '${this.agentName}': flow run ${flowRunId}: ${why}`);
+    child.kill("SIGKILL");
   }
 
   /**

@@ -233,6 +233,13 @@ function flowRunProcess(proc: FlowRunSubprocess, stderr: Promise<string>): FlowR
       stderrTail: await stderr,
     })),
     kill: (signal) => {
+      // Its own process group (detached): whatever the run started goes with it.
+      try {
+        process.kill(-proc.pid, signal);
+        return;
+      } catch {
+        // no such group (it has ended): the process itself, if still there
+      }
       try {
         proc.kill(signal);
       } catch {

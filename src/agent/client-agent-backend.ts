@@ -1,7 +1,8 @@
 import { BackendClient } from "../client/client.ts";
 import { HttpTransport } from "../client/http-transport.ts";
-import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
-import { runConfigEnv } from "./agent-backend.ts";
+import type { StateType } from "../core/state.ts";
+import type { AgentBackend, AgentLogLine, ClaimedFlowRun, RunStanding } from "./agent-backend.ts";
+import { isMoved, runConfigEnv } from "./agent-backend.ts";
 
 export interface ClientAgentBackendOptions {
   /** The server (PREFECTLITE_API_URL); without one, `embedded` is used. */
@@ -63,6 +64,24 @@ export class ClientAgentBackend implements AgentBackend {
     await this.client.graphql(`mutation ($input: write_run_logs_input!) { write_run_logs(input: $input) { success } }`, {
       input: { logs: lines.map((l) => ({ flow_run_id: l.flowRunId, level: l.level, message: l.message, name: l.name })) },
     });
+  }
+
+  async runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>> {
+    const data = await this.client.graphql<{ flow_run: Array<{ id: string; state: StateType; version: number }> }>(
+      `query ($ids: [uuid!], $limit: Int) { flow_run(where: { id: { _in: $ids } }, limit: $limit) { id state version } }`,
+      { ids: flowRunIds, limit: flowRunIds.length },
+    );
+    return new Map(data.flow_run.map((r) => [r.id, { state: r.state, version: r.version }]));
+  }
+
+  async failRun(flowRunId: string, version: number, message: string): Promise<boolean> {
+    try {
+      await this.client.setFlowRunState(flowRunId, version, { type: "Failed", message });
+      return true;
+    } catch (e) {
+      if (isMoved(e)) return false;
+      throw e;
+    }
   }
 
   childEnv(): Record<string, string> {

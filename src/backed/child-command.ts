@@ -44,7 +44,17 @@ export function warmFlowRunCommand(): string[] | undefined {
   return prefectliteCommand(["execute", "flow-run", "--wait-for-id"]);
 }
 
-function prefectliteCommand(args: string[]): string[] {
+/**
+ * The command that loads a flow file (or module) in a process of its own and prints its flows,
+ * serialized, as one JSON line: `prefectlite inspect flow-file PATH --json` (`inspect module NAME`).
+ * User code then never runs in the process that asked (serve's watcher, register).
+ */
+export function inspectFlowSourceCommand(source: { path: string } | { module: string }): string[] {
+  const [what, value] = "path" in source ? ["flow-file", source.path] : ["module", source.module];
+  return prefectliteCommand(["inspect", what, value, "--json"], []);
+}
+
+function prefectliteCommand(args: string[], inspect = inspectFlags()): string[] {
   if (isCompiledBinary()) return [process.execPath, ...args];
-  return [process.execPath, ...inspectFlags(), resolve(import.meta.dir, "../main.ts"), ...args];
+  return [process.execPath, ...inspect, resolve(import.meta.dir, "../main.ts"), ...args];
 }

@@ -21,23 +21,30 @@ export interface RegistrationOutcome {
 
 /** The serialized flow as it will be registered: CLI labels merged into its run config. */
 export function serializeForRegistration(flow: Flow, labels: readonly string[] = []): SerializedFlow {
-  const serialized = serializeFlow(flow);
-  serialized.runConfig.labels = [...new Set([...serialized.runConfig.labels, ...labels])].sort();
-  return serialized;
+  return withLabels(serializeFlow(flow), labels);
+}
+
+function withLabels(serialized: SerializedFlow, labels: readonly string[] = []): SerializedFlow {
+  return { ...serialized, runConfig: { ...serialized.runConfig, labels: [...new Set([...serialized.runConfig.labels, ...labels])].sort() } };
 }
 
 /**
  * Register a flow in a project: a new version only when its serialized hash differs from the
  * newest version's (unless forced).
  */
-export async function registerFlow(
+export function registerFlow(client: BackendClient, flow: Flow, projectName: string, options: RegisterFlowOptions = {}): Promise<RegistrationOutcome> {
+  return registerSerializedFlow(client, serializeFlow(flow), projectName, options);
+}
+
+/** {@link registerFlow} for a flow serialized elsewhere (a child process that loaded its file). */
+export async function registerSerializedFlow(
   client: BackendClient,
-  flow: Flow,
+  flow: SerializedFlow,
   projectName: string,
   options: RegisterFlowOptions = {},
 ): Promise<RegistrationOutcome> {
   const project = await client.requireProject(projectName);
-  const serialized = serializeForRegistration(flow, options.labels);
+  const serialized = withLabels(flow, options.labels);
   const hash = serializedHash(serialized);
   if (!options.force) {
     const latest = await client.latestFlow(flow.name, projectName);

@@ -10,6 +10,8 @@ import { requiresToken, startServer } from "../server/serve.ts";
 import { settings } from "../settings.ts";
 import { createGroupCommit } from "../storage/group-commit.ts";
 import { watchAndRegister } from "../watcher/watch-and-register.ts";
+import { loadFlowsInChild } from "../backed/flow-source-child.ts";
+import { recordFlowFileLoad } from "../services/flow-file-errors.ts";
 import { openBackend, type Backend } from "./backend.ts";
 import { EmbeddedTransport } from "./embedded-transport.ts";
 import { observeRunChanges } from "./observe-runs.ts";
@@ -138,6 +140,9 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
         paths: [options.watchDir],
         archiveDeleted: options.archiveDeleted,
         signal: controller.signal,
+        // Flow code never runs in this process: each file is loaded by a child, within a time limit.
+        loadFlowFile: (path) => loadFlowsInChild({ path }, { signal: controller.signal }),
+        onLoadOutcome: (path, error) => recordFlowFileLoad(path, error),
         log: (line) => log(`└── ${clock()} | ${line}`),
         onReady: () => {
           log(`Watching '${options.watchDir}' for flow changes (project '${options.project}')`);

@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { BackendClient } from "../client/client.ts";
+import { killWhenRunEndsElsewhere } from "../client/run-end-watch.ts";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
 import { flowRunProcessEnv } from "../core/run-env.ts";
@@ -125,7 +126,11 @@ async function supervise(client: BackendClient, run: RunInfo, env: Record<string
   let outcome: string;
   try {
     const proc = Bun.spawn(executeCommand(run.id), { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+    const stopWatching = killWhenRunEndsElsewhere(client, run.id, () => proc.kill("SIGKILL"), {
+      intervalMs: settings.agentPollSeconds() * 1000,
+      onKilled: (state) => quietly(() => logger.warning(`Flow run '${run.name}' is ${state}, but its process was still alive: killed it`)),
+    });
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]).finally(stopWatching);
     const tail = stderr.trim().split("\n").at(-1) ?? "";
     outcome = `exited with ${proc.signalCode ?? `code ${code}`}${tail ? `: ${tail}` : ""}`;
   } catch (e) {

@@ -1,3 +1,4 @@
+import { flowFileError, type FlowFileError } from "../services/flow-file-errors.ts";
 import type { ReadModel, Row } from "../services/read-model.ts";
 import { labelsOf } from "./format.ts";
 
@@ -152,6 +153,8 @@ export interface FlowDetail {
   tasks: Row[];
   recentRuns: Row[];
   runCount: number;
+  /** The flow's file failed to load the last time serve's watcher read it (the registered version stays live). */
+  loadError: FlowFileError | undefined;
 }
 
 export function parametersOf(flow: Row): ParameterView[] {
@@ -206,5 +209,11 @@ export function flowDetail(reads: ReadModel, flowId: string, recent = 10): FlowD
     tasks: reads.select("task", { where: { flow_id: { _eq: flowId } }, limit: 10_000 }, ["slug", "name", "type", "mapped", "max_retries", "is_reference_task"]),
     recentRuns,
     runCount: reads.count("flow_run", where),
+    loadError: loadErrorOf(flow.storage),
   };
+}
+
+function loadErrorOf(storage: unknown): FlowFileError | undefined {
+  const s = storage as { type?: unknown; path?: unknown } | null;
+  return s?.type === "Local" && typeof s.path === "string" ? flowFileError(s.path) : undefined;
 }

@@ -1,9 +1,17 @@
 import { relative } from "node:path";
 import { errorMessage } from "../core/errors.ts";
 import type { BackendClient } from "../client/client.ts";
-import { registerFlow } from "../client/register.ts";
-import { loadFlowsFromFile } from "../loader/load.ts";
+import { registerSerializedFlow } from "../client/register.ts";
+import type { SerializedFlow } from "../core/serialize.ts";
 import type { FlowFileEvent } from "./watch.ts";
+
+/**
+ * Loads one flow file and returns its flows, serialized. Wired to a child process
+ * (`prefectlite inspect flow-file PATH --json`, src/backed/flow-source-child.ts): a file that
+ * exits, loops or hangs at import must not take the watching process with it. Rejects with an
+ * error whose message is one line naming the file.
+ */
+export type FlowFileLoader = (path: string) => Promise<{ flows: SerializedFlow[] }>;
 
 export interface FlowFileRegistrarOptions {
   client: BackendClient;
@@ -17,6 +25,9 @@ export interface FlowFileRegistrarOptions {
   archiveDeleted?: boolean;
   /** Activate registered flows' schedules (default true; `--no-schedule` passes false). */
   setScheduleActive?: boolean;
+  loadFlowFile: FlowFileLoader;
+  /** Told how each load of a file went: its one-line error, or undefined once it loads again (or is deleted). */
+  onLoadOutcome?: (path: string, error: string | undefined) => void;
 }
 
 export interface FlowFileRegistrar {
@@ -55,20 +66,23 @@ export function createFlowFileRegistrar(options: FlowFileRegistrarOptions): Flow
   }
 
   async function registerFile(path: string): Promise<void> {
-    let flows;
+    let flows: SerializedFlow[];
     try {
-      flows = (await loadFlowsFromFile(path, { fresh: true })).flows;
+      flows = (await options.loadFlowFile(path)).flows;
     } catch (e) {
-      // The loader's message names the file ("Failed to load 'x.ts': Unexpected = (line 4, column 21)").
-      log(`error: ${errorMessage(e).split("\n")[0]} (the registered version stays live)`);
+      // The message names the file ("Failed to load 'x.ts': Unexpected = (line 4, column 21)").
+      const error = errorMessage(e).split("\n")[0]!;
+      log(`error: ${error} (the registered version stays live)`);
+      options.onLoadOutcome?.(path, error);
       return;
     }
+    options.onLoadOutcome?.(path, undefined);
     if (!flows.length) log(`${shown(path)}: no flows found`);
     const previous = namesByFile.get(path) ?? [];
     namesByFile.set(path, flows.map((f) => f.name));
     for (const flow of flows) {
       try {
-        const outcome = await registerFlow(client, flow, project, {
+        const outcome = await registerSerializedFlow(client, flow, project, {
           labels: options.labels,
           setScheduleActive: options.setScheduleActive,
         });
@@ -83,6 +97,7 @@ export function createFlowFileRegistrar(options: FlowFileRegistrarOptions): Flow
   }
 
   async function fileRemoved(path: string): Promise<void> {
+    options.onLoadOutcome?.(path, undefined);
     const names = namesByFile.get(path) ?? [];
     namesByFile.delete(path);
     if (!options.archiveDeleted) {

@@ -100,6 +100,6 @@ describe("inspect flow-run", () => {
       stdout: "",
       stderr: 'Error: Flow run "nope" not found: flow run ids are UUIDs\n',
     });
-    expect(await runCli(["inspect", "flow", runId], { home })).toEqual({ exitCode: 2, stdout: "", stderr: "Error: can only inspect a flow-run (got 'flow')\n" });
+    expect(await runCli(["inspect", "flow", runId], { home })).toEqual({ exitCode: 2, stdout: "", stderr: "Error: can only inspect a flow-run, a flow-file or a module (got 'flow')\n" });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadFlowsInChild } from "../../src/backed/flow-source-child.ts";
 import { createFlowFileRegistrar } from "../../src/watcher/reregister.ts";
 import { watchAndRegister } from "../../src/watcher/watch-and-register.ts";
 import { openClient } from "./backend.ts";
@@ -12,15 +13,26 @@ ${tasks.map((t) => `const ${t} = task(function ${t}() { return "${t}"; });`).joi
 export const flow = new Flow("watched", () => { ${tasks.map((t) => `${t}();`).join(" ")} });
 `;
 
+/** Each file is loaded by a child process (what serve does), with a short time limit. */
+const loadFlowFile = (path: string) => loadFlowsInChild({ path }, { timeoutMs: 3000 });
+
 async function setUp(options: { archiveDeleted?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "prefectlite-rereg-"));
   const { client, db } = openClient();
   await client.createProject("dev");
   const lines: string[] = [];
-  const registrar = createFlowFileRegistrar({ client, project: "dev", log: (l) => lines.push(l), ...options });
+  const outcomes: Array<[string, string | undefined]> = [];
+  const registrar = createFlowFileRegistrar({
+    client,
+    project: "dev",
+    log: (l) => lines.push(l),
+    loadFlowFile,
+    onLoadOutcome: (path, error) => outcomes.push([path, error]),
+    ...options,
+  });
   const versions = () =>
     db.query("SELECT version, archived FROM flow WHERE name = 'watched' ORDER BY version").all() as Array<{ version: number; archived: number }>;
-  return { dir, client, db, lines, registrar, versions };
+  return { dir, client, db, lines, outcomes, registrar, versions };
 }
 
 describe("re-registering flow files", () => {
@@ -69,6 +81,32 @@ describe("re-registering flow files", () => {
     expect(versions().map((v) => v.archived)).toEqual([1, 0]);
   });
 
+  test("a file that exits, loops or hangs at import is one error line naming it, and the watching process goes on", async () => {
+    const { dir, lines, outcomes, registrar, versions } = await setUp();
+    const file = join(dir, "watched.ts");
+    writeFileSync(file, flowSource(["extract"]));
+    await registrar.handle({ type: "added", path: file });
+    const cases: Array<[string, RegExp]> = [
+      [`process.exit(0);\n${flowSource(["extract", "load"])}`, /exited with code 0 before reporting its flows/],
+      [`while (true) {}\n${flowSource(["extract", "load"])}`, /timed out after 3 s/],
+      [`await new Promise(() => setInterval(() => {}, 1000));\n${flowSource(["extract", "load"])}`, /timed out after 3 s/],
+      [`process.exit(7);\n`, /exited with code 7/],
+    ];
+    for (const [source, expected] of cases) {
+      writeFileSync(file, source);
+      await registrar.handle({ type: "changed", path: file });
+      const last = lines.at(-1)!;
+      expect(last).toStartWith(`error: Loading '${file}'`);
+      expect(last).toMatch(expected);
+      expect(outcomes.at(-1)).toEqual([file, last.slice("error: ".length, -" (the registered version stays live)".length)]);
+    }
+    expect(versions()).toEqual([{ version: 1, archived: 0 }]);
+    writeFileSync(file, flowSource(["extract", "load"]));
+    await registrar.handle({ type: "changed", path: file });
+    expect(versions().map((v) => v.version)).toEqual([1, 2]);
+    expect(outcomes.at(-1)).toEqual([file, undefined]);
+  });
+
   test("a deleted file archives nothing by default, and archives its flows with archiveDeleted", async () => {
     const keep = await setUp();
     const file = join(keep.dir, "watched.ts");
@@ -103,6 +141,7 @@ describe("re-registering flow files", () => {
       paths: [dir],
       debounceMs: 50,
       signal: controller.signal,
+      loadFlowFile,
       onReady: ready,
       log: (l) => (lines.push(l), onLine?.()),
     });

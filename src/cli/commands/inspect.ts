@@ -88,9 +88,16 @@ function card(run: FlowRunView, flow: FlowView, taskRuns: TaskRunView[]): string
 
 const indent = (text: string) => text.replace(/^(?=.)/gm, "  ");
 
-/** `inspect flow-run ID`: the run card, its state history and a table of its task runs. */
+/**
+ * `inspect flow-run ID`: the run card, its state history and a table of its task runs.
+ * `inspect flow-file PATH` / `inspect module NAME`: the flows a file or module exports.
+ */
 export async function inspect(o: InspectOptions): Promise<number> {
-  if (o.what !== "flow-run") throw new PrefectliteError("Usage", `can only inspect a flow-run (got '${o.what}')`);
+  if (o.what === "flow-file" || o.what === "module") {
+    const { inspectFlowSource } = await import("./inspect-flow-source.ts");
+    return inspectFlowSource({ what: o.what, source: o.id, json: o.json });
+  }
+  if (o.what !== "flow-run") throw new PrefectliteError("Usage", `can only inspect a flow-run, a flow-file or a module (got '${o.what}')`);
   const client = connect({ apiUrl: o.apiUrl });
   try {
     const deps = { client, results: new LocalResultStore(settings.resultsDir()) };

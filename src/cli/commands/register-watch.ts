@@ -1,5 +1,6 @@
 import { clockTime } from "../../engine/log-format.ts";
 import type { BackendClient } from "../../client/client.ts";
+import { loadFlowsInChild } from "../../backed/flow-source-child.ts";
 import { watchAndRegister } from "../../watcher/watch-and-register.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
@@ -44,6 +45,8 @@ export async function runRegisterWatch(options: RegisterWatchOptions): Promise<n
       initial: options.initial,
       debounceMs: options.debounceMs,
       signal: controller.signal,
+      // In a child, within a time limit: a looping file cannot keep Ctrl-C from stopping the watch.
+      loadFlowFile: (path) => loadFlowsInChild({ path }, { signal: controller.signal }),
       log: (line) => write(`└── ${clock()} | ${line}\n`),
       onReady: () => write(`Watching ${options.paths.map((p) => `'${p}'`).join(", ")} for changes (Ctrl+C to stop)...\n`),
     });

@@ -1,8 +1,8 @@
 import { PrefectliteError, errorMessage } from "../../core/errors.ts";
-import type { Flow } from "../../core/flow.ts";
+import type { SerializedFlow } from "../../core/serialize.ts";
 import type { BackendClient } from "../../client/client.ts";
-import { registerFlow } from "../../client/register.ts";
-import { loadFlowsFromFile, loadFlowsFromModule, type LoadedFlows } from "../../loader/load.ts";
+import { registerSerializedFlow } from "../../client/register.ts";
+import { loadFlowsInChild, type FlowSourceReport } from "../../backed/flow-source-child.ts";
 import { connect } from "../../runtime/connect.ts";
 import { expandFlowFiles } from "../../runtime/flow-files.ts";
 import { EXIT } from "../exit.ts";
@@ -21,6 +21,9 @@ export interface RegisterOptions {
   apiUrl?: string;
   json: boolean;
 }
+
+/** What a Ctrl-C during loading exits with (128 + SIGINT), as a shell reports an interrupted command. */
+const INTERRUPTED_EXIT = 130;
 
 /** `=== 1 registered, 1 skipped ===` with bars as wide as Prefect's. */
 export function summaryLine(counts: { registered: number; skipped: number; errored: number }): string {
@@ -44,9 +47,14 @@ export async function register(options: RegisterOptions): Promise<number> {
   try {
     await client.requireProject(options.project);
     writeStdout("Collecting flows...\n");
-    const sources: Array<{ label: string; load: () => Promise<LoadedFlows> }> = [
-      ...files.map((f) => ({ label: f, load: () => loadFlowsFromFile(f) })),
-      ...options.modules.map((m) => ({ label: m, load: () => loadFlowsFromModule(m) })),
+    // Each source is loaded by a child process, within PREFECTLITE_FLOW_LOAD_TIMEOUT_SECONDS: a
+    // file that exits, loops or hangs at import is an error line, and Ctrl-C always stops us.
+    const interrupt = new AbortController();
+    const onSigint = () => interrupt.abort("was interrupted");
+    const load = (source: { path: string } | { module: string }) => loadFlowsInChild(source, { signal: interrupt.signal });
+    const sources: Array<{ label: string; load: () => Promise<FlowSourceReport> }> = [
+      ...files.map((f) => ({ label: f, load: () => load({ path: f }) })),
+      ...options.modules.map((m) => ({ label: m, load: () => load({ module: m }) })),
     ];
     const counts = { registered: 0, skipped: 0, errored: 0 };
     const wanted = new Set(options.names);
@@ -54,13 +62,20 @@ export async function register(options: RegisterOptions): Promise<number> {
     const records: unknown[] = [];
     for (const source of sources) {
       writeStdout(`Processing '${source.label}':\n`);
-      let flows: Flow[];
+      let flows: SerializedFlow[];
+      process.once("SIGINT", onSigint);
       try {
         flows = (await source.load()).flows;
       } catch (e) {
+        if (interrupt.signal.aborted) {
+          writeStdout("Interrupted.\n");
+          return INTERRUPTED_EXIT;
+        }
         writeStdout(`  Error loading flows: ${errorMessage(e)}\n`);
         counts.errored++;
         continue;
+      } finally {
+        process.off("SIGINT", onSigint);
       }
       for (const flow of flows) {
         if (wanted.size && !wanted.has(flow.name)) continue;
@@ -95,14 +110,14 @@ export async function register(options: RegisterOptions): Promise<number> {
 
 async function registerOne(
   client: BackendClient,
-  flow: Flow,
+  flow: SerializedFlow,
   options: RegisterOptions,
   counts: { registered: number; skipped: number; errored: number },
   records: unknown[],
 ): Promise<void> {
   writeStdout(`  Registering '${flow.name}'...`);
   try {
-    const outcome = await registerFlow(client, flow, options.project, {
+    const outcome = await registerSerializedFlow(client, flow, options.project, {
       labels: options.labels,
       force: options.force,
       setScheduleActive: options.schedule,

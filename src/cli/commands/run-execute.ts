@@ -1,5 +1,6 @@
 import { executeFlowRunCommand } from "../../backed/child-command.ts";
 import { runApiFor } from "../../client/run-api.ts";
+import { killWhenRunEndsElsewhere } from "../../client/run-end-watch.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { PrefectliteError, errorMessage } from "../../core/errors.ts";
 import { Failed, isFinishedType, type StateType } from "../../core/state.ts";
@@ -67,10 +68,17 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A child hung at import or in a loop outlives a run the safeguards failed: it is killed then.
+  const stopWatching = killWhenRunEndsElsewhere(client, id, () => child.kill("SIGKILL"), {
+    intervalMs: settings.agentPollSeconds() * 1000,
+    onKilled: (state) =>
+      writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message: `The flow run is ${state}, but its process was still alive: killed it` })}\n`),
+  });
   let code: number;
   try {
     code = await child.exited;
   } finally {
+    stopWatching();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

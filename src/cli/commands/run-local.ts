@@ -25,30 +25,24 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
   if (Object.keys(options.parameters).length) {
     writeStdout(`Configured local flow run\n└── Parameters: ${JSON.stringify(options.parameters)}\n`);
   }
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once("SIGINT", onSigint);
-  try {
-    const logLevel = options.logLevel ?? "INFO";
-    writeStdout("Running flow locally...\n");
-    const state = await runFlow(flow, {
-      resolvedParameters: parameters,
-      logLevel,
-      resultsDir: settings.resultsDir(),
-      signal: controller.signal,
-      reporter: {
-        setFlowRunState() {},
-        setTaskRunState() {},
-        log: (r) => writeStdout(`└── ${formatLogLine(r)}\n`),
-      },
-    });
-    if (state.isSuccessful()) {
-      writeStdout("Flow run succeeded!\n");
-      return EXIT.ok;
-    }
-    writeStdout(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
-    return EXIT.runFailed;
-  } finally {
-    process.off("SIGINT", onSigint);
+  // No SIGINT handler: a handler only runs once the event loop turns, and a flow looping
+  // synchronously (at import or in a task) never lets it. Ctrl-C ends the process at once (130).
+  const logLevel = options.logLevel ?? "INFO";
+  writeStdout("Running flow locally...\n");
+  const state = await runFlow(flow, {
+    resolvedParameters: parameters,
+    logLevel,
+    resultsDir: settings.resultsDir(),
+    reporter: {
+      setFlowRunState() {},
+      setTaskRunState() {},
+      log: (r) => writeStdout(`└── ${formatLogLine(r)}\n`),
+    },
+  });
+  if (state.isSuccessful()) {
+    writeStdout("Flow run succeeded!\n");
+    return EXIT.ok;
   }
+  writeStdout(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
+  return EXIT.runFailed;
 }

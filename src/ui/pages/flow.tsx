@@ -55,6 +55,11 @@ export const FlowPage: FC<FlowPageProps> = ({ detail, signedIn, form, formError,
       </h1>
       <ErrorBox message={actionError} />
       <Notice message={notice} />
+      {detail.loadError ? (
+        <div class="error" role="alert" data-load-error>
+          Its file failed to load at <Time iso={detail.loadError.at} />: {detail.loadError.message}. The registered version stays live.
+        </div>
+      ) : null}
       <div class="card">
         <dl class="facts">
           <dt>Project</dt>

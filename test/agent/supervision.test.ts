@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { agentWorld, until, type AgentWorld } from "./helpers.ts";
+
+let world: AgentWorld;
+afterEach(() => world?.close());
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Agent passes, one after another, until `check` holds. */
+async function passUntil(agent: ReturnType<AgentWorld["agent"]>, check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await agent.runOnce();
+    await Bun.sleep(20);
+  }
+}
+
+const logs = (runId: string) =>
+  world.backend.db.query("SELECT name, level, message FROM log WHERE flow_run_id = $id ORDER BY timestamp").all({ id: runId }) as Array<Record<string, string>>;
+
+describe("an agent's supervision of its children", () => {
+  test("a child that leaves its run Submitted past the start timeout (hung at import) is killed, and the run ends Failed saying why", async () => {
+    world = agentWorld({ AGENT_TEST_HOLD: "1" });
+    const runId = world.run(world.flowId());
+    const lines: string[] = [];
+    const agent = world.agent({ name: "watchful", startTimeoutMs: () => 300, log: (l) => lines.push(l) });
+    await agent.runOnce();
+    await until(() => world.record(runId) !== undefined, "the child to start");
+    const pid = world.record(runId)!.pid;
+    await passUntil(agent, () => world.state(runId) === "Failed", "the run to be failed");
+    await until(() => !isAlive(pid) && agent.running.length === 0, "the child to be gone");
+    const error = logs(runId).find((l) => l.level === "ERROR")!;
+    expect(error.name).toBe("watchful");
+    expect(error.message).toBe(
+      `The flow run process (PID ${pid}) did not start the run within 0.3 s (PREFECTLITE_AGENT_START_TIMEOUT_SECONDS): killed it; does the flow file hang at import?`,
+    );
+    const state = world.backend.db.query("SELECT serialized_state FROM flow_run WHERE id = $id").get({ id: runId }) as { serialized_state: string };
+    expect(JSON.parse(state.serialized_state).message).toBe(error.message);
+    expect(lines.filter((l) => l.includes(`PID ${pid}`) && l.includes("killed")).length).toBe(1);
+    // The agent said why it killed it; no second line calling it a crash for the safeguards.
+    expect(lines.some((l) => l.includes("zombie killer and Lazarus recover it"))).toBe(false);
+  });
+
+  test("a child whose run was failed elsewhere is killed after the grace period", async () => {
+    world = agentWorld({ AGENT_TEST_HOLD: "1" });
+    const runId = world.run(world.flowId());
+    const agent = world.agent({ endedRunGraceMs: 200 });
+    await agent.runOnce();
+    await until(() => world.record(runId) !== undefined, "the child to start");
+    const pid = world.record(runId)!.pid;
+    const version = (world.backend.db.query("SELECT version FROM flow_run WHERE id = $id").get({ id: runId }) as { version: number }).version;
+    world.backend.services.setFlowRunStates([{ flowRunId: runId, version, state: { type: "Failed", message: "failed from outside" } }]);
+    await passUntil(agent, () => !isAlive(pid), "the child to be killed");
+    await until(() => agent.running.length === 0, "the agent to see it end");
+    expect(world.state(runId)).toBe("Failed");
+    expect(logs(runId).find((l) => l.level === "WARNING")?.message).toBe(
+      `The flow run is Failed, but its process (PID ${pid}) was still alive 0.2 s later: killed it`,
+    );
+  });
+
+  test("when Lazarus reschedules a silent run and finally fails it, each of its hung children is killed", async () => {
+    world = agentWorld({ AGENT_TEST_HOLD: "1" });
+    const runId = world.run(world.flowId());
+    const agent = world.agent({ endedRunGraceMs: 200 });
+    const pids: number[] = [];
+    /** A Lazarus pass for which every run quiet for 1 ms is silent. */
+    const lazarus = async () => {
+      await Bun.sleep(20);
+      return world.backend.services.resurrectRuns({ staleAfterMs: 1 });
+    };
+    const claimAndRecord = async () => {
+      await passUntil(agent, () => world.state(runId) === "Submitted" && world.record(runId) !== undefined && !pids.includes(world.record(runId)!.pid), "a child for the run");
+      pids.push(world.record(runId)!.pid);
+    };
+    await claimAndRecord();
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect((await lazarus()).rescheduled).toBe(1);
+      await claimAndRecord(); // taking the run again kills the child that held it
+      await until(() => !isAlive(pids.at(-2)!), "the previous child to be gone");
+    }
+    expect((await lazarus()).failed).toBe(1);
+    await passUntil(agent, () => !isAlive(pids.at(-1)!), "the last child to be killed");
+    expect(world.state(runId)).toBe("Failed");
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+});
