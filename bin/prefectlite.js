@@ -46,6 +46,7 @@ function platformPackages() {
 /**
  * Bun's postinstall moves its platform build over the placeholder bin/bun.exe. npm may not run
  * that script in a user's project, so the platform package's own executable is looked for too.
+ * Returns the executable, or the one line that says what is missing and how to fix it.
  */
 function findBun() {
   const require = createRequire(import.meta.url);
@@ -53,7 +54,7 @@ function findBun() {
   try {
     bunPackage = require.resolve("bun/package.json");
   } catch {
-    return undefined;
+    return { error: "prefectlite cannot find its `bun` dependency: reinstall prefectlite (npm install prefectlite)" };
   }
   const candidates = [join(dirname(bunPackage), "bin", "bun.exe")];
   const fromBun = createRequire(bunPackage);
@@ -65,14 +66,18 @@ function findBun() {
       // not installed for this machine
     }
   }
-  return candidates.find(isExecutable);
+  const found = candidates.find(isExecutable);
+  if (found) return { bun: found };
+  return {
+    error:
+      `prefectlite cannot find a Bun executable for ${process.platform}-${process.arch} (${platformPackages().join(" or ")} is not installed): ` +
+      "reinstall prefectlite without --omit=optional/--no-optional, or run `node install.js` in node_modules/bun",
+  };
 }
 
-const bun = findBun();
+const { bun, error } = findBun();
 if (!bun) {
-  process.stderr.write(
-    "Error: prefectlite cannot find the Bun executable of its `bun` dependency: reinstall prefectlite without --omit=optional or --no-optional (or run `npm rebuild bun`)\n",
-  );
+  process.stderr.write(`Error: ${error}\n`);
   process.exit(1);
 }
 
