@@ -242,6 +242,14 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
+  // `main` runs `exec SCRIPT ARGS…` itself (cac would take the script's --flags); this entry is for --help.
+  cli
+    .command("exec <script> [...args]", "Run a script that imports \"prefectlite\" (views, Client, flows) on this prefectlite's Bun and SDK, no install needed; ARGS become its process.argv")
+    .example("prefectlite exec probe.ts 8b17ffed-c70e-4a20-a3b4-efb2eebba9e9")
+    .action(() => {
+      throw new PrefectliteError("Usage", "write prefectlite exec SCRIPT [ARGS…]: the script comes first, its own options after it");
+    });
+
   cli.help((sections) =>
     sections.map((section) => ({ ...section, body: section.body.split("\n").filter((line) => !line.includes(INTERNAL) && !/\$ prefectlite execute /.test(line)).join("\n") })),
   );
@@ -249,11 +257,18 @@ function program(setExit: (code: number) => void) {
   return cli;
 }
 
-/** Run the CLI with `argv` (as process.argv) and return the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Run the CLI with `argv` (as process.argv) and return the exit code, or undefined when a user
+ * script (`exec`) now owns the process and ends it itself.
+ */
+export async function main(argv: string[]): Promise<number | undefined> {
   let exitCode: number = EXIT.ok;
   const cli = program((code) => (exitCode = code));
   try {
+    if (argv[2] === "exec" && argv[3] && !argv[3].startsWith("-")) {
+      const { execScript } = await import("./commands/exec.ts");
+      return await execScript(argv[3], argv.slice(4));
+    }
     cli.parse(argv, { run: false });
     if (cli.options.help || cli.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
