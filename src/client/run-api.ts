@@ -38,12 +38,14 @@ export interface TaskRunStateWrite {
   taskRunId: string;
   version: number;
   state: SerializedState;
+  /** The writer's id for the write (a UUID): sent again on a retry, it is not made twice. */
+  writeId?: string;
 }
 
 export interface RunWriteBatch {
   taskRunStates: readonly TaskRunStateWrite[];
   logs: readonly LogRow[];
-  flowRunState: { id: string; version: number; state: SerializedState };
+  flowRunState: { id: string; version: number; state: SerializedState; writeId?: string };
 }
 
 export interface LogRow {
@@ -53,6 +55,8 @@ export interface LogRow {
   name: string;
   level: string;
   message: string;
+  /** The writer's id for the line (a UUID): sent again on a retry, it is not stored twice. */
+  write_id?: string;
 }
 
 const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
@@ -65,8 +69,8 @@ export interface RunApi {
   readFlowRun(id: string): Promise<FlowRunDetails | undefined>;
   readFlowRunState(id: string): Promise<{ state: StateType; version: number } | undefined>;
   readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]>;
-  /** Returns the run's new version. */
-  setFlowRunState(id: string, version: number, state: SerializedState): Promise<number>;
+  /** Returns the run's new version (with `writeId` already stored: the version that write made). */
+  setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number>;
   /** One transaction: all written, or none (the error says why). Returns each run's new version. */
   setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]>;
   /** Children 0…count-1 of a mapped task run, created where missing (one call, one transaction). */
@@ -127,10 +131,10 @@ export class GraphqlRunApi implements RunApi {
   }
 
   /** Returns the run's new version. */
-  async setFlowRunState(id: string, version: number, state: SerializedState): Promise<number> {
+  async setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number> {
     const data = await this.client.graphql<{ set_flow_run_states: { states: Array<{ version: number }> } }>(
       `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { version } } }`,
-      { input: { states: [{ flow_run_id: id, version, state }] } },
+      { input: { states: [{ flow_run_id: id, version, state, write_id: writeId }] } },
     );
     return data.set_flow_run_states.states[0]!.version;
   }
@@ -172,7 +176,9 @@ export class GraphqlRunApi implements RunApi {
       {
         states: taskRunStatesInput(batch.taskRunStates),
         logs: { logs: batch.logs },
-        flow: { states: [{ flow_run_id: batch.flowRunState.id, version: batch.flowRunState.version, state: batch.flowRunState.state }] },
+        flow: {
+          states: [{ flow_run_id: batch.flowRunState.id, version: batch.flowRunState.version, state: batch.flowRunState.state, write_id: batch.flowRunState.writeId }],
+        },
       },
     );
     return { taskRunVersions: data.taskRuns.states.map((s) => s.version), flowRunVersion: data.flowRun.states[0]!.version };
@@ -196,5 +202,5 @@ export class GraphqlRunApi implements RunApi {
 
 /** set_task_run_states' input for these writes. */
 function taskRunStatesInput(items: readonly TaskRunStateWrite[]) {
-  return { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) };
+  return { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state, write_id: i.writeId })) };
 }

@@ -50,8 +50,11 @@ function parseLog(row: unknown, now: string): NewLog | null {
   if (name !== null && typeof name !== "string") return null;
   const info = row.info ?? null;
   if (info !== null && !isPlainObject(info)) return null;
+  // The writer's id for the line: a retried write whose first try was stored is not stored twice.
+  const writeId = row.write_id ?? row.writeId ?? null;
+  if (writeId !== null && (typeof writeId !== "string" || !UUID.test(writeId))) return null;
   return {
-    id: newId(),
+    id: writeId === null ? newId() : writeId.toLowerCase(),
     flowRunId: flowRunId.toLowerCase(),
     taskRunId: taskRunId === null ? null : (taskRunId as string).toLowerCase(),
     timestamp,
