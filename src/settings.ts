@@ -28,4 +28,6 @@ export const settings = {
   agentRunsPerProcess: () => Math.max(1, Math.floor(numberSetting("PREFECTLITE_AGENT_RUNS_PER_PROCESS", 1))),
   watchAgentWarningSeconds: () => numberSetting("PREFECTLITE_WATCH_AGENT_WARNING_SECONDS", 15),
   schedulerMaxRuns: () => numberSetting("PREFECTLITE_SCHEDULER_MAX_RUNS", 10),
+  /** How long a run's process keeps retrying its writes while the server cannot be reached, before it stops. */
+  backendRetrySeconds: () => numberSetting("PREFECTLITE_BACKEND_RETRY_SECONDS", 300),
 };

@@ -45,7 +45,8 @@ export interface TaskRunStateWrite {
 export interface RunWriteBatch {
   taskRunStates: readonly TaskRunStateWrite[];
   logs: readonly LogRow[];
-  flowRunState: { id: string; version: number; state: SerializedState; writeId?: string };
+  /** Written last; without it the batch is a checkpoint of the run's states and logs. */
+  flowRunState?: { id: string; version: number; state: SerializedState; writeId?: string };
 }
 
 export interface LogRow {
@@ -77,11 +78,11 @@ export interface RunApi {
   mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]>;
   writeLogs(logs: readonly LogRow[]): Promise<void>;
   /**
-   * Task-run states, logs, then the flow run's state, in one transaction: all written, or none
+   * Task-run states, logs, then (when given) the flow run's state, in one transaction: all written, or none
    * (the error says why). In-process one services call; over HTTP one mutation document (a
    * document is all or nothing). A RunApi without it gets them written one after another.
    */
-  writeBatch?(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }>;
+  writeBatch?(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }>;
   heartbeat(flowRunId: string): Promise<void>;
   cancel(flowRunId: string): Promise<StateType>;
 }
@@ -165,23 +166,18 @@ export class GraphqlRunApi implements RunApi {
     );
   }
 
-  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
+  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }> {
     type Written = { states: Array<{ version: number }> };
-    const data = await this.client.graphql<{ taskRuns: Written; flowRun: Written }>(
-      `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
-        taskRuns: set_task_run_states(input: $states) { states { version } }
-        logs: write_run_logs(input: $logs) { written }
-        flowRun: set_flow_run_states(input: $flow) { states { version } }
-      }`,
+    const flow = batch.flowRunState;
+    const data = await this.client.graphql<{ taskRuns: Written; flowRun?: Written }>(
+      flow ? BATCH_WITH_FLOW_RUN_STATE : BATCH,
       {
         states: taskRunStatesInput(batch.taskRunStates),
         logs: { logs: batch.logs },
-        flow: {
-          states: [{ flow_run_id: batch.flowRunState.id, version: batch.flowRunState.version, state: batch.flowRunState.state, write_id: batch.flowRunState.writeId }],
-        },
+        ...(flow ? { flow: { states: [{ flow_run_id: flow.id, version: flow.version, state: flow.state, write_id: flow.writeId }] } } : {}),
       },
     );
-    return { taskRunVersions: data.taskRuns.states.map((s) => s.version), flowRunVersion: data.flowRun.states[0]!.version };
+    return { taskRunVersions: data.taskRuns.states.map((s) => s.version), flowRunVersion: data.flowRun?.states[0]!.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {
@@ -199,6 +195,18 @@ export class GraphqlRunApi implements RunApi {
     return data.cancel_flow_run.state;
   }
 }
+
+/** A run's states and logs in one document (a document is one transaction on the server). */
+const BATCH = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+}`;
+
+const BATCH_WITH_FLOW_RUN_STATE = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+  flowRun: set_flow_run_states(input: $flow) { states { version } }
+}`;
 
 /** set_task_run_states' input for these writes. */
 function taskRunStatesInput(items: readonly TaskRunStateWrite[]) {

@@ -57,14 +57,14 @@ export class ServicesRunApi implements RunApi {
     this.backend.services.writeRunLogs([...logs]);
   }
 
-  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
-    const { id, version, state, writeId } = batch.flowRunState;
+  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }> {
+    const flow = batch.flowRunState;
     const written = this.backend.services.writeRunBatch({
       taskRunStates: taskRunStateInputs(batch.taskRunStates),
       logs: [...batch.logs],
-      flowRunState: { flowRunId: id, version, state, rerun: false, writeId },
+      flowRunState: flow ? { flowRunId: flow.id, version: flow.version, state: flow.state, rerun: false, writeId: flow.writeId } : undefined,
     });
-    return { taskRunVersions: written.taskRunStates.map((w) => w.version), flowRunVersion: written.flowRunState!.version };
+    return { taskRunVersions: written.taskRunStates.map((w) => w.version), flowRunVersion: written.flowRunState?.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {

@@ -64,6 +64,7 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
     if (outcome.status === "cancelled") leftovers = true;
     if (outcome.status !== "finished" && outcome.status !== "failed" && outcome.status !== "cancelled") print(outcome.message);
     if (outcome.status === "already-finished" || outcome.status === "not-due") return EXIT.ok;
+    if (outcome.status === "lost") return EXIT.unreachable;
     return outcome.state === "Success" ? EXIT.ok : EXIT.runFailed;
   };
   try {
