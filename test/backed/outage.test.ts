@@ -98,7 +98,7 @@ describe("a backed run while the server cannot be reached", () => {
 
   test("keeps its writes through a short outage and goes on: no task runs twice or starts early, each write is stored once", async () => {
     fx = await backedFixture(FLOW, { mode: "http" });
-    proxy = outageProxy(await fx.client.baseUrl(), 2000);
+    proxy = outageProxy((await fx.client.baseUrl())!, 2000);
     runner = new BackendClient(new HttpTransport(proxy.url));
     const id = await fx.createRun();
     const outcome = await runBackedFlowRun(runner, id, { warn: () => {}, retryWindowMs: 10_000 });
@@ -116,7 +116,7 @@ describe("a backed run while the server cannot be reached", () => {
 
   test("past the retry window it stops: the next task never starts, the run is left Running for the safeguards", async () => {
     fx = await backedFixture(FLOW, { mode: "http" });
-    proxy = outageProxy(await fx.client.baseUrl(), undefined);
+    proxy = outageProxy((await fx.client.baseUrl())!, undefined);
     runner = new BackendClient(new HttpTransport(proxy.url));
     const id = await fx.createRun();
     const outcome = await runBackedFlowRun(runner, id, { warn: () => {}, retryWindowMs: 1000 });
