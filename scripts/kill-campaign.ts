@@ -15,6 +15,12 @@
  * (`serve --no-agent` plus `agent start --api URL`: the run's process talks HTTP), `execute`
  * (`run --execute` on the embedded database beside a `serve` for the safeguards; its child is killed).
  * `--repo DIR` runs another checkout's prefectlite (e.g. the code before a change).
+ *
+ * `--outage [--down 20] [--runs 12]` instead takes the server away mid-load: `serve --no-agent` and
+ * `agent start --api URL` (the safeguards at their defaults, as a real install has them), runs of
+ * the `maxRetries: 1` flow started a few at a time, `serve` SIGKILLed 1 s in and started again on
+ * the same port and database `--down` seconds later. Counted: tasks run twice, runs Failed, runs
+ * that never reach a final state.
  */
 import { Database } from "bun:sqlite";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -66,6 +72,7 @@ export const campaignRetries = chain("campaign-retries", 1);
 `;
 
 interface Options {
+  outage?: { downSeconds: number; runs: number };
   modes: Mode[];
   variants: Variant[];
   trials: number;
@@ -79,6 +86,9 @@ function parseArgs(argv: string[]): Options {
   let trials = 20;
   let parallel = 3;
   let repo = resolve(import.meta.dir, "..");
+  let outage = false;
+  let downSeconds = 20;
+  let runs = 12;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -97,12 +107,23 @@ function parseArgs(argv: string[]): Options {
     } else if (a === "--trials") trials = Number(value());
     else if (a === "--parallel") parallel = Number(value());
     else if (a === "--repo") repo = resolve(value());
+    else if (a === "--outage") outage = true;
+    else if (a === "--down") downSeconds = Number(value());
+    else if (a === "--runs") runs = Number(value());
     else fail(`unknown argument ${a}`);
   }
   if (!Number.isInteger(trials) || trials < 1) fail("--trials must be a whole number ≥ 1");
   if (!Number.isInteger(parallel) || parallel < 1) fail("--parallel must be a whole number ≥ 1");
   if (!existsSync(join(repo, "src/main.ts"))) fail(`--repo ${repo} has no src/main.ts`);
-  return { modes: modes.length ? modes : [...MODES], variants: variants.length ? variants : [...VARIANTS], trials, parallel, repo };
+  if (!(downSeconds > 0) || !Number.isInteger(runs) || runs < 1) fail("--down must be a positive number of seconds and --runs a whole number ≥ 1");
+  return {
+    outage: outage ? { downSeconds, runs } : undefined,
+    modes: modes.length ? modes : [...MODES],
+    variants: variants.length ? variants : [...VARIANTS],
+    trials,
+    parallel,
+    repo,
+  };
 }
 
 function fail(message: string): never {
@@ -321,8 +342,85 @@ function table(rows: Row[]): string {
   return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
 }
 
+/** The server away mid-load (see the file's comment). */
+async function outageCampaign(o: Options, downSeconds: number, runs: number): Promise<string> {
+  const home = mkdtempSync(join(tmpdir(), "kill-campaign-home-"));
+  const flowsDir = mkdtempSync(join(tmpdir(), "kill-campaign-flows-"));
+  const flowFile = join(flowsDir, "campaign.ts");
+  writeFileSync(flowFile, FLOW_FILE);
+  const env = { PREFECTLITE_HOME: home, PREFECTLITE_AGENT_POLL_SECONDS: "0.2" };
+  for (const args of [["create", "project", "campaign"], ["register", "-p", flowFile, "--project", "campaign"]]) {
+    const p = start(o.repo, args, env);
+    if ((await p.proc.exited) !== 0) throw new Error(`prefectlite ${args.join(" ")} failed:\n${p.output()}`);
+  }
+  const startServe = (port: string) => start(o.repo, ["serve", "--port", port, "--no-agent"], env);
+  let serve = startServe("0");
+  const url = await until(() => serve.output().match(/listening on (http:\/\/\S+)/)?.[1], "serve to listen", 30_000);
+  const port = new URL(url).port;
+  const agent = start(o.repo, ["agent", "start", "--api", url, "--concurrency", String(runs)], env);
+  const db = new Database(join(home, "prefectlite.db"), { readonly: true });
+  try {
+    const flow = await graphql<{ flow: Array<{ id: string }> }>(
+      url,
+      `query ($name: String!) { flow(where: { name: { _eq: $name }, archived: { _eq: false } }, order_by: { version: desc }, limit: 1) { id } }`,
+      { name: flowName("retries") },
+    );
+    const ids: string[] = [];
+    const create = async () => {
+      const created = await graphql<{ create_flow_run: { id: string } }>(url, `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`, {
+        input: { flow_id: flow.flow[0]!.id },
+      });
+      ids.push(created.create_flow_run.id);
+    };
+    for (let i = 0; i < runs; i++) await create();
+    // 1 s after the first task started somewhere, the server goes away.
+    await until(() => ids.some((id) => lines(join(flowsDir, `${id}.pid`)).length > 0), "a first task", 60_000);
+    await Bun.sleep(1000);
+    serve.proc.kill("SIGKILL");
+    await serve.proc.exited;
+    await Bun.sleep(downSeconds * 1000);
+    serve = startServe(port);
+    await until(() => /listening on/.test(serve.output()), "serve to listen again", 30_000);
+    const state = (id: string) => (db.query("SELECT state FROM flow_run WHERE id = $id").get({ $id: id }) as { state: string } | null)?.state ?? "";
+    await until(() => ids.every((id) => FINISHED.has(state(id))) || undefined, "every run to finish", FINAL_WITHIN_MS).catch(() => undefined);
+    let twice = 0;
+    let executed = 0;
+    for (const id of ids) {
+      const appended = lines(join(flowsDir, `${id}.lines`));
+      executed += appended.length;
+      twice += appended.length - new Set(appended).size;
+    }
+    const states = ids.map(state);
+    const row = [
+      String(runs),
+      String(downSeconds),
+      String(executed),
+      String(twice),
+      String(states.filter((s) => s === "Failed").length),
+      String(states.filter((s) => !FINISHED.has(s)).length),
+      String(states.filter((s) => s === "Success").length),
+    ];
+    const head = ["runs", "server down (s)", "tasks executed", "tasks run twice", "Failed", "never final", "Success"];
+    const widths = head.map((h, i) => Math.max(h.length, row[i]!.length));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+    return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, line(row)].join("\n");
+  } finally {
+    db.close();
+    for (const p of [agent, serve]) {
+      p.proc.kill("SIGTERM");
+      await p.proc.exited;
+    }
+    rmSync(home, { recursive: true, force: true });
+    rmSync(flowsDir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.main) {
   const o = parseArgs(process.argv.slice(2));
+  if (o.outage) {
+    process.stdout.write(`${await outageCampaign(o, o.outage.downSeconds, o.outage.runs)}\n`);
+    process.exit(0);
+  }
   const rows: Row[] = [];
   for (const mode of o.modes) {
     for (const variant of o.variants) {
