@@ -52,4 +52,6 @@ export const settings = {
   flowLoadTimeoutSeconds: () => numberSetting("PREFECTLITE_FLOW_LOAD_TIMEOUT_SECONDS", 30),
   /** How long an agent's child may take to set its run Running before the agent kills it and fails the run. */
   agentStartTimeoutSeconds: () => numberSetting("PREFECTLITE_AGENT_START_TIMEOUT_SECONDS", 120),
+  /** How long a run's process keeps retrying its writes while the server cannot be reached, before it stops. */
+  backendRetrySeconds: () => numberSetting("PREFECTLITE_BACKEND_RETRY_SECONDS", 300),
 };

@@ -121,7 +121,7 @@ if (mode === "backed") {
     logs: [{ flow_run_id: id, task_run_id: null, timestamp: now(), name: "prefectlite.FlowRunner", level: "INFO", message: "Flow run SUCCESS: all reference tasks succeeded" }],
     flowRunState: { id, version: flowVersion, state: { type: "Success", message: "All reference tasks succeeded.", timestamp: now() } },
   });
-  flowVersion = final.flowRunVersion;
+  flowVersion = final.flowRunVersion!;
   const ms = performance.now() - started;
   await client.close();
   process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success", rows: rowCounts(id) })}\n`);

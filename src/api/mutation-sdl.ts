@@ -36,9 +36,11 @@ input create_flow_run_input {
 }
 type create_flow_run_payload { id: String!, created: Boolean! }
 
-input set_flow_run_state_input { flow_run_id: String!, version: Int, state: JSON!, rerun: Boolean }
+"write_id: the writer's UUID for this write; a write whose id is stored already is not made again (a retry after a lost answer), and returns the version it made"
+input set_flow_run_state_input { flow_run_id: String!, version: Int, state: JSON!, rerun: Boolean, write_id: String }
 input set_flow_run_states_input { states: [set_flow_run_state_input!]! }
-input set_task_run_state_input { task_run_id: String!, version: Int, state: JSON!, rerun: Boolean, flow_run_version: Int }
+"write_id: the writer's UUID for this write; a write whose id is stored already is not made again (a retry after a lost answer), and returns the version it made"
+input set_task_run_state_input { task_run_id: String!, version: Int, state: JSON!, rerun: Boolean, flow_run_version: Int, write_id: String }
 input set_task_run_states_input { states: [set_task_run_state_input!]! }
 type state_write_result { id: String!, status: String!, message: String, version: Int! }
 type set_states_payload { states: [state_write_result!]! }
@@ -53,6 +55,8 @@ input write_run_log_input {
   level: String
   message: String
   info: JSON
+  "The writer's UUID for this line: a line whose id is stored already is not stored again (a retry after a lost answer)"
+  write_id: String
 }
 input write_run_logs_input { logs: [write_run_log_input!]! }
 type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int!, problems: [String!]! }

@@ -86,13 +86,13 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       ),
     set_flow_run_states: (_p, { input }, { services, agentId }) => ({
       states: services.setFlowRunStates(
-        input.states.map((s: Input) => ({ flowRunId: s.flow_run_id, version: s.version, state: s.state, rerun: s.rerun === true })),
+        input.states.map((s: Input) => ({ flowRunId: s.flow_run_id, version: s.version, state: s.state, rerun: s.rerun === true, writeId: s.write_id ?? undefined })),
         { agentId },
       ),
     }),
     set_task_run_states: (_p, { input }, { services }) => ({
       states: services.setTaskRunStates(
-        input.states.map((s: Input) => ({ taskRunId: s.task_run_id, version: s.version, state: s.state, rerun: s.rerun === true })),
+        input.states.map((s: Input) => ({ taskRunId: s.task_run_id, version: s.version, state: s.state, rerun: s.rerun === true, writeId: s.write_id ?? undefined })),
       ),
     }),
     cancel_flow_run: (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),

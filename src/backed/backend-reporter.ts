@@ -16,14 +16,22 @@ export interface BackendReporterOptions {
   versionLocking: boolean;
   /** Writes per batch (states and logs alike). Default 1000. */
   batchSize?: number;
-  /** Longest a write waits in the buffer. Default 200 ms. */
-  flushMs?: number;
+  /**
+   * How long a write is retried while the backend cannot be reached (a restarting server), in
+   * ms. Default 300 s. Past it the reporter gives up: see `onLost`.
+   */
+  retryWindowMs?: number;
   /** Each log record, as it is logged (the runner prints them when asked to). */
   onLog?: (record: LogRecord) => void;
   /** Each flow-run state the backend accepted. */
   onFlowRunState?: (state: State) => void;
   /** Problems that do not stop the run (a refused write, a backend hiccup). */
   warn?: (message: string) => void;
+  /**
+   * The backend stayed unreachable past the retry window: nothing more is written, checkpoints
+   * reject, and the run must stop (its unrecorded work is left to the backend's safeguards).
+   */
+  onLost?: (error: PrefectliteError) => void;
 }
 
 interface TrackedRun {
@@ -38,15 +46,24 @@ interface TrackedRun {
 interface QueuedState {
   run: TrackedRun;
   state: SerializedState;
+  /** This write's id, the same on every try: the backend makes it once. */
+  writeId: string;
 }
 
-const ATTEMPTS_WHEN_UNAVAILABLE = 5;
+const DEFAULT_RETRY_WINDOW_MS = 300_000;
+const LONGEST_BACKOFF_MS = 2_000;
 
 /**
- * The engine's RunReporter for a backed run. Task-run states and logs are written behind, in
- * batches (on size, on a short timer, and on flush); under version locking a Running state is
- * written at once and a refusal tells the engine to leave that task run alone. Writes are
- * serialized (one chain), so versions are assigned at write time from the last confirmed ones.
+ * The engine's RunReporter for a backed run. Task-run states and logs are queued and written by
+ * group commit: the first write starts on the event loop's next turn, and whatever arrives while
+ * a write is under way goes in the next one (states and logs in one transaction where the
+ * backend can), with no timer. `checkpoint()` resolves once everything reported so far is
+ * stored: the engine awaits it before a task's dependents start. Under version locking a
+ * Running state is written at once and a refusal tells the engine to leave that task run alone.
+ * Writes are serialized (one chain), so versions are assigned at write time from the last
+ * confirmed ones; each carries an id of its own, so a write retried after a lost answer is
+ * made once. While the backend cannot be reached writes are retried, with backoff, for
+ * `retryWindowMs`; past it the reporter is lost (see `onLost`).
  */
 export class BackendReporter implements RunReporter {
   private readonly runs = new Map<string, TrackedRun>();
@@ -54,10 +71,14 @@ export class BackendReporter implements RunReporter {
   private states: QueuedState[] = [];
   private logs: LogRow[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The group-commit loop, from when something was queued until the queue is empty again. */
+  private draining: Promise<void> | undefined;
   private closed = false;
+  private lostError: PrefectliteError | undefined;
+  /** Since when calls find the backend unreachable (undefined: it answers). */
+  private unreachableSince: number | undefined;
   private readonly batchSize: number;
-  private readonly flushMs: number;
+  private readonly retryWindowMs: number;
   private readonly warn: (message: string) => void;
 
   constructor(
@@ -66,7 +87,7 @@ export class BackendReporter implements RunReporter {
   ) {
     this.flowRunVersion = options.flowRunVersion;
     this.batchSize = options.batchSize ?? 1000;
-    this.flushMs = options.flushMs ?? 200;
+    this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
     this.warn = options.warn ?? ((m) => writeStderr(`${m}\n`));
     for (const row of options.taskRuns) this.track(row);
   }
@@ -76,15 +97,22 @@ export class BackendReporter implements RunReporter {
     return this.flowRunVersion;
   }
 
+  /** Set once the backend stayed unreachable past the retry window. */
+  get lost(): PrefectliteError | undefined {
+    return this.lostError;
+  }
+
   taskRunId(key: TaskRunKey): string | undefined {
     return this.runs.get(taskRunKeyString(key.slug, key.mapIndex))?.id;
   }
 
   async setFlowRunState(state: State): Promise<void> {
+    if (this.lostError) throw this.lostError;
     if (this.closed) return;
     await this.serialized(() => this.writeFlowRunState(state));
   }
 
+  /** Resolves once the state is queued (or, under version locking, a Running state written). */
   async setTaskRunState(key: TaskRunKey, state: State): Promise<boolean> {
     if (this.closed) return false;
     const k = taskRunKeyString(key.slug, key.mapIndex);
@@ -102,8 +130,9 @@ export class BackendReporter implements RunReporter {
     if (this.options.versionLocking && state.type === "Running") {
       return this.serialized(() => this.claimRunning(run, state.toJSON()));
     }
-    this.states.push({ run, state: state.toJSON() });
-    this.scheduleFlush(this.states.length);
+    if (this.closed) return false;
+    this.states.push({ run, state: state.toJSON(), writeId: Bun.randomUUIDv7() });
+    this.queued();
     return true;
   }
 
@@ -118,21 +147,37 @@ export class BackendReporter implements RunReporter {
       name: record.name,
       level: record.level,
       message: record.message,
+      write_id: Bun.randomUUIDv7(),
     });
-    this.scheduleFlush(this.logs.length);
+    this.queued();
   }
 
-  /** Write out everything buffered so far (in order, after any write under way). */
-  flush(): Promise<void> {
-    return this.serialized(() => this.drain());
+  /**
+   * Undefined when nothing reported is waiting to be written; else a promise that resolves once
+   * everything reported so far is stored, and rejects when the backend is lost.
+   */
+  checkpoint(): Promise<void> | undefined {
+    if (this.lostError) return Promise.reject(this.lostError);
+    const draining = this.draining;
+    if (!draining) return undefined;
+    return draining.then(() => {
+      if (this.lostError) throw this.lostError;
+    });
+  }
+
+  /** Write out everything queued so far (in order, after any write under way). */
+  async flush(): Promise<void> {
+    await this.serialized(() => this.drain());
+    if (this.lostError) throw this.lostError;
   }
 
   /** Flush, then accept nothing more (a run that was stopped must not write after it ended). */
   async close(): Promise<void> {
-    await this.flush();
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+    }
   }
 
   private track(row: TaskRunRow): TrackedRun {
@@ -158,46 +203,55 @@ export class BackendReporter implements RunReporter {
     return next;
   }
 
-  private scheduleFlush(buffered: number): void {
-    if (buffered >= this.batchSize) {
-      void this.flush();
-      return;
-    }
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, this.flushMs);
-    (this.timer as { unref?: () => void }).unref?.();
+  /** Something was queued: start the group-commit loop on the next turn, unless it is under way. */
+  private queued(): void {
+    if (this.draining) return;
+    // The next turn, not a microtask: the work that is ready now (a fan-out's siblings, the
+    // lines logged after a state) is queued first and joins the same write.
+    this.draining = nextTurn().then(() => this.serialized(() => this.drain()));
   }
 
-  private async drain(): Promise<void> {
-    while (this.states.length || this.logs.length) {
-      if (this.states.length) await this.writeStates(this.states.splice(0, this.batchSize));
-      if (this.logs.length) await this.writeLogs(this.logs.splice(0, this.batchSize));
+  /**
+   * Write what is queued, a batch at a time, until nothing is; stops when the backend is lost.
+   * `batches: false` writes states and logs in calls of their own (after a refused batch).
+   */
+  private async drain(batches = true): Promise<void> {
+    while ((this.states.length || this.logs.length) && !this.lostError) {
+      await this.writeQueued(this.states.splice(0, this.batchSize), this.logs.splice(0, this.batchSize), batches);
       // In-process a batch is written synchronously: between batches, let the event loop turn
-      // (heartbeats, the cancel watch) rather than draining thousands of states in one go.
+      // (heartbeats, the cancel watch, the engine's next states join the next batch).
       if (this.states.length || this.logs.length) await nextTurn();
     }
+    // The queue is empty (or lost) as of now: whatever is queued later starts a new loop.
+    this.draining = undefined;
   }
 
-  private async writeStates(batch: QueuedState[]): Promise<void> {
-    const live = batch.filter((q) => !q.run.held);
-    if (!live.length) return;
+  /** One batch of states and logs: one transaction where the backend takes batches. */
+  private async writeQueued(states: QueuedState[], logs: LogRow[], batches = true): Promise<void> {
+    const live = states.filter((q) => !q.run.held);
     const base = new Map<TrackedRun, number>();
     const items = live.map((q) => {
       if (!base.has(q.run)) base.set(q.run, q.run.version);
-      return { taskRunId: q.run.id, version: q.run.version++, state: q.state };
+      return { taskRunId: q.run.id, version: q.run.version++, state: q.state, writeId: q.writeId };
     });
+    const writeBatch = batches ? this.api.writeBatch?.bind(this.api) : undefined;
     try {
-      await this.retrying(() => this.api.setTaskRunStates(items));
+      if (writeBatch && items.length && logs.length) {
+        await this.retrying(() => writeBatch({ taskRunStates: items, logs }));
+      } else {
+        if (items.length) await this.retrying(() => this.api.setTaskRunStates(items));
+        if (logs.length) await this.writeLogs(logs);
+      }
       for (const q of live) q.run.state = q.state.type;
     } catch (e) {
       for (const [run, version] of base) run.version = version;
+      if (this.lostError) return;
       if (!isRefusal(e)) {
         this.warn(`Could not record ${live.length} task run states: ${errorMessage(e)}`);
         return;
       }
+      // A refused state rolled the batch back: the logs go on their own, the states are sorted out.
+      if (writeBatch && logs.length) await this.writeLogs(logs);
       await this.recover(live);
     }
   }
@@ -207,15 +261,15 @@ export class BackendReporter implements RunReporter {
    * the task runs, drop what is no longer ours or no longer allowed, and write the rest.
    */
   private async recover(batch: QueuedState[]): Promise<void> {
-    const groups = new Map<TrackedRun, SerializedState[]>();
-    for (const q of batch) groups.set(q.run, [...(groups.get(q.run) ?? []), q.state]);
+    const groups = new Map<TrackedRun, QueuedState[]>();
+    for (const q of batch) groups.set(q.run, [...(groups.get(q.run) ?? []), q]);
     const [rows, flowRun] = await Promise.all([
       this.retrying(() => this.api.readTaskRuns([...groups.keys()].map((r) => r.id))),
       this.retrying(() => this.api.readFlowRunState(this.options.flowRunId)),
     ]);
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const kept: Array<[TrackedRun, SerializedState[]]> = [];
-    for (const [run, states] of groups) {
+    const kept: Array<[TrackedRun, QueuedState[]]> = [];
+    for (const [run, queued] of groups) {
       const row = byId.get(run.id);
       if (!row) continue;
       if (row.version !== run.version) {
@@ -225,22 +279,23 @@ export class BackendReporter implements RunReporter {
         run.state = row.state;
         continue;
       }
-      const allowed = states.filter((s) => !isFinishedType(row.state) && (flowRun?.state === "Running" || !isRunningType(s.type)));
+      const allowed = queued.filter((q) => !isFinishedType(row.state) && (flowRun?.state === "Running" || !isRunningType(q.state.type)));
       if (allowed.length) kept.push([run, allowed]);
     }
-    const write = async (group: Array<[TrackedRun, SerializedState[]]>) => {
-      const items = group.flatMap(([run, states]) => states.map((state, i) => ({ taskRunId: run.id, version: run.version + i, state })));
+    const write = async (group: Array<[TrackedRun, QueuedState[]]>) => {
+      const items = group.flatMap(([run, queued]) => queued.map((q, i) => ({ taskRunId: run.id, version: run.version + i, state: q.state, writeId: q.writeId })));
       if (!items.length) return;
       await this.retrying(() => this.api.setTaskRunStates(items));
-      for (const [run, states] of group) {
-        run.version += states.length;
-        run.state = states[states.length - 1]!.type;
+      for (const [run, queued] of group) {
+        run.version += queued.length;
+        run.state = queued[queued.length - 1]!.state.type;
       }
     };
     try {
       await write(kept);
     } catch {
       for (const entry of kept) {
+        if (this.lostError) return;
         try {
           await write([entry]);
         } catch (e) {
@@ -256,11 +311,13 @@ export class BackendReporter implements RunReporter {
     await this.drain();
     if (run.held) return false;
     try {
-      const [version] = await this.retrying(() => this.api.setTaskRunStates([{ taskRunId: run.id, version: run.version, state }]));
+      const writeId = Bun.randomUUIDv7();
+      const [version] = await this.retrying(() => this.api.setTaskRunStates([{ taskRunId: run.id, version: run.version, state, writeId }]));
       run.version = version!;
       run.state = "Running";
       return true;
     } catch (e) {
+      if (this.lostError) return false;
       if (!isRefusal(e)) throw e;
       const [row] = await this.retrying(() => this.api.readTaskRuns([run.id]));
       run.held = true;
@@ -275,11 +332,13 @@ export class BackendReporter implements RunReporter {
   private async writeFlowRunState(state: State): Promise<void> {
     if (state.isFinished()) {
       if (await this.finishInOneBatch(state)) return;
-      await this.drain();
+      await this.drain(false);
     }
+    if (this.lostError) throw this.lostError;
     const json = state.toJSON();
+    const writeId = Bun.randomUUIDv7();
     try {
-      this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, this.flowRunVersion, json));
+      this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, this.flowRunVersion, json, writeId));
       this.options.onFlowRunState?.(state);
       return;
     } catch (e) {
@@ -293,7 +352,7 @@ export class BackendReporter implements RunReporter {
     if (current.state === "Cancelling" && !state.isFinished()) return;
     if (current.state === state.type && state.type === "Running") return;
     try {
-      this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, current.version, json));
+      this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, current.version, json, writeId));
       this.options.onFlowRunState?.(state);
     } catch (e) {
       if (!isRefusal(e)) throw e;
@@ -310,29 +369,33 @@ export class BackendReporter implements RunReporter {
   private async finishInOneBatch(state: State): Promise<boolean> {
     const writeBatch = this.api.writeBatch?.bind(this.api);
     if (!writeBatch) return false;
-    while (this.states.length > this.batchSize) await this.writeStates(this.states.splice(0, this.batchSize));
-    while (this.logs.length > this.batchSize) await this.writeLogs(this.logs.splice(0, this.batchSize));
+    while ((this.states.length > this.batchSize || this.logs.length > this.batchSize) && !this.lostError) {
+      await this.writeQueued(this.states.splice(0, this.batchSize), this.logs.splice(0, this.batchSize));
+    }
+    if (this.lostError) throw this.lostError;
     const queued = this.states.splice(0);
     const logs = this.logs.splice(0);
     const live = queued.filter((q) => !q.run.held);
     const base = new Map<TrackedRun, number>();
     const items = live.map((q) => {
       if (!base.has(q.run)) base.set(q.run, q.run.version);
-      return { taskRunId: q.run.id, version: q.run.version++, state: q.state };
+      return { taskRunId: q.run.id, version: q.run.version++, state: q.state, writeId: q.writeId };
     });
     const json = state.toJSON();
-    let written: { flowRunVersion: number };
+    const flowRunState = { id: this.options.flowRunId, version: this.flowRunVersion, state: json, writeId: Bun.randomUUIDv7() };
+    let written: { flowRunVersion?: number };
     try {
-      written = await this.retrying(() => writeBatch({ taskRunStates: items, logs, flowRunState: { id: this.options.flowRunId, version: this.flowRunVersion, state: json } }));
-    } catch {
+      written = await this.retrying(() => writeBatch({ taskRunStates: items, logs, flowRunState }));
+    } catch (e) {
       for (const [run, version] of base) run.version = version;
+      if (this.lostError) throw e;
       this.states.unshift(...queued);
       this.logs.unshift(...logs);
       return false;
     }
     // Written: nothing after this point may send the batch again.
     for (const q of live) q.run.state = q.state.type;
-    this.flowRunVersion = written.flowRunVersion;
+    this.flowRunVersion = written.flowRunVersion!;
     this.options.onFlowRunState?.(state);
     return true;
   }
@@ -341,20 +404,50 @@ export class BackendReporter implements RunReporter {
     try {
       await this.retrying(() => this.api.writeLogs(batch));
     } catch (e) {
-      this.warn(`Could not record ${batch.length} log lines: ${errorMessage(e)}`);
+      if (!this.lostError) this.warn(`Could not record ${batch.length} log lines: ${errorMessage(e)}`);
     }
   }
 
-  /** Retry only when the backend could not be reached (a restarting server), with a short backoff. */
+  /**
+   * Retry while the backend cannot be reached (a restarting server), with backoff, for the retry
+   * window; past it the reporter is lost. Other errors are the caller's to sort out. Every write
+   * carries its id, so a retry of a write whose answer was lost is made once.
+   */
   private async retrying<T>(call: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      if (this.lostError) throw this.lostError;
       try {
-        return await call();
+        const value = await call();
+        if (this.unreachableSince !== undefined) {
+          this.warn(`The backend answers again (after ${((Date.now() - this.unreachableSince) / 1000).toFixed(1)} s): the run goes on`);
+          this.unreachableSince = undefined;
+        }
+        return value;
       } catch (e) {
-        if (!isPrefectliteError(e) || e.code !== "Unavailable" || attempt >= ATTEMPTS_WHEN_UNAVAILABLE) throw e;
-        await Bun.sleep(100 * 2 ** attempt);
+        if (!isPrefectliteError(e) || e.code !== "Unavailable") throw e;
+        const now = Date.now();
+        if (this.unreachableSince === undefined) {
+          this.unreachableSince = now;
+          this.warn(`${errorMessage(e)}: the run's writes are kept and retried for up to ${Math.round(this.retryWindowMs / 1000)} s; no task starts until its upstream is recorded`);
+        }
+        const left = this.unreachableSince + this.retryWindowMs - now;
+        if (left <= 0) throw this.lose(e);
+        await Bun.sleep(Math.min(LONGEST_BACKOFF_MS, 50 * 2 ** attempt, left));
       }
     }
+  }
+
+  /** Give up on the backend: accept nothing more, and tell the runner to stop. */
+  private lose(cause: PrefectliteError): PrefectliteError {
+    if (this.lostError) return this.lostError;
+    this.lostError = new PrefectliteError(
+      "Unavailable",
+      `the backend could not be reached for ${Math.round(this.retryWindowMs / 1000)} s (${errorMessage(cause)}): the run stops here, its unrecorded work is left to the backend's safeguards`,
+    );
+    this.closed = true;
+    this.warn(this.lostError.message);
+    this.options.onLost?.(this.lostError);
+    return this.lostError;
   }
 }
 

@@ -30,7 +30,8 @@ export interface BackedRunOptions {
   /** How long a cancelled run waits for tasks already under way before it ends without them (default 2 s). */
   cancelGraceMs?: number;
   batchSize?: number;
-  flushMs?: number;
+  /** How long writes are retried while the backend cannot be reached (default PREFECTLITE_BACKEND_RETRY_SECONDS). */
+  retryWindowMs?: number;
   /** Sleep until a future scheduled start (default: return `not-due` at once). */
   waitForStart?: boolean;
   /**
@@ -45,6 +46,7 @@ export type BackedRunStatus =
   | "finished" // the engine ran and recorded a final state (maybe Running: retries or incomplete)
   | "cancelled" // a cancel request stopped the run
   | "interrupted" // options.signal: buffered writes flushed, the run left as it was
+  | "lost" // the backend could not be reached for the retry window: stopped, the run left to the safeguards
   | "already-finished"
   | "not-ready"
   | "not-due"
@@ -90,12 +92,15 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     taskRuns: details.task_runs,
     versionLocking: details.flow.flow_group?.settings?.version_locking_enabled === true,
     batchSize: options.batchSize,
-    flushMs: options.flushMs,
+    retryWindowMs: options.retryWindowMs ?? settings.backendRetrySeconds() * 1000,
     onLog: options.onLog,
     onFlowRunState: options.onFlowRunState,
     warn,
+    onLost: () => lost.abort(),
   });
   const controller = new AbortController();
+  /** Aborted when the reporter gives up on the backend: stop at once, without writing. */
+  const lost = new AbortController();
   let cancelRequested = false;
   const watch = watchRun(api, {
     flowRunId,
@@ -120,7 +125,11 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
       signal: controller.signal,
       priorStates: priorStatesOf(details.task_runs),
     });
-    const ended = await untilEnded(engine, controller.signal, options.cancelGraceMs ?? 2000, options.signal);
+    const ended = await untilEnded(engine, controller.signal, options.cancelGraceMs ?? 2000, options.signal, lost.signal);
+    if (ended === "lost" || reporter.lost) {
+      controller.abort(); // tasks still under way see a cancelled run and start nothing more
+      return { status: "lost", state: "Running", message: errorMessage(reporter.lost) };
+    }
     if (ended === "interrupted") {
       await reporter.close();
       const current = await api.readFlowRunState(flowRunId);
@@ -136,6 +145,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     if (cancelRequested || ended.isCancelled()) return { status: "cancelled", state: "Cancelled", message: ended.message };
     return { status: "finished", state: ended.type, message: ended.message };
   } catch (e) {
+    if (reporter.lost) return { status: "lost", state: "Running", message: errorMessage(reporter.lost) };
     // The engine never throws for a task; this is the backend refusing the run itself.
     await reporter.close().catch(() => undefined);
     const current = await readOrThrow(api, flowRunId);
@@ -265,29 +275,34 @@ async function forceCancelled(api: RunApi, flowRunId: string, warn?: (m: string)
 
 /**
  * The engine's final state; "stopped" when it was cancelled and did not end within `graceMs`;
- * "interrupted" as soon as `interrupt` aborts.
+ * "interrupted" as soon as `interrupt` aborts; "lost" as soon as `lost` does.
  */
 function untilEnded(
   engine: Promise<State>,
   cancel: AbortSignal,
   graceMs: number,
   interrupt: AbortSignal | undefined,
-): Promise<State | "stopped" | "interrupted"> {
+  lost: AbortSignal,
+): Promise<State | "stopped" | "interrupted" | "lost"> {
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const onCancel = () => {
       timer = setTimeout(() => done("stopped"), graceMs);
     };
     const onInterrupt = () => done("interrupted");
-    const done = (value: State | "stopped" | "interrupted", error?: unknown) => {
+    const onLost = () => done("lost");
+    const done = (value: State | "stopped" | "interrupted" | "lost", error?: unknown) => {
       clearTimeout(timer);
       cancel.removeEventListener("abort", onCancel);
       interrupt?.removeEventListener("abort", onInterrupt);
+      lost.removeEventListener("abort", onLost);
       if (error !== undefined) reject(error);
       else resolve(value);
     };
     if (cancel.aborted) onCancel();
     else cancel.addEventListener("abort", onCancel, { once: true });
+    if (lost.aborted) return done("lost");
+    lost.addEventListener("abort", onLost, { once: true });
     if (interrupt?.aborted) return done("interrupted");
     interrupt?.addEventListener("abort", onInterrupt, { once: true });
     engine.then(

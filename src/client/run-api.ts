@@ -39,12 +39,15 @@ export interface TaskRunStateWrite {
   taskRunId: string;
   version: number;
   state: SerializedState;
+  /** The writer's id for the write (a UUID): sent again on a retry, it is not made twice. */
+  writeId?: string;
 }
 
 export interface RunWriteBatch {
   taskRunStates: readonly TaskRunStateWrite[];
   logs: readonly LogRow[];
-  flowRunState: { id: string; version: number; state: SerializedState };
+  /** Written last; without it the batch is a checkpoint of the run's states and logs. */
+  flowRunState?: { id: string; version: number; state: SerializedState; writeId?: string };
 }
 
 export interface LogRow {
@@ -54,6 +57,8 @@ export interface LogRow {
   name: string;
   level: string;
   message: string;
+  /** The writer's id for the line (a UUID): sent again on a retry, it is not stored twice. */
+  write_id?: string;
 }
 
 const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
@@ -66,8 +71,8 @@ export interface RunApi {
   readFlowRun(id: string): Promise<FlowRunDetails | undefined>;
   readFlowRunState(id: string): Promise<{ state: StateType; version: number } | undefined>;
   readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]>;
-  /** Returns the run's new version. */
-  setFlowRunState(id: string, version: number, state: SerializedState): Promise<number>;
+  /** Returns the run's new version (with `writeId` already stored: the version that write made). */
+  setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number>;
   /** One transaction: all written, or none (the error says why). Returns each run's new version. */
   setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]>;
   /**
@@ -77,11 +82,11 @@ export interface RunApi {
   mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]>;
   writeLogs(logs: readonly LogRow[]): Promise<void>;
   /**
-   * Task-run states, logs, then the flow run's state, in one transaction: all written, or none
+   * Task-run states, logs, then (when given) the flow run's state, in one transaction: all written, or none
    * (the error says why). In-process one services call; over HTTP one mutation document (a
    * document is all or nothing). A RunApi without it gets them written one after another.
    */
-  writeBatch?(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }>;
+  writeBatch?(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }>;
   heartbeat(flowRunId: string): Promise<void>;
   cancel(flowRunId: string): Promise<StateType>;
 }
@@ -150,10 +155,10 @@ export class GraphqlRunApi implements RunApi {
   }
 
   /** Returns the run's new version. */
-  async setFlowRunState(id: string, version: number, state: SerializedState): Promise<number> {
+  async setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number> {
     const data = await this.client.graphql<{ set_flow_run_states: { states: Array<{ version: number }> } }>(
       `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { version } } }`,
-      { input: { states: [{ flow_run_id: id, version, state }] } },
+      { input: { states: [{ flow_run_id: id, version, state, write_id: writeId }] } },
     );
     return data.set_flow_run_states.states[0]!.version;
   }
@@ -186,21 +191,18 @@ export class GraphqlRunApi implements RunApi {
     );
   }
 
-  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
+  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }> {
     type Written = { states: Array<{ version: number }> };
-    const data = await this.client.graphql<{ taskRuns: Written; flowRun: Written }>(
-      `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
-        taskRuns: set_task_run_states(input: $states) { states { version } }
-        logs: write_run_logs(input: $logs) { written }
-        flowRun: set_flow_run_states(input: $flow) { states { version } }
-      }`,
+    const flow = batch.flowRunState;
+    const data = await this.client.graphql<{ taskRuns: Written; flowRun?: Written }>(
+      flow ? BATCH_WITH_FLOW_RUN_STATE : BATCH,
       {
         states: taskRunStatesInput(batch.taskRunStates),
         logs: { logs: batch.logs },
-        flow: { states: [{ flow_run_id: batch.flowRunState.id, version: batch.flowRunState.version, state: batch.flowRunState.state }] },
+        ...(flow ? { flow: { states: [{ flow_run_id: flow.id, version: flow.version, state: flow.state, write_id: flow.writeId }] } } : {}),
       },
     );
-    return { taskRunVersions: data.taskRuns.states.map((s) => s.version), flowRunVersion: data.flowRun.states[0]!.version };
+    return { taskRunVersions: data.taskRuns.states.map((s) => s.version), flowRunVersion: data.flowRun?.states[0]!.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {
@@ -234,8 +236,19 @@ export async function mappedChildrenInPages(count: number, page: (start: number,
   }
   return all;
 }
+/** A run's states and logs in one document (a document is one transaction on the server). */
+const BATCH = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+}`;
+
+const BATCH_WITH_FLOW_RUN_STATE = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+  flowRun: set_flow_run_states(input: $flow) { states { version } }
+}`;
 
 /** set_task_run_states' input for these writes. */
 function taskRunStatesInput(items: readonly TaskRunStateWrite[]) {
-  return { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state })) };
+  return { states: items.map((i) => ({ task_run_id: i.taskRunId, version: i.version, state: i.state, write_id: i.writeId })) };
 }

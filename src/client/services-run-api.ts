@@ -39,8 +39,8 @@ export class ServicesRunApi implements RunApi {
     return this.backend.reads.select("task_run", { where: { id: { _in: [...ids] } } }, TASK_RUN_COLUMNS) as unknown as TaskRunRow[];
   }
 
-  async setFlowRunState(id: string, version: number, state: SerializedState): Promise<number> {
-    const [written] = this.backend.services.setFlowRunStates([{ flowRunId: id, version, state, rerun: false }], { agentId: undefined });
+  async setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number> {
+    const [written] = this.backend.services.setFlowRunStates([{ flowRunId: id, version, state, rerun: false, writeId }], { agentId: undefined });
     return written!.version;
   }
 
@@ -59,14 +59,14 @@ export class ServicesRunApi implements RunApi {
     this.backend.services.writeRunLogs([...logs]);
   }
 
-  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion: number }> {
-    const { id, version, state } = batch.flowRunState;
+  async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }> {
+    const flow = batch.flowRunState;
     const written = this.backend.services.writeRunBatch({
       taskRunStates: taskRunStateInputs(batch.taskRunStates),
       logs: [...batch.logs],
-      flowRunState: { flowRunId: id, version, state, rerun: false },
+      flowRunState: flow ? { flowRunId: flow.id, version: flow.version, state: flow.state, rerun: false, writeId: flow.writeId } : undefined,
     });
-    return { taskRunVersions: written.taskRunStates.map((w) => w.version), flowRunVersion: written.flowRunState!.version };
+    return { taskRunVersions: written.taskRunStates.map((w) => w.version), flowRunVersion: written.flowRunState?.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {
@@ -79,7 +79,7 @@ export class ServicesRunApi implements RunApi {
 }
 
 function taskRunStateInputs(items: readonly TaskRunStateWrite[]): TaskRunStateInput[] {
-  return items.map((i) => ({ taskRunId: i.taskRunId, version: i.version, state: i.state, rerun: false }));
+  return items.map((i) => ({ taskRunId: i.taskRunId, version: i.version, state: i.state, rerun: false, writeId: i.writeId }));
 }
 
 function taskRunRow(r: TaskRunInfo): TaskRunRow {

@@ -100,15 +100,21 @@ export async function runFlow(flow: Flow, options: RunFlowOptions = {}): Promise
   await reporter.setFlowRunState(Object.assign(new Running("Running flow."), { timestamp: new Date(clock.now()).toISOString() }));
 
   const outcomes = new Map<string, Promise<Outcome>>();
+  const taskSlugs = new Set(graph.tasks.map((t) => t.slug));
   try {
     for (const node of graph.nodes) {
       const ups = node.kind === "task" ? upstreamSlugs(node) : [];
       const upstream = ups.map((slug) => outcomes.get(slug)!);
+      // A parameter's task run has no side effect to redo: only upstream tasks are waited for.
+      const afterTasks = ups.some((slug) => taskSlugs.has(slug));
       outcomes.set(
         node.slug,
         Promise.all(upstream).then((resolved) => {
           const bySlug = new Map(ups.map((slug, i) => [slug, resolved[i]!]));
-          return node.kind === "parameter" ? runParameter(env, node) : runTaskNode(env, node, bySlug);
+          const run = () => (node.kind === "parameter" ? runParameter(env, node) : runTaskNode(env, node, bySlug));
+          // The upstream tasks' final states (and their log lines) are stored before this one starts.
+          const stored = afterTasks ? env.untilStored() : undefined;
+          return stored ? stored.then(run) : run();
         }),
       );
     }

@@ -12,7 +12,7 @@ export const taskRunKeyString = (slug: string, mapIndex: number) => (mapIndex < 
 
 /**
  * How the engine tells the world what happens. A local run uses an in-memory reporter; a backed
- * run one that writes (batched) to the backend. Methods may be sync or async.
+ * run one that writes (batched, with checkpoints) to the backend. Methods may be sync or async.
  */
 export interface RunReporter {
   setFlowRunState(state: State): void | Promise<void>;
@@ -26,6 +26,13 @@ export interface RunReporter {
   taskRunId?(key: TaskRunKey): string | undefined;
   /** Write out anything buffered. */
   flush?(): Promise<void>;
+  /**
+   * A checkpoint: undefined when everything reported so far is stored, else a promise that
+   * resolves once it is (and rejects when it never will be: the run must then stop). The runner
+   * awaits it before a task whose upstream tasks finished starts, so a finished task's state and
+   * its log lines are stored before any work that depends on it begins.
+   */
+  checkpoint?(): Promise<void> | undefined;
 }
 
 export interface ResultWriteContext {

@@ -89,7 +89,12 @@ export class RunEnvironment {
     return accepted !== false;
   }
 
-  sleepUntil(time: number): Promise<void> {
+  /** Undefined when everything reported is stored; else resolves once it is (see RunReporter.checkpoint). */
+  untilStored(): Promise<void> | undefined {
+    return this.reporter.checkpoint?.();
+  }
+
+    sleepUntil(time: number): Promise<void> {
     return this.clock.sleep(time - this.clock.now(), this.signal);
   }
 

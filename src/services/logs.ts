@@ -35,7 +35,9 @@ export function createLogService(deps: ServiceDeps) {
     const written = valid.length ? deps.store.transaction(() => deps.store.logs.insertValid(valid, now)) : 0;
     const unknownRuns = valid.length - written;
     if (refused > MAX_REASONS) problems.push(`… and ${refused - MAX_REASONS} more lines refused`);
-    if (unknownRuns) problems.push(`${unknownRuns} line(s) name a flow run that does not exist, or a task run not of that flow run`);
+    if (unknownRuns) {
+      problems.push(`${unknownRuns} line(s) not stored: they name a flow run that does not exist or a task run not of that flow run, or their write_id is stored already`);
+    }
     const skipped = logs.length - written;
     const result: WriteRunLogsResult = { written, skipped };
     if (skipped) {
@@ -74,8 +76,11 @@ function parseLog(row: unknown, now: string): NewLog | string {
   if (info !== null && jsonNestsDeeperThan(info, settings.maxJsonDepth())) {
     return `info nests deeper than ${settings.maxJsonDepth()} levels (PREFECTLITE_MAX_JSON_DEPTH)`;
   }
+  // The writer's id for the line: a retried write whose first try was stored is not stored twice.
+  const writeId = row.write_id ?? row.writeId ?? null;
+  if (writeId !== null && (typeof writeId !== "string" || !UUID.test(writeId))) return "write_id must be a UUID";
   return {
-    id: newId(),
+    id: writeId === null ? newId() : writeId.toLowerCase(),
     flowRunId: flowRunId.toLowerCase(),
     taskRunId: taskRunId === null ? null : (taskRunId as string).toLowerCase(),
     timestamp,

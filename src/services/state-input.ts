@@ -76,9 +76,9 @@ export function serverState(type: SerializedState["type"], message: string, now:
 }
 
 /** The storage write of a state: which run columns it also moves. */
-export function stateWrite(state: StampedState, options: { heartbeat?: string | null; agentId?: string | null } = {}): StateWrite {
+export function stateWrite(state: StampedState, options: { heartbeat?: string | null; agentId?: string | null; writeId?: string } = {}): StateWrite {
   return {
-    id: newId(),
+    id: options.writeId ?? newId(),
     state,
     markStarted: state.type === "Running",
     markEnded: isFinishedType(state.type),

@@ -23,10 +23,13 @@ export function createStateService(deps: ServiceDeps) {
         const id = requireUuid(item?.flowRunId, `states[${i}].flow_run_id`);
         const version = requireVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
+        const writeId = optionalWriteId(item.writeId, `states[${i}].write_id`);
+        const stored = writeId === undefined ? undefined : storedWrite("flow run", id, deps.store.flowRuns.writtenState(writeId), writeId);
+        if (stored !== undefined) return { id, status: "SUCCESS" as const, message: state.message ?? null, version: stored };
         const run = deps.store.flowRuns.get(id);
         if (!run) throw notFoundError(`State update failed for flow run ID ${id}: no such flow run`);
         if (state.result) checkResultLocation(state.result, run.flowId, undefined, `states[${i}].state`);
-        const newVersion = writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true });
+        const newVersion = writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true, writeId });
         return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
       }),
     );
@@ -41,11 +44,20 @@ export function createStateService(deps: ServiceDeps) {
     // Each task run's states in this batch, checked one after another against where the previous
     // one leaves it, then written with one UPDATE (Running → Success in a batch is common).
     const series = new Map<string, { view: TaskRunWriteView; from: number; writes: StateWrite[] }>();
+    const writeIds = new Set<string>();
     return deps.store.transaction(() => {
       const results = items.map((item, i) => {
         const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
         const version = requireVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
+        const writeId = optionalWriteId(item.writeId, `states[${i}].write_id`);
+        if (writeId !== undefined) {
+          // A retry of a write that was made (its answer was lost): what it made, not a conflict.
+          const stored = storedWrite("task run", id, deps.store.taskRuns.writtenState(writeId), writeId);
+          if (stored !== undefined) return { id, status: "SUCCESS" as const, message: state.message ?? null, version: stored };
+          if (writeIds.has(writeId)) throw validationError(`states[${i}].write_id ${writeId} is used twice in this batch: make a new id for each write`);
+          writeIds.add(writeId);
+        }
         let run = series.get(id);
         if (!run) {
           const stored = deps.store.taskRuns.getForWrite(id);
@@ -71,7 +83,7 @@ export function createStateService(deps: ServiceDeps) {
         }
         checkVersion("task run", id, taskRun.version, version);
         if (!canTransition(taskRun.state, state.type, { rerun: item.rerun === true })) refuseTransition("task run", id, taskRun.state, state.type);
-        run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null }));
+        run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null, writeId }));
         taskRun.version += 1;
         taskRun.state = state.type;
         return { id, status: "SUCCESS" as const, message: state.message ?? null, version: taskRun.version };
@@ -103,6 +115,17 @@ export function createStateService(deps: ServiceDeps) {
 export function flowGroupSettingsOf(deps: ServiceDeps, flowId: string) {
   const flow = deps.store.flows.get(flowId);
   return (flow && deps.store.flows.getGroup(flow.flowGroupId)?.settings) || ({} as Record<string, unknown>);
+}
+
+function optionalWriteId(value: unknown, field: string): string | undefined {
+  return value === undefined || value === null ? undefined : requireUuid(value, field);
+}
+
+/** The version a stored write made, when `writeId` is stored; refused when another run's write has that id. */
+function storedWrite(kind: string, runId: string, stored: { runId: string; version: number } | undefined, writeId: string): number | undefined {
+  if (!stored) return undefined;
+  if (stored.runId !== runId) throw validationError(`write id ${writeId} was already used for another ${kind}: make a new id for each write`);
+  return stored.version;
 }
 
 function refuseTransition(kind: string, id: string, from: StateType, to: StateType): never {
@@ -146,7 +169,7 @@ export function writeFlowRunState(
   run: FlowRunRecord,
   version: number,
   state: StampedState,
-  options: { agentId?: string | null; rerun?: boolean } = {},
+  options: { agentId?: string | null; rerun?: boolean; writeId?: string } = {},
 ): number {
   checkVersion("flow run", run.id, run.version, version);
   if (!canTransition(run.state, state.type, { rerun: options.rerun })) refuseTransition("flow run", run.id, run.state, state.type);
@@ -154,7 +177,7 @@ export function writeFlowRunState(
   if (state.type === "Cancelled") cancelTaskRuns(deps, run.id, now);
   const beats = state.type === "Running" || state.type === "Submitted";
   const agentId = state.type === "Submitted" ? (options.agentId ?? null) : null;
-  return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId }));
+  return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId, writeId: options.writeId }));
 }
 
 function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): void {

@@ -62,6 +62,8 @@ export interface FlowRunStateInput {
   state: unknown;
   /** An explicit re-run: allows leaving a finished state for Scheduled/Pending. */
   rerun?: boolean;
+  /** The writer's id for this write (a UUID): a write whose id is stored already is not made again. */
+  writeId?: string;
 }
 
 export interface TaskRunStateInput {
@@ -69,6 +71,8 @@ export interface TaskRunStateInput {
   version: number;
   state: unknown;
   rerun?: boolean;
+  /** The writer's id for this write (a UUID): a write whose id is stored already is not made again. */
+  writeId?: string;
 }
 
 export interface StateWriteResult {

@@ -25,6 +25,8 @@ export interface FlowRunRepository {
   insert(run: NewFlowRun, now: string): void;
   /** Versioned write; a stale `expectedVersion` throws VersionConflict. Returns the new version. */
   writeState(id: string, expectedVersion: number, write: StateWrite): number;
+  /** The stored state write with this id (its flow run and the version it made), if any. */
+  writtenState(writeId: string): { runId: string; version: number } | undefined;
   /** False when there is no such run. */
   setHeartbeat(id: string, at: string): boolean;
   /** Ids of a flow's runs in state Scheduled, ad-hoc or auto-scheduled. */
@@ -135,6 +137,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
       states.insertHistory(run.id, 1, run.initialState);
     },
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
+    writtenState: (writeId) => states.written(writeId),
     setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,
     scheduledRunIds: (flowId, autoScheduled) =>
       q.scheduled.all({ flow_id: flowId, auto: autoScheduled ? 1 : 0 }).map((r) => r.id),

@@ -5,7 +5,8 @@ import type { NewLog } from "./records.ts";
 export interface LogRepository {
   /**
    * Insert the logs whose flow run (and task run, when given, of that flow run) exist; the
-   * others are skipped. Returns how many were written. Call it inside a transaction (the checks
+   * others are skipped, and so is a line whose id is stored already (a writer's retry of a
+   * write whose answer it lost: the id is the writer's own). Returns how many were written. Call it inside a transaction (the checks
    * and the inserts must see the same runs).
    */
   insertValid(logs: NewLog[], now: string): number;
@@ -14,7 +15,8 @@ export interface LogRepository {
 export function createLogRepository(db: Database): LogRepository {
   const insert = db.query(
     `INSERT INTO log (id, flow_run_id, task_run_id, timestamp, name, level, message, info, created)
-     VALUES ($id, $flow_run_id, $task_run_id, $timestamp, $name, $level, $message, $info, $now)`,
+     VALUES ($id, $flow_run_id, $task_run_id, $timestamp, $name, $level, $message, $info, $now)
+     ON CONFLICT (id) DO NOTHING`,
   );
   const flowRunExists = db.query<{ one: number }, { id: string }>("SELECT 1 AS one FROM flow_run WHERE id = $id");
   const taskRunFlowRun = db.query<{ flow_run_id: string }, { id: string }>("SELECT flow_run_id FROM task_run WHERE id = $id");
@@ -40,7 +42,7 @@ export function createLogRepository(db: Database): LogRepository {
           }
           if (owner !== l.flowRunId) continue;
         }
-        insert.run({
+        const { changes } = insert.run({
           id: l.id,
           flow_run_id: l.flowRunId,
           task_run_id: l.taskRunId,
@@ -51,7 +53,7 @@ export function createLogRepository(db: Database): LogRepository {
           info: toJSONText(l.info),
           now,
         });
-        written++;
+        written += changes;
       }
       return written;
     },

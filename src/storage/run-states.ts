@@ -24,6 +24,18 @@ export function createRunStateWriter(db: Database, table: RunTable) {
      VALUES ($id, $run_id, $ts, $state, $message, $result, $start, $serialized, $version, $ts)`,
   );
 
+  const byWriteId = db.query<{ runId: string; version: number }, { id: string }>(
+    `SELECT ${table}_id AS runId, version FROM ${table}_state WHERE id = $id`,
+  );
+
+  /**
+   * The stored state write with this id (a history row's id is the id its writer made for the
+   * write: the primary key is what makes a retried write land once), or undefined.
+   */
+  function written(writeId: string): { runId: string; version: number } | undefined {
+    return byWriteId.get({ id: writeId }) ?? undefined;
+  }
+
   /** Write `w` over `expectedVersion`; returns the new version. */
   function write(runId: string, expectedVersion: number, w: StateWrite): number {
     return writeSeries(runId, expectedVersion, [w]);
@@ -94,5 +106,5 @@ export function createRunStateWriter(db: Database, table: RunTable) {
     });
   }
 
-  return { write, writeSeries, insertHistory };
+  return { write, writeSeries, insertHistory, written };
 }

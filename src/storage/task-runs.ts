@@ -19,6 +19,8 @@ export interface TaskRunRepository {
   writeState(id: string, expectedVersion: number, write: StateWrite): number;
   /** States one after another from `expectedVersion` (a history row each, one UPDATE); returns the new version. */
   writeStates(id: string, expectedVersion: number, writes: readonly StateWrite[]): number;
+  /** The stored state write with this id (its task run and the version it made), if any. */
+  writtenState(writeId: string): { runId: string; version: number } | undefined;
   setHeartbeat(id: string, at: string): boolean;
 }
 
@@ -109,6 +111,7 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
     unfinished: (flowRunId) => q.unfinished.all({ flow_run_id: flowRunId }).map((r) => record(r)!),
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
     writeStates: (id, expectedVersion, writes) => states.writeSeries(id, expectedVersion, writes),
+    writtenState: (writeId) => states.written(writeId),
     setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,
   };
 }

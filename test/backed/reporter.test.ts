@@ -31,7 +31,7 @@ function recordingApi(options: { batches: boolean; refuseBatch?: boolean }) {
     api.writeBatch = async (batch) => {
       calls.push({ op: "batch", batch });
       if (options.refuseBatch) throw new PrefectliteError("Conflict", "refused");
-      return { taskRunVersions: batch.taskRunStates.map((i) => i.version + 1), flowRunVersion: batch.flowRunState.version + 1 };
+      return { taskRunVersions: batch.taskRunStates.map((i) => i.version + 1), flowRunVersion: batch.flowRunState && batch.flowRunState.version + 1 };
     };
   }
   return { api, calls };
@@ -65,7 +65,7 @@ describe("the reporter's last writes", () => {
       [TASK_RUN, 2, "Success"],
     ]);
     expect(batch.logs.map((l) => [l.task_run_id, l.message])).toEqual([[TASK_RUN, "done"]]);
-    expect([batch.flowRunState.version, batch.flowRunState.state.type]).toEqual([2, "Success"]);
+    expect([batch.flowRunState!.version, batch.flowRunState!.state.type]).toEqual([2, "Success"]);
     expect(reporter.version).toBe(3);
   });
 

@@ -28,7 +28,7 @@ describe("write_run_logs", () => {
       "logs[6]: timestamp must be an ISO-8601 time, got \"yesterday\"",
       "logs[7]: message must be a string",
       "logs[8]: a log line must be an object",
-      "2 line(s) name a flow run that does not exist, or a task run not of that flow run",
+      "2 line(s) not stored: they name a flow run that does not exist or a task run not of that flow run, or their write_id is stored already",
     ]);
     expect(result.error).toStartWith("7 of 9 log lines skipped: logs[2]: unknown level");
     expect(rows(b.db, "SELECT message, level, task_run_id, timestamp, info FROM log ORDER BY timestamp")).toEqual([

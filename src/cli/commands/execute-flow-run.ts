@@ -61,9 +61,10 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
       onFlowRunState: o.printLogs ? (s: State) => print(`└── ${clockTime(Date.now())} | INFO    | Entered state <${s.type}>: ${s.message}`) : undefined,
     });
     if (received) return SIGNAL_EXIT[received]!;
-    if (outcome.status === "cancelled") leftovers = true;
+    if (outcome.status === "cancelled" || outcome.status === "lost") leftovers = true;
     if (outcome.status !== "finished" && outcome.status !== "failed" && outcome.status !== "cancelled") print(outcome.message);
     if (outcome.status === "already-finished" || outcome.status === "not-due") return EXIT.ok;
+    if (outcome.status === "lost") return EXIT.unreachable;
     return outcome.state === "Success" ? EXIT.ok : EXIT.runFailed;
   };
   try {
