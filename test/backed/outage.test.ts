@@ -54,7 +54,10 @@ function outageProxy(target: string, downMs: number | undefined): Proxy {
     async fetch(request) {
       if (flag.outageDown) return new Response("down", { status: 503 });
       const body = await request.text();
-      const forwarded = await fetch(`${target}${new URL(request.url).pathname}`, { method: request.method, headers: request.headers, body });
+      // As a reverse proxy configured with the backend's name: the server answers only to its own hosts.
+      const headers = new Headers(request.headers);
+      headers.delete("host");
+      const forwarded = await fetch(`${target}${new URL(request.url).pathname}`, { method: request.method, headers, body });
       if (!tripped && body.includes("set_task_run_states") && body.includes('"type":"Success"')) {
         tripped = true;
         flag.outageDown = true;
