@@ -162,3 +162,24 @@ export interface ScheduleTarget {
   /** A flow group's id: its schedule (the newest unarchived flow of the group). */
   scheduleId?: string | null;
 }
+
+export interface RestartFlowRunInput {
+  flowRunId: string;
+  /** Who restarted it, for the state history ("the UI", "alice with prefectlite restart"); one line. */
+  restartedBy?: string | null;
+  /** The caller executes the run itself (`restart --execute`): it gets a fresh agentless-run label so no agent takes it. */
+  agentless?: boolean | null;
+}
+
+export interface RestartFlowRunResult {
+  id: string;
+  state: "Scheduled";
+  /** The run's version after the restart. */
+  version: number;
+  /** The Scheduled state's message (what the history shows). */
+  message: string;
+  labels: string[];
+  /** Task runs back to Pending, and those that keep their states. */
+  restartedTaskRuns: number;
+  keptTaskRuns: number;
+}
