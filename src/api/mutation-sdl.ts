@@ -45,6 +45,23 @@ type set_states_payload { states: [state_write_result!]! }
 
 type cancel_flow_run_payload { state: String! }
 
+input restart_flow_run_input {
+  flow_run_id: String!
+  "who restarted it, for the state history (one line)"
+  restarted_by: String
+  "true: the caller executes the run itself; it gets a fresh agentless-run-<8 hex> label so no agent takes it"
+  agentless: Boolean
+}
+type restart_flow_run_payload {
+  id: String!
+  state: String!
+  version: Int!
+  message: String!
+  labels: [String!]!
+  restarted_task_runs: Int!
+  kept_task_runs: Int!
+}
+
 input write_run_log_input {
   flow_run_id: String!
   task_run_id: String
@@ -118,6 +135,8 @@ type Mutation {
   set_flow_run_states(input: set_flow_run_states_input!): set_states_payload!
   set_task_run_states(input: set_task_run_states_input!): set_states_payload!
   cancel_flow_run(input: flow_run_id_input!): cancel_flow_run_payload!
+  "Run a Failed or Cancelled flow run again from its failures: task runs that did not succeed and everything downstream go back to Pending, the others keep their states and results, the run goes to Scheduled."
+  restart_flow_run(input: restart_flow_run_input!): restart_flow_run_payload!
   write_run_logs(input: write_run_logs_input!): write_run_logs_payload!
   register_agent(input: register_agent_input!): id_payload!
   get_runs_in_queue(input: get_runs_in_queue_input!): get_runs_in_queue_payload!
