@@ -85,7 +85,8 @@ export function createRestartService(deps: ServiceDeps) {
       if (input.agentless) labels.push(`${AGENTLESS_LABEL_PREFIX}${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`);
       deps.store.flowRuns.prepareRestart(id, labels);
       const kept = taskRuns.length - again.size;
-      const message = `Flow run restarted${by ? ` by ${by}` : ""}: ${count(again.size)} go again, ${kept} keep their states`;
+      const keeps = kept === 1 ? "1 keeps its state" : `${kept} keep their states`;
+      const message = `Flow run restarted${by ? ` by ${by}` : ""}: ${count(again.size)} go again, ${keeps}`;
       const version = writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now), { rerun: true });
       return { id, state: "Scheduled", version, message, labels, restartedTaskRuns: again.size, keptTaskRuns: kept };
     });
