@@ -16,7 +16,13 @@ input create_flow_input {
   idempotency_key: String
   set_schedule_active: Boolean
 }
-type create_flow_payload { id: String!, version: Int!, created: Boolean! }
+type create_flow_payload {
+  id: String!
+  version: Int!
+  created: Boolean!
+  "Why the flow's schedule was left off although set_schedule_active asked for it (null: activated, or no schedule)"
+  schedule_left_off: String
+}
 
 input flow_id_input { flow_id: String! }
 input flow_run_id_input { flow_run_id: String! }
@@ -83,6 +89,7 @@ input claim_flow_runs_input { agent_id: String, labels: [String!], limit: Int!, 
 type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String! }
 type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
 
+"A schedule has no id of its own: either field takes a flow id (that version's schedule) or a flow group id (the schedule of its newest unarchived version; a flow group's schedule overrides its flows')."
 input schedule_target_input { flow_id: String, schedule_id: String }
 input set_flow_group_default_parameters_input { flow_group_id: String!, parameters: JSON! }
 input set_flow_group_labels_input { flow_group_id: String!, labels: [String!] }

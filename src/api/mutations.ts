@@ -58,14 +58,16 @@ function lookup(i: Input) {
 export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
   Mutation: {
     create_project: (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
-    create_flow: (_p, { input }, { services }) =>
-      services.createFlow({
+    create_flow: (_p, { input }, { services }) => {
+      const created = services.createFlow({
         serializedFlow: input.serialized_flow,
         projectId: input.project_id,
         versionGroupId: input.version_group_id,
         idempotencyKey: input.idempotency_key,
         setScheduleActive: input.set_schedule_active,
-      }),
+      });
+      return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
+    },
     archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), SUCCESS),
     delete_flow: (_p, { input }, { services }) => (services.deleteFlow(input.flow_id), SUCCESS),
     create_flow_run: (_p, { input: i }, { services }) =>

@@ -30,6 +30,8 @@ export interface CreateFlowResult {
   version: number;
   /** False when the registration idempotency key returned an existing flow. */
   created: boolean;
+  /** Why the flow's schedule was left off although activation was asked for (null: activated, or nothing to activate). */
+  scheduleLeftOff?: string | null;
 }
 
 export interface CreateFlowRunInput {
@@ -157,9 +159,12 @@ export interface ClaimedRun {
 
 export type FlowGroupSetting = "heartbeat_enabled" | "lazarus_enabled" | "version_locking_enabled";
 
+/**
+ * Whose schedule: a schedule has no id of its own. Either field takes a flow id (that version's
+ * schedule) or a flow group id (its newest unarchived version's; a group schedule overrides).
+ */
 export interface ScheduleTarget {
   flowId?: string | null;
-  /** A flow group's id: its schedule (the newest unarchived flow of the group). */
   scheduleId?: string | null;
 }
 
