@@ -86,17 +86,14 @@ export function createRestartService(deps: ServiceDeps) {
       deps.store.flowRuns.prepareRestart(id, labels);
       const kept = taskRuns.length - again.size;
       const keeps = kept === 1 ? "1 keeps its state" : `${kept} keep their states`;
-      const message = `Flow run restarted${by ? ` by ${by}` : ""}: ${count(again.size)} go again, ${keeps}`;
+      const goes = again.size === 1 ? "1 task run goes again" : `${again.size} task runs go again`;
+      const message = `Flow run restarted${by ? ` by ${by}` : ""}: ${goes}, ${keeps}`;
       const version = writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now), { rerun: true });
       return { id, state: "Scheduled", version, message, labels, restartedTaskRuns: again.size, keptTaskRuns: kept };
     });
   }
 
   return { restartFlowRun };
-}
-
-function count(n: number): string {
-  return n === 1 ? "1 task run" : `${n} task runs`;
 }
 
 function restartedBy(value: unknown): string | null {
