@@ -16,7 +16,13 @@ input create_flow_input {
   idempotency_key: String
   set_schedule_active: Boolean
 }
-type create_flow_payload { id: String!, version: Int!, created: Boolean! }
+type create_flow_payload {
+  id: String!
+  version: Int!
+  created: Boolean!
+  "Why the flow's schedule was left off although set_schedule_active asked for it (null: activated, or no schedule)"
+  schedule_left_off: String
+}
 
 input flow_id_input { flow_id: String! }
 input flow_run_id_input { flow_run_id: String! }
@@ -47,6 +53,23 @@ type set_states_payload { states: [state_write_result!]! }
 
 type cancel_flow_run_payload { state: String! }
 
+input restart_flow_run_input {
+  flow_run_id: String!
+  "who restarted it, for the state history (one line)"
+  restarted_by: String
+  "true: the caller executes the run itself; it gets a fresh agentless-run-<8 hex> label so no agent takes it"
+  agentless: Boolean
+}
+type restart_flow_run_payload {
+  id: String!
+  state: String!
+  version: Int!
+  message: String!
+  labels: [String!]!
+  restarted_task_runs: Int!
+  kept_task_runs: Int!
+}
+
 input write_run_log_input {
   flow_run_id: String!
   task_run_id: String
@@ -70,6 +93,7 @@ input claim_flow_runs_input { agent_id: String, labels: [String!], limit: Int!, 
 type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String! }
 type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
 
+"A schedule has no id of its own: either field takes a flow id (that version's schedule) or a flow group id (the schedule of its newest unarchived version; a flow group's schedule overrides its flows')."
 input schedule_target_input { flow_id: String, schedule_id: String }
 input set_flow_group_default_parameters_input { flow_group_id: String!, parameters: JSON! }
 input set_flow_group_labels_input { flow_group_id: String!, labels: [String!] }
@@ -122,6 +146,8 @@ type Mutation {
   set_flow_run_states(input: set_flow_run_states_input!): set_states_payload!
   set_task_run_states(input: set_task_run_states_input!): set_states_payload!
   cancel_flow_run(input: flow_run_id_input!): cancel_flow_run_payload!
+  "Run a Failed or Cancelled flow run again from its failures: task runs that did not succeed and everything downstream go back to Pending, the others keep their states and results, the run goes to Scheduled."
+  restart_flow_run(input: restart_flow_run_input!): restart_flow_run_payload!
   write_run_logs(input: write_run_logs_input!): write_run_logs_payload!
   register_agent(input: register_agent_input!): id_payload!
   get_runs_in_queue(input: get_runs_in_queue_input!): get_runs_in_queue_payload!

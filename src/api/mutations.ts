@@ -58,14 +58,16 @@ function lookup(i: Input) {
 export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
   Mutation: {
     create_project: (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
-    create_flow: (_p, { input }, { services }) =>
-      services.createFlow({
+    create_flow: (_p, { input }, { services }) => {
+      const created = services.createFlow({
         serializedFlow: input.serialized_flow,
         projectId: input.project_id,
         versionGroupId: input.version_group_id,
         idempotencyKey: input.idempotency_key,
         setScheduleActive: input.set_schedule_active,
-      }),
+      });
+      return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
+    },
     archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), SUCCESS),
     delete_flow: (_p, { input }, { services }) => (services.deleteFlow(input.flow_id), SUCCESS),
     create_flow_run: (_p, { input: i }, { services }) =>
@@ -96,6 +98,10 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       ),
     }),
     cancel_flow_run: (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),
+    restart_flow_run: (_p, { input }, { services }) => {
+      const r = services.restartFlowRun({ flowRunId: input.flow_run_id, restartedBy: input.restarted_by, agentless: input.agentless === true });
+      return { ...r, restarted_task_runs: r.restartedTaskRuns, kept_task_runs: r.keptTaskRuns };
+    },
     write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...services.writeRunLogs(input.logs) }),
     register_agent: (_p, { input }, { services }) =>
       services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version }),

@@ -93,6 +93,21 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
+  cli
+    .command(
+      "restart <flow_run_id>",
+      "Run a Failed or Cancelled flow run again from its failures: task runs that succeeded keep their states and results, the others and everything downstream of them run again",
+    )
+    .option("--execute", "Execute the restarted run here, without an agent (exit code as run --execute); without it an agent takes the run")
+    .example("prefectlite restart 55955649-f2e7-4d43-938a-f5b08974bab9")
+    .example("prefectlite restart 55955649-f2e7-4d43-938a-f5b08974bab9 --execute")
+    .action(
+      act(async (o, id) => {
+        const { restartFlowRun } = await import("./commands/restart.ts");
+        return restartFlowRun({ id: id!, execute: o.execute === true, apiUrl: optionalString(o.api), json: o.json === true });
+      }),
+    );
+
   // Internal: the child process agents and `run --execute` start (left out of --help).
   cli
     .command("execute <what> [flow_run_id]", INTERNAL)

@@ -140,9 +140,9 @@ export class BackendClient {
     projectId: string;
     idempotencyKey?: string;
     setScheduleActive?: boolean;
-  }): Promise<{ id: string; version: number }> {
-    const data = await this.graphql<{ create_flow: { id: string; version: number } }>(
-      `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version } }`,
+  }): Promise<{ id: string; version: number; schedule_left_off: string | null }> {
+    const data = await this.graphql<{ create_flow: { id: string; version: number; schedule_left_off: string | null } }>(
+      `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version schedule_left_off } }`,
       {
         input: {
           serialized_flow: input.serializedFlow,

@@ -17,6 +17,8 @@ export interface RegistrationOutcome {
   status: "registered" | "skipped";
   id: string;
   version: number;
+  /** Registered with a schedule that could not be activated: why ("parameter 'x' is required and …"). */
+  scheduleLeftOff?: string;
 }
 
 /** The serialized flow as it will be registered: CLI labels merged into its run config. */
@@ -58,5 +60,7 @@ export async function registerSerializedFlow(
     idempotencyKey: options.force ? undefined : (options.idempotencyKey ?? hash),
     setScheduleActive: options.setScheduleActive,
   });
-  return { status: "registered", ...created };
+  const outcome: RegistrationOutcome = { status: "registered", id: created.id, version: created.version };
+  if (created.schedule_left_off) outcome.scheduleLeftOff = created.schedule_left_off;
+  return outcome;
 }

@@ -2,7 +2,7 @@ import type { Services } from "../services/index.ts";
 
 /**
  * The services with a listener told after every write that may have made a run due: a new
- * run, and a flow-run state change to Scheduled (a re-run, a reschedule). `serve` wakes its
+ * run, a flow-run state change to Scheduled (a re-run, a reschedule) and a restart. `serve` wakes its
  * in-process agent and re-arms the scheduler's due alarm with it, so a run created through the
  * API starts at once instead of at the next poll.
  */
@@ -19,6 +19,11 @@ export function observeRunChanges(services: Services, listener: () => void): Ser
     createFlowRun(input) {
       const result = services.createFlowRun(input);
       if (result.created) notify();
+      return result;
+    },
+    restartFlowRun(input) {
+      const result = services.restartFlowRun(input);
+      notify();
       return result;
     },
     setFlowRunStates(items, options) {

@@ -4,7 +4,7 @@ import { serializedHash, type SerializedFlow } from "../core/serialize.ts";
 import type { FlowGroupRecord, FlowGroupSettings, NewEdge, NewTask } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { scheduleFlowRunsNow } from "./schedule-runs.ts";
-import { scheduleActivationProblem } from "./schedules.ts";
+import { scheduleLeftOffReason } from "./schedules.ts";
 import { parseSerializedFlow } from "./serialized-flow.ts";
 import { serverState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
@@ -70,12 +70,13 @@ export function createFlowService(deps: ServiceDeps) {
       deps.store.flows.insertTasks(tasks, now);
       deps.store.flows.insertEdges(edges, now);
       const flow = deps.store.flows.get(id)!;
-      // Like Prefect Server: a schedule that cannot be activated leaves the flow registered, inactive.
-      if (input.setScheduleActive !== false && (group.schedule ?? flow.schedule) && !scheduleActivationProblem(flow, group)) {
+      // Like Prefect Server: a schedule that cannot be activated leaves the flow registered, inactive (and says why).
+      const scheduleLeftOff = input.setScheduleActive !== false ? scheduleLeftOffReason(flow, group) : null;
+      if (input.setScheduleActive !== false && (group.schedule ?? flow.schedule) && !scheduleLeftOff) {
         deps.store.flows.setScheduleActive(id, true, now);
         scheduleFlowRunsNow(deps, id, deps.maxScheduledRuns);
       }
-      return { id, version, created: true };
+      return { id, version, created: true, scheduleLeftOff };
     });
   }
 

@@ -15,6 +15,7 @@ import {
   type ResurrectRunsOptions,
   type ResurrectRunsResult,
 } from "./safeguards.ts";
+import { createRestartService } from "./restart.ts";
 import { createScheduleService } from "./schedules.ts";
 import { createSchedulingService, type FlowGroupScheduleInput, type ScheduleAllResult } from "./scheduling.ts";
 import { createRunBatchService, type RunWriteBatch, type RunWriteBatchResult } from "./run-batches.ts";
@@ -32,6 +33,8 @@ import type {
   FlowRunStateInput,
   MappedChildrenInput,
   RegisterAgentInput,
+  RestartFlowRunInput,
+  RestartFlowRunResult,
   RunsInQueueInput,
   ScheduleTarget,
   SetStatesOptions,
@@ -59,6 +62,12 @@ export interface Services {
   setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[];
   /** Finished → unchanged; Running → Cancelling; anything else → Cancelled (with its task runs). */
   cancelFlowRun(flowRunId: string): { state: StateType };
+  /**
+   * Run a Failed or Cancelled run again from its failures, in one transaction: task runs that did
+   * not succeed and everything downstream of them go back to Pending, the others keep their
+   * states and results, and the run goes to Scheduled. Any other run is refused (Conflict).
+   */
+  restartFlowRun(input: RestartFlowRunInput): RestartFlowRunResult;
   getOrCreateTaskRunInfo(input: TaskRunLookup): TaskRunInfo;
   /** Children 0…count-1 of a mapped task, created where missing, in one transaction. */
   getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[];
@@ -114,6 +123,7 @@ export function createServices(db: Database, options: ServicesOptions = {}): Ser
     ...createFlowService(deps),
     ...createFlowRunService(deps),
     ...createStateService(deps),
+    ...createRestartService(deps),
     ...createTaskRunService(deps),
     ...createLogService(deps),
     ...createAgentService(deps),

@@ -6,18 +6,17 @@ import type { ScheduleTarget } from "./types.ts";
 import { requireUuid } from "./validate.ts";
 
 /**
- * Why a flow's schedule cannot be active, or null: some clock leaves a required parameter
- * without a value (clock parameter defaults and the flow group's default parameters count).
+ * Why a flow's schedule cannot be active, in a few words, or null: a clock sets a parameter the
+ * flow does not have, or leaves a required one without a value (clock parameter defaults and the
+ * flow group's default parameters count).
  */
-export function scheduleActivationProblem(flow: FlowRecord, group: FlowGroupRecord): string | null {
+export function scheduleLeftOffReason(flow: FlowRecord, group: FlowGroupRecord): string | null {
   const schedule = group.schedule ?? flow.schedule;
   if (!schedule) return null;
   const required = flow.parameters.filter((p) => p.required).map((p) => p.name);
   const known = new Set(flow.parameters.map((p) => p.name));
   const unknown = new Set((schedule.clocks ?? []).flatMap((c) => Object.keys(c.parameterDefaults ?? {})).filter((n) => !known.has(n)));
-  if (unknown.size) {
-    return `A clock of the schedule sets ${[...unknown].map((n) => `'${n}'`).join(", ")}, which flow '${flow.name}' has no parameter for.`;
-  }
+  if (unknown.size) return `a clock sets ${quoted(unknown)}, which flow '${flow.name}' has no parameter for`;
   const missing = new Set<string>();
   for (const clock of schedule.clocks ?? []) {
     for (const name of required) {
@@ -25,25 +24,44 @@ export function scheduleActivationProblem(flow: FlowRecord, group: FlowGroupReco
     }
   }
   if (!missing.size) return null;
-  return `Can not schedule a flow that has required parameters. No value for ${[...missing].map((n) => `'${n}'`).join(", ")} in some clock (give it a default, a clock parameter default or a flow-group default).`;
+  const what = missing.size === 1 ? `parameter ${quoted(missing)} is required` : `parameters ${quoted(missing)} are required`;
+  return `${what} and ${(schedule.clocks ?? []).length > 1 ? "some clock gives" : "the clock gives"} no value (give a default, a clock parameter default or a flow-group default)`;
+}
+
+/** The same reason as the one-line error of activating such a schedule. */
+export function scheduleActivationProblem(flow: FlowRecord, group: FlowGroupRecord): string | null {
+  const reason = scheduleLeftOffReason(flow, group);
+  if (!reason) return null;
+  if (reason.startsWith("a clock sets")) return `A clock of the schedule sets${reason.slice("a clock sets".length)}.`;
+  return `Can not schedule a flow that has required parameters: ${reason}.`;
+}
+
+function quoted(names: Iterable<string>): string {
+  return [...names].map((n) => `'${n}'`).join(", ");
 }
 
 /** Turning a flow's schedule on (its next runs are created at once) and off (its auto-scheduled runs are deleted). */
 export function createScheduleService(deps: ServiceDeps) {
+  /** A flow id (that flow), else a flow group id (its newest unarchived flow). */
+  function resolve(given: unknown, field: string): { flow: FlowRecord; group: FlowGroupRecord } {
+    const id = requireUuid(given, field);
+    const flow = deps.store.flows.get(id);
+    if (flow) return { flow, group: deps.store.flows.getGroup(flow.flowGroupId)! };
+    const group = deps.store.flows.getGroup(id);
+    const newest = group && deps.store.flows.newestUnarchived({ flowGroupId: id });
+    if (group && newest) return { flow: newest, group };
+    if (group) throw notFoundError(`Flow group ${id} has no unarchived flow: register the flow again to schedule it`);
+    throw notFoundError(`No flow or flow group has the id ${id} (${field} takes a flow id or a flow group id)`);
+  }
+
+  /**
+   * The schedule of `flow_id` or `schedule_id`. A schedule has no id of its own: it belongs to a
+   * flow group (overriding its flows') or to a flow, so either field takes a flow id (that
+   * version's schedule) or a flow group id (the schedule of its newest unarchived version).
+   */
   function target(t: ScheduleTarget): { flow: FlowRecord; group: FlowGroupRecord } {
-    if (t.flowId != null) {
-      const id = requireUuid(t.flowId, "flow_id");
-      const flow = deps.store.flows.get(id);
-      if (!flow) throw notFoundError(`Flow ${id} not found`);
-      return { flow, group: deps.store.flows.getGroup(flow.flowGroupId)! };
-    }
-    if (t.scheduleId != null) {
-      const id = requireUuid(t.scheduleId, "schedule_id");
-      const group = deps.store.flows.getGroup(id);
-      const flow = group && deps.store.flows.newestUnarchived({ flowGroupId: id });
-      if (!group || !flow) throw notFoundError(`Schedule ${id} not found (no flow group with an unarchived flow has that id)`);
-      return { flow, group };
-    }
+    if (t.flowId != null) return resolve(t.flowId, "flow_id");
+    if (t.scheduleId != null) return resolve(t.scheduleId, "schedule_id");
     throw validationError("One of flow_id or schedule_id must be provided.");
   }
 

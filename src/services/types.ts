@@ -30,6 +30,8 @@ export interface CreateFlowResult {
   version: number;
   /** False when the registration idempotency key returned an existing flow. */
   created: boolean;
+  /** Why the flow's schedule was left off although activation was asked for (null: activated, or nothing to activate). */
+  scheduleLeftOff?: string | null;
 }
 
 export interface CreateFlowRunInput {
@@ -161,8 +163,32 @@ export interface ClaimedRun {
 
 export type FlowGroupSetting = "heartbeat_enabled" | "lazarus_enabled" | "version_locking_enabled";
 
+/**
+ * Whose schedule: a schedule has no id of its own. Either field takes a flow id (that version's
+ * schedule) or a flow group id (its newest unarchived version's; a group schedule overrides).
+ */
 export interface ScheduleTarget {
   flowId?: string | null;
-  /** A flow group's id: its schedule (the newest unarchived flow of the group). */
   scheduleId?: string | null;
+}
+
+export interface RestartFlowRunInput {
+  flowRunId: string;
+  /** Who restarted it, for the state history ("the UI", "alice with prefectlite restart"); one line. */
+  restartedBy?: string | null;
+  /** The caller executes the run itself (`restart --execute`): it gets a fresh agentless-run label so no agent takes it. */
+  agentless?: boolean | null;
+}
+
+export interface RestartFlowRunResult {
+  id: string;
+  state: "Scheduled";
+  /** The run's version after the restart. */
+  version: number;
+  /** The Scheduled state's message (what the history shows). */
+  message: string;
+  labels: string[];
+  /** Task runs back to Pending, and those that keep their states. */
+  restartedTaskRuns: number;
+  keptTaskRuns: number;
 }

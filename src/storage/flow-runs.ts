@@ -32,6 +32,11 @@ export interface FlowRunRepository {
   /** Ids of a flow's runs in state Scheduled, ad-hoc or auto-scheduled. */
   scheduledRunIds(flowId: string, autoScheduled: boolean): string[];
   delete(ids: string[]): void;
+  /**
+   * Ready a finished run to run again: these labels, no agent, no end time, and Lazarus's count
+   * back to 0 (the new attempt gets its own rescheduling budget).
+   */
+  prepareRestart(id: string, labels: readonly string[]): void;
   /** Due Scheduled runs, and Running runs with a due Scheduled/Retrying task run, oldest first. */
   queue(query: QueueQuery): FlowRunRecord[];
 }
@@ -100,6 +105,9 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
       "SELECT id FROM flow_run WHERE flow_id = $flow_id AND auto_scheduled = $auto AND state = 'Scheduled'",
     ),
     delete: db.query("DELETE FROM flow_run WHERE id = $id"),
+    prepareRestart: db.query(
+      "UPDATE flow_run SET labels = $labels, agent_id = NULL, end_time = NULL, times_resurrected = 0 WHERE id = $id",
+    ),
     queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number }>(
       `SELECT ${COLUMNS} FROM flow_run fr
        WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $before)
@@ -144,6 +152,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
     delete(ids) {
       for (const id of ids) q.delete.run({ id });
     },
+    prepareRestart: (id, labels) => void q.prepareRestart.run({ id, labels: JSON.stringify(labels) }),
     queue: ({ before, labels, limit, includeRunning }) =>
       q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1 }).map((r) => record(r)!),
   };

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { fromJSONText, toJSONText } from "./json.ts";
-import type { FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "./records.ts";
+import type { EdgeRecord, FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "./records.ts";
 
 /** Flow groups, flows (versions), their tasks and edges. */
 export interface FlowRepository {
@@ -20,6 +20,8 @@ export interface FlowRepository {
   setScheduleActive(id: string, active: boolean, now: string): void;
   delete(id: string): void;
   tasks(flowId: string): TaskRecord[];
+  /** The flow's task graph: which task feeds which (by task id). */
+  edges(flowId: string): EdgeRecord[];
   findTask(flowId: string, by: { id: string } | { slug: string }): TaskRecord | undefined;
   /** The flow as it was registered (the JSON of `Flow.serialize()`), parsed; undefined for no such flow. */
   serializedFlow(id: string): unknown;
@@ -165,6 +167,9 @@ export function createFlowRepository(db: Database): FlowRepository {
     tasks: db.query<TaskRecord, { flow_id: string }>(
       "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id ORDER BY rowid",
     ),
+    edges: db.query<{ upstreamTaskId: string; downstreamTaskId: string; mapped: number }, { flow_id: string }>(
+      "SELECT upstream_task_id AS upstreamTaskId, downstream_task_id AS downstreamTaskId, mapped FROM edge WHERE flow_id = $flow_id",
+    ),
     taskById: db.query<TaskRecord, { flow_id: string; id: string }>(
       "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id AND id = $id",
     ),
@@ -300,6 +305,7 @@ export function createFlowRepository(db: Database): FlowRepository {
       if (tasks.length) taskLists.set(flowId, deepFreeze(tasks.map((t) => ({ ...t }))));
       return tasks;
     },
+    edges: (flowId) => q.edges.all({ flow_id: flowId }).map((e) => ({ ...e, mapped: e.mapped === 1 })),
     findTask: (flowId, by) =>
       ("id" in by ? q.taskById.get({ flow_id: flowId, id: by.id }) : q.taskBySlug.get({ flow_id: flowId, slug: by.slug })) ??
       undefined,

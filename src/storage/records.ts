@@ -89,6 +89,13 @@ export interface NewEdge {
   mapped: boolean;
 }
 
+export interface EdgeRecord {
+  upstreamTaskId: string;
+  downstreamTaskId: string;
+  /** The downstream task maps over this upstream's result. */
+  mapped: boolean;
+}
+
 /** A state as it is written: the serialized form plus the columns copied onto the run. */
 export interface StateWrite {
   /** Id of the history row. */

@@ -14,6 +14,10 @@ export interface TaskRunRepository {
   insertMissing(runs: NewTaskRun[], now: string): number;
   /** Task runs of a task with map index in [from, to), by map index. */
   range(flowRunId: string, taskSlug: string, from: number, to: number): TaskRunRecord[];
+  /** Every task run of a flow run, by task slug and map index. */
+  ofFlowRun(flowRunId: string): TaskRunRecord[];
+  /** Forget when these task runs started and ended (they are about to run again). */
+  clearTimes(ids: readonly string[]): void;
   /** Task runs of a flow run not in a finished state. */
   unfinished(flowRunId: string): TaskRunRecord[];
   writeState(id: string, expectedVersion: number, write: StateWrite): number;
@@ -76,6 +80,10 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
       `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND (state IS NULL OR state NOT IN ${FINISHED})`,
     ),
     heartbeat: db.query("UPDATE task_run SET heartbeat = $at WHERE id = $id"),
+    ofFlowRun: db.query<TaskRunRow, { flow_run_id: string }>(
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id ORDER BY task_slug, map_index`,
+    ),
+    clearTimes: db.query("UPDATE task_run SET start_time = NULL, end_time = NULL, heartbeat = NULL WHERE id = $id"),
   };
 
   return {
@@ -108,6 +116,10 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
     },
     range: (flowRunId, taskSlug, from, to) =>
       q.range.all({ flow_run_id: flowRunId, task_slug: taskSlug, from, to }).map((r) => record(r)!),
+    ofFlowRun: (flowRunId) => q.ofFlowRun.all({ flow_run_id: flowRunId }).map((r) => record(r)!),
+    clearTimes(ids) {
+      for (const id of ids) q.clearTimes.run({ id });
+    },
     unfinished: (flowRunId) => q.unfinished.all({ flow_run_id: flowRunId }).map((r) => record(r)!),
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
     writeStates: (id, expectedVersion, writes) => states.writeSeries(id, expectedVersion, writes),

@@ -197,6 +197,16 @@ export function mountUi(app: Hono, options: UiOptions): void {
     return c.redirect(`/flow-run/${id}`, 303);
   });
 
+  app.post("/flow-run/:id/restart", guard, requireSameOrigin, (c) => {
+    const id = c.req.param("id");
+    try {
+      deps(c).services.restartFlowRun({ flowRunId: id, restartedBy: "the UI" });
+    } catch (e) {
+      return runPage(c, id, { actionError: `The run was not restarted: ${userMessage(e)}` }, 409);
+    }
+    return c.redirect(`/flow-run/${id}`, 303);
+  });
+
   app.get("/agents", guard, (c) => {
     const { reads, services } = deps(c);
     return page(c, <AgentsPage agents={listAgents(reads, services.now())} signedIn={signedIn(c)} />);

@@ -52,7 +52,10 @@ button.danger { background:var(--failed); border-color:var(--failed); }
 label { font-weight:600; display:block; margin:.5rem 0 .2rem; }
 label.check { display:inline-flex; gap:.4rem; align-items:center; font-weight:400; margin:0; }
 input[type=text], input[type=password], input[type=datetime-local], select, textarea { font:inherit; padding:.35rem .5rem; border:1px solid #8c959f; border-radius:6px; background:#fff; color:var(--fg); }
-textarea { width:100%; min-height:6rem; font-family:ui-monospace, Menlo, Consolas, monospace; }
+textarea { width:100%; resize:vertical; font-family:ui-monospace, Menlo, Consolas, monospace; }
+/* Where supported the box also grows and shrinks as one types, within 2 to 20 lines. */
+#run-parameters { field-sizing:content; min-height:calc(2lh + .7rem + 2px); max-height:calc(20lh + .7rem + 2px); }
+time { white-space:nowrap; }
 .filters { display:flex; flex-wrap:wrap; gap:.6rem 1rem; align-items:flex-end; }
 .filters label { margin:0 0 .2rem; }
 .error { border:1px solid var(--failed); background:#ffebe9; color:#82071e; padding:.6rem .8rem; border-radius:6px; margin:.6rem 0; }

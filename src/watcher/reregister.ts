@@ -88,6 +88,7 @@ export function createFlowFileRegistrar(options: FlowFileRegistrarOptions): Flow
         });
         if (outcome.status === "skipped") log(`'${flow.name}' from ${shown(path)}: unchanged (version ${outcome.version})`);
         else log(`Registered '${flow.name}' from ${shown(path)}: version ${outcome.version} (${outcome.id})`);
+        if (outcome.scheduleLeftOff) log(`'${flow.name}' from ${shown(path)}: schedule left off: ${outcome.scheduleLeftOff}`);
       } catch (e) {
         log(`error: could not register '${flow.name}' from ${shown(path)}: ${errorMessage(e)}`);
       }

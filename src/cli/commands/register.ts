@@ -129,6 +129,7 @@ async function registerOne(
       return;
     }
     writeStdout(` Done\n  └── ID: ${outcome.id}\n  └── Version: ${outcome.version}\n`);
+    if (outcome.scheduleLeftOff) writeStdout(`  └── Schedule left off: ${outcome.scheduleLeftOff}\n`);
     counts.registered++;
   } catch (e) {
     if (e instanceof PrefectliteError && e.code === "Unavailable") throw e;

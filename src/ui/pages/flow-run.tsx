@@ -1,5 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Child, FC } from "hono/jsx";
+import { isRestartable } from "../../services/restart.ts";
+import type { StateType } from "../../core/state.ts";
 import type { Coverage } from "../agents-data.ts";
 import { durationMs, formatClock, formatDuration, isFinished, labelsOf, showJson } from "../format.ts";
 import { Gantt } from "../gantt.tsx";
@@ -9,8 +11,9 @@ import { LOG_LEVELS, MAX_LOG_LINES, type RunDetail, type UiLogLevel } from "../r
 
 /**
  * `/flow-run/<id>`: the run's card, its task runs as a Gantt chart and a table with result
- * locations, its logs (level filter, live tail) and state history, and a cancel button. The
- * parts under #live are re-rendered by `/flow-run/<id>/live` while the run is unfinished.
+ * locations, its logs (level filter, live tail) and state history, a cancel button, and on a
+ * Failed or Cancelled run a restart button. The parts under #live are re-rendered by
+ * `/flow-run/<id>/live` while the run is unfinished (so the restart button appears when it fails).
  */
 
 export interface RunPartsProps {
@@ -46,6 +49,31 @@ const AgentBadge: FC<{ labels: string[]; coverage: Coverage; finished: boolean }
   return null;
 };
 
+/** Who executes (or executed) the run: its agent, else what is true of a run without one. */
+const AgentFact: FC<{ agent: RunPartsProps["detail"]["agent"]; labels: string[]; finished: boolean; started: boolean }> = (p) => {
+  if (p.agent) return <>{`${String(p.agent.name)} (${labelsOf(p.agent.labels).join(", ") || "no labels"})`}</>;
+  const text = isAgentless(p.labels)
+    ? p.finished
+      ? "none: executed here by run --execute (agentless)"
+      : "none: run --execute executes it here (agentless)"
+    : !p.finished
+      ? "none yet"
+      : p.started
+        ? "none: executed without an agent (agentless)"
+        : "none: it ended before an agent took it";
+  return <span class="muted">{text}</span>;
+};
+
+/** On a run that failed or was cancelled: run it again from its failures (POST, like Cancel). */
+const RestartForm: FC<{ id: string; state: StateType }> = ({ id, state }) =>
+  isRestartable(state) ? (
+    <form method="post" action={`/flow-run/${id}/restart`} class="inline" data-restart>
+      <button type="submit" title="Task runs that succeeded keep their states and results; the others and everything downstream of them run again">
+        Restart
+      </button>
+    </form>
+  ) : null;
+
 export const RunParts: FC<RunPartsProps> = ({ detail, coverage, now, logFilter }) => {
   const { run, flow, agent, states, taskRuns, logs, logTotal } = detail;
   const labels = labelsOf(run.labels);
@@ -56,7 +84,7 @@ export const RunParts: FC<RunPartsProps> = ({ detail, coverage, now, logFilter }
       <div id="run-card" data-live-part class="card">
         <p>
           <StateBadge state={run.state} /> <span id="run-state-message">{String(run.state_message ?? "")}</span>{" "}
-          <AgentBadge labels={labels} coverage={coverage} finished={finished} />
+          <AgentBadge labels={labels} coverage={coverage} finished={finished} /> <RestartForm id={String(run.id)} state={run.state as StateType} />
         </p>
         <dl class="facts">
           <dt>Flow</dt>
@@ -88,7 +116,9 @@ export const RunParts: FC<RunPartsProps> = ({ detail, coverage, now, logFilter }
           <dt>Log level</dt>
           <dd>{typeof env.PREFECTLITE_LOG_LEVEL === "string" ? env.PREFECTLITE_LOG_LEVEL : "INFO (default)"}</dd>
           <dt>Agent</dt>
-          <dd>{agent ? `${String(agent.name)} (${labelsOf(agent.labels).join(", ") || "no labels"})` : <span class="muted">none yet</span>}</dd>
+          <dd>
+            <AgentFact agent={agent} labels={labels} finished={finished} started={run.start_time != null} />
+          </dd>
           <dt>Heartbeat</dt>
           <dd>
             <Time iso={run.heartbeat} />

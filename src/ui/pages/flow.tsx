@@ -186,7 +186,13 @@ export const FlowPage: FC<FlowPageProps> = ({ detail, signedIn, form, formError,
           <form method="post" action={`/flow/${id}/run`} class="card" id="run-form">
             <ErrorBox message={formError} />
             <label for="run-parameters">Parameters (JSON object)</label>
-            <textarea id="run-parameters" name="parameters" spellcheck={false} aria-invalid={formError ? "true" : undefined}>
+            <textarea
+              id="run-parameters"
+              name="parameters"
+              rows={parameterRows(values.parameters)}
+              spellcheck={false}
+              aria-invalid={formError ? "true" : undefined}
+            >
               {values.parameters}
             </textarea>
             <div class="filters">
@@ -282,3 +288,8 @@ export const FlowPage: FC<FlowPageProps> = ({ detail, signedIn, form, formError,
     </Layout>
   );
 };
+
+/** The parameters box is as tall as its JSON (one spare line), between 2 and 20 lines. */
+export function parameterRows(text: string): number {
+  return Math.min(20, Math.max(2, text.split("\n").length + 1));
+}
