@@ -1,5 +1,6 @@
 import type { Flow, RunConfig, Storage } from "./flow.ts";
 import { upstreamSlugs } from "./graph.ts";
+import type { ParameterType } from "./parameter-types.ts";
 import type { SerializedSchedule } from "./schedule/schedule.ts";
 
 export interface SerializedTask {
@@ -34,6 +35,11 @@ export interface SerializedParameter {
   slug: string;
   default: unknown;
   required: boolean;
+  /**
+   * The JSON type its values must have (core/parameter-types.ts). Left out when it is "any", so
+   * that a flow without typed parameters keeps the serialized hash it had before types existed.
+   */
+  type?: ParameterType;
 }
 
 export interface SerializedFlow {
@@ -110,6 +116,7 @@ export function serializeFlow(flow: Flow): SerializedFlow {
       slug: p.slug,
       default: p.hasDefault ? jsonSafe(p.default) : null,
       required: p.required,
+      ...(p.type !== "any" ? { type: p.type } : {}),
     })),
     referenceTasks: [...g.referenceSlugs],
     schedule: flow.schedule ? flow.schedule.toJSON() : null,

@@ -4,6 +4,7 @@ import { resolveFlowParameters, runFlow } from "../../engine/flow-runner.ts";
 import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../loader/load.ts";
 import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
+import { hasParameters, typedParameters, type CliParameters } from "../options.ts";
 import { step } from "../output.ts";
 import { writeStdout } from "../../stdio.ts";
 
@@ -11,7 +12,7 @@ export interface LocalRunOptions {
   path?: string;
   module?: string;
   name?: string;
-  parameters: Record<string, unknown>;
+  parameters: CliParameters;
   logLevel?: LogLevel;
 }
 
@@ -21,9 +22,10 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     const loaded = options.path ? await loadFlowsFromFile(options.path) : await loadFlowsFromModule(options.module!);
     return selectFlow(loaded, options.name);
   });
-  const parameters = resolveFlowParameters(flow, options.parameters);
-  if (Object.keys(options.parameters).length) {
-    writeStdout(`Configured local flow run\n└── Parameters: ${JSON.stringify(options.parameters)}\n`);
+  const given = typedParameters(options.parameters, flow.graph.parameters);
+  const parameters = resolveFlowParameters(flow, given);
+  if (hasParameters(options.parameters)) {
+    writeStdout(`Configured local flow run\n└── Parameters: ${JSON.stringify(given)}\n`);
   }
   // No SIGINT handler: a handler only runs once the event loop turns, and a flow looping
   // synchronously (at import or in a task) never lets it. Ctrl-C ends the process at once (130).
