@@ -18,7 +18,7 @@ export function Parameter<K extends ParameterType>(
   name: string,
   options: { type: K; default?: ParameterValue<K>; required?: boolean },
 ): Handle<ParameterValue<K>>;
-export function Parameter<T = unknown>(name: string, options?: ParameterOptions<T>): Handle<T>;
+export function Parameter<T = unknown>(name: string, options?: ParameterOptions<T> & { type?: undefined }): Handle<T>;
 export function Parameter<T>(name: string, options: ParameterOptions<T> = {}): Handle<T> {
   if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) {
     throw validationError(`invalid parameter name '${name}': use letters, digits, _ and -`);
