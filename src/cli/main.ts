@@ -1,7 +1,7 @@
 import { cac } from "cac";
 import { PrefectliteError } from "../core/errors.ts";
 import { EXIT, exitCodeFor, printError } from "./exit.ts";
-import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters } from "./options.ts";
+import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters, wholeNumberOption } from "./options.ts";
 
 const VERSION = "0.1.0";
 /** The description of internal commands: --help leaves them out. */
@@ -167,8 +167,7 @@ function program(setExit: (code: number) => void) {
     .example("prefectlite get logs --flow-run 55955649-f2e7-4d43-938a-f5b08974bab9 --follow")
     .action(
       act(async (o, what) => {
-        const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new PrefectliteError("Usage", "--limit must be a positive whole number");
+        const limit = wholeNumberOption(o.limit, "--limit", 1);
         const { get } = await import("./commands/get.ts");
         return get({
           what: what!,
@@ -209,7 +208,7 @@ function program(setExit: (code: number) => void) {
         const { agentStart } = await import("./commands/agent.ts");
         return agentStart({
           labels: many(o.label),
-          concurrency: Number(o.concurrency),
+          concurrency: wholeNumberOption(o.concurrency, "--concurrency", 1),
           name: String(o.name),
           apiUrl: optionalString(o.api),
           showFlowLogs: o.showFlowLogs === true,
@@ -232,7 +231,7 @@ function program(setExit: (code: number) => void) {
         const { serveCommand } = await import("./commands/serve.ts");
         return serveCommand({
           host: String(o.host),
-          port: Number(o.port),
+          port: wholeNumberOption(o.port, "--port", 0, 65535),
           watchDir: optionalString(o.watch),
           project: String(o.project),
           scheduler: o.scheduler !== false,

@@ -66,3 +66,14 @@ export function parseLogLevelOption(value: unknown): LogLevel | undefined {
   if (!level) throw usageError(`--log-level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got '${text}')`);
   return level;
 }
+
+/** A whole-number flag (`--concurrency 4`), refused in the user's own words when it is not one. */
+export function wholeNumberOption(value: unknown, flag: string, min: number, max?: number): number {
+  const text = String(value).trim();
+  const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw usageError(`${flag} must be a whole number ${range} (got '${text}')`);
+  }
+  return n;
+}

@@ -1,4 +1,5 @@
 import { PrefectliteError } from "../core/errors.ts";
+import { refuseSnakeCase } from "./snake-case.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import type { SerializedState, State } from "../core/state.ts";
 import type { DirectBackend, HeartbeatTarget, Transport } from "./transport.ts";
@@ -124,6 +125,7 @@ export class BackendClient {
   }
 
   async listFlows(options: { projectName?: string; name?: string; all?: boolean; limit?: number } = {}): Promise<FlowRow[]> {
+    refuseSnakeCase(options, "Client.listFlows");
     const where: Record<string, unknown> = {};
     if (!options.all) where.archived = { _eq: false };
     if (options.name) where.name = { _eq: options.name };
@@ -141,6 +143,7 @@ export class BackendClient {
     idempotencyKey?: string;
     setScheduleActive?: boolean;
   }): Promise<{ id: string; version: number }> {
+    refuseSnakeCase(input, "Client.createFlow");
     const data = await this.graphql<{ create_flow: { id: string; version: number } }>(
       `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version } }`,
       {
@@ -157,6 +160,10 @@ export class BackendClient {
 
   /** Create a flow run and return its id. */
   async createFlowRun(input: CreateFlowRunInput): Promise<string> {
+    refuseSnakeCase(input, "Client.createFlowRun");
+    if (input?.flowId == null && input?.versionGroupId == null && input?.flowGroupId == null) {
+      throw new PrefectliteError("Validation", "Client.createFlowRun needs the flow: give flowId, versionGroupId or flowGroupId");
+    }
     const start = input.scheduledStartTime;
     const data = await this.graphql<{ create_flow_run: { id: string } }>(
       `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`,

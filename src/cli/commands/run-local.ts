@@ -1,9 +1,11 @@
+import { PrefectliteError } from "../../core/errors.ts";
 import type { LogLevel } from "../../core/logging.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
 import { resolveFlowParameters, runFlow } from "../../engine/flow-runner.ts";
 import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../loader/load.ts";
 import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
+import { prefectModuleHint } from "../module-hint.ts";
 import { hasParameters, typedParameters, type CliParameters } from "../options.ts";
 import { step } from "../output.ts";
 import { writeStdout } from "../../stdio.ts";
@@ -19,7 +21,7 @@ export interface LocalRunOptions {
 /** `prefectlite run -p PATH | -m MODULE`: load the flow and run it here, with no backend. */
 export async function runLocal(options: LocalRunOptions): Promise<number> {
   const flow = await step("Retrieving local flow...", async () => {
-    const loaded = options.path ? await loadFlowsFromFile(options.path) : await loadFlowsFromModule(options.module!);
+    const loaded = options.path ? await loadFlowsFromFile(options.path) : await loadModuleWithHint(options.module!);
     return selectFlow(loaded, options.name);
   });
   const given = typedParameters(options.parameters, flow.graph.parameters);
@@ -47,4 +49,14 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
   }
   writeStdout(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
   return EXIT.runFailed;
+}
+
+async function loadModuleWithHint(module: string) {
+  try {
+    return await loadFlowsFromModule(module);
+  } catch (e) {
+    const hint = prefectModuleHint(module);
+    if (hint && e instanceof PrefectliteError) throw new PrefectliteError(e.code, `${e.message}${hint}`, { cause: e });
+    throw e;
+  }
 }

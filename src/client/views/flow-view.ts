@@ -1,3 +1,4 @@
+import { refuseSnakeCase } from "../snake-case.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { RunConfig, Storage } from "../../core/flow.ts";
 import type { SerializedFlow } from "../../core/serialize.ts";
@@ -114,6 +115,7 @@ export class FlowView {
    */
   static async fromFlowName(name: string, options: ViewOptions & { projectName?: string } = {}): Promise<FlowView> {
     if (typeof name !== "string" || !name) throw new PrefectliteError("Validation", "FlowView.fromFlowName needs a flow name");
+    refuseSnakeCase(options, "FlowView.fromFlowName");
     const deps = resolveViewDeps(options);
     const where: Record<string, unknown> = { name: { _eq: name }, archived: { _eq: false } };
     if (options.projectName) where.project = { name: { _eq: options.projectName } };
