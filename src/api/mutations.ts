@@ -66,7 +66,7 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
         idempotencyKey: input.idempotency_key,
         setScheduleActive: input.set_schedule_active,
       }),
-    archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), SUCCESS),
+    archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
     delete_flow: (_p, { input }, { services }) => (services.deleteFlow(input.flow_id), SUCCESS),
     create_flow_run: (_p, { input: i }, { services }) =>
       createFlowRun(

@@ -1,4 +1,5 @@
 import { PrefectliteError } from "../core/errors.ts";
+import { LocalRun, UniversalRun, type RunConfig } from "../core/run-config.ts";
 import { refuseSnakeCase } from "./snake-case.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import type { SerializedState, State } from "../core/state.ts";
@@ -15,7 +16,8 @@ export interface CreateFlowRunInput {
   /** ISO time or Date; default now. */
   scheduledStartTime?: string | Date;
   idempotencyKey?: string;
-  runConfig?: Record<string, unknown>;
+  /** `new LocalRun({ env, labels })`, `new UniversalRun(…)` or a plain object (a UniversalRun). */
+  runConfig?: RunConfig | Record<string, unknown>;
 }
 
 export interface ProjectRow {
@@ -178,7 +180,7 @@ export class BackendClient {
           flow_run_name: input.runName ?? null,
           scheduled_start_time: start === undefined ? null : start instanceof Date ? start.toISOString() : start,
           idempotency_key: input.idempotencyKey ?? null,
-          run_config: input.runConfig ?? null,
+          run_config: input.runConfig instanceof LocalRun || input.runConfig instanceof UniversalRun ? input.runConfig.toJSON() : (input.runConfig ?? null),
         },
       },
     );

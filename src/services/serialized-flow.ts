@@ -3,7 +3,7 @@ import { checkParameterTypes, type DeclaredParameter } from "../core/parameters.
 import { isParameterType, parameterTypeProblem, PARAMETER_TYPES, type ParameterType } from "../core/parameter-types.ts";
 import { Schedule } from "../core/schedule/schedule.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
-import { checkRunConfig } from "./run-config.ts";
+import { checkRunConfig, checkRunConfigType } from "./run-config.ts";
 import { describe, isPlainObject, requireJsonDepth } from "./validate.ts";
 
 /**
@@ -60,8 +60,9 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
   if (f.runConfig !== undefined && f.runConfig !== null) {
     const rc = f.runConfig;
     if (!isPlainObject(rc) || (rc.labels !== undefined && !Array.isArray(rc.labels))) {
-      throw validationError("serialized_flow.runConfig must be { env?, labels? }");
+      throw validationError("serialized_flow.runConfig must be { type?, env?, labels? }");
     }
+    checkRunConfigType(rc, "serialized_flow.runConfig");
     checkRunConfig(rc, "serialized_flow.runConfig");
   }
   if (f.schedule !== undefined && f.schedule !== null) {
