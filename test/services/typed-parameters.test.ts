@@ -75,3 +75,14 @@ describe("create_flow checks the serialized flow", () => {
     expect(register(b, serialized).created).toBe(true);
   });
 });
+
+describe("the UI's Run form", () => {
+  test("a parameter of the wrong type comes back as the page's message, and the form keeps what was typed", async () => {
+    const { submitRunForm } = await import("../../src/ui/run-form.ts");
+    const b = openTestBackend();
+    const f = register(b, typedFlow());
+    const values = { parameters: '{"n": "abc", "name": "x"}', runName: "", labels: "", logLevel: "INFO" as const, startAt: "" };
+    expect(submitRunForm(b.services, f.id, values, null)).toEqual({ ok: false, error: `parameter 'n' must be a number (got "abc")`, values });
+    expect(submitRunForm(b.services, f.id, { ...values, parameters: '{"n": 1, "name": "x"}' }, null).ok).toBe(true);
+  });
+});
