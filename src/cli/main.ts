@@ -10,6 +10,7 @@ import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParame
 const INTERNAL = "(internal) execute one backend flow run in this process";
 
 type Options = Record<string, unknown>;
+const EXEC_USAGE = "write prefectlite exec SCRIPT [ARGS…]: the script comes first, its own options after it";
 
 /** Build the command table. Each action imports its command module lazily, so `--help` opens no database. */
 function program(setExit: (code: number) => void) {
@@ -263,7 +264,7 @@ function program(setExit: (code: number) => void) {
     .command("exec <script> [...args]", "Run a script that imports \"prefectlite\" (views, Client, flows) on this prefectlite's Bun and SDK, no install needed; ARGS become its process.argv")
     .example("prefectlite exec probe.ts 8b17ffed-c70e-4a20-a3b4-efb2eebba9e9")
     .action(() => {
-      throw new PrefectliteError("Usage", "write prefectlite exec SCRIPT [ARGS…]: the script comes first, its own options after it");
+      throw new PrefectliteError("Usage", EXEC_USAGE);
     });
 
   cli.help((sections) => helpWithoutInternals(sections, INTERNAL, PREFECTLITE_VERSION));
@@ -282,6 +283,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
       const { execScript } = await import("./commands/exec.ts");
       return await execScript(argv[3], argv.slice(4));
     }
+    // exec has no options of its own: anything before the script is meant for the script.
+    if (argv[2] === "exec" && argv[3]?.startsWith("-") && argv[3] !== "-h" && argv[3] !== "--help") throw new PrefectliteError("Usage", EXEC_USAGE);
     cli.parse(argv, { run: false });
     if (cli.options.help) return EXIT.ok;
     if (cli.options.version) {
