@@ -14,9 +14,11 @@ export {
   type GetTaskRunResultOptions,
 } from "./sdk/compose.ts";
 export { FlowView, FlowRunView, TaskRunView, type FlowParameterInfo, type FlowRunLog, type ResultReader, type ViewOptions } from "./sdk/views.ts";
-export type { FlowOptions, RunConfig, Storage, FlowGraph } from "./core/flow.ts";
+export type { FlowOptions, Storage, FlowGraph } from "./core/flow.ts";
+export { LocalRun, UniversalRun, type RunConfig, type RunConfigInput, type RunConfigOptions, type RunConfigType } from "./core/run-config.ts";
 export { task, type Task, type BoundTask, type TaskOptions, type Input, type MapInput } from "./core/task.ts";
 export { Parameter, type ParameterOptions } from "./core/parameter.ts";
+export type { ParameterType } from "./core/parameter-types.ts";
 export { Handle, unmapped, Unmapped } from "./core/graph.ts";
 export { context, getLogger, type RunContext } from "./core/context.ts";
 export type { Logger, LogLevel, LogRecord } from "./core/logging.ts";

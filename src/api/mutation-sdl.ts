@@ -6,6 +6,8 @@
 export const mutationTypeDefs = /* GraphQL */ `
 type success_payload { success: Boolean!, error: String }
 type id_payload { id: String! }
+"Prefect's archive_flow answers with the flow's id; success as the other mutations."
+type archive_flow_payload { id: String!, success: Boolean!, error: String }
 
 input create_project_input { name: String!, description: String }
 
@@ -140,7 +142,7 @@ input setFlowRunStateInput { flowRunId: String!, version: Int, state: JSON!, rer
 type Mutation {
   create_project(input: create_project_input!): id_payload!
   create_flow(input: create_flow_input!): create_flow_payload!
-  archive_flow(input: flow_id_input!): success_payload!
+  archive_flow(input: flow_id_input!): archive_flow_payload!
   delete_flow(input: flow_id_input!): success_payload!
   create_flow_run(input: create_flow_run_input!): create_flow_run_payload!
   set_flow_run_states(input: set_flow_run_states_input!): set_states_payload!

@@ -68,7 +68,7 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       });
       return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
     },
-    archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), SUCCESS),
+    archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
     delete_flow: (_p, { input }, { services }) => (services.deleteFlow(input.flow_id), SUCCESS),
     create_flow_run: (_p, { input: i }, { services }) =>
       createFlowRun(

@@ -1,19 +1,23 @@
 import { cac } from "cac";
 import { PrefectliteError } from "../core/errors.ts";
+import { PREFECTLITE_VERSION } from "../core/version.ts";
+import { writeStdout } from "../stdio.ts";
 import { EXIT, exitCodeFor, printError } from "./exit.ts";
-import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters } from "./options.ts";
+import { API_OPTION, helpWithoutInternals, JSON_OPTION, versionLine } from "./help.ts";
+import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters, wholeNumberOption } from "./options.ts";
 
-const VERSION = "0.1.0";
 /** The description of internal commands: --help leaves them out. */
 const INTERNAL = "(internal) execute one backend flow run in this process";
 
 type Options = Record<string, unknown>;
+const EXEC_USAGE = "write prefectlite exec SCRIPT [ARGS…]: the script comes first, its own options after it";
 
 /** Build the command table. Each action imports its command module lazily, so `--help` opens no database. */
 function program(setExit: (code: number) => void) {
   const cli = cac("prefectlite");
-  cli.option("--api <url>", "Server to talk to (default: PREFECTLITE_API_URL, else the embedded database)");
-  cli.option("--json", "Print records as JSON");
+  // --api and --json belong to the commands that use them (API_OPTION, JSON_OPTION), so each
+  // command's --help lists only flags that do something there.
+  cli.option("-v, --version", "Print prefectlite's version and the Bun it runs on");
 
   const act = (fn: (options: Options, ...args: string[]) => Promise<number>) => async (...args: unknown[]) => {
     const options = args[args.length - 1] as Options;
@@ -28,7 +32,7 @@ function program(setExit: (code: number) => void) {
     .option("-n, --name <flow>", "Flow name: picks among several flows in a file, or looks the flow up in the backend")
     .option("--id <id>", "Backend flow id (or flow group id) to create a run of")
     .option("--project <project>", "Project of --name in the backend")
-    .option("--param <key=value>", "A parameter value (JSON if it parses, else a string); repeatable")
+    .option("--param <key=value>", "A parameter value: kept as text for a string parameter, else JSON if it parses; repeatable")
     .option("--params <json>", "Parameters as a JSON object (--param wins)")
     .option("--log-level <level>", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
     .option("--label <label>", "Run label (backend); repeatable")
@@ -42,6 +46,8 @@ function program(setExit: (code: number) => void) {
     .example("prefectlite run -m prefectlite.hello_world --param name=marvin")
     .example("prefectlite run -p flows/etl.ts --name etl --params '{\"n\": 3}'")
     .example("prefectlite run --name hello-world --watch")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .action(
       act(async (o) => {
         const path = optionalString(o.path);
@@ -86,6 +92,8 @@ function program(setExit: (code: number) => void) {
   cli
     .command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
     .example("prefectlite cancel 55955649-f2e7-4d43-938a-f5b08974bab9")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .action(
       act(async (o, id) => {
         const { cancelFlowRun } = await import("./commands/cancel.ts");
@@ -114,6 +122,7 @@ function program(setExit: (code: number) => void) {
     .option("--print-logs", "Print log lines and state changes to stdout")
     .option("--log-level <level>", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
     .option("--wait-for-id", "Load and connect first, then execute each run whose id arrives on stdin, a line each (an agent's warm child)")
+    .option(...API_OPTION)
     .action(
       act(async (o, what, id) => {
         if (what !== "flow-run") throw new PrefectliteError("Usage", `can only execute a flow-run (got '${what}')`);
@@ -128,6 +137,8 @@ function program(setExit: (code: number) => void) {
   cli
     .command("create <kind> <name>", "Create a project: prefectlite create project NAME")
     .option("--description <text>", "Project description")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .action(
       act(async (o, kind, name) => {
         if (kind !== "project") throw new PrefectliteError("Usage", `can only create a project (got '${kind}')`);
@@ -148,6 +159,8 @@ function program(setExit: (code: number) => void) {
     .option("--watch", "Keep running and re-register files as they change (-p paths only)")
     .option("--archive-deleted", "With --watch: archive the flows of a deleted file")
     .example("prefectlite register -p flows/ --project default")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .action(
       act(async (o) => {
         const project = optionalString(o.project);
@@ -180,10 +193,11 @@ function program(setExit: (code: number) => void) {
     .option("--limit <n>", "At most this many rows (logs: all lines)", { default: 50 })
     .option("--all", "flows: include archived versions")
     .example("prefectlite get logs --flow-run 55955649-f2e7-4d43-938a-f5b08974bab9 --follow")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .action(
       act(async (o, what) => {
-        const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1) throw new PrefectliteError("Usage", "--limit must be a positive whole number");
+        const limit = wholeNumberOption(o.limit, "--limit", 1);
         const { get } = await import("./commands/get.ts");
         return get({
           what: what!,
@@ -204,6 +218,8 @@ function program(setExit: (code: number) => void) {
   cli
     .command("inspect <what> <id>", "Show a flow run: its card, state history and task runs (inspect flow-run ID)")
     .example("prefectlite inspect flow-run 55955649-f2e7-4d43-938a-f5b08974bab9")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .action(
       act(async (o, what, id) => {
         const { inspect } = await import("./commands/inspect.ts");
@@ -218,13 +234,14 @@ function program(setExit: (code: number) => void) {
     .option("--name <name>", "Agent name (the logger name of its run logs)", { default: "agent" })
     .option("--show-flow-logs", "Pass the flow-run processes' output through")
     .example("prefectlite agent start --label gpu --concurrency 4")
+    .option(...API_OPTION)
     .action(
       act(async (o, action) => {
         if (action !== "start") throw new PrefectliteError("Usage", `unknown agent action '${action}': use prefectlite agent start`);
         const { agentStart } = await import("./commands/agent.ts");
         return agentStart({
           labels: many(o.label),
-          concurrency: Number(o.concurrency),
+          concurrency: wholeNumberOption(o.concurrency, "--concurrency", 1),
           name: String(o.name),
           apiUrl: optionalString(o.api),
           showFlowLogs: o.showFlowLogs === true,
@@ -247,7 +264,7 @@ function program(setExit: (code: number) => void) {
         const { serveCommand } = await import("./commands/serve.ts");
         return serveCommand({
           host: String(o.host),
-          port: Number(o.port),
+          port: wholeNumberOption(o.port, "--port", 0, 65535),
           watchDir: optionalString(o.watch),
           project: String(o.project),
           scheduler: o.scheduler !== false,
@@ -262,13 +279,10 @@ function program(setExit: (code: number) => void) {
     .command("exec <script> [...args]", "Run a script that imports \"prefectlite\" (views, Client, flows) on this prefectlite's Bun and SDK, no install needed; ARGS become its process.argv")
     .example("prefectlite exec probe.ts 8b17ffed-c70e-4a20-a3b4-efb2eebba9e9")
     .action(() => {
-      throw new PrefectliteError("Usage", "write prefectlite exec SCRIPT [ARGS…]: the script comes first, its own options after it");
+      throw new PrefectliteError("Usage", EXEC_USAGE);
     });
 
-  cli.help((sections) =>
-    sections.map((section) => ({ ...section, body: section.body.split("\n").filter((line) => !line.includes(INTERNAL) && !/\$ prefectlite execute /.test(line)).join("\n") })),
-  );
-  cli.version(VERSION);
+  cli.help((sections) => helpWithoutInternals(sections, INTERNAL, PREFECTLITE_VERSION));
   return cli;
 }
 
@@ -284,8 +298,14 @@ export async function main(argv: string[]): Promise<number | undefined> {
       const { execScript } = await import("./commands/exec.ts");
       return await execScript(argv[3], argv.slice(4));
     }
+    // exec has no options of its own: anything before the script is meant for the script.
+    if (argv[2] === "exec" && argv[3]?.startsWith("-") && argv[3] !== "-h" && argv[3] !== "--help") throw new PrefectliteError("Usage", EXEC_USAGE);
     cli.parse(argv, { run: false });
-    if (cli.options.help || cli.options.version) return EXIT.ok;
+    if (cli.options.help) return EXIT.ok;
+    if (cli.options.version) {
+      writeStdout(`${versionLine(PREFECTLITE_VERSION)}\n`);
+      return EXIT.ok;
+    }
     if (!cli.matchedCommand) {
       if (cli.args.length) throw new PrefectliteError("Usage", `unknown command '${cli.args[0]}': see prefectlite --help`);
       cli.outputHelp();

@@ -1,4 +1,6 @@
 import { PrefectliteError } from "../core/errors.ts";
+import { LocalRun, UniversalRun, type RunConfig } from "../core/run-config.ts";
+import { refuseSnakeCase } from "./snake-case.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import type { SerializedState, State } from "../core/state.ts";
 import type { DirectBackend, HeartbeatTarget, Transport } from "./transport.ts";
@@ -14,7 +16,8 @@ export interface CreateFlowRunInput {
   /** ISO time or Date; default now. */
   scheduledStartTime?: string | Date;
   idempotencyKey?: string;
-  runConfig?: Record<string, unknown>;
+  /** `new LocalRun({ env, labels })`, `new UniversalRun(…)` or a plain object (a UniversalRun). */
+  runConfig?: RunConfig | Record<string, unknown>;
 }
 
 export interface ProjectRow {
@@ -124,6 +127,7 @@ export class BackendClient {
   }
 
   async listFlows(options: { projectName?: string; name?: string; all?: boolean; limit?: number } = {}): Promise<FlowRow[]> {
+    refuseSnakeCase(options, "Client.listFlows");
     const where: Record<string, unknown> = {};
     if (!options.all) where.archived = { _eq: false };
     if (options.name) where.name = { _eq: options.name };
@@ -141,6 +145,7 @@ export class BackendClient {
     idempotencyKey?: string;
     setScheduleActive?: boolean;
   }): Promise<{ id: string; version: number; schedule_left_off: string | null }> {
+    refuseSnakeCase(input, "Client.createFlow");
     const data = await this.graphql<{ create_flow: { id: string; version: number; schedule_left_off: string | null } }>(
       `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version schedule_left_off } }`,
       {
@@ -157,6 +162,10 @@ export class BackendClient {
 
   /** Create a flow run and return its id. */
   async createFlowRun(input: CreateFlowRunInput): Promise<string> {
+    refuseSnakeCase(input, "Client.createFlowRun");
+    if (input?.flowId == null && input?.versionGroupId == null && input?.flowGroupId == null) {
+      throw new PrefectliteError("Validation", "Client.createFlowRun needs the flow: give flowId, versionGroupId or flowGroupId");
+    }
     const start = input.scheduledStartTime;
     const data = await this.graphql<{ create_flow_run: { id: string } }>(
       `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`,
@@ -171,7 +180,7 @@ export class BackendClient {
           flow_run_name: input.runName ?? null,
           scheduled_start_time: start === undefined ? null : start instanceof Date ? start.toISOString() : start,
           idempotency_key: input.idempotencyKey ?? null,
-          run_config: input.runConfig ?? null,
+          run_config: input.runConfig instanceof LocalRun || input.runConfig instanceof UniversalRun ? input.runConfig.toJSON() : (input.runConfig ?? null),
         },
       },
     );

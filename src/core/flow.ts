@@ -1,22 +1,19 @@
 import { PrefectliteError, validationError } from "./errors.ts";
 import { buildWith, GraphBuilder, upstreamSlugs, type GraphNode, type ParameterNode, type TaskNode } from "./graph.ts";
 import type { Result } from "./results.ts";
+import { toRunConfig, type RunConfig, type RunConfigInput } from "./run-config.ts";
 import type { Schedule } from "./schedule/schedule.ts";
 import type { Task } from "./task.ts";
 
-export interface RunConfig {
-  /** Environment variables for the process that executes a backed run. */
-  env?: Record<string, string>;
-  /** Agents must carry all of these labels to take the flow's runs. */
-  labels?: string[];
-}
+export type { RunConfig, RunConfigInput, RunConfigOptions, RunConfigType } from "./run-config.ts";
 
 /** Where a registered flow is loaded from when a backed run executes it. */
 export type Storage = { type: "Local"; path: string } | { type: "Module"; module: string };
 
 export interface FlowOptions {
   schedule?: Schedule;
-  runConfig?: RunConfig;
+  /** `new LocalRun({ env, labels })`, `new UniversalRun(…)`, or a plain `{ env, labels }` (a UniversalRun). */
+  runConfig?: RunConfigInput;
   /** Default result for every task that sets none. */
   result?: Result;
   /** Tasks (or task slugs) whose states decide the run's; default: the terminal tasks. */
@@ -40,6 +37,7 @@ export class Flow {
   storage: Storage | undefined;
   private readonly build: () => unknown;
   private built: FlowGraph | undefined;
+  private readonly resolvedRunConfig: RunConfig;
 
   constructor(name: string, build: () => unknown, options: FlowOptions = {}) {
     if (typeof name !== "string" || !name.trim()) throw validationError("a Flow needs a name");
@@ -47,6 +45,12 @@ export class Flow {
     this.name = name;
     this.build = build;
     this.options = options;
+    try {
+      this.resolvedRunConfig = toRunConfig(options.runConfig);
+    } catch (e) {
+      if (e instanceof PrefectliteError) throw new PrefectliteError(e.code, `flow '${name}': ${e.message}`);
+      throw e;
+    }
   }
 
   get schedule(): Schedule | undefined {
@@ -54,7 +58,7 @@ export class Flow {
   }
 
   get runConfig(): RunConfig {
-    return this.options.runConfig ?? {};
+    return this.resolvedRunConfig;
   }
 
   /** The graph, built on first use (so build functions may use tasks declared later in the file). */

@@ -1,4 +1,5 @@
 import { PrefectliteError } from "./errors.ts";
+import type { ParameterType } from "./parameter-types.ts";
 import type { TaskDefinition } from "./task.ts";
 
 /** A typed reference to the future result of a task (or parameter) in a flow being built. */
@@ -48,6 +49,7 @@ export interface ParameterNode {
   default: unknown;
   hasDefault: boolean;
   required: boolean;
+  type: ParameterType;
 }
 
 export type GraphNode = TaskNode | ParameterNode;
@@ -58,12 +60,12 @@ export class GraphBuilder {
   private readonly countByName = new Map<string, number>();
   private readonly slugs = new Set<string>();
 
-  addParameter(name: string, def: unknown, hasDefault: boolean, required: boolean): Handle<unknown> {
+  addParameter(name: string, def: unknown, hasDefault: boolean, required: boolean, type: ParameterType = "any"): Handle<unknown> {
     if (this.slugs.has(name)) {
       throw new PrefectliteError("Validation", `the flow already has a task or parameter with slug '${name}'`);
     }
     this.slugs.add(name);
-    this.nodes.push({ kind: "parameter", slug: name, name, default: def, hasDefault, required });
+    this.nodes.push({ kind: "parameter", slug: name, name, default: def, hasDefault, required, type });
     return new Handle(name, this);
   }
 

@@ -1,6 +1,9 @@
-import type { Flow, RunConfig, Storage } from "./flow.ts";
+import type { Flow, Storage } from "./flow.ts";
 import { upstreamSlugs } from "./graph.ts";
+import type { ParameterType } from "./parameter-types.ts";
+import type { RunConfigType } from "./run-config.ts";
 import type { SerializedSchedule } from "./schedule/schedule.ts";
+import { PREFECTLITE_VERSION } from "./version.ts";
 
 export interface SerializedTask {
   slug: string;
@@ -34,6 +37,11 @@ export interface SerializedParameter {
   slug: string;
   default: unknown;
   required: boolean;
+  /**
+   * The JSON type its values must have (core/parameter-types.ts). Left out when it is "any", so
+   * that a flow without typed parameters keeps the serialized hash it had before types existed.
+   */
+  type?: ParameterType;
 }
 
 export interface SerializedFlow {
@@ -43,10 +51,13 @@ export interface SerializedFlow {
   parameters: SerializedParameter[];
   referenceTasks: string[];
   schedule: SerializedSchedule | null;
-  runConfig: { env: Record<string, string>; labels: string[] };
+  /** `type` is left out for a UniversalRun (so that its hash is the one it had before run configs had types). */
+  runConfig: { type?: RunConfigType; env: Record<string, string>; labels: string[] };
   result: { type: "LocalResult"; dir: string | null; location: string | null } | null;
   storage: Storage | null;
   formatVersion: 1;
+  /** The prefectlite that serialized the flow (Prefect's `core_version`); not part of the hash. */
+  coreVersion?: string;
 }
 
 export function serializeFlow(flow: Flow): SerializedFlow {
@@ -110,22 +121,25 @@ export function serializeFlow(flow: Flow): SerializedFlow {
       slug: p.slug,
       default: p.hasDefault ? jsonSafe(p.default) : null,
       required: p.required,
+      ...(p.type !== "any" ? { type: p.type } : {}),
     })),
     referenceTasks: [...g.referenceSlugs],
     schedule: flow.schedule ? flow.schedule.toJSON() : null,
-    runConfig: { env: { ...(rc.env ?? {}) }, labels: [...(rc.labels ?? [])].sort() },
+    runConfig: { ...(rc.type !== "UniversalRun" ? { type: rc.type } : {}), env: { ...rc.env }, labels: [...rc.labels].sort() },
     result: flow.options.result ? flow.options.result.toJSON() : null,
     storage: flow.storage ?? null,
     formatVersion: 1,
+    coreVersion: PREFECTLITE_VERSION,
   };
 }
 
 /**
- * The flow's identity for registration: a digest of everything but where it is stored, so the
- * same source gives the same hash wherever the file lives.
+ * The flow's identity for registration: a digest of everything but where it is stored and which
+ * prefectlite serialized it, so the same source gives the same hash wherever the file lives (and
+ * an upgrade alone registers nothing new).
  */
 export function serializedHash(serialized: SerializedFlow): string {
-  const { storage: _storage, ...identity } = serialized;
+  const { storage: _storage, coreVersion: _coreVersion, ...identity } = serialized;
   return digest(canonicalJSON(identity));
 }
 

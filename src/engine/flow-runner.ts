@@ -48,6 +48,7 @@ export function resolveFlowParameters(flow: Flow, given?: Record<string, unknown
     name: p.name,
     default: p.hasDefault ? p.default : undefined,
     required: p.required,
+    type: p.type,
   }));
   return resolveParameters(flow.name, declared, given);
 }

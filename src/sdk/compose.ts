@@ -9,6 +9,7 @@ import { currentContext } from "../core/context.ts";
 import { PrefectliteError } from "../core/errors.ts";
 import type { Handle } from "../core/graph.ts";
 import { createLogger, type Logger } from "../core/logging.ts";
+import { toRunConfig, type RunConfigInput } from "../core/run-config.ts";
 import { FAIL } from "../core/signals.ts";
 import { task, type Input, type Task } from "../core/task.ts";
 import { LocalResultStore } from "../engine/result-store.ts";
@@ -33,7 +34,7 @@ export interface CreateFlowRunOptions {
   idempotencyKey?: string;
   /** ISO time or Date; default now. */
   scheduledStartTime?: string | Date;
-  runConfig?: { env?: Record<string, string>; labels?: string[] };
+  runConfig?: RunConfigInput;
 }
 
 export interface WaitForFlowRunOptions {
@@ -96,7 +97,7 @@ async function createChildRun(options: CreateFlowRunOptions): Promise<string> {
     runName,
     idempotencyKey,
     scheduledStartTime: options.scheduledStartTime,
-    runConfig: options.runConfig,
+    runConfig: options.runConfig === undefined ? undefined : toRunConfig(options.runConfig),
   });
   const child = await FlowRunView.fromFlowRunId(id, deps);
   const base = (await client.baseUrl()) ?? apiUrl?.replace(/\/graphql\/?$/, "") ?? "http://127.0.0.1:4200";

@@ -1,4 +1,6 @@
+import { validationError } from "../core/errors.ts";
 import { Flow as FlowDefinition } from "../core/flow.ts";
+import { refuseSnakeCase } from "../client/snake-case.ts";
 import type { LogLevel } from "../core/logging.ts";
 import { serializeFlow, serializedHash, type SerializedFlow } from "../core/serialize.ts";
 import { formatLogLine } from "../engine/log-format.ts";
@@ -58,10 +60,15 @@ export class Flow extends FlowDefinition {
 
   /**
    * Register with the backend (PREFECTLITE_API_URL, else the embedded database) in an existing
-   * project and return the flow id. Unchanged flows are not registered again. A flow not loaded
-   * through the CLI is stored as the script Bun is running (`Bun.main`).
+   * project and return the flow id: `flow.register("project")` or, as Prefect's
+   * `flow.register(project_name=…)`, `flow.register({ projectName: "project", … })`. Unchanged
+   * flows are not registered again. A flow not loaded through the CLI is stored as the script Bun
+   * is running (`Bun.main`).
    */
-  async register(projectName: string, options: RegisterOptions = {}): Promise<string> {
+  register(projectName: string, options?: RegisterOptions): Promise<string>;
+  register(options: RegisterOptions & { projectName: string }): Promise<string>;
+  async register(first: string | (RegisterOptions & { projectName: string }), second: RegisterOptions = {}): Promise<string> {
+    const { projectName, options } = registerArguments(this.name, first, second);
     this.storage ??= { type: "Local", path: Bun.main };
     const client = new Client(options);
     try {
@@ -71,4 +78,18 @@ export class Flow extends FlowDefinition {
       await client.close();
     }
   }
+}
+
+function registerArguments(flowName: string, first: unknown, second: RegisterOptions): { projectName: string; options: RegisterOptions } {
+  const usage = `flow '${flowName}': register needs a project: flow.register("project") or flow.register({ projectName: "project" })`;
+  if (typeof first === "string") {
+    if (!first.trim()) throw validationError(usage);
+    refuseSnakeCase(second, "flow.register");
+    return { projectName: first, options: second };
+  }
+  if (!first || typeof first !== "object") throw validationError(usage);
+  refuseSnakeCase(first, "flow.register");
+  const { projectName, ...options } = first as RegisterOptions & { projectName?: unknown };
+  if (typeof projectName !== "string" || !projectName.trim()) throw validationError(usage);
+  return { projectName, options };
 }

@@ -1,4 +1,5 @@
 import { notFoundError, validationError } from "../core/errors.ts";
+import { checkParameterTypes } from "../core/parameters.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import type { FlowGroupSetting } from "./types.ts";
 import { isPlainObject, normalizeLabels, requireJsonDepth, requireUuid } from "./validate.ts";
@@ -25,7 +26,7 @@ export function createFlowGroupService(deps: ServiceDeps) {
     });
   }
 
-  /** Replace the group's default parameters; every name must be a parameter of its newest version. */
+  /** Replace the group's default parameters; every name must be a parameter of its newest version, every value of its type. */
   function setFlowGroupDefaultParameters(flowGroupId: string, parameters: unknown): void {
     if (!isPlainObject(parameters)) throw validationError("parameters must be a JSON object");
     requireJsonDepth(parameters, "parameters");
@@ -39,6 +40,7 @@ export function createFlowGroupService(deps: ServiceDeps) {
           `flow '${flow?.name ?? g.name}' has no parameter ${unknown.map((k) => `'${k}'`).join(", ")} (its parameters: ${[...known].join(", ") || "none"})`,
         );
       }
+      checkParameterTypes(flow?.parameters ?? [], parameters);
       deps.store.flows.updateGroup(g.id, { defaultParameters: parameters }, isoNow(deps));
     });
   }

@@ -5,7 +5,7 @@ import { generateRunName } from "../core/run-names.ts";
 import type { FlowRecord, RunConfigRecord } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { resolveRunConfig, resolveRunLabels } from "./labels.ts";
-import { checkRunConfig } from "./run-config.ts";
+import { checkRunConfig, checkRunConfigType, typedRunConfig } from "./run-config.ts";
 import { serverState, stateWrite } from "./state-input.ts";
 import type { CreateFlowRunInput, CreateFlowRunResult } from "./types.ts";
 import { normalizeLabels, optionalObject, optionalString, requireTime, requireUuid } from "./validate.ts";
@@ -17,6 +17,7 @@ export function createFlowRunService(deps: ServiceDeps) {
     const context = optionalObject(input.context, "context") ?? {};
     const passedRunConfig = optionalObject(input.runConfig, "run_config") as RunConfigRecord | null;
     checkRunConfig(passedRunConfig, "run_config");
+    checkRunConfigType(passedRunConfig, "run_config");
     const explicitLabels = input.labels == null ? null : normalizeLabels(input.labels);
     const name = optionalString(input.flowRunName, "flow_run_name");
     const idempotencyKey = optionalString(input.idempotencyKey, "idempotency_key");
@@ -40,7 +41,7 @@ export function createFlowRunService(deps: ServiceDeps) {
           parameters: resolvedParameters,
           context,
           labels: resolveRunLabels(explicitLabels, passedRunConfig, group, flow),
-          runConfig: resolveRunConfig(passedRunConfig, group, flow),
+          runConfig: typedRunConfig(resolveRunConfig(passedRunConfig, group, flow)),
           scheduledStartTime,
           autoScheduled: input.autoScheduled === true,
           idempotencyKey,

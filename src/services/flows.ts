@@ -1,10 +1,12 @@
 import { newId } from "./ids.ts";
 import { notFoundError, validationError } from "../core/errors.ts";
 import { serializedHash, type SerializedFlow } from "../core/serialize.ts";
+import { PREFECTLITE_VERSION } from "../core/version.ts";
 import type { FlowGroupRecord, FlowGroupSettings, NewEdge, NewTask } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { scheduleFlowRunsNow } from "./schedule-runs.ts";
 import { scheduleLeftOffReason } from "./schedules.ts";
+import { typedRunConfig } from "./run-config.ts";
 import { parseSerializedFlow } from "./serialized-flow.ts";
 import { serverState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
@@ -54,12 +56,12 @@ export function createFlowService(deps: ServiceDeps) {
           flowGroupId: group.id,
           projectId,
           archived: false,
-          coreVersion: String(serialized.formatVersion ?? 1),
+          coreVersion: typeof serialized.coreVersion === "string" && serialized.coreVersion ? serialized.coreVersion : PREFECTLITE_VERSION,
           serializedHash: hash,
           serializedFlow: serialized,
           storage: serialized.storage ?? null,
           parameters: serialized.parameters ?? [],
-          runConfig: serialized.runConfig ?? null,
+          runConfig: typedRunConfig(serialized.runConfig ?? null),
           schedule: serialized.schedule ?? null,
           isScheduleActive: false,
           description: null,

@@ -1,3 +1,5 @@
+import { validationError } from "../core/errors.ts";
+import { RUN_CONFIG_TYPES, type RunConfigType } from "../core/run-config.ts";
 import { checkRunConfigEnv } from "../core/run-env.ts";
 
 /**
@@ -8,4 +10,18 @@ import { checkRunConfigEnv } from "../core/run-env.ts";
 export function checkRunConfig(runConfig: unknown, field: string): void {
   if (runConfig === undefined || runConfig === null || typeof runConfig !== "object" || Array.isArray(runConfig)) return;
   checkRunConfigEnv((runConfig as { env?: unknown }).env, `${field}.env`);
+}
+
+/** A run config's `type`, when it has one, is LocalRun or UniversalRun (none means UniversalRun). */
+export function checkRunConfigType(runConfig: unknown, field: string): void {
+  const type = (runConfig as { type?: unknown } | null)?.type;
+  if (type === undefined || type === null || RUN_CONFIG_TYPES.includes(type as RunConfigType)) return;
+  throw validationError(`${field}.type must be ${RUN_CONFIG_TYPES.join(" or ")} (got ${JSON.stringify(type)})`);
+}
+
+/** The run config as stored: with its type (a config without one, from before types, is a UniversalRun). */
+export function typedRunConfig<T extends object>(runConfig: T | null): (T & { type: RunConfigType }) | null {
+  if (runConfig === null) return null;
+  const type = (runConfig as { type?: unknown }).type;
+  return { ...runConfig, type: RUN_CONFIG_TYPES.includes(type as RunConfigType) ? (type as RunConfigType) : "UniversalRun" };
 }

@@ -1,4 +1,5 @@
 import { errorMessage, notFoundError, validationError } from "../core/errors.ts";
+import { checkParameterTypes } from "../core/parameters.ts";
 import { CronClock, IntervalClock, type Clock } from "../core/schedule/clocks.ts";
 import { Schedule, type SerializedSchedule } from "../core/schedule/schedule.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
@@ -128,6 +129,7 @@ export function createSchedulingService(deps: ServiceDeps) {
       const group = requireGroup(input.flowGroupId);
       const flow = deps.store.flows.newestUnarchived({ flowGroupId: group.id });
       if (flow) {
+        schedule.clocks.forEach((c, i) => checkParameterTypes(flow.parameters, c.parameterDefaults ?? {}, `clock ${i + 1}`));
         const problem = scheduleActivationProblem(flow, { ...group, schedule });
         if (problem) throw validationError(problem);
       }

@@ -1,7 +1,9 @@
 import { validationError, errorMessage } from "../core/errors.ts";
+import { checkParameterTypes, type DeclaredParameter } from "../core/parameters.ts";
+import { isParameterType, parameterTypeProblem, PARAMETER_TYPES, type ParameterType } from "../core/parameter-types.ts";
 import { Schedule } from "../core/schedule/schedule.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
-import { checkRunConfig } from "./run-config.ts";
+import { checkRunConfig, checkRunConfigType } from "./run-config.ts";
 import { describe, isPlainObject, requireJsonDepth } from "./validate.ts";
 
 /**
@@ -21,6 +23,9 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
   requireJsonDepth(raw, "serialized_flow");
   const f = raw as Record<string, unknown>;
   if (typeof f.name !== "string" || !f.name.trim()) throw validationError("serialized_flow.name must be a non-empty string");
+  if (f.tasks === undefined || f.tasks === null) {
+    throw validationError("serialized_flow.tasks is missing: a serialized flow lists its tasks and parameters (Flow.serialize() gives one)");
+  }
   const tasks = list(f.tasks, "tasks");
   const slugs = new Set<string>();
   tasks.forEach((t, i) => {
@@ -36,10 +41,16 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
       throw validationError(`serialized_flow.edges[${i}] must join two tasks of the flow (upstream, downstream slugs)`);
     }
   });
-  list(f.parameters, "parameters").forEach((p, i) => {
+  const parameters = list(f.parameters, "parameters").map((p, i) => {
     if (!isPlainObject(p) || typeof p.name !== "string" || !p.name || typeof p.required !== "boolean") {
       throw validationError(`serialized_flow.parameters[${i}] needs a name and required: true|false`);
     }
+    if (p.type !== undefined && !isParameterType(p.type)) {
+      throw validationError(`serialized_flow.parameters[${i}].type must be one of ${PARAMETER_TYPES.join(", ")} (got ${describe(p.type)})`);
+    }
+    const problem = p.default === null || p.default === undefined ? null : parameterTypeProblem(p.name, p.type as ParameterType | undefined, p.default);
+    if (problem) throw validationError(`serialized_flow: the default of ${problem}`);
+    return p as unknown as DeclaredParameter;
   });
   if (f.referenceTasks !== undefined && f.referenceTasks !== null) {
     if (!Array.isArray(f.referenceTasks) || f.referenceTasks.some((s) => !slugs.has(s as string))) {
@@ -49,23 +60,27 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
   if (f.runConfig !== undefined && f.runConfig !== null) {
     const rc = f.runConfig;
     if (!isPlainObject(rc) || (rc.labels !== undefined && !Array.isArray(rc.labels))) {
-      throw validationError("serialized_flow.runConfig must be { env?, labels? }");
+      throw validationError("serialized_flow.runConfig must be { type?, env?, labels? }");
     }
+    checkRunConfigType(rc, "serialized_flow.runConfig");
     checkRunConfig(rc, "serialized_flow.runConfig");
   }
   if (f.schedule !== undefined && f.schedule !== null) {
+    let schedule: Schedule;
     try {
-      Schedule.fromJSON(f.schedule as never);
+      schedule = Schedule.fromJSON(f.schedule as never);
     } catch (e) {
       throw validationError(`serialized_flow.schedule is invalid: ${errorMessage(e)}`);
     }
+    schedule.clocks.forEach((clock, i) => checkParameterTypes(parameters, clock.parameterDefaults, `serialized_flow.schedule clock ${i + 1}`));
   }
   if (f.storage !== undefined && f.storage !== null) {
     const s = f.storage;
     const ok = isPlainObject(s) && ((s.type === "Local" && typeof s.path === "string") || (s.type === "Module" && typeof s.module === "string"));
     if (!ok) throw validationError('serialized_flow.storage must be { type: "Local", path } or { type: "Module", module }');
   }
-  return { referenceTasks: [], schedule: null, runConfig: { env: {}, labels: [] }, result: null, storage: null, ...f } as unknown as SerializedFlow;
+  const defaults = { edges: [], parameters: [], referenceTasks: [], schedule: null, runConfig: { env: {}, labels: [] }, result: null, storage: null };
+  return { ...defaults, ...f } as unknown as SerializedFlow;
 }
 
 function list(value: unknown, field: string): unknown[] {

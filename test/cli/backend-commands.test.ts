@@ -32,10 +32,11 @@ describe("register", () => {
     const lines = first.stdout.split("\n");
     expect(lines[0]).toBe("Collecting flows...");
     expect(lines[1]).toBe("Processing 'prefectlite.hello_world':");
-    expect(lines[2]).toBe("  Registering 'hello-world'... Done");
-    expect(lines[3]).toMatch(new RegExp(`^  └── ID: ${UUID.source}$`));
-    expect(lines[4]).toBe("  └── Version: 1");
-    expect(lines[5]).toBe("======================== 1 registered ========================");
+    expect(lines[2]).toBe("  Building `Module` storage...");
+    expect(lines[3]).toBe("  Registering 'hello-world'... Done");
+    expect(lines[4]).toMatch(new RegExp(`^  └── ID: ${UUID.source}$`));
+    expect(lines[5]).toBe("  └── Version: 1");
+    expect(lines[6]).toBe("======================== 1 registered ========================");
 
     const second = await runCli(["register", "-m", "prefectlite.hello_world", "--project", "example"], { home });
     expect(second.stdout).toContain("  Registering 'hello-world'... Skipped (metadata unchanged)\n");

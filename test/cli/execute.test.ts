@@ -37,7 +37,7 @@ describe("prefectlite run --execute", () => {
     expect(out).toMatch(/└── Labels: \["agentless-run-[0-9a-f]{8}"\]\n/);
     expect(out).toContain("└── URL: ");
     expect(out).toContain(
-      "\nExecuting flow run...\n└── HH:MM:SS | INFO    | Beginning Flow run for 'greeter'\n└── HH:MM:SS | INFO    | Entered state <Running>: Running flow.\n",
+      "\nExecuting flow run...\n└── HH:MM:SS | INFO    | Creating subprocess to execute flow run...\n└── HH:MM:SS | INFO    | Beginning Flow run for 'greeter'\n└── HH:MM:SS | INFO    | Entered state <Running>: Running flow.\n",
     );
     expect(out).toContain("└── HH:MM:SS | INFO    | Howdy marvin\n");
     expect(out).toContain("└── HH:MM:SS | INFO    | Task 'square[1]': Finished task run for task with final state: 'Success'\n");

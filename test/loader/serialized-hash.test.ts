@@ -55,7 +55,7 @@ describe("serialize()", () => {
       { upstream: "range-1", downstream: "inc-1", key: 0, mapped: true },
       { upstream: "inc-1", downstream: "total-1", key: 0, mapped: false },
     ]);
-    expect(s.parameters).toEqual([{ name: "n", slug: "n", default: 3, required: false }]);
+    expect(s.parameters).toEqual([{ name: "n", slug: "n", default: 3, required: false, type: "number" }]);
     expect(s.referenceTasks).toEqual(["total-1"]);
     expect(s.schedule!.clocks[0]).toMatchObject({ type: "IntervalClock", intervalMs: 600_000 });
     expect(s.runConfig).toEqual({ env: { A: "1" }, labels: ["y", "z"] });

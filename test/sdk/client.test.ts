@@ -32,3 +32,16 @@ test("flow.register() returns the flow id, the same id while unchanged, and runs
 test("flow.register() into a missing project says how to create it", async () => {
   await expect(flow.register("missing")).rejects.toThrow("Project 'missing' does not exist");
 });
+
+test("flow.register({ projectName, idempotencyKey }) works as Prefect's register(project_name=…); a snake_case or missing project is one clear line", async () => {
+  const client = new Client();
+  try {
+    await client.createProject("sdk");
+    const id = await flow.register({ projectName: "sdk", idempotencyKey: "k1" });
+    expect(await flow.register("sdk")).toBe(id);
+  } finally {
+    await client.close();
+  }
+  await expect(flow.register({ project_name: "sdk" } as never)).rejects.toThrow("flow.register: options are camelCase in TypeScript: use projectName instead of project_name");
+  await expect(flow.register({} as never)).rejects.toThrow(`flow 'doubler': register needs a project: flow.register("project") or flow.register({ projectName: "project" })`);
+});

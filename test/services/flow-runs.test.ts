@@ -143,8 +143,8 @@ describe("create_flow_run: labels and run config", () => {
     const b = openTestBackend();
     const f = registerFlow(b);
     const id = b.services.createFlowRun({ flowId: f.id, runConfig: { env: { A: "1" } } }).id;
-    expect(JSON.parse(run(b, id).run_config)).toEqual({ env: { A: "1" } });
+    expect(JSON.parse(run(b, id).run_config)).toEqual({ type: "UniversalRun", env: { A: "1" } });
     const plain = b.services.createFlowRun({ flowId: f.id }).id;
-    expect(JSON.parse(run(b, plain).run_config)).toEqual({ env: {}, labels: [] });
+    expect(JSON.parse(run(b, plain).run_config)).toEqual({ type: "UniversalRun", env: {}, labels: [] });
   });
 });

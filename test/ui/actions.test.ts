@@ -61,7 +61,7 @@ describe("the Run form", () => {
   test("the default log level (INFO) leaves the run config as the flow's: no environment added", async () => {
     const res = await f.post(`/flow/${f.helloId}/run`, { parameters: "{}", log_level: "INFO" });
     const id = res.headers.get("location")!.split("/").at(-1)!;
-    expect(JSON.parse(flowRun(id).run_config!)).toEqual({ env: {}, labels: [] });
+    expect(JSON.parse(flowRun(id).run_config!)).toEqual({ type: "UniversalRun", env: {}, labels: [] });
     expect(textOf(await (await f.request(`/flow-run/${id}`)).text())).toContain("Log level INFO (default)");
   });
 

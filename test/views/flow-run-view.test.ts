@@ -50,7 +50,7 @@ describe("FlowRunView", () => {
     expect(view.labels).toEqual(["big", "red"]);
     expect(view.parameters).toEqual({ name: "x" });
     expect(view.context).toEqual({ team: "a" });
-    expect(view.runConfig).toEqual({ labels: ["red"], env: {} });
+    expect(view.runConfig?.toJSON()).toEqual({ type: "UniversalRun", labels: ["red"], env: {} });
     expect(view.scheduledStartTime).toBeString();
     expect(view.startTime).toBeString();
     expect(view.endTime).toBeString();

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import pkg from "../../package.json" with { type: "json" };
+import { UniversalRun } from "../../src/core/run-config.ts";
 import { Flow, FlowView, Parameter, task } from "../../src/index.ts";
 import { Seeder } from "./seed.ts";
 import { errorOf } from "../helpers.ts";
@@ -27,10 +29,11 @@ describe("FlowView", () => {
     expect(view.projectName).toBe("test");
     expect(view.version).toBe(1);
     expect(view.archived).toBe(false);
-    expect(view.coreVersion).toBeString();
-    expect(view.runConfig).toEqual({ labels: ["blue"], env: { A: "1" } });
+    expect(view.coreVersion).toBe(pkg.version);
+    expect(view.runConfig).toBeInstanceOf(UniversalRun);
+    expect(view.runConfig?.toJSON()).toEqual({ type: "UniversalRun", labels: ["blue"], env: { A: "1" } });
     expect(view.storage).toEqual({ type: "Local", path: "/tmp/greeter.ts" });
-    expect(view.parameters).toEqual([{ name: "name", slug: "name", default: "world", required: false }]);
+    expect(view.parameters).toEqual([{ name: "name", slug: "name", default: "world", required: false, type: "string" }]);
     expect(view.schedule).toBeNull();
     expect(view.flowGroupId).toMatch(/^[0-9a-f-]{36}$/);
     expect(view.versionGroupId).toBeString();

@@ -6,6 +6,7 @@ import { loadFlowsInChild, type FlowSourceReport } from "../../backed/flow-sourc
 import { connect } from "../../runtime/connect.ts";
 import { expandFlowFiles } from "../../runtime/flow-files.ts";
 import { EXIT } from "../exit.ts";
+import { prefectModuleHint } from "../module-hint.ts";
 import { writeStdout } from "../../stdio.ts";
 
 export interface RegisterOptions {
@@ -52,9 +53,9 @@ export async function register(options: RegisterOptions): Promise<number> {
     const interrupt = new AbortController();
     const onSigint = () => interrupt.abort("was interrupted");
     const load = (source: { path: string } | { module: string }) => loadFlowsInChild(source, { signal: interrupt.signal });
-    const sources: Array<{ label: string; load: () => Promise<FlowSourceReport> }> = [
-      ...files.map((f) => ({ label: f, load: () => load({ path: f }) })),
-      ...options.modules.map((m) => ({ label: m, load: () => load({ module: m }) })),
+    const sources: Array<{ label: string; hint: string; load: () => Promise<FlowSourceReport> }> = [
+      ...files.map((f) => ({ label: f, hint: "", load: () => load({ path: f }) })),
+      ...options.modules.map((m) => ({ label: m, hint: prefectModuleHint(m), load: () => load({ module: m }) })),
     ];
     const counts = { registered: 0, skipped: 0, errored: 0 };
     const wanted = new Set(options.names);
@@ -71,12 +72,14 @@ export async function register(options: RegisterOptions): Promise<number> {
           writeStdout("Interrupted.\n");
           return INTERRUPTED_EXIT;
         }
-        writeStdout(`  Error loading flows: ${errorMessage(e)}\n`);
+        writeStdout(`  Error loading flows: ${errorMessage(e)}${source.hint}\n`);
         counts.errored++;
         continue;
       } finally {
         process.off("SIGINT", onSigint);
       }
+      const storage = flows.find((f) => !wanted.size || wanted.has(f.name))?.storage;
+      if (storage) writeStdout(`  Building \`${storage.type}\` storage...\n`);
       for (const flow of flows) {
         if (wanted.size && !wanted.has(flow.name)) continue;
         found.add(flow.name);

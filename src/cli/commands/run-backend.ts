@@ -3,6 +3,7 @@ import { PrefectliteError } from "../../core/errors.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
+import { typedParameters, type CliParameters } from "../options.ts";
 import { step } from "../output.ts";
 import { warnIfNoAgentCovers } from "./agent-coverage.ts";
 import { writeStdout } from "../../stdio.ts";
@@ -11,7 +12,7 @@ export interface BackendRunOptions {
   name?: string;
   id?: string;
   project?: string;
-  parameters: Record<string, unknown>;
+  parameters: CliParameters;
   labels?: string[];
   runName?: string;
   context?: Record<string, unknown>;
@@ -25,7 +26,11 @@ export interface BackendRunOptions {
 interface FlowRef {
   id: string;
   name: string;
+  /** As registered: each `{ name, type? }` (flows registered before types have none). */
+  parameters: Array<{ name: string; type?: string }> | null;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface CreatedRun {
   id: string;
@@ -38,8 +43,11 @@ export interface CreatedRun {
 /** `--id` is a flow id or a flow group id; `--name` the newest unarchived version (in `--project`). */
 export async function lookupFlow(client: BackendClient, o: { id?: string; name?: string; project?: string }): Promise<FlowRef> {
   if (o.id) {
+    if (!UUID.test(o.id)) {
+      throw new PrefectliteError("Usage", `--id '${o.id}' is not a flow id or flow group id: those are UUIDs, such as 55955649-f2e7-4d43-938a-f5b08974bab9 (or use --name FLOW)`);
+    }
     const data = await client.graphql<{ flow: FlowRef[] }>(
-      `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name } }`,
+      `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name parameters } }`,
       { id: o.id },
     );
     const flow = data.flow[0];
@@ -49,7 +57,7 @@ export async function lookupFlow(client: BackendClient, o: { id?: string; name?:
   const where: Record<string, unknown> = { name: { _eq: o.name }, archived: { _eq: false } };
   if (o.project) where.project = { name: { _eq: o.project } };
   const data = await client.graphql<{ flow: Array<FlowRef & { project: { name: string } }> }>(
-    `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name project { name } } }`,
+    `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name parameters project { name } } }`,
     { where },
   );
   const projects = [...new Set(data.flow.map((f) => f.project.name))];
@@ -95,7 +103,7 @@ export async function createRunAndPrintCard(client: BackendClient, o: BackendRun
   const run = await step(`Creating run for flow '${flow.name}'...`, async () => {
     const id = await client.createFlowRun({
       flowId: flow.id,
-      parameters: o.parameters,
+      parameters: typedParameters(o.parameters, flow.parameters ?? []),
       labels: extraLabels.length ? [...(o.labels ?? []), ...extraLabels] : o.labels,
       runName: o.runName,
       context: o.context,

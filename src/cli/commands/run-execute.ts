@@ -60,6 +60,7 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
   const backendEnv: Record<string, string> = { PREFECTLITE_HOME: settings.home(), ...(url ? { PREFECTLITE_API_URL: url } : {}) };
   const env = flowRunProcessEnv(process.env, run.run_config?.env, backendEnv, (line) => writeStderr(`Warning: ${line}\n`));
 
+  writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "INFO", message: "Creating subprocess to execute flow run..." })}\n`);
   const child = Bun.spawn(executeFlowRunCommand(id, { printLogs: true }), { env, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {

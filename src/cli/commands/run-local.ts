@@ -1,9 +1,12 @@
+import { PrefectliteError } from "../../core/errors.ts";
 import type { LogLevel } from "../../core/logging.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
 import { resolveFlowParameters, runFlow } from "../../engine/flow-runner.ts";
 import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../loader/load.ts";
 import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
+import { prefectModuleHint } from "../module-hint.ts";
+import { hasParameters, typedParameters, type CliParameters } from "../options.ts";
 import { step } from "../output.ts";
 import { writeStdout } from "../../stdio.ts";
 
@@ -11,19 +14,20 @@ export interface LocalRunOptions {
   path?: string;
   module?: string;
   name?: string;
-  parameters: Record<string, unknown>;
+  parameters: CliParameters;
   logLevel?: LogLevel;
 }
 
 /** `prefectlite run -p PATH | -m MODULE`: load the flow and run it here, with no backend. */
 export async function runLocal(options: LocalRunOptions): Promise<number> {
   const flow = await step("Retrieving local flow...", async () => {
-    const loaded = options.path ? await loadFlowsFromFile(options.path) : await loadFlowsFromModule(options.module!);
+    const loaded = options.path ? await loadFlowsFromFile(options.path) : await loadModuleWithHint(options.module!);
     return selectFlow(loaded, options.name);
   });
-  const parameters = resolveFlowParameters(flow, options.parameters);
-  if (Object.keys(options.parameters).length) {
-    writeStdout(`Configured local flow run\n└── Parameters: ${JSON.stringify(options.parameters)}\n`);
+  const given = typedParameters(options.parameters, flow.graph.parameters);
+  const parameters = resolveFlowParameters(flow, given);
+  if (hasParameters(options.parameters)) {
+    writeStdout(`Configured local flow run\n└── Parameters: ${JSON.stringify(given)}\n`);
   }
   // No SIGINT handler: a handler only runs once the event loop turns, and a flow looping
   // synchronously (at import or in a task) never lets it. Ctrl-C ends the process at once (130).
@@ -45,4 +49,14 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
   }
   writeStdout(state.isCancelled() ? "Flow run cancelled.\n" : "Flow run failed!\n");
   return EXIT.runFailed;
+}
+
+async function loadModuleWithHint(module: string) {
+  try {
+    return await loadFlowsFromModule(module);
+  } catch (e) {
+    const hint = prefectModuleHint(module);
+    if (hint && e instanceof PrefectliteError) throw new PrefectliteError(e.code, `${e.message}${hint}`, { cause: e });
+    throw e;
+  }
 }

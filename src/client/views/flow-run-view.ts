@@ -1,5 +1,5 @@
 import { PrefectliteError } from "../../core/errors.ts";
-import type { RunConfig } from "../../core/flow.ts";
+import { runConfigFromRow, type RunConfig } from "../../core/run-config.ts";
 import type { LogLevel } from "../../core/logging.ts";
 import type { SerializedState, State, StateType } from "../../core/state.ts";
 import { deepFreeze, requireId, resolveViewDeps, type ViewDeps, type ViewOptions } from "./deps.ts";
@@ -17,7 +17,7 @@ interface FlowRunRow {
   labels: string[] | null;
   parameters: Record<string, unknown> | null;
   context: Record<string, unknown> | null;
-  run_config: RunConfig | null;
+  run_config: unknown;
   scheduled_start_time: string | null;
   start_time: string | null;
   end_time: string | null;
@@ -84,7 +84,7 @@ export class FlowRunView {
     this.labels = deepFreeze(row.labels ?? []);
     this.parameters = deepFreeze(row.parameters ?? {});
     this.context = deepFreeze(row.context ?? {});
-    this.runConfig = deepFreeze(row.run_config);
+    this.runConfig = runConfigFromRow(row.run_config);
     this.scheduledStartTime = row.scheduled_start_time;
     this.startTime = row.start_time;
     this.endTime = row.end_time;

@@ -1,5 +1,8 @@
+import { refuseSnakeCase } from "../snake-case.ts";
 import { PrefectliteError } from "../../core/errors.ts";
-import type { RunConfig, Storage } from "../../core/flow.ts";
+import type { Storage } from "../../core/flow.ts";
+import type { ParameterType } from "../../core/parameter-types.ts";
+import { runConfigFromRow, type RunConfig } from "../../core/run-config.ts";
 import type { SerializedFlow } from "../../core/serialize.ts";
 import { deepFreeze, requireId, resolveViewDeps, type ViewDeps, type ViewOptions } from "./deps.ts";
 
@@ -9,6 +12,8 @@ export interface FlowParameterInfo {
   slug: string;
   default?: unknown;
   required: boolean;
+  /** The JSON type its values must have; absent for untyped ("any") parameters and flows registered before types. */
+  type?: ParameterType;
 }
 
 interface FlowRow {
@@ -19,7 +24,7 @@ interface FlowRow {
   flow_group_id: string;
   archived: boolean;
   core_version: string | null;
-  run_config: RunConfig | null;
+  run_config: unknown;
   storage: Storage | null;
   parameters: FlowParameterInfo[] | null;
   schedule: unknown;
@@ -71,7 +76,7 @@ export class FlowView {
     this.version = row.version;
     this.archived = row.archived;
     this.coreVersion = row.core_version;
-    this.runConfig = deepFreeze(row.run_config);
+    this.runConfig = runConfigFromRow(row.run_config);
     this.storage = deepFreeze(row.storage);
     this.parameters = deepFreeze(row.parameters ?? []);
     this.schedule = deepFreeze(row.schedule);
@@ -114,6 +119,7 @@ export class FlowView {
    */
   static async fromFlowName(name: string, options: ViewOptions & { projectName?: string } = {}): Promise<FlowView> {
     if (typeof name !== "string" || !name) throw new PrefectliteError("Validation", "FlowView.fromFlowName needs a flow name");
+    refuseSnakeCase(options, "FlowView.fromFlowName");
     const deps = resolveViewDeps(options);
     const where: Record<string, unknown> = { name: { _eq: name }, archived: { _eq: false } };
     if (options.projectName) where.project = { name: { _eq: options.projectName } };

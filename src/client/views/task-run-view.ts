@@ -1,3 +1,4 @@
+import { refuseSnakeCase } from "../snake-case.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { State } from "../../core/state.ts";
 import { requireId, resolveViewDeps, type ViewDeps, type ViewOptions } from "./deps.ts";
@@ -66,10 +67,15 @@ export class TaskRunView {
   /** The run of task `taskSlug` in a flow run (`mapIndex` picks a mapped child; default -1). */
   static async fromTaskSlug(
     taskSlug: string,
-    options: ViewOptions & { flowRunId: string; mapIndex?: number },
+    flowRunIdOrOptions: string | (ViewOptions & { flowRunId: string; mapIndex?: number }),
   ): Promise<TaskRunView> {
     if (typeof taskSlug !== "string" || !taskSlug) throw new PrefectliteError("Validation", "a task slug is required, e.g. 'say_hello-1'");
-    const flowRunId = requireId(options?.flowRunId, "Flow run");
+    const options = typeof flowRunIdOrOptions === "string" ? { flowRunId: flowRunIdOrOptions } : flowRunIdOrOptions;
+    refuseSnakeCase(options, "TaskRunView.fromTaskSlug");
+    if (options?.flowRunId === undefined || options?.flowRunId === null) {
+      throw new PrefectliteError("Validation", "TaskRunView.fromTaskSlug needs the flow run: fromTaskSlug(slug, { flowRunId }) or fromTaskSlug(slug, flowRunId)");
+    }
+    const flowRunId = requireId(options.flowRunId, "Flow run");
     const mapIndex = options.mapIndex ?? -1;
     if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new PrefectliteError("Validation", `mapIndex must be a whole number ≥ -1 (got ${mapIndex})`);
     const deps = resolveViewDeps(options);
