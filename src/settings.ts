@@ -54,4 +54,6 @@ export const settings = {
   agentStartTimeoutSeconds: () => numberSetting("PREFECTLITE_AGENT_START_TIMEOUT_SECONDS", 120),
   /** How long a run's process keeps retrying its writes while the server cannot be reached, before it stops. */
   backendRetrySeconds: () => numberSetting("PREFECTLITE_BACKEND_RETRY_SECONDS", 300),
+  /** How long serve keeps trying a write while another process holds the database's write lock, before answering "the database is busy". */
+  databaseBusyWaitSeconds: () => numberSetting("PREFECTLITE_DATABASE_BUSY_WAIT_SECONDS", 10),
 };

@@ -17,6 +17,7 @@ import {
 import type { TaskDefinition } from "../core/task.ts";
 import { dirname } from "node:path";
 import { turnIfDue } from "../core/event-loop.ts";
+import { ProcessExitCalled } from "./process-exit.ts";
 import { taskRunKeyString, type TaskRunKey } from "./ports.ts";
 import type { RunEnvironment } from "./run-environment.ts";
 
@@ -159,6 +160,10 @@ async function attempt(
         });
       }
       return retry(e.message) ?? new Failed(e.message || "Task failed.");
+    }
+    if (e instanceof ProcessExitCalled) {
+      logger.error(`Task '${label}': ${e.message}`);
+      return new Failed(e.message);
     }
     logger.error(`Task '${label}': Exception encountered during task execution!\n${stackOf(e)}`);
     return retry(errorMessage(e)) ?? new Failed(`Error during execution of task: ${errorMessage(e)}`);

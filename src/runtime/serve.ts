@@ -8,6 +8,7 @@ import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { requiresToken, startServer } from "../server/serve.ts";
 import { settings } from "../settings.ts";
+import { SERVE_BUSY_TIMEOUT_MS, setBusyTimeout } from "../storage/db.ts";
 import { createGroupCommit } from "../storage/group-commit.ts";
 import { watchAndRegister } from "../watcher/watch-and-register.ts";
 import { loadFlowsInChild } from "../backed/flow-source-child.ts";
@@ -76,6 +77,9 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     throw new PrefectliteError("Usage", `binding ${options.host} exposes the API beyond this machine: set PREFECTLITE_API_TOKEN first`);
   }
   const backend = openBackend(settings.databasePath());
+  // Another process holding the write lock must not stall this event loop: statements wait for
+  // it only briefly, and the grouped writes wait it out asynchronously.
+  setBusyTimeout(backend.db, SERVE_BUSY_TIMEOUT_MS);
   let scheduler: Scheduler | undefined;
   let agent: Agent | undefined;
   const services = observeRunChanges(backend.services, () => {
@@ -83,7 +87,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     agent?.wake();
   });
   // Mutations arriving together over HTTP share one commit (src/storage/group-commit.ts).
-  const writes = createGroupCommit(backend.db);
+  const writes = createGroupCommit(backend.db, { busyWaitMs: settings.databaseBusyWaitSeconds() * 1000 });
   let server: ReturnType<typeof startServer>;
   try {
     server = startServer({

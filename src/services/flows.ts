@@ -12,6 +12,10 @@ import { serverState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
 import type { CreateFlowInput, CreateFlowResult } from "./types.ts";
 import { optionalString, requireUuid } from "./validate.ts";
+import { inTransactions } from "./chunks.ts";
+
+/** Runs deleted or cancelled per transaction: a run may carry many task runs, states and logs. */
+const RUNS_PER_TRANSACTION = 100;
 
 export const DEFAULT_FLOW_GROUP_SETTINGS = {
   heartbeat_enabled: true,
@@ -96,18 +100,57 @@ export function createFlowService(deps: ServiceDeps) {
     }
   }
 
+  /**
+   * Archive a flow. Called on its own (not inside a mutation document's transaction), the flow
+   * is archived first and its ad-hoc Scheduled runs cancelled a slice at a time afterwards, so
+   * that a flow with thousands of waiting runs does not hold the write lock for seconds.
+   */
   function archiveFlow(flowId: string): void {
     const id = requireUuid(flowId, "flow_id");
-    deps.store.transaction(() => {
+    if (deps.store.inTransaction()) {
       const flow = deps.store.flows.get(id);
       if (!flow) throw notFoundError(`Flow ${id} not found`);
       if (!flow.archived) archive(id, isoNow(deps));
+      return;
+    }
+    const archivedNow = deps.store.transaction(() => {
+      const flow = deps.store.flows.get(id);
+      if (!flow) throw notFoundError(`Flow ${id} not found`);
+      if (flow.archived) return false;
+      const now = isoNow(deps);
+      deps.store.flows.setArchived(id, true, now);
+      deps.store.flows.setScheduleActive(id, false, now);
+      return true;
+    });
+    // Archived: no run of it is created any more, and the slices below finish the job (a retry
+    // of an archive that failed midway finds the flow archived and leaves the rest as it is).
+    if (!archivedNow) return;
+    inTransactions(deps.store, deps.store.flowRuns.scheduledRunIds(id, true), RUNS_PER_TRANSACTION, (ids) => deps.store.flowRuns.delete(ids));
+    inTransactions(deps.store, deps.store.flowRuns.scheduledRunIds(id, false), RUNS_PER_TRANSACTION, (ids) => {
+      for (const runId of ids) cancelArchived(id, runId, isoNow(deps));
     });
   }
 
-  /** Delete a flow version with its tasks, runs and their history. */
+  function cancelArchived(flowId: string, runId: string, now: string): void {
+    const run = deps.store.flowRuns.get(runId);
+    // Taken by an agent (or cancelled) since the list was read: left to its new owner.
+    if (!run || run.state !== "Scheduled") return;
+    writeFlowRunState(deps, run, run.version, serverState("Cancelled", `Flow ${flowId} was archived.`, now));
+  }
+
+  /**
+   * Delete a flow version with its tasks, runs and their history. Called on its own, its runs
+   * (each with its task runs, states and logs) go first, a slice per transaction, then the
+   * flow: a delete that failed midway leaves the flow with fewer runs, and is simply repeated.
+   */
   function deleteFlow(flowId: string): void {
     const id = requireUuid(flowId, "flow_id");
+    if (!deps.store.flows.get(id)) throw notFoundError(`Flow ${id} not found`);
+    if (!deps.store.inTransaction()) {
+      for (let ids = deps.store.flowRuns.someRunIds(id, RUNS_PER_TRANSACTION); ids.length; ids = deps.store.flowRuns.someRunIds(id, RUNS_PER_TRANSACTION)) {
+        deps.store.transaction(() => deps.store.flowRuns.delete(ids));
+      }
+    }
     deps.store.transaction(() => {
       if (!deps.store.flows.get(id)) throw notFoundError(`Flow ${id} not found`);
       deps.store.flows.delete(id);

@@ -69,7 +69,7 @@ export interface Services {
    */
   restartFlowRun(input: RestartFlowRunInput): RestartFlowRunResult;
   getOrCreateTaskRunInfo(input: TaskRunLookup): TaskRunInfo;
-  /** Children 0…count-1 of a mapped task, created where missing, in one transaction. */
+  /** Children start…start+count-1 of a mapped task, created where missing (in transactions of 1,000 unless inside one). */
   getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[];
   writeRunLogs(logs: unknown[]): WriteRunLogsResult;
   /** Task-run states, logs, then a flow-run state, in one transaction (all or nothing). */
@@ -91,9 +91,9 @@ export interface Services {
   scheduleFlowRuns(flowId: string, options?: { maxRuns?: number }): number;
   /** Flow ids of active schedules with fewer than maxRuns auto-scheduled runs ahead (one cheap query). */
   schedulesRunningLow(options?: { maxRuns?: number }): string[];
-  /** Top up these flows' schedules, in one transaction; failures are reported per flow. */
+  /** Top up these flows' schedules, a flow per transaction; failures are reported per flow. */
   scheduleFlows(flowIds: readonly string[], options?: { maxRuns?: number }): ScheduleAllResult;
-  /** One scheduler pass over every active schedule, topping up those running low, in one transaction. */
+  /** One scheduler pass over every active schedule, topping up those running low, a flow per transaction. */
   scheduleAll(options?: { maxRuns?: number }): ScheduleAllResult;
   /** When the next waiting run becomes due: its start time strictly after `after` (default now). */
   nextDueAt(after?: Date): Date | undefined;

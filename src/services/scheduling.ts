@@ -1,3 +1,4 @@
+import { inTransactions } from "./chunks.ts";
 import { errorMessage, notFoundError, validationError } from "../core/errors.ts";
 import { checkParameterTypes } from "../core/parameters.ts";
 import { CronClock, IntervalClock, type Clock } from "../core/schedule/clocks.ts";
@@ -75,12 +76,16 @@ export function createSchedulingService(deps: ServiceDeps) {
       .map((s) => s.flowId);
   }
 
-  /** Top up these flows' schedules in one transaction; a flow that fails is reported and the others go on. */
+  /**
+   * Top up these flows' schedules, each flow in a transaction of its own (inside the caller's
+   * when one is open): a pass over many schedules never holds the write lock for long, and a
+   * flow that fails is reported while the others go on.
+   */
   function scheduleFlows(flowIds: readonly string[], options: { maxRuns?: number } = {}): ScheduleAllResult {
     const maxRuns = maxRunsOr(options.maxRuns);
     const result: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
-    deps.store.transaction(() => {
-      for (const flowId of flowIds) {
+    inTransactions(deps.store, flowIds, 1, (slice) => {
+      for (const flowId of slice) {
         try {
           result.created += scheduleFlowRunsNow(deps, flowId, maxRuns);
           result.flows++;
@@ -93,11 +98,11 @@ export function createSchedulingService(deps: ServiceDeps) {
   }
 
   /**
-   * One whole scheduler pass in one transaction: top up every active schedule running low (the
-   * others cost one row of one query).
+   * One whole scheduler pass: top up every active schedule running low (the others cost one row
+   * of one query), a flow per transaction.
    */
   function scheduleAll(options: { maxRuns?: number } = {}): ScheduleAllResult {
-    return deps.store.transaction(() => scheduleFlows(schedulesRunningLow(options), options));
+    return scheduleFlows(schedulesRunningLow(options), options);
   }
 
   /** When the next waiting run becomes due: the earliest start strictly after `after` (default now). */

@@ -6,6 +6,7 @@ import { serverState, stateWrite } from "./state-input.ts";
 import type { MappedChildrenInput, TaskRunInfo, TaskRunLookup } from "./types.ts";
 import { settings } from "../settings.ts";
 import { requireUuid } from "./validate.ts";
+import { ROWS_PER_TRANSACTION, inTransactions } from "./chunks.ts";
 
 /** Task runs looked up or created on demand: unmapped ones by slug or task id, mapped children in bulk. */
 export function createTaskRunService(deps: ServiceDeps) {
@@ -57,26 +58,26 @@ export function createTaskRunService(deps: ServiceDeps) {
       );
     }
     const end = start + count;
-    return deps.store.transaction(() => {
-      const { flowRunId, task } = taskOf(input);
-      const now = isoNow(deps);
-      const existing = deps.store.taskRuns.range(flowRunId, task.slug, start, end);
-      if (existing.length < count) {
-        const have = new Set(existing.map((r) => r.mapIndex));
-        const missing: NewTaskRun[] = [];
-        for (let i = start; i < end; i++) if (!have.has(i)) missing.push(newTaskRun(flowRunId, task, i, now));
-        const inserted = deps.store.taskRuns.insertMissing(missing, now);
-        // The transaction is a write transaction taken at its start: nobody else inserted
-        // meanwhile, so the children are the ones read plus the ones just written, which need
-        // not be read back. Should the count ever differ, read them all.
-        if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.slug, start, end).map(info);
-        const all: TaskRunInfo[] = new Array(count);
-        for (const r of existing) all[r.mapIndex - start] = info(r);
-        for (const m of missing) all[m.mapIndex - start] = createdInfo(m);
-        return all;
-      }
-      return existing.map(info);
+    const { flowRunId, task } = taskOf(input);
+    const now = isoNow(deps);
+    const existing = deps.store.taskRuns.range(flowRunId, task.slug, start, end);
+    if (existing.length === count) return existing.map(info);
+    const have = new Set(existing.map((r) => r.mapIndex));
+    const missing: NewTaskRun[] = [];
+    for (let i = start; i < end; i++) if (!have.has(i)) missing.push(newTaskRun(flowRunId, task, i, now));
+    // Creating is idempotent (a child that exists is kept), so the children are inserted in
+    // transactions of ROWS_PER_TRANSACTION: other writers get the lock in between.
+    let inserted = 0;
+    inTransactions(deps.store, missing, ROWS_PER_TRANSACTION, (slice) => {
+      inserted += deps.store.taskRuns.insertMissing(slice, now);
     });
+    // Nobody else inserted meanwhile (a retry or a second runner of the same run would have):
+    // the children are the ones read plus the ones just written, which need not be read back.
+    if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.slug, start, end).map(info);
+    const all: TaskRunInfo[] = new Array(count);
+    for (const r of existing) all[r.mapIndex - start] = info(r);
+    for (const m of missing) all[m.mapIndex - start] = createdInfo(m);
+    return all;
   }
 
   return { getOrCreateTaskRunInfo, getOrCreateMappedTaskRuns };

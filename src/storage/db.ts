@@ -7,6 +7,31 @@ import { migrate } from "./migrate.ts";
 export type { Database };
 
 /**
+ * How long a statement waits for another connection's write lock before failing SQLITE_BUSY. The
+ * wait blocks the thread (SQLite sleeps in it): fine for a run's process or a CLI command, not
+ * for `serve`, whose event loop answers everyone — it sets SERVE_BUSY_TIMEOUT_MS and retries
+ * asynchronously instead (group-commit.ts).
+ */
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+/** serve's busy timeout: the longest its event loop waits for the lock in one go. */
+export const SERVE_BUSY_TIMEOUT_MS = 20;
+
+export function setBusyTimeout(db: Database, ms: number): void {
+  db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+}
+
+/** SQLITE_BUSY (and its extended codes): another connection held the write lock past the busy timeout. */
+export function isBusyError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+}
+
+/** The error a caller sees for SQLITE_BUSY: Unavailable, which clients retry. */
+export function databaseBusyError(): PrefectliteError {
+  return new PrefectliteError("Unavailable", "the database is busy: another process held its write lock too long; try again");
+}
+
+/**
  * Open (creating if needed) the database file: WAL, synchronous=NORMAL (a commit survives a
  * process crash; the last commits may be lost on power loss), foreign keys, a busy timeout so
  * several processes can share the file, and the schema migrated.
@@ -19,7 +44,7 @@ export function openDatabase(path: string): Database {
   } catch (e) {
     throw new PrefectliteError("Unavailable", `cannot open the database ${path}: ${errorMessage(e)}`);
   }
-  db.exec("PRAGMA busy_timeout = 10000");
+  setBusyTimeout(db, DEFAULT_BUSY_TIMEOUT_MS);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = ON");

@@ -31,7 +31,9 @@ export interface FlowRunRepository {
   setHeartbeat(id: string, at: string): boolean;
   /** Ids of a flow's runs in state Scheduled, ad-hoc or auto-scheduled. */
   scheduledRunIds(flowId: string, autoScheduled: boolean): string[];
-  delete(ids: string[]): void;
+  delete(ids: readonly string[]): void;
+  /** Up to `limit` ids of a flow's runs (any state), for deleting them a slice at a time. */
+  someRunIds(flowId: string, limit: number): string[];
   /**
    * Ready a finished run to run again: these labels, no agent, no end time, and Lazarus's count
    * back to 0 (the new attempt gets its own rescheduling budget).
@@ -108,6 +110,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
     prepareRestart: db.query(
       "UPDATE flow_run SET labels = $labels, agent_id = NULL, end_time = NULL, times_resurrected = 0 WHERE id = $id",
     ),
+    someOfFlow: db.query<{ id: string }, { flow_id: string; limit: number }>("SELECT id FROM flow_run WHERE flow_id = $flow_id LIMIT $limit"),
     queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number }>(
       `SELECT ${COLUMNS} FROM flow_run fr
        WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $before)
@@ -153,6 +156,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
       for (const id of ids) q.delete.run({ id });
     },
     prepareRestart: (id, labels) => void q.prepareRestart.run({ id, labels: JSON.stringify(labels) }),
+    someRunIds: (flowId, limit) => q.someOfFlow.all({ flow_id: flowId, limit }).map((r) => r.id),
     queue: ({ before, labels, limit, includeRunning }) =>
       q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1 }).map((r) => record(r)!),
   };

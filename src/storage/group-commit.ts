@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { PrefectliteError } from "../core/errors.ts";
+import { databaseBusyError, isBusyError } from "./db.ts";
 
 /**
  * Group commit: writes that arrive together — concurrent HTTP mutations, each handled in its
@@ -7,12 +8,24 @@ import { PrefectliteError } from "../core/errors.ts";
  * write that throws rolls back alone. In WAL mode a commit appends every B-tree page the
  * transaction touched; a flow run touches ~20 index trees, so its commit costs more than its
  * inserts, and sixteen runs in one commit write little more than one.
+ *
+ * When another process holds the write lock, the group does not wait for it on the event loop's
+ * thread beyond the connection's (short, in serve) busy timeout: it is tried again after a
+ * growing pause, the event loop serving everyone meanwhile, and after `busyWaitMs` its writes
+ * fail Unavailable ("the database is busy"), which clients retry.
  */
 export interface GroupCommit {
   /** Run `fn` (synchronous) in the next group's transaction; settles once that group commits. */
   run<T>(fn: () => T): Promise<T>;
   /** Commit what is queued now and refuse later writes (before the database is closed). */
   close(): void;
+}
+
+export interface GroupCommitOptions {
+  /** At most this many writes share a transaction (default MAX_GROUP). */
+  maxGroup?: number;
+  /** How long a group keeps trying to take a busy write lock before its writes fail (default 10 s). */
+  busyWaitMs?: number;
 }
 
 interface Pending {
@@ -25,8 +38,13 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** At most this many writes share a transaction, so one group never holds the lock for long. */
 export const MAX_GROUP = 64;
+export const DEFAULT_BUSY_WAIT_MS = 10_000;
+/** The pauses between tries at a busy lock double from the first to the last. */
+const FIRST_BUSY_PAUSE_MS = 2;
+const LAST_BUSY_PAUSE_MS = 25;
 
-export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupCommit {
+export function createGroupCommit(db: Database, options: GroupCommitOptions | number = {}): GroupCommit {
+  const { maxGroup = MAX_GROUP, busyWaitMs = DEFAULT_BUSY_WAIT_MS } = typeof options === "number" ? { maxGroup: options } : options;
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
@@ -36,27 +54,44 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
   let queue: Pending[] = [];
   let scheduled = false;
   let closed = false;
+  /** Waiting out another process's write lock: when the wait began, the next pause, its timer. */
+  let busy: { since: number; pauseMs: number; timer: ReturnType<typeof setTimeout> } | undefined;
 
   const schedule = () => {
-    if (scheduled) return;
+    if (scheduled || busy) return;
     scheduled = true;
     // setImmediate, not a microtask: the requests that are ready in this turn of the event loop
     // are handed to their handlers first, and join the group.
     setImmediate(flush);
   };
 
-  function flush(): void {
+  function flush(final = false): void {
     scheduled = false;
     if (!queue.length) return;
     const group = queue.length > maxGroup ? queue.splice(0, maxGroup) : queue;
     if (group === queue) queue = [];
-    if (queue.length) schedule();
     // Another writer's transaction is never open between turns of the event loop; if one were,
     // each write simply joins it.
     const own = !db.inTransaction;
+    if (own) {
+      try {
+        begin.run();
+      } catch (error) {
+        if (!isBusyError(error)) return fail(group, error);
+        queue = [...group, ...queue];
+        if (final || waitedOut()) {
+          // Everything queued has waited (up to) as long: all of it fails, and is retried by its clients.
+          const all = queue;
+          queue = [];
+          return fail(all, databaseBusyError());
+        }
+        return retryLater();
+      }
+    }
+    busy = undefined;
+    if (queue.length) schedule();
     let outcomes: Outcome[];
     try {
-      if (own) begin.run();
       outcomes = group.map(runInSavepoint);
       if (own) commit.run();
     } catch (error) {
@@ -65,17 +100,31 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
       } catch {
         // The group fails with the first error either way; SQLite ends the transaction itself.
       }
-      const failure = isBusy(error)
-        ? new PrefectliteError("Unavailable", "the database is busy: another process held its write lock too long; try again")
-        : error;
-      for (const p of group) p.reject(failure);
-      return;
+      return fail(group, isBusyError(error) ? databaseBusyError() : error);
     }
     group.forEach((p, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) p.resolve(outcome.value);
       else p.reject(outcome.error);
     });
+  }
+
+  function fail(group: Pending[], error: unknown): void {
+    for (const p of group) p.reject(error);
+    if (!busy && queue.length) schedule();
+  }
+
+  /** Whether this wait for the lock has lasted long enough: if so, it ends (the next group starts afresh). */
+  function waitedOut(): boolean {
+    if (!busy || Date.now() - busy.since < busyWaitMs) return false;
+    busy = undefined;
+    return true;
+  }
+
+  function retryLater(): void {
+    const pauseMs = busy ? Math.min(busy.pauseMs * 2, LAST_BUSY_PAUSE_MS) : FIRST_BUSY_PAUSE_MS;
+    const timer = setTimeout(() => flush(), pauseMs);
+    busy = { since: busy?.since ?? Date.now(), pauseMs, timer };
   }
 
   function runInSavepoint(p: Pending): Outcome {
@@ -106,17 +155,14 @@ export function createGroupCommit(db: Database, maxGroup = MAX_GROUP): GroupComm
     },
     close() {
       closed = true;
-      while (queue.length) flush();
+      if (busy) clearTimeout(busy.timer);
+      busy = undefined;
+      // One last try each, on the connection's own busy timeout: a lock still held fails them Unavailable.
+      while (queue.length) flush(true);
     },
   };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
-}
-
-/** SQLITE_BUSY (and its extended codes): another connection held the write lock past the busy timeout. */
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { databaseBusyError, isBusyError } from "./db.ts";
 import { createAgentRepository, type AgentRepository } from "./agents.ts";
 import { createFlowRunRepository, type FlowRunRepository } from "./flow-runs.ts";
 import { createFlowRepository, type FlowRepository } from "./flows.ts";
@@ -21,6 +22,11 @@ export interface Store {
    * the outer transaction.
    */
   transaction<T>(fn: () => T): T;
+  /**
+   * Whether a transaction is open (an outer caller's, or a group commit's): bulk work splits
+   * itself into transactions of its own only when it is not inside one.
+   */
+  inTransaction(): boolean;
   projects: ProjectRepository;
   flows: FlowRepository;
   flowRuns: FlowRunRepository;
@@ -46,7 +52,11 @@ export function createSqliteStore(db: Database): Store {
   const store: Store = {
     transaction<T>(fn: () => T): T {
       if (db.inTransaction) return db.transaction(fn)();
-      begin.run();
+      try {
+        begin.run();
+      } catch (e) {
+        throw isBusyError(e) ? databaseBusyError() : e;
+      }
       try {
         const result = fn();
         commit.run();
@@ -56,6 +66,7 @@ export function createSqliteStore(db: Database): Store {
         throw e;
       }
     },
+    inTransaction: () => db.inTransaction,
     projects: createProjectRepository(db),
     flows: createFlowRepository(db),
     flowRuns: createFlowRunRepository(db),

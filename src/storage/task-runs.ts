@@ -11,7 +11,7 @@ export interface TaskRunRepository {
   /** A task run by its task's slug (unique within its flow) and map index. */
   find(flowRunId: string, taskSlug: string, mapIndex: number): TaskRunRecord | undefined;
   /** Insert the task runs that do not exist yet (by flow run, task, map index); returns how many were new. */
-  insertMissing(runs: NewTaskRun[], now: string): number;
+  insertMissing(runs: readonly NewTaskRun[], now: string): number;
   /** Task runs of a task with map index in [from, to), by map index. */
   range(flowRunId: string, taskSlug: string, from: number, to: number): TaskRunRecord[];
   /** Every task run of a flow run, by task slug and map index. */

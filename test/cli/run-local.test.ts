@@ -82,6 +82,29 @@ describe("prefectlite run -p / -m", () => {
     expect(exitCode).toBe(1);
   });
 
+  test("a task calling process.exit fails (not retried), its downstream TriggerFailed, 'Flow run failed!', exit 1", async () => {
+    const { exitCode, stdout, stderr } = await runCli(["run", "-p", fixture("exits.ts")]);
+    expect(stdout).toMatch(/^└── \d{2}:\d{2}:\d{2} \| ERROR   \| Task 'quits': the task called process.exit\(3\)$/m);
+    expect(stdout.match(/Task 'quits': Starting task run/g)).toHaveLength(1);
+    expect(stdout).toContain("Task 'quits': Finished task run for task with final state: 'Failed'");
+    expect(stdout).toContain("Task 'after': Finished task run for task with final state: 'TriggerFailed'");
+    expect(stdout).toContain("Flow run FAILED: some reference tasks failed.");
+    expect(stdout.endsWith("Flow run failed!\n")).toBe(true);
+    expect(stdout + stderr).not.toContain("    at ");
+    expect(stderr).toBe("");
+    expect(exitCode).toBe(1);
+  });
+
+  test("process.exit from a task's timer, or caught by the task, still fails the run: one line says so, exit 1", async () => {
+    for (const how of ["timer", "caught"]) {
+      const { exitCode, stdout, stderr } = await runCli(["run", "-p", fixture("exits.ts"), "--param", `how=${how}`]);
+      const code = how === "timer" ? "4" : "0";
+      expect(stdout).toContain(`\nprocess.exit(${code}) was called during the run (from a timer, or caught by the task): the run counts as failed\nFlow run failed!\n`);
+      expect(stderr).toBe("");
+      expect(exitCode).toBe(1);
+    }
+  });
+
   test("results asked for land under PREFECTLITE_HOME/results", async () => {
     const home = tempDir();
     const { exitCode } = await runCli(["run", "-p", join(import.meta.dir, "../../flows/map_reduce.ts"), "--param", "n=3"], { home });
