@@ -107,6 +107,8 @@ function program(setExit: (code: number) => void) {
       "Run a Failed or Cancelled flow run again from its failures: task runs that succeeded keep their states and results, the others and everything downstream of them run again",
     )
     .option("--execute", "Execute the restarted run here, without an agent (exit code as run --execute); without it an agent takes the run")
+    .option(...API_OPTION)
+    .option(...JSON_OPTION)
     .example("prefectlite restart 55955649-f2e7-4d43-938a-f5b08974bab9")
     .example("prefectlite restart 55955649-f2e7-4d43-938a-f5b08974bab9 --execute")
     .action(
