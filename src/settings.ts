@@ -54,4 +54,9 @@ export const settings = {
   agentStartTimeoutSeconds: () => numberSetting("PREFECTLITE_AGENT_START_TIMEOUT_SECONDS", 120),
   /** How long a run's process keeps retrying its writes while the server cannot be reached, before it stops. */
   backendRetrySeconds: () => numberSetting("PREFECTLITE_BACKEND_RETRY_SECONDS", 300),
+  /**
+   * How long the task runs under way in a cancelled run get to finish (and keep their Success)
+   * before the run ends Cancelled without them and its process is stopped.
+   */
+  cancelGraceSeconds: () => numberSetting("PREFECTLITE_CANCEL_GRACE_SECONDS", 5),
 };

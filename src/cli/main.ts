@@ -85,11 +85,12 @@ function program(setExit: (code: number) => void) {
 
   cli
     .command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
+    .option("--no-wait", "Do not wait for a running run to end Cancelled: say it is Cancelling")
     .example("prefectlite cancel 55955649-f2e7-4d43-938a-f5b08974bab9")
     .action(
       act(async (o, id) => {
         const { cancelFlowRun } = await import("./commands/cancel.ts");
-        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true });
+        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true, wait: o.wait !== false });
       }),
     );
 

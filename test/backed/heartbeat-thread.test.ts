@@ -10,6 +10,7 @@ import { registerFlow } from "../../src/client/register.ts";
 import { TaskRunView } from "../../src/client/views/index.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { settings } from "../../src/settings.ts";
+import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../../src/storage/flow-runs.ts";
 import { startServe, type ServeProcess } from "../e2e/ui-server.ts";
 import { tempDir, useTempHome } from "../helpers.ts";
 import { backedFixture, until, type BackedFixture } from "./helpers.ts";
@@ -89,7 +90,7 @@ describe("when the heartbeat thread cannot beat", () => {
     const api = { heartbeat: async () => void beats++, readFlowRunState: async () => ({ state: "Running", version: 1 }) } as unknown as RunApi;
     const warnings: string[] = [];
     const flowRunId = "01a20000-0000-7000-8000-000000000000";
-    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: "UPDATE flow_run SET heartbeat = $at WHERE id = $id" };
+    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
     const watch = watchRun(api, { flowRunId, heartbeatMs: 10, heartbeatTarget: target, onCancel: () => {}, warn: (m) => warnings.push(m) });
     try {
       await until(() => beats > 0, "the run's own thread to beat");
