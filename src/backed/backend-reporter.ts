@@ -353,7 +353,8 @@ export class BackendReporter implements RunReporter {
         run.held = true;
         run.version = row.version;
         run.state = row.state;
-        for (const q of queued) dropped.push([q, `another runner wrote this task run (it is ${row.state})`]);
+        const why = isFinishedType(row.state) ? `the task run is already ${row.state}` : `another runner wrote this task run (it is ${row.state})`;
+        for (const q of queued) dropped.push([q, why]);
         continue;
       }
       const allowed: QueuedState[] = [];

@@ -1,7 +1,7 @@
 import { cac } from "cac";
 import { PrefectliteError } from "../core/errors.ts";
 import { EXIT, exitCodeFor, printError } from "./exit.ts";
-import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters } from "./options.ts";
+import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters, parseWaitSeconds } from "./options.ts";
 
 const VERSION = "0.1.0";
 /** The description of internal commands: --help leaves them out. */
@@ -85,12 +85,12 @@ function program(setExit: (code: number) => void) {
 
   cli
     .command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
-    .option("--no-wait", "Do not wait for a running run to end Cancelled: say it is Cancelling")
+    .option("--wait <seconds>", "How long to wait for a running run to end Cancelled before saying where it is (0: do not wait)", { default: 3 })
     .example("prefectlite cancel 55955649-f2e7-4d43-938a-f5b08974bab9")
     .action(
       act(async (o, id) => {
         const { cancelFlowRun } = await import("./commands/cancel.ts");
-        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true, wait: o.wait !== false });
+        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true, waitSeconds: parseWaitSeconds(o.wait) });
       }),
     );
 

@@ -52,3 +52,10 @@ export function parseLogLevelOption(value: unknown): LogLevel | undefined {
   if (!level) throw usageError(`--log-level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got '${text}')`);
   return level;
 }
+
+/** `--wait SECONDS`: a number of seconds, 0 or more. */
+export function parseWaitSeconds(value: unknown): number {
+  const seconds = Number(value);
+  if (typeof value === "boolean" || !Number.isFinite(seconds) || seconds < 0) throw usageError(`--wait expects a number of seconds, 0 or more (got '${String(value)}')`);
+  return seconds;
+}

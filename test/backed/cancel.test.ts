@@ -36,7 +36,7 @@ const file = (name: string) => join(context().parameters.dir as string, name);
 const step = (n: number) => task({ name: "t" + n }, (x: number) => {
   appendFileSync(file("t" + n), "x");
   if (n === 2) {
-    const cancel = Bun.spawnSync([process.execPath, context().parameters.main as string, "cancel", context().flowRunId, "--no-wait"], { env: { ...process.env } });
+    const cancel = Bun.spawnSync([process.execPath, context().parameters.main as string, "cancel", context().flowRunId, "--wait", "0"], { env: { ...process.env } });
     appendFileSync(file("cancel-output"), cancel.stdout.toString() + cancel.stderr.toString());
     const until = performance.now() + 1500;
     while (performance.now() < until) {}
@@ -106,9 +106,17 @@ describe("cancelling a backed run", () => {
     fx = undefined;
   });
 
-  for (const mode of ["embedded", "http"] as Mode[]) {
-    test(`${mode}: a cancel during task 2 of a chain: task 3 never starts, task 2 keeps its Success (with its Running), the rest end Cancelled`, async () => {
+  const variants: Array<{ mode: Mode; locked: boolean }> = [
+    { mode: "embedded", locked: false },
+    { mode: "http", locked: false },
+    { mode: "embedded", locked: true },
+  ];
+  for (const { mode, locked } of variants) {
+    test(`${mode}${locked ? ", version locking" : ""}: a cancel during task 2 of a chain: task 3 never starts, task 2 keeps its Success (with its Running), the rest end Cancelled`, async () => {
       fx = await backedFixture(CHAIN, { mode });
+      if (locked) {
+        await fx.client.graphql(`mutation ($input: flow_id_input!) { enable_flow_version_lock(input: $input) { success } }`, { input: { flow_id: fx.flowId } });
+      }
       const id = await fx.createRun();
       const running = runBackedFlowRun(fx.client, id, { warn: () => {}, cancelPollMs: 20, cancelGraceMs: 30_000 });
       await until(() => calls(fx!.work, "t2") === 1, "task 2 to start");

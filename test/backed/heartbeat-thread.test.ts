@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
 import { watchRun } from "../../src/backed/run-watch.ts";
+import { watchFromThread } from "../../src/backed/heartbeat-thread.ts";
 import type { RunApi } from "../../src/client/run-api.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import { HttpTransport } from "../../src/client/http-transport.ts";
@@ -80,6 +81,37 @@ describe("heartbeats while a task computes synchronously", () => {
       expect(warnings).toEqual([]); // every beat was accepted: the thread sends the token too
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe("the cancel watch on the heartbeat thread", () => {
+  useTempHome();
+
+  test("sets the run's cancel flag while this thread computes synchronously, without this thread's event loop turning", async () => {
+    const fx = await backedFixture(SPIN);
+    try {
+      const id = await fx.createRun({ parameters: { db: settings.databasePath() } });
+      const target = (await fx.client.heartbeatTarget())!;
+      const heard: string[] = [];
+      const watch = watchFromThread(target, id, { heartbeatMs: 60_000, cancelPollMs: 10, onCancel: () => heard.push("cancel") })!;
+      try {
+        await fx.client.graphql(`mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id } } }`, {
+          input: { states: [{ flow_run_id: id, version: 1, state: { type: "Running" } }] },
+        });
+        await fx.client.graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
+        // Busy from here on: only another thread can set the flag (the deadline is a safety net).
+        const deadline = performance.now() + 20_000;
+        while (!watch.cancelRequested() && performance.now() < deadline) {}
+        expect(watch.cancelRequested()).toBe(true);
+        expect(heard).toEqual([]); // the message waits for this thread's next turn
+        await until(() => heard.length > 0, "the thread's message");
+        expect(heard).toEqual(["cancel"]);
+      } finally {
+        watch.stop();
+      }
+    } finally {
+      await fx.close();
     }
   });
 });

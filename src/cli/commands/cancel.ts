@@ -7,24 +7,22 @@ import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
 
-/** How long `cancel` waits for a running run to end Cancelled before it says where it is. */
-const CANCEL_WAIT_MS = 3_000;
 /** How long a run's process may take to see a cancel (its watch polls every second). */
 const NOTICE_MS = 1_000;
 
 /**
  * `prefectlite cancel FLOW_RUN_ID`: cancel_flow_run; a running run only ends once its process
- * has stopped its work, so wait a little for that (unless --no-wait), then say what is stored:
+ * has stopped its work, so wait a little for that (--wait, 3 s), then say what is stored:
  * how many task runs completed and how many were cancelled, or that the process has not
  * stopped yet and when it will be.
  */
-export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean; wait?: boolean }): Promise<number> {
+export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean; waitSeconds: number }): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
     const api = await runApiFor(client);
     const asked = Date.now();
     let state = await api.cancel(o.id);
-    if (state === "Cancelling" && o.wait !== false) state = await untilEnded(api, o.id, CANCEL_WAIT_MS);
+    if (state === "Cancelling" && o.waitSeconds > 0) state = await untilEnded(api, o.id, o.waitSeconds * 1000);
     const tally = await taskRunTally(client, o.id);
     const stopsInSeconds = (settings.cancelGraceSeconds() * 1000 + NOTICE_MS - (Date.now() - asked)) / 1000;
     if (o.json) writeStdout(`${JSON.stringify({ id: o.id, state, task_runs: tally })}\n`);
