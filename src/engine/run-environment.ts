@@ -167,6 +167,9 @@ export class RunEnvironment {
   }
 }
 
+/** The signal of a run that nothing can cancel (a local run). */
+const NEVER_ABORTED = new AbortController().signal;
+
 /** A task run's RunContext (a class, so its lazy getters live on the prototype: cheap per task run). */
 class TaskRunContext implements RunContext {
   readonly flowName: string;
@@ -210,5 +213,13 @@ class TaskRunContext implements RunContext {
 
   get taskRunId(): string {
     return (this.#taskRunId ??= this.env.taskRunId(this.key));
+  }
+
+  get cancelled(): boolean {
+    return this.env.stopping();
+  }
+
+  get signal(): AbortSignal {
+    return this.env.signal ?? NEVER_ABORTED;
   }
 }

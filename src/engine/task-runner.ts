@@ -88,6 +88,8 @@ export async function runTaskRun(
       continue;
     }
     if (!state.isFinished()) return env.cancelled(key, label, "this task run is not retried");
+    // Failing while the run is being cancelled is most likely the cancel's doing (context().signal): say both.
+    if (state.isFailed() && env.stopping()) return env.cancelled(key, label, `this task run was stopped (${state.message ?? "it failed"})`);
     const reported = env.reportFinal(key, state, finished(state));
     if (typeof reported !== "boolean") await reported;
     return outcomeOf(state, state.result, state.isSuccessful() && !state.isSkipped());

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
 import { useTempHome } from "../helpers.ts";
@@ -25,8 +25,8 @@ export const flow = new Flow("chain", () => {
 
 /**
  * The same chain, its second task synchronous: it cancels its own run from another process
- * (\`prefectlite cancel\`, so the run's thread never turns meanwhile), then computes on for a
- * while — far longer than the heartbeat thread's poll — and returns.
+ * (\`prefectlite cancel\`, so the run's thread never turns meanwhile), then computes on until
+ * its context says the run is cancelled, and returns.
  */
 const SYNC_CHAIN = `
 import { Flow, Parameter, task, context } from "prefectlite";
@@ -38,8 +38,10 @@ const step = (n: number) => task({ name: "t" + n }, (x: number) => {
   if (n === 2) {
     const cancel = Bun.spawnSync([process.execPath, context().parameters.main as string, "cancel", context().flowRunId, "--wait", "0"], { env: { ...process.env } });
     appendFileSync(file("cancel-output"), cancel.stdout.toString() + cancel.stderr.toString());
-    const until = performance.now() + 1500;
-    while (performance.now() < until) {}
+    // Computing on: the run's thread never turns, yet context().cancelled becomes true (the deadline is a safety net).
+    const deadline = performance.now() + 20_000;
+    while (!context().cancelled && performance.now() < deadline) {}
+    appendFileSync(file("seen"), String(context().cancelled));
   }
   return x + 1;
 });
@@ -135,6 +137,7 @@ describe("cancelling a backed run", () => {
     // The poll is short, but a main-thread poll could not run during the task: the thread's flag is what stops task 3.
     const outcome = await runBackedFlowRun(fx.client, id, { warn: () => {}, cancelPollMs: 20, cancelGraceMs: 30_000 });
     expect(outcome).toMatchObject({ status: "cancelled", state: "Cancelled" });
+    expect(readFileSync(join(fx.work, "seen"), "utf8")).toBe("true");
     await expectTask2KeptTheRestCancelled(fx, id);
   });
 

@@ -69,3 +69,25 @@ describe("a run being cancelled", () => {
     expect(state.type).toBe("Cancelled");
   });
 });
+
+describe("a task under way when the cancel comes", () => {
+  test("sees context().signal abort and context().cancelled turn true, and ends Cancelled, saying how it stopped", async () => {
+    const { context } = await import("../../src/index.ts");
+    const controller = new AbortController();
+    const seen: boolean[] = [];
+    const waits = task({ name: "waits" }, async () => {
+      const ctx = context();
+      seen.push(ctx.cancelled);
+      await new Promise((_, reject) => {
+        ctx.signal.addEventListener("abort", () => (seen.push(ctx.cancelled), reject(new Error("stopped waiting"))), { once: true });
+        setTimeout(() => controller.abort(), 5);
+      });
+    });
+    const after = task({ name: "after" }, (_: unknown) => seen.push(context().cancelled));
+    const { state } = await runRecorded(new Flow("waiting", () => after(waits())), { signal: controller.signal });
+    expect(seen).toEqual([false, true]); // `after` never ran
+    expect(finalTypes(state)).toEqual({ "waits-1": "Cancelled", "after-1": "Cancelled" });
+    expect(state.taskStates.get("waits-1")!.message).toBe("Flow run is cancelled: this task run was stopped (Error during execution of task: stopped waiting).");
+    expect(state.type).toBe("Cancelled");
+  });
+});
