@@ -56,4 +56,9 @@ export const settings = {
   backendRetrySeconds: () => numberSetting("PREFECTLITE_BACKEND_RETRY_SECONDS", 300),
   /** How long serve keeps trying a write while another process holds the database's write lock, before answering "the database is busy". */
   databaseBusyWaitSeconds: () => numberSetting("PREFECTLITE_DATABASE_BUSY_WAIT_SECONDS", 10),
+  /**
+   * How long the task runs under way in a cancelled run get to finish (and keep their Success)
+   * before the run ends Cancelled without them and its process is stopped.
+   */
+  cancelGraceSeconds: () => numberSetting("PREFECTLITE_CANCEL_GRACE_SECONDS", 5),
 };

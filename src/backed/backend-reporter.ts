@@ -32,6 +32,11 @@ export interface BackendReporterOptions {
    * reject, and the run must stop (its unrecorded work is left to the backend's safeguards).
    */
   onLost?: (error: PrefectliteError) => void;
+  /**
+   * A write found the flow run Cancelling or Cancelled (a cancel arrived before the cancel watch
+   * saw it): no task run may start from now on. Called at most once.
+   */
+  onCancelSeen?: () => void;
 }
 
 interface TrackedRun {
@@ -48,6 +53,14 @@ interface QueuedState {
   state: SerializedState;
   /** This write's id, the same on every try: the backend makes it once. */
   writeId: string;
+  /** The task runner's line saying the state was reached: stored (and printed) only with the state. */
+  line?: StateLine;
+}
+
+interface StateLine {
+  key: string;
+  record: LogRecord;
+  row: LogRow;
 }
 
 const DEFAULT_RETRY_WINDOW_MS = 300_000;
@@ -75,6 +88,7 @@ export class BackendReporter implements RunReporter {
   private draining: Promise<void> | undefined;
   private closed = false;
   private lostError: PrefectliteError | undefined;
+  private cancelSeen = false;
   /** Since when calls find the backend unreachable (undefined: it answers). */
   private unreachableSince: number | undefined;
   private readonly batchSize: number;
@@ -113,15 +127,32 @@ export class BackendReporter implements RunReporter {
   }
 
   /** Resolves once the state is queued (or, under version locking, a Running state written). */
-  async setTaskRunState(key: TaskRunKey, state: State): Promise<boolean> {
-    if (this.closed) return false;
+  setTaskRunState(key: TaskRunKey, state: State): Promise<boolean> {
+    return this.queueState(key, state);
+  }
+
+  /** As setTaskRunState; `line` is stored and printed with the state, and only if the state is stored. */
+  setTaskRunStateWithLine(key: TaskRunKey, state: State, line: LogRecord): Promise<boolean> {
+    return this.queueState(key, state, line);
+  }
+
+  private async queueState(key: TaskRunKey, state: State, record?: LogRecord): Promise<boolean> {
     const k = taskRunKeyString(key.slug, key.mapIndex);
+    if (this.closed) {
+      if (record) this.unrecorded(this.lineOf(k, record), state.type, "the run had already ended here");
+      return false;
+    }
     const run = this.runs.get(k) ?? (await this.lookup(key));
     if (!run) {
       this.warn(`Task run ${k} is not part of flow run ${this.options.flowRunId}: its state is not recorded`);
+      if (record) this.options.onLog?.(record);
       return true;
     }
-    if (run.held) return false;
+    const line = record && this.lineOf(k, record, run.id);
+    if (run.held) {
+      if (line) this.unrecorded(line, state.type, "another runner holds this task run");
+      return false;
+    }
     if (state.isMapped() && (state.nMapStates ?? 0) > 0) {
       // Children exist before any of them reports, and in one call however many there are.
       const children = await this.retrying(() => this.api.mappedChildren(this.options.flowRunId, key.slug, state.nMapStates!));
@@ -130,17 +161,21 @@ export class BackendReporter implements RunReporter {
     if (this.options.versionLocking && state.type === "Running") {
       return this.serialized(() => this.claimRunning(run, state.toJSON()));
     }
-    if (this.closed) return false;
-    this.states.push({ run, state: state.toJSON(), writeId: Bun.randomUUIDv7() });
+    if (this.closed) {
+      if (line) this.unrecorded(line, state.type, "the run had already ended here");
+      return false;
+    }
+    this.states.push({ run, state: state.toJSON(), writeId: Bun.randomUUIDv7(), line });
     this.queued();
     return true;
   }
 
-  log(record: LogRecord): void {
-    this.options.onLog?.(record);
-    if (this.closed) return;
-    const taskRunId = record.taskRunKey === undefined ? null : (this.runs.get(record.taskRunKey)?.id ?? null);
-    this.logs.push({
+  private lineOf(key: string, record: LogRecord, taskRunId: string | null = null): StateLine {
+    return { key, record, row: this.logRow(record, taskRunId) };
+  }
+
+  private logRow(record: LogRecord, taskRunId: string | null): LogRow {
+    return {
       flow_run_id: this.options.flowRunId,
       task_run_id: taskRunId,
       timestamp: new Date(record.timestamp).toISOString(),
@@ -148,7 +183,39 @@ export class BackendReporter implements RunReporter {
       level: record.level,
       message: record.message,
       write_id: Bun.randomUUIDv7(),
-    });
+    };
+  }
+
+  /** The lines of states just stored: now they may be printed. */
+  private recorded(queued: readonly QueuedState[]): void {
+    if (!this.options.onLog) return;
+    for (const q of queued) if (q.line) this.options.onLog(q.line.record);
+  }
+
+  /** A state with a line was not stored: store and print a line saying so instead. */
+  private unrecorded(line: StateLine, type: StateType, why: string): void {
+    const record: LogRecord = {
+      ...line.record,
+      level: "WARNING",
+      message: `Task run ${line.key}: its state '${type}' was not recorded: ${why}`,
+    };
+    this.options.onLog?.(record);
+    if (this.closed) return;
+    this.logs.push(this.logRow(record, line.row.task_run_id));
+    this.queued();
+  }
+
+  private sawCancel(state: StateType | undefined): void {
+    if (this.cancelSeen || (state !== "Cancelling" && state !== "Cancelled")) return;
+    this.cancelSeen = true;
+    this.options.onCancelSeen?.();
+  }
+
+  log(record: LogRecord): void {
+    this.options.onLog?.(record);
+    if (this.closed) return;
+    const taskRunId = record.taskRunKey === undefined ? null : (this.runs.get(record.taskRunKey)?.id ?? null);
+    this.logs.push(this.logRow(record, taskRunId));
     this.queued();
   }
 
@@ -228,26 +295,30 @@ export class BackendReporter implements RunReporter {
 
   /** One batch of states and logs: one transaction where the backend takes batches. */
   private async writeQueued(states: QueuedState[], logs: LogRow[], batches = true): Promise<void> {
-    const live = states.filter((q) => !q.run.held);
+    const live = this.liveStates(states);
     const base = new Map<TrackedRun, number>();
     const items = live.map((q) => {
       if (!base.has(q.run)) base.set(q.run, q.run.version);
       return { taskRunId: q.run.id, version: q.run.version++, state: q.state, writeId: q.writeId };
     });
+    // The lines of these states go in the same transaction as the states (where the backend can).
+    const withLines = [...logs, ...linesOf(live)];
     const writeBatch = batches ? this.api.writeBatch?.bind(this.api) : undefined;
     try {
-      if (writeBatch && items.length && logs.length) {
-        await this.retrying(() => writeBatch({ taskRunStates: items, logs }));
+      if (writeBatch && items.length && withLines.length) {
+        await this.retrying(() => writeBatch({ taskRunStates: items, logs: withLines }));
       } else {
         if (items.length) await this.retrying(() => this.api.setTaskRunStates(items));
-        if (logs.length) await this.writeLogs(logs);
+        if (withLines.length) await this.writeLogs(withLines);
       }
       for (const q of live) q.run.state = q.state.type;
+      this.recorded(live);
     } catch (e) {
       for (const [run, version] of base) run.version = version;
       if (this.lostError) return;
       if (!isRefusal(e)) {
         this.warn(`Could not record ${live.length} task run states: ${errorMessage(e)}`);
+        for (const q of live) if (q.line) this.unrecorded(q.line, q.state.type, errorMessage(e));
         return;
       }
       // A refused state rolled the batch back: the logs go on their own, the states are sorted out.
@@ -267,8 +338,13 @@ export class BackendReporter implements RunReporter {
       this.retrying(() => this.api.readTaskRuns([...groups.keys()].map((r) => r.id))),
       this.retrying(() => this.api.readFlowRunState(this.options.flowRunId)),
     ]);
+    this.sawCancel(flowRun?.state);
+    // The backend's rule (services/states.ts): Running while the flow run is Running, or while it
+    // is Cancelling when Running is written behind the start (no version locking).
+    const mayRun = flowRun?.state === "Running" || (flowRun?.state === "Cancelling" && !this.options.versionLocking);
     const byId = new Map(rows.map((r) => [r.id, r]));
     const kept: Array<[TrackedRun, QueuedState[]]> = [];
+    const dropped: Array<[QueuedState, string]> = [];
     for (const [run, queued] of groups) {
       const row = byId.get(run.id);
       if (!row) continue;
@@ -277,11 +353,19 @@ export class BackendReporter implements RunReporter {
         run.held = true;
         run.version = row.version;
         run.state = row.state;
+        const why = isFinishedType(row.state) ? `the task run is already ${row.state}` : `another runner wrote this task run (it is ${row.state})`;
+        for (const q of queued) dropped.push([q, why]);
         continue;
       }
-      const allowed = queued.filter((q) => !isFinishedType(row.state) && (flowRun?.state === "Running" || !isRunningType(q.state.type)));
+      const allowed: QueuedState[] = [];
+      for (const q of queued) {
+        if (isFinishedType(row.state)) dropped.push([q, `the task run is already ${row.state}`]);
+        else if (!mayRun && isRunningType(q.state.type)) dropped.push([q, `the flow run is ${flowRun?.state ?? "gone"}`]);
+        else allowed.push(q);
+      }
       if (allowed.length) kept.push([run, allowed]);
     }
+    for (const [q, why] of dropped) if (q.line) this.unrecorded(q.line, q.state.type, why);
     const write = async (group: Array<[TrackedRun, QueuedState[]]>) => {
       const items = group.flatMap(([run, queued]) => queued.map((q, i) => ({ taskRunId: run.id, version: run.version + i, state: q.state, writeId: q.writeId })));
       if (!items.length) return;
@@ -290,6 +374,10 @@ export class BackendReporter implements RunReporter {
         run.version += queued.length;
         run.state = queued[queued.length - 1]!.state.type;
       }
+      const written = group.flatMap(([, queued]) => queued);
+      const lines = linesOf(written);
+      if (lines.length) await this.writeLogs(lines);
+      this.recorded(written);
     };
     try {
       await write(kept);
@@ -301,9 +389,20 @@ export class BackendReporter implements RunReporter {
         } catch (e) {
           entry[0].held = true;
           this.warn(`Task run ${entry[0].id}: state not recorded: ${errorMessage(e)}`);
+          for (const q of entry[1]) if (q.line) this.unrecorded(q.line, q.state.type, errorMessage(e));
         }
       }
     }
+  }
+
+  /** The queued states still to write; those of task runs another runner holds are dropped (their lines say so). */
+  private liveStates(states: readonly QueuedState[]): QueuedState[] {
+    const live: QueuedState[] = [];
+    for (const q of states) {
+      if (!q.run.held) live.push(q);
+      else if (q.line) this.unrecorded(q.line, q.state.type, "another runner holds this task run");
+    }
+    return live;
   }
 
   /** Version locking: write Running now; false when another runner has (or had) the task run. */
@@ -319,7 +418,11 @@ export class BackendReporter implements RunReporter {
     } catch (e) {
       if (this.lostError) return false;
       if (!isRefusal(e)) throw e;
-      const [row] = await this.retrying(() => this.api.readTaskRuns([run.id]));
+      const [[row], flowRun] = await Promise.all([
+        this.retrying(() => this.api.readTaskRuns([run.id])),
+        this.retrying(() => this.api.readFlowRunState(this.options.flowRunId)),
+      ]);
+      this.sawCancel(flowRun?.state);
       run.held = true;
       if (row) {
         run.version = row.version;
@@ -348,6 +451,7 @@ export class BackendReporter implements RunReporter {
     const current = await this.retrying(() => this.api.readFlowRunState(this.options.flowRunId));
     if (!current) throw new PrefectliteError("NotFound", `Flow run ${this.options.flowRunId} no longer exists`);
     this.flowRunVersion = current.version;
+    this.sawCancel(current.state);
     if (isFinishedType(current.state)) return;
     if (current.state === "Cancelling" && !state.isFinished()) return;
     if (current.state === state.type && state.type === "Running") return;
@@ -376,6 +480,7 @@ export class BackendReporter implements RunReporter {
     const queued = this.states.splice(0);
     const logs = this.logs.splice(0);
     const live = queued.filter((q) => !q.run.held);
+    const withLines = [...logs, ...linesOf(live)];
     const base = new Map<TrackedRun, number>();
     const items = live.map((q) => {
       if (!base.has(q.run)) base.set(q.run, q.run.version);
@@ -385,7 +490,7 @@ export class BackendReporter implements RunReporter {
     const flowRunState = { id: this.options.flowRunId, version: this.flowRunVersion, state: json, writeId: Bun.randomUUIDv7() };
     let written: { flowRunVersion?: number };
     try {
-      written = await this.retrying(() => writeBatch({ taskRunStates: items, logs, flowRunState }));
+      written = await this.retrying(() => writeBatch({ taskRunStates: items, logs: withLines, flowRunState }));
     } catch (e) {
       for (const [run, version] of base) run.version = version;
       if (this.lostError) throw e;
@@ -395,6 +500,8 @@ export class BackendReporter implements RunReporter {
     }
     // Written: nothing after this point may send the batch again.
     for (const q of live) q.run.state = q.state.type;
+    this.recorded(live);
+    for (const q of queued) if (q.run.held && q.line) this.unrecorded(q.line, q.state.type, "another runner holds this task run");
     this.flowRunVersion = written.flowRunVersion!;
     this.options.onFlowRunState?.(state);
     return true;
@@ -450,6 +557,8 @@ export class BackendReporter implements RunReporter {
     return this.lostError;
   }
 }
+
+const linesOf = (queued: readonly QueuedState[]): LogRow[] => queued.flatMap((q) => (q.line ? [q.line.row] : []));
 
 /** The backend said no to a state write (stale version, or a transition it does not allow). */
 function isRefusal(e: unknown): boolean {

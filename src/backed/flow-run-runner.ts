@@ -27,7 +27,7 @@ export interface BackedRunOptions {
   heartbeatMs?: number;
   /** How often to look for a cancel request (default 1 s, or the heartbeat if shorter). */
   cancelPollMs?: number;
-  /** How long a cancelled run waits for tasks already under way before it ends without them (default 2 s). */
+  /** How long a cancelled run waits for tasks already under way before it ends without them (default PREFECTLITE_CANCEL_GRACE_SECONDS). */
   cancelGraceMs?: number;
   batchSize?: number;
   /** How long writes are retried while the backend cannot be reached (default PREFECTLITE_BACKEND_RETRY_SECONDS). */
@@ -97,21 +97,33 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     onFlowRunState: options.onFlowRunState,
     warn,
     onLost: () => lost.abort(),
+    onCancelSeen: () => onCancel(),
   });
   const controller = new AbortController();
   /** Aborted when the reporter gives up on the backend: stop at once, without writing. */
   const lost = new AbortController();
+  const graceMs = options.cancelGraceMs ?? settings.cancelGraceSeconds() * 1000;
   let cancelRequested = false;
+  // Seen by the cancel watch or by a refused write: no task run starts from now on, and those
+  // under way get the grace period to finish (see untilEnded).
+  const onCancel = () => {
+    if (cancelRequested) return;
+    cancelRequested = true;
+    reporter.log({
+      timestamp: Date.now(),
+      level: "INFO",
+      name: "prefectlite.FlowRunner",
+      message: `Flow run is cancelling: no new task run starts; task runs under way get ${graceMs / 1000} s to finish`,
+    });
+    controller.abort();
+  };
   const watch = watchRun(api, {
     flowRunId,
     heartbeatMs: options.heartbeatMs ?? settings.heartbeatSeconds() * 1000,
     heartbeatTarget: await client.heartbeatTarget(),
     pollMs: options.cancelPollMs,
     warn,
-    onCancel: () => {
-      cancelRequested = true;
-      controller.abort();
-    },
+    onCancel,
   });
 
   try {
@@ -123,9 +135,10 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
       results: new LocalResultStore(options.resultsDir ?? settings.resultsDir()),
       checkpoint: true,
       signal: controller.signal,
+      cancelRequested: () => cancelRequested || watch.cancelRequested(),
       priorStates: priorStatesOf(details.task_runs),
     });
-    const ended = await untilEnded(engine, controller.signal, options.cancelGraceMs ?? 2000, options.signal, lost.signal);
+    const ended = await untilEnded(engine, controller.signal, graceMs, options.signal, lost.signal);
     if (ended === "lost" || reporter.lost) {
       controller.abort(); // tasks still under way see a cancelled run and start nothing more
       return { status: "lost", state: "Running", message: errorMessage(reporter.lost) };

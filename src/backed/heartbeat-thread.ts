@@ -1,16 +1,32 @@
 import type { HeartbeatTarget } from "../client/transport.ts";
 
 /**
- * Heartbeats from a thread of their own (Prefect 1's "thread" heartbeat mode; its default was a
- * subprocess). The process executing a run beats for it; from the run's own thread, a task that
- * computes synchronously for minutes would stop the beats, and the zombie killer would fail a
- * run that is alive. One thread per process beats for every run under way in it. It writes the
- * flow run's heartbeat only: the cancel watch stays on the run's thread, which acts on it.
+ * Heartbeats and the cancel watch from a thread of their own (Prefect 1's "thread" heartbeat
+ * mode; its default was a subprocess). The process executing a run beats for it; from the run's
+ * own thread, a task that computes synchronously for minutes would stop the beats, and the
+ * zombie killer would fail a run that is alive. One thread per process serves every run under
+ * way in it. For each run it also reads the flow run's state every poll and, once it is
+ * Cancelling or Cancelled, sets the run's cancel flag — memory shared with the run's thread
+ * (a SharedArrayBuffer), which the engine reads before each task run starts, so a cancel is
+ * seen at once even after a long synchronous stretch — and tells the run's thread by message.
  */
-export interface ThreadBeat {
-  /** False once the thread failed or was given up on: the caller beats from its own timer again. */
+export interface ThreadWatch {
+  /** False once the thread failed or was given up on: the caller beats and polls from its own timer again. */
   alive(): boolean;
+  /** True once the thread saw the flow run Cancelling or Cancelled (read without waiting on this thread's event loop). */
+  cancelRequested(): boolean;
   stop(): void;
+}
+
+export interface ThreadWatchOptions {
+  /** Beat every this many ms. */
+  heartbeatMs: number;
+  /** Read the flow run's state every this many ms. */
+  cancelPollMs: number;
+  /** How each beat went (the message never carries the request's headers). */
+  onBeat?: BeatReport;
+  /** Once, on this thread's next turn after the thread saw the cancel. */
+  onCancel?: () => void;
 }
 
 /** Tells the caller how each beat went (the message never carries the request's headers). */
@@ -24,8 +40,9 @@ const MIN_INTERVAL_MS = 10;
 const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
 const databases = new Map();
-const beating = new Map();
+const watching = new Map();
 const MUTATION = "mutation ($input: flow_run_id_input!) { update_flow_run_heartbeat(input: $input) { success } }";
+const STATE_QUERY = "query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }";
 
 function database(path) {
   let db = databases.get(path);
@@ -38,20 +55,25 @@ function database(path) {
   return db;
 }
 
-async function beat(key, target, flowRunId, timeoutMs) {
+async function graphql(target, query, variables, timeoutMs) {
+  const response = await fetch(target.endpoint, {
+    method: "POST",
+    headers: { ...target.headers, "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  if (!response.ok || text.includes('"errors"')) throw new Error("the server answered " + response.status + ": " + text.slice(0, 200));
+  return JSON.parse(text);
+}
+
+async function beat(key, run) {
   try {
-    if (target.kind === "sqlite") {
-      const changed = database(target.path).query(target.sql).run({ at: new Date().toISOString(), id: flowRunId }).changes;
+    if (run.target.kind === "sqlite") {
+      const changed = database(run.target.path).query(run.target.sql).run({ at: new Date().toISOString(), id: run.flowRunId }).changes;
       if (changed === 0) throw new Error("no such flow run");
     } else {
-      const response = await fetch(target.endpoint, {
-        method: "POST",
-        headers: { ...target.headers, "content-type": "application/json" },
-        body: JSON.stringify({ query: MUTATION, variables: { input: { flow_run_id: flowRunId } } }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text();
-      if (!response.ok || text.includes('"errors"')) throw new Error("the server answered " + response.status + ": " + text.slice(0, 200));
+      await graphql(run.target, MUTATION, { input: { flow_run_id: run.flowRunId } }, run.timeoutMs);
     }
     postMessage({ key, ok: true });
   } catch (e) {
@@ -59,20 +81,47 @@ async function beat(key, target, flowRunId, timeoutMs) {
   }
 }
 
+async function readState(run) {
+  if (run.target.kind === "sqlite") return database(run.target.path).query(run.target.stateSql).get({ id: run.flowRunId })?.state;
+  return (await graphql(run.target, STATE_QUERY, { id: run.flowRunId }, run.timeoutMs)).data?.flow_run_by_pk?.state;
+}
+
+/** A failed read is left to the beats to report: the next poll tries again. */
+async function poll(key, run) {
+  if (run.reading || run.cancelSeen) return;
+  run.reading = true;
+  try {
+    const state = await readState(run);
+    if ((state === "Cancelling" || state === "Cancelled") && watching.get(key) === run) {
+      run.cancelSeen = true;
+      clearInterval(run.poller);
+      Atomics.store(run.flag, 0, 1);
+      postMessage({ key, cancel: true });
+    }
+  } catch {
+  } finally {
+    run.reading = false;
+  }
+}
+
 self.onmessage = (event) => {
   const m = event.data;
   if (m.type === "start") {
-    const timeoutMs = Math.max(1000, m.intervalMs);
-    beating.set(m.key, { timer: setInterval(() => beat(m.key, m.target, m.flowRunId, timeoutMs), m.intervalMs), path: m.target.path });
+    const run = { target: m.target, flowRunId: m.flowRunId, flag: m.flag, timeoutMs: Math.max(1000, m.heartbeatMs), reading: false, cancelSeen: false };
+    run.beater = setInterval(() => beat(m.key, run), m.heartbeatMs);
+    run.poller = setInterval(() => poll(m.key, run), m.cancelPollMs);
+    watching.set(m.key, run);
   } else if (m.type === "stop") {
-    const run = beating.get(m.key);
+    const run = watching.get(m.key);
     if (!run) return;
-    clearInterval(run.timer);
-    beating.delete(m.key);
+    clearInterval(run.beater);
+    clearInterval(run.poller);
+    watching.delete(m.key);
     // The last run on a database: close it (a process may go on to other databases).
-    if (run.path && ![...beating.values()].some((r) => r.path === run.path)) {
-      try { databases.get(run.path)?.close(); } catch {}
-      databases.delete(run.path);
+    const path = run.target.path;
+    if (path && ![...watching.values()].some((r) => r.target.path === path)) {
+      try { databases.get(path)?.close(); } catch {}
+      databases.delete(path);
     }
   }
 };
@@ -81,14 +130,13 @@ self.onmessage = (event) => {
 let worker: Worker | undefined;
 let workerFailed = false;
 let nextKey = 0;
-const reports = new Map<number, BeatReport>();
+const listeners = new Map<number, { onBeat?: BeatReport; onCancel?: () => void }>();
 
 /**
- * Beat for `flowRunId` every `intervalMs` from the heartbeat thread, until `stop()`; `report`
- * hears how each beat went. Undefined when no thread can be used (the caller beats from its own
- * timer instead).
+ * Beat for `flowRunId` and watch it for a cancel from the heartbeat thread, until `stop()`.
+ * Undefined when no thread can be used (the caller beats and polls from its own timer instead).
  */
-export function beatFromThread(target: HeartbeatTarget, flowRunId: string, intervalMs: number, report?: BeatReport): ThreadBeat | undefined {
+export function watchFromThread(target: HeartbeatTarget, flowRunId: string, options: ThreadWatchOptions): ThreadWatch | undefined {
   if (workerFailed) return undefined;
   let thread: Worker;
   try {
@@ -98,16 +146,18 @@ export function beatFromThread(target: HeartbeatTarget, flowRunId: string, inter
     return undefined;
   }
   const key = nextKey++;
-  if (report) reports.set(key, report);
-  const every = Math.min(Math.max(Math.round(intervalMs), MIN_INTERVAL_MS), MAX_INTERVAL_MS);
-  thread.postMessage({ type: "start", key, target, flowRunId, intervalMs: every });
+  listeners.set(key, { onBeat: options.onBeat, onCancel: options.onCancel });
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const every = (ms: number) => Math.min(Math.max(Math.round(ms), MIN_INTERVAL_MS), MAX_INTERVAL_MS);
+  thread.postMessage({ type: "start", key, target, flowRunId, flag, heartbeatMs: every(options.heartbeatMs), cancelPollMs: every(options.cancelPollMs) });
   let stopped = false;
   return {
     alive: () => !stopped && !workerFailed,
+    cancelRequested: () => Atomics.load(flag, 0) === 1,
     stop() {
       if (stopped) return;
       stopped = true;
-      reports.delete(key);
+      listeners.delete(key);
       if (!workerFailed) thread.postMessage({ type: "stop", key });
     },
   };
@@ -117,8 +167,10 @@ function startWorker(): Worker {
   const started = new Worker(URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" })));
   // The thread never keeps the process alive: it dies with it, and then the beats stop, as they must.
   (started as Worker & { unref(): void }).unref();
-  started.onmessage = (event: MessageEvent<{ key: number; ok: boolean; message?: string }>) => {
-    reports.get(event.data.key)?.(event.data.ok, event.data.message);
+  started.onmessage = (event: MessageEvent<{ key: number; ok?: boolean; message?: string; cancel?: boolean }>) => {
+    const listener = listeners.get(event.data.key);
+    if (event.data.cancel) listener?.onCancel?.();
+    else listener?.onBeat?.(event.data.ok === true, event.data.message);
   };
   started.onerror = () => {
     // The thread itself failed: its beats stop with it, and every run beats from its own timer.

@@ -4,7 +4,7 @@ import { PREFECTLITE_VERSION } from "../core/version.ts";
 import { writeStdout } from "../stdio.ts";
 import { EXIT, exitCodeFor, printError } from "./exit.ts";
 import { API_OPTION, helpWithoutInternals, JSON_OPTION, versionLine } from "./help.ts";
-import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters, wholeNumberOption } from "./options.ts";
+import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters, parseWaitSeconds, wholeNumberOption } from "./options.ts";
 
 /** The description of internal commands: --help leaves them out. */
 const INTERNAL = "(internal) execute one backend flow run in this process";
@@ -91,13 +91,14 @@ function program(setExit: (code: number) => void) {
 
   cli
     .command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
+    .option("--wait <seconds>", "How long to wait for a running run to end Cancelled before saying where it is (0: do not wait)", { default: 3 })
     .example("prefectlite cancel 55955649-f2e7-4d43-938a-f5b08974bab9")
     .option(...API_OPTION)
     .option(...JSON_OPTION)
     .action(
       act(async (o, id) => {
         const { cancelFlowRun } = await import("./commands/cancel.ts");
-        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true });
+        return cancelFlowRun({ id: id!, apiUrl: optionalString(o.api), json: o.json === true, waitSeconds: parseWaitSeconds(o.wait) });
       }),
     );
 

@@ -77,3 +77,10 @@ export function wholeNumberOption(value: unknown, flag: string, min: number, max
   }
   return n;
 }
+
+/** `--wait SECONDS`: a number of seconds, 0 or more. */
+export function parseWaitSeconds(value: unknown): number {
+  const seconds = Number(value);
+  if (typeof value === "boolean" || !Number.isFinite(seconds) || seconds < 0) throw usageError(`--wait expects a number of seconds, 0 or more (got '${String(value)}')`);
+  return seconds;
+}

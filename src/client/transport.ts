@@ -11,11 +11,11 @@ export interface DirectBackend {
 /**
  * How another thread of this process reaches the same backend, to beat for a run while this
  * thread is busy (see src/backed/heartbeat-thread.ts): the server's GraphQL endpoint and the
- * headers to send, or the embedded database's file and its heartbeat statement.
+ * headers to send, or the embedded database's file with its heartbeat and state statements.
  */
 export type HeartbeatTarget =
   | { kind: "http"; endpoint: string; headers: Record<string, string> }
-  | { kind: "sqlite"; path: string; sql: string };
+  | { kind: "sqlite"; path: string; sql: string; stateSql: string };
 
 /** How a client reaches the backend: the same GraphQL operations in-process or over HTTP. */
 export interface Transport {

@@ -21,6 +21,13 @@ export interface RunContext {
   readonly backed: boolean;
   /** Whether console output of this task goes to its logger (the task's `logStdout`). */
   readonly logStdout: boolean;
+  /**
+   * True once the run is being cancelled: a long computation may check it and stop early. It is
+   * current even inside a synchronous loop (a backed run's heartbeat thread sets it).
+   */
+  readonly cancelled: boolean;
+  /** Aborted once the run is being cancelled: pass it to `fetch` and the like to stop waiting. */
+  readonly signal: AbortSignal;
 }
 
 const storage = new AsyncLocalStorage<RunContext>();

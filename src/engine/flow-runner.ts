@@ -18,7 +18,7 @@ import { LocalResultStore } from "./result-store.ts";
 import { RunEnvironment, type RunIdentity } from "./run-environment.ts";
 import { installStdoutCapture } from "./stdout-capture.ts";
 import { systemClock } from "./system-clock.ts";
-import { outcomeOf, runTaskRun, triggerBlock, waitingOnUpstream, type Outcome } from "./task-runner.ts";
+import { NOT_STARTED, UPSTREAM_CANCELLED, outcomeOf, runTaskRun, triggerBlock, waitingOnUpstream, type Outcome } from "./task-runner.ts";
 
 export interface RunFlowOptions {
   parameters?: Record<string, unknown>;
@@ -35,6 +35,12 @@ export interface RunFlowOptions {
   signal?: AbortSignal;
   /** States of task runs from an earlier attempt of this flow run (resume), keyed "slug" / "slug[i]". */
   priorStates?: ReadonlyMap<string, State>;
+  /**
+   * Asked synchronously right before each task run starts: true once the run is being cancelled
+   * (a flag that another thread sets, so it holds also while this thread was busy). Once it is
+   * true no task run starts; the run ends Cancelled. `signal` aborts what is under way.
+   */
+  cancelRequested?: () => boolean;
 }
 
 /** The final state of a flow run; `taskStates` holds each task run's final state, keyed "slug" / "slug[i]". */
@@ -87,6 +93,7 @@ export async function runFlow(flow: Flow, options: RunFlowOptions = {}): Promise
     options.checkpoint ?? false,
     options.priorStates ?? new Map(),
     options.signal,
+    options.cancelRequested,
   );
   if (graph.tasks.some((t) => t.definition.logStdout)) installStdoutCapture();
 
@@ -139,7 +146,7 @@ export async function runFlow(flow: Flow, options: RunFlowOptions = {}): Promise
 }
 
 function finalState(env: RunEnvironment, referenceStates: State[]): State {
-  if (env.signal?.aborted || referenceStates.some((s) => s.isCancelled())) {
+  if (env.stopping() || referenceStates.some((s) => s.isCancelled())) {
     env.flowLogger.info("Flow run CANCELLED: the run was cancelled");
     return new Cancelled("Flow run is cancelled.");
   }
@@ -160,11 +167,11 @@ async function runParameter(env: RunEnvironment, node: ParameterNode): Promise<O
   const value = env.parameters[node.name];
   const prior = env.prior(key);
   if (prior?.isFinished()) return outcomeOf(prior, value, true);
+  if (env.stopping()) return env.cancelled(key, node.name, NOT_STARTED);
   env.taskRunnerLog(key, "INFO", `Task '${node.name}': Starting task run...`);
   await env.report(key, new Running("Starting task run."));
   const state = new Success({ message: "Task run succeeded.", result: value });
-  await env.report(key, state);
-  env.taskRunnerLog(key, "INFO", `Task '${node.name}': Finished task run for task with final state: 'Success'`);
+  await env.reportFinal(key, state, `Task '${node.name}': Finished task run for task with final state: 'Success'`);
   return outcomeOf(state, value, true);
 }
 
@@ -193,7 +200,7 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
   const mappedRefs = new Set(node.args.flatMap((a, i) => (mappedArgs[i] && a.kind === "ref" ? [a.slug] : [])));
   const info = (message: string) => env.taskRunnerLog(key, "INFO", message);
   const end = async (state: State): Promise<Outcome> => {
-    if (await env.report(key, state)) info(`Task '${def.name}': Finished task run for task with final state: '${state.type}'`);
+    await env.reportFinal(key, state, `Task '${def.name}': Finished task run for task with final state: '${state.type}'`);
     return outcomeOf(state, undefined, false);
   };
 
@@ -201,10 +208,12 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
   const resuming = prior?.isMapped() === true;
   if (prior?.isFinished() && !resuming) return env.resumed(prior, def);
   if (!resuming) {
+    if (env.stopping()) return env.cancelled(key, def.name, NOT_STARTED);
     // The parent's trigger sees a mapped-over upstream as its parent state; each child checks its own.
     const parentStates = [...upstream.entries()].flatMap(([slug, o]) => (mappedRefs.has(slug) ? [o.state] : reducedStates(o)));
     const waiting = waitingOnUpstream(parentStates);
     if (waiting) return waiting;
+    if (parentStates.some((s) => s.isCancelled())) return env.cancelled(key, def.name, UPSTREAM_CANCELLED);
     info(`Task '${def.name}': Starting task run...`);
     const blocked = triggerBlock(def, parentStates);
     if (blocked) return end(blocked);
@@ -225,9 +234,11 @@ async function runMappedNode(env: RunEnvironment, node: TaskNode, upstream: Read
     lengths.push(v.length);
   }
   const n = Math.min(...lengths);
+  if (!resuming && env.stopping()) return env.cancelled(key, def.name, "the flow run was cancelled before its children were created");
   const parentState = resuming ? prior! : new Mapped({ message: "Ready to proceed with mapping.", nMapStates: n });
-  if (!resuming && !(await env.report(key, parentState))) return outcomeOf(parentState, undefined, false);
-  if (!resuming) info(`Task '${def.name}': Finished task run for task with final state: 'Mapped'`);
+  if (!resuming && !(await env.reportFinal(key, parentState, `Task '${def.name}': Finished task run for task with final state: 'Mapped'`))) {
+    return outcomeOf(parentState, undefined, false);
+  }
 
   const entries = [...upstream.entries()];
   const children = await Promise.all(

@@ -22,6 +22,13 @@ export interface RunReporter {
    */
   setTaskRunState(key: TaskRunKey, state: State): void | boolean | Promise<void | boolean>;
   log(record: LogRecord): void;
+  /**
+   * Like setTaskRunState, with the task runner's line saying the task run reached `state`: a
+   * reporter that may yet see the state refused records the line only with the state (and, when
+   * it is refused, a line saying so instead), so the log never tells of a state that is not
+   * stored. Without this method the line goes to `log` once the state is accepted.
+   */
+  setTaskRunStateWithLine?(key: TaskRunKey, state: State, line: LogRecord): boolean | Promise<boolean>;
   /** The task run id of a key, if the backend assigned one (for the task's context). */
   taskRunId?(key: TaskRunKey): string | undefined;
   /** Write out anything buffered. */

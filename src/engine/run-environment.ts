@@ -1,5 +1,5 @@
 import type { RunContext } from "../core/context.ts";
-import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from "../core/logging.ts";
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel, type LogRecord } from "../core/logging.ts";
 import type { Result } from "../core/results.ts";
 import { Cancelled, type State } from "../core/state.ts";
 import type { TaskDefinition } from "../core/task.ts";
@@ -38,6 +38,7 @@ export class RunEnvironment {
     readonly checkpoint: boolean,
     private readonly priorStates: ReadonlyMap<string, State>,
     readonly signal: AbortSignal | undefined,
+    private readonly cancelRequested: (() => boolean) | undefined,
   ) {
     this.flowLogger = createLogger({
       name: "prefectlite.FlowRunner",
@@ -53,13 +54,11 @@ export class RunEnvironment {
    */
   taskRunnerLog(key: TaskRunKey, level: LogLevel, message: string): void {
     if (LOG_LEVELS[level] < LOG_LEVELS[this.logLevel]) return;
-    this.reporter.log({
-      timestamp: this.clock.now(),
-      level,
-      name: "prefectlite.TaskRunner",
-      message,
-      taskRunKey: taskRunKeyString(key.slug, key.mapIndex),
-    });
+    this.reporter.log(this.taskRunnerRecord(key, level, message));
+  }
+
+  private taskRunnerRecord(key: TaskRunKey, level: LogLevel, message: string): LogRecord {
+    return { timestamp: this.clock.now(), level, name: "prefectlite.TaskRunner", message, taskRunKey: taskRunKeyString(key.slug, key.mapIndex) };
   }
 
   prior(key: TaskRunKey): State | undefined {
@@ -72,9 +71,18 @@ export class RunEnvironment {
     return { ...outcomeOf(prior, undefined, false), resultDir: (definition.result ?? this.flowResult)?.dir ?? null };
   }
 
-  async cancelled(key: TaskRunKey): Promise<Outcome> {
-    const state = new Cancelled("Flow run is cancelled.");
-    await this.report(key, state);
+  /**
+   * True once the run is being cancelled (its signal aborted, or the cancel flag another thread
+   * sets): checked synchronously before a task run starts, so none starts after.
+   */
+  stopping(): boolean {
+    return this.signal?.aborted === true || this.cancelRequested?.() === true;
+  }
+
+  /** A task run that is not started (or not run again): Cancelled, with a line saying why. */
+  async cancelled(key: TaskRunKey, label: string, why: string): Promise<Outcome> {
+    const state = new Cancelled(`Flow run is cancelled: ${why}.`);
+    await this.reportFinal(key, state, `Task '${label}': Cancelled: ${why}`);
     return outcomeOf(state, undefined, false);
   }
 
@@ -89,12 +97,31 @@ export class RunEnvironment {
     return accepted !== false;
   }
 
+  /**
+   * Record a state the task run ends a step in, with the task runner's line saying so: the line
+   * is logged only if the state is recorded (see RunReporter.setTaskRunStateWithLine).
+   */
+  reportFinal(key: TaskRunKey, state: State, message: string): boolean | Promise<boolean> {
+    const line = LOG_LEVELS.INFO < LOG_LEVELS[this.logLevel] ? undefined : this.taskRunnerRecord(key, "INFO", message);
+    if (!line) return this.report(key, state);
+    if (this.reporter.setTaskRunStateWithLine) {
+      state.timestamp ??= new Date(this.clock.now()).toISOString();
+      return this.reporter.setTaskRunStateWithLine(key, state, line);
+    }
+    const logIfAccepted = (accepted: boolean) => {
+      if (accepted) this.reporter.log(line);
+      return accepted;
+    };
+    const accepted = this.report(key, state);
+    return typeof accepted === "boolean" ? logIfAccepted(accepted) : accepted.then(logIfAccepted);
+  }
+
   /** Undefined when everything reported is stored; else resolves once it is (see RunReporter.checkpoint). */
   untilStored(): Promise<void> | undefined {
     return this.reporter.checkpoint?.();
   }
 
-    sleepUntil(time: number): Promise<void> {
+  sleepUntil(time: number): Promise<void> {
     return this.clock.sleep(time - this.clock.now(), this.signal);
   }
 
@@ -140,6 +167,9 @@ export class RunEnvironment {
   }
 }
 
+/** The signal of a run that nothing can cancel (a local run). */
+const NEVER_ABORTED = new AbortController().signal;
+
 /** A task run's RunContext (a class, so its lazy getters live on the prototype: cheap per task run). */
 class TaskRunContext implements RunContext {
   readonly flowName: string;
@@ -183,5 +213,13 @@ class TaskRunContext implements RunContext {
 
   get taskRunId(): string {
     return (this.#taskRunId ??= this.env.taskRunId(this.key));
+  }
+
+  get cancelled(): boolean {
+    return this.env.stopping();
+  }
+
+  get signal(): AbortSignal {
+    return this.env.signal ?? NEVER_ABORTED;
   }
 }

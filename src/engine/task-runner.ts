@@ -54,16 +54,17 @@ export async function runTaskRun(
   const label = taskRunKeyString(definition.name, key.mapIndex);
   const prior = env.prior(key);
   if (prior?.isFinished()) return env.resumed(prior, definition);
+  if (env.stopping()) return env.cancelled(key, label, NOT_STARTED);
   const waiting = waitingOnUpstream(upstream);
   if (waiting) return waiting;
 
   const info = (message: string) => env.taskRunnerLog(key, "INFO", message);
+  const finished = (state: State) => `Task '${label}': Finished task run for task with final state: '${state.type}'`;
+  if (upstream.some((s) => s.isCancelled())) return env.cancelled(key, label, UPSTREAM_CANCELLED);
   const blocked = triggerBlock(definition, upstream);
   if (blocked) {
     info(`Task '${label}': Starting task run...`);
-    if (await env.report(key, blocked)) {
-      info(`Task '${label}': Finished task run for task with final state: '${blocked.type}'`);
-    }
+    await env.reportFinal(key, blocked, finished(blocked));
     return outcomeOf(blocked, undefined, false);
   }
 
@@ -71,27 +72,33 @@ export async function runTaskRun(
   if (prior?.isRetrying() && prior.startTime) await env.sleepUntil(Date.parse(prior.startTime));
 
   for (;;) {
-    if (env.signal?.aborted) return env.cancelled(key);
+    // Checked right before the task run starts (also before each retry): none starts once the run is being cancelled.
+    if (env.stopping()) return env.cancelled(key, label, runCount === 0 ? NOT_STARTED : "this task run is not retried");
     runCount++;
     info(`Task '${label}': Starting task run...`);
     const running = env.report(key, new Running("Starting task run."));
     if (!(typeof running === "boolean" ? running : await running)) {
+      // Refused: another runner holds the task run — or, under version locking, the run is being cancelled.
+      if (env.stopping()) return env.cancelled(key, label, NOT_STARTED);
       return outcomeOf(new Running("Task run is held by another runner."), undefined, false);
     }
     const state = await attempt(env, definition, key, runCount, args);
-    if (state.isRetrying()) {
-      await env.report(key, state);
-      info(`Task '${label}': Finished task run for task with final state: 'Retrying'`);
+    if (state.isRetrying() && !env.stopping()) {
+      await env.reportFinal(key, state, finished(state));
       await env.sleepUntil(Date.parse(state.startTime!));
       continue;
     }
-    if (env.signal?.aborted && !state.isFinished()) return env.cancelled(key);
-    const reported = env.report(key, state);
+    if (!state.isFinished()) return env.cancelled(key, label, "this task run is not retried");
+    // Failing while the run is being cancelled is most likely the cancel's doing (context().signal): say both.
+    if (state.isFailed() && env.stopping()) return env.cancelled(key, label, `this task run was stopped (${state.message ?? "it failed"})`);
+    const reported = env.reportFinal(key, state, finished(state));
     if (typeof reported !== "boolean") await reported;
-    info(`Task '${label}': Finished task run for task with final state: '${state.type}'`);
     return outcomeOf(state, state.result, state.isSuccessful() && !state.isSkipped());
   }
 }
+
+export const NOT_STARTED = "this task run never started";
+export const UPSTREAM_CANCELLED = "an upstream task run was cancelled, so this one never started";
 
 /**
  * An upstream task run that is not finished here (another runner holds it, under version
@@ -142,7 +149,7 @@ async function attempt(
     // timed flushes and signal handlers from running. The run may be cancelled meanwhile.
     const turn = turnIfDue();
     if (turn) await turn;
-    if (env.signal?.aborted) return new Cancelled("Flow run is cancelled.");
+    if (env.stopping()) return new Cancelled("Flow run is cancelled: this task run was stopped before its function ran.");
     value = await runInContext(ctx, () => withTimeout(definition, () => definition.fn(...(values as never[]))));
     if (value === TIMED_OUT || (definition.timeoutMs !== undefined && env.clock.now() - started > definition.timeoutMs)) {
       const message = "Task timed out during execution.";

@@ -1,6 +1,6 @@
 import { executeGraphQL } from "../api/execute.ts";
 import { errorFromGraphQL, type DirectBackend, type HeartbeatTarget, type Transport } from "../client/transport.ts";
-import { FLOW_RUN_HEARTBEAT_SQL } from "../storage/flow-runs.ts";
+import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../storage/flow-runs.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend } from "./backend.ts";
 
@@ -15,7 +15,7 @@ export class EmbeddedTransport implements Transport {
   ) {
     const { services, reads } = backend.context();
     this.direct = { services, reads };
-    this.heartbeatTarget = backend.path === ":memory:" ? undefined : { kind: "sqlite", path: backend.path, sql: FLOW_RUN_HEARTBEAT_SQL };
+    this.heartbeatTarget = backend.path === ":memory:" ? undefined : { kind: "sqlite", path: backend.path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
   }
 
   static open(databasePath = settings.databasePath()): EmbeddedTransport {

@@ -144,11 +144,21 @@ function checkVersion(kind: string, id: string, stored: number, given: number): 
   }
 }
 
+/**
+ * A task run enters Running only while its flow run is Running — or, without version locking,
+ * while it is Cancelling: such a runner records Running behind the task's start (write-behind),
+ * so a refusal would stop nothing and only lose the record of a task that started before its
+ * runner learned of the cancel (its final state would then have no start). Under version locking
+ * Running is the claim that lets a task start, and a Cancelling run's claims are refused: none
+ * starts after the cancel.
+ */
 function checkTaskRunRules(taskRun: TaskRunWriteView, flowRun: FlowRunRecord, to: StateType, versionLocked: boolean): void {
-  if (isRunningType(to) && flowRun.state !== "Running") {
+  const recordOfStart = to === "Running" && flowRun.state === "Cancelling" && !versionLocked;
+  if (isRunningType(to) && flowRun.state !== "Running" && !recordOfStart) {
+    const why = flowRun.state === "Cancelling" ? "it is being cancelled: no task run may start" : `it is ${flowRun.state}`;
     throw new PrefectliteError(
       "Conflict",
-      `State update failed for task run ID ${taskRun.id}: provided a running state but associated flow run ${flowRun.id} is not in a running state (it is ${flowRun.state}).`,
+      `State update failed for task run ID ${taskRun.id}: provided a running state but associated flow run ${flowRun.id} is not in a running state (${why}).`,
     );
   }
   if (versionLocked && to === "Running" && taskRun.state === "Running") {
@@ -180,8 +190,12 @@ export function writeFlowRunState(
   return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId, writeId: options.writeId }));
 }
 
+/** A Cancelled flow run's unfinished task runs end Cancelled, each saying whether it had started. */
 function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): void {
   for (const taskRun of deps.store.taskRuns.unfinished(flowRunId)) {
-    deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Cancelled", "Flow run is cancelled", now)));
+    const message = isRunningType(taskRun.state) || taskRun.state === "Retrying"
+      ? "Flow run is cancelled: this task run had started and not finished"
+      : "Flow run is cancelled: this task run never started";
+    deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Cancelled", message, now)));
   }
 }

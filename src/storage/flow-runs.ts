@@ -6,6 +6,8 @@ import { WAITING_STATES_SQL } from "./waiting-states.ts";
 
 /** A flow run's heartbeat: the one statement the heartbeat thread (src/backed/heartbeat-thread.ts) also runs. */
 export const FLOW_RUN_HEARTBEAT_SQL = "UPDATE flow_run SET heartbeat = $at WHERE id = $id";
+/** The state of one flow run, for the heartbeat thread's cancel watch (its own connection). */
+export const FLOW_RUN_STATE_SQL = "SELECT state FROM flow_run WHERE id = $id";
 
 export interface QueueQuery {
   /** Due means a (task-run) state start time at or before this. */

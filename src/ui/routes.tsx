@@ -4,6 +4,7 @@ import { isPrefectliteError } from "../core/errors.ts";
 import type { Services } from "../services/index.ts";
 import type { ReadModel } from "../services/read-model.ts";
 import { coverageOf, listAgents } from "./agents-data.ts";
+import { cancelNotice, untilCancelSettled } from "./cancel-notice.ts";
 import {
   clearToken,
   hasTokenCookie,
@@ -172,6 +173,8 @@ export function mountUi(app: Hono, options: UiOptions): void {
     const detail = runDetail(reads, id, level);
     if (!detail) return page(c, <NotFoundPage what={`No flow run with id ${id}.`} signedIn={signedIn(c)} />, 404);
     const now = services.now();
+    // Back from the Cancel button: say what the cancel did.
+    if (c.req.query("cancelled") !== undefined && !extra.notice) extra = { ...extra, notice: cancelNotice(reads, id, now) };
     const coverage = coverageOf(listAgents(reads, now), labelsOf(detail.run.labels));
     return page(c, <FlowRunPage detail={detail} coverage={coverage} now={now} level={level} signedIn={signedIn(c)} {...extra} />, status);
   };
@@ -187,14 +190,16 @@ export function mountUi(app: Hono, options: UiOptions): void {
     return c.html(String(<RunParts detail={detail} coverage={coverage} now={now} />));
   });
 
-  app.post("/flow-run/:id/cancel", guard, requireSameOrigin, (c) => {
+  app.post("/flow-run/:id/cancel", guard, requireSameOrigin, async (c) => {
     const id = c.req.param("id");
+    const { reads, services } = deps(c);
     try {
-      deps(c).services.cancelFlowRun(id);
+      // A running run ends Cancelled once its process has stopped its work: wait a little for that.
+      if (services.cancelFlowRun(id).state === "Cancelling") await untilCancelSettled(reads, id);
     } catch (e) {
       return runPage(c, id, { actionError: `The run was not cancelled: ${userMessage(e)}` }, 409);
     }
-    return c.redirect(`/flow-run/${id}`, 303);
+    return c.redirect(`/flow-run/${id}?cancelled`, 303);
   });
 
   app.post("/flow-run/:id/restart", guard, requireSameOrigin, (c) => {

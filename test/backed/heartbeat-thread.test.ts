@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
 import { watchRun } from "../../src/backed/run-watch.ts";
+import { watchFromThread } from "../../src/backed/heartbeat-thread.ts";
 import type { RunApi } from "../../src/client/run-api.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import { HttpTransport } from "../../src/client/http-transport.ts";
@@ -10,6 +11,7 @@ import { registerFlow } from "../../src/client/register.ts";
 import { TaskRunView } from "../../src/client/views/index.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { settings } from "../../src/settings.ts";
+import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../../src/storage/flow-runs.ts";
 import { startServe, type ServeProcess } from "../e2e/ui-server.ts";
 import { tempDir, useTempHome } from "../helpers.ts";
 import { backedFixture, until, type BackedFixture } from "./helpers.ts";
@@ -70,7 +72,8 @@ describe("heartbeats while a task computes synchronously", () => {
       const path = join(tempDir("prefectlite-flows-"), "spin.ts");
       writeFileSync(path, SPIN);
       const { id: flowId } = await registerFlow(client, (await loadFlowsFromFile(path, { fresh: true })).flows[0]!, "test");
-      const id = await client.createFlowRun({ flowId, parameters: { dir: "unused", db: join(server.home, "prefectlite.db") } });
+      // A label serve's own agent does not have: only this test's runner executes the run.
+      const id = await client.createFlowRun({ flowId, parameters: { dir: "unused", db: join(server.home, "prefectlite.db") }, labels: ["this-test-only"] });
       const warnings: string[] = [];
       const outcome = await runBackedFlowRun(client, id, { warn: (m) => warnings.push(m), heartbeatMs: 20 });
       expect(outcome).toMatchObject({ status: "finished", state: "Success" });
@@ -83,13 +86,44 @@ describe("heartbeats while a task computes synchronously", () => {
   });
 });
 
+describe("the cancel watch on the heartbeat thread", () => {
+  useTempHome();
+
+  test("sets the run's cancel flag while this thread computes synchronously, without this thread's event loop turning", async () => {
+    const fx = await backedFixture(SPIN);
+    try {
+      const id = await fx.createRun({ parameters: { db: settings.databasePath() } });
+      const target = (await fx.client.heartbeatTarget())!;
+      const heard: string[] = [];
+      const watch = watchFromThread(target, id, { heartbeatMs: 60_000, cancelPollMs: 10, onCancel: () => heard.push("cancel") })!;
+      try {
+        await fx.client.graphql(`mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id } } }`, {
+          input: { states: [{ flow_run_id: id, version: 1, state: { type: "Running" } }] },
+        });
+        await fx.client.graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
+        // Busy from here on: only another thread can set the flag (the deadline is a safety net).
+        const deadline = performance.now() + 20_000;
+        while (!watch.cancelRequested() && performance.now() < deadline) {}
+        expect(watch.cancelRequested()).toBe(true);
+        expect(heard).toEqual([]); // the message waits for this thread's next turn
+        await until(() => heard.length > 0, "the thread's message");
+        expect(heard).toEqual(["cancel"]);
+      } finally {
+        watch.stop();
+      }
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
 describe("when the heartbeat thread cannot beat", () => {
   test("the first failure is said once, and after three in a row the run's own thread beats instead", async () => {
     let beats = 0;
     const api = { heartbeat: async () => void beats++, readFlowRunState: async () => ({ state: "Running", version: 1 }) } as unknown as RunApi;
     const warnings: string[] = [];
     const flowRunId = "01a20000-0000-7000-8000-000000000000";
-    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: "UPDATE flow_run SET heartbeat = $at WHERE id = $id" };
+    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
     const watch = watchRun(api, { flowRunId, heartbeatMs: 10, heartbeatTarget: target, onCancel: () => {}, warn: (m) => warnings.push(m) });
     try {
       await until(() => beats > 0, "the run's own thread to beat");

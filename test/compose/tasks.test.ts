@@ -41,6 +41,8 @@ function parentContext(o: { taskRunId?: string; mapIndex?: number; flowRunId?: s
     apiUrl: undefined,
     backed: true,
     logStdout: false,
+    cancelled: false,
+    signal: new AbortController().signal,
   };
 }
 

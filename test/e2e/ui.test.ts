@@ -118,7 +118,10 @@ describe.skipIf(!available)("the web UI in chromium", () => {
     await page.locator('#run-card .badge[data-state="Running"]').waitFor();
     await page.locator('#run-timeline rect.bar[data-state="Running"]').waitFor();
     await page.getByRole("button", { name: "Cancel this run" }).click();
+    await page.waitForURL(/\/flow-run\/[0-9a-f-]{36}\?cancelled$/);
     await page.waitForLoadState();
+    // The page says what the cancel did: done already, or its process still stopping.
+    await expect(page.getByRole("status").filter({ hasText: /Flow run [0-9a-f-]{36} (cancelled: \d+ task runs? completed|is Cancelling: )/ }).count()).resolves.toBe(1);
     await mark();
     await page.locator('#run-card .badge[data-state="Cancelled"]').waitFor();
     expect(await marked()).toBe(true);

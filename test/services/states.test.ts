@@ -157,6 +157,30 @@ describe("transitions", () => {
     expect(setTask(b, taskRuns[0]!, 1, "Running")[0]!.version).toBe(2);
   });
 
+  test("while its flow run is Cancelling, a task run's Running is recorded (written behind its start) unless version locking makes Running the claim to start", () => {
+    const { b, flowId, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    b.services.cancelFlowRun(runId);
+    expect(setTask(b, taskRuns[0]!, 1, "Running")[0]!.version).toBe(2);
+    expect(setTask(b, taskRuns[0]!, 2, "Success")[0]!.version).toBe(3);
+    expect(taskRun(b, taskRuns[0]!).start_time).not.toBeNull();
+    b.services.setFlowGroupSetting(flowId, "version_locking_enabled", true);
+    expect(() => setTask(b, taskRuns[1]!, 1, "Running")).toThrow(/it is being cancelled: no task run may start/);
+    // Once Cancelled, no task run enters Running, and the unfinished ones say they never started.
+    setFlow(b, runId, 3, "Cancelled");
+    expect(taskRun(b, taskRuns[1]!)).toMatchObject({ state: "Cancelled", state_message: "Flow run is cancelled: this task run never started" });
+    expect(taskRun(b, taskRuns[0]!).state).toBe("Success");
+  });
+
+  test("a Cancelled flow run's task run that had started says so", () => {
+    const { b, runId, taskRuns } = setup();
+    setFlow(b, runId, 1, "Running");
+    setTask(b, taskRuns[0]!, 1, "Running");
+    b.services.cancelFlowRun(runId);
+    setFlow(b, runId, 3, "Cancelled");
+    expect(taskRun(b, taskRuns[0]!)).toMatchObject({ state: "Cancelled", state_message: "Flow run is cancelled: this task run had started and not finished" });
+  });
+
   test("with version locking a task run enters Running once; without it Running → Running is accepted", () => {
     const { b, flowId, runId, taskRuns } = setup();
     setFlow(b, runId, 1, "Running");

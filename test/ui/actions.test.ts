@@ -140,15 +140,55 @@ describe("switches", () => {
   });
 });
 
+const taskRunsOf = (id: string) =>
+  f.backend.db.query("SELECT id, version, state FROM task_run WHERE flow_run_id = ? ORDER BY task_slug").all(id) as Array<{ id: string; version: number; state: string }>;
+
+/** A run that an imaginary runner set Running, its first task run Running too. */
+function runningRun(): { id: string; first: { id: string; version: number } } {
+  const { id } = f.backend.services.createFlowRun({ flowId: f.helloId });
+  f.backend.services.setFlowRunStates([{ flowRunId: id, version: 1, state: { type: "Running" } }]);
+  const first = taskRunsOf(id)[0]!;
+  f.backend.services.setTaskRunStates([{ taskRunId: first.id, version: first.version, state: { type: "Running" } }]);
+  return { id, first: { id: first.id, version: first.version + 1 } };
+}
+
 describe("cancel", () => {
-  test("a waiting run is cancelled from its page", async () => {
+  test("a waiting run is cancelled from its page at once, and the page says what became of its task runs", async () => {
     const { id } = f.backend.services.createFlowRun({ flowId: f.helloId });
     const res = await f.post(`/flow-run/${id}/cancel`, {});
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe(`/flow-run/${id}`);
+    expect(res.headers.get("location")).toBe(`/flow-run/${id}?cancelled`);
     expect(flowRun(id).state).toBe("Cancelled");
-    const page = await (await f.request(`/flow-run/${id}`)).text();
+    const n = taskRunsOf(id).length;
+    expect(taskRunsOf(id).every((t) => t.state === "Cancelled")).toBe(true);
+    const page = await (await f.request(res.headers.get("location")!)).text();
     expect(page).not.toContain("Cancel this run");
+    expect(textOf(page)).toContain(`Flow run ${id} cancelled: 0 task runs completed, ${n} cancelled`);
+    // Without ?cancelled the page does not repeat it.
+    expect(textOf(await (await f.request(`/flow-run/${id}`)).text())).not.toContain(`Flow run ${id} cancelled`);
+  });
+
+  test("a running run: the button waits for its runner to end it, then says which task runs completed and which were cancelled", async () => {
+    const { id, first } = runningRun();
+    const posted = f.post(`/flow-run/${id}/cancel`, {});
+    // The runner: its task under way completes, then it ends the run Cancelled.
+    while (flowRun(id).state !== "Cancelling") await Bun.sleep(10);
+    f.backend.services.setTaskRunStates([{ taskRunId: first.id, version: first.version, state: { type: "Success" } }]);
+    f.backend.services.setFlowRunStates([{ flowRunId: id, version: Number(flowRun(id).version), state: { type: "Cancelled" } }]);
+    const res = await posted;
+    expect(res.status).toBe(303);
+    const n = taskRunsOf(id).length;
+    const page = textOf(await (await f.request(res.headers.get("location")!)).text());
+    expect(page).toContain(`Flow run ${id} cancelled: 1 task run completed, ${n - 1} cancelled`);
+  });
+
+  test("a running run whose process does not stop: the page says it is still Cancelling and when it will be stopped", async () => {
+    const { id } = runningRun();
+    const res = await f.post(`/flow-run/${id}/cancel`, {});
+    expect(flowRun(id).state).toBe("Cancelling");
+    const n = taskRunsOf(id).length;
+    const page = textOf(await (await f.request(res.headers.get("location")!)).text());
+    expect(page).toMatch(new RegExp(`Flow run ${id} is Cancelling: ${n} task runs? not finished, the run's process has not stopped yet \\(it will be stopped after \\d+ s\\)`));
   });
 
   test("an unknown run is an error, not a crash", async () => {

@@ -1,23 +1,61 @@
-import { runApiFor } from "../../client/run-api.ts";
+import type { BackendClient } from "../../client/client.ts";
+import { runApiFor, type RunApi } from "../../client/run-api.ts";
+import { describeCancel, TALLY_STATES, type TaskRunTally } from "../../core/cancel-report.ts";
+import type { StateType } from "../../core/state.ts";
 import { connect } from "../../runtime/connect.ts";
+import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
 
-const SAYS: Record<string, string> = {
-  Cancelling: "is Cancelling: its runner stops it and its unfinished task runs end Cancelled",
-  Cancelled: "is Cancelled",
-};
+/** How long a run's process may take to see a cancel (its watch polls every second). */
+const NOTICE_MS = 1_000;
 
-/** `prefectlite cancel FLOW_RUN_ID`: cancel_flow_run, then say the state the run is in. */
-export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean }): Promise<number> {
+/**
+ * `prefectlite cancel FLOW_RUN_ID`: cancel_flow_run; a running run only ends once its process
+ * has stopped its work, so wait a little for that (--wait, 3 s), then say what is stored:
+ * how many task runs completed and how many were cancelled, or that the process has not
+ * stopped yet and when it will be.
+ */
+export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean; waitSeconds: number }): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
     const api = await runApiFor(client);
-    const state = await api.cancel(o.id);
-    if (o.json) writeStdout(`${JSON.stringify({ id: o.id, state })}\n`);
-    else writeStdout(`Flow run ${o.id} ${SAYS[state] ?? `had already finished: ${state}`}\n`);
+    const asked = Date.now();
+    let state = await api.cancel(o.id);
+    if (state === "Cancelling" && o.waitSeconds > 0) state = await untilEnded(api, o.id, o.waitSeconds * 1000);
+    const tally = await taskRunTally(client, o.id);
+    const stopsInSeconds = (settings.cancelGraceSeconds() * 1000 + NOTICE_MS - (Date.now() - asked)) / 1000;
+    if (o.json) writeStdout(`${JSON.stringify({ id: o.id, state, task_runs: tally })}\n`);
+    else writeStdout(`${describeCancel({ id: o.id, state, tally, stopsInSeconds })}\n`);
     return EXIT.ok;
   } finally {
     await client.close();
   }
+}
+
+/** The run's state once it is no longer Cancelling, or after `waitMs`. */
+async function untilEnded(api: RunApi, id: string, waitMs: number): Promise<StateType> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const state = (await api.readFlowRunState(id))?.state ?? "Cancelling";
+    if (state !== "Cancelling" || Date.now() >= deadline) return state;
+    await Bun.sleep(100);
+  }
+}
+
+async function taskRunTally(client: BackendClient, id: string): Promise<TaskRunTally> {
+  const count = (states?: readonly string[]) =>
+    `task_run_aggregate(where: { flow_run_id: { _eq: $id }${states ? `, state: { _in: ${JSON.stringify(states)} }` : ""} }) { aggregate { count } }`;
+  type Count = { aggregate: { count: number } };
+  const data = await client.graphql<Record<"completed" | "failed" | "cancelled" | "all", Count>>(
+    `query ($id: uuid!) {
+      completed: ${count(TALLY_STATES.completed)}
+      failed: ${count(TALLY_STATES.failed)}
+      cancelled: ${count(TALLY_STATES.cancelled)}
+      all: ${count()}
+    }`,
+    { id },
+  );
+  const [completed, failed, cancelled, all] = [data.completed, data.failed, data.cancelled, data.all].map((c) => c.aggregate.count) as [number, number, number, number];
+  return { completed, failed, cancelled, unfinished: all - completed - failed - cancelled };
 }
