@@ -29,6 +29,10 @@ export const settings = {
   heartbeatSeconds: () => numberSetting("PREFECTLITE_HEARTBEAT_SECONDS", 30),
   zombieMissedHeartbeats: () => numberSetting("PREFECTLITE_ZOMBIE_MISSED_HEARTBEATS", 4),
   lazarusAfterSeconds: () => numberSetting("PREFECTLITE_LAZARUS_AFTER_SECONDS", 600),
+  /** Lazarus reschedules a silent agentless run (`run --execute`) for an agent, dropping its label, instead of failing it. */
+  lazarusRescheduleAgentless: () => ["1", "true", "yes"].includes((process.env.PREFECTLITE_LAZARUS_RESCHEDULE_AGENTLESS ?? "").toLowerCase()),
+  /** How long a cancelled run's process may go on running before its agent (or `run --execute`) ends it. */
+  cancelGraceSeconds: () => numberSetting("PREFECTLITE_CANCEL_GRACE_SECONDS", 10),
   loopSeconds: () => numberSetting("PREFECTLITE_LOOP_SECONDS", 10),
   agentPollSeconds: () => numberSetting("PREFECTLITE_AGENT_POLL_SECONDS", 2),
   /** Warm children an agent keeps (0 turns them off). */

@@ -47,6 +47,10 @@ type set_states_payload { states: [state_write_result!]! }
 
 type cancel_flow_run_payload { state: String! }
 
+"state: Failed or Cancelled; logger: the name of the ERROR log line saying why"
+input end_abandoned_flow_run_input { flow_run_id: String!, state: String!, message: String!, logger: String }
+type end_abandoned_flow_run_payload { state: String!, changed: Boolean! }
+
 input write_run_log_input {
   flow_run_id: String!
   task_run_id: String
@@ -122,6 +126,8 @@ type Mutation {
   set_flow_run_states(input: set_flow_run_states_input!): set_states_payload!
   set_task_run_states(input: set_task_run_states_input!): set_states_payload!
   cancel_flow_run(input: flow_run_id_input!): cancel_flow_run_payload!
+  "End a run whose process is gone or was killed (Failed or Cancelled), with every task run it left unfinished; a finished run is left as it is."
+  end_abandoned_flow_run(input: end_abandoned_flow_run_input!): end_abandoned_flow_run_payload!
   write_run_logs(input: write_run_logs_input!): write_run_logs_payload!
   register_agent(input: register_agent_input!): id_payload!
   get_runs_in_queue(input: get_runs_in_queue_input!): get_runs_in_queue_payload!

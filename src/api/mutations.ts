@@ -96,6 +96,8 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       ),
     }),
     cancel_flow_run: (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),
+    end_abandoned_flow_run: (_p, { input }, { services }) =>
+      services.endAbandonedRun({ flowRunId: input.flow_run_id, state: input.state, message: input.message, logger: input.logger ?? undefined }),
     write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...services.writeRunLogs(input.logs) }),
     register_agent: (_p, { input }, { services }) =>
       services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version }),
