@@ -33,7 +33,7 @@ export interface RunProcessBackend {
   claimRun(flowRunId: string, message: string): Promise<boolean>;
   /**
    * End a run whose process is gone or was killed: the run and every task run it left unfinished
-   * get `state`, saying `message` (an ERROR log line from `logger` too). A run that has finished
+   * get `state`, saying `message` (a log line from `logger` too: ERROR, or WARNING when Cancelled). A run that has finished
    * is left as it is (`changed` false).
    */
   endAbandonedRun(flowRunId: string, state: AbandonedRunState, message: string, logger: string): Promise<{ state: StateType; changed: boolean }>;

@@ -105,7 +105,7 @@ export function createSafeguardService(deps: ServiceDeps) {
     return lastSign !== null && lastSign < before;
   }
 
-  function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "ERROR", message: string, now: string) {
+  function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "WARNING" | "ERROR", message: string, now: string) {
     const row: NewLog = { id: newId(), flowRunId, taskRunId, timestamp: now, name, level, message, info: null };
     store.logs.insertValid([row], now);
   }
@@ -125,7 +125,7 @@ export function createSafeguardService(deps: ServiceDeps) {
   function endRun(run: NonNullable<ReturnType<typeof store.flowRuns.get>>, type: AbandonedRunState, message: string, logger: string, now: string): void {
     endUnfinishedTaskRuns(run.id, type, message, now);
     writeFlowRunState(deps, run, run.version, serverState(type, message, now));
-    log(run.id, null, logger, "ERROR", message, now);
+    log(run.id, null, logger, type === "Failed" ? "ERROR" : "WARNING", message, now);
   }
 
   /**
