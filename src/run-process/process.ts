@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { writeStderr, writeStdout } from "../stdio.ts";
+import { writeStderr } from "../stdio.ts";
 
 /** The outcome of a flow run's process (or of one run of a reused warm child). */
 export type ProcessOutcome = Awaited<FlowRunProcess["exited"]>;
