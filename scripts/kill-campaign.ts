@@ -9,11 +9,13 @@
  * - redone: a task appended twice after its downstream task had started (work redone on resume);
  * - twice: tasks appended twice at all (with `maxRetries: 1` at most the one in flight may be);
  * - logs missing: log lines of tasks whose Success is stored (its start, its own line, its end) that are not;
- * - runs that never reach a final state (within 60 s), and runs that ended Failed.
+ * - runs that never reach a final state (within 60 s), and runs that ended Failed;
+ * - task runs left unfinished (Pending, Running, Retrying…) in a run that reached a final state.
  *
  * Modes: `serve-agent` (serve's in-process agent starts the run's process), `remote-agent`
  * (`serve --no-agent` plus `agent start --api URL`: the run's process talks HTTP), `execute`
- * (`run --execute` on the embedded database beside a `serve` for the safeguards; its child is killed).
+ * (`run --execute` on the embedded database beside a `serve` for the safeguards; its child is killed),
+ * `execute-both` (the same, with the CLI killed together with its child: only the safeguards are left).
  * `--repo DIR` runs another checkout's prefectlite (e.g. the code before a change).
  *
  * `--outage [--down 20] [--runs 12]` instead takes the server away mid-load: `serve --no-agent` and
@@ -28,9 +30,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
-type Mode = "serve-agent" | "remote-agent" | "execute";
+type Mode = "serve-agent" | "remote-agent" | "execute" | "execute-both";
 type Variant = "plain" | "retries";
-const MODES: readonly Mode[] = ["serve-agent", "remote-agent", "execute"];
+const MODES: readonly Mode[] = ["serve-agent", "remote-agent", "execute", "execute-both"];
+const UNFINISHED_TASK_STATES = new Set(["Pending", "Running", "Retrying", "Scheduled", "Submitted", "Queued", "Paused", "Resume"]);
 const VARIANTS: readonly Variant[] = ["plain", "retries"];
 const FINISHED = new Set(["Success", "Failed", "Cancelled", "TimedOut", "TriggerFailed", "Skipped"]);
 const FAST_SAFEGUARDS = {
@@ -184,6 +187,8 @@ interface TrialResult {
   twice: number;
   redone: number;
   logsMissing: number;
+  /** Task runs not in a final state although their flow run is. */
+  unfinishedTasks: number;
   killed: boolean;
 }
 
@@ -232,7 +237,7 @@ const lines = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").s
 async function trial(o: Options, s: Setup, mode: Mode, variant: Variant, db: Database): Promise<TrialResult> {
   let runId: string;
   let executor: Proc | undefined;
-  if (mode === "execute") {
+  if (mode === "execute" || mode === "execute-both") {
     executor = start(o.repo, ["run", "--name", flowName(variant), "--project", "campaign", "--execute"], { PREFECTLITE_HOME: s.home, ...FAST_SAFEGUARDS });
     runId = await until(() => executor!.output().match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)?.[0], "the run's id", 30_000);
   } else {
@@ -257,6 +262,7 @@ async function trial(o: Options, s: Setup, mode: Mode, variant: Variant, db: Dat
   } catch {
     // It had already ended (the run finished before the kill).
   }
+  if (mode === "execute-both") executor!.proc.kill("SIGKILL");
   const state = () => (db.query("SELECT state FROM flow_run WHERE id = $id").get({ $id: runId }) as { state: string } | null)?.state;
   let finalState: string | undefined;
   try {
@@ -280,6 +286,7 @@ async function trial(o: Options, s: Setup, mode: Mode, variant: Variant, db: Dat
   }
   const taskRuns = db.query("SELECT id, task_slug, state FROM task_run WHERE flow_run_id = $id").all({ $id: runId }) as Array<{ id: string; task_slug: string; state: string }>;
   let logsMissing = 0;
+  const unfinishedTasks = finalState === undefined ? 0 : taskRuns.filter((tr) => UNFINISHED_TASK_STATES.has(tr.state)).length;
   for (const tr of taskRuns) {
     // A Success is the runner's own (a safeguard's Failed comes with the safeguard's log line).
     if (tr.state !== "Success") continue;
@@ -288,7 +295,7 @@ async function trial(o: Options, s: Setup, mode: Mode, variant: Variant, db: Dat
     const expected = [`Task '${name}': Starting task run...`, `appended ${name}`, `Task '${name}': Finished task run for task with final state: 'Success'`];
     logsMissing += expected.filter((m) => !messages.has(m)).length;
   }
-  return { finalState, executed: appended.length, twice, redone, logsMissing, killed };
+  return { finalState, executed: appended.length, twice, redone, logsMissing, unfinishedTasks, killed };
 }
 
 interface Row {
@@ -310,7 +317,7 @@ async function campaign(o: Options, mode: Mode, variant: Variant): Promise<Row> 
           results.push(await trial(o, s, mode, variant, db));
         } catch (e) {
           process.stderr.write(`${mode}/${variant}: trial failed: ${(e as Error).message}\n`);
-          results.push({ finalState: undefined, executed: 0, twice: 0, redone: 0, logsMissing: 0, killed: false });
+          results.push({ finalState: undefined, executed: 0, twice: 0, redone: 0, logsMissing: 0, unfinishedTasks: 0, killed: false });
         }
       }
     };
@@ -323,7 +330,7 @@ async function campaign(o: Options, mode: Mode, variant: Variant): Promise<Row> 
 }
 
 function table(rows: Row[]): string {
-  const head = ["mode", "variant", "trials", "killed", "redone after downstream started", "tasks run twice", "runs with >1 task twice", "log lines missing", "never final", "Failed", "Success"];
+  const head = ["mode", "variant", "trials", "killed", "redone after downstream started", "tasks run twice", "runs with >1 task twice", "log lines missing", "never final", "task runs unfinished in a final run", "Failed", "Success"];
   const body = rows.map(({ mode, variant, results: r }) => [
     mode,
     variant,
@@ -334,6 +341,7 @@ function table(rows: Row[]): string {
     String(r.filter((t) => t.twice > 1).length),
     String(r.reduce((n, t) => n + t.logsMissing, 0)),
     String(r.filter((t) => t.finalState === undefined).length),
+    String(r.reduce((n, t) => n + t.unfinishedTasks, 0)),
     String(r.filter((t) => t.finalState === "Failed").length),
     String(r.filter((t) => t.finalState === "Success").length),
   ]);

@@ -29,6 +29,8 @@ export const settings = {
   heartbeatSeconds: () => numberSetting("PREFECTLITE_HEARTBEAT_SECONDS", 30),
   zombieMissedHeartbeats: () => numberSetting("PREFECTLITE_ZOMBIE_MISSED_HEARTBEATS", 4),
   lazarusAfterSeconds: () => numberSetting("PREFECTLITE_LAZARUS_AFTER_SECONDS", 600),
+  /** Lazarus reschedules a silent agentless run (`run --execute`) for an agent, dropping its label, instead of failing it. */
+  lazarusRescheduleAgentless: () => ["1", "true", "yes"].includes((process.env.PREFECTLITE_LAZARUS_RESCHEDULE_AGENTLESS ?? "").toLowerCase()),
   loopSeconds: () => numberSetting("PREFECTLITE_LOOP_SECONDS", 10),
   agentPollSeconds: () => numberSetting("PREFECTLITE_AGENT_POLL_SECONDS", 2),
   /** Warm children an agent keeps (0 turns them off). */
@@ -61,4 +63,9 @@ export const settings = {
    * before the run ends Cancelled without them and its process is stopped.
    */
   cancelGraceSeconds: () => numberSetting("PREFECTLITE_CANCEL_GRACE_SECONDS", 5),
+  /**
+   * When an agent (or `run --execute`) kills a cancelled run's process still going: after the grace,
+   * plus the moment its runner needs to record the run Cancelled itself.
+   */
+  cancelKillSeconds: () => settings.cancelGraceSeconds() + 2,
 };

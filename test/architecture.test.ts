@@ -20,7 +20,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   engine: ["core"],
   loader: ["core", "index", "hello-world"],
   // The SDK's Client reaches the embedded backend through a lazy import of runtime (never static).
-  sdk: ["core", "engine", "client", "runtime"],
+  sdk: ["core", "engine", "client", "runtime", "run-process"],
   storage: ["core"],
   services: ["storage", "core"],
   api: ["services", "core"],
@@ -29,16 +29,21 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   ui: ["api", "services", "core"],
   loops: ["core"],
   scheduler: ["services", "client", "backed", "engine", "loader", "core", "loops"],
-  agent: ["services", "client", "backed", "engine", "loader", "core", "loops"],
+  agent: ["services", "client", "backed", "engine", "loader", "core", "loops", "run-process"],
   // The zombie killer and Lazarus loops: their rules are services'.
   safeguards: ["services", "loops", "core"],
   // The watcher folder also holds the wiring of its events to loader → client (re-registration).
   watcher: ["core", "loops", "loader", "client"],
   client: ["core", "services"],
-  // Executes a backed flow run: the engine with a reporter over the client, the flow from the loader.
-  backed: ["core", "engine", "client", "loader", "sdk"],
-  runtime: ["backed", "server", "ui", "api", "services", "storage", "scheduler", "agent", "safeguards", "watcher", "loops", "client", "engine", "loader", "sdk", "core", "index", "hello-world"],
-  cli: ["runtime", "backed", "client", "services", "watcher", "loader", "engine", "core"],
+  // Executes a backed flow run: the engine with a reporter over the client, the flow from the loader
+  // (and loads a flow file in a child, whose command line is run-process's).
+  backed: ["core", "engine", "client", "loader", "sdk", "run-process"],
+  // A flow run's process, from outside it: its command, its environment, starting it, supervising
+  // it (start deadline, run ended elsewhere, cancel grace), the warm-child protocol, and what to
+  // write when it ends. The agent, `run --execute` and agentless sub-flows use it.
+  "run-process": ["core", "client"],
+  runtime: ["run-process", "backed", "server", "ui", "api", "services", "storage", "scheduler", "agent", "safeguards", "watcher", "loops", "client", "engine", "loader", "sdk", "core", "index", "hello-world"],
+  cli: ["runtime", "run-process", "backed", "client", "services", "watcher", "loader", "engine", "core"],
   index: ["core", "sdk", "client", "engine"],
   "hello-world": ["index"],
   main: ["cli"],

@@ -1,6 +1,10 @@
 import type { StateType } from "../core/state.ts";
+import { isMoved, type AbandonedRunState, type RunLogLine, type RunProcessBackend, type RunStanding } from "../run-process/backend.ts";
+import type { BackendLocation } from "../run-process/environment.ts";
 import type { ReadModel } from "../services/read-model.ts";
 import type { Services } from "../services/index.ts";
+
+export { isMoved, type RunStanding };
 
 /** A run an agent has taken (Scheduled → Submitted), with what its process needs. */
 export interface ClaimedFlowRun {
@@ -9,38 +13,22 @@ export interface ClaimedFlowRun {
   env: Record<string, string>;
 }
 
-/** Where a run an agent's child executes stands now. */
-export interface RunStanding {
-  state: StateType;
-  version: number;
-}
-
-export interface AgentLogLine {
-  flowRunId: string;
-  level: "INFO" | "WARNING" | "ERROR";
-  message: string;
-  /** The logger's name: the agent's name. */
-  name: string;
-}
+/** A log line of an agent on one of its runs (its logger's name: the agent's name). */
+export type AgentLogLine = RunLogLine;
 
 /**
  * What an agent asks of the backend. The in-process agent of `serve` calls the services
  * directly; `agent start` goes through the client (HTTP, or the embedded database).
  */
-export interface AgentBackend {
+export interface AgentBackend extends Omit<RunProcessBackend, "claimRun"> {
   /** Register (or find) the agent with this name and labels; returns its id. */
   register(name: string, labels: readonly string[]): Promise<string>;
   /** Take up to `limit` due runs these labels cover, atomically; records the poll. */
   claim(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]>;
   /** Record a poll without taking anything (when every slot is busy). */
   poll(agentId: string, labels: readonly string[]): Promise<void>;
-  writeLogs(lines: AgentLogLine[]): Promise<void>;
-  /** The state and version of each of these runs (a run missing from the map no longer exists). */
-  runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>>;
-  /** Set the run Failed with `message`, if it is still at `version` (false: it moved meanwhile). */
-  failRun(flowRunId: string, version: number, message: string): Promise<boolean>;
   /** Where the child process finds the backend: PREFECTLITE_API_URL or PREFECTLITE_HOME. */
-  childEnv(): Record<string, string>;
+  backendLocation(): BackendLocation;
   /** Free what the backend holds (connections). */
   close(): Promise<void>;
 }
@@ -60,7 +48,7 @@ export function runConfigEnv(runConfig: unknown): Record<string, string> {
 /** The in-process agent's backend: the services and read model of this process's database. */
 export class ServicesAgentBackend implements AgentBackend {
   constructor(
-    private readonly services: Pick<Services, "registerAgent" | "claimRuns" | "getRunsInQueue" | "writeRunLogs" | "setFlowRunStates">,
+    private readonly services: Pick<Services, "registerAgent" | "claimRuns" | "getRunsInQueue" | "writeRunLogs" | "endAbandonedRun">,
     private readonly reads: Pick<ReadModel, "byPk" | "select">,
     /** PREFECTLITE_HOME of the database, for the child processes. */
     private readonly home: string,
@@ -95,27 +83,14 @@ export class ServicesAgentBackend implements AgentBackend {
     return new Map(rows.map((r) => [String(r.id), { state: r.state as StateType, version: Number(r.version) }]));
   }
 
-  async failRun(flowRunId: string, version: number, message: string): Promise<boolean> {
-    try {
-      this.services.setFlowRunStates([{ flowRunId, version, state: { type: "Failed", message } }]);
-      return true;
-    } catch (e) {
-      if (isMoved(e)) return false;
-      throw e;
-    }
+  async endAbandonedRun(flowRunId: string, state: AbandonedRunState, message: string, logger: string): Promise<{ state: StateType; changed: boolean }> {
+    return this.services.endAbandonedRun({ flowRunId, state, message, logger });
   }
 
-  childEnv(): Record<string, string> {
-    if (!this.server) return { PREFECTLITE_HOME: this.home };
-    // PREFECTLITE_HOME still says where results go.
-    return { PREFECTLITE_HOME: this.home, PREFECTLITE_API_URL: this.server.url, ...(this.server.token ? { PREFECTLITE_API_TOKEN: this.server.token } : {}) };
+  backendLocation(): BackendLocation {
+    // PREFECTLITE_HOME also says where results go.
+    return { home: this.home, apiUrl: this.server?.url, token: this.server?.token };
   }
 
   async close(): Promise<void> {}
-}
-
-/** The run changed since it was read (or its state no longer allows the write). */
-export function isMoved(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === "VersionConflict" || code === "Conflict";
 }

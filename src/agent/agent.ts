@@ -1,28 +1,22 @@
 import { errorMessage } from "../core/errors.ts";
-import { isFinishedType, type StateType } from "../core/state.ts";
 import { LoopService } from "../loops/loop-service.ts";
+import { executeFlowRunCommand, warmFlowRunCommand } from "../run-process/command.ts";
+import { flowRunProcessEnv } from "../run-process/environment.ts";
+import { describeExit, lastStderrLine } from "../run-process/process-ended.ts";
+import { spawnFlowRunProcess, type FlowRunProcess, type ProcessOutcome } from "../run-process/process.ts";
+import { DEFAULT_ENDED_RUN_GRACE_MS, RunProcessSupervisor } from "../run-process/supervision.ts";
+import type { WarmFlowRunProcess } from "../run-process/warm-child.ts";
+import { WarmPool } from "../run-process/warm-pool.ts";
 import { settings } from "../settings.ts";
 import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
-import { WARM_CHILD_DONE, WARM_CHILD_READY, executeFlowRunCommand, warmFlowRunCommand } from "../backed/child-command.ts";
-import { childEnvironment, spawnFlowRunProcess, type FlowRunProcess, type WarmFlowRunProcess } from "./child-process.ts";
-import { WarmPool } from "./warm-pool.ts";
-import { writeStdout } from "../stdio.ts";
+import { writeStderr, writeStdout } from "../stdio.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
 /** How long a stopping agent waits for its flow runs to finish before it interrupts them. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 /** After SIGTERM, how long an interrupted child has to write out what it holds before SIGKILL. */
 const KILL_AFTER_MS = 5_000;
-/** How long a child may outlive its run ending elsewhere (the safeguards) before it is killed. */
-export const DEFAULT_ENDED_RUN_GRACE_MS = 5_000;
-/** Its children's runs are read at most this often (a pass may come with every wake). */
-const SUPERVISE_EVERY_MS = 500;
-
-/**
- * Whether a run is no longer its child's: it finished, was rescheduled (Lazarus) or is gone.
- * An agent's child never waits in Scheduled: the agent's claim made the run Submitted.
- */
-const runLeftChild = (state: StateType | undefined) => state === undefined || state === "Scheduled" || isFinishedType(state);
+export { DEFAULT_ENDED_RUN_GRACE_MS };
 
 export interface AgentOptions {
   backend: AgentBackend;
@@ -69,15 +63,11 @@ export interface AgentOptions {
   startTimeoutMs?: () => number;
   /** How long a child may outlive its run ending elsewhere before it is killed (default 5 s). */
   endedRunGraceMs?: number;
-}
-
-/** What the agent knows of a child beyond its process. */
-interface ChildWatch {
-  launchedAt: number;
-  /** When the agent first saw its run leave it (finished, rescheduled, gone). */
-  leftSince?: number;
-  /** Why the agent killed it, once it did. */
-  killedBecause?: string;
+  /**
+   * How long a child may go on once its run is Cancelling before the agent kills it and ends the
+   * run Cancelled (default PREFECTLITE_CANCEL_GRACE_SECONDS).
+   */
+  cancelGraceMs?: () => number;
 }
 
 export interface AgentStopResult {
@@ -107,8 +97,7 @@ export class Agent extends LoopService {
   readonly concurrency: number;
   private agentId: string | undefined;
   private readonly children = new Map<string, FlowRunProcess>();
-  private readonly watches = new Map<FlowRunProcess, ChildWatch>();
-  private lastSupervised = 0;
+  private readonly supervisor: RunProcessSupervisor;
   private readonly exits = new Set<Promise<unknown>>();
   private stopping = false;
   private readonly command: (flowRunId: string) => string[];
@@ -127,6 +116,15 @@ export class Agent extends LoopService {
     });
     this.say = say;
     this.agentName = options.name ?? "agent";
+    this.supervisor = new RunProcessSupervisor(options.backend, {
+      logger: this.agentName,
+      say: (flowRunId, line) => say(`Agent '${this.agentName}': flow run ${flowRunId}: ${line}`),
+      limits: () => ({
+        startTimeoutMs: options.startTimeoutMs?.(),
+        endedRunGraceMs: options.endedRunGraceMs,
+        cancelGraceMs: options.cancelGraceMs?.(),
+      }),
+    });
     this.labels = [...new Set(options.labels ?? [])].sort();
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error("concurrency must be a whole number ≥ 1");
@@ -141,9 +139,7 @@ export class Agent extends LoopService {
         ? new WarmPool({
             size: warm,
             command: warmCommand,
-            readyLine: WARM_CHILD_READY,
-            doneLine: WARM_CHILD_DONE,
-            env: () => childEnvironment(process.env, {}, this.options.backend.childEnv()),
+            env: () => this.childEnv({}),
             showOutput: options.showFlowLogs,
             log: (line) => this.say(`Agent '${this.agentName}': ${line}`),
           })
@@ -174,7 +170,7 @@ export class Agent extends LoopService {
   async runOnce(): Promise<number> {
     if (this.stopping) return 0;
     this.agentId ??= await this.options.backend.register(this.agentName, this.labels);
-    await this.superviseChildren();
+    await this.supervisor.check();
     this.pool?.fill();
     const free = this.concurrency - this.children.size;
     if (free <= 0) {
@@ -201,15 +197,13 @@ export class Agent extends LoopService {
    */
   private launch(run: ClaimedFlowRun): AgentLogLine | undefined {
     const previous = this.children.get(run.id);
-    if (previous) this.killChild(run.id, previous, "its run was rescheduled and taken again");
+    if (previous) this.supervisor.kill(previous, "its run was rescheduled and taken again");
     let child: FlowRunProcess;
     try {
       const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id) : undefined;
       if (warm) child = warm;
       else {
-        const env = childEnvironment(process.env, run.env, this.options.backend.childEnv(), (line) =>
-          this.say(`Agent '${this.agentName}': flow run ${run.id}: ${line}`),
-        );
+        const env = this.childEnv(run.env, (line) => this.say(`Agent '${this.agentName}': flow run ${run.id}: ${line}`));
         child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
       }
     } catch (e) {
@@ -219,7 +213,7 @@ export class Agent extends LoopService {
       return { flowRunId: run.id, level: "ERROR", message, name: this.agentName };
     }
     this.children.set(run.id, child);
-    this.watches.set(child, { launchedAt: Date.now() });
+    this.supervisor.watch(run.id, child);
     this.say(`Agent '${this.agentName}': submitted flow run ${run.id} for execution (PID ${child.pid})`);
     const exit = child.exited.then((outcome) => this.childEnded(run.id, child, outcome));
     this.exits.add(exit);
@@ -262,81 +256,35 @@ export class Agent extends LoopService {
     this.pool!.lost();
   }
 
-  private async childEnded(
-    flowRunId: string,
-    child: FlowRunProcess,
-    outcome: Awaited<FlowRunProcess["exited"]>,
-  ): Promise<void> {
-    const watch = this.watches.get(child);
-    this.watches.delete(child);
+  /**
+   * The environment of a run's process: the agent's, the run config's (without what a run may
+   * not set), then where the backend is.
+   */
+  private childEnv(runConfigEnv: Record<string, string>, warn: (line: string) => void = (line) => writeStderr(`${line}\n`)): Record<string, string> {
+    return flowRunProcessEnv(process.env, runConfigEnv, this.options.backend.backendLocation(), warn);
+  }
+
+  /** A run's process ended: its run is left to the safeguards (the agent only reports a crash). */
+  private async childEnded(flowRunId: string, child: FlowRunProcess, outcome: ProcessOutcome): Promise<void> {
+    const killed = this.supervisor.forget(child);
     if (this.children.get(flowRunId) !== child) return; // an old child of a run taken again: its successor holds the slot
     this.children.delete(flowRunId);
     this.bringBack(flowRunId);
     if (!this.stopping) this.wake(); // a slot is free
-    if (watch?.killedBecause) return; // said when it was killed
+    if (killed) return; // said when it was killed
     if (outcome.code === 0) return;
-    const lastLine = outcome.stderrTail.trim().split("\n").at(-1) ?? "";
+    const lastLine = lastStderrLine(outcome);
     if (outcome.code === 1) {
       // The run finished unsuccessfully, or could not be loaded: the child reported it itself.
       const how = outcome.runOnly ? `ended with code 1 in process ${child.pid}` : "process exited with code 1";
       this.say(`Agent '${this.agentName}': flow run ${flowRunId} ${how}${lastLine ? `: ${lastLine}` : ""}`);
       return;
     }
-    const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`;
-    const message = `Flow run process (PID ${child.pid}) ${how}; if the run did not finish, the zombie killer and Lazarus recover it.`;
+    const message = `Flow run process (PID ${child.pid}) ${describeExit(outcome)}; if the run did not finish, the zombie killer and Lazarus recover it.`;
     this.say(`Agent '${this.agentName}': flow run ${flowRunId}: ${message}${lastLine ? ` (${lastLine})` : ""}`);
     await this.options.backend
       .writeLogs([{ flowRunId, level: "WARNING", message, name: this.agentName }])
       .catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
-  }
-
-  /**
-   * Kill the children that hang: one whose run is still Submitted after the start timeout (its
-   * run is failed), and one whose run left it (finished or rescheduled elsewhere: the zombie
-   * killer or Lazarus gave up on it) and that still lives a grace period later.
-   */
-  private async superviseChildren(): Promise<void> {
-    const now = Date.now();
-    if (this.children.size === 0 || now - this.lastSupervised < SUPERVISE_EVERY_MS) return;
-    this.lastSupervised = now;
-    const watched = [...this.children];
-    const standings = await this.options.backend.runStandings(watched.map(([id]) => id));
-    const startTimeoutMs = (this.options.startTimeoutMs ?? (() => settings.agentStartTimeoutSeconds() * 1000))();
-    const graceMs = this.options.endedRunGraceMs ?? DEFAULT_ENDED_RUN_GRACE_MS;
-    const lines: AgentLogLine[] = [];
-    for (const [id, child] of watched) {
-      const watch = this.watches.get(child);
-      if (!watch || watch.killedBecause || this.children.get(id) !== child) continue;
-      const run = standings.get(id);
-      if (run?.state === "Submitted" && now - watch.launchedAt >= startTimeoutMs) {
-        const message = `The flow run process (PID ${child.pid}) did not start the run within ${startTimeoutMs / 1000} s (PREFECTLITE_AGENT_START_TIMEOUT_SECONDS): killed it; does the flow file hang at import?`;
-        this.killChild(id, child, message);
-        const failed = await this.options.backend.failRun(id, run.version, message).catch((e) => {
-          this.say(`Agent '${this.agentName}': could not fail flow run ${id}: ${errorMessage(e)}`);
-          return false;
-        });
-        if (failed) lines.push({ flowRunId: id, level: "ERROR", message, name: this.agentName });
-        continue;
-      }
-      if (!runLeftChild(run?.state)) {
-        watch.leftSince = undefined;
-        continue;
-      }
-      watch.leftSince ??= now;
-      if (now - watch.leftSince < graceMs) continue;
-      const where = run ? `is ${run.state}` : "no longer exists";
-      const message = `The flow run ${where}, but its process (PID ${child.pid}) was still alive ${graceMs / 1000} s later: killed it`;
-      this.killChild(id, child, message);
-      if (run) lines.push({ flowRunId: id, level: "WARNING", message, name: this.agentName });
-    }
-    if (lines.length) await this.options.backend.writeLogs(lines).catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
-  }
-
-  private killChild(flowRunId: string, child: FlowRunProcess, why: string): void {
-    const watch = this.watches.get(child);
-    if (watch) watch.killedBecause = why;
-    this.say(`Agent '${this.agentName}': flow run ${flowRunId}: ${why}`);
-    child.kill("SIGKILL");
   }
 
   /**

@@ -1,8 +1,10 @@
 import { BackendClient } from "../client/client.ts";
 import { HttpTransport } from "../client/http-transport.ts";
 import type { StateType } from "../core/state.ts";
+import { clientRunProcessBackend, type AbandonedRunState } from "../run-process/backend.ts";
+import type { BackendLocation } from "../run-process/environment.ts";
 import type { AgentBackend, AgentLogLine, ClaimedFlowRun, RunStanding } from "./agent-backend.ts";
-import { isMoved, runConfigEnv } from "./agent-backend.ts";
+import { runConfigEnv } from "./agent-backend.ts";
 
 export interface ClientAgentBackendOptions {
   /** The server (PREFECTLITE_API_URL); without one, `embedded` is used. */
@@ -60,33 +62,21 @@ export class ClientAgentBackend implements AgentBackend {
     );
   }
 
-  async writeLogs(lines: AgentLogLine[]): Promise<void> {
-    await this.client.graphql(`mutation ($input: write_run_logs_input!) { write_run_logs(input: $input) { success } }`, {
-      input: { logs: lines.map((l) => ({ flow_run_id: l.flowRunId, level: l.level, message: l.message, name: l.name })) },
-    });
+  writeLogs(lines: AgentLogLine[]): Promise<void> {
+    return clientRunProcessBackend(this.client).writeLogs(lines);
   }
 
-  async runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>> {
-    const data = await this.client.graphql<{ flow_run: Array<{ id: string; state: StateType; version: number }> }>(
-      `query ($ids: [uuid!], $limit: Int) { flow_run(where: { id: { _in: $ids } }, limit: $limit) { id state version } }`,
-      { ids: flowRunIds, limit: flowRunIds.length },
-    );
-    return new Map(data.flow_run.map((r) => [r.id, { state: r.state, version: r.version }]));
+  runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>> {
+    return clientRunProcessBackend(this.client).runStandings(flowRunIds);
   }
 
-  async failRun(flowRunId: string, version: number, message: string): Promise<boolean> {
-    try {
-      await this.client.setFlowRunState(flowRunId, version, { type: "Failed", message });
-      return true;
-    } catch (e) {
-      if (isMoved(e)) return false;
-      throw e;
-    }
+  endAbandonedRun(flowRunId: string, state: AbandonedRunState, message: string, logger: string): Promise<{ state: StateType; changed: boolean }> {
+    return clientRunProcessBackend(this.client).endAbandonedRun(flowRunId, state, message, logger);
   }
 
-  childEnv(): Record<string, string> {
-    if (this.options.apiUrl) return { PREFECTLITE_API_URL: this.options.apiUrl };
-    return { PREFECTLITE_HOME: this.options.embedded!.home };
+  backendLocation(): BackendLocation {
+    if (this.options.apiUrl) return { apiUrl: this.options.apiUrl, token: this.options.token };
+    return { home: this.options.embedded!.home };
   }
 
   async close(): Promise<void> {

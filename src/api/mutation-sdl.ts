@@ -71,6 +71,9 @@ type restart_flow_run_payload {
   restarted_task_runs: Int!
   kept_task_runs: Int!
 }
+"state: Failed or Cancelled; logger: the name of the ERROR log line saying why"
+input end_abandoned_flow_run_input { flow_run_id: String!, state: String!, message: String!, logger: String }
+type end_abandoned_flow_run_payload { state: String!, changed: Boolean! }
 
 input write_run_log_input {
   flow_run_id: String!
@@ -150,6 +153,8 @@ type Mutation {
   cancel_flow_run(input: flow_run_id_input!): cancel_flow_run_payload!
   "Run a Failed or Cancelled flow run again from its failures: task runs that did not succeed and everything downstream go back to Pending, the others keep their states and results, the run goes to Scheduled."
   restart_flow_run(input: restart_flow_run_input!): restart_flow_run_payload!
+  "End a run whose process is gone or was killed (Failed or Cancelled), with every task run it left unfinished; a finished run is left as it is."
+  end_abandoned_flow_run(input: end_abandoned_flow_run_input!): end_abandoned_flow_run_payload!
   write_run_logs(input: write_run_logs_input!): write_run_logs_payload!
   register_agent(input: register_agent_input!): id_payload!
   get_runs_in_queue(input: get_runs_in_queue_input!): get_runs_in_queue_payload!

@@ -102,6 +102,8 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
       const r = services.restartFlowRun({ flowRunId: input.flow_run_id, restartedBy: input.restarted_by, agentless: input.agentless === true });
       return { ...r, restarted_task_runs: r.restartedTaskRuns, kept_task_runs: r.keptTaskRuns };
     },
+    end_abandoned_flow_run: (_p, { input }, { services }) =>
+      services.endAbandonedRun({ flowRunId: input.flow_run_id, state: input.state, message: input.message, logger: input.logger ?? undefined }),
     write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...services.writeRunLogs(input.logs) }),
     register_agent: (_p, { input }, { services }) =>
       services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version }),

@@ -4,7 +4,7 @@ import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import type { Flow } from "../core/flow.ts";
 import type { LogLevel, LogRecord } from "../core/logging.ts";
 import { serializedHash } from "../core/serialize.ts";
-import { Cancelled, Failed, isFinishedType, stateFromJSON, type State, type StateType } from "../core/state.ts";
+import { Cancelled, isFinishedType, stateFromJSON, type State, type StateType } from "../core/state.ts";
 import { runFlow } from "../engine/flow-runner.ts";
 import { taskRunKeyString } from "../engine/ports.ts";
 import { LocalResultStore } from "../engine/result-store.ts";
@@ -12,6 +12,7 @@ import { loadFlowsFromStorage } from "../loader/load.ts";
 import { settings } from "../settings.ts";
 import { BackendReporter } from "./backend-reporter.ts";
 import { runApiFor, type FlowRunDetails, type RunApi, type TaskRunRow } from "../client/run-api.ts";
+import { clientRunProcessBackend } from "../run-process/backend.ts";
 import { watchRun } from "./run-watch.ts";
 import { writeStderr } from "../stdio.ts";
 
@@ -83,7 +84,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     flow = await loadRegisteredFlow(details);
   } catch (e) {
     const message = e instanceof ChangedFlowError ? e.message : `Failed to load and execute flow run: ${errorMessage(e)}`;
-    return failRun(api, details, message, warn, options.onLog);
+    return failRun(client, details, message, warn, options.onLog);
   }
 
   const reporter = new BackendReporter(api, {
@@ -163,7 +164,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
     await reporter.close().catch(() => undefined);
     const current = await readOrThrow(api, flowRunId);
     if (isFinishedType(current.state)) return { status: "finished", state: current.state, message: errorMessage(e) };
-    return failRun(api, current, `Unexpected error while running flow: ${errorMessage(e)}`, warn, options.onLog);
+    return failRun(client, current, `Unexpected error while running flow: ${errorMessage(e)}`, warn, options.onLog);
   } finally {
     watch.stop();
   }
@@ -240,34 +241,26 @@ export function priorStatesOf(taskRuns: readonly TaskRunRow[]): Map<string, Stat
   return prior;
 }
 
-/** Mark the run Failed with one clear message (state + ERROR log), re-reading its version if needed. */
+/**
+ * Mark the run Failed with one clear message (state + ERROR log), with the task runs it leaves
+ * unfinished (an earlier attempt's, or those under way at an unexpected error): the same write as
+ * for a run whose process ended (run-process/).
+ */
 async function failRun(
-  api: RunApi,
+  client: BackendClient,
   details: FlowRunDetails,
   message: string,
   warn: (m: string) => void,
   onLog?: (record: LogRecord) => void,
 ): Promise<BackedRunOutcome> {
   onLog?.({ timestamp: Date.now(), level: "ERROR", name: "prefectlite.FlowRunner", message });
-  await api
-    .writeLogs([
-      { flow_run_id: details.id, task_run_id: null, timestamp: new Date().toISOString(), name: "prefectlite.FlowRunner", level: "ERROR", message },
-    ])
-    .catch((e) => warn(`Could not record the error log: ${errorMessage(e)}`));
-  const state = new Failed(message).toJSON();
-  let version = details.version;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await api.setFlowRunState(details.id, version, state);
-      return { status: "failed", state: "Failed", message };
-    } catch (e) {
-      const current = await api.readFlowRunState(details.id);
-      if (!current || isFinishedType(current.state)) return { status: "failed", state: current?.state ?? "Failed", message };
-      version = current.version;
-    }
+  try {
+    const ended = await clientRunProcessBackend(client).endAbandonedRun(details.id, "Failed", message, "prefectlite.FlowRunner");
+    return { status: "failed", state: ended.state, message };
+  } catch (e) {
+    warn(`Could not mark flow run ${details.id} Failed: ${errorMessage(e)}`);
+    return { status: "failed", state: details.state, message };
   }
-  warn(`Could not mark flow run ${details.id} Failed`);
-  return { status: "failed", state: details.state, message };
 }
 
 /** End a cancelled run whose tasks did not stop: Cancelled (the backend cancels its unfinished task runs). */

@@ -2,7 +2,7 @@ import { relative } from "node:path";
 import { PrefectliteError } from "../core/errors.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import { settings } from "../settings.ts";
-import { inspectFlowSourceCommand } from "./child-command.ts";
+import { inspectFlowSourceCommand } from "../run-process/command.ts";
 
 /** A flow file's (or module's) flows as its loading child reported them. */
 export interface FlowSourceReport {

@@ -18,9 +18,20 @@ export function agentCovers(agentLabels: readonly string[], runLabels: readonly 
   return runLabels.every((l) => have.has(l));
 }
 
-/** Healthy means it polled within this long: a minute, or three polls if they are slower. */
+/**
+ * The one definition of a live (healthy) agent: it polled within this long — a minute, or three
+ * polls if they are slower. The agentless fallback (no live agent covers a sub-flow's labels),
+ * `run --watch`'s diagnosis and the UI's agent health all read it.
+ */
 export function healthyWithinMs(agentPollSeconds: number): number {
   return Math.max(60_000, 3 * agentPollSeconds * 1000);
+}
+
+/** Whether an agent that last polled at `lastQueried` (ISO time, or null: never) is live at `now`. */
+export function isAgentLive(lastQueried: string | null, now: Date, agentPollSeconds: number, withinMs = healthyWithinMs(agentPollSeconds)): boolean {
+  if (!lastQueried) return false;
+  const polled = Date.parse(lastQueried);
+  return Number.isFinite(polled) && now.getTime() - polled <= withinMs;
 }
 
 /** `prefectlite agent start --label a --label b` for these run labels. */
@@ -68,7 +79,7 @@ export function diagnoseWaitingRun(
   now: Date,
   healthyMs: number,
 ): string {
-  const healthy = (a: AgentInfo) => a.lastQueried !== null && now.getTime() - Date.parse(a.lastQueried) <= healthyMs;
+  const healthy = (a: AgentInfo) => isAgentLive(a.lastQueried, now, 0, healthyMs);
   const matching = agents.filter((a) => agentCovers(a.labels, run.labels));
   const live = matching.filter(healthy);
   const stale = matching.filter((a) => !healthy(a));

@@ -79,32 +79,3 @@ export function checkRunConfigEnv(env: unknown, field: string): void {
     );
   }
 }
-
-/**
- * The environment of a flow run's process: the parent's, then the run config's (refused names
- * dropped, each named once through `warn`; never its value), then where the backend is
- * (`backendEnv`, which always wins). A child of the embedded database must not follow a stray
- * PREFECTLITE_API_URL of the parent's elsewhere: it is removed unless `backendEnv` sets it.
- */
-export function flowRunProcessEnv(
-  parent: Readonly<Record<string, string | undefined>>,
-  runConfigEnv: Readonly<Record<string, unknown>> | null | undefined,
-  backendEnv: Readonly<Record<string, string>>,
-  warn: (line: string) => void,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parent)) if (v !== undefined) env[k] = v;
-  for (const [name, value] of Object.entries(runConfigEnv ?? {})) {
-    const why = refusedRunEnvReason(name);
-    if (why) {
-      warn(`run_config.env sets ${JSON.stringify(name)}, which a run may not set (${why}): the run's process starts without it`);
-      continue;
-    }
-    if (typeof value === "string") {
-      if (!value.includes("\0")) env[name] = value;
-    } else if (typeof value === "number" || typeof value === "boolean") env[name] = String(value);
-  }
-  Object.assign(env, backendEnv);
-  if (!("PREFECTLITE_API_URL" in backendEnv)) delete env.PREFECTLITE_API_URL;
-  return env;
-}

@@ -6,8 +6,10 @@ import type { SafeguardLoopOptions } from "./zombie-killer.ts";
 /**
  * The Lazarus loop: every PREFECTLITE_LOOP_SECONDS, Submitted/Running flow runs silent for
  * PREFECTLITE_LAZARUS_AFTER_SECONDS with no task run still Running are rescheduled (at most 3
- * times, then Failed). The rule is services' `resurrectRuns`; `onRescheduled` lets the
- * in-process agent take them at once.
+ * times, then Failed); an agentless run (`run --execute`), which no agent can take, is failed
+ * instead (or, with PREFECTLITE_LAZARUS_RESCHEDULE_AGENTLESS, handed to the agents without its
+ * agentless label). The rule is services' `resurrectRuns`; `onRescheduled` lets the in-process
+ * agent take them at once.
  */
 export class Lazarus extends LoopService {
   constructor(
@@ -18,7 +20,10 @@ export class Lazarus extends LoopService {
   }
 
   runOnce(): ResurrectRunsResult {
-    const result = this.services.resurrectRuns({ staleAfterMs: settings.lazarusAfterSeconds() * 1000 });
+    const result = this.services.resurrectRuns({
+      staleAfterMs: settings.lazarusAfterSeconds() * 1000,
+      agentlessRuns: settings.lazarusRescheduleAgentless() ? "reschedule" : "fail",
+    });
     if (result.rescheduled + result.failed > 0) {
       this.options.onChange?.(`Lazarus: ${result.rescheduled} flow run(s) rescheduled, ${result.failed} failed after 3 attempts`);
     }

@@ -2,17 +2,17 @@
  * Agentless execution of a child flow run (SPEC §2, "Tasks for composing flows"): when no live
  * agent can take a run, the parent's process starts `prefectlite execute flow-run ID` for it.
  */
-import { resolve } from "node:path";
 import type { BackendClient } from "../client/client.ts";
-import { killWhenRunEndsElsewhere } from "../client/run-end-watch.ts";
-import { PrefectliteError, errorMessage } from "../core/errors.ts";
+import { agentCovers, isAgentLive } from "../core/agent-diagnosis.ts";
+import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
-import { flowRunProcessEnv } from "../core/run-env.ts";
-import { isFinishedType, type StateType } from "../core/state.ts";
+import type { StateType } from "../core/state.ts";
+import { clientRunProcessBackend } from "../run-process/backend.ts";
+import { executeFlowRunCommand } from "../run-process/command.ts";
+import { flowRunProcessEnv } from "../run-process/environment.ts";
+import { executeInChildProcess } from "../run-process/execute-in-child.ts";
+import { lastStderrLine } from "../run-process/process-ended.ts";
 import { settings } from "../settings.ts";
-
-/** An agent that has polled within this long counts as live. */
-export const AGENT_LIVE_MS = 60_000;
 
 interface RunInfo {
   id: string;
@@ -33,22 +33,10 @@ interface AgentRow {
 /** Runs this process started (or scheduled to start): never twice. */
 const started = new Map<string, Promise<void>>();
 
-/** Whether an agent that polled recently carries every one of the run's labels. */
+/** Whether a live agent (core/agent-diagnosis.ts) carries every one of the run's labels. */
 export function liveAgentCovers(agents: readonly AgentRow[], runLabels: readonly string[], now = Date.now()): boolean {
-  const liveSince = now - Math.max(AGENT_LIVE_MS, 3 * settings.agentPollSeconds() * 1000);
-  return agents.some((a) => {
-    const polled = a.last_queried ? Date.parse(a.last_queried) : Number.NaN;
-    if (!(polled >= liveSince)) return false;
-    const labels = new Set(a.labels ?? []);
-    return runLabels.every((l) => labels.has(l));
-  });
-}
-
-/** The command that executes one backend flow run: the binary itself when compiled, else Bun running prefectlite's entry. */
-export function executeCommand(flowRunId: string): string[] {
-  const compiled = import.meta.dir.startsWith("/$bunfs/") || Bun.main.startsWith("/$bunfs/");
-  if (compiled) return [process.execPath, "execute", "flow-run", flowRunId];
-  return [process.execPath, resolve(import.meta.dir, "../main.ts"), "execute", "flow-run", flowRunId];
+  const pollSeconds = settings.agentPollSeconds();
+  return agents.some((a) => isAgentLive(a.last_queried, new Date(now), pollSeconds) && agentCovers(a.labels ?? [], runLabels));
 }
 
 /**
@@ -88,31 +76,18 @@ export async function ensureExecution(
 }
 
 function childEnv(runConfigEnv: Record<string, unknown>, apiUrl: string | undefined, logger: Logger): Record<string, string> {
-  const backendEnv: Record<string, string> = { PREFECTLITE_HOME: settings.home(), ...(apiUrl ? { PREFECTLITE_API_URL: apiUrl } : {}) };
-  return flowRunProcessEnv(process.env, runConfigEnv, backendEnv, (line) => quietly(() => logger.warning(line)));
+  return flowRunProcessEnv(process.env, runConfigEnv, { home: settings.home(), apiUrl }, (line) => quietly(() => logger.warning(line)));
 }
 
 /**
  * Take the run the way an agent does — one versioned Scheduled → Submitted write — so an agent
  * that starts polling meanwhile can never execute it too. False when someone else has it.
  */
-export async function claimForAgentlessExecution(client: BackendClient, run: Pick<RunInfo, "id">): Promise<boolean> {
-  const data = await client.graphql<{ flow_run_by_pk: { state: StateType; version: number } | null }>(
-    `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`,
-    { id: run.id },
-  );
-  const now = data.flow_run_by_pk;
-  if (!now || now.state !== "Scheduled") return false;
-  try {
-    await client.setFlowRunState(run.id, now.version, { type: "Submitted", message: "Submitted for agentless execution" });
-    return true;
-  } catch (e) {
-    if (e instanceof PrefectliteError && (e.code === "VersionConflict" || e.code === "Conflict")) return false;
-    throw e;
-  }
+export function claimForAgentlessExecution(client: BackendClient, run: Pick<RunInfo, "id">): Promise<boolean> {
+  return clientRunProcessBackend(client).claimRun(run.id, "Submitted for agentless execution");
 }
 
-/** Claim the run, run the child process; if it ends and the run is still unfinished, mark the run Failed. */
+/** Claim the run and execute it in a child process (run-process/): a run its process left unfinished ends Failed. */
 async function supervise(client: BackendClient, run: RunInfo, env: Record<string, string>, logger: Logger): Promise<void> {
   try {
     if (!(await claimForAgentlessExecution(client, run))) {
@@ -123,31 +98,23 @@ async function supervise(client: BackendClient, run: RunInfo, env: Record<string
     quietly(() => logger.warning(`Could not take flow run '${run.name}' for agentless execution: ${errorMessage(e)}`));
     return;
   }
-  let outcome: string;
   try {
-    const proc = Bun.spawn(executeCommand(run.id), { env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    const stopWatching = killWhenRunEndsElsewhere(client, run.id, () => proc.kill("SIGKILL"), {
-      intervalMs: settings.agentPollSeconds() * 1000,
-      onKilled: (state) => quietly(() => logger.warning(`Flow run '${run.name}' is ${state}, but its process was still alive: killed it`)),
+    const { outcome, state } = await executeInChildProcess({
+      backend: clientRunProcessBackend(client),
+      flowRunId: run.id,
+      command: executeFlowRunCommand(run.id),
+      env,
+      logger: "prefectlite.agentless",
+      say: (line) => quietly(() => logger.warning(`Flow run '${run.name}': ${line}`)),
     });
-    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]).finally(stopWatching);
-    const tail = stderr.trim().split("\n").at(-1) ?? "";
-    outcome = `exited with ${proc.signalCode ?? `code ${code}`}${tail ? `: ${tail}` : ""}`;
+    const tail = lastStderrLine(outcome);
+    if (state === "Failed" && tail) quietly(() => logger.error(`The process executing flow run '${run.name}' agentlessly ended: ${tail}`));
   } catch (e) {
-    outcome = `could not start: ${errorMessage(e)}`;
-  }
-  try {
-    const data = await client.graphql<{ flow_run_by_pk: { state: StateType; version: number } | null }>(
-      `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`,
-      { id: run.id },
-    );
-    const now = data.flow_run_by_pk;
-    if (!now || isFinishedType(now.state)) return;
-    const message = `The process executing flow run '${run.name}' agentlessly ${outcome}`;
+    const message = `The process executing flow run '${run.name}' agentlessly could not start: ${errorMessage(e)}`;
     quietly(() => logger.error(message));
-    await client.setFlowRunState(run.id, now.version, { type: "Failed", message });
-  } catch (e) {
-    quietly(() => logger.warning(`Could not check flow run '${run.name}' after its process ended: ${errorMessage(e)}`));
+    await clientRunProcessBackend(client)
+      .endAbandonedRun(run.id, "Failed", message, "prefectlite.agentless")
+      .catch((e2) => quietly(() => logger.warning(`Could not fail flow run '${run.name}': ${errorMessage(e2)}`)));
   }
 }
 

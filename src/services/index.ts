@@ -10,6 +10,8 @@ import { createLogService } from "./logs.ts";
 import { createProjectService } from "./projects.ts";
 import {
   createSafeguardService,
+  type EndAbandonedRunInput,
+  type EndAbandonedRunResult,
   type KillZombiesOptions,
   type KillZombiesResult,
   type ResurrectRunsOptions,
@@ -48,7 +50,15 @@ import type {
 export type * from "./types.ts";
 export type { RunWriteBatch, RunWriteBatchResult } from "./run-batches.ts";
 export type { FlowGroupScheduleInput, ScheduleAllResult } from "./scheduling.ts";
-export type { KillZombiesOptions, KillZombiesResult, ResurrectRunsOptions, ResurrectRunsResult } from "./safeguards.ts";
+export type {
+  AbandonedRunState,
+  EndAbandonedRunInput,
+  EndAbandonedRunResult,
+  KillZombiesOptions,
+  KillZombiesResult,
+  ResurrectRunsOptions,
+  ResurrectRunsResult,
+} from "./safeguards.ts";
 
 /** Every rule of SPEC §4, and the only write path to the database. */
 export interface Services {
@@ -104,6 +114,8 @@ export interface Services {
   killZombies(options: KillZombiesOptions): KillZombiesResult;
   /** Lazarus's pass: reschedule (at most 3 times, then fail) quiet Submitted/Running runs. */
   resurrectRuns(options: ResurrectRunsOptions): ResurrectRunsResult;
+  /** End a run whose process is gone or was killed (Failed/Cancelled), with its unfinished task runs. */
+  endAbandonedRun(input: EndAbandonedRunInput): EndAbandonedRunResult;
 }
 
 export interface ServicesOptions {

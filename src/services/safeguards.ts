@@ -1,11 +1,13 @@
 import { newId } from "./ids.ts";
-import { isPrefectliteError, validationError } from "../core/errors.ts";
-import type { SerializedState } from "../core/state.ts";
+import { agentlessLabelOf } from "../core/agentless-label.ts";
+import { isPrefectliteError, notFoundError, validationError } from "../core/errors.ts";
+import { isFinishedType, type SerializedState, type StateType } from "../core/state.ts";
 import type { ZombieTaskRun } from "../storage/safeguards.ts";
 import type { NewLog } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { serverState, stateWrite, type StampedState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
+import { requireString, requireUuid } from "./validate.ts";
 
 /** How many times Lazarus reschedules a run before it fails it (Prefect Server's limit). */
 export const MAX_RESURRECTIONS = 3;
@@ -31,6 +33,11 @@ export interface ResurrectRunsOptions {
   /** How long a Submitted/Running run may go without a heartbeat before Lazarus acts. */
   staleAfterMs: number;
   limit?: number;
+  /**
+   * What becomes of a silent agentless run (`run --execute`, label `agentless-run-…`), which no
+   * agent can take: "fail" it (default), or "reschedule" it for an agent by dropping that label.
+   */
+  agentlessRuns?: "fail" | "reschedule";
 }
 
 export interface ResurrectRunsResult {
@@ -38,9 +45,31 @@ export interface ResurrectRunsResult {
   failed: number;
 }
 
+/** The final states a run's process may be ended with from outside it. */
+export type AbandonedRunState = "Failed" | "Cancelled";
+
+export interface EndAbandonedRunInput {
+  flowRunId: string;
+  state: AbandonedRunState;
+  /** Why (the run's state message and an ERROR log line). */
+  message: string;
+  /** The log line's logger (the agent's name, `prefectlite.execute`…). */
+  logger?: string;
+}
+
+export interface EndAbandonedRunResult {
+  /** The run's state after the call (unchanged when it had already finished). */
+  state: StateType;
+  changed: boolean;
+}
+
+/** The longest message an abandoned run may be ended with. */
+const MAX_ABANDON_MESSAGE = 4000;
+
 export const ZOMBIE_LOGGER = "ZombieKiller.TaskRun";
 export const ZOMBIE_FLOW_LOGGER = "ZombieKiller.FlowRun";
 export const LAZARUS_LOGGER = "Lazarus.FlowRun";
+export const RUN_PROCESS_LOGGER = "prefectlite.RunProcess";
 
 /**
  * The safeguards of SPEC §4. The zombie killer ends the Running task runs of a run that missed
@@ -49,7 +78,8 @@ export const LAZARUS_LOGGER = "Lazarus.FlowRun";
  * gone quiet with no task run still Running, at most three times, then fails it. Both skip
  * flows whose group switched heartbeats off (Lazarus also `lazarus_enabled: false`). Every
  * change is a versioned write in its own transaction: a run that moved meanwhile (its process
- * came back) is left alone.
+ * came back) is left alone. A run that ends Failed or Cancelled here leaves no task run
+ * unfinished: each gets the run's final state with a message saying why.
  */
 export function createSafeguardService(deps: ServiceDeps) {
   const { store } = deps;
@@ -75,9 +105,47 @@ export function createSafeguardService(deps: ServiceDeps) {
     return lastSign !== null && lastSign < before;
   }
 
-  function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "ERROR", message: string, now: string) {
+  function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "WARNING" | "ERROR", message: string, now: string) {
     const row: NewLog = { id: newId(), flowRunId, taskRunId, timestamp: now, name, level, message, info: null };
     store.logs.insertValid([row], now);
+  }
+
+  /**
+   * Give each unfinished task run of a run that ends `type` from outside its process a final
+   * state of that type saying why (inside the caller's transaction).
+   */
+  function endUnfinishedTaskRuns(flowRunId: string, type: AbandonedRunState, why: string, now: string): void {
+    const message = `The flow run ended ${type} before this task run finished: ${why}`;
+    for (const taskRun of store.taskRuns.unfinished(flowRunId)) {
+      store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState(type, message, now)));
+    }
+  }
+
+  /** End the run `type` with its unfinished task runs, and log why (inside the caller's transaction). */
+  function endRun(run: NonNullable<ReturnType<typeof store.flowRuns.get>>, type: AbandonedRunState, message: string, logger: string, now: string): void {
+    endUnfinishedTaskRuns(run.id, type, message, now);
+    writeFlowRunState(deps, run, run.version, serverState(type, message, now));
+    log(run.id, null, logger, type === "Failed" ? "ERROR" : "WARNING", message, now);
+  }
+
+  /**
+   * A run whose process is gone, or was killed (hung at import, cancelled and still running), ends
+   * `state` — with every task run it left Pending, Running or Retrying — unless it has finished
+   * meanwhile. The agent, `run --execute` and agentless sub-flows call this after their child.
+   */
+  function endAbandonedRun(input: EndAbandonedRunInput): EndAbandonedRunResult {
+    const id = requireUuid(input?.flowRunId, "flow_run_id");
+    if (input.state !== "Failed" && input.state !== "Cancelled") throw validationError(`state must be Failed or Cancelled, got ${JSON.stringify(input.state)}`);
+    const message = requireString(input.message, "message");
+    if (message.length > MAX_ABANDON_MESSAGE) throw validationError(`message is longer than ${MAX_ABANDON_MESSAGE} characters`);
+    const logger = input.logger === undefined || input.logger === null ? RUN_PROCESS_LOGGER : requireString(input.logger, "logger").slice(0, 200);
+    return store.transaction(() => {
+      const run = store.flowRuns.get(id);
+      if (!run) throw notFoundError(`Flow run ${id} not found`);
+      if (isFinishedType(run.state)) return { state: run.state, changed: false };
+      endRun(run, input.state, message, logger, isoNow(deps));
+      return { state: input.state, changed: true };
+    });
   }
 
   function zombieState(z: ZombieTaskRun, now: Date): StampedState {
@@ -134,6 +202,25 @@ export function createSafeguardService(deps: ServiceDeps) {
       versioned(() => {
         const run = store.flowRuns.get(candidate.id);
         if (!run || run.version !== candidate.version) return; // it moved since the pass read it
+        const agentless = agentlessLabelOf(run.labels);
+        if (agentless && options.agentlessRuns !== "reschedule") {
+          const message =
+            `The process executing this agentless run (label ${agentless}) is gone, and no agent can take a run with that label: marking it as failed. ` +
+            "(PREFECTLITE_LAZARUS_RESCHEDULE_AGENTLESS=1 reschedules such runs for an agent instead.)";
+          endRun(run, "Failed", message, LAZARUS_LOGGER, now);
+          result.failed++;
+          return;
+        }
+        if (agentless) {
+          // Handed to the agents: without its agentless label, an agent with no labels can take it.
+          store.safeguards.setLabels(run.id, run.labels.filter((l) => l !== agentless));
+          const message = `Rescheduled by a Lazarus process for an agent (its agentless process is gone; label ${agentless} dropped). This is attempt ${candidate.timesResurrected + 1}.`;
+          writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
+          store.safeguards.incrementTimesResurrected(run.id);
+          log(run.id, null, LAZARUS_LOGGER, "INFO", message, now);
+          result.rescheduled++;
+          return;
+        }
         if (candidate.timesResurrected < MAX_RESURRECTIONS) {
           const message = `Rescheduled by a Lazarus process. This is attempt ${candidate.timesResurrected + 1}.`;
           writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
@@ -142,8 +229,7 @@ export function createSafeguardService(deps: ServiceDeps) {
           result.rescheduled++;
         } else {
           const message = `A Lazarus process attempted to reschedule this run ${MAX_RESURRECTIONS} times without success. Marking as failed.`;
-          writeFlowRunState(deps, run, run.version, serverState("Failed", message, now));
-          log(run.id, null, LAZARUS_LOGGER, "ERROR", message, now);
+          endRun(run, "Failed", message, LAZARUS_LOGGER, now);
           result.failed++;
         }
       });
@@ -151,5 +237,5 @@ export function createSafeguardService(deps: ServiceDeps) {
     return result;
   }
 
-  return { killZombies, resurrectRuns };
+  return { killZombies, resurrectRuns, endAbandonedRun };
 }

@@ -41,6 +41,8 @@ export interface SafeguardRepository {
   /** The run as Lazarus sees it now (inside the caller's transaction). */
   staleRun(id: string): StaleFlowRun | undefined;
   incrementTimesResurrected(id: string): void;
+  /** Replace the run's labels (Lazarus dropping an agentless run's label to hand it to agents). */
+  setLabels(id: string, labels: readonly string[]): void;
 }
 
 const SWITCH_ON = (name: string) => `COALESCE(json_extract(g.settings, '$.${name}'), 1) != 0`;
@@ -98,6 +100,7 @@ export function createSafeguardRepository(db: Database): SafeguardRepository {
     ),
     run: db.query<StaleRow, { id: string }>("SELECT id, version, state, times_resurrected FROM flow_run WHERE id = $id"),
     resurrected: db.query("UPDATE flow_run SET times_resurrected = times_resurrected + 1 WHERE id = $id"),
+    relabel: db.query("UPDATE flow_run SET labels = $labels WHERE id = $id"),
   };
   return {
     zombieTaskRuns: (cutoff, limit) =>
@@ -118,5 +121,6 @@ export function createSafeguardRepository(db: Database): SafeguardRepository {
       return r ? stale(r) : undefined;
     },
     incrementTimesResurrected: (id) => void q.resurrected.run({ id }),
+    setLabels: (id, labels) => void q.relabel.run({ id, labels: JSON.stringify(labels) }),
   };
 }

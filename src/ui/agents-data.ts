@@ -1,3 +1,4 @@
+import { healthyWithinMs as liveWithinMs, isAgentLive } from "../core/agent-diagnosis.ts";
 import type { ReadModel } from "../services/read-model.ts";
 import { settings } from "../settings.ts";
 import { labelsOf } from "./format.ts";
@@ -17,17 +18,16 @@ export interface AgentView {
 }
 
 /**
- * An agent is healthy while it polled within a minute (or three poll intervals, when longer: the
- * window the SDK uses to call an agent live); late within 10 minutes; else silent.
+ * An agent is healthy while it is live (core/agent-diagnosis.ts: it polled within a minute, or
+ * three poll intervals when longer); late within 10 minutes; else silent.
  */
-export const healthyWithinMs = () => Math.max(60_000, 3 * settings.agentPollSeconds() * 1000);
+export const healthyWithinMs = () => liveWithinMs(settings.agentPollSeconds());
 export const LATE_WITHIN_MS = 10 * 60_000;
 
 export function agentHealth(lastQueried: string | null, now: Date): AgentHealth {
   if (!lastQueried) return "silent";
-  const age = now.getTime() - Date.parse(lastQueried);
-  if (age <= healthyWithinMs()) return "healthy";
-  return age <= LATE_WITHIN_MS ? "late" : "silent";
+  if (isAgentLive(lastQueried, now, settings.agentPollSeconds())) return "healthy";
+  return now.getTime() - Date.parse(lastQueried) <= LATE_WITHIN_MS ? "late" : "silent";
 }
 
 export function listAgents(reads: ReadModel, now: Date): AgentView[] {

@@ -29,6 +29,6 @@ export function cancelNotice(reads: ReadModel, id: string, now: Date): string | 
     "timestamp",
   ]);
   const since = asked ? now.getTime() - Date.parse(String(asked.timestamp)) : 0;
-  const stopsInSeconds = (settings.cancelGraceSeconds() * 1000 + NOTICE_MS - since) / 1000;
+  const stopsInSeconds = (settings.cancelKillSeconds() * 1000 + NOTICE_MS - since) / 1000;
   return describeCancel({ id, state, tally, stopsInSeconds });
 }

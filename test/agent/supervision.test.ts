@@ -91,4 +91,20 @@ describe("an agent's supervision of its children", () => {
     expect(world.state(runId)).toBe("Failed");
     expect(pids.filter(isAlive)).toEqual([]);
   });
+
+  test("a child whose run is Cancelling and that still runs after the cancel grace is killed, and the run ends Cancelled saying why", async () => {
+    world = agentWorld({ AGENT_TEST_HOLD: "1" });
+    const runId = world.run(world.flowId());
+    const agent = world.agent({ name: "canceller", cancelGraceMs: () => 200 });
+    await agent.runOnce();
+    await until(() => world.record(runId) !== undefined, "the child to start");
+    const pid = world.record(runId)!.pid;
+    const version = (world.backend.db.query("SELECT version FROM flow_run WHERE id = $id").get({ id: runId }) as { version: number }).version;
+    world.backend.services.setFlowRunStates([{ flowRunId: runId, version, state: { type: "Running", message: "as its runner would" } }]);
+    expect(world.backend.services.cancelFlowRun(runId).state).toBe("Cancelling");
+    await passUntil(agent, () => world.state(runId) === "Cancelled", "the run to end Cancelled");
+    await until(() => !isAlive(pid) && agent.running.length === 0, "the child to be gone");
+    const message = `The flow run was cancelled, but its process (PID ${pid}) was still running 0.2 s later (PREFECTLITE_CANCEL_GRACE_SECONDS): killed it`;
+    expect(logs(runId).at(-1)).toEqual({ name: "canceller", level: "WARNING", message });
+  });
 });

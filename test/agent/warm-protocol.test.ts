@@ -4,7 +4,7 @@
  * left the line.
  */
 import { describe, expect, test } from "bun:test";
-import { spawnWarmFlowRunProcess } from "../../src/agent/child-process.ts";
+import { spawnWarmFlowRunProcess } from "../../src/run-process/warm-child.ts";
 
 const READY = "test-ready";
 const DONE = "test-done";
@@ -29,7 +29,7 @@ function standIn(output: string, code: number): string[] {
 describe("a warm child given several runs", () => {
   test("each run ends at its done line, even after output that did not end its line, or a long one", async () => {
     for (const output of [`"."`, `"x".repeat(200_000)`, `"line\\\\npartial"`]) {
-      const child = spawnWarmFlowRunProcess(standIn(output, 0), { ...process.env } as Record<string, string>, READY, { doneLine: DONE });
+      const child = spawnWarmFlowRunProcess(standIn(output, 0), { ...process.env } as Record<string, string>, { readyLine: READY, doneLine: DONE });
       expect(await child.ready).toBe(true);
       const first = child.assign("run-1", { more: true });
       expect(await first.exited).toEqual({ code: 0, signal: null, stderrTail: "", runOnly: true });
@@ -42,13 +42,14 @@ describe("a warm child given several runs", () => {
   });
 
   test("a run's exit code comes from its done line; a child that dies holding a run ends that run as the process did", async () => {
-    const failing = spawnWarmFlowRunProcess(standIn(`""`, 1), { ...process.env } as Record<string, string>, READY, { doneLine: DONE });
+    const failing = spawnWarmFlowRunProcess(standIn(`""`, 1), { ...process.env } as Record<string, string>, { readyLine: READY, doneLine: DONE });
     await failing.ready;
     expect((await failing.assign("run-1", { more: true }).exited).code).toBe(1);
     failing.dismiss();
     await failing.exited;
 
-    const dying = spawnWarmFlowRunProcess(standIn(`(process.kill(process.pid, "SIGKILL"), "")`, 0), { ...process.env } as Record<string, string>, READY, {
+    const dying = spawnWarmFlowRunProcess(standIn(`(process.kill(process.pid, "SIGKILL"), "")`, 0), { ...process.env } as Record<string, string>, {
+      readyLine: READY,
       doneLine: DONE,
     });
     await dying.ready;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
 import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
-import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../src/backed/child-command.ts";
+import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../src/run-process/warm-child.ts";
 import type { BackendClient } from "../../src/client/client.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { serve, type RunningServe } from "../../src/runtime/serve.ts";

@@ -94,7 +94,7 @@ export const flow = new Flow("hung", () => { hello(); });
     const { flow_run_by_pk } = await client.graphql<{ flow_run_by_pk: { version: number } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { version } }`, { id: run!.id });
     await client.setFlowRunState(run!.id, flow_run_by_pk.version, { type: "Failed", message: "given up on by the safeguards" });
     expect(await cli.proc.exited).toBe(1);
-    expect(cli.output()).toContain("The flow run is Failed, but its process was still alive: killed it");
+    expect(cli.output()).toContain(`| ERROR   | The flow run is Failed, but its process (PID ${child}) was still alive 5 s later: killed it\n`);
     expect(cli.output()).toEndWith("Flow run failed!\n");
     await until(() => !isAlive(child), "the hung child to be gone");
     await client.close();

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { executeCommand, liveAgentCovers } from "../../src/sdk/agentless.ts";
+import { executeFlowRunCommand } from "../../src/run-process/command.ts";
+import { liveAgentCovers } from "../../src/sdk/agentless.ts";
 
 describe("which agents count", () => {
   test("an agent that has not polled for over a minute is not live", () => {
@@ -13,12 +14,25 @@ describe("which agents count", () => {
   });
 });
 
-describe("the agentless command", () => {
-  test("is prefectlite's own entry run by this Bun, never argv[0]", () => {
-    const command = executeCommand("abc");
+describe("the command of a flow run's process", () => {
+  test("is prefectlite's own entry run by this Bun, never argv[0], ignoring a bunfig.toml and .env in the current folder", () => {
+    const command = executeFlowRunCommand("abc");
     expect(command[0]).toBe(process.execPath);
-    expect(command[1]).toEndWith("src/main.ts");
-    expect(command.slice(2)).toEqual(["execute", "flow-run", "abc"]);
+    expect(command[1]).toMatch(/^--config=.*\/bin\/bunfig\.toml$/);
+    expect(command[2]).toBe("--no-env-file");
+    expect(command[3]).toEndWith("src/main.ts");
+    expect(command.slice(4)).toEqual(["execute", "flow-run", "abc"]);
+  });
+
+  test("carries the debugger flags when asked (agentless sub-flows included)", () => {
+    const before = process.env.PREFECTLITE_EXECUTE_INSPECT;
+    process.env.PREFECTLITE_EXECUTE_INSPECT = "1";
+    try {
+      expect(executeFlowRunCommand("abc")).toContain("--inspect-wait");
+    } finally {
+      if (before === undefined) delete process.env.PREFECTLITE_EXECUTE_INSPECT;
+      else process.env.PREFECTLITE_EXECUTE_INSPECT = before;
+    }
   });
 });
 

@@ -24,7 +24,7 @@ export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: bool
     let state = await api.cancel(o.id);
     if (state === "Cancelling" && o.waitSeconds > 0) state = await untilEnded(api, o.id, o.waitSeconds * 1000);
     const tally = await taskRunTally(client, o.id);
-    const stopsInSeconds = (settings.cancelGraceSeconds() * 1000 + NOTICE_MS - (Date.now() - asked)) / 1000;
+    const stopsInSeconds = (settings.cancelKillSeconds() * 1000 + NOTICE_MS - (Date.now() - asked)) / 1000;
     if (o.json) writeStdout(`${JSON.stringify({ id: o.id, state, task_runs: tally })}\n`);
     else writeStdout(`${describeCancel({ id: o.id, state, tally, stopsInSeconds })}\n`);
     return EXIT.ok;

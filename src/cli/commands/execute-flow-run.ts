@@ -1,11 +1,11 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
-import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../backed/child-command.ts";
 import { runApiFor } from "../../client/run-api.ts";
 import { installSdkResolver } from "../../loader/load.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
 import { clockTime, formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
+import { serveWarmRuns } from "../../run-process/warm-child.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
 
@@ -32,12 +32,11 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
  * to the safeguards. Exit 0 when the run succeeded (or there was nothing to do), else 1.
  *
  * `execute flow-run --wait-for-id` is the same child started ahead of time by an agent: it opens
- * its connection (the embedded database and its schema, or nothing for HTTP), prints
- * {@link WARM_CHILD_READY}, then reads run ids from stdin, a line each, and executes each run in
- * turn, printing `{@link WARM_CHILD_DONE} <id> <exit code>` after it. When stdin closes it exits
- * with the last run's code (0 if it had none). An agent closes it after one run unless it reuses
- * its children (PREFECTLITE_AGENT_RUNS_PER_PROCESS). After a cancelled run the child exits in any
- * case: that run's tasks may still be running.
+ * its connection (the embedded database and its schema, or nothing for HTTP), then speaks the
+ * warm-child protocol (run-process/warm-child.ts): ready line, run ids on stdin, a done line after
+ * each. When stdin closes it exits with the last run's code (0 if it had none). An agent closes it
+ * after one run unless it reuses its children (PREFECTLITE_AGENT_RUNS_PER_PROCESS). After a
+ * cancelled run the child exits in any case: that run's tasks may still be running.
  */
 export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
@@ -73,22 +72,13 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
       const code = await execute(o.id);
       return received ? SIGNAL_EXIT[received]! : code;
     }
-    await warmUp(client);
-    print(WARM_CHILD_READY);
-    const ids = stdinLines();
-    const interrupted = aborted(interrupt.signal);
-    let code: number = EXIT.ok;
-    for (;;) {
-      const id = await Promise.race([ids.next(), interrupted]);
-      if (received) return SIGNAL_EXIT[received]!;
-      if (id === undefined) return code;
-      if (!id) continue;
-      code = await execute(id);
-      if (received) return SIGNAL_EXIT[received]!;
-      print(`${WARM_CHILD_DONE} ${id} ${code}`);
-      // A cancelled run's tasks may still be running: end here (the agent starts another child).
-      if (leftovers) return code;
-    }
+    return await serveWarmRuns({
+      warmUp: () => warmUp(client),
+      execute: async (id) => ({ code: await execute(id), stop: leftovers }),
+      interrupted: aborted(interrupt.signal),
+      signalCode: () => (received ? SIGNAL_EXIT[received]! : undefined),
+      print,
+    });
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
     await client.close();
@@ -104,34 +94,6 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
 async function warmUp(client: ReturnType<typeof connect>): Promise<void> {
   await (await runApiFor(client)).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
   installSdkResolver();
-}
-
-/** Lines of stdin (trimmed), one per `next()`; undefined once stdin has closed. */
-function stdinLines(): { next(): Promise<string | undefined> } {
-  const reader = Bun.stdin.stream().getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  let closed = false;
-  return {
-    async next() {
-      for (;;) {
-        const newline = text.indexOf("\n");
-        if (newline >= 0) {
-          const line = text.slice(0, newline).trim();
-          text = text.slice(newline + 1);
-          return line;
-        }
-        if (closed) {
-          const rest = text.trim();
-          text = "";
-          return rest || undefined;
-        }
-        const { done, value } = await reader.read();
-        if (value) text += decoder.decode(value, { stream: true });
-        if (done) closed = true;
-      }
-    },
-  };
 }
 
 function aborted(signal: AbortSignal): Promise<undefined> {

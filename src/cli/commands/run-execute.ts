@@ -1,12 +1,13 @@
-import { executeFlowRunCommand } from "../../backed/child-command.ts";
-import { runApiFor } from "../../client/run-api.ts";
-import { killWhenRunEndsElsewhere } from "../../client/run-end-watch.ts";
 import type { BackendClient } from "../../client/client.ts";
-import { PrefectliteError, errorMessage } from "../../core/errors.ts";
-import { Failed, isFinishedType, type StateType } from "../../core/state.ts";
-import { flowRunProcessEnv } from "../../core/run-env.ts";
+import { agentlessRunLabel } from "../../core/agentless-label.ts";
+import { PrefectliteError } from "../../core/errors.ts";
+import type { StateType } from "../../core/state.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
+import { clientRunProcessBackend } from "../../run-process/backend.ts";
+import { executeFlowRunCommand } from "../../run-process/command.ts";
+import { flowRunProcessEnv } from "../../run-process/environment.ts";
+import { executeInChildProcess } from "../../run-process/execute-in-child.ts";
 import { settings } from "../../settings.ts";
 import { EXIT } from "../exit.ts";
 import { createRunAndPrintCard, type BackendRunOptions } from "./run-backend.ts";
@@ -15,13 +16,14 @@ import { writeStderr, writeStdout } from "../../stdio.ts";
 /**
  * `prefectlite run --name FLOW | --id ID --execute`: create the run with an `agentless-run-<8 hex>`
  * label (no agent can take it), then execute it here in a child process (`execute flow-run`)
- * with the run config's environment, its log lines streaming to this terminal. A child that
- * dies before the run finished leaves the run Failed; Ctrl-C fails it too.
+ * with the run config's environment, its log lines streaming to this terminal, supervised the
+ * way an agent supervises its children (run-process/). A child that dies before the run finished
+ * leaves the run Failed, with its unfinished task runs; Ctrl-C fails it too.
  */
 export async function runExecute(o: BackendRunOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    const label = `agentless-run-${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`;
+    const label = agentlessRunLabel(crypto.randomUUID().replaceAll("-", "").slice(0, 8));
     const created = await createRunAndPrintCard(client, o, [label]);
     writeStdout("Executing flow run...\n");
     return await executeInChild(client, created.id, o.apiUrl);
@@ -56,61 +58,26 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
   const start = Date.parse(run.serialized_state?.startTime ?? run.scheduled_start_time ?? "");
   if (start > Date.now()) await Bun.sleep(start - Date.now());
 
-  const url = apiUrl ?? settings.apiUrl();
-  const backendEnv: Record<string, string> = { PREFECTLITE_HOME: settings.home(), ...(url ? { PREFECTLITE_API_URL: url } : {}) };
-  const env = flowRunProcessEnv(process.env, run.run_config?.env, backendEnv, (line) => writeStderr(`Warning: ${line}\n`));
-
+  const backend = clientRunProcessBackend(client);
+  // Submitted, as an agent's claim makes it: no agent executes it too, and a child that never starts it is killed.
+  if (!(await backend.claimRun(id, "Submitted for execution by run --execute"))) {
+    throw new PrefectliteError("Conflict", "Flow run was taken by someone else meanwhile: not executing it here");
+  }
+  const location = { home: settings.home(), apiUrl: apiUrl ?? settings.apiUrl() };
+  const env = flowRunProcessEnv(process.env, run.run_config?.env, location, (line) => writeStderr(`Warning: ${line}\n`));
   writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "INFO", message: "Creating subprocess to execute flow run..." })}\n`);
-  const child = Bun.spawn(executeFlowRunCommand(id, { printLogs: true }), { env, stdin: "ignore", stdout: "inherit", stderr: "inherit" });
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = true;
-    child.kill(signal);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  // A child hung at import or in a loop outlives a run the safeguards failed: it is killed then.
-  const stopWatching = killWhenRunEndsElsewhere(client, id, () => child.kill("SIGKILL"), {
-    intervalMs: settings.agentPollSeconds() * 1000,
-    onKilled: (state) =>
-      writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message: `The flow run is ${state}, but its process was still alive: killed it` })}\n`),
+  const { state } = await executeInChildProcess({
+    backend,
+    flowRunId: id,
+    command: executeFlowRunCommand(id, { printLogs: true }),
+    env,
+    showOutput: true,
+    logger: "prefectlite.execute",
+    say: (message) => writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message })}\n`),
+    forwardSignals: true,
   });
-  let code: number;
-  try {
-    code = await child.exited;
-  } finally {
-    stopWatching();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
-
-  let final = await readRun(client, id);
-  if (!isFinishedType(final.state)) {
-    const how = child.signalCode ? `was killed by ${child.signalCode}` : `exited with code ${code}`;
-    const message = interrupted ? "Flow run received an interrupt signal." : `The flow run process ${how} before the run finished.`;
-    await failRun(client, id, message);
-    final = await readRun(client, id);
-  }
-  return reportFinal(final.state);
-}
-
-/** Mark the run Failed (versioned; re-read if it moved) with an ERROR log, printed here too. */
-async function failRun(client: BackendClient, id: string, message: string): Promise<void> {
-  const api = await runApiFor(client);
-  writeStdout(`└── ${formatLogLine({ timestamp: Date.now(), level: "ERROR", message })}\n`);
-  await api
-    .writeLogs([{ flow_run_id: id, task_run_id: null, timestamp: new Date().toISOString(), name: "prefectlite.execute", level: "ERROR", message }])
-    .catch(() => undefined);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const current = await readRun(client, id);
-    if (isFinishedType(current.state)) return;
-    try {
-      await api.setFlowRunState(id, current.version, new Failed(message).toJSON());
-      return;
-    } catch (e) {
-      if (attempt === 2) writeStderr(`Could not mark flow run ${id} Failed: ${errorMessage(e)}\n`);
-    }
-  }
+  if (state === undefined) throw new PrefectliteError("NotFound", `Flow run ${id} not found`);
+  return reportFinal(state);
 }
 
 function reportFinal(state: StateType): number {

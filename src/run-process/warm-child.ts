@@ -1,54 +1,86 @@
-import type { Subprocess } from "bun";
-import { flowRunProcessEnv } from "../core/run-env.ts";
-import { writeStderr, writeStdout } from "../stdio.ts";
-
 /**
- * The environment of a flow run's process: ours, then the run config's (without the variables a
- * run may not set: core/run-env.ts; each dropped one is named through `warn`), then where the
- * backend is.
+ * The warm-child protocol, both sides. An agent starts children ahead of time
+ * (`prefectlite execute flow-run --wait-for-id`) that load prefectlite and connect, then print
+ * {@link WARM_CHILD_READY} on stdout and wait for run ids on stdin, a line each. After each run a
+ * child prints `{@link WARM_CHILD_DONE} <run id> <exit code>`; it exits when stdin closes (an agent
+ * closes it after one run unless it reuses its children), or after a run that left work behind
+ * (cancelled, backend lost).
  */
-export function childEnvironment(
-  parent: Record<string, string | undefined>,
-  runConfigEnv: Record<string, string>,
-  backendEnv: Record<string, string>,
-  warn: (line: string) => void = (line) => writeStderr(`${line}\n`),
-): Record<string, string> {
-  return flowRunProcessEnv(parent, runConfigEnv, backendEnv, warn);
+import { flowRunProcess, stderrTail, type FlowRunProcess, type ProcessOutcome } from "./process.ts";
+import { writeStdout } from "../stdio.ts";
+
+/** The line a warm child prints on stdout once it is ready to take a run id on stdin. */
+export const WARM_CHILD_READY = "prefectlite-warm-child-ready";
+/** What a warm child prints on stdout after each run: `prefectlite-warm-child-done <run id> <exit code>`. */
+export const WARM_CHILD_DONE = "prefectlite-warm-child-done";
+
+/** What one run handed to a warm child came to. */
+export interface WarmRunResult {
+  /** The child's exit code for it. */
+  code: number;
+  /** The child must take no more runs (the run left work behind: cancelled, backend lost). */
+  stop: boolean;
 }
 
-export interface FlowRunProcess {
-  pid: number;
-  /**
-   * Resolves when the process ends: its exit code, or the signal that killed it; for a run given
-   * to a reused warm child, when the child says the run is done (`runOnly`: the process goes on).
-   */
-  exited: Promise<{ code: number | null; signal: string | null; stderrTail: string; runOnly?: boolean }>;
-  kill(signal: NodeJS.Signals): void;
+/**
+ * The child's side: after `warmUp`, print the ready line, then execute each run id read from
+ * stdin, printing the done line after each, until stdin closes, a signal arrives or a run says
+ * stop. Returns the last run's exit code (0 if it had none), or the signal's once interrupted.
+ */
+export async function serveWarmRuns(child: {
+  warmUp(): Promise<void>;
+  execute(flowRunId: string): Promise<WarmRunResult>;
+  /** Resolves when a signal arrived. */
+  interrupted: Promise<unknown>;
+  /** The exit code for the signal that arrived, else undefined. */
+  signalCode(): number | undefined;
+  print(line: string): void;
+}): Promise<number> {
+  await child.warmUp();
+  child.print(WARM_CHILD_READY);
+  const ids = stdinLines();
+  let code = 0;
+  for (;;) {
+    const id = await Promise.race([ids.next(), child.interrupted.then(() => undefined)]);
+    const signalled = child.signalCode();
+    if (signalled !== undefined) return signalled;
+    if (id === undefined) return code;
+    if (!id) continue;
+    const result = await child.execute(id);
+    code = result.code;
+    const after = child.signalCode();
+    if (after !== undefined) return after;
+    child.print(`${WARM_CHILD_DONE} ${id} ${code}`);
+    if (result.stop) return code;
+  }
 }
 
-const STDERR_TAIL_BYTES = 4096;
-
-type FlowRunSubprocess = Subprocess<"ignore" | "pipe", "inherit" | "ignore" | "pipe", "pipe">;
-
-/**
- * Start `command` (`prefectlite execute flow-run ID`) in its own process group (a Ctrl-C meant for the
- * agent does not reach it: the agent decides what its children get). Its stdout is dropped
- * (logs go to the backend); the tail of its stderr is kept to explain a crash.
- */
-export function spawnFlowRunProcess(
-  command: readonly string[],
-  env: Record<string, string>,
-  options: { cwd?: string; showOutput?: boolean } = {},
-): FlowRunProcess {
-  const proc: FlowRunSubprocess = Bun.spawn([...command], {
-    env,
-    cwd: options.cwd,
-    stdin: "ignore",
-    stdout: options.showOutput ? "inherit" : "ignore",
-    stderr: "pipe",
-    detached: true,
-  });
-  return flowRunProcess(proc, stderrTail(proc, options.showOutput));
+/** Lines of stdin (trimmed), one per `next()`; undefined once stdin has closed. */
+function stdinLines(): { next(): Promise<string | undefined> } {
+  const reader = Bun.stdin.stream().getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let closed = false;
+  return {
+    async next() {
+      for (;;) {
+        const newline = text.indexOf("\n");
+        if (newline >= 0) {
+          const line = text.slice(0, newline).trim();
+          text = text.slice(newline + 1);
+          return line;
+        }
+        if (closed) {
+          const rest = text.trim();
+          text = "";
+          return rest || undefined;
+        }
+        const { done, value } = await reader.read();
+        if (value) text += decoder.decode(value, { stream: true });
+        if (done) closed = true;
+      }
+    },
+  };
 }
 
 /** A child started ahead of time (`execute flow-run --wait-for-id`) that waits for run ids. */
@@ -75,7 +107,7 @@ export interface WarmFlowRunProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-type Outcome = Awaited<FlowRunProcess["exited"]>;
+type Outcome = ProcessOutcome;
 
 /** Output held back while its line is incomplete, at most (it may end in a done line)… */
 const MAX_PENDING_LINE = 64 * 1024;
@@ -83,20 +115,21 @@ const MAX_PENDING_LINE = 64 * 1024;
 const DONE_LINE_ROOM = 256;
 
 /**
- * Start a warm child: like {@link spawnFlowRunProcess}, with its stdin a pipe for run ids and its
- * stdout read for the ready line ({@link readyLine}) and, after each run, the done line
- * (`doneLine <id> <code>`); what else it prints after the ready line is passed through with
- * `showOutput`, else dropped.
+ * Start a warm child (the parent's side of the protocol): like a cold child
+ * (run-process/process.ts), with its stdin a pipe for run ids and its stdout read for the ready
+ * line and, after each run, the done line (`<done line> <id> <code>`); what else it prints after
+ * the ready line is passed through with `showOutput`, else dropped. The lines default to
+ * {@link WARM_CHILD_READY} and {@link WARM_CHILD_DONE}.
  */
 export function spawnWarmFlowRunProcess(
   command: readonly string[],
   env: Record<string, string>,
-  readyLine: string,
-  options: { cwd?: string; showOutput?: boolean; doneLine?: string } = {},
+  options: { cwd?: string; showOutput?: boolean; readyLine?: string; doneLine?: string } = {},
 ): WarmFlowRunProcess {
   const proc = Bun.spawn([...command], { env, cwd: options.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
   const stderr = stderrTail(proc, options.showOutput);
-  const donePrefix = options.doneLine === undefined ? undefined : `${options.doneLine} `;
+  const readyLine = options.readyLine ?? WARM_CHILD_READY;
+  const donePrefix = `${options.doneLine ?? WARM_CHILD_DONE} `;
   let isReady = false;
   let stdinOpen = true;
   let ended = false;
@@ -110,10 +143,10 @@ export function spawnWarmFlowRunProcess(
   };
   const onLine = (line: string) => {
     // The done line may follow output that did not end its line (a task that wrote "." last).
-    const at = donePrefix ? line.indexOf(donePrefix) : -1;
+    const at = line.indexOf(donePrefix);
     if (at < 0) return output(`${line}\n`);
     output(at > 0 ? `${line.slice(0, at)}\n` : "");
-    const [id, code] = line.slice(at + donePrefix!.length).split(" ");
+    const [id, code] = line.slice(at + donePrefix.length).split(" ");
     if (current && id === current.id) {
       const run = current;
       current = undefined;
@@ -183,7 +216,7 @@ export function spawnWarmFlowRunProcess(
     exited: whole.exited,
     assign(flowRunId, assignOptions = {}) {
       if (!stdinOpen || current || ended) throw new Error("this warm child cannot take a run now");
-      const more = assignOptions.more === true && donePrefix !== undefined;
+      const more = assignOptions.more === true;
       let handle: FlowRunProcess = whole;
       if (more) {
         let settleRun: (outcome: Outcome) => void = () => {};
@@ -208,43 +241,3 @@ export function spawnWarmFlowRunProcess(
   };
 }
 
-function stderrTail(proc: FlowRunSubprocess, showOutput: boolean | undefined): Promise<string> {
-  return (async () => {
-    let tail = "";
-    const decoder = new TextDecoder();
-    const reader = proc.stderr.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const text = decoder.decode(value, { stream: true });
-      if (showOutput) writeStderr(text);
-      tail = (tail + text).slice(-STDERR_TAIL_BYTES);
-    }
-    return tail;
-  })().catch(() => "");
-}
-
-function flowRunProcess(proc: FlowRunSubprocess, stderr: Promise<string>): FlowRunProcess {
-  return {
-    pid: proc.pid,
-    exited: proc.exited.then(async (code) => ({
-      code: proc.signalCode ? null : code,
-      signal: proc.signalCode == null ? null : String(proc.signalCode),
-      stderrTail: await stderr,
-    })),
-    kill: (signal) => {
-      // Its own process group (detached): whatever the run started goes with it.
-      try {
-        process.kill(-proc.pid, signal);
-        return;
-      } catch {
-        // no such group (it has ended): the process itself, if still there
-      }
-      try {
-        proc.kill(signal);
-      } catch {
-        // already gone
-      }
-    },
-  };
-}

@@ -1,4 +1,4 @@
-import { spawnWarmFlowRunProcess, type WarmFlowRunProcess } from "./child-process.ts";
+import { spawnWarmFlowRunProcess, type WarmFlowRunProcess } from "./warm-child.ts";
 
 /** Warm children that end before they are ready, in a row, after which the pool pauses. */
 const FAILURES_BEFORE_PAUSE = 3;
@@ -10,12 +10,8 @@ const DISMISS_GRACE_MS = 2_000;
 export interface WarmPoolOptions {
   /** How many idle children to keep. */
   size: number;
-  /** `prefectlite execute flow-run --wait-for-id`. */
+  /** `prefectlite execute flow-run --wait-for-id` (run-process/command.ts). */
   command: readonly string[];
-  /** The line a child prints once it is ready. */
-  readyLine: string;
-  /** The line a child prints after each run (`<line> <id> <code>`), for children given several runs. */
-  doneLine?: string;
   /** The environment of the next child (the agent's, plus where the backend is; never a run config's). */
   env: () => Record<string, string>;
   showOutput?: boolean;
@@ -110,10 +106,7 @@ export class WarmPool {
   private spawnOne(): boolean {
     let child: WarmFlowRunProcess;
     try {
-      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), this.options.readyLine, {
-        showOutput: this.options.showOutput,
-        doneLine: this.options.doneLine,
-      });
+      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), { showOutput: this.options.showOutput });
     } catch (e) {
       this.failed(`could not start a warm process: ${(e as Error).message}`);
       return false;

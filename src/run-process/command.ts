@@ -1,8 +1,23 @@
 import { resolve } from "node:path";
 
+/**
+ * The command lines of prefectlite's own child processes: the binary itself when compiled, else
+ * this Bun re-running prefectlite's entry — never argv[0], never a shell.
+ */
+
 /** True inside the compiled binary (its modules live in Bun's virtual file system). */
 export function isCompiledBinary(): boolean {
   return import.meta.dir.startsWith("/$bunfs/") || Bun.main.startsWith("/$bunfs/");
+}
+
+/**
+ * Bun's flags for a child in development (`bun src/main.ts …`), the same as the npm launcher's
+ * (bin/prefectlite.js): the launcher's empty bunfig.toml, and no .env — a bunfig.toml (its
+ * `preload` runs!) or .env in the current folder is then not obeyed, as in the compiled binary
+ * (built with --no-compile-autoload-bunfig --no-compile-autoload-dotenv).
+ */
+export function bunIsolationFlags(): string[] {
+  return [`--config=${resolve(import.meta.dir, "../../bin/bunfig.toml")}`, "--no-env-file"];
 }
 
 /**
@@ -18,26 +33,19 @@ export function inspectFlags(env: NodeJS.ProcessEnv = process.env, execArgv: rea
 }
 
 /**
- * The command that executes one backend flow run in a child process (agents and `run --execute`):
- * `prefectlite execute flow-run ID` — the binary itself when compiled, else this Bun re-running
- * prefectlite's entry. Never argv[0], never a shell. `printLogs` makes the child print its log
- * lines (`└── HH:MM:SS | LEVEL   | message`) to stdout.
+ * The command that executes one backend flow run in a child process (agents, `run --execute`,
+ * agentless sub-flows): `prefectlite execute flow-run ID`, with the debugger flags when asked.
+ * `printLogs` makes the child print its log lines (`└── HH:MM:SS | LEVEL   | message`) to stdout.
  */
 export function executeFlowRunCommand(flowRunId: string, options: { printLogs?: boolean } = {}): string[] {
   return prefectliteCommand(["execute", "flow-run", flowRunId, ...(options.printLogs ? ["--print-logs"] : [])]);
 }
 
-/** The line a warm child prints on stdout once it is ready to take a run id on stdin. */
-export const WARM_CHILD_READY = "prefectlite-warm-child-ready";
-/** What a warm child prints on stdout after each run: `prefectlite-warm-child-done <run id> <exit code>`. */
-export const WARM_CHILD_DONE = "prefectlite-warm-child-done";
-
 /**
  * The command of a warm child an agent starts ahead of time: `prefectlite execute flow-run
- * --wait-for-id`. It loads and connects, prints {@link WARM_CHILD_READY}, then executes each run
- * whose id it reads from stdin, printing {@link WARM_CHILD_DONE} after each, until stdin closes
- * (an agent closes it after one run unless it reuses its children). Undefined under a debugger (a child waiting for a debugger
- * to attach is no use waiting in a pool): the agent then starts each run's child when it runs.
+ * --wait-for-id` (run-process/warm-child.ts speaks its protocol). Undefined under a debugger (a
+ * child waiting for a debugger to attach is no use waiting in a pool): the agent then starts each
+ * run's child when it runs.
  */
 export function warmFlowRunCommand(): string[] | undefined {
   if (!isCompiledBinary() && inspectFlags().length) return undefined;
@@ -54,7 +62,8 @@ export function inspectFlowSourceCommand(source: { path: string } | { module: st
   return prefectliteCommand(["inspect", what, value, "--json"], []);
 }
 
-function prefectliteCommand(args: string[], inspect = inspectFlags()): string[] {
+/** `prefectlite ARGS…` as a command line (the binary, or Bun with prefectlite's entry). */
+export function prefectliteCommand(args: readonly string[], inspect = inspectFlags()): string[] {
   if (isCompiledBinary()) return [process.execPath, ...args];
-  return [process.execPath, ...inspect, resolve(import.meta.dir, "../main.ts"), ...args];
+  return [process.execPath, ...bunIsolationFlags(), ...inspect, resolve(import.meta.dir, "../main.ts"), ...args];
 }

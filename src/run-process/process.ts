@@ -1,0 +1,82 @@
+import type { Subprocess } from "bun";
+import { writeStderr } from "../stdio.ts";
+
+/** The outcome of a flow run's process (or of one run of a reused warm child). */
+export type ProcessOutcome = Awaited<FlowRunProcess["exited"]>;
+
+export interface FlowRunProcess {
+  pid: number;
+  /**
+   * Resolves when the process ends: its exit code, or the signal that killed it; for a run given
+   * to a reused warm child, when the child says the run is done (`runOnly`: the process goes on).
+   */
+  exited: Promise<{ code: number | null; signal: string | null; stderrTail: string; runOnly?: boolean }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+export type FlowRunSubprocess = Subprocess<"ignore" | "pipe", "inherit" | "ignore" | "pipe", "pipe">;
+
+/**
+ * Start `command` (`prefectlite execute flow-run ID`) in its own process group (a Ctrl-C meant for
+ * its parent does not reach it: the parent decides what its child gets, and a kill takes whatever
+ * the run started with it). Its stdout is dropped (logs go to the backend) unless `showOutput`,
+ * which passes its stdout and stderr through; the tail of its stderr is kept to explain a crash.
+ */
+export function spawnFlowRunProcess(
+  command: readonly string[],
+  env: Record<string, string>,
+  options: { cwd?: string; showOutput?: boolean } = {},
+): FlowRunProcess {
+  const proc: FlowRunSubprocess = Bun.spawn([...command], {
+    env,
+    cwd: options.cwd,
+    stdin: "ignore",
+    stdout: options.showOutput ? "inherit" : "ignore",
+    stderr: "pipe",
+    detached: true,
+  });
+  return flowRunProcess(proc, stderrTail(proc, options.showOutput));
+}
+
+export function stderrTail(proc: FlowRunSubprocess, showOutput: boolean | undefined): Promise<string> {
+  return (async () => {
+    let tail = "";
+    const decoder = new TextDecoder();
+    const reader = proc.stderr.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(value, { stream: true });
+      if (showOutput) writeStderr(text);
+      tail = (tail + text).slice(-STDERR_TAIL_BYTES);
+    }
+    return tail;
+  })().catch(() => "");
+}
+
+export function flowRunProcess(proc: FlowRunSubprocess, stderr: Promise<string>): FlowRunProcess {
+  return {
+    pid: proc.pid,
+    exited: proc.exited.then(async (code) => ({
+      code: proc.signalCode ? null : code,
+      signal: proc.signalCode == null ? null : String(proc.signalCode),
+      stderrTail: await stderr,
+    })),
+    kill: (signal) => {
+      // Its own process group (detached): whatever the run started goes with it.
+      try {
+        process.kill(-proc.pid, signal);
+        return;
+      } catch {
+        // no such group (it has ended): the process itself, if still there
+      }
+      try {
+        proc.kill(signal);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
