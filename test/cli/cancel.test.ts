@@ -86,7 +86,7 @@ describe("prefectlite cancel", () => {
         input: { states: [{ flow_run_id: id, version: 1, state: { type: "Running" } }] },
       });
       const quiet = await fx.cli(["cancel", id, "--wait", "0"], { PREFECTLITE_CANCEL_GRACE_SECONDS: "30" });
-      expect(quiet.stdout).toMatch(new RegExp(`^Flow run ${id} is Cancelling: 3 task runs not finished, the run's process has not stopped yet \\(it will be stopped after 3[01] s\\)\n$`));
+      expect(quiet.stdout).toMatch(new RegExp(`^Flow run ${id} is Cancelling: 3 task runs not finished, the run's process has not stopped yet \\(it will be stopped after 3[23] s\\)\n$`));
       expect(quiet.exitCode).toBe(0);
     } finally {
       await client.close();

@@ -101,7 +101,7 @@ describe("run --execute's child process", () => {
       expect(cancelled.cancel_flow_run.state).toBe("Cancelling");
       expect(await cli.exited).toBe(1);
       const out = await stdout;
-      expect(out).toMatch(/\| ERROR {3}\| The flow run was cancelled, but its process \(PID \d+\) was still running 1 s later \(PREFECTLITE_CANCEL_GRACE_SECONDS\): killed it\n/);
+      expect(out).toMatch(/\| ERROR {3}\| The flow run was cancelled, but its process \(PID \d+\) was still running 3 s later \(PREFECTLITE_CANCEL_GRACE_SECONDS\): killed it\n/);
       expect(out).toEndWith("Flow run was cancelled.\n");
       const [run] = await runs(client);
       expect(run!.state).toBe("Cancelled");

@@ -62,7 +62,7 @@ describe("prefectlite restart", () => {
         { id },
       );
       const states = history.flow_run_by_pk.states;
-      expect(states.map((s) => s.state).join(" ")).toMatch(/^Scheduled Running Failed Scheduled Running Success$/);
+      expect(states.map((s) => s.state).join(" ")).toMatch(/^Scheduled Submitted Running Failed Scheduled Submitted Running Success$/);
       expect(states.find((s) => s.message.startsWith("Flow run restarted"))!.message).toMatch(
         /^Flow run restarted by (\S+ with )?prefectlite restart: 4 task runs go again, 3 keep their states$/,
       );
