@@ -1,4 +1,4 @@
-import { isAbsolute, normalize, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, normalize, relative, resolve, sep } from "node:path";
 import type { ResultLocation } from "./state.ts";
 
 /**
@@ -61,22 +61,31 @@ function trailingSegments(relativeDir: string): string {
     .join(sep);
 }
 
+/** What the file system says of paths (src/real-paths.ts; injected: core does no I/O). */
+export interface PathFacts {
+  /** The real path of a folder, links followed (it may be remembered briefly); undefined when it does not exist. */
+  realFolder(path: string): string | undefined;
+  /** For a symbolic link, the real path it leads to (null when it leads nowhere); undefined for anything else. */
+  linkTarget(path: string): string | null | undefined;
+}
+
 /**
- * Whether `path` is inside `folder` once symbolic links are followed: the real path of the
- * nearest part of `path` that exists must lie in (or be) the real `folder`. `realpath` returns
- * undefined for a path that does not exist. A folder that does not exist holds nothing yet:
- * the check by names is all there is.
+ * Whether `path` is inside `folder` once symbolic links are followed: the nearest folder of
+ * `path` that exists must really be `folder` or inside it, and `path` itself, if it is a link,
+ * must lead inside it. A folder that does not exist holds nothing yet: the check by names is
+ * all there is.
  */
-export function isReallyInsideFolder(folder: string, path: string, realpath: (p: string) => string | undefined): boolean {
+export function isReallyInsideFolder(folder: string, path: string, facts: PathFacts): boolean {
   if (!isInsideFolder(folder, path)) return false;
-  const realFolder = realpath(folder);
+  const realFolder = facts.realFolder(folder);
   if (realFolder === undefined) return true;
-  let existing = path;
-  let real = realpath(existing);
-  while (real === undefined && existing !== folder) {
-    existing = resolve(existing, "..");
-    real = realpath(existing);
+  let dir = dirname(path);
+  let realDir = facts.realFolder(dir);
+  while (realDir === undefined && dir !== folder && dirname(dir) !== dir) {
+    dir = dirname(dir);
+    realDir = facts.realFolder(dir);
   }
-  if (real === undefined) return true;
-  return real === realFolder ? existing !== path : isInsideFolder(realFolder, real);
+  if (realDir === undefined || (realDir !== realFolder && !isInsideFolder(realFolder, realDir))) return false;
+  const target = facts.linkTarget(path);
+  return target === undefined || (target !== null && isInsideFolder(realFolder, target));
 }

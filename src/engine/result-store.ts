@@ -1,6 +1,6 @@
-import { realpathSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { realPaths } from "../real-paths.ts";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
 import { describeNonJson, findNonJson } from "../core/json-value.ts";
 import type { LocalResult } from "../core/results.ts";
@@ -19,7 +19,7 @@ export class LocalResultStore implements ResultStore {
     const dir = resolve(config.dir ?? this.defaultDir);
     const name = config.location ? renderLocation(config.location, ctx) : defaultLocation();
     const path = resolve(dir, name);
-    if (!isReallyInsideFolder(dir, path, realpathOrUndefined)) {
+    if (!isReallyInsideFolder(dir, path, realPaths)) {
       throw new PrefectliteError("Validation", `result location '${name}' leaves the result folder ${dir}`);
     }
     const text = resultFileText(value, ctx.taskSlug);
@@ -64,11 +64,11 @@ export class LocalResultStore implements ResultStore {
     }
     const defaultDir = resolve(this.defaultDir);
     const inDefault = resultLocationPath(location, defaultDir);
-    if (isReallyInsideFolder(defaultDir, inDefault, realpathOrUndefined)) return inDefault;
+    if (isReallyInsideFolder(defaultDir, inDefault, realPaths)) return inDefault;
     if (options.configuredDir) {
       const folder = ownResultFolder(location, await options.configuredDir(), defaultDir);
       const path = resultLocationPath(location, folder);
-      if (isReallyInsideFolder(folder, path, realpathOrUndefined)) return path;
+      if (isReallyInsideFolder(folder, path, realPaths)) return path;
       throw outside(location, folder);
     }
     throw outside(location, defaultDir);
@@ -79,13 +79,6 @@ function outside(location: ResultLocation, folder: string): PrefectliteError {
   return new PrefectliteError("Validation", `result location ${location.location} lies outside its result folder ${folder}: not read`);
 }
 
-function realpathOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The JSON of a result file, `{"value": …}`; a value JSON would not keep as it is (a Map, NaN, a

@@ -1,5 +1,5 @@
-import { realpathSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { realPaths } from "../real-paths.ts";
 import { validationError } from "../core/errors.ts";
 import { configuredResultDir, isReallyInsideFolder, ownResultFolder, resultLocationPath } from "../core/result-folder.ts";
 import type { ResultLocation } from "../core/state.ts";
@@ -40,16 +40,9 @@ export function createResultLocationCheck(store: Pick<Store, "flows">) {
       );
     }
     const path = resultLocationPath(location, folder);
-    if (!isReallyInsideFolder(folder, path, realpathOrUndefined)) {
+    if (!isReallyInsideFolder(folder, path, realPaths)) {
       throw validationError(`${field}.result.location '${location.location}' lies outside its result folder ${folder}`);
     }
   };
 }
 
-function realpathOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
