@@ -77,10 +77,7 @@ export function createStateService(deps: ServiceDeps) {
           versionLocked.set(flowRun.flowId, locked);
         }
         checkTaskRunRules(taskRun, flowRun, state.type, locked);
-        if (state.result) {
-          const slug = deps.store.taskRuns.get(id)?.taskSlug;
-          checkResultLocation(state.result, flowRun.flowId, slug, `states[${i}].state`);
-        }
+        if (state.result) checkResultLocation(state.result, flowRun.flowId, taskRun.taskSlug, `states[${i}].state`);
         checkVersion("task run", id, taskRun.version, version);
         if (!canTransition(taskRun.state, state.type, { rerun: item.rerun === true })) refuseTransition("task run", id, taskRun.state, state.type);
         run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null, writeId }));

@@ -156,7 +156,7 @@ export interface TaskRunRecord {
 }
 
 /** The part of a task run a state write checks. */
-export type TaskRunWriteView = Pick<TaskRunRecord, "id" | "flowRunId" | "version" | "state">;
+export type TaskRunWriteView = Pick<TaskRunRecord, "id" | "flowRunId" | "taskSlug" | "version" | "state">;
 
 export interface NewTaskRun {
   id: string;

@@ -6,7 +6,7 @@ import { createRunStateWriter } from "./run-states.ts";
 /** Task runs and their state history. */
 export interface TaskRunRepository {
   get(id: string): TaskRunRecord | undefined;
-  /** What a state write checks (no JSON parsed): id, flow run, version, state. */
+  /** What a state write checks (no JSON parsed): id, flow run, task slug, version, state. */
   getForWrite(id: string): TaskRunWriteView | undefined;
   /** A task run by its task's slug (unique within its flow) and map index. */
   find(flowRunId: string, taskSlug: string, mapIndex: number): TaskRunRecord | undefined;
@@ -61,7 +61,7 @@ export function createTaskRunRepository(db: Database): TaskRunRepository {
   const q = {
     get: db.query<TaskRunRow, { id: string }>(`SELECT ${COLUMNS} FROM task_run WHERE id = $id`),
     getForWrite: db.query<TaskRunWriteView, { id: string }>(
-      "SELECT id, flow_run_id AS flowRunId, version, state FROM task_run WHERE id = $id",
+      "SELECT id, flow_run_id AS flowRunId, task_slug AS taskSlug, version, state FROM task_run WHERE id = $id",
     ),
     find: db.query<TaskRunRow, { flow_run_id: string; task_slug: string; map_index: number }>(
       `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_slug = $task_slug AND map_index = $map_index`,
