@@ -33,15 +33,8 @@ export interface CliProcess {
   stop(): Promise<number>;
 }
 
-/** Start `prefectlite ARGS…` (bun src/main.ts) as a long-running process. */
-export function startCli(args: string[], env: Record<string, string>): CliProcess {
-  const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), ...args], {
-    cwd: REPO_ROOT,
-    env: cliEnv(env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+/** A process's stdout and stderr collected into one text as they come; the function returns it so far. */
+export function collectOutput(proc: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> }): () => string {
   let text = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
@@ -54,12 +47,25 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
   };
   void pump(proc.stdout);
   void pump(proc.stderr);
+  return () => text;
+}
+
+/** Start `prefectlite ARGS…` (bun src/main.ts) as a long-running process. */
+export function startCli(args: string[], env: Record<string, string>): CliProcess {
+  const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), ...args], {
+    cwd: REPO_ROOT,
+    env: cliEnv(env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = collectOutput(proc);
   return {
     proc,
-    output: () => text,
+    output,
     async waitFor(pattern, ms = 20_000) {
-      await until(() => pattern.test(text), `${args.join(" ")} to print ${pattern} (printed so far:\n${text})`, ms);
-      return text.match(pattern)!;
+      await until(() => pattern.test(output()), `${args.join(" ")} to print ${pattern} (printed so far:\n${output()})`, ms);
+      return output().match(pattern)!;
     },
     async stop() {
       proc.kill("SIGTERM");

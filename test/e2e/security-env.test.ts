@@ -10,13 +10,14 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { build } from "../../scripts/build.ts";
 import { runCli, tempDir } from "../helpers.ts";
-import { cliEnv, FAST_SAFEGUARDS, one, openHome, until } from "./process-helpers.ts";
+import { cliEnv, collectOutput, FAST_SAFEGUARDS, one, openHome, until } from "./process-helpers.ts";
 
 let binary = "";
 let work = "";
 let home = "";
 let serve: Subprocess<"ignore", "pipe", "pipe"> | undefined;
-let output = "";
+/** What the server printed so far. */
+let output: () => string = () => "";
 let url = "";
 
 const marker = () => join(work, "PRELOAD_RAN");
@@ -47,19 +48,9 @@ export const flow = new Flow("env-guard", () => { look(); });
     stdout: "pipe",
     stderr: "pipe",
   });
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      output += decoder.decode(value, { stream: true });
-    }
-  };
-  void pump(serve.stdout);
-  void pump(serve.stderr);
-  await until(() => /listening on (http:\/\/\S+)/.test(output), `serve to listen (printed so far:\n${output})`);
-  url = output.match(/listening on (http:\/\/\S+)/)![1]!;
+  output = collectOutput(serve);
+  await until(() => /listening on (http:\/\/\S+)/.test(output()), `serve to listen (printed so far:\n${output()})`);
+  url = output().match(/listening on (http:\/\/\S+)/)![1]!;
 }, 120_000);
 
 afterAll(async () => {
@@ -114,14 +105,14 @@ describe("the compiled binary's serve and agent, with a run environment that wou
         .query("UPDATE flow_run SET run_config = $rc, scheduled_start_time = $now, state_start_time = $now WHERE id = $id")
         .run({ id: runId, now, rc: JSON.stringify({ env: { BUN_OPTIONS: attack(), RUN_CONFIG_KEPT: "yes" } }) });
       const state = () => one<{ state: string }>(backend, "SELECT state FROM flow_run WHERE id = $id", { id: runId }).state;
-      await until(() => ["Success", "Failed"].includes(state()), `the run to finish (server output:\n${output})`, 60_000);
+      await until(() => ["Success", "Failed"].includes(state()), `the run to finish (server output:\n${output()})`, 60_000);
       expect(state()).toBe("Success");
     } finally {
       backend.close();
     }
     expect(JSON.parse(readFileSync(join(work, "seen.json"), "utf8"))).toEqual({ bunOptions: null, kept: "yes" });
     expect(existsSync(marker())).toBe(false);
-    expect(output).toMatch(new RegExp(`flow run ${runId}: run_config\\.env sets "BUN_OPTIONS", which a run may not set`));
-    expect(output).not.toContain("base64");
+    expect(output()).toMatch(new RegExp(`flow run ${runId}: run_config\\.env sets "BUN_OPTIONS", which a run may not set`));
+    expect(output()).not.toContain("base64");
   }, 90_000);
 });

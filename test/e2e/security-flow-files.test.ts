@@ -11,7 +11,7 @@ import { build } from "../../scripts/build.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import { HttpTransport } from "../../src/client/http-transport.ts";
 import { tempDir } from "../helpers.ts";
-import { cliEnv, one, openHome, until } from "./process-helpers.ts";
+import { cliEnv, collectOutput, one, openHome, until } from "./process-helpers.ts";
 
 let binary = "";
 
@@ -26,25 +26,14 @@ afterAll(() => {
 /** `prefectlite ARGS…` (the binary) as a long-running process whose output is collected. */
 function startBinary(args: string[], env: Record<string, string>, cwd: string) {
   const proc = Bun.spawn([binary, ...args], { cwd, env: cliEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let text = "";
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      text += decoder.decode(value, { stream: true });
-    }
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
+  const output = collectOutput(proc);
   return {
     proc,
-    output: () => text,
-    lines: (pattern: RegExp) => text.split("\n").filter((l) => pattern.test(l)),
+    output,
+    lines: (pattern: RegExp) => output().split("\n").filter((l) => pattern.test(l)),
     async waitFor(pattern: RegExp, ms = 30_000) {
-      await until(() => pattern.test(text), `${pattern} in the server's output:\n${text}`, ms);
-      return text.match(pattern)!;
+      await until(() => pattern.test(output()), `${pattern} in the server's output:\n${output()}`, ms);
+      return output().match(pattern)!;
     },
   };
 }

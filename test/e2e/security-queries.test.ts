@@ -14,7 +14,7 @@ import { Flow, task } from "../../src/index.ts";
 import { openBackend } from "../../src/runtime/backend.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
 import { tempDir } from "../helpers.ts";
-import { cliEnv, until } from "./process-helpers.ts";
+import { cliEnv, collectOutput, until } from "./process-helpers.ts";
 
 const double = task({ name: "double" }, (n: number) => n * 2);
 const flow = new Flow("dos-target", () => {
@@ -43,20 +43,9 @@ beforeAll(async () => {
   backend.close();
 
   serve = Bun.spawn([binary, "serve", "--port", "0"], { env: cliEnv({ PREFECTLITE_HOME: home }), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let output = "";
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      output += decoder.decode(value, { stream: true });
-    }
-  };
-  void pump(serve.stdout);
-  void pump(serve.stderr);
-  await until(() => /listening on (http:\/\/\S+)/.test(output), `serve to listen (printed:\n${output})`);
-  url = output.match(/listening on (http:\/\/\S+)/)![1]!;
+  const output = collectOutput(serve);
+  await until(() => /listening on (http:\/\/\S+)/.test(output()), `serve to listen (printed:\n${output()})`);
+  url = output().match(/listening on (http:\/\/\S+)/)![1]!;
 }, 120_000);
 
 afterAll(async () => {
