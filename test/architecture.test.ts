@@ -1,7 +1,7 @@
 /**
- * DESIGN.md's "who may import whom", checked over every import in src/ (static, re-exports and
- * dynamic imports with a literal path). README.md ("Design notes") records where this table
- * departs from DESIGN.md and why.
+ * docs/architecture.md's "who may import whom", checked over every import in src/ (static,
+ * re-exports and dynamic imports with a literal path). That page says where the table departs
+ * from DESIGN.md and why.
  */
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -10,47 +10,28 @@ import { dirname, join, relative, resolve } from "node:path";
 const SRC = resolve(import.meta.dir, "../src");
 
 /**
- * Layer → the other layers it may import. A new folder under src/ must be added here (and its
- * place explained in README.md's design notes): the first test below fails until it is.
- * `settings`, `stdio` and `real-paths` (the process's configuration, its output descriptors and
- * the file system's facts about result paths) may be imported by every layer but core.
+ * Layer → the other layers it may import: the table of docs/architecture.md ("Who may import
+ * whom"), read here so that the map and the check cannot drift apart. A new folder under src/
+ * must be added there (with why): the first test below fails until it is. Its first row lists
+ * the layers every layer but core may import.
  */
-const MAY_IMPORT: Record<string, readonly string[]> = {
-  core: [],
-  engine: ["core"],
-  loader: ["core", "index", "hello-world"],
-  // The SDK's Client reaches the embedded backend through a lazy import of runtime (never static).
-  sdk: ["core", "engine", "client", "runtime", "run-process"],
-  storage: ["core"],
-  services: ["storage", "core"],
-  api: ["services", "core"],
-  // The server mounts the UI's routes (DESIGN.md: "server mounts it").
-  server: ["api", "services", "core", "ui"],
-  ui: ["api", "services", "core"],
-  loops: ["core"],
-  scheduler: ["services", "client", "backed", "engine", "loader", "core", "loops"],
-  agent: ["services", "client", "backed", "engine", "loader", "core", "loops", "run-process"],
-  // The zombie killer and Lazarus loops: their rules are services'.
-  safeguards: ["services", "loops", "core"],
-  // The watcher folder also holds the wiring of its events to loader → client (re-registration).
-  watcher: ["core", "loops", "loader", "client"],
-  client: ["core", "services"],
-  // Executes a backed flow run: the engine with a reporter over the client, the flow from the loader
-  // (and loads a flow file in a child, whose command line is run-process's).
-  backed: ["core", "engine", "client", "loader", "sdk", "run-process"],
-  // A flow run's process, from outside it: its command, its environment, starting it, supervising
-  // it (start deadline, run ended elsewhere, cancel grace), the warm-child protocol, and what to
-  // write when it ends. The agent, `run --execute` and agentless sub-flows use it.
-  "run-process": ["core", "client"],
-  runtime: ["run-process", "backed", "server", "ui", "api", "services", "storage", "scheduler", "agent", "safeguards", "watcher", "loops", "client", "engine", "loader", "sdk", "core", "index", "hello-world"],
-  cli: ["runtime", "run-process", "backed", "client", "services", "watcher", "loader", "engine", "core"],
-  index: ["core", "sdk", "client", "engine"],
-  "hello-world": ["index"],
-  main: ["cli"],
-  settings: [],
-  stdio: [],
-  "real-paths": [],
-};
+function readImportTable(): { mayImport: Record<string, readonly string[]>; shared: readonly string[] } {
+  const doc = readFileSync(resolve(import.meta.dir, "../docs/architecture.md"), "utf8");
+  const table = /<!-- import-table -->([\s\S]*?)<!-- \/import-table -->/.exec(doc)?.[1];
+  if (!table) throw new Error("docs/architecture.md has no <!-- import-table --> … <!-- /import-table --> block");
+  const mayImport: Record<string, readonly string[]> = {};
+  let shared: readonly string[] = [];
+  for (const line of table.split("\n")) {
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    if (cells.length !== 2 || cells[0] === "layer" || /^-+$/.test(cells[0]!)) continue;
+    const names = [...cells[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    if (cells[0] === "(every layer but core)") shared = names;
+    else mayImport[cells[0]!.replace(/`/g, "")] = names;
+  }
+  return { mayImport, shared };
+}
+
+const { mayImport: MAY_IMPORT, shared: SHARED } = readImportTable();
 
 /** What loading a user flow may never pull in (statically) through the SDK entry. */
 const NEVER_FROM_SDK = ["server", "ui", "api", "runtime", "cli", "scheduler", "agent", "watcher"];
@@ -98,7 +79,7 @@ describe("architecture", () => {
     expect(unknown).toEqual([]);
   });
 
-  test("each import goes only where DESIGN.md's table allows", () => {
+  test("each import goes only where docs/architecture.md's table allows", () => {
     const violations: string[] = [];
     let checked = 0;
     for (const file of files) {
@@ -108,7 +89,7 @@ describe("architecture", () => {
         const to = layerOf(target);
         if (to === from || isVersionRead(file, target)) continue;
         const allowed = MAY_IMPORT[from] ?? [];
-        if (allowed.includes(to) || ((to === "settings" || to === "stdio" || to === "real-paths") && from !== "core")) continue;
+        if (allowed.includes(to) || (SHARED.includes(to) && from !== "core")) continue;
         violations.push(`${relative(SRC, file)} (${from}) imports ${specifier} (${to})`);
       }
     }
