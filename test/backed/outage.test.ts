@@ -42,7 +42,7 @@ interface Proxy {
   stop(): void;
 }
 
-/** Forwards to `target`; the first request carrying a Success is forwarded, then the proxy is down for `downMs` (forever when undefined). */
+/** Forwards to `target`; the request carrying task 'first''s Success is forwarded, its answer lost, then the proxy is down for `downMs` (forever when undefined). */
 function outageProxy(target: string, downMs: number | undefined): Proxy {
   const flag = globalThis as { outageDown?: boolean };
   let tripped = false;
@@ -58,7 +58,9 @@ function outageProxy(target: string, downMs: number | undefined): Proxy {
       const headers = new Headers(request.headers);
       headers.delete("host");
       const forwarded = await fetch(`${target}${new URL(request.url).pathname}`, { method: request.method, headers, body });
-      if (!tripped && body.includes("set_task_run_states") && body.includes('"type":"Success"')) {
+      // The write carrying task 'first''s Success (its "Finished" log line travels with it; the
+      // parameter's Success may go in a write of its own before it).
+      if (!tripped && body.includes("set_task_run_states") && body.includes("Task 'first': Finished task run")) {
         tripped = true;
         flag.outageDown = true;
         signalDown();
