@@ -53,7 +53,7 @@ function guessLimitOf(throttle: TokenThrottle): GuessLimit {
 }
 
 /**
- * The HTTP face of the backend: `POST/GET /graphql` (a plain JSON POST on a fast path, see
+ * The HTTP face of the backend: `POST/GET /graphql` and `POST /` (a plain JSON POST on a fast path, see
  * graphql-post.ts; everything else through graphql-yoga), `GET /health` (always open, to any
  * host: it says nothing but "ok", and health probes use addresses the server does not know),
  * the allowed hosts, the optional bearer token (wrong ones throttled per address) and the body
@@ -96,18 +96,30 @@ export function createApp(options: AppOptions): Hono {
     maxSize: maxBodyBytes,
     onError: (c) => jsonError(c, 413, `request body too large: the limit is ${formatBytes(maxBodyBytes)}`, "PAYLOAD_TOO_LARGE"),
   });
-  app.on(["GET", "POST"], "/graphql", graphqlRequestRules, limit, (c) => {
+  const graphql = (c: Context) => {
     const request = c.req.raw;
-    if (!isPlainJsonPost(request)) return yoga.fetch(request);
+    if (!isPlainJsonPost(request)) return yoga.fetch(atGraphqlEndpoint(request));
     const agentId = request.headers.get(AGENT_ID_HEADER) ?? undefined;
     return handleJsonPost(c, schema, contextFactory({ agentId, request }));
-  });
+  };
+  app.on(["GET", "POST"], "/graphql", graphqlRequestRules, limit, graphql);
+  // Prefect 1's client posts its GraphQL to the server's root (Apollo's endpoint in front of
+  // Prefect Server): a JSON POST to `/` is the same endpoint; `GET /` stays the UI.
+  app.post("/", graphqlRequestRules, limit, graphql);
   app.notFound((c) => jsonError(c, 404, `no route ${c.req.method} ${new URL(c.req.url).pathname}`, "NOT_FOUND"));
   app.onError((error, c) => {
     console.error("prefectlite: unexpected error in an HTTP request:", error.stack ?? error.message);
     return jsonError(c, 500, INTERNAL_ERROR_MESSAGE, "INTERNAL");
   });
   return app;
+}
+
+/** The request as yoga's endpoint expects it (a POST to `/` is one to `/graphql`). */
+function atGraphqlEndpoint(request: Request): Request {
+  const url = new URL(request.url);
+  if (url.pathname === "/graphql") return request;
+  url.pathname = "/graphql";
+  return new Request(url, request);
 }
 
 function formatBytes(n: number): string {

@@ -34,20 +34,38 @@ export async function handleJsonPost(c: Context, schema: GraphQLSchema, context:
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return badRequest("the request body must be one JSON object: { query, variables?, operationName? }");
   }
-  const { query, variables, operationName } = body as Record<string, unknown>;
+  const { query, operationName } = body as Record<string, unknown>;
   if (typeof query !== "string" || query.trim() === "") return badRequest("the request has no query: send { \"query\": \"…\" }");
-  if (variables !== undefined && variables !== null && (typeof variables !== "object" || Array.isArray(variables))) {
-    return badRequest("variables must be a JSON object");
-  }
+  const variables = variablesOf((body as Record<string, unknown>).variables);
+  if (variables === INVALID) return badRequest("variables must be a JSON object, or a string holding one (\"null\" for none)");
   if (operationName !== undefined && operationName !== null && typeof operationName !== "string") {
     return badRequest("operationName must be a string");
   }
   const result = await executeGraphQL(
     schema,
     query,
-    (variables ?? undefined) as Record<string, unknown> | undefined,
+    variables,
     context,
     (operationName ?? undefined) as string | undefined,
   );
   return new Response(JSON.stringify(result), { status: 200, headers: JSON_HEADERS });
+}
+
+const INVALID = Symbol("invalid variables");
+
+/**
+ * The request's variables: an object, or — as Prefect 1's client sends them, and Apollo Server in
+ * front of Prefect Server accepted — a JSON string holding one (`"null"` when there are none).
+ */
+function variablesOf(raw: unknown): Record<string, unknown> | undefined | typeof INVALID {
+  let value = raw;
+  if (typeof value === "string") {
+    try {
+      value = value.trim() === "" ? null : JSON.parse(value);
+    } catch {
+      return INVALID;
+    }
+  }
+  if (value === undefined || value === null) return undefined;
+  return typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : INVALID;
 }
