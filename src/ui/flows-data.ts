@@ -153,7 +153,7 @@ export interface FlowDetail {
   tasks: Row[];
   recentRuns: Row[];
   runCount: number;
-  /** The flow's file failed to load the last time serve's watcher read it (the registered version stays live). */
+  /** The flow's file failed to load the last time serve's watcher read it (any version registered before stays live). */
   loadError: FlowFileError | undefined;
 }
 

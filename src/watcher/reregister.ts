@@ -72,7 +72,7 @@ export function createFlowFileRegistrar(options: FlowFileRegistrarOptions): Flow
     } catch (e) {
       // The message names the file ("Failed to load 'x.ts': Unexpected = (line 4, column 21)").
       const error = errorMessage(e).split("\n")[0]!;
-      log(`error: ${error} (the registered version stays live)`);
+      log(`error: ${error} (any version registered before stays live)`);
       options.onLoadOutcome?.(path, error);
       return;
     }
