@@ -5,6 +5,7 @@ import { nextTurn } from "../core/event-loop.ts";
 import { taskRunKeyString, type RunReporter, type TaskRunKey } from "../engine/ports.ts";
 import type { LogRow, RunApi, TaskRunRow } from "../client/run-api.ts";
 import { writeStderr } from "../stdio.ts";
+import { OutageWindow } from "./outage-window.ts";
 
 export interface BackendReporterOptions {
   flowRunId: string;
@@ -64,7 +65,6 @@ interface StateLine {
 }
 
 const DEFAULT_RETRY_WINDOW_MS = 300_000;
-const LONGEST_BACKOFF_MS = 2_000;
 
 /**
  * The engine's RunReporter for a backed run. Task-run states and logs are queued and written by
@@ -87,12 +87,9 @@ export class BackendReporter implements RunReporter {
   /** The group-commit loop, from when something was queued until the queue is empty again. */
   private draining: Promise<void> | undefined;
   private closed = false;
-  private lostError: PrefectliteError | undefined;
   private cancelSeen = false;
-  /** Since when calls find the backend unreachable (undefined: it answers). */
-  private unreachableSince: number | undefined;
   private readonly batchSize: number;
-  private readonly retryWindowMs: number;
+  private readonly outage: OutageWindow;
   private readonly warn: (message: string) => void;
 
   constructor(
@@ -101,8 +98,12 @@ export class BackendReporter implements RunReporter {
   ) {
     this.flowRunVersion = options.flowRunVersion;
     this.batchSize = options.batchSize ?? 1000;
-    this.retryWindowMs = options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS;
     this.warn = options.warn ?? ((m) => writeStderr(`${m}\n`));
+    // Lost: accept nothing more, and tell the runner to stop.
+    this.outage = new OutageWindow(options.retryWindowMs ?? DEFAULT_RETRY_WINDOW_MS, this.warn, (error) => {
+      this.closed = true;
+      this.options.onLost?.(error);
+    });
     for (const row of options.taskRuns) this.track(row);
   }
 
@@ -113,7 +114,7 @@ export class BackendReporter implements RunReporter {
 
   /** Set once the backend stayed unreachable past the retry window. */
   get lost(): PrefectliteError | undefined {
-    return this.lostError;
+    return this.outage.lost;
   }
 
   taskRunId(key: TaskRunKey): string | undefined {
@@ -121,7 +122,7 @@ export class BackendReporter implements RunReporter {
   }
 
   async setFlowRunState(state: State): Promise<void> {
-    if (this.lostError) throw this.lostError;
+    if (this.outage.lost) throw this.outage.lost;
     if (this.closed) return;
     await this.serialized(() => this.writeFlowRunState(state));
   }
@@ -155,7 +156,7 @@ export class BackendReporter implements RunReporter {
     }
     if (state.isMapped() && (state.nMapStates ?? 0) > 0) {
       // Children exist before any of them reports, and in one call however many there are.
-      const children = await this.retrying(() => this.api.mappedChildren(this.options.flowRunId, key.slug, state.nMapStates!));
+      const children = await this.outage.call(() => this.api.mappedChildren(this.options.flowRunId, key.slug, state.nMapStates!));
       for (const child of children) if (!this.runs.has(taskRunKeyString(child.task_slug, child.map_index))) this.track(child);
     }
     if (this.options.versionLocking && state.type === "Running") {
@@ -224,18 +225,18 @@ export class BackendReporter implements RunReporter {
    * everything reported so far is stored, and rejects when the backend is lost.
    */
   checkpoint(): Promise<void> | undefined {
-    if (this.lostError) return Promise.reject(this.lostError);
+    if (this.outage.lost) return Promise.reject(this.outage.lost);
     const draining = this.draining;
     if (!draining) return undefined;
     return draining.then(() => {
-      if (this.lostError) throw this.lostError;
+      if (this.outage.lost) throw this.outage.lost;
     });
   }
 
   /** Write out everything queued so far (in order, after any write under way). */
   async flush(): Promise<void> {
     await this.serialized(() => this.drain());
-    if (this.lostError) throw this.lostError;
+    if (this.outage.lost) throw this.outage.lost;
   }
 
   /** Flush, then accept nothing more (a run that was stopped must not write after it ended). */
@@ -256,7 +257,7 @@ export class BackendReporter implements RunReporter {
   /** A task run the start-up read did not include: a mapped child created since (e.g. by another runner). */
   private async lookup(key: TaskRunKey): Promise<TrackedRun | undefined> {
     if (key.mapIndex < 0) return undefined;
-    const children = await this.retrying(() => this.api.mappedChildren(this.options.flowRunId, key.slug, key.mapIndex + 1));
+    const children = await this.outage.call(() => this.api.mappedChildren(this.options.flowRunId, key.slug, key.mapIndex + 1));
     for (const child of children) if (!this.runs.has(taskRunKeyString(child.task_slug, child.map_index))) this.track(child);
     return this.runs.get(taskRunKeyString(key.slug, key.mapIndex));
   }
@@ -283,7 +284,7 @@ export class BackendReporter implements RunReporter {
    * `batches: false` writes states and logs in calls of their own (after a refused batch).
    */
   private async drain(batches = true): Promise<void> {
-    while ((this.states.length || this.logs.length) && !this.lostError) {
+    while ((this.states.length || this.logs.length) && !this.outage.lost) {
       await this.writeQueued(this.states.splice(0, this.batchSize), this.logs.splice(0, this.batchSize), batches);
       // In-process a batch is written synchronously: between batches, let the event loop turn
       // (heartbeats, the cancel watch, the engine's next states join the next batch).
@@ -306,16 +307,16 @@ export class BackendReporter implements RunReporter {
     const writeBatch = batches ? this.api.writeBatch?.bind(this.api) : undefined;
     try {
       if (writeBatch && items.length && withLines.length) {
-        await this.retrying(() => writeBatch({ taskRunStates: items, logs: withLines }));
+        await this.outage.call(() => writeBatch({ taskRunStates: items, logs: withLines }));
       } else {
-        if (items.length) await this.retrying(() => this.api.setTaskRunStates(items));
+        if (items.length) await this.outage.call(() => this.api.setTaskRunStates(items));
         if (withLines.length) await this.writeLogs(withLines);
       }
       for (const q of live) q.run.state = q.state.type;
       this.recorded(live);
     } catch (e) {
       for (const [run, version] of base) run.version = version;
-      if (this.lostError) return;
+      if (this.outage.lost) return;
       if (!isRefusal(e)) {
         this.warn(`Could not record ${live.length} task run states: ${errorMessage(e)}`);
         for (const q of live) if (q.line) this.unrecorded(q.line, q.state.type, errorMessage(e));
@@ -335,8 +336,8 @@ export class BackendReporter implements RunReporter {
     const groups = new Map<TrackedRun, QueuedState[]>();
     for (const q of batch) groups.set(q.run, [...(groups.get(q.run) ?? []), q]);
     const [rows, flowRun] = await Promise.all([
-      this.retrying(() => this.api.readTaskRuns([...groups.keys()].map((r) => r.id))),
-      this.retrying(() => this.api.readFlowRunState(this.options.flowRunId)),
+      this.outage.call(() => this.api.readTaskRuns([...groups.keys()].map((r) => r.id))),
+      this.outage.call(() => this.api.readFlowRunState(this.options.flowRunId)),
     ]);
     this.sawCancel(flowRun?.state);
     // The backend's rule (services/states.ts): Running while the flow run is Running, or while it
@@ -369,7 +370,7 @@ export class BackendReporter implements RunReporter {
     const write = async (group: Array<[TrackedRun, QueuedState[]]>) => {
       const items = group.flatMap(([run, queued]) => queued.map((q, i) => ({ taskRunId: run.id, version: run.version + i, state: q.state, writeId: q.writeId })));
       if (!items.length) return;
-      await this.retrying(() => this.api.setTaskRunStates(items));
+      await this.outage.call(() => this.api.setTaskRunStates(items));
       for (const [run, queued] of group) {
         run.version += queued.length;
         run.state = queued[queued.length - 1]!.state.type;
@@ -383,7 +384,7 @@ export class BackendReporter implements RunReporter {
       await write(kept);
     } catch {
       for (const entry of kept) {
-        if (this.lostError) return;
+        if (this.outage.lost) return;
         try {
           await write([entry]);
         } catch (e) {
@@ -411,16 +412,16 @@ export class BackendReporter implements RunReporter {
     if (run.held) return false;
     try {
       const writeId = Bun.randomUUIDv7();
-      const [version] = await this.retrying(() => this.api.setTaskRunStates([{ taskRunId: run.id, version: run.version, state, writeId }]));
+      const [version] = await this.outage.call(() => this.api.setTaskRunStates([{ taskRunId: run.id, version: run.version, state, writeId }]));
       run.version = version!;
       run.state = "Running";
       return true;
     } catch (e) {
-      if (this.lostError) return false;
+      if (this.outage.lost) return false;
       if (!isRefusal(e)) throw e;
       const [[row], flowRun] = await Promise.all([
-        this.retrying(() => this.api.readTaskRuns([run.id])),
-        this.retrying(() => this.api.readFlowRunState(this.options.flowRunId)),
+        this.outage.call(() => this.api.readTaskRuns([run.id])),
+        this.outage.call(() => this.api.readFlowRunState(this.options.flowRunId)),
       ]);
       this.sawCancel(flowRun?.state);
       run.held = true;
@@ -437,18 +438,18 @@ export class BackendReporter implements RunReporter {
       if (await this.finishInOneBatch(state)) return;
       await this.drain(false);
     }
-    if (this.lostError) throw this.lostError;
+    if (this.outage.lost) throw this.outage.lost;
     const json = state.toJSON();
     const writeId = Bun.randomUUIDv7();
     try {
-      this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, this.flowRunVersion, json, writeId));
+      this.flowRunVersion = await this.outage.call(() => this.api.setFlowRunState(this.options.flowRunId, this.flowRunVersion, json, writeId));
       this.options.onFlowRunState?.(state);
       return;
     } catch (e) {
       if (!isRefusal(e)) throw e;
     }
     // Someone else changed the flow run (a cancel, another runner): re-read and decide.
-    const current = await this.retrying(() => this.api.readFlowRunState(this.options.flowRunId));
+    const current = await this.outage.call(() => this.api.readFlowRunState(this.options.flowRunId));
     if (!current) throw new PrefectliteError("NotFound", `Flow run ${this.options.flowRunId} no longer exists`);
     this.flowRunVersion = current.version;
     this.sawCancel(current.state);
@@ -456,7 +457,7 @@ export class BackendReporter implements RunReporter {
     if (current.state === "Cancelling" && !state.isFinished()) return;
     if (current.state === state.type && state.type === "Running") return;
     try {
-      this.flowRunVersion = await this.retrying(() => this.api.setFlowRunState(this.options.flowRunId, current.version, json, writeId));
+      this.flowRunVersion = await this.outage.call(() => this.api.setFlowRunState(this.options.flowRunId, current.version, json, writeId));
       this.options.onFlowRunState?.(state);
     } catch (e) {
       if (!isRefusal(e)) throw e;
@@ -473,10 +474,10 @@ export class BackendReporter implements RunReporter {
   private async finishInOneBatch(state: State): Promise<boolean> {
     const writeBatch = this.api.writeBatch?.bind(this.api);
     if (!writeBatch) return false;
-    while ((this.states.length > this.batchSize || this.logs.length > this.batchSize) && !this.lostError) {
+    while ((this.states.length > this.batchSize || this.logs.length > this.batchSize) && !this.outage.lost) {
       await this.writeQueued(this.states.splice(0, this.batchSize), this.logs.splice(0, this.batchSize));
     }
-    if (this.lostError) throw this.lostError;
+    if (this.outage.lost) throw this.outage.lost;
     const queued = this.states.splice(0);
     const logs = this.logs.splice(0);
     const live = queued.filter((q) => !q.run.held);
@@ -490,10 +491,10 @@ export class BackendReporter implements RunReporter {
     const flowRunState = { id: this.options.flowRunId, version: this.flowRunVersion, state: json, writeId: Bun.randomUUIDv7() };
     let written: { flowRunVersion?: number };
     try {
-      written = await this.retrying(() => writeBatch({ taskRunStates: items, logs: withLines, flowRunState }));
+      written = await this.outage.call(() => writeBatch({ taskRunStates: items, logs: withLines, flowRunState }));
     } catch (e) {
       for (const [run, version] of base) run.version = version;
-      if (this.lostError) throw e;
+      if (this.outage.lost) throw e;
       this.states.unshift(...queued);
       this.logs.unshift(...logs);
       return false;
@@ -509,52 +510,10 @@ export class BackendReporter implements RunReporter {
 
   private async writeLogs(batch: LogRow[]): Promise<void> {
     try {
-      await this.retrying(() => this.api.writeLogs(batch));
+      await this.outage.call(() => this.api.writeLogs(batch));
     } catch (e) {
-      if (!this.lostError) this.warn(`Could not record ${batch.length} log lines: ${errorMessage(e)}`);
+      if (!this.outage.lost) this.warn(`Could not record ${batch.length} log lines: ${errorMessage(e)}`);
     }
-  }
-
-  /**
-   * Retry while the backend cannot be reached (a restarting server), with backoff, for the retry
-   * window; past it the reporter is lost. Other errors are the caller's to sort out. Every write
-   * carries its id, so a retry of a write whose answer was lost is made once.
-   */
-  private async retrying<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.lostError) throw this.lostError;
-      try {
-        const value = await call();
-        if (this.unreachableSince !== undefined) {
-          this.warn(`The backend answers again (after ${((Date.now() - this.unreachableSince) / 1000).toFixed(1)} s): the run goes on`);
-          this.unreachableSince = undefined;
-        }
-        return value;
-      } catch (e) {
-        if (!isPrefectliteError(e) || e.code !== "Unavailable") throw e;
-        const now = Date.now();
-        if (this.unreachableSince === undefined) {
-          this.unreachableSince = now;
-          this.warn(`${errorMessage(e)}: the run's writes are kept and retried for up to ${Math.round(this.retryWindowMs / 1000)} s; no task starts until its upstream is recorded`);
-        }
-        const left = this.unreachableSince + this.retryWindowMs - now;
-        if (left <= 0) throw this.lose(e);
-        await Bun.sleep(Math.min(LONGEST_BACKOFF_MS, 50 * 2 ** attempt, left));
-      }
-    }
-  }
-
-  /** Give up on the backend: accept nothing more, and tell the runner to stop. */
-  private lose(cause: PrefectliteError): PrefectliteError {
-    if (this.lostError) return this.lostError;
-    this.lostError = new PrefectliteError(
-      "Unavailable",
-      `the backend could not be reached for ${Math.round(this.retryWindowMs / 1000)} s (${errorMessage(cause)}): the run stops here, its unrecorded work is left to the backend's safeguards`,
-    );
-    this.closed = true;
-    this.warn(this.lostError.message);
-    this.options.onLost?.(this.lostError);
-    return this.lostError;
   }
 }
 
