@@ -1,6 +1,5 @@
 import {
   getNamedType,
-  getOperationAST,
   getNullableType,
   GraphQLError,
   isAbstractType,
@@ -22,12 +21,10 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import type { Plugin } from "graphql-yoga";
 import { isTableName, type ReadModel, type TableName } from "../services/read-model.ts";
 import { jsonNestsDeeperThan } from "../services/validate.ts";
 import { isPrefectliteError } from "../core/errors.ts";
 import { settings } from "../settings.ts";
-import type { ApiContext } from "./context.ts";
 import { GRAPHQL_ERROR_CODES } from "./errors.ts";
 
 /**
@@ -399,29 +396,4 @@ export function checkOperation(
     );
   }
   return w.errors;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The same checks in graphql-yoga's pipeline (GET, other content types, batches).
-
-/** A yoga plugin running the checks above at parse, validate and execute. */
-export function queryLimitsPlugin(): Plugin<Record<string, unknown>> {
-  return {
-    onParse({ params }) {
-      const source = params.source as string | { body: string };
-      const error = checkQueryText(typeof source === "string" ? source : source.body);
-      if (error) throw error;
-    },
-    onValidate({ params, setResult }) {
-      const errors = checkDocumentShape(params.documentAST);
-      if (errors.length) setResult(errors);
-    },
-    onExecute({ args, setResultAndStopExecution }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      if (!operation) return;
-      const reads = (args.contextValue as Partial<ApiContext> | undefined)?.reads;
-      const errors = checkOperation(args.schema, args.document, operation, args.variableValues as Record<string, unknown> | undefined, reads);
-      if (errors.length) setResultAndStopExecution({ errors });
-    },
-  };
 }

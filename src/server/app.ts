@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApiContext } from "../api/context.ts";
 import { INTERNAL_ERROR_MESSAGE, toPublicError } from "../api/errors.ts";
-import { queryLimitsPlugin } from "../api/query-limits.ts";
+import { queryLimitsPlugin } from "./query-limits-plugin.ts";
 import { mountUi } from "../ui/routes.tsx";
 import { tooManyGuesses, type GuessLimit } from "../ui/auth.ts";
 import { AllowedHosts, type HostAllowList } from "./allowed-hosts.ts";
