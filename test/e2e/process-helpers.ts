@@ -50,6 +50,13 @@ export function collectOutput(proc: { stdout: ReadableStream<Uint8Array>; stderr
   return () => text;
 }
 
+/** The URL a starting `serve` prints ("listening on http://…"), once it has printed it. */
+export async function listeningUrl(output: () => string): Promise<string> {
+  const pattern = /listening on (http:\/\/\S+)/;
+  await until(() => pattern.test(output()), `serve to listen (printed so far:\n${output()})`);
+  return output().match(pattern)![1]!;
+}
+
 /** Start `prefectlite ARGS…` (bun src/main.ts) as a long-running process. */
 export function startCli(args: string[], env: Record<string, string>): CliProcess {
   const proc = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), ...args], {

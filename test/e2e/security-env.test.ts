@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { build } from "../../scripts/build.ts";
 import { runCli, tempDir } from "../helpers.ts";
-import { cliEnv, collectOutput, FAST_SAFEGUARDS, one, openHome, until } from "./process-helpers.ts";
+import { cliEnv, collectOutput, FAST_SAFEGUARDS, listeningUrl, one, openHome, until } from "./process-helpers.ts";
 
 let binary = "";
 let work = "";
@@ -49,8 +49,7 @@ export const flow = new Flow("env-guard", () => { look(); });
     stderr: "pipe",
   });
   output = collectOutput(serve);
-  await until(() => /listening on (http:\/\/\S+)/.test(output()), `serve to listen (printed so far:\n${output()})`);
-  url = output().match(/listening on (http:\/\/\S+)/)![1]!;
+  url = await listeningUrl(output);
 }, 120_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { Flow, task } from "../../src/index.ts";
 import { openBackend } from "../../src/runtime/backend.ts";
 import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
 import { tempDir } from "../helpers.ts";
-import { cliEnv, collectOutput, until } from "./process-helpers.ts";
+import { cliEnv, collectOutput, listeningUrl } from "./process-helpers.ts";
 
 const double = task({ name: "double" }, (n: number) => n * 2);
 const flow = new Flow("dos-target", () => {
@@ -44,8 +44,7 @@ beforeAll(async () => {
 
   serve = Bun.spawn([binary, "serve", "--port", "0"], { env: cliEnv({ PREFECTLITE_HOME: home }), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const output = collectOutput(serve);
-  await until(() => /listening on (http:\/\/\S+)/.test(output()), `serve to listen (printed:\n${output()})`);
-  url = output().match(/listening on (http:\/\/\S+)/)![1]!;
+  url = await listeningUrl(output);
 }, 120_000);
 
 afterAll(async () => {
