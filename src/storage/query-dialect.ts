@@ -108,6 +108,12 @@ const POSTGRES_ARRAY_TYPES: Record<ColumnType, string> = {
   json: "jsonb[]",
 };
 
+/** A trailing lone backslash made literal, as likeToGlob reads it (PostgreSQL refuses a pattern ending in its escape). */
+function closeTrailingEscape(pattern: string): string {
+  const trailing = pattern.length - pattern.replace(/\\+$/, "").length;
+  return trailing % 2 === 1 ? `${pattern}\\` : pattern;
+}
+
 export const POSTGRES: Dialect = {
   name: "postgres",
   placeholder: (n) => `$${n}`,
@@ -122,8 +128,8 @@ export const POSTGRES: Dialect = {
   jsonCompare: (column, p, op) => `${column} ${op} (${p}::text)::jsonb`,
   jsonContains: (column, p) => `${column} @> (${p}::text)::jsonb`,
   // PostgreSQL's LIKE escapes with a backslash by default, as the API's patterns do.
-  like: (pattern, negate) => ({ value: pattern, condition: (column, p) => `${column} ${negate ? "NOT " : ""}LIKE ${p}` }),
-  ilike: (pattern, negate) => ({ value: pattern, condition: (column, p) => `${column} ${negate ? "NOT " : ""}ILIKE ${p}` }),
+  like: (pattern, negate) => ({ value: closeTrailingEscape(pattern), condition: (column, p) => `${column} ${negate ? "NOT " : ""}LIKE ${p}` }),
+  ilike: (pattern, negate) => ({ value: closeTrailingEscape(pattern), condition: (column, p) => `${column} ${negate ? "NOT " : ""}ILIKE ${p}` }),
   nullsByDefault: { ASC: "LAST", DESC: "FIRST" },
   offsetOnly: (p) => ` OFFSET ${p}`,
   // Ids are UUIDv7 (time ordered); tasks keep the order they were declared in.

@@ -487,7 +487,8 @@ function postgresTooComplex(error: unknown): Error | undefined {
   if (state === "54000" || state === "54001") {
     return validationError(`the query is too large for the database (PostgreSQL: ${message}): use fewer conditions or smaller values`);
   }
-  if (state === "22003" || state === "22P02" || state === "22007" || state === "22008") {
+  // Out of range, malformed text of a type, bad dates, NUL characters (text and jsonb hold none).
+  if (["22003", "22P02", "22007", "22008", "22021", "22P05"].includes(state as string)) {
     return validationError(`a value of this query does not fit its column (PostgreSQL: ${message})`);
   }
   return undefined;

@@ -102,6 +102,9 @@ describe("where: comparison operators", () => {
     expect(await logs({ _like: "%broken\\_thing" })).toEqual([id(62)]);
     expect(await logs({ _like: "%broken_thing*" })).toEqual([]);
     expect(await logs({ _ilike: "%TASK 'EXTRACT'%" })).toEqual([id(61)]);
+    // A trailing backslash escapes nothing: it is a literal backslash.
+    expect(await logs({ _like: "debugging\\" })).toEqual([]);
+    expect(await logs({ _ilike: "DEBUGGING%\\" })).toEqual([]);
   });
 
   test("_is_null", async () => {
@@ -248,6 +251,14 @@ describe("hostile and wrong input", () => {
       expect(await runs({ labels: { _contains: [value] } })).toEqual([]);
     }
     expect(await q.count("flow_run")).toBe(4);
+  });
+
+  test("a NUL character in a value matches nothing, or is refused as a Validation error", async () => {
+    const outcome = await runs({ name: { _eq: "fir\u0000st" } }).then(
+      (rows) => rows,
+      (e) => (e as { code?: string }).code,
+    );
+    expect(outcome).toEqual(dialect === "postgres" ? "Validation" : []);
   });
 
   test("unknown columns, relations, operators and directions are refused with the path", async () => {
