@@ -277,6 +277,18 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
+  cli
+    .command("db <action>", "Database administration: prefectlite db migrate [--database URL] brings the schema up to date")
+    .option("--database <url>", "The database: sqlite:PATH (or a file path) or postgres://user[:password]@host[:port]/db (default: $PREFECTLITE_HOME/prefectlite.db)")
+    .option(...JSON_OPTION)
+    .example("prefectlite db migrate --database postgres://prefect@db.internal:5432/prefect")
+    .action(
+      act(async (o, action) => {
+        const { dbCommand } = await import("./commands/db.ts");
+        return dbCommand(action!, { database: optionalString(o.database), json: o.json === true });
+      }),
+    );
+
   // `main` runs `exec SCRIPT ARGS…` itself (cac would take the script's --flags); this entry is for --help.
   cli
     .command("exec <script> [...args]", "Run a script that imports \"prefectlite\" (views, Client, flows) on this prefectlite's Bun and SDK, no install needed; ARGS become its process.argv")
