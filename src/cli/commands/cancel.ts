@@ -1,5 +1,5 @@
 import type { BackendClient } from "../../client/client.ts";
-import { runApiFor, type RunApi } from "../../client/run-api.ts";
+import type { Backend } from "../../client/backend.ts";
 import { describeCancel, TALLY_STATES, type TaskRunTally } from "../../core/cancel-report.ts";
 import type { StateType } from "../../core/state.ts";
 import { connect } from "../../runtime/connect.ts";
@@ -19,7 +19,7 @@ const NOTICE_MS = 1_000;
 export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean; waitSeconds: number }): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    const api = await runApiFor(client);
+    const api = await client.backend();
     const asked = Date.now();
     let state = await api.cancel(o.id);
     if (state === "Cancelling" && o.waitSeconds > 0) state = await untilEnded(api, o.id, o.waitSeconds * 1000);
@@ -34,7 +34,7 @@ export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: bool
 }
 
 /** The run's state once it is no longer Cancelling, or after `waitMs`. */
-async function untilEnded(api: RunApi, id: string, waitMs: number): Promise<StateType> {
+async function untilEnded(api: Backend, id: string, waitMs: number): Promise<StateType> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const state = (await api.readFlowRunState(id))?.state ?? "Cancelling";

@@ -4,7 +4,7 @@ import { PrefectliteError } from "../../core/errors.ts";
 import type { StateType } from "../../core/state.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
-import { clientRunProcessBackend } from "../../run-process/backend.ts";
+import { claimRun } from "../../run-process/backend.ts";
 import { executeFlowRunCommand } from "../../run-process/command.ts";
 import { flowRunProcessEnv } from "../../run-process/environment.ts";
 import { executeInChildProcess } from "../../run-process/execute-in-child.ts";
@@ -58,9 +58,9 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
   const start = Date.parse(run.serialized_state?.startTime ?? run.scheduled_start_time ?? "");
   if (start > Date.now()) await Bun.sleep(start - Date.now());
 
-  const backend = clientRunProcessBackend(client);
+  const backend = await client.backend();
   // Submitted, as an agent's claim makes it: no agent executes it too, and a child that never starts it is killed.
-  if (!(await backend.claimRun(id, "Submitted for execution by run --execute"))) {
+  if (!(await claimRun(backend, id, "Submitted for execution by run --execute"))) {
     throw new PrefectliteError("Conflict", "Flow run was taken by someone else meanwhile: not executing it here");
   }
   const location = { home: settings.home(), apiUrl: apiUrl ?? settings.apiUrl() };

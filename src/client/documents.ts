@@ -1,0 +1,58 @@
+/**
+ * Every GraphQL document the client sends: the HTTP backend's operations, and the reads the CLI,
+ * the views and the SDK make through `Backend.graphql` (they run in-process on the embedded
+ * database too). One place, so the API's shape the client depends on is seen at once.
+ */
+
+// Projects and flows.
+const PROJECT_FIELDS = "id name description created";
+export const FIND_PROJECT = `query ($name: String!) { project(where: { name: { _eq: $name } }) { ${PROJECT_FIELDS} } }`;
+export const LIST_PROJECTS = `query { project(order_by: { name: asc }) { ${PROJECT_FIELDS} } }`;
+export const CREATE_PROJECT = `mutation ($input: create_project_input!) { create_project(input: $input) { id } }`;
+
+const FLOW_FIELDS = "id name version archived version_group_id flow_group_id serialized_hash created project { id name }";
+export const LATEST_FLOW = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }, limit: 1) { ${FLOW_FIELDS} } }`;
+export const LIST_FLOWS = `query ($where: flow_bool_exp, $limit: Int) { flow(where: $where, order_by: [{ name: asc }, { version: desc }], limit: $limit) { ${FLOW_FIELDS} } }`;
+export const CREATE_FLOW = `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version schedule_left_off } }`;
+export const ARCHIVE_FLOW = `mutation ($input: flow_id_input!) { archive_flow(input: $input) { success } }`;
+export const CREATE_FLOW_RUN = `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`;
+
+// One backed flow run.
+const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
+export const READ_FLOW_RUN = `query ($id: uuid!, $page: Int!) { flow_run_by_pk(id: $id) {
+  id name version state serialized_state scheduled_start_time parameters labels run_config
+  flow { id name serialized_hash storage run_config flow_group { settings } }
+  task_runs(order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page) { ${TASK_RUN_FIELDS} }
+} }`;
+export const READ_FLOW_RUN_TASK_RUNS = `query ($id: uuid!, $page: Int!, $offset: Int!) {
+  task_run(where: { flow_run_id: { _eq: $id } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page, offset: $offset) { ${TASK_RUN_FIELDS} }
+}`;
+export const FLOW_RUN_STATE = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`;
+export const READ_TASK_RUNS = `query ($ids: [uuid!], $limit: Int!) { task_run(where: { id: { _in: $ids } }, limit: $limit) { ${TASK_RUN_FIELDS} } }`;
+export const SET_FLOW_RUN_STATES = `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { version } } }`;
+export const SET_TASK_RUN_STATES = `mutation ($input: set_task_run_states_input!) { set_task_run_states(input: $input) { states { version } } }`;
+export const MAPPED_CHILDREN = `mutation ($input: get_or_create_mapped_task_runs_input!) {
+  get_or_create_mapped_task_runs(input: $input) { task_runs { ${TASK_RUN_FIELDS} } } }`;
+export const WRITE_RUN_LOGS = `mutation ($input: write_run_logs_input!) { write_run_logs(input: $input) { written } }`;
+/** A run's states and logs in one document (a document is one transaction on the server). */
+export const WRITE_BATCH = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+}`;
+export const WRITE_BATCH_WITH_FLOW_RUN_STATE = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+  flowRun: set_flow_run_states(input: $flow) { states { version } }
+}`;
+export const HEARTBEAT = `mutation ($input: flow_run_id_input!) { update_flow_run_heartbeat(input: $input) { success } }`;
+/** The heartbeat thread's cancel watch. */
+export const FLOW_RUN_STATE_ONLY = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`;
+export const CANCEL_FLOW_RUN = `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`;
+
+// Agents and run processes.
+export const REGISTER_AGENT = `mutation ($input: register_agent_input!) { register_agent(input: $input) { id } }`;
+export const CLAIM_FLOW_RUNS = `mutation ($input: claim_flow_runs_input!) { claim_flow_runs(input: $input) { flow_runs { id } } }`;
+export const RUN_CONFIGS = `query ($ids: [uuid!]) { flow_run(where: { id: { _in: $ids } }) { id run_config } }`;
+export const RUNS_IN_QUEUE = `mutation ($input: get_runs_in_queue_input!) { get_runs_in_queue(input: $input) { flow_run_ids } }`;
+export const RUN_STANDINGS = `query ($ids: [uuid!], $limit: Int) { flow_run(where: { id: { _in: $ids } }, limit: $limit) { id state version } }`;
+export const END_ABANDONED_FLOW_RUN = `mutation ($input: end_abandoned_flow_run_input!) { end_abandoned_flow_run(input: $input) { state changed } }`;
