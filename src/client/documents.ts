@@ -56,3 +56,45 @@ export const RUN_CONFIGS = `query ($ids: [uuid!]) { flow_run(where: { id: { _in:
 export const RUNS_IN_QUEUE = `mutation ($input: get_runs_in_queue_input!) { get_runs_in_queue(input: $input) { flow_run_ids } }`;
 export const RUN_STANDINGS = `query ($ids: [uuid!], $limit: Int) { flow_run(where: { id: { _in: $ids } }, limit: $limit) { id state version } }`;
 export const END_ABANDONED_FLOW_RUN = `mutation ($input: end_abandoned_flow_run_input!) { end_abandoned_flow_run(input: $input) { state changed } }`;
+
+// The CLI's and the SDK's reads and commands through Backend.graphql.
+/** Which agents exist and when each last asked for work (`run`'s warning when none covers a run's labels). */
+export const AGENTS = `query { agent { id name labels last_queried } }`;
+/** `run --execute`: the run to take and start. */
+export const RUN_TO_EXECUTE = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version scheduled_start_time serialized_state run_config } }`;
+/** An agentless sub-flow: the child run, and the agents that might take it. */
+export const AGENTLESS_RUN = `query ($id: uuid!) {
+  flow_run_by_pk(id: $id) { id name state version labels scheduled_start_time run_config }
+  agent { name labels last_queried }
+}`;
+/** `prefectlite restart`. */
+export const RESTART_FLOW_RUN = `mutation ($input: restart_flow_run_input!) {
+  restart_flow_run(input: $input) { id state version message labels restarted_task_runs kept_task_runs }
+}`;
+/** `run --watch`: the run's state changes and log lines since a moment. */
+export const WATCH_POLL = `query ($id: uuid!, $since: timestamptz) {
+  flow_run_by_pk(id: $id) {
+    state labels scheduled_start_time
+    states(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp state message }
+    logs(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp level message }
+  }
+}`;
+/** `run --id`: a flow by its id, or its flow group's newest unarchived version. */
+export const FLOW_BY_ID_OR_GROUP = `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name parameters } }`;
+/** `run --name`: the flows of that name, newest first, with their projects. */
+export const FLOWS_BY_NAME = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name parameters project { name } } }`;
+/** `run`'s card of the run it created. */
+export const CREATED_RUN = `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`;
+/** `get flow-runs`. */
+export const LIST_FLOW_RUNS = `query ($where: flow_run_bool_exp, $limit: Int) {
+  flow_run(where: $where, order_by: { created: desc }, limit: $limit) {
+    id name state labels scheduled_start_time start_time end_time flow { name version }
+  }
+}`;
+/** `get task-runs --flow-run ID`: a page of them and how many there are. */
+export const LIST_TASK_RUNS = `query ($where: task_run_bool_exp, $limit: Int) {
+  task_run(where: $where, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $limit) {
+    id task_slug map_index state serialized_state start_time end_time
+  }
+  task_run_aggregate(where: $where) { aggregate { count } }
+}`;

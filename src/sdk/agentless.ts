@@ -3,6 +3,7 @@
  * agent can take a run, the parent's process starts `prefectlite execute flow-run ID` for it.
  */
 import type { BackendClient } from "../client/client.ts";
+import { AGENTLESS_RUN } from "../client/documents.ts";
 import { agentCovers, isAgentLive } from "../core/agent-diagnosis.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
@@ -51,10 +52,7 @@ export async function ensureExecution(
 ): Promise<boolean> {
   if (started.has(flowRunId)) return false;
   const data = await client.graphql<{ flow_run_by_pk: RunInfo | null; agent: AgentRow[] }>(
-    `query ($id: uuid!) {
-      flow_run_by_pk(id: $id) { id name state version labels scheduled_start_time run_config }
-      agent { name labels last_queried }
-    }`,
+    AGENTLESS_RUN,
     { id: flowRunId },
   );
   const run = data.flow_run_by_pk;

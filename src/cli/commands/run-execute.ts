@@ -1,4 +1,5 @@
 import type { BackendClient } from "../../client/client.ts";
+import { RUN_TO_EXECUTE } from "../../client/documents.ts";
 import { agentlessRunLabel } from "../../core/agentless-label.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { StateType } from "../../core/state.ts";
@@ -42,7 +43,7 @@ interface RunToExecute {
 
 async function readRun(client: BackendClient, id: string): Promise<RunToExecute> {
   const data = await client.graphql<{ flow_run_by_pk: RunToExecute | null }>(
-    `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version scheduled_start_time serialized_state run_config } }`,
+    RUN_TO_EXECUTE,
     { id },
   );
   if (!data.flow_run_by_pk) throw new PrefectliteError("NotFound", `Flow run ${id} not found`);
