@@ -1,3 +1,5 @@
+import { TALLY_STATES } from "../core/cancel-report.ts";
+
 /**
  * Every GraphQL document the client sends: the HTTP backend's operations, and the reads the CLI,
  * the views and the SDK make through `Backend.graphql` (they run in-process on the embedded
@@ -97,4 +99,15 @@ export const LIST_TASK_RUNS = `query ($where: task_run_bool_exp, $limit: Int) {
     id task_slug map_index state serialized_state start_time end_time
   }
   task_run_aggregate(where: $where) { aggregate { count } }
+}`;
+
+/** A flow run's task runs in one state of a tally (core/cancel-report.ts), or all of them. */
+const tallyCount = (states?: readonly string[]) =>
+  `task_run_aggregate(where: { flow_run_id: { _eq: $id }${states ? `, state: { _in: ${JSON.stringify(states)} }` : ""} }) { aggregate { count } }`;
+/** `prefectlite cancel`: how a cancelled run's task runs ended. */
+export const TASK_RUN_TALLY = `query ($id: uuid!) {
+  completed: ${tallyCount(TALLY_STATES.completed)}
+  failed: ${tallyCount(TALLY_STATES.failed)}
+  cancelled: ${tallyCount(TALLY_STATES.cancelled)}
+  all: ${tallyCount()}
 }`;
