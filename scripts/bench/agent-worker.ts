@@ -19,8 +19,8 @@
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { serve } from "../../src/runtime/serve.ts";
 
 const [mode, nText, home, childrenArg, warmArg, runsPerProcessArg] = process.argv.slice(2);
@@ -70,7 +70,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
     }
   };
   await idle(); // the measurement starts with serve up, as a user finds it
-  const client = new BackendClient(new HttpTransport(running.url));
+  const client = new BackendClient(new HttpBackend(running.url));
   const ids = await flowIds(client);
   const flowId = mode === "fanout-agent" ? ids.fanout : ids.hello;
   const latencies: number[] = [];
@@ -96,7 +96,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   console.log(JSON.stringify({ mode, n, ...(await rawHelloWorldRuns(n)) }));
 } else {
   registerWithCli();
-  const backendClient = new BackendClient(EmbeddedTransport.open());
+  const backendClient = new BackendClient(openEmbeddedBackend());
   const ids = await flowIds(backendClient);
   const flowId = mode === "fanout-warm" ? ids.fanout : ids.hello;
   const each: number[] = [];

@@ -41,12 +41,12 @@ export const flow = new Flow("bench-backed", () => { trivial.map(Array.from({ le
 
 async function registered() {
   const { BackendClient } = await import("../../src/client/client.ts");
-  const { EmbeddedTransport } = await import("../../src/runtime/embedded-transport.ts");
+  const { openEmbeddedBackend } = await import("../../src/runtime/embedded-backend.ts");
   const { registerFlow } = await import("../../src/client/register.ts");
   const { loadFlowsFromFile } = await import("../../src/loader/load.ts");
   const path = join(home, "bench-flow.ts");
   writeFileSync(path, FLOW);
-  const client = new BackendClient(EmbeddedTransport.open(join(home, "prefectlite.db")));
+  const client = new BackendClient(openEmbeddedBackend(join(home, "prefectlite.db")));
   await client.createProject("bench");
   const loaded = await loadFlowsFromFile(path);
   const { id } = await registerFlow(client, loaded.flows[0]!, "bench");
@@ -76,10 +76,9 @@ if (mode === "backed") {
   await client.close();
   process.stdout.write(`${JSON.stringify({ mode, n, ms, state: outcome.state, rows: rowCounts(id) })}\n`);
 } else if (mode === "writes") {
-  const { runApiFor } = await import("../../src/client/run-api.ts");
   const { client, flowId } = await registered();
   const id = await client.createFlowRun({ flowId });
-  const api = await runApiFor(client);
+  const api = await client.backend();
   const BATCH = 1000;
   const now = () => new Date().toISOString();
   const started = performance.now();
@@ -140,7 +139,7 @@ if (mode === "backed") {
   process.stdout.write(`${JSON.stringify({ mode, n, ms, state: "Success" })}\n`);
 } else if (mode === "agent") {
   const { BackendClient } = await import("../../src/client/client.ts");
-  const { HttpTransport } = await import("../../src/client/http-transport.ts");
+  const { HttpBackend } = await import("../../src/client/http-backend.ts");
   const registration = await registered();
   await registration.client.close();
   const env = { ...process.env, PREFECTLITE_HOME: home } as Record<string, string>;
@@ -152,7 +151,7 @@ if (mode === "backed") {
     stdout: "ignore",
     stderr: "inherit",
   });
-  const client = new BackendClient(new HttpTransport(url));
+  const client = new BackendClient(new HttpBackend(url));
   const started = performance.now();
   const id = await client.createFlowRun({ flowId: registration.flowId });
   let state = "";

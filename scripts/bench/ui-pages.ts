@@ -9,7 +9,7 @@ import { BackendClient } from "../../src/client/client.ts";
 import { registerFlow } from "../../src/client/register.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { openBackend } from "../../src/runtime/backend.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { createApp } from "../../src/server/app.ts";
 import { fmt, median } from "./measure.ts";
 import type { BenchContext, BenchSection } from "./section.ts";
@@ -24,7 +24,7 @@ export const uiPages: BenchSection = {
   async run(ctx: BenchContext): Promise<string> {
     const home = ctx.tempHome();
     const backend = openBackend(join(home, "prefectlite.db"));
-    const client = new BackendClient(new EmbeddedTransport(backend, false));
+    const client = new BackendClient(embeddedBackend(backend));
     await client.createProject("default");
     const hello = (await loadFlowsFromFile(join(ROOT, "flows/hello_world.ts"))).flows[0]!;
     const mapReduce = (await loadFlowsFromFile(join(ROOT, "flows/map_reduce.ts"))).flows[0]!;

@@ -12,7 +12,7 @@ import { registerFlow } from "../../src/client/register.ts";
 import { TaskRunView } from "../../src/client/views/index.ts";
 import { LocalResult } from "../../src/core/results.ts";
 import { LocalResultStore } from "../../src/engine/result-store.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { Flow, task } from "../../src/index.ts";
 
 const [mode, home, arg] = process.argv.slice(2);
@@ -21,7 +21,7 @@ if (!home || !arg || (mode !== "seed" && mode !== "measure")) {
   process.exit(2);
 }
 
-const client = new BackendClient(EmbeddedTransport.open(join(home, "prefectlite.db")));
+const client = new BackendClient(openEmbeddedBackend(join(home, "prefectlite.db")));
 const results = new LocalResultStore(join(home, "results"));
 
 /** This process's resident set now and at its peak, in MB (Linux /proc; else the peak only). */

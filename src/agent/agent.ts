@@ -8,7 +8,7 @@ import { DEFAULT_ENDED_RUN_GRACE_MS, RunProcessSupervisor } from "../run-process
 import type { WarmFlowRunProcess } from "../run-process/warm-child.ts";
 import { WarmPool } from "../run-process/warm-pool.ts";
 import { settings } from "../settings.ts";
-import type { AgentBackend, AgentLogLine, ClaimedFlowRun } from "./agent-backend.ts";
+import type { Backend, ClaimedFlowRun, RunLogLine as AgentLogLine } from "../client/backend.ts";
 import { writeStderr, writeStdout } from "../stdio.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
@@ -19,7 +19,7 @@ const KILL_AFTER_MS = 5_000;
 export { DEFAULT_ENDED_RUN_GRACE_MS };
 
 export interface AgentOptions {
-  backend: AgentBackend;
+  backend: Backend;
   /** Its name (the logger name of its run logs). Default "agent". */
   name?: string;
   /** It takes a run only if these include all of the run's labels. */
@@ -169,15 +169,15 @@ export class Agent extends LoopService {
   /** Register (once), then take and start as many due runs as there are free slots. Returns how many started. */
   async runOnce(): Promise<number> {
     if (this.stopping) return 0;
-    this.agentId ??= await this.options.backend.register(this.agentName, this.labels);
+    this.agentId ??= await this.options.backend.registerAgent(this.agentName, this.labels);
     await this.supervisor.check();
     this.pool?.fill();
     const free = this.concurrency - this.children.size;
     if (free <= 0) {
-      await this.options.backend.poll(this.agentId, this.labels);
+      await this.options.backend.pollRuns(this.agentId, this.labels);
       return 0;
     }
-    const claimed = await this.options.backend.claim(this.agentId, this.labels, free);
+    const claimed = await this.options.backend.claimRuns(this.agentId, this.labels, free);
     if (claimed.length === 0) return 0;
     const lines: AgentLogLine[] = [];
     for (const run of claimed) {
@@ -185,7 +185,7 @@ export class Agent extends LoopService {
       if (line) lines.push(line);
     }
     this.pool?.fill(); // replacements for the warm children just taken
-    await this.options.backend.writeLogs(lines).catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
+    await this.options.backend.writeRunLogs(lines).catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
     return claimed.length;
   }
 
@@ -261,7 +261,7 @@ export class Agent extends LoopService {
    * not set), then where the backend is.
    */
   private childEnv(runConfigEnv: Record<string, string>, warn: (line: string) => void = (line) => writeStderr(`${line}\n`)): Record<string, string> {
-    return flowRunProcessEnv(process.env, runConfigEnv, this.options.backend.backendLocation(), warn);
+    return flowRunProcessEnv(process.env, runConfigEnv, this.options.backend.location(), warn);
   }
 
   /** A run's process ended: its run is left to the safeguards (the agent only reports a crash). */
@@ -283,7 +283,7 @@ export class Agent extends LoopService {
     const message = `Flow run process (PID ${child.pid}) ${describeExit(outcome)}; if the run did not finish, the zombie killer and Lazarus recover it.`;
     this.say(`Agent '${this.agentName}': flow run ${flowRunId}: ${message}${lastLine ? ` (${lastLine})` : ""}`);
     await this.options.backend
-      .writeLogs([{ flowRunId, level: "WARNING", message, name: this.agentName }])
+      .writeRunLogs([{ flowRunId, level: "WARNING", message, name: this.agentName }])
       .catch((e) => this.say(`agent: could not write run logs: ${errorMessage(e)}`));
   }
 

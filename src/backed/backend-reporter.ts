@@ -3,7 +3,11 @@ import type { LogRecord } from "../core/logging.ts";
 import { isFinishedType, isRunningType, type SerializedState, type State, type StateType } from "../core/state.ts";
 import { nextTurn } from "../core/event-loop.ts";
 import { taskRunKeyString, type RunReporter, type TaskRunKey } from "../engine/ports.ts";
-import type { LogRow, RunApi, TaskRunRow } from "../client/run-api.ts";
+import type { Backend, LogRow, TaskRunRow } from "../client/backend.ts";
+
+/** What the reporter asks of the backend (a backend without writeBatch gets each part written one after another). */
+export type ReporterBackend = Pick<Backend, "readTaskRuns" | "readFlowRunState" | "setTaskRunStates" | "setFlowRunState" | "mappedChildren" | "writeLogs"> &
+  Partial<Pick<Backend, "writeBatch">>;
 import { writeStderr } from "../stdio.ts";
 import { OutageWindow } from "./outage-window.ts";
 
@@ -93,7 +97,7 @@ export class BackendReporter implements RunReporter {
   private readonly warn: (message: string) => void;
 
   constructor(
-    private readonly api: RunApi,
+    private readonly api: ReporterBackend,
     private readonly options: BackendReporterOptions,
   ) {
     this.flowRunVersion = options.flowRunVersion;

@@ -11,8 +11,7 @@ import { LocalResultStore } from "../engine/result-store.ts";
 import { loadFlowsFromStorage } from "../loader/load.ts";
 import { settings } from "../settings.ts";
 import { BackendReporter } from "./backend-reporter.ts";
-import { runApiFor, type FlowRunDetails, type RunApi, type TaskRunRow } from "../client/run-api.ts";
-import { clientRunProcessBackend } from "../run-process/backend.ts";
+import type { Backend, FlowRunDetails, TaskRunRow } from "../client/backend.ts";
 import { watchRun } from "./run-watch.ts";
 import { writeStderr } from "../stdio.ts";
 
@@ -70,7 +69,7 @@ const READY: readonly StateType[] = ["Pending", "Scheduled", "Submitted", "Queue
  * Never throws for a run that fails; throws only when the run itself cannot be read.
  */
 export async function runBackedFlowRun(client: BackendClient, flowRunId: string, options: BackedRunOptions = {}): Promise<BackedRunOutcome> {
-  const api = await runApiFor(client);
+  const api = await client.backend();
   const warn = options.warn ?? ((m: string) => writeStderr(`${m}\n`));
   let details = await readOrThrow(api, flowRunId);
 
@@ -121,7 +120,6 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
   const watch = watchRun(api, {
     flowRunId,
     heartbeatMs: options.heartbeatMs ?? settings.heartbeatSeconds() * 1000,
-    heartbeatTarget: await client.heartbeatTarget(),
     pollMs: options.cancelPollMs,
     warn,
     onCancel,
@@ -130,7 +128,7 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
   try {
     const engine = runFlow(flow, {
       resolvedParameters: details.parameters ?? {},
-      identity: { flowRunId, flowRunName: details.name, flowId: details.flow.id, apiUrl: await client.baseUrl(), backed: true },
+      identity: { flowRunId, flowRunName: details.name, flowId: details.flow.id, apiUrl: api.baseUrl, backed: true },
       logLevel: options.logLevel,
       reporter,
       results: new LocalResultStore(options.resultsDir ?? settings.resultsDir()),
@@ -172,14 +170,14 @@ export async function runBackedFlowRun(client: BackendClient, flowRunId: string,
 
 class ChangedFlowError extends Error {}
 
-async function readOrThrow(api: RunApi, flowRunId: string): Promise<FlowRunDetails> {
+async function readOrThrow(api: Backend, flowRunId: string): Promise<FlowRunDetails> {
   const details = await api.readFlowRun(flowRunId);
   if (!details) throw new PrefectliteError("NotFound", `Flow run ${flowRunId} not found`);
   return details;
 }
 
 /** Prefect's runner gates; undefined when the run may start. */
-async function gateRun(api: RunApi, details: FlowRunDetails, options: BackedRunOptions): Promise<BackedRunOutcome | "waited" | undefined> {
+async function gateRun(api: Backend, details: FlowRunDetails, options: BackedRunOptions): Promise<BackedRunOutcome | "waited" | undefined> {
   const state = details.state;
   if (isFinishedType(state)) return { status: "already-finished", state, message: "Flow run has already finished." };
   if (state === "Cancelling") {
@@ -255,7 +253,7 @@ async function failRun(
 ): Promise<BackedRunOutcome> {
   onLog?.({ timestamp: Date.now(), level: "ERROR", name: "prefectlite.FlowRunner", message });
   try {
-    const ended = await clientRunProcessBackend(client).endAbandonedRun(details.id, "Failed", message, "prefectlite.FlowRunner");
+    const ended = await (await client.backend()).endAbandonedRun(details.id, "Failed", message, "prefectlite.FlowRunner");
     return { status: "failed", state: ended.state, message };
   } catch (e) {
     warn(`Could not mark flow run ${details.id} Failed: ${errorMessage(e)}`);
@@ -264,7 +262,7 @@ async function failRun(
 }
 
 /** End a cancelled run whose tasks did not stop: Cancelled (the backend cancels its unfinished task runs). */
-async function forceCancelled(api: RunApi, flowRunId: string, warn?: (m: string) => void): Promise<StateType> {
+async function forceCancelled(api: Backend, flowRunId: string, warn?: (m: string) => void): Promise<StateType> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await api.readFlowRunState(flowRunId);
     if (!current || isFinishedType(current.state)) return current?.state ?? "Cancelled";

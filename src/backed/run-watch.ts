@@ -1,7 +1,5 @@
 import { errorMessage } from "../core/errors.ts";
-import type { RunApi } from "../client/run-api.ts";
-import type { HeartbeatTarget } from "../client/transport.ts";
-import { watchFromThread } from "./heartbeat-thread.ts";
+import type { Backend } from "../client/backend.ts";
 import { writeStderr } from "../stdio.ts";
 
 /** Failed beats in a row from the heartbeat thread before this thread's timer beats instead. */
@@ -11,8 +9,8 @@ export interface RunWatchOptions {
   flowRunId: string;
   /** Beat every this many ms (PREFECTLITE_HEARTBEAT_SECONDS). */
   heartbeatMs: number;
-  /** When given, the beats and the cancel watch run on the heartbeat thread, which a busy run's thread does not hold up. */
-  heartbeatTarget?: HeartbeatTarget;
+  /** False: beat and poll from this thread's timer only (default: from the backend's heartbeat thread when it has one, which a busy run's thread does not hold up). */
+  thread?: boolean;
   /** Look for a cancel request every this many ms (default: 1 s, or the heartbeat if shorter). */
   pollMs?: number;
   /** Called once, when the flow run is seen Cancelling or Cancelled. */
@@ -36,7 +34,7 @@ export interface RunWatch {
  * (Cancelling) stops the run promptly — both from the heartbeat thread when the backend can be
  * reached from there, else from this thread's timer. `stop()` ends both.
  */
-export function watchRun(api: RunApi, options: RunWatchOptions): RunWatch {
+export function watchRun(api: Pick<Backend, "heartbeat" | "readFlowRunState" | "watchFromThread">, options: RunWatchOptions): RunWatch {
   const pollMs = options.pollMs ?? Math.min(1000, options.heartbeatMs);
   const warn = options.warn ?? ((m: string) => writeStderr(`${m}\n`));
   let stopped = false;
@@ -52,13 +50,11 @@ export function watchRun(api: RunApi, options: RunWatchOptions): RunWatch {
   // Beats and polls from the thread; after FAILED_BEATS_BEFORE_FALLBACK failed beats in a row
   // (the first one said once), from this thread's timer again.
   let failedBeats = 0;
-  const thread =
-    options.heartbeatTarget &&
-    watchFromThread(options.heartbeatTarget, options.flowRunId, {
+  const thread = options.thread === false ? undefined : api.watchFromThread(options.flowRunId, {
       heartbeatMs: options.heartbeatMs,
       cancelPollMs: pollMs,
       onCancel: cancel,
-      onBeat: (ok, message) => {
+      onBeat: (ok: boolean, message?: string) => {
         if (ok) {
           failedBeats = 0;
           return;

@@ -1,14 +1,8 @@
 import { refusedRunEnvReason } from "../core/run-env.ts";
 
-/** Where a flow run's process finds its backend. */
-export interface BackendLocation {
-  /** PREFECTLITE_HOME: the embedded database (without `apiUrl`) and, always, where results go. */
-  home?: string;
-  /** PREFECTLITE_API_URL: the server the run reports to. */
-  apiUrl?: string;
-  /** PREFECTLITE_API_TOKEN for that server. */
-  token?: string;
-}
+import type { BackendLocation } from "../client/backend.ts";
+
+export type { BackendLocation };
 
 /** The variables that say where the backend is. */
 export function backendEnvironment(at: BackendLocation): Record<string, string> {

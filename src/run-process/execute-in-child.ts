@@ -1,13 +1,13 @@
 import { errorMessage } from "../core/errors.ts";
 import type { StateType } from "../core/state.ts";
 import { settings } from "../settings.ts";
-import type { RunProcessBackend } from "./backend.ts";
+import type { Backend } from "../client/backend.ts";
 import { failRunLeftUnfinished } from "./process-ended.ts";
 import { spawnFlowRunProcess, type ProcessOutcome } from "./process.ts";
 import { RunProcessSupervisor, type SupervisionLimits } from "./supervision.ts";
 
 export interface ChildRunOptions {
-  backend: RunProcessBackend;
+  backend: Pick<Backend, "runStandings" | "endAbandonedRun" | "writeRunLogs">;
   flowRunId: string;
   /** `prefectlite execute flow-run ID` (run-process/command.ts). */
   command: readonly string[];

@@ -1,5 +1,5 @@
 import type { StateType } from "../core/state.ts";
-import type { RunProcessBackend } from "./backend.ts";
+import type { Backend } from "../client/backend.ts";
 import type { ProcessOutcome } from "./process.ts";
 
 /**
@@ -30,7 +30,7 @@ export function processEndedMessage(outcome: Pick<ProcessOutcome, "code" | "sign
  * runs, unless it finished. Returns whether it was failed, and the run's state after.
  */
 export async function failRunLeftUnfinished(
-  backend: Pick<RunProcessBackend, "endAbandonedRun">,
+  backend: Pick<Backend, "endAbandonedRun">,
   flowRunId: string,
   outcome: Pick<ProcessOutcome, "code" | "signal">,
   options: { interrupted: boolean; logger: string },

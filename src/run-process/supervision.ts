@@ -1,7 +1,7 @@
 import { errorMessage } from "../core/errors.ts";
 import { isFinishedType } from "../core/state.ts";
 import { settings } from "../settings.ts";
-import type { AbandonedRunState, RunLogLine, RunProcessBackend, RunStanding } from "./backend.ts";
+import type { AbandonedRunState, Backend, RunLogLine, RunStanding } from "../client/backend.ts";
 import type { FlowRunProcess } from "./process.ts";
 
 /** How long a process may outlive its run ending elsewhere (the safeguards) before it is killed. */
@@ -107,7 +107,7 @@ export class RunProcessSupervisor {
   private lastCheck = 0;
 
   constructor(
-    private readonly backend: Pick<RunProcessBackend, "runStandings" | "endAbandonedRun" | "writeLogs">,
+    private readonly backend: Pick<Backend, "runStandings" | "endAbandonedRun" | "writeRunLogs">,
     private readonly options: RunProcessSupervisorOptions,
   ) {}
 
@@ -157,6 +157,6 @@ export class RunProcessSupervisor {
         });
       } else if (run) lines.push({ flowRunId: w.flowRunId, level: "WARNING", message: verdict.message, name: this.options.logger });
     }
-    if (lines.length) await this.backend.writeLogs(lines).catch((e) => this.options.say(lines[0]!.flowRunId, `could not write run logs: ${errorMessage(e)}`));
+    if (lines.length) await this.backend.writeRunLogs(lines).catch((e) => this.options.say(lines[0]!.flowRunId, `could not write run logs: ${errorMessage(e)}`));
   }
 }

@@ -1,11 +1,12 @@
 import { Agent, DEFAULT_SHUTDOWN_GRACE_MS, type AgentStopResult } from "../agent/agent.ts";
-import { ServicesAgentBackend, type AgentBackend } from "../agent/agent-backend.ts";
-import { ClientAgentBackend } from "../agent/client-agent-backend.ts";
+import type { Backend } from "../client/backend.ts";
+import { HttpBackend } from "../client/http-backend.ts";
 import type { LoopService } from "../loops/loop-service.ts";
 import { Lazarus } from "../safeguards/lazarus.ts";
 import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { settings } from "../settings.ts";
-import { openBackend, type Backend } from "./backend.ts";
+import { openBackend, type Backend as EmbeddedDatabase } from "./backend.ts";
+import { embeddedBackend } from "./embedded-backend.ts";
 import { writeStdout } from "../stdio.ts";
 
 export interface AgentProcessOptions {
@@ -36,14 +37,14 @@ export interface RunningAgentProcess {
 export function startAgentProcess(options: AgentProcessOptions): RunningAgentProcess {
   const log = options.log ?? ((line: string) => writeStdout(`${line}\n`));
   const apiUrl = options.apiUrl ?? settings.apiUrl();
-  let backend: AgentBackend;
-  let embedded: Backend | undefined;
+  let backend: Backend;
+  let embedded: EmbeddedDatabase | undefined;
   const loops: LoopService[] = [];
   if (apiUrl) {
-    backend = new ClientAgentBackend({ apiUrl, token: settings.apiToken() });
+    backend = new HttpBackend(apiUrl, settings.apiToken());
   } else {
     embedded = openBackend(settings.databasePath());
-    backend = new ServicesAgentBackend(embedded.services, embedded.context().reads, settings.home());
+    backend = embeddedBackend(embedded);
   }
   const agent = new Agent({
     backend,

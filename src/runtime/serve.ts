@@ -1,6 +1,5 @@
 import { clockTime } from "../engine/log-format.ts";
 import { Agent, DEFAULT_SHUTDOWN_GRACE_MS } from "../agent/agent.ts";
-import { ServicesAgentBackend } from "../agent/agent-backend.ts";
 import { PrefectliteError } from "../core/errors.ts";
 import { BackendClient } from "../client/client.ts";
 import { Lazarus } from "../safeguards/lazarus.ts";
@@ -14,7 +13,7 @@ import { watchAndRegister } from "../watcher/watch-and-register.ts";
 import { loadFlowsInChild } from "../backed/flow-source-child.ts";
 import { recordFlowFileLoad } from "../services/flow-file-errors.ts";
 import { openBackend, type Backend } from "./backend.ts";
-import { EmbeddedTransport } from "./embedded-transport.ts";
+import { embeddedBackend } from "./embedded-backend.ts";
 import { observeRunChanges } from "./observe-runs.ts";
 import { writeStdout } from "../stdio.ts";
 
@@ -110,12 +109,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   const stamped = (line: string) => log(`└── ${clock()} | ${line}`);
   if (options.agent !== false) {
     agent = new Agent({
-      backend: new ServicesAgentBackend(
-        backend.services,
-        backend.context().reads,
-        settings.home(),
-        options.agentChildBackend === "database" ? undefined : { url: loopbackUrl(server.url, options.host), token },
-      ),
+      backend: embeddedBackend(backend, { server: options.agentChildBackend === "database" ? undefined : { url: loopbackUrl(server.url, options.host), token } }),
       name: "serve",
       command: options.agentCommand ?? (options.agentExecutable ? (id) => [options.agentExecutable!, "execute", "flow-run", id] : undefined),
       warmCommand: options.agentExecutable && !options.agentCommand ? () => [options.agentExecutable!, "execute", "flow-run", "--wait-for-id"] : undefined,
@@ -133,7 +127,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
 
   let ready: Promise<void> = Promise.resolve();
   if (options.watchDir) {
-    const client = new BackendClient(new EmbeddedTransport(backend, false));
+    const client = new BackendClient(embeddedBackend(backend));
     await client.createProject(options.project);
     let markReady: () => void = () => {};
     ready = new Promise<void>((resolve) => (markReady = resolve));

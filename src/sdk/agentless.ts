@@ -3,11 +3,12 @@
  * agent can take a run, the parent's process starts `prefectlite execute flow-run ID` for it.
  */
 import type { BackendClient } from "../client/client.ts";
+import { AGENTLESS_RUN } from "../client/documents.ts";
 import { agentCovers, isAgentLive } from "../core/agent-diagnosis.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logging.ts";
 import type { StateType } from "../core/state.ts";
-import { clientRunProcessBackend } from "../run-process/backend.ts";
+import { claimRun } from "../run-process/backend.ts";
 import { executeFlowRunCommand } from "../run-process/command.ts";
 import { flowRunProcessEnv } from "../run-process/environment.ts";
 import { executeInChildProcess } from "../run-process/execute-in-child.ts";
@@ -51,10 +52,7 @@ export async function ensureExecution(
 ): Promise<boolean> {
   if (started.has(flowRunId)) return false;
   const data = await client.graphql<{ flow_run_by_pk: RunInfo | null; agent: AgentRow[] }>(
-    `query ($id: uuid!) {
-      flow_run_by_pk(id: $id) { id name state version labels scheduled_start_time run_config }
-      agent { name labels last_queried }
-    }`,
+    AGENTLESS_RUN,
     { id: flowRunId },
   );
   const run = data.flow_run_by_pk;
@@ -83,8 +81,8 @@ function childEnv(runConfigEnv: Record<string, unknown>, apiUrl: string | undefi
  * Take the run the way an agent does — one versioned Scheduled → Submitted write — so an agent
  * that starts polling meanwhile can never execute it too. False when someone else has it.
  */
-export function claimForAgentlessExecution(client: BackendClient, run: Pick<RunInfo, "id">): Promise<boolean> {
-  return clientRunProcessBackend(client).claimRun(run.id, "Submitted for agentless execution");
+export async function claimForAgentlessExecution(client: BackendClient, run: Pick<RunInfo, "id">): Promise<boolean> {
+  return claimRun(await client.backend(), run.id, "Submitted for agentless execution");
 }
 
 /** Claim the run and execute it in a child process (run-process/): a run its process left unfinished ends Failed. */
@@ -100,7 +98,7 @@ async function supervise(client: BackendClient, run: RunInfo, env: Record<string
   }
   try {
     const { outcome, state } = await executeInChildProcess({
-      backend: clientRunProcessBackend(client),
+      backend: await client.backend(),
       flowRunId: run.id,
       command: executeFlowRunCommand(run.id),
       env,
@@ -112,7 +110,7 @@ async function supervise(client: BackendClient, run: RunInfo, env: Record<string
   } catch (e) {
     const message = `The process executing flow run '${run.name}' agentlessly could not start: ${errorMessage(e)}`;
     quietly(() => logger.error(message));
-    await clientRunProcessBackend(client)
+    await (await client.backend())
       .endAbandonedRun(run.id, "Failed", message, "prefectlite.agentless")
       .catch((e2) => quietly(() => logger.warning(`Could not fail flow run '${run.name}': ${errorMessage(e2)}`)));
   }

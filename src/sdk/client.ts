@@ -1,6 +1,4 @@
 import { BackendClient } from "../client/client.ts";
-import { HttpTransport } from "../client/http-transport.ts";
-import type { Transport } from "../client/transport.ts";
 import { settings } from "../settings.ts";
 
 export interface ClientOptions {
@@ -10,19 +8,19 @@ export interface ClientOptions {
   token?: string;
 }
 
-/** The embedded backend is imported only when used, so loading a flow never pulls in the server. */
-async function embeddedTransport(): Promise<Transport> {
-  const { EmbeddedTransport } = await import("../runtime/embedded-transport.ts");
-  return EmbeddedTransport.open();
-}
-
 /**
  * The backend client of the SDK (Prefect's `prefect.Client`): createProject, createFlowRun,
  * setFlowRunState, graphql, … over HTTP to a server or in-process on the embedded database.
+ * The backend is chosen by runtime's connect, imported only when used, so that loading a flow
+ * never pulls in the server; the environment is read when the Client is made.
  */
 export class Client extends BackendClient {
   constructor(options: ClientOptions = {}) {
-    const apiUrl = options.apiUrl ?? settings.apiUrl();
-    super(apiUrl ? new HttpTransport(apiUrl, options.token ?? settings.apiToken()) : embeddedTransport);
+    const chosen = { apiUrl: options.apiUrl ?? settings.apiUrl() ?? "", token: options.token ?? settings.apiToken() };
+    super(async () => {
+      const { chooseBackend } = await import("../runtime/connect.ts");
+      const backend = chooseBackend(chosen);
+      return typeof backend === "function" ? backend() : backend;
+    });
   }
 }

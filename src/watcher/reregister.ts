@@ -35,8 +35,6 @@ export interface FlowFileRegistrar {
   handle(event: FlowFileEvent): Promise<void>;
 }
 
-const ARCHIVE_FLOW = `mutation ($input: flow_id_input!) { archive_flow(input: $input) { success } }`;
-
 /**
  * What `serve --watch` and `register --watch` do with flow-file events: a new or changed file is
  * loaded afresh and each of its flows registered by serialized hash (an edit that does not change
@@ -57,7 +55,7 @@ export function createFlowFileRegistrar(options: FlowFileRegistrarOptions): Flow
       try {
         const latest = await client.latestFlow(name, project);
         if (!latest || latest.archived) continue;
-        await client.graphql(ARCHIVE_FLOW, { input: { flow_id: latest.id } });
+        await (await client.backend()).archiveFlow(latest.id);
         log(`Archived '${name}' (version ${latest.version}): ${why}`);
       } catch (e) {
         log(`error: could not archive '${name}': ${errorMessage(e)}`);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { runCli, tempDir } from "../helpers.ts";
 import { startCli, until, type CliProcess } from "../e2e/process-helpers.ts";
 
@@ -31,7 +31,7 @@ describe("agent start", () => {
     processes.push(agent);
     await agent.waitFor(/Agent 'painter' started: labels \["blue"\], concurrency 10, polling http/);
 
-    const client = new BackendClient(new HttpTransport(url!));
+    const client = new BackendClient(new HttpBackend(url!));
     try {
       const flow = await client.latestFlow("hello-world", "a");
       const blue = await client.createFlowRun({ flowId: flow!.id, labels: ["blue"] });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
+import { embeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { serializedFlow } from "../services/fixtures.ts";
@@ -64,7 +64,7 @@ export function agentWorld(childEnv: Record<string, string> = {}): AgentWorld {
     release: (runId) => writeFileSync(join(records, `${runId}.release`), ""),
     agent(options = {}) {
       const agent = new Agent({
-        backend: new ServicesAgentBackend(backend.services, backend.context().reads, home),
+        backend: embeddedBackend(backend, { home: home }),
         command: recordingChild,
         log: () => {},
         ...options,

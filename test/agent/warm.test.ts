@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ServicesAgentBackend } from "../../src/agent/agent-backend.ts";
+import { embeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
 import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../src/run-process/warm-child.ts";
 import type { BackendClient } from "../../src/client/client.ts";
@@ -133,7 +133,7 @@ describe("an agent with warm children", () => {
   /** An agent on the home's embedded database keeping one warm child; stopped after the test. */
   function warmAgent(home: string, options: Partial<AgentOptions> = {}): Agent {
     backend = openBackend(join(home, "prefectlite.db"));
-    const agent = new Agent({ backend: new ServicesAgentBackend(backend.services, backend.context().reads, home), warmProcesses: 1, log: () => {}, ...options });
+    const agent = new Agent({ backend: embeddedBackend(backend, { home: home }), warmProcesses: 1, log: () => {}, ...options });
     cleanups.push(async () => void (await agent.stop(10_000)));
     return agent;
   }

@@ -10,12 +10,12 @@ import { INTERNAL_ERROR_MESSAGE } from "../../src/api/errors.ts";
 import type { ApiContext } from "../../src/api/context.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import { registerFlow } from "../../src/client/register.ts";
-import { GraphqlRunApi } from "../../src/client/run-api.ts";
-import { ServicesRunApi } from "../../src/client/services-run-api.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { Flow, task } from "../../src/index.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { createApp } from "../../src/server/app.ts";
+import { startServer } from "../../src/server/serve.ts";
 import type { ReadModel } from "../../src/services/read-model.ts";
 
 const double = task({ name: "double" }, (n: number) => n * 2);
@@ -70,7 +70,7 @@ function refusal(result: Result): { message: string; code?: string; limit?: stri
 
 beforeAll(async () => {
   backend = openBackend(":memory:");
-  client = new BackendClient(new EmbeddedTransport(backend, false));
+  client = new BackendClient(embeddedBackend(backend));
   await client.createProject("limits");
   const { id: flowId } = await registerFlow(client, flow, "limits");
   flowRunIds = [];
@@ -280,28 +280,41 @@ describe("mapped children: a bounded number per call, paged by the clients", () 
     expect(next.data.get_or_create_mapped_task_runs.task_runs).toEqual([{ map_index: 3 }, { map_index: 4 }]);
   });
 
-  test("both run APIs page a large map in calls of the per-call maximum", async () => {
-    process.env.PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL = "7";
-    for (const [api, flowRunId] of [
-      [new ServicesRunApi((await client.direct())!), flowRunIds[2]!],
-      [new GraphqlRunApi(client), flowRunIds[3]!],
-    ] as const) {
-      const children = await api.mappedChildren(flowRunId, "double-1", 20);
-      expect(children.map((c) => c.map_index)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-      // Asking again returns the same children (get or create).
-      expect((await api.mappedChildren(flowRunId, "double-1", 20)).map((c) => c.id)).toEqual(children.map((c) => c.id));
+  /** A server on this database, for the HTTP backend. */
+  async function withServer(fn: (http: HttpBackend) => Promise<void>): Promise<void> {
+    const server = startServer({ host: "127.0.0.1", port: 0, schema: backend.schema, contextFactory: (i) => backend.context(i.agentId) });
+    try {
+      await fn(new HttpBackend(server.url));
+    } finally {
+      await server.stop();
     }
+  }
+
+  test("both backends page a large map in calls of the per-call maximum", async () => {
+    process.env.PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL = "7";
+    await withServer(async (http) => {
+      for (const [api, flowRunId] of [
+        [await client.backend(), flowRunIds[2]!],
+        [http, flowRunIds[3]!],
+      ] as const) {
+        const children = await api.mappedChildren(flowRunId, "double-1", 20);
+        expect(children.map((c) => c.map_index)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        // Asking again returns the same children (get or create).
+        expect((await api.mappedChildren(flowRunId, "double-1", 20)).map((c) => c.id)).toEqual(children.map((c) => c.id));
+      }
+    });
   });
 
-  test("the GraphQL run API reads every task run of a run larger than one page", async () => {
+  test("the HTTP backend reads every task run of a run larger than one page", async () => {
     process.env.PREFECTLITE_QUERY_MAX_LIMIT = "5";
     try {
-      const api = new GraphqlRunApi(client);
-      await api.mappedChildren(flowRunIds[4]!, "double-1", 12);
-      const details = await api.readFlowRun(flowRunIds[4]!);
-      expect(details!.task_runs.filter((t) => t.task_slug === "double-1").map((t) => t.map_index)).toEqual([-1, ...Array.from({ length: 12 }, (_, i) => i)]);
-      const ids = details!.task_runs.map((t) => t.id);
-      expect((await api.readTaskRuns(ids)).map((t) => t.id).sort()).toEqual([...ids].sort());
+      await withServer(async (api) => {
+        await api.mappedChildren(flowRunIds[4]!, "double-1", 12);
+        const details = await api.readFlowRun(flowRunIds[4]!);
+        expect(details!.task_runs.filter((t) => t.task_slug === "double-1").map((t) => t.map_index)).toEqual([-1, ...Array.from({ length: 12 }, (_, i) => i)]);
+        const ids = details!.task_runs.map((t) => t.id);
+        expect((await api.readTaskRuns(ids)).map((t) => t.id).sort()).toEqual([...ids].sort());
+      });
     } finally {
       delete process.env.PREFECTLITE_QUERY_MAX_LIMIT;
     }

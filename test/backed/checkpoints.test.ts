@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { BackendReporter } from "../../src/backed/backend-reporter.ts";
-import type { LogRow, RunApi, RunWriteBatch, TaskRunRow, TaskRunStateWrite } from "../../src/client/run-api.ts";
+import type { ReporterBackend } from "../../src/backed/backend-reporter.ts";
+import type { LogRow, RunWriteBatch, TaskRunRow, TaskRunStateWrite } from "../../src/client/backend.ts";
 import { nextTurn } from "../../src/core/event-loop.ts";
 import { PrefectliteError } from "../../src/core/errors.ts";
 import { runFlow } from "../../src/engine/flow-runner.ts";
@@ -32,8 +33,7 @@ function slowBackend(options: { failWhen?: (items: readonly TaskRunStateWrite[])
   const storeLogs = (logs: readonly LogRow[]) => {
     for (const l of logs) stored.logs.push(l.message);
   };
-  const api: RunApi = {
-    readFlowRun: async () => undefined,
+  const api: ReporterBackend = {
     readFlowRunState: async () => ({ state: "Running", version: 2 }),
     readTaskRuns: async () => [],
     setFlowRunState: async (_id, version) => version + 1,
@@ -48,14 +48,12 @@ function slowBackend(options: { failWhen?: (items: readonly TaskRunStateWrite[])
       storeLogs(batch.logs);
       return { taskRunVersions: versions, flowRunVersion: batch.flowRunState && batch.flowRunState.version + 1 };
     },
-    heartbeat: async () => {},
-    cancel: async () => "Cancelled",
   };
   const isStored = (slug: string, type: string) => stored.states.some(([id, t]) => id === idOf(slug) && t === type);
   return { api, stored, writes, isStored };
 }
 
-function reporterFor(api: RunApi, slugs: string[], extra: { retryWindowMs?: number; onLost?: () => void } = {}) {
+function reporterFor(api: ReporterBackend, slugs: string[], extra: { retryWindowMs?: number; onLost?: () => void } = {}) {
   return new BackendReporter(api, { flowRunId: FLOW_RUN, flowRunVersion: 1, taskRuns: slugs.map(row), versionLocking: false, warn: () => {}, ...extra });
 }
 

@@ -3,10 +3,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
 import { watchRun } from "../../src/backed/run-watch.ts";
-import { watchFromThread } from "../../src/backed/heartbeat-thread.ts";
-import type { RunApi } from "../../src/client/run-api.ts";
+import type { Backend } from "../../src/client/backend.ts";
+import { watchFromThread } from "../../src/client/heartbeat-thread.ts";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { registerFlow } from "../../src/client/register.ts";
 import { TaskRunView } from "../../src/client/views/index.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
@@ -66,7 +66,7 @@ describe("heartbeats while a task computes synchronously", () => {
 
   test("over HTTP (a server in its own process, with a token), the heartbeat thread beats while the run's thread is busy", async () => {
     server = await startServe({ files: [], token: "heartbeat-test-token" });
-    const client = new BackendClient(new HttpTransport(server.url, "heartbeat-test-token"));
+    const client = new BackendClient(new HttpBackend(server.url, "heartbeat-test-token"));
     try {
       await client.createProject("test");
       const path = join(tempDir("prefectlite-flows-"), "spin.ts");
@@ -93,9 +93,8 @@ describe("the cancel watch on the heartbeat thread", () => {
     const fx = await backedFixture(SPIN);
     try {
       const id = await fx.createRun({ parameters: { db: settings.databasePath() } });
-      const target = (await fx.client.heartbeatTarget())!;
       const heard: string[] = [];
-      const watch = watchFromThread(target, id, { heartbeatMs: 60_000, cancelPollMs: 10, onCancel: () => heard.push("cancel") })!;
+      const watch = (await fx.client.backend()).watchFromThread(id, { heartbeatMs: 60_000, cancelPollMs: 10, onCancel: () => heard.push("cancel") })!;
       try {
         await fx.client.graphql(`mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id } } }`, {
           input: { states: [{ flow_run_id: id, version: 1, state: { type: "Running" } }] },
@@ -120,11 +119,16 @@ describe("the cancel watch on the heartbeat thread", () => {
 describe("when the heartbeat thread cannot beat", () => {
   test("the first failure is said once, and after three in a row the run's own thread beats instead", async () => {
     let beats = 0;
-    const api = { heartbeat: async () => void beats++, readFlowRunState: async () => ({ state: "Running", version: 1 }) } as unknown as RunApi;
+    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
+    const api: Pick<Backend, "heartbeat" | "readFlowRunState" | "watchFromThread"> = {
+      heartbeat: async () => void beats++,
+      readFlowRunState: async () => ({ state: "Running", version: 1 }),
+      // The thread of a backend whose database file is missing: every beat fails.
+      watchFromThread: (id, options) => watchFromThread(target, id, options),
+    };
     const warnings: string[] = [];
     const flowRunId = "01a20000-0000-7000-8000-000000000000";
-    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
-    const watch = watchRun(api, { flowRunId, heartbeatMs: 10, heartbeatTarget: target, onCancel: () => {}, warn: (m) => warnings.push(m) });
+    const watch = watchRun(api, { flowRunId, heartbeatMs: 10, onCancel: () => {}, warn: (m) => warnings.push(m) });
     try {
       await until(() => beats > 0, "the run's own thread to beat");
     } finally {

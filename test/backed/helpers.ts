@@ -6,10 +6,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { registerFlow } from "../../src/client/register.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { serve, type RunningServe } from "../../src/runtime/serve.ts";
 import { settings } from "../../src/settings.ts";
 import { tempDir } from "../helpers.ts";
@@ -38,9 +38,9 @@ export async function backedFixture(source: string, options: { mode?: Mode; name
   let client: BackendClient;
   if (options.mode === "http") {
     server = await serve({ host: "127.0.0.1", port: 0, project: "test", scheduler: false, agent: false, log: () => {} });
-    client = new BackendClient(new HttpTransport(server.url));
+    client = new BackendClient(new HttpBackend(server.url));
   } else {
-    client = new BackendClient(EmbeddedTransport.open(settings.databasePath()));
+    client = new BackendClient(openEmbeddedBackend(settings.databasePath()));
   }
   await client.createProject("test");
   const loaded = await loadFlowsFromFile(path, { fresh: true });

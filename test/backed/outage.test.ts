@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { settings } from "../../src/settings.ts";
 import { useTempHome } from "../helpers.ts";
 import { backedFixture, calls, readRun, taskStates, type BackedFixture } from "./helpers.ts";
@@ -104,7 +104,7 @@ describe("a backed run while the server cannot be reached", () => {
   test("keeps its writes through a short outage and goes on: no task runs twice or starts early, each write is stored once", async () => {
     fx = await backedFixture(FLOW, { mode: "http" });
     proxy = outageProxy((await fx.client.baseUrl())!, 2000);
-    runner = new BackendClient(new HttpTransport(proxy.url));
+    runner = new BackendClient(new HttpBackend(proxy.url));
     const id = await fx.createRun();
     const outcome = await runBackedFlowRun(runner, id, { warn: () => {}, retryWindowMs: 10_000 });
     await proxy.wentDown;
@@ -122,7 +122,7 @@ describe("a backed run while the server cannot be reached", () => {
   test("past the retry window it stops: the next task never starts, the run is left Running for the safeguards", async () => {
     fx = await backedFixture(FLOW, { mode: "http" });
     proxy = outageProxy((await fx.client.baseUrl())!, undefined);
-    runner = new BackendClient(new HttpTransport(proxy.url));
+    runner = new BackendClient(new HttpBackend(proxy.url));
     const id = await fx.createRun();
     const outcome = await runBackedFlowRun(runner, id, { warn: () => {}, retryWindowMs: 1000 });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { BackendClient } from "../../src/client/client.ts";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { settings } from "../../src/settings.ts";
 import { useTempHome } from "../helpers.ts";
 import { backedFixture, calls, readRun, taskStates, until, type BackedFixture } from "./helpers.ts";
@@ -65,7 +65,7 @@ describe("backed runs racing and being cancelled", () => {
       input: { flow_id: fx.flowId },
     });
     const id = await fx.createRun();
-    const other = new BackendClient(EmbeddedTransport.open(settings.databasePath()));
+    const other = new BackendClient(openEmbeddedBackend(settings.databasePath()));
     try {
       const outcomes = await Promise.all([
         runBackedFlowRun(fx.client, id, { warn: () => {}, batchSize: 7 }),

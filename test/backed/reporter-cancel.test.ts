@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { BackendReporter } from "../../src/backed/backend-reporter.ts";
-import { runApiFor, type RunApi } from "../../src/client/run-api.ts";
+import type { Backend } from "../../src/client/backend.ts";
 import type { LogRecord } from "../../src/core/logging.ts";
 import { makeState } from "../../src/core/state.ts";
 import { useTempHome } from "../helpers.ts";
@@ -26,10 +26,10 @@ describe("a backed run's reporter when its run is cancelled under it", () => {
     fx = undefined;
   });
 
-  async function started(): Promise<{ api: RunApi; id: string; reporter: BackendReporter; printed: string[]; cancelSeen: () => number }> {
+  async function started(): Promise<{ api: Backend; id: string; reporter: BackendReporter; printed: string[]; cancelSeen: () => number }> {
     fx = await backedFixture(CHAIN);
     const id = await fx.createRun();
-    const api = await runApiFor(fx.client);
+    const api = await fx.client.backend();
     const details = (await api.readFlowRun(id))!;
     const version = await api.setFlowRunState(id, details.version, makeState("Running").toJSON());
     const printed: string[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { BackendReporter } from "../../src/backed/backend-reporter.ts";
-import type { LogRow, RunApi, RunWriteBatch, TaskRunStateWrite } from "../../src/client/run-api.ts";
+import type { ReporterBackend } from "../../src/backed/backend-reporter.ts";
+import type { LogRow, RunWriteBatch, TaskRunStateWrite } from "../../src/client/backend.ts";
 import { PrefectliteError } from "../../src/core/errors.ts";
 import { makeState, type SerializedState } from "../../src/core/state.ts";
 
@@ -16,16 +17,13 @@ const TASK_RUN = "00000000-0000-7000-8000-000000000002";
 /** A backend that records what the reporter sends, with or without one-transaction batches. */
 function recordingApi(options: { batches: boolean; refuseBatch?: boolean }) {
   const calls: Call[] = [];
-  const api: RunApi = {
-    readFlowRun: async () => undefined,
+  const api: ReporterBackend = {
     readFlowRunState: async () => ({ state: "Running", version: 2 }),
     readTaskRuns: async () => [],
     setFlowRunState: async (_id, version, state) => (calls.push({ op: "flowState", version, state }), version + 1),
     setTaskRunStates: async (items) => (calls.push({ op: "taskStates", items }), items.map((i) => i.version + 1)),
     mappedChildren: async () => [],
     writeLogs: async (logs) => void calls.push({ op: "logs", logs }),
-    heartbeat: async () => {},
-    cancel: async () => "Cancelled",
   };
   if (options.batches) {
     api.writeBatch = async (batch) => {
@@ -37,7 +35,7 @@ function recordingApi(options: { batches: boolean; refuseBatch?: boolean }) {
   return { api, calls };
 }
 
-async function reportOneTaskRun(api: RunApi, onFlowRunState?: () => void) {
+async function reportOneTaskRun(api: ReporterBackend, onFlowRunState?: () => void) {
   const reporter = new BackendReporter(api, {
     flowRunId: FLOW_RUN,
     flowRunVersion: 2,

@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackendClient } from "../../src/client/client.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { runCli, tempDir } from "../helpers.ts";
 
 export interface CliFixture {
@@ -22,7 +22,7 @@ export async function registeredFlow(source: string): Promise<CliFixture> {
   if (created.exitCode !== 0) throw new Error(created.stderr);
   const registered = await cli(["register", "-p", path, "--project", "test"]);
   if (registered.exitCode !== 0) throw new Error(registered.stdout + registered.stderr);
-  return { home, path, cli, client: () => new BackendClient(EmbeddedTransport.open(join(home, "prefectlite.db"))) };
+  return { home, path, cli, client: () => new BackendClient(openEmbeddedBackend(join(home, "prefectlite.db"))) };
 }
 
 export interface RunRow {

@@ -42,12 +42,12 @@ describe("taking a run for agentless execution", () => {
     const { BackendClient } = await import("../../src/client/client.ts");
     const { registerFlow } = await import("../../src/client/register.ts");
     const { openBackend } = await import("../../src/runtime/backend.ts");
-    const { EmbeddedTransport } = await import("../../src/runtime/embedded-transport.ts");
+    const { embeddedBackend } = await import("../../src/runtime/embedded-backend.ts");
     const { claimForAgentlessExecution } = await import("../../src/sdk/agentless.ts");
     const { flow } = await import("../../src/hello-world.ts");
     const { tempDir } = await import("../helpers.ts");
     const backend = openBackend(join(tempDir(), "prefectlite.db"));
-    const client = new BackendClient(new EmbeddedTransport(backend, false));
+    const client = new BackendClient(embeddedBackend(backend));
     try {
       await client.createProject("p");
       const { id: flowId } = await registerFlow(client, flow, "p");

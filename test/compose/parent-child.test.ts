@@ -6,11 +6,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { FlowRunView } from "../../src/client/views/index.ts";
 import { LocalResultStore } from "../../src/engine/result-store.ts";
 import { serve, type RunningServe } from "../../src/runtime/serve.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { REPO_ROOT, runCli, useTempHome } from "../helpers.ts";
 
 const EXAMPLE = join(REPO_ROOT, "flows/parent_child.ts");
@@ -54,7 +54,7 @@ describe("the parent/child example", () => {
     const { parentName, childId } = expectParentOutput(out.stdout);
     expect(out.stdout).toContain(`No live agent can take flow run '${parentName}-child' (with no labels): executing it agentlessly in a child process`);
 
-    const client = new BackendClient(EmbeddedTransport.open(join(home(), "prefectlite.db")));
+    const client = new BackendClient(openEmbeddedBackend(join(home(), "prefectlite.db")));
     try {
       await expectChildFinished(client, childId, parentName);
       // The child's idempotency key is the creating task run's id: a retried parent makes no second child.
@@ -87,7 +87,7 @@ describe("the parent/child example", () => {
       const { parentName, childId } = expectParentOutput(out.stdout);
       expect(out.stdout).toContain(`Created flow run '${parentName}-child': ${server.url}/flow-run/${childId}`);
       expect(out.stdout).toContain("executing it agentlessly in a child process");
-      const client = new BackendClient(new HttpTransport(server.url));
+      const client = new BackendClient(new HttpBackend(server.url));
       await expectChildFinished(client, childId, parentName);
     }, SLOW);
 
@@ -98,7 +98,7 @@ describe("the parent/child example", () => {
       const created = await runCli(["run", "--name", "parent", "--json"], { home: home(), env });
       expect(created.exitCode).toBe(0);
       const parentId = (JSON.parse(created.stdout.trim().split("\n").at(-1)!) as { id: string }).id;
-      const client = new BackendClient(new HttpTransport(server.url));
+      const client = new BackendClient(new HttpBackend(server.url));
       const deps = { client, results: new LocalResultStore(join(home(), "results")) };
       let parent = await FlowRunView.fromFlowRunId(parentId, deps);
       while (!parent.state.isFinished()) {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { runCli, tempDir } from "../helpers.ts";
 import { FAST_SAFEGUARDS, one, openHome, startCli, until, all, type CliProcess } from "./process-helpers.ts";
 
@@ -30,7 +30,7 @@ describe("a flow-run process killed with SIGKILL mid-task", () => {
 
     serve = startCli(["serve", "--port", "0"], env);
     const [, url] = await serve.waitFor(/listening on (http:\/\/\S+)/);
-    const client = new BackendClient(new HttpTransport(url!));
+    const client = new BackendClient(new HttpBackend(url!));
     const flow = await client.latestFlow("killable", "faults");
     const runId = await client.createFlowRun({ flowId: flow!.id });
 

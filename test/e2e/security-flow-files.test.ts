@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { build } from "../../scripts/build.ts";
 import { BackendClient } from "../../src/client/client.ts";
-import { HttpTransport } from "../../src/client/http-transport.ts";
+import { HttpBackend } from "../../src/client/http-backend.ts";
 import { tempDir } from "../helpers.ts";
 import { cliEnv, collectOutput, one, openHome, until } from "./process-helpers.ts";
 
@@ -114,7 +114,7 @@ describe("serve --watch with flow files that exit, throw, loop or hang at import
     try {
       const [, url] = await serve.waitFor(/listening on (http:\/\/\S+)/);
       await serve.waitFor(/Registered 'hung-flow'/);
-      const client = new BackendClient(new HttpTransport(url!));
+      const client = new BackendClient(new HttpBackend(url!));
       const flow = await client.latestFlow("hung-flow", "default");
       const runId = await client.createFlowRun({ flowId: flow!.id });
       const [, pid] = await serve.waitFor(new RegExp(`submitted flow run ${runId} for execution \\(PID (\\d+)\\)`));

@@ -12,7 +12,7 @@ import { BackendClient } from "../../src/client/client.ts";
 import { registerFlow } from "../../src/client/register.ts";
 import { Flow, task } from "../../src/index.ts";
 import { openBackend } from "../../src/runtime/backend.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { tempDir } from "../helpers.ts";
 import { cliEnv, collectOutput, listeningUrl } from "./process-helpers.ts";
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   home = tempDir("prefectlite-dos-home-");
   // 100 runs, scheduled far ahead so the server's agent leaves them alone.
   const backend = openBackend(join(home, "prefectlite.db"));
-  const client = new BackendClient(new EmbeddedTransport(backend, false));
+  const client = new BackendClient(embeddedBackend(backend));
   await client.createProject("dos");
   const { id: flowId } = await registerFlow(client, flow, "dos");
   for (let i = 0; i < 100; i++) {

@@ -12,7 +12,7 @@ import { BackendClient } from "../../src/client/client.ts";
 import { registerFlow } from "../../src/client/register.ts";
 import { loadFlowsFromFile, loadFlowsFromModule } from "../../src/loader/load.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { createApp } from "../../src/server/app.ts";
 import type { TokenThrottle } from "../../src/server/token-throttle.ts";
 import { REPO_ROOT, tempDir } from "../helpers.ts";
@@ -42,7 +42,7 @@ export const ORIGIN = "http://localhost";
 export async function openUiFixture(options: { token?: string; tokenThrottle?: TokenThrottle } = {}): Promise<UiFixture> {
   const home = tempDir("prefectlite-ui-");
   const backend = openBackend(join(home, "prefectlite.db"));
-  const client = new BackendClient(new EmbeddedTransport(backend, false));
+  const client = new BackendClient(embeddedBackend(backend));
   await client.createProject("default");
   const hello = (await loadFlowsFromModule("prefectlite.hello_world")).flows[0]!;
   const mapReduce = (await loadFlowsFromFile(join(REPO_ROOT, "flows/map_reduce.ts"))).flows[0]!;

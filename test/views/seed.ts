@@ -12,7 +12,7 @@ import type { ResultLocation, SerializedState, StateType } from "../../src/core/
 import type { ResultReadOptions } from "../../src/engine/ports.ts";
 import { LocalResultStore } from "../../src/engine/result-store.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
-import { EmbeddedTransport } from "../../src/runtime/embedded-transport.ts";
+import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { tempDir } from "../helpers.ts";
 
 /** A result store that counts its reads (to see what a cache saves). */
@@ -45,7 +45,7 @@ export class Seeder {
   /** A backend in `home` (default a fresh folder), laid out as PREFECTLITE_HOME is: the database, results/. */
   static async open(home = tempDir()): Promise<Seeder> {
     const backend = openBackend(join(home, "prefectlite.db"));
-    const seeder = new Seeder(backend, new BackendClient(new EmbeddedTransport(backend, false)), home);
+    const seeder = new Seeder(backend, new BackendClient(embeddedBackend(backend)), home);
     await seeder.client.createProject("test");
     return seeder;
   }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
+import type { Backend } from "../../src/client/backend.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import type { ResultLocation } from "../../src/core/state.ts";
 import { Flow, Parameter, task, TaskRunView } from "../../src/index.ts";
@@ -156,15 +157,17 @@ describe("mapped task runs", () => {
     const run = await seed.startRun(flowId);
     await seed.mapped(run, "inc-1", Array.from({ length: 250 }, (_, i) => i * 10));
     const rowsPerQuery: number[] = [];
-    const counting = new BackendClient({
-      baseUrl: undefined,
-      close() {},
-      async request<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
-        const data = await seed.client.graphql<Record<string, unknown>>(query, variables);
-        if (Array.isArray(data.task_run)) rowsPerQuery.push(data.task_run.length);
-        return data as T;
-      },
-    });
+    // The seed's backend, counting the rows of each task_run read (and leaving the backend open).
+    const counting = new BackendClient(
+      Object.assign(Object.create(await seed.client.backend()) as Backend, {
+        async close() {},
+        async graphql<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+          const data = await seed.client.graphql<Record<string, unknown>>(query, variables);
+          if (Array.isArray(data.task_run)) rowsPerQuery.push(data.task_run.length);
+          return data as T;
+        },
+      }),
+    );
     const parent = await TaskRunView.fromTaskSlug("inc-1", { client: counting, results: seed.results, flowRunId: run });
     const indexes: number[] = [];
     const firstValues: unknown[] = [];

@@ -1,4 +1,5 @@
 import type { BackendClient } from "../../client/client.ts";
+import { AGENTS } from "../../client/documents.ts";
 import { uncoveredRunWarning, type AgentInfo } from "../../core/agent-diagnosis.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { writeStderr } from "../../stdio.ts";
@@ -19,7 +20,7 @@ export async function warnIfNoAgentCovers(client: BackendClient, runLabels: read
 /** Every registered agent, with its labels and when it last polled. */
 export async function readAgents(client: BackendClient): Promise<AgentInfo[]> {
   const data = await client.graphql<{ agent: Array<{ id: string; name: string; labels: string[] | null; last_queried: string | null }> }>(
-    "query { agent { id name labels last_queried } }",
+    AGENTS,
   );
   return data.agent.map((a) => ({ id: a.id, name: a.name, labels: a.labels ?? [], lastQueried: a.last_queried }));
 }

@@ -1,6 +1,7 @@
 import type { BackendClient } from "../../client/client.ts";
-import { runApiFor, type RunApi } from "../../client/run-api.ts";
-import { describeCancel, TALLY_STATES, type TaskRunTally } from "../../core/cancel-report.ts";
+import type { Backend } from "../../client/backend.ts";
+import { TASK_RUN_TALLY } from "../../client/documents.ts";
+import { describeCancel, type TaskRunTally } from "../../core/cancel-report.ts";
 import type { StateType } from "../../core/state.ts";
 import { connect } from "../../runtime/connect.ts";
 import { settings } from "../../settings.ts";
@@ -19,7 +20,7 @@ const NOTICE_MS = 1_000;
 export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: boolean; waitSeconds: number }): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    const api = await runApiFor(client);
+    const api = await client.backend();
     const asked = Date.now();
     let state = await api.cancel(o.id);
     if (state === "Cancelling" && o.waitSeconds > 0) state = await untilEnded(api, o.id, o.waitSeconds * 1000);
@@ -34,7 +35,7 @@ export async function cancelFlowRun(o: { id: string; apiUrl?: string; json: bool
 }
 
 /** The run's state once it is no longer Cancelling, or after `waitMs`. */
-async function untilEnded(api: RunApi, id: string, waitMs: number): Promise<StateType> {
+async function untilEnded(api: Backend, id: string, waitMs: number): Promise<StateType> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const state = (await api.readFlowRunState(id))?.state ?? "Cancelling";
@@ -44,18 +45,8 @@ async function untilEnded(api: RunApi, id: string, waitMs: number): Promise<Stat
 }
 
 async function taskRunTally(client: BackendClient, id: string): Promise<TaskRunTally> {
-  const count = (states?: readonly string[]) =>
-    `task_run_aggregate(where: { flow_run_id: { _eq: $id }${states ? `, state: { _in: ${JSON.stringify(states)} }` : ""} }) { aggregate { count } }`;
   type Count = { aggregate: { count: number } };
-  const data = await client.graphql<Record<"completed" | "failed" | "cancelled" | "all", Count>>(
-    `query ($id: uuid!) {
-      completed: ${count(TALLY_STATES.completed)}
-      failed: ${count(TALLY_STATES.failed)}
-      cancelled: ${count(TALLY_STATES.cancelled)}
-      all: ${count()}
-    }`,
-    { id },
-  );
+  const data = await client.graphql<Record<"completed" | "failed" | "cancelled" | "all", Count>>(TASK_RUN_TALLY, { id });
   const [completed, failed, cancelled, all] = [data.completed, data.failed, data.cancelled, data.all].map((c) => c.aggregate.count) as [number, number, number, number];
   return { completed, failed, cancelled, unfinished: all - completed - failed - cancelled };
 }

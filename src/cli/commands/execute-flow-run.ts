@@ -1,5 +1,4 @@
 import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
-import { runApiFor } from "../../client/run-api.ts";
 import { installSdkResolver } from "../../loader/load.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
@@ -86,13 +85,13 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
 }
 
 /**
- * What a warm child does before it says it is ready: open the transport (for the embedded
+ * What a warm child does before it says it is ready: open the backend (for the embedded
  * database: the database and the GraphQL schema), send the query the runner starts with once
  * (an id no run has: the request path, and the server's parse cache, are then warm), and install
  * the resolver of `import … from "prefectlite"` used when the flow is loaded.
  */
 async function warmUp(client: ReturnType<typeof connect>): Promise<void> {
-  await (await runApiFor(client)).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
+  await (await client.backend()).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
   installSdkResolver();
 }
 

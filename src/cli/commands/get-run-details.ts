@@ -1,5 +1,6 @@
 /** `get task-runs --flow-run ID` and `get logs --flow-run ID [--level L] [--follow]`. */
 import type { BackendClient } from "../../client/client.ts";
+import { LIST_TASK_RUNS } from "../../client/documents.ts";
 import { FlowRunView, LogFollower, readFlowRunLogs, type FlowRunLog } from "../../client/views/index.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import { parseLogLevel, type LogLevel } from "../../core/logging.ts";
@@ -34,12 +35,7 @@ export async function getTaskRuns(
   const where: Record<string, unknown> = { flow_run_id: { _eq: run.flowRunId } };
   if (o.state) where.state = { _eq: o.state };
   const data = await client.graphql<{ task_run: TaskRunListRow[]; task_run_aggregate: { aggregate: { count: number } } }>(
-    `query ($where: task_run_bool_exp, $limit: Int) {
-      task_run(where: $where, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $limit) {
-        id task_slug map_index state serialized_state start_time end_time
-      }
-      task_run_aggregate(where: $where) { aggregate { count } }
-    }`,
+    LIST_TASK_RUNS,
     { where, limit: o.limit },
   );
   const rows = data.task_run;

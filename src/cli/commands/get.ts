@@ -1,4 +1,5 @@
 import { PrefectliteError } from "../../core/errors.ts";
+import { LIST_FLOW_RUNS } from "../../client/documents.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 import { table } from "../output.ts";
@@ -62,11 +63,7 @@ export async function get(options: GetOptions): Promise<number> {
         if (options.project) where.flow = { ...(where.flow as object), project: { name: { _eq: options.project } } };
         if (options.state) where.state = { _eq: options.state };
         const data = await client.graphql<{ flow_run: FlowRunListRow[] }>(
-          `query ($where: flow_run_bool_exp, $limit: Int) {
-            flow_run(where: $where, order_by: { created: desc }, limit: $limit) {
-              id name state labels scheduled_start_time start_time end_time flow { name version }
-            }
-          }`,
+          LIST_FLOW_RUNS,
           { where, limit: options.limit },
         );
         print(

@@ -1,4 +1,5 @@
 import { userInfo } from "node:os";
+import { RESTART_FLOW_RUN } from "../../client/documents.ts";
 import { connect } from "../../runtime/connect.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
@@ -23,10 +24,6 @@ interface Restarted {
   kept_task_runs: number;
 }
 
-const RESTART = `mutation ($input: restart_flow_run_input!) {
-  restart_flow_run(input: $input) { id state version message labels restarted_task_runs kept_task_runs }
-}`;
-
 /**
  * `prefectlite restart FLOW_RUN_ID [--execute]`: restart_flow_run (a Failed or Cancelled run goes
  * again from its failures), then either leave it Scheduled for an agent (warning when none
@@ -35,7 +32,7 @@ const RESTART = `mutation ($input: restart_flow_run_input!) {
 export async function restartFlowRun(o: RestartOptions): Promise<number> {
   const client = connect({ apiUrl: o.apiUrl });
   try {
-    const data = await client.graphql<{ restart_flow_run: Restarted }>(RESTART, {
+    const data = await client.graphql<{ restart_flow_run: Restarted }>(RESTART_FLOW_RUN, {
       input: { flow_run_id: o.id, restarted_by: restartedBy(), agentless: o.execute },
     });
     const run = data.restart_flow_run;

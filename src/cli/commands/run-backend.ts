@@ -1,4 +1,5 @@
 import { parseDuration } from "../../core/duration.ts";
+import { CREATED_RUN, FLOW_BY_ID_OR_GROUP, FLOWS_BY_NAME } from "../../client/documents.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { connect } from "../../runtime/connect.ts";
@@ -47,7 +48,7 @@ export async function lookupFlow(client: BackendClient, o: { id?: string; name?:
       throw new PrefectliteError("Usage", `--id '${o.id}' is not a flow id or flow group id: those are UUIDs, such as 55955649-f2e7-4d43-938a-f5b08974bab9 (or use --name FLOW)`);
     }
     const data = await client.graphql<{ flow: FlowRef[] }>(
-      `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name parameters } }`,
+      FLOW_BY_ID_OR_GROUP,
       { id: o.id },
     );
     const flow = data.flow[0];
@@ -57,7 +58,7 @@ export async function lookupFlow(client: BackendClient, o: { id?: string; name?:
   const where: Record<string, unknown> = { name: { _eq: o.name }, archived: { _eq: false } };
   if (o.project) where.project = { name: { _eq: o.project } };
   const data = await client.graphql<{ flow: Array<FlowRef & { project: { name: string } }> }>(
-    `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name parameters project { name } } }`,
+    FLOWS_BY_NAME,
     { where },
   );
   const projects = [...new Set(data.flow.map((f) => f.project.name))];
@@ -111,7 +112,7 @@ export async function createRunAndPrintCard(client: BackendClient, o: BackendRun
       scheduledStartTime: start,
     });
     const data = await client.graphql<{ flow_run_by_pk: CreatedRun }>(
-      `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`,
+      CREATED_RUN,
       { id },
     );
     return data.flow_run_by_pk;

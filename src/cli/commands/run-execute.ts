@@ -1,10 +1,11 @@
 import type { BackendClient } from "../../client/client.ts";
+import { RUN_TO_EXECUTE } from "../../client/documents.ts";
 import { agentlessRunLabel } from "../../core/agentless-label.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { StateType } from "../../core/state.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
 import { connect } from "../../runtime/connect.ts";
-import { clientRunProcessBackend } from "../../run-process/backend.ts";
+import { claimRun } from "../../run-process/backend.ts";
 import { executeFlowRunCommand } from "../../run-process/command.ts";
 import { flowRunProcessEnv } from "../../run-process/environment.ts";
 import { executeInChildProcess } from "../../run-process/execute-in-child.ts";
@@ -42,7 +43,7 @@ interface RunToExecute {
 
 async function readRun(client: BackendClient, id: string): Promise<RunToExecute> {
   const data = await client.graphql<{ flow_run_by_pk: RunToExecute | null }>(
-    `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version scheduled_start_time serialized_state run_config } }`,
+    RUN_TO_EXECUTE,
     { id },
   );
   if (!data.flow_run_by_pk) throw new PrefectliteError("NotFound", `Flow run ${id} not found`);
@@ -58,9 +59,9 @@ export async function executeInChild(client: BackendClient, id: string, apiUrl?:
   const start = Date.parse(run.serialized_state?.startTime ?? run.scheduled_start_time ?? "");
   if (start > Date.now()) await Bun.sleep(start - Date.now());
 
-  const backend = clientRunProcessBackend(client);
+  const backend = await client.backend();
   // Submitted, as an agent's claim makes it: no agent executes it too, and a child that never starts it is killed.
-  if (!(await backend.claimRun(id, "Submitted for execution by run --execute"))) {
+  if (!(await claimRun(backend, id, "Submitted for execution by run --execute"))) {
     throw new PrefectliteError("Conflict", "Flow run was taken by someone else meanwhile: not executing it here");
   }
   const location = { home: settings.home(), apiUrl: apiUrl ?? settings.apiUrl() };

@@ -1,4 +1,5 @@
 import type { BackendClient } from "../../client/client.ts";
+import { WATCH_POLL } from "../../client/documents.ts";
 import { diagnoseWaitingRun, healthyWithinMs } from "../../core/agent-diagnosis.ts";
 import { isFinishedType, isSuccessfulType, type StateType } from "../../core/state.ts";
 import { formatLogLine } from "../../engine/log-format.ts";
@@ -44,14 +45,6 @@ interface WatchPoll {
     logs: Array<{ id: string; timestamp: string; level: string; message: string }>;
   } | null;
 }
-
-const POLL_QUERY = `query ($id: uuid!, $since: timestamptz) {
-  flow_run_by_pk(id: $id) {
-    state labels scheduled_start_time
-    states(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp state message }
-    logs(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp level message }
-  }
-}`;
 
 export interface WatchOptions {
   print?: (line: string) => void;
@@ -103,7 +96,7 @@ export async function watchFlowRun(client: BackendClient, flowRunId: string, opt
   };
   const poll = async () => {
     const since = new Date(cursor ? cursor - LOOKBACK_MS : 0).toISOString();
-    const data = await client.graphql<WatchPoll>(POLL_QUERY, { id: flowRunId, since });
+    const data = await client.graphql<WatchPoll>(WATCH_POLL, { id: flowRunId, since });
     const run = data.flow_run_by_pk;
     if (!run) throw new Error(`flow run ${flowRunId} no longer exists`);
     // Logs first: the sort is stable, and a state recorded in the same millisecond as a log line

@@ -1,36 +1,26 @@
-import type { HeartbeatTarget } from "../client/transport.ts";
+import type { BeatReport, ThreadWatch, ThreadWatchOptions } from "./backend.ts";
+import { FLOW_RUN_STATE_ONLY, HEARTBEAT } from "./documents.ts";
 
 /**
  * Heartbeats and the cancel watch from a thread of their own (Prefect 1's "thread" heartbeat
- * mode; its default was a subprocess). The process executing a run beats for it; from the run's
- * own thread, a task that computes synchronously for minutes would stop the beats, and the
- * zombie killer would fail a run that is alive. One thread per process serves every run under
- * way in it. For each run it also reads the flow run's state every poll and, once it is
- * Cancelling or Cancelled, sets the run's cancel flag — memory shared with the run's thread
- * (a SharedArrayBuffer), which the engine reads before each task run starts, so a cancel is
- * seen at once even after a long synchronous stretch — and tells the run's thread by message.
+ * mode; its default was a subprocess): the plumbing of Backend.watchFromThread. The process
+ * executing a run beats for it; from the run's own thread, a task that computes synchronously for
+ * minutes would stop the beats, and the zombie killer would fail a run that is alive. One thread
+ * per process serves every run under way in it. For each run it also reads the flow run's state
+ * every poll and, once it is Cancelling or Cancelled, sets the run's cancel flag — memory shared
+ * with the run's thread (a SharedArrayBuffer), which the engine reads before each task run
+ * starts, so a cancel is seen at once even after a long synchronous stretch — and tells the run's
+ * thread by message.
  */
-export interface ThreadWatch {
-  /** False once the thread failed or was given up on: the caller beats and polls from its own timer again. */
-  alive(): boolean;
-  /** True once the thread saw the flow run Cancelling or Cancelled (read without waiting on this thread's event loop). */
-  cancelRequested(): boolean;
-  stop(): void;
-}
 
-export interface ThreadWatchOptions {
-  /** Beat every this many ms. */
-  heartbeatMs: number;
-  /** Read the flow run's state every this many ms. */
-  cancelPollMs: number;
-  /** How each beat went (the message never carries the request's headers). */
-  onBeat?: BeatReport;
-  /** Once, on this thread's next turn after the thread saw the cancel. */
-  onCancel?: () => void;
-}
-
-/** Tells the caller how each beat went (the message never carries the request's headers). */
-export type BeatReport = (ok: boolean, message?: string) => void;
+/**
+ * How the thread reaches the backend: the server's GraphQL endpoint and the headers to send, or
+ * the embedded database's file with its heartbeat and state statements. Built by the backends
+ * only; no caller sees it.
+ */
+export type ThreadTarget =
+  | { kind: "http"; endpoint: string; headers: Record<string, string> }
+  | { kind: "sqlite"; path: string; sql: string; stateSql: string };
 
 /** setInterval's range: a longer interval would fire every millisecond. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
@@ -41,8 +31,8 @@ const WORKER_SOURCE = `
 import { Database } from "bun:sqlite";
 const databases = new Map();
 const watching = new Map();
-const MUTATION = "mutation ($input: flow_run_id_input!) { update_flow_run_heartbeat(input: $input) { success } }";
-const STATE_QUERY = "query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }";
+const MUTATION = ${JSON.stringify(HEARTBEAT)};
+const STATE_QUERY = ${JSON.stringify(FLOW_RUN_STATE_ONLY)};
 
 function database(path) {
   let db = databases.get(path);
@@ -136,7 +126,7 @@ const listeners = new Map<number, { onBeat?: BeatReport; onCancel?: () => void }
  * Beat for `flowRunId` and watch it for a cancel from the heartbeat thread, until `stop()`.
  * Undefined when no thread can be used (the caller beats and polls from its own timer instead).
  */
-export function watchFromThread(target: HeartbeatTarget, flowRunId: string, options: ThreadWatchOptions): ThreadWatch | undefined {
+export function watchFromThread(target: ThreadTarget, flowRunId: string, options: ThreadWatchOptions): ThreadWatch | undefined {
   if (workerFailed) return undefined;
   let thread: Worker;
   try {

@@ -1,0 +1,113 @@
+import { TALLY_STATES } from "../core/cancel-report.ts";
+
+/**
+ * Every GraphQL document the client sends: the HTTP backend's operations, and the reads the CLI,
+ * the views and the SDK make through `Backend.graphql` (they run in-process on the embedded
+ * database too). One place, so the API's shape the client depends on is seen at once.
+ */
+
+// Projects and flows.
+const PROJECT_FIELDS = "id name description created";
+export const FIND_PROJECT = `query ($name: String!) { project(where: { name: { _eq: $name } }) { ${PROJECT_FIELDS} } }`;
+export const LIST_PROJECTS = `query { project(order_by: { name: asc }) { ${PROJECT_FIELDS} } }`;
+export const CREATE_PROJECT = `mutation ($input: create_project_input!) { create_project(input: $input) { id } }`;
+
+const FLOW_FIELDS = "id name version archived version_group_id flow_group_id serialized_hash created project { id name }";
+export const LATEST_FLOW = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }, limit: 1) { ${FLOW_FIELDS} } }`;
+export const LIST_FLOWS = `query ($where: flow_bool_exp, $limit: Int) { flow(where: $where, order_by: [{ name: asc }, { version: desc }], limit: $limit) { ${FLOW_FIELDS} } }`;
+export const CREATE_FLOW = `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version schedule_left_off } }`;
+export const ARCHIVE_FLOW = `mutation ($input: flow_id_input!) { archive_flow(input: $input) { success } }`;
+export const CREATE_FLOW_RUN = `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`;
+
+// One backed flow run.
+const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
+export const READ_FLOW_RUN = `query ($id: uuid!, $page: Int!) { flow_run_by_pk(id: $id) {
+  id name version state serialized_state scheduled_start_time parameters labels run_config
+  flow { id name serialized_hash storage run_config flow_group { settings } }
+  task_runs(order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page) { ${TASK_RUN_FIELDS} }
+} }`;
+export const READ_FLOW_RUN_TASK_RUNS = `query ($id: uuid!, $page: Int!, $offset: Int!) {
+  task_run(where: { flow_run_id: { _eq: $id } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page, offset: $offset) { ${TASK_RUN_FIELDS} }
+}`;
+export const FLOW_RUN_STATE = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`;
+export const READ_TASK_RUNS = `query ($ids: [uuid!], $limit: Int!) { task_run(where: { id: { _in: $ids } }, limit: $limit) { ${TASK_RUN_FIELDS} } }`;
+export const SET_FLOW_RUN_STATES = `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { version } } }`;
+export const SET_TASK_RUN_STATES = `mutation ($input: set_task_run_states_input!) { set_task_run_states(input: $input) { states { version } } }`;
+export const MAPPED_CHILDREN = `mutation ($input: get_or_create_mapped_task_runs_input!) {
+  get_or_create_mapped_task_runs(input: $input) { task_runs { ${TASK_RUN_FIELDS} } } }`;
+export const WRITE_RUN_LOGS = `mutation ($input: write_run_logs_input!) { write_run_logs(input: $input) { written } }`;
+/** A run's states and logs in one document (a document is one transaction on the server). */
+export const WRITE_BATCH = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+}`;
+export const WRITE_BATCH_WITH_FLOW_RUN_STATE = `mutation ($states: set_task_run_states_input!, $logs: write_run_logs_input!, $flow: set_flow_run_states_input!) {
+  taskRuns: set_task_run_states(input: $states) { states { version } }
+  logs: write_run_logs(input: $logs) { written }
+  flowRun: set_flow_run_states(input: $flow) { states { version } }
+}`;
+export const HEARTBEAT = `mutation ($input: flow_run_id_input!) { update_flow_run_heartbeat(input: $input) { success } }`;
+/** The heartbeat thread's cancel watch. */
+export const FLOW_RUN_STATE_ONLY = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`;
+export const CANCEL_FLOW_RUN = `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`;
+
+// Agents and run processes.
+export const REGISTER_AGENT = `mutation ($input: register_agent_input!) { register_agent(input: $input) { id } }`;
+export const CLAIM_FLOW_RUNS = `mutation ($input: claim_flow_runs_input!) { claim_flow_runs(input: $input) { flow_runs { id } } }`;
+export const RUN_CONFIGS = `query ($ids: [uuid!]) { flow_run(where: { id: { _in: $ids } }) { id run_config } }`;
+export const RUNS_IN_QUEUE = `mutation ($input: get_runs_in_queue_input!) { get_runs_in_queue(input: $input) { flow_run_ids } }`;
+export const RUN_STANDINGS = `query ($ids: [uuid!], $limit: Int) { flow_run(where: { id: { _in: $ids } }, limit: $limit) { id state version } }`;
+export const END_ABANDONED_FLOW_RUN = `mutation ($input: end_abandoned_flow_run_input!) { end_abandoned_flow_run(input: $input) { state changed } }`;
+
+// The CLI's and the SDK's reads and commands through Backend.graphql.
+/** Which agents exist and when each last asked for work (`run`'s warning when none covers a run's labels). */
+export const AGENTS = `query { agent { id name labels last_queried } }`;
+/** `run --execute`: the run to take and start. */
+export const RUN_TO_EXECUTE = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version scheduled_start_time serialized_state run_config } }`;
+/** An agentless sub-flow: the child run, and the agents that might take it. */
+export const AGENTLESS_RUN = `query ($id: uuid!) {
+  flow_run_by_pk(id: $id) { id name state version labels scheduled_start_time run_config }
+  agent { name labels last_queried }
+}`;
+/** `prefectlite restart`. */
+export const RESTART_FLOW_RUN = `mutation ($input: restart_flow_run_input!) {
+  restart_flow_run(input: $input) { id state version message labels restarted_task_runs kept_task_runs }
+}`;
+/** `run --watch`: the run's state changes and log lines since a moment. */
+export const WATCH_POLL = `query ($id: uuid!, $since: timestamptz) {
+  flow_run_by_pk(id: $id) {
+    state labels scheduled_start_time
+    states(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp state message }
+    logs(where: { timestamp: { _gte: $since } }, order_by: { timestamp: asc }) { id timestamp level message }
+  }
+}`;
+/** `run --id`: a flow by its id, or its flow group's newest unarchived version. */
+export const FLOW_BY_ID_OR_GROUP = `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name parameters } }`;
+/** `run --name`: the flows of that name, newest first, with their projects. */
+export const FLOWS_BY_NAME = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name parameters project { name } } }`;
+/** `run`'s card of the run it created. */
+export const CREATED_RUN = `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`;
+/** `get flow-runs`. */
+export const LIST_FLOW_RUNS = `query ($where: flow_run_bool_exp, $limit: Int) {
+  flow_run(where: $where, order_by: { created: desc }, limit: $limit) {
+    id name state labels scheduled_start_time start_time end_time flow { name version }
+  }
+}`;
+/** `get task-runs --flow-run ID`: a page of them and how many there are. */
+export const LIST_TASK_RUNS = `query ($where: task_run_bool_exp, $limit: Int) {
+  task_run(where: $where, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $limit) {
+    id task_slug map_index state serialized_state start_time end_time
+  }
+  task_run_aggregate(where: $where) { aggregate { count } }
+}`;
+
+/** A flow run's task runs in one state of a tally (core/cancel-report.ts), or all of them. */
+const tallyCount = (states?: readonly string[]) =>
+  `task_run_aggregate(where: { flow_run_id: { _eq: $id }${states ? `, state: { _in: ${JSON.stringify(states)} }` : ""} }) { aggregate { count } }`;
+/** `prefectlite cancel`: how a cancelled run's task runs ended. */
+export const TASK_RUN_TALLY = `query ($id: uuid!) {
+  completed: ${tallyCount(TALLY_STATES.completed)}
+  failed: ${tallyCount(TALLY_STATES.failed)}
+  cancelled: ${tallyCount(TALLY_STATES.cancelled)}
+  all: ${tallyCount()}
+}`;
