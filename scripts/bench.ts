@@ -15,9 +15,10 @@ import { peerWorkloads, schedulingLatency } from "./bench/agent.ts";
 import type { BenchContext, BenchSection } from "./bench/section.ts";
 import { uiPages } from "./bench/ui-pages.ts";
 import { schedulerLag } from "./bench/scheduler.ts";
+import { scaleOut } from "./bench/scale-out.ts";
 
 /** Every section, in the order they appear in BENCHMARKS.md. Later issues append theirs. */
-const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency, backedThroughput, mappedResultView, schedulingLatency, peerWorkloads, schedulerLag, uiPages];
+const SECTIONS: BenchSection[] = [coldStart, localEngine, apiThroughput, queryLatency, backedThroughput, mappedResultView, schedulingLatency, peerWorkloads, schedulerLag, uiPages, scaleOut];
 
 const FILE = join(import.meta.dir, "../BENCHMARKS.md");
 const HEADER = `# prefectlite benchmarks
