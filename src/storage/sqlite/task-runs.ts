@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { fromJSONText } from "./json.ts";
-import type { NewTaskRun, StateWrite, TaskRunRecord, TaskRunWriteView } from "./records.ts";
+import type { NewTaskRun, StateWrite, TaskRunRecord, TaskRunWriteView } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
 
 /** Task runs and their state history. */

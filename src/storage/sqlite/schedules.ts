@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
-import type { SerializedSchedule } from "../core/schedule/schedule.ts";
+import type { SerializedSchedule } from "../../core/schedule/schedule.ts";
 import { toJSONText } from "./json.ts";
-import { WAITING_STATES, WAITING_STATES_SQL } from "./waiting-states.ts";
+import { WAITING_STATES, WAITING_STATES_SQL } from "../waiting-states.ts";
 
 /** An active, unarchived flow with a schedule (its own or its group's), and how many runs it has ahead. */
 export interface ActiveSchedule {

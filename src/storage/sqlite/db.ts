@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { PrefectliteError, errorMessage } from "../core/errors.ts";
+import { PrefectliteError, errorMessage } from "../../core/errors.ts";
 import { migrate } from "./migrate.ts";
 
 export type { Database };

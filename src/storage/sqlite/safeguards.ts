@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { StateType } from "../core/state.ts";
+import type { StateType } from "../../core/state.ts";
 
 /**
  * The reads of the zombie killer and Lazarus. A run's last sign of life is its heartbeat, or,

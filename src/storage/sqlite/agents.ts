@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { fromJSONText } from "./json.ts";
-import type { AgentRecord } from "./records.ts";
+import type { AgentRecord } from "../records.ts";
 
 export interface AgentRepository {
   get(id: string): AgentRecord | undefined;

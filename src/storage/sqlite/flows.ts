@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { fromJSONText, toJSONText } from "./json.ts";
-import type { EdgeRecord, FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "./records.ts";
+import type { EdgeRecord, FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "../records.ts";
 
 /** Flow groups, flows (versions), their tasks and edges. */
 export interface FlowRepository {

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { toJSONText } from "./json.ts";
-import type { NewLog } from "./records.ts";
+import type { NewLog } from "../records.ts";
 
 export interface LogRepository {
   /**

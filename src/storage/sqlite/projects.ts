@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { ProjectRecord } from "./records.ts";
+import type { ProjectRecord } from "../records.ts";
 
 export interface ProjectRepository {
   get(id: string): ProjectRecord | undefined;

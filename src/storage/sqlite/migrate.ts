@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { PrefectliteError } from "../core/errors.ts";
+import { PrefectliteError } from "../../core/errors.ts";
 import * as m0001 from "./migrations/0001-initial.ts";
 import * as m0002 from "./migrations/0002-leaner-run-indexes.ts";
 import * as m0003 from "./migrations/0003-partial-task-run-state-index.ts";

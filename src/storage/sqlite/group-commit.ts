@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { PrefectliteError } from "../core/errors.ts";
+import { PrefectliteError } from "../../core/errors.ts";
 import { databaseBusyError, isBusyError } from "./db.ts";
 
 /**

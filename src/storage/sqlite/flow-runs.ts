@@ -1,8 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { fromJSONText, toJSONText } from "./json.ts";
-import type { FlowRunRecord, NewFlowRun, StateWrite } from "./records.ts";
+import type { FlowRunRecord, NewFlowRun, StateWrite } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
-import { WAITING_STATES_SQL } from "./waiting-states.ts";
+import { WAITING_STATES_SQL } from "../waiting-states.ts";
 
 /** A flow run's heartbeat: the one statement the heartbeat thread (src/backed/heartbeat-thread.ts) also runs. */
 export const FLOW_RUN_HEARTBEAT_SQL = "UPDATE flow_run SET heartbeat = $at WHERE id = $id";
