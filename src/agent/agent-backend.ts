@@ -60,31 +60,32 @@ export class ServicesAgentBackend implements AgentBackend {
   ) {}
 
   async register(name: string, labels: readonly string[]): Promise<string> {
-    return this.services.registerAgent({ type: "LocalAgent", name, labels: [...labels] }).id;
+    return (await this.services.registerAgent({ type: "LocalAgent", name, labels: [...labels] })).id;
   }
 
   async claim(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]> {
-    return this.services.claimRuns({ agentId, labels: [...labels], limit }).map((run) => ({
-      id: run.id,
-      env: runConfigEnv(this.reads.byPk("flow_run", run.id, ["run_config"])?.run_config),
-    }));
+    const claimed: ClaimedFlowRun[] = [];
+    for (const run of await this.services.claimRuns({ agentId, labels: [...labels], limit })) {
+      claimed.push({ id: run.id, env: runConfigEnv((await this.reads.byPk("flow_run", run.id, ["run_config"]))?.run_config) });
+    }
+    return claimed;
   }
 
   async poll(agentId: string, labels: readonly string[]): Promise<void> {
-    this.services.getRunsInQueue({ agentId, labels: [...labels], limit: 1 });
+    await this.services.getRunsInQueue({ agentId, labels: [...labels], limit: 1 });
   }
 
   async writeLogs(lines: AgentLogLine[]): Promise<void> {
-    this.services.writeRunLogs(lines.map((l) => ({ flow_run_id: l.flowRunId, level: l.level, message: l.message, name: l.name })));
+    await this.services.writeRunLogs(lines.map((l) => ({ flow_run_id: l.flowRunId, level: l.level, message: l.message, name: l.name })));
   }
 
   async runStandings(flowRunIds: readonly string[]): Promise<Map<string, RunStanding>> {
-    const rows = this.reads.select("flow_run", { where: { id: { _in: [...flowRunIds] } }, limit: flowRunIds.length }, ["id", "state", "version"]);
+    const rows = await this.reads.select("flow_run", { where: { id: { _in: [...flowRunIds] } }, limit: flowRunIds.length }, ["id", "state", "version"]);
     return new Map(rows.map((r) => [String(r.id), { state: r.state as StateType, version: Number(r.version) }]));
   }
 
   async endAbandonedRun(flowRunId: string, state: AbandonedRunState, message: string, logger: string): Promise<{ state: StateType; changed: boolean }> {
-    return this.services.endAbandonedRun({ flowRunId, state, message, logger });
+    return await this.services.endAbandonedRun({ flowRunId, state, message, logger });
   }
 
   backendLocation(): BackendLocation {

@@ -17,64 +17,64 @@ export class ServicesRunApi implements RunApi {
 
   async readFlowRun(id: string): Promise<FlowRunDetails | undefined> {
     const { reads } = this.backend;
-    const run = reads.byPk("flow_run", id, FLOW_RUN_COLUMNS);
+    const run = await reads.byPk("flow_run", id, FLOW_RUN_COLUMNS);
     if (!run) return undefined;
-    const flow = reads.byPk("flow", String(run.flow_id), FLOW_COLUMNS)!;
-    const group = reads.byPk("flow_group", String(flow.flow_group_id), ["settings"]);
+    const flow = (await reads.byPk("flow", String(run.flow_id), FLOW_COLUMNS))!;
+    const group = await reads.byPk("flow_group", String(flow.flow_group_id), ["settings"]);
     const { flow_id: _flowId, ...fields } = run;
     const { flow_group_id: _groupId, ...flowFields } = flow;
     return {
       ...(fields as Omit<FlowRunDetails, "flow" | "task_runs">),
       flow: { ...(flowFields as Omit<FlowRunDetails["flow"], "flow_group">), flow_group: group ? { settings: group.settings as Record<string, unknown> | null } : null },
-      task_runs: reads.select("task_run", { where: { flow_run_id: { _eq: id } } }, TASK_RUN_COLUMNS) as unknown as TaskRunRow[],
+      task_runs: (await reads.select("task_run", { where: { flow_run_id: { _eq: id } } }, TASK_RUN_COLUMNS)) as unknown as TaskRunRow[],
     };
   }
 
   async readFlowRunState(id: string): Promise<{ state: StateType; version: number } | undefined> {
-    const row = this.backend.reads.byPk("flow_run", id, ["state", "version"]);
+    const row = await this.backend.reads.byPk("flow_run", id, ["state", "version"]);
     return row ? { state: row.state as StateType, version: row.version as number } : undefined;
   }
 
   async readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]> {
-    return this.backend.reads.select("task_run", { where: { id: { _in: [...ids] } } }, TASK_RUN_COLUMNS) as unknown as TaskRunRow[];
+    return (await this.backend.reads.select("task_run", { where: { id: { _in: [...ids] } } }, TASK_RUN_COLUMNS)) as unknown as TaskRunRow[];
   }
 
   async setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number> {
-    const [written] = this.backend.services.setFlowRunStates([{ flowRunId: id, version, state, rerun: false, writeId }], { agentId: undefined });
+    const [written] = await this.backend.services.setFlowRunStates([{ flowRunId: id, version, state, rerun: false, writeId }], { agentId: undefined });
     return written!.version;
   }
 
   async setTaskRunStates(items: readonly TaskRunStateWrite[]): Promise<number[]> {
-    const written = this.backend.services.setTaskRunStates(taskRunStateInputs(items));
+    const written = await this.backend.services.setTaskRunStates(taskRunStateInputs(items));
     return written.map((w) => w.version);
   }
 
   async mappedChildren(flowRunId: string, taskSlug: string, count: number): Promise<TaskRunRow[]> {
     return mappedChildrenInPages(count, async (start, size) =>
-      this.backend.services.getOrCreateMappedTaskRuns({ flowRunId, taskSlug, count: size, start }).map(taskRunRow),
+      (await this.backend.services.getOrCreateMappedTaskRuns({ flowRunId, taskSlug, count: size, start })).map(taskRunRow),
     );
   }
 
   async writeLogs(logs: readonly LogRow[]): Promise<void> {
-    this.backend.services.writeRunLogs([...logs]);
+    await this.backend.services.writeRunLogs([...logs]);
   }
 
   async writeBatch(batch: RunWriteBatch): Promise<{ taskRunVersions: number[]; flowRunVersion?: number }> {
     const flow = batch.flowRunState;
-    const written = this.backend.services.writeRunBatch({
+    const written = (await this.backend.services.writeRunBatch({
       taskRunStates: taskRunStateInputs(batch.taskRunStates),
       logs: [...batch.logs],
       flowRunState: flow ? { flowRunId: flow.id, version: flow.version, state: flow.state, rerun: false, writeId: flow.writeId } : undefined,
-    });
+    }));
     return { taskRunVersions: written.taskRunStates.map((w) => w.version), flowRunVersion: written.flowRunState?.version };
   }
 
   async heartbeat(flowRunId: string): Promise<void> {
-    this.backend.services.updateFlowRunHeartbeat(flowRunId);
+    await this.backend.services.updateFlowRunHeartbeat(flowRunId);
   }
 
   async cancel(flowRunId: string): Promise<StateType> {
-    return this.backend.services.cancelFlowRun(flowRunId).state;
+    return (await this.backend.services.cancelFlowRun(flowRunId)).state;
   }
 }
 

@@ -1,6 +1,6 @@
 import { executeGraphQL } from "../api/execute.ts";
 import { errorFromGraphQL, type DirectBackend, type HeartbeatTarget, type Transport } from "../client/transport.ts";
-import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../storage/flow-runs.ts";
+import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../storage/sqlite/flow-runs.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend } from "./backend.ts";
 
@@ -15,11 +15,14 @@ export class EmbeddedTransport implements Transport {
   ) {
     const { services, reads } = backend.context();
     this.direct = { services, reads };
-    this.heartbeatTarget = backend.path === ":memory:" ? undefined : { kind: "sqlite", path: backend.path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
+    this.heartbeatTarget =
+      backend.path === undefined || backend.path === ":memory:"
+        ? undefined
+        : { kind: "sqlite", path: backend.path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
   }
 
-  static open(databasePath = settings.databasePath()): EmbeddedTransport {
-    return new EmbeddedTransport(openBackend(databasePath), true);
+  static async open(databaseUrl = settings.databaseUrl()): Promise<EmbeddedTransport> {
+    return new EmbeddedTransport(await openBackend(databaseUrl), true);
   }
 
   async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -28,7 +31,7 @@ export class EmbeddedTransport implements Transport {
     return result.data as T;
   }
 
-  close(): void {
-    if (this.ownsBackend) this.backend.close();
+  async close(): Promise<void> {
+    if (this.ownsBackend) await this.backend.close();
   }
 }

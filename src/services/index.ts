@@ -102,8 +102,12 @@ export interface Services {
   schedulesRunningLow(options?: { maxRuns?: number }): Promise<string[]>;
   /** Top up these flows' schedules, a flow per transaction; failures are reported per flow. */
   scheduleFlows(flowIds: readonly string[], options?: { maxRuns?: number }): Promise<ScheduleAllResult>;
-  /** One scheduler pass over every active schedule, topping up those running low, a flow per transaction. */
-  scheduleAll(options?: { maxRuns?: number }): Promise<ScheduleAllResult>;
+  /**
+   * One scheduler pass over every active schedule, topping up those running low, a flow per
+   * transaction (`batchSize` flows, then the event loop's turn), unless another process is running
+   * the pass now (`skipped`).
+   */
+  scheduleAll(options?: { maxRuns?: number; batchSize?: number }): Promise<ScheduleAllResult>;
   /** When the next waiting run becomes due: its start time strictly after `after` (default now). */
   nextDueAt(after?: Date): Promise<Date | undefined>;
   /** Set a flow group's schedule (overrides its flows'); replaced auto-scheduled runs are deleted. */

@@ -102,8 +102,21 @@ export function createSchedulingService(deps: ServiceDeps) {
    * One whole scheduler pass: top up every active schedule running low (the others cost one row
    * of one query), a flow per transaction.
    */
-  async function scheduleAll(options: { maxRuns?: number } = {}): Promise<ScheduleAllResult> {
-    const pass = await deps.store.exclusive("scheduler", async () => scheduleFlows(await schedulesRunningLow(options), options));
+  async function scheduleAll(options: { maxRuns?: number; batchSize?: number } = {}): Promise<ScheduleAllResult> {
+    const pass = await deps.store.exclusive("scheduler", async () => {
+      const low = await schedulesRunningLow(options);
+      const batchSize = Math.max(1, options.batchSize ?? (low.length || 1));
+      const total: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
+      for (let i = 0; i < low.length; i += batchSize) {
+        // Between batches, the event loop serves everyone else.
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        const r = await scheduleFlows(low.slice(i, i + batchSize), options);
+        total.flows += r.flows;
+        total.created += r.created;
+        total.errors.push(...r.errors);
+      }
+      return total;
+    });
     return pass.ran ? pass.value : { flows: 0, created: 0, errors: [], skipped: true };
   }
 
