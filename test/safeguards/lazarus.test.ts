@@ -2,19 +2,19 @@ import { describe, expect, test } from "bun:test";
 import { flowRun, LAZARUS_AFTER_MS, logsOf, openTestBackend, runningRun, setTask, taskRun, ZOMBIE_AFTER_MS } from "./fixtures.ts";
 
 type B = ReturnType<typeof openTestBackend>;
-const revive = (b: B) => b.services.resurrectRuns({ staleAfterMs: LAZARUS_AFTER_MS });
+const revive = (b: B) => (await b.services.resurrectRuns({ staleAfterMs: LAZARUS_AFTER_MS }));
 
 /** Take the run again as an agent would, then start it as its runner would. */
-function claimAndStart(b: B, runId: string) {
-  const agentId = b.services.registerAgent({ type: "test" }).id;
-  const [claimed] = b.services.claimRuns({ agentId, limit: 10 });
+async function claimAndStart(b: B, runId: string) {
+  const agentId = (await b.services.registerAgent({ type: "test" })).id;
+  const [claimed] = (await b.services.claimRuns({ agentId, limit: 10 }));
   expect(claimed?.id).toBe(runId);
-  b.services.setFlowRunStates([{ flowRunId: runId, version: claimed!.version, state: { type: "Running" } }]);
+  await b.services.setFlowRunStates([{ flowRunId: runId, version: claimed!.version, state: { type: "Running" } }]);
 }
 
 describe("Lazarus", () => {
-  test("a quiet Running run with no task run Running is rescheduled, logged, and offered to agents again", () => {
-    const b = openTestBackend();
+  test("a quiet Running run with no task run Running is rescheduled, logged, and offered to agents again", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.extract, "Running", "Success");
     b.clock.advance(LAZARUS_AFTER_MS - 1);
@@ -28,23 +28,23 @@ describe("Lazarus", () => {
     expect(logsOf(b, run.runId)).toEqual([
       { task_run_id: null, name: "Lazarus.FlowRun", level: "INFO", message: "Rescheduled by a Lazarus process. This is attempt 1." },
     ]);
-    expect(b.services.getRunsInQueue({})).toEqual([run.runId]);
+    expect((await b.services.getRunsInQueue({}))).toEqual([run.runId]);
     expect(taskRun(b, run.extract).state).toBe("Success"); // finished task runs keep their states
   });
 
-  test("a quiet Submitted run (its process never started) is rescheduled too", () => {
-    const b = openTestBackend();
+  test("a quiet Submitted run (its process never started) is rescheduled too", async () => {
+    const b = (await openTestBackend());
     const flowId = runningRun(b).flowId;
-    const runId = b.services.createFlowRun({ flowId }).id;
-    const agentId = b.services.registerAgent({ type: "test" }).id;
-    expect(b.services.claimRuns({ agentId, limit: 1 }).map((r) => r.id)).toEqual([runId]);
+    const runId = (await b.services.createFlowRun({ flowId })).id;
+    const agentId = (await b.services.registerAgent({ type: "test" })).id;
+    expect((await b.services.claimRuns({ agentId, limit: 1 })).map((r) => r.id)).toEqual([runId]);
     b.clock.advance(LAZARUS_AFTER_MS + 1);
     expect(revive(b).rescheduled).toBe(2); // the Running run of runningRun as well
     expect(flowRun(b, runId).state).toBe("Scheduled");
   });
 
-  test("a task run still Running blocks it; a Retrying one does not", () => {
-    const b = openTestBackend();
+  test("a task run still Running blocks it; a Retrying one does not", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b, { loadRetries: 1 });
     setTask(b, run.load, "Running");
     b.clock.advance(LAZARUS_AFTER_MS + 1);
@@ -53,18 +53,18 @@ describe("Lazarus", () => {
     expect(revive(b).rescheduled).toBe(1);
   });
 
-  test("a run that beats is left alone", () => {
-    const b = openTestBackend();
+  test("a run that beats is left alone", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     for (let i = 0; i < 5; i++) {
       b.clock.advance(LAZARUS_AFTER_MS / 2);
-      b.services.updateFlowRunHeartbeat(run.runId);
+      await b.services.updateFlowRunHeartbeat(run.runId);
       expect(revive(b).rescheduled).toBe(0);
     }
   });
 
-  test("three attempts, then Failed with an ERROR log", () => {
-    const b = openTestBackend();
+  test("three attempts, then Failed with an ERROR log", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     for (let attempt = 1; attempt <= 3; attempt++) {
       b.clock.advance(LAZARUS_AFTER_MS + 1);
@@ -83,39 +83,39 @@ describe("Lazarus", () => {
     expect(revive(b)).toEqual({ rescheduled: 0, failed: 0 });
   });
 
-  test("lazarus_enabled false leaves the flow's runs alone; so does heartbeat_enabled false", () => {
+  test("lazarus_enabled false leaves the flow's runs alone; so does heartbeat_enabled false", async () => {
     for (const setting of ["lazarus_enabled", "heartbeat_enabled"] as const) {
-      const b = openTestBackend();
+      const b = (await openTestBackend());
       const run = runningRun(b);
-      b.services.setFlowGroupSetting(run.flowId, setting, false);
+      await b.services.setFlowGroupSetting(run.flowId, setting, false);
       b.clock.advance(LAZARUS_AFTER_MS * 10);
       expect(revive(b).rescheduled).toBe(0);
       expect(flowRun(b, run.runId).state).toBe("Running");
-      b.services.setFlowGroupSetting(run.flowId, setting, true);
+      await b.services.setFlowGroupSetting(run.flowId, setting, true);
       expect(revive(b).rescheduled).toBe(1);
     }
   });
 
-  test("Scheduled, finished and Cancelling runs are not its business", () => {
-    const b = openTestBackend();
+  test("Scheduled, finished and Cancelling runs are not its business", async () => {
+    const b = (await openTestBackend());
     const { flowId } = runningRun(b);
-    b.services.setFlowRunStates([{ flowRunId: runningRun(b).runId, version: 2, state: { type: "Success" } }]);
+    await b.services.setFlowRunStates([{ flowRunId: runningRun(b).runId, version: 2, state: { type: "Success" } }]);
     const cancelling = runningRun(b).runId;
-    b.services.cancelFlowRun(cancelling);
-    b.services.createFlowRun({ flowId });
+    await b.services.cancelFlowRun(cancelling);
+    await b.services.createFlowRun({ flowId });
     b.clock.advance(LAZARUS_AFTER_MS + 1);
     expect(revive(b).rescheduled).toBe(1); // only the first Running run
     expect(flowRun(b, cancelling).state).toBe("Cancelling");
   });
 
-  test("with the zombie killer: a killed run's lost task becomes Retrying, then the run is rescheduled", () => {
-    const b = openTestBackend();
+  test("with the zombie killer: a killed run's lost task becomes Retrying, then the run is rescheduled", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b, { loadRetries: 1 });
     setTask(b, run.extract, "Running", "Success");
     setTask(b, run.load, "Running");
     b.clock.advance(Math.max(ZOMBIE_AFTER_MS, LAZARUS_AFTER_MS) + 1);
     expect(revive(b).rescheduled).toBe(0); // load is still Running
-    expect(b.services.killZombies({ staleAfterMs: ZOMBIE_AFTER_MS }).retried).toBe(1);
+    expect((await b.services.killZombies({ staleAfterMs: ZOMBIE_AFTER_MS })).retried).toBe(1);
     expect(revive(b).rescheduled).toBe(1);
     expect([flowRun(b, run.runId).state, taskRun(b, run.extract).state, taskRun(b, run.load).state]).toEqual([
       "Scheduled",

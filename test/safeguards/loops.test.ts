@@ -4,16 +4,16 @@ import { ZombieKiller } from "../../src/safeguards/zombie-killer.ts";
 import { flowRun, openTestBackend, runningRun, setTask, taskRun } from "./fixtures.ts";
 
 const ENV = ["PREFECTLITE_HEARTBEAT_SECONDS", "PREFECTLITE_ZOMBIE_MISSED_HEARTBEATS", "PREFECTLITE_LAZARUS_AFTER_SECONDS"];
-afterEach(() => {
+afterEach(async () => {
   for (const name of ENV) delete process.env[name];
 });
 
 describe("the safeguard loops", () => {
-  test("the zombie killer's staleness is missed beats × heartbeat seconds, from the environment", () => {
+  test("the zombie killer's staleness is missed beats × heartbeat seconds, from the environment", async () => {
     process.env.PREFECTLITE_HEARTBEAT_SECONDS = "0.5";
     process.env.PREFECTLITE_ZOMBIE_MISSED_HEARTBEATS = "3";
     expect(ZombieKiller.staleAfterMs()).toBe(1500);
-    const b = openTestBackend();
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.load, "Running");
     const lines: string[] = [];
@@ -26,9 +26,9 @@ describe("the safeguard loops", () => {
     expect(lines).toEqual(["Zombie killer: 0 task run(s) set Retrying, 1 Failed, 0 cancelling run(s) Cancelled (no heartbeat)"]);
   });
 
-  test("Lazarus reads PREFECTLITE_LAZARUS_AFTER_SECONDS and tells its listener when it rescheduled", () => {
+  test("Lazarus reads PREFECTLITE_LAZARUS_AFTER_SECONDS and tells its listener when it rescheduled", async () => {
     process.env.PREFECTLITE_LAZARUS_AFTER_SECONDS = "2";
-    const b = openTestBackend();
+    const b = (await openTestBackend());
     const run = runningRun(b);
     let woken = 0;
     const lazarus = new Lazarus(b.services, { onRescheduled: () => woken++ });

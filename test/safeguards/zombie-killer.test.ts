@@ -1,23 +1,23 @@
 import { describe, expect, test } from "bun:test";
 import { flowRun, logsOf, openTestBackend, row, runningRun, setTask, taskRun, ZOMBIE_AFTER_MS, HEARTBEAT_MS } from "./fixtures.ts";
 
-const kill = (b: ReturnType<typeof openTestBackend>) => b.services.killZombies({ staleAfterMs: ZOMBIE_AFTER_MS });
+const kill = (b: ReturnType<typeof openTestBackend>) => (await b.services.killZombies({ staleAfterMs: ZOMBIE_AFTER_MS }));
 
 describe("the zombie killer", () => {
-  test("a run that keeps beating is left alone", () => {
-    const b = openTestBackend();
+  test("a run that keeps beating is left alone", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b, { loadRetries: 1 });
     setTask(b, run.load, "Running");
     for (let i = 0; i < 10; i++) {
       b.clock.advance(HEARTBEAT_MS);
-      b.services.updateFlowRunHeartbeat(run.runId);
+      await b.services.updateFlowRunHeartbeat(run.runId);
       expect(kill(b)).toEqual({ retried: 0, failed: 0, cancelled: 0 });
     }
     expect(taskRun(b, run.load).state).toBe("Running");
   });
 
-  test("missing fewer beats than the limit changes nothing; missing them all ends the Running task run", () => {
-    const b = openTestBackend();
+  test("missing fewer beats than the limit changes nothing; missing them all ends the Running task run", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.extract, "Running", "Success");
     setTask(b, run.load, "Running");
@@ -34,8 +34,8 @@ describe("the zombie killer", () => {
     expect(flowRun(b, run.runId).state).toBe("Running"); // the flow run is Lazarus's business
   });
 
-  test("a task with retries left becomes Retrying, counting the lost attempt, after its retry delay", () => {
-    const b = openTestBackend();
+  test("a task with retries left becomes Retrying, counting the lost attempt, after its retry delay", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b, { loadRetries: 2 });
     setTask(b, run.load, "Running");
     b.clock.advance(ZOMBIE_AFTER_MS + 1);
@@ -48,8 +48,8 @@ describe("the zombie killer", () => {
     expect(state.startTime).toBe(b.clock.iso(5_000));
   });
 
-  test("a task that has used its retries fails", () => {
-    const b = openTestBackend();
+  test("a task that has used its retries fails", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b, { loadRetries: 1 });
     setTask(b, run.load, "Running", "Retrying", "Running"); // the second (last) attempt
     b.clock.advance(ZOMBIE_AFTER_MS + 1);
@@ -57,8 +57,8 @@ describe("the zombie killer", () => {
     expect(taskRun(b, run.load).state).toBe("Failed");
   });
 
-  test("each task run it ends gets an ERROR log on the task run", () => {
-    const b = openTestBackend();
+  test("each task run it ends gets an ERROR log on the task run", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.load, "Running");
     b.clock.advance(ZOMBIE_AFTER_MS + 1);
@@ -73,8 +73,8 @@ describe("the zombie killer", () => {
     ]);
   });
 
-  test("the write is versioned: a pass acts once, and a later pass finds nothing", () => {
-    const b = openTestBackend();
+  test("the write is versioned: a pass acts once, and a later pass finds nothing", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b, { loadRetries: 3 });
     setTask(b, run.load, "Running");
     const before = taskRun(b, run.load).version;
@@ -82,45 +82,45 @@ describe("the zombie killer", () => {
     kill(b);
     expect(taskRun(b, run.load).version).toBe(before + 1);
     expect(kill(b)).toEqual({ retried: 0, failed: 0, cancelled: 0 });
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM task_run_state WHERE task_run_id = $id AND state = 'Retrying'", { id: run.load }).n).toBe(1);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM task_run_state WHERE task_run_id = $id AND state = 'Retrying'", { id: run.load })).n).toBe(1);
   });
 
-  test("runs of a flow with heartbeats disabled are left alone, and handled again once re-enabled", () => {
-    const b = openTestBackend();
+  test("runs of a flow with heartbeats disabled are left alone, and handled again once re-enabled", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.load, "Running");
-    b.services.setFlowGroupSetting(run.flowId, "heartbeat_enabled", false);
+    await b.services.setFlowGroupSetting(run.flowId, "heartbeat_enabled", false);
     b.clock.advance(ZOMBIE_AFTER_MS * 10);
     expect(kill(b)).toEqual({ retried: 0, failed: 0, cancelled: 0 });
     expect(taskRun(b, run.load).state).toBe("Running");
-    b.services.setFlowGroupSetting(run.flowId, "heartbeat_enabled", true);
+    await b.services.setFlowGroupSetting(run.flowId, "heartbeat_enabled", true);
     expect(kill(b).failed).toBe(1);
   });
 
-  test("a lazarus_enabled switch does not stop the zombie killer", () => {
-    const b = openTestBackend();
+  test("a lazarus_enabled switch does not stop the zombie killer", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.load, "Running");
-    b.services.setFlowGroupSetting(run.flowId, "lazarus_enabled", false);
+    await b.services.setFlowGroupSetting(run.flowId, "lazarus_enabled", false);
     b.clock.advance(ZOMBIE_AFTER_MS + 1);
     expect(kill(b).failed).toBe(1);
   });
 
-  test("task runs that are not Running, and runs that are finished or Scheduled, are not touched", () => {
-    const b = openTestBackend();
+  test("task runs that are not Running, and runs that are finished or Scheduled, are not touched", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.extract, "Running", "Success");
-    const scheduled = b.services.createFlowRun({ flowId: run.flowId }).id;
+    const scheduled = (await b.services.createFlowRun({ flowId: run.flowId })).id;
     b.clock.advance(ZOMBIE_AFTER_MS * 2);
     expect(kill(b)).toEqual({ retried: 0, failed: 0, cancelled: 0 });
     expect(flowRun(b, scheduled).state).toBe("Scheduled");
   });
 
-  test("a Cancelling run whose process is gone ends Cancelled, with its unfinished task runs", () => {
-    const b = openTestBackend();
+  test("a Cancelling run whose process is gone ends Cancelled, with its unfinished task runs", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.load, "Running");
-    expect(b.services.cancelFlowRun(run.runId).state).toBe("Cancelling");
+    expect((await b.services.cancelFlowRun(run.runId)).state).toBe("Cancelling");
     b.clock.advance(ZOMBIE_AFTER_MS + 1);
     expect(kill(b).cancelled).toBe(1);
     expect(flowRun(b, run.runId).state).toBe("Cancelled");
@@ -128,8 +128,8 @@ describe("the zombie killer", () => {
     expect(logsOf(b, run.runId).map((l) => [l.name, l.level])).toContainEqual(["ZombieKiller.FlowRun", "ERROR"]);
   });
 
-  test("a run that never beat counts from its state's time", () => {
-    const b = openTestBackend();
+  test("a run that never beat counts from its state's time", async () => {
+    const b = (await openTestBackend());
     const run = runningRun(b);
     setTask(b, run.load, "Running");
     b.db.query("UPDATE flow_run SET heartbeat = NULL WHERE id = $id").run({ id: run.runId });
@@ -139,8 +139,8 @@ describe("the zombie killer", () => {
     expect(kill(b).failed).toBe(1);
   });
 
-  test("a bad staleness is refused", () => {
-    const b = openTestBackend();
-    expect(() => b.services.killZombies({ staleAfterMs: 0 })).toThrow(/positive/);
+  test("a bad staleness is refused", async () => {
+    const b = (await openTestBackend());
+    await expect(b.services.killZombies({ staleAfterMs: 0 })).rejects.toThrow(/positive/);
   });
 });

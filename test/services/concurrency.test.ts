@@ -24,26 +24,26 @@ test("two processes registering flows and creating runs on one database file los
   );
 
   // Every registration became a version: 40 of each worker's own flow, 80 of the shared one.
-  expect(rows(db, "SELECT name, COUNT(*) AS n, MAX(version) AS v, COUNT(DISTINCT version) AS d, SUM(1 - archived) AS live FROM flow GROUP BY name ORDER BY name")).toEqual([
+  expect((await rows(b, "SELECT name, COUNT(*) AS n, MAX(version) AS v, COUNT(DISTINCT version) AS d, SUM(1 - archived) AS live FROM flow GROUP BY name ORDER BY name"))).toEqual([
     { name: "flow-a", n: ITERATIONS, v: ITERATIONS, d: ITERATIONS, live: 1 },
     { name: "flow-b", n: ITERATIONS, v: ITERATIONS, d: ITERATIONS, live: 1 },
     { name: "shared-flow", n: 2 * ITERATIONS, v: 2 * ITERATIONS, d: 2 * ITERATIONS, live: 1 },
   ]);
-  expect(row(db, "SELECT COUNT(*) AS n FROM flow_group").n).toBe(3);
+  expect((await row(b, "SELECT COUNT(*) AS n FROM flow_group")).n).toBe(3);
 
   // Every run id a worker was given exists, with its first state and its task run.
   const reported = new Set(outputs.flatMap((o) => o.runIds));
-  const stored = rows(db, "SELECT id FROM flow_run").map((r) => r.id as string);
+  const stored = (await rows(b, "SELECT id FROM flow_run")).map((r) => r.id as string);
   expect(new Set(stored)).toEqual(reported);
   expect(stored.length).toBe(reported.size);
-  expect(row(db, "SELECT COUNT(*) AS n FROM flow_run_state WHERE version = 1 AND state = 'Scheduled'").n).toBe(stored.length);
+  expect((await row(b, "SELECT COUNT(*) AS n FROM flow_run_state WHERE version = 1 AND state = 'Scheduled'")).n).toBe(stored.length);
   // Registering a new version cancelled the older versions' Scheduled runs: each history is whole.
-  expect(row(db, "SELECT COUNT(*) AS n FROM flow_run r WHERE r.version != (SELECT COUNT(*) FROM flow_run_state s WHERE s.flow_run_id = r.id)").n).toBe(0);
-  expect(row(db, "SELECT COUNT(*) AS n FROM task_run").n).toBe(stored.length);
+  expect((await row(b, "SELECT COUNT(*) AS n FROM flow_run r WHERE r.version != (SELECT COUNT(*) FROM flow_run_state s WHERE s.flow_run_id = r.id)")).n).toBe(0);
+  expect((await row(b, "SELECT COUNT(*) AS n FROM task_run")).n).toBe(stored.length);
   db.close();
 }, 60_000);
 
-test("a flow archived or deleted through another connection to the file is seen at once by run creation", () => {
+test("a flow archived or deleted through another connection to the file is seen at once by run creation", async () => {
   const path = tempDatabasePath();
   const mine = createServices(openDatabase(path));
   const theirs = createServices(openDatabase(path));

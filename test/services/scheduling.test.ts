@@ -10,32 +10,32 @@ import { FakeClock, row, rows, serializedFlow, type FlowSpec, type TestBackend }
 const HOUR = 3_600_000;
 
 /** A backend on a fake clock (2024-01-01T12:00Z) keeping `maxRuns` runs per schedule. */
-function backend(maxRuns = 3): TestBackend {
+async function backend(maxRuns = 3): Promise<TestBackend> {
   const db = openDatabase(":memory:");
   const clock = new FakeClock();
   const services = createServices(db, { now: clock.now, maxScheduledRuns: maxRuns });
-  return { db, clock, services, projectId: services.createProject({ name: "test" }).id };
+  return { db, clock, services, projectId: (await services.createProject({ name: "test" })).id };
 }
 
 function interval(ms: number, extra: Partial<SerializedClock> = {}): SerializedClock {
   return { type: "IntervalClock", intervalMs: ms, startDate: "2024-01-01T00:00:00.000Z", parameterDefaults: {}, labels: [], ...extra };
 }
 
-function register(b: TestBackend, spec: FlowSpec, options: { setScheduleActive?: boolean } = {}) {
-  return b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...options });
+async function register(b: TestBackend, spec: FlowSpec, options: { setScheduleActive?: boolean } = {}) {
+  return (await b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...options }));
 }
 
 const runsOf = (b: TestBackend, flowId: string) =>
-  rows(
+  (await rows(
     b.db,
     `SELECT scheduled_start_time AS start, idempotency_key AS key, auto_scheduled AS auto, state, parameters, labels
      FROM flow_run WHERE flow_id = $flowId ORDER BY scheduled_start_time, idempotency_key`,
     { flowId },
-  );
-const groupOf = (b: TestBackend, flowId: string) => row(b.db, "SELECT flow_group_id AS id FROM flow WHERE id = $flowId", { flowId }).id as string;
+  ));
+const groupOf = (b: TestBackend, flowId: string) => (await row(b, "SELECT flow_group_id AS id FROM flow WHERE id = $flowId", { flowId })).id as string;
 
 describe("scheduling runs", () => {
-  test("registering an active schedule creates exactly the next N runs, Scheduled and auto-scheduled, with Prefect's keys", () => {
+  test("registering an active schedule creates exactly the next N runs, Scheduled and auto-scheduled, with Prefect's keys", async () => {
     const b = backend(3);
     const f = register(b, { schedule: { clocks: [interval(HOUR)] } });
     expect(runsOf(b, f.id)).toEqual(
@@ -48,21 +48,21 @@ describe("scheduling runs", () => {
         labels: "[]",
       })),
     );
-    expect(b.services.scheduleFlowRuns(f.id)).toBe(0);
-    expect(b.services.scheduleAll()).toEqual({ flows: 0, created: 0, errors: [] });
+    expect((await b.services.scheduleFlowRuns(f.id))).toBe(0);
+    expect((await b.services.scheduleAll())).toEqual({ flows: 0, created: 0, errors: [] });
     expect(runsOf(b, f.id)).toHaveLength(3);
   });
 
-  test("as time passes a pass tops the schedule up to N runs ahead; passed runs are kept", () => {
+  test("as time passes a pass tops the schedule up to N runs ahead; passed runs are kept", async () => {
     const b = backend(3);
     const f = register(b, { schedule: { clocks: [interval(HOUR)] } });
     b.clock.advance(HOUR + 60_000); // 13:01: the 13:00 run is no longer ahead
-    expect(b.services.scheduleAll()).toEqual({ flows: 1, created: 1, errors: [] });
+    expect((await b.services.scheduleAll())).toEqual({ flows: 1, created: 1, errors: [] });
     expect(runsOf(b, f.id).map((r) => r.start.slice(11, 16))).toEqual(["13:00", "14:00", "15:00", "16:00"]);
-    expect(b.services.scheduleAll().created).toBe(0);
+    expect((await b.services.scheduleAll()).created).toBe(0);
   });
 
-  test("clock parameter defaults and labels land on the runs; a clock without labels keeps normal label resolution", () => {
+  test("clock parameter defaults and labels land on the runs; a clock without labels keeps normal label resolution", async () => {
     const b = backend(2);
     const f = register(b, {
       parameters: { size: "medium" },
@@ -79,58 +79,58 @@ describe("scheduling runs", () => {
     ]);
     expect(runs.every((r) => /^auto-scheduled:2024-01-01T13:00:00.000Z:[0-9a-f]{32}$/.test(r.key))).toBe(true);
     expect(new Set(runs.map((r) => r.key)).size).toBe(2);
-    expect(b.services.scheduleAll().created).toBe(0);
+    expect((await b.services.scheduleAll()).created).toBe(0);
   });
 
-  test("a flow group schedule wins over the flow's own", () => {
+  test("a flow group schedule wins over the flow's own", async () => {
     const b = backend(2);
     const f = register(b, { schedule: { clocks: [interval(HOUR)] } });
-    b.services.setFlowGroupSchedule({ flowGroupId: groupOf(b, f.id), intervalClocks: [{ interval: 15 * 60 }] });
+    await b.services.setFlowGroupSchedule({ flowGroupId: groupOf(b, f.id), intervalClocks: [{ interval: 15 * 60 }] });
     expect(runsOf(b, f.id).map((r) => r.start.slice(11, 16))).toEqual(["12:15", "12:30"]);
-    b.services.deleteFlowGroupSchedule(groupOf(b, f.id));
+    await b.services.deleteFlowGroupSchedule(groupOf(b, f.id));
     expect(runsOf(b, f.id).map((r) => r.start.slice(11, 16))).toEqual(["13:00", "14:00"]);
   });
 
-  test("archived and inactive flows get no runs", () => {
+  test("archived and inactive flows get no runs", async () => {
     const b = backend(3);
     const off = register(b, { name: "off", schedule: { clocks: [interval(HOUR)] } }, { setScheduleActive: false });
     const archived = register(b, { name: "archived", schedule: { clocks: [interval(HOUR)] } });
-    b.services.archiveFlow(archived.id);
+    await b.services.archiveFlow(archived.id);
     expect(runsOf(b, archived.id)).toEqual([]);
     b.clock.advance(HOUR);
-    expect(b.services.scheduleAll()).toEqual({ flows: 0, created: 0, errors: [] });
-    expect(b.services.scheduleFlowRuns(off.id)).toBe(0);
-    expect(b.services.scheduleFlowRuns(archived.id)).toBe(0);
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM flow_run").n).toBe(0);
+    expect((await b.services.scheduleAll())).toEqual({ flows: 0, created: 0, errors: [] });
+    expect((await b.services.scheduleFlowRuns(off.id))).toBe(0);
+    expect((await b.services.scheduleFlowRuns(archived.id))).toBe(0);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM flow_run")).n).toBe(0);
   });
 
-  test("activation is refused while a required parameter has no value in some clock, and creates nothing", () => {
+  test("activation is refused while a required parameter has no value in some clock, and creates nothing", async () => {
     const b = backend(3);
     const f = register(b, { parameters: { x: undefined }, schedule: { clocks: [interval(HOUR, { parameterDefaults: { x: 1 } }), interval(HOUR)] } });
-    expect(() => b.services.setScheduleActive({ flowId: f.id })).toThrow(/Can not schedule a flow that has required parameters.*'x'/);
+    await expect(b.services.setScheduleActive({ flowId: f.id })).rejects.toThrow(/Can not schedule a flow that has required parameters.*'x'/);
     expect(runsOf(b, f.id)).toEqual([]);
   });
 
-  test("a clock setting a parameter the flow does not have is refused on activation", () => {
+  test("a clock setting a parameter the flow does not have is refused on activation", async () => {
     const b = backend(3);
     const f = register(b, { parameters: { x: 1 }, schedule: { clocks: [interval(HOUR, { parameterDefaults: { y: 1 } })] } });
-    expect(() => b.services.setScheduleActive({ flowId: f.id })).toThrow(/sets 'y', which flow 'hello' has no parameter for/);
+    await expect(b.services.setScheduleActive({ flowId: f.id })).rejects.toThrow(/sets 'y', which flow 'hello' has no parameter for/);
     expect(runsOf(b, f.id)).toEqual([]);
   });
 
-  test("turning a schedule off deletes its future auto-scheduled runs; turning it on creates them again at once", () => {
+  test("turning a schedule off deletes its future auto-scheduled runs; turning it on creates them again at once", async () => {
     const b = backend(3);
     const f = register(b, { schedule: { clocks: [interval(HOUR)] } });
-    const adHoc = b.services.createFlowRun({ flowId: f.id, scheduledStartTime: b.clock.iso(HOUR) }).id;
-    b.services.setScheduleInactive({ flowId: f.id });
-    expect(rows(b.db, "SELECT id FROM flow_run").map((r) => r.id)).toEqual([adHoc]);
+    const adHoc = (await b.services.createFlowRun({ flowId: f.id, scheduledStartTime: b.clock.iso(HOUR) })).id;
+    await b.services.setScheduleInactive({ flowId: f.id });
+    expect((await rows(b, "SELECT id FROM flow_run")).map((r) => r.id)).toEqual([adHoc]);
     b.clock.advance(HOUR);
-    expect(b.services.scheduleAll().created).toBe(0);
-    expect(b.services.setScheduleActive({ flowId: f.id })).toBe(true);
+    expect((await b.services.scheduleAll()).created).toBe(0);
+    expect((await b.services.setScheduleActive({ flowId: f.id }))).toBe(true);
     expect(runsOf(b, f.id).filter((r) => r.auto).map((r) => r.start.slice(11, 16))).toEqual(["14:00", "15:00", "16:00"]);
   });
 
-  test("a new version replaces the previous version's auto-scheduled runs with its own", () => {
+  test("a new version replaces the previous version's auto-scheduled runs with its own", async () => {
     const b = backend(2);
     const v1 = register(b, { schedule: { clocks: [interval(HOUR)] } });
     const v2 = register(b, { tasks: ["say_hello-1", "say_goodbye-1"], schedule: { clocks: [interval(HOUR)] } });
@@ -139,21 +139,21 @@ describe("scheduling runs", () => {
     expect(runsOf(b, v2.id).map((r) => r.start.slice(11, 16))).toEqual(["13:00", "14:00"]);
   });
 
-  test("a run someone deleted is not re-created by the next pass (Prefect's last-scheduled rule)", () => {
+  test("a run someone deleted is not re-created by the next pass (Prefect's last-scheduled rule)", async () => {
     const b = backend(3);
     const f = register(b, { schedule: { clocks: [interval(HOUR)] } });
-    const first = row(b.db, "SELECT id FROM flow_run WHERE flow_id = $id ORDER BY scheduled_start_time LIMIT 1", { id: f.id }).id;
+    const first = (await row(b, "SELECT id FROM flow_run WHERE flow_id = $id ORDER BY scheduled_start_time LIMIT 1", { id: f.id })).id;
     // The API has no run deletion; remove the row as an operator would.
     b.db.query("DELETE FROM flow_run WHERE id = $id").run({ id: first });
-    expect(b.services.scheduleAll().created).toBe(0);
+    expect((await b.services.scheduleAll()).created).toBe(0);
     expect(runsOf(b, f.id).map((r) => r.start.slice(11, 16))).toEqual(["14:00", "15:00"]);
     // Later events are created as time moves on.
     b.clock.advance(HOUR);
-    b.services.scheduleAll();
+    await b.services.scheduleAll();
     expect(runsOf(b, f.id).map((r) => r.start.slice(11, 16))).toEqual(["14:00", "15:00", "16:00"]);
   });
 
-  test("a flow that cannot be scheduled is reported and the pass goes on with the others", () => {
+  test("a flow that cannot be scheduled is reported and the pass goes on with the others", async () => {
     const b = backend(1);
     const good = register(b, { name: "good", schedule: { clocks: [interval(HOUR)] } });
     const bad = register(b, { name: "bad", parameters: { x: 1 }, schedule: { clocks: [interval(HOUR)] } });
@@ -164,21 +164,21 @@ describe("scheduling runs", () => {
     });
     b.db.query("DELETE FROM flow_run").run();
     b.clock.advance(HOUR);
-    const result = b.services.scheduleAll();
+    const result = (await b.services.scheduleAll());
     expect(result.created).toBe(1);
     expect(result.errors).toEqual([{ flowId: bad.id, message: expect.stringMatching(/'y'/) }]);
     expect(runsOf(b, good.id)).toHaveLength(1);
   });
 
-  test("nextDueAt is the earliest waiting start strictly after the given time", () => {
+  test("nextDueAt is the earliest waiting start strictly after the given time", async () => {
     const b = backend(2);
-    expect(b.services.nextDueAt()).toBeUndefined();
+    expect((await b.services.nextDueAt())).toBeUndefined();
     const f = register(b, { schedule: { clocks: [interval(HOUR)] } });
-    expect(b.services.nextDueAt()?.toISOString()).toBe("2024-01-01T13:00:00.000Z");
-    b.services.createFlowRun({ flowId: f.id, scheduledStartTime: b.clock.iso(60_000) });
-    expect(b.services.nextDueAt()?.toISOString()).toBe("2024-01-01T12:01:00.000Z");
-    expect(b.services.nextDueAt(new Date("2024-01-01T13:00:00.000Z"))?.toISOString()).toBe("2024-01-01T14:00:00.000Z");
-    expect(b.services.nextDueAt(new Date("2024-01-01T14:00:00.000Z"))).toBeUndefined();
+    expect((await b.services.nextDueAt())?.toISOString()).toBe("2024-01-01T13:00:00.000Z");
+    await b.services.createFlowRun({ flowId: f.id, scheduledStartTime: b.clock.iso(60_000) });
+    expect((await b.services.nextDueAt())?.toISOString()).toBe("2024-01-01T12:01:00.000Z");
+    expect((await b.services.nextDueAt(new Date("2024-01-01T13:00:00.000Z")))?.toISOString()).toBe("2024-01-01T14:00:00.000Z");
+    expect((await b.services.nextDueAt(new Date("2024-01-01T14:00:00.000Z")))).toBeUndefined();
   });
 });
 
@@ -207,7 +207,7 @@ describe("set_flow_group_schedule / delete_flow_group_schedule mutations", () =>
       ["2024-01-02T08:00:00.000Z", "berlin", ["eu"]],
       ["2024-01-03T08:00:00.000Z", "berlin", ["eu"]],
     ]);
-    const stored = JSON.parse(row(b.db, "SELECT schedule FROM flow_group WHERE id = $id", { id: groupOf(b, f.id) }).schedule);
+    const stored = JSON.parse((await row(b, "SELECT schedule FROM flow_group WHERE id = $id", { id: groupOf(b, f.id) })).schedule);
     expect(stored.clocks[0]).toMatchObject({ type: "CronClock", cron: "0 9 * * *", timezone: "Europe/Berlin" });
   });
 
@@ -230,11 +230,11 @@ describe("set_flow_group_schedule / delete_flow_group_schedule mutations", () =>
     expect(await message({ flow_group_id: group })).toMatch(/at least one cron or interval clock/);
     expect(await message({ flow_group_id: group, interval_clocks: [{ interval: 60 }] })).toMatch(/required parameters.*'x'/);
     expect(await message({ flow_group_id: "2c1f3d1e-0000-4000-8000-000000000000", interval_clocks: [{ interval: 60 }] })).toMatch(/not found/);
-    expect(row(b.db, "SELECT schedule FROM flow_group WHERE id = $id", { id: group }).schedule).toBeNull();
+    expect((await row(b, "SELECT schedule FROM flow_group WHERE id = $id", { id: group })).schedule).toBeNull();
     // With a clock default for x it is accepted; the flow's schedule stays inactive until activated.
     await run(b, SET, { flow_group_id: group, interval_clocks: [{ interval: 60, parameter_defaults: { x: 1 } }] });
     expect(runsOf(b, f.id)).toEqual([]);
-    expect(b.services.setScheduleActive({ flowId: f.id })).toBe(true);
+    expect((await b.services.setScheduleActive({ flowId: f.id }))).toBe(true);
     expect(runsOf(b, f.id).map((x) => [x.start.slice(11, 16), JSON.parse(x.parameters)])).toEqual([
       ["12:01", { x: 1 }],
       ["12:02", { x: 1 }],
