@@ -51,6 +51,35 @@ describe("the SQLite write queue", () => {
     expect(names).toEqual(["fast"]);
   });
 
+  test("an abandoned closure's nested transaction is refused too (it never writes outside the transaction)", async () => {
+    t = await openTestStorage();
+    const { store } = t;
+    let later: unknown = "not called";
+    let finished!: () => void;
+    const closureDone = new Promise<void>((resolve) => (finished = resolve));
+    const slow = store.transaction(() =>
+      store.transaction(async () => {
+        await store.projects.insert(project("slow"), new Date().toISOString());
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        try {
+          await store.projects.insert(project("after-io"), new Date().toISOString());
+          later = "inserted";
+        } catch (e) {
+          later = e;
+        }
+        finished();
+      }),
+    );
+    const fast = store.transaction(() => store.projects.insert(project("fast"), new Date().toISOString()));
+    await expect(slow).rejects.toThrow("must settle within its turn of the event loop");
+    await fast;
+    await closureDone;
+    expect(String(later)).toContain("must settle within its turn");
+    await expect(store.transaction(() => store.projects.findByName("fast"))).resolves.toMatchObject({ name: "fast" });
+    const names = (await t.sql<{ name: string }>("SELECT name FROM project ORDER BY name")).map((r) => r.name);
+    expect(names).toEqual(["fast"]);
+  });
+
   test("writes that arrive together share a commit, each in its own savepoint", async () => {
     t = await openTestStorage();
     const { store } = t;

@@ -28,13 +28,15 @@ export interface SqliteStore extends Store {
 
 interface TransactionContext {
   readonly depth: number;
-  /** Runs-changed hints to deliver once the outermost transaction commits. */
-  events: RunsChanged[];
-  /** Abandoned by the write queue (it did not settle in its turn): later calls are refused. */
-  dead: boolean;
+  /** Runs-changed hints to deliver once the outermost transaction commits (allocated on the first). */
+  events: RunsChanged[] | undefined;
+  /**
+   * The outermost transaction's fate, shared by every nested context: abandoned by the write
+   * queue (it did not settle in its turn), every later call from any depth of it is refused.
+   */
+  readonly outermost: { dead: boolean };
   /** Nested transactions of this one, one after another (each is a savepoint). */
-  tail: Promise<unknown>;
-  readonly parent: TransactionContext | undefined;
+  tail: Promise<unknown> | undefined;
 }
 
 const stores = new WeakMap<Database, SqliteStore>();
@@ -81,7 +83,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
       const call = (args: unknown[]) => (method as (...a: unknown[]) => unknown).apply(repo, args);
       wrapped[name] = (...args: unknown[]) => {
         const ctx = context.getStore();
-        if (ctx?.dead) return Promise.reject(turnOverError());
+        if (ctx?.outermost.dead) return Promise.reject(turnOverError());
         if (!ctx && writes.busy) return writes.idle().then(() => call(args));
         try {
           return Promise.resolve(call(args));
@@ -93,20 +95,22 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
     return wrapped as R;
   }
 
-  async function nested<T>(parent: TransactionContext, fn: () => Promise<T>): Promise<T> {
+  function nested<T>(parent: TransactionContext, fn: () => Promise<T>): Promise<T> {
+    const { outermost } = parent;
     const run = async (): Promise<T> => {
-      if (parent.dead) throw turnOverError();
-      const ctx: TransactionContext = { depth: parent.depth + 1, events: [], dead: false, tail: Promise.resolve(), parent };
+      if (outermost.dead) throw turnOverError();
+      const ctx: TransactionContext = { depth: parent.depth + 1, events: undefined, outermost, tail: undefined };
       const sp = savepoint(ctx.depth);
       sp.begin();
       try {
         const value = await context.run(ctx, fn);
-        if (parent.dead) throw turnOverError();
+        if (outermost.dead) throw turnOverError();
         sp.release();
-        parent.events.push(...ctx.events);
+        if (ctx.events) (parent.events ??= []).push(...ctx.events);
         return value;
       } catch (error) {
-        if (!parent.dead) {
+        // An abandoned transaction's savepoints are gone: the write queue rolled it back.
+        if (!outermost.dead) {
           sp.rollback();
           sp.release();
         }
@@ -114,7 +118,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
       }
     };
     // Siblings one after another: their savepoints must not interleave.
-    const result = parent.tail.then(run, run);
+    const result = parent.tail ? parent.tail.then(run, run) : run();
     parent.tail = result.catch(() => {});
     return result;
   }
@@ -125,22 +129,22 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
     transaction<T>(fn: () => Promise<T>): Promise<T> {
       const parent = context.getStore();
       if (parent) return nested(parent, fn);
-      const ctx: TransactionContext = { depth: 0, events: [], dead: false, tail: Promise.resolve(), parent: undefined };
-      return writes
-        .run(
-          () => context.run(ctx, fn),
-          () => {
-            ctx.dead = true;
-          },
-        )
-        .then((value) => {
-          deliver(ctx.events);
-          return value;
-        });
+      const outermost = { dead: false };
+      const ctx: TransactionContext = { depth: 0, events: undefined, outermost, tail: undefined };
+      const committed = writes.run(
+        () => context.run(ctx, fn),
+        () => {
+          outermost.dead = true;
+        },
+      );
+      return committed.then((value) => {
+        if (ctx.events) deliver(ctx.events);
+        return value;
+      });
     },
     inTransaction: () => {
       const ctx = context.getStore();
-      return ctx !== undefined && !ctx.dead;
+      return ctx !== undefined && !ctx.outermost.dead;
     },
     lock: {
       // Writers are serial on SQLite: the write lock is taken at BEGIN IMMEDIATE.
@@ -151,7 +155,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
     events: {
       async runsChanged(hint) {
         const ctx = context.getStore();
-        if (ctx) ctx.events.push(hint);
+        if (ctx) (ctx.events ??= []).push(hint);
         else deliver([hint]);
       },
       subscribe(listener, onReady) {

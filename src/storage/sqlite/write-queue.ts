@@ -15,8 +15,10 @@ import { databaseBusyError, isBusyError } from "./db.ts";
  * but it must settle within the turn of the event loop in which the group runs: awaiting real
  * I/O (a timer, a fetch, a file) would hold the write lock — and every other writer — across
  * turns. The group watches for that with a setImmediate scheduled when it starts: a closure still
- * pending when it fires is abandoned — its savepoint rolled back, its promise rejected Internal,
- * and its later store calls refused — and the group commits the others.
+ * pending when it fires is abandoned — marked so in that callback, before anything it awaited can
+ * resume; its savepoint rolled back, its promise rejected Internal, and its later store calls
+ * (from any nested transaction of it too) refused — and the group commits the others, the
+ * closures it had not started yet going first into the next group.
  *
  * When another process holds the write lock, the group does not wait for it on the event loop's
  * thread beyond the connection's (short, in serve) busy timeout: it is tried again after a
@@ -55,6 +57,13 @@ interface Pending {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A closure of the group while it runs: its outcome once it settles, or abandoned at the turn's end. */
+interface Running {
+  pending: Pending;
+  outcome: Outcome | undefined;
+  abandoned: boolean;
+}
 
 /** At most this many writes share a transaction, so one group never holds the lock for long. */
 export const MAX_GROUP = 64;
@@ -117,27 +126,44 @@ export function createWriteQueue(db: Database, options: WriteQueueOptions = {}):
     waiting = undefined;
     let end!: () => void;
     open = { done: new Promise<void>((resolve) => (end = resolve)), end: () => end() };
-    let sentinel: ReturnType<typeof setImmediate> | undefined;
-    const turnOver = new Promise<typeof TURN_OVER>((resolve) => (sentinel = setImmediate(() => resolve(TURN_OVER))));
+    // The closure running now. The sentinel abandons it synchronously, in its own callback: the
+    // race below resumes only after a microtask hop, and a timer the closure awaited may run first.
+    let running: Running | undefined;
+    let turnEnded = false;
+    let endTurn!: (value: typeof TURN_OVER) => void;
+    const turnOver = new Promise<typeof TURN_OVER>((resolve) => (endTurn = resolve));
+    const sentinel = setImmediate(() => {
+      turnEnded = true;
+      if (running && !running.outcome) {
+        running.abandoned = true;
+        running.pending.abandon?.();
+      }
+      endTurn(TURN_OVER);
+    });
     const outcomes: Outcome[] = [];
     let requeue: Pending[] = [];
     try {
       for (let i = 0; i < group.length; i++) {
+        if (turnEnded) {
+          // A closure started now would not be watched: the rest go first into the next group.
+          requeue = group.splice(i);
+          break;
+        }
         const p = group[i]!;
         savepoint.run();
-        const settled = settle(p.fn);
-        const outcome = await Promise.race([settled, turnOver]);
-        if (outcome === TURN_OVER) {
-          p.abandon?.();
+        const r: Running = (running = { pending: p, outcome: undefined, abandoned: false });
+        const settled = settle(p.fn, r);
+        await Promise.race([settled, turnOver]);
+        running = undefined;
+        if (r.abandoned) {
           // Its writes so far are undone; whatever it does later is refused by the store.
-          settled.then(undefined, () => {});
           rollbackTo.run();
           release.run();
           outcomes.push({ ok: false, error: turnOverError() });
-          // The closures not started yet go first into the next group.
           requeue = group.splice(i + 1);
           break;
         }
+        const outcome = r.outcome!;
         if (outcome.ok) release.run();
         else {
           rollbackTo.run();
@@ -216,14 +242,15 @@ export function createWriteQueue(db: Database, options: WriteQueueOptions = {}):
   };
 }
 
-/** The closure's outcome as a promise that never rejects (a synchronous throw included). */
-function settle(fn: () => Promise<unknown>): Promise<Outcome> {
+/** Run the closure; its outcome is recorded on `r` when it settles (a synchronous throw included). */
+function settle(fn: () => Promise<unknown>, r: Running): Promise<void> {
   try {
     return fn().then(
-      (value) => ({ ok: true, value }) as Outcome,
-      (error) => ({ ok: false, error }) as Outcome,
+      (value) => void (r.outcome = { ok: true, value }),
+      (error) => void (r.outcome = { ok: false, error }),
     );
   } catch (error) {
-    return Promise.resolve({ ok: false, error });
+    r.outcome = { ok: false, error };
+    return Promise.resolve();
   }
 }
