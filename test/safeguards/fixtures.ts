@@ -21,26 +21,26 @@ export async function runningRun(b: TestBackend, options: { loadRetries?: number
   const flowId = (await b.services.createFlow({ serializedFlow: flow, projectId: b.projectId })).id;
   const runId = (await b.services.createFlowRun({ flowId })).id;
   await b.services.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Running" } }]);
-  const taskRun = (slug: string) => (await row(b, "SELECT id FROM task_run WHERE flow_run_id = $r AND task_slug = $s", { r: runId, s: slug })).id as string;
-  return { flowId, runId, extract: taskRun("extract-1"), load: taskRun("load-1") };
+  const taskRun = async (slug: string) => (await row(b, "SELECT id FROM task_run WHERE flow_run_id = $r AND task_slug = $s", { r: runId, s: slug })).id as string;
+  return { flowId, runId, extract: await taskRun("extract-1"), load: await taskRun("load-1") };
 }
 
 export async function taskRun(b: TestBackend, id: string) {
-  return (await row(b, "SELECT state, version, serialized_state FROM task_run WHERE id = $id", { id }));
+  return row(b, "SELECT state, version, serialized_state FROM task_run WHERE id = $id", { id });
 }
 
 export async function flowRun(b: TestBackend, id: string) {
-  return (await row(b, "SELECT state, version, state_message, times_resurrected FROM flow_run WHERE id = $id", { id }));
+  return row(b, "SELECT state, version, state_message, times_resurrected FROM flow_run WHERE id = $id", { id });
 }
 
 /** Move a task run through states as a runner would (each write over the version it read). */
 export async function setTask(b: TestBackend, id: string, ...types: Array<"Running" | "Success" | "Failed" | "Retrying">) {
   for (const type of types) {
-    const { version } = taskRun(b, id);
+    const { version } = await taskRun(b, id);
     await b.services.setTaskRunStates([{ taskRunId: id, version, state: { type } }]);
   }
 }
 
 export async function logsOf(b: TestBackend, runId: string) {
-  return (await rows(b, "SELECT task_run_id, name, level, message FROM log WHERE flow_run_id = $id ORDER BY timestamp", { id: runId }));
+  return rows(b, "SELECT task_run_id, name, level, message FROM log WHERE flow_run_id = $id ORDER BY timestamp", { id: runId });
 }

@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,9 +30,16 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** A fresh database with services on a fake clock and a project "test". */
+/** The backends a test opened: closed (their temp folders deleted) after it. */
+const opened: TestStorage[] = [];
+afterEach(async () => {
+  for (const t of opened.splice(0)) await t.close();
+});
+
+/** A fresh database with services on a fake clock and a project "test"; closed after the test. */
 export async function openTestBackend(): Promise<TestBackend> {
   const t = await openTestStorage();
+  opened.push(t);
   const clock = new FakeClock();
   const services = createServices(t.store, { now: clock.now });
   const { id: projectId } = await services.createProject({ name: "test" });
@@ -111,7 +119,7 @@ export function intervalSchedule(...clockDefaults: Array<Record<string, unknown>
 
 /** Register a flow in the test project. */
 export async function registerFlow(b: TestBackend, spec: FlowSpec = {}, extra: { idempotencyKey?: string | null } = {}) {
-  return (await b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...extra }));
+  return b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...extra });
 }
 
 /** Read one row as an object (tests look at what was stored). */
