@@ -32,16 +32,20 @@ export interface TestBackend {
 
 /** The backends a test opened: closed (their temp folders deleted) after it. */
 const opened: TestStorage[] = [];
-afterEach(async () => {
-  for (const t of opened.splice(0)) await t.close();
-});
+try {
+  afterEach(async () => {
+    for (const t of opened.splice(0)) await t.close();
+  });
+} catch {
+  // imported by a worker process (serializedFlow), outside the test runner
+}
 
 /** A fresh database with services on a fake clock and a project "test"; closed after the test. */
-export async function openTestBackend(): Promise<TestBackend> {
+export async function openTestBackend(options: { maxScheduledRuns?: number } = {}): Promise<TestBackend> {
   const t = await openTestStorage();
   opened.push(t);
   const clock = new FakeClock();
-  const services = createServices(t.store, { now: clock.now });
+  const services = createServices(t.store, { now: clock.now, ...options });
   const { id: projectId } = await services.createProject({ name: "test" });
   return { store: t.store, sql: t.sql, services, clock, projectId, close: t.close };
 }
@@ -122,9 +126,17 @@ export async function registerFlow(b: TestBackend, spec: FlowSpec = {}, extra: {
   return b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...extra });
 }
 
+/** `fn` called `n` times one after another (creation order matters to the tests), its results. */
+export async function times<T>(n: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < n; i++) results.push(await fn(i));
+  return results;
+}
+
 /** Read one row as an object (tests look at what was stored). */
 export async function row(b: Pick<TestBackend, "sql">, sql: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
-  return (await b.sql<Record<string, any>>(sql, params))[0] as Record<string, any>;
+  // null when there is none, as a statement's get() gives
+  return ((await b.sql<Record<string, any>>(sql, params))[0] ?? null) as Record<string, any>;
 }
 
 export function rows(b: Pick<TestBackend, "sql">, sql: string, params: Record<string, unknown> = {}): Promise<Array<Record<string, any>>> {

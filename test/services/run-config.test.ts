@@ -35,7 +35,7 @@ describe("which variables a run's environment may not set", () => {
 
 describe("run_config.env is checked where it is written", () => {
   test("create_flow_run with run_config.env BUN_OPTIONS is a GraphQL error naming the variable, and no run is made", async () => {
-    const b = (await openTestBackend());
+    const b = await openTestBackend();
     const flowId = (await registerFlow(b)).id;
     const r = await gql(b, `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`, {
       input: { flow_id: flowId, run_config: { env: { GREETING: "hi", BUN_OPTIONS: ATTACK } } },
@@ -46,7 +46,7 @@ describe("run_config.env is checked where it is written", () => {
   });
 
   test("create_flow_run names every refused variable, and keeps accepting ordinary ones", async () => {
-    const b = (await openTestBackend());
+    const b = await openTestBackend();
     const flowId = (await registerFlow(b)).id;
     await expect(b.services.createFlowRun({ flowId, runConfig: { env: { NODE_OPTIONS: "--require x", LD_PRELOAD: "/x.so" } } })).rejects.toThrow(
       /"NODE_OPTIONS" \(.*\), "LD_PRELOAD" \(/,
@@ -57,7 +57,7 @@ describe("run_config.env is checked where it is written", () => {
   });
 
   test("registering a flow whose runConfig.env sets LD_PRELOAD is refused (GraphQL create_flow too)", async () => {
-    const b = (await openTestBackend());
+    const b = await openTestBackend();
     const flow = serializedFlow();
     flow.runConfig = { env: { LD_PRELOAD: "/tmp/evil.so" }, labels: [] };
     await expect(b.services.createFlow({ serializedFlow: flow, projectId: b.projectId })).rejects.toThrow(/serialized_flow\.runConfig\.env may not set "LD_PRELOAD"/);
@@ -69,11 +69,11 @@ describe("run_config.env is checked where it is written", () => {
   });
 
   test("the UI's run form shows the refusal on the form when the flow's stored run config carries such a variable", async () => {
-    const b = (await openTestBackend());
+    const b = await openTestBackend();
     const flowId = (await registerFlow(b)).id;
     const values = { parameters: "", runName: "", labels: "", logLevel: "DEBUG" as const, startAt: "" };
-    const outcome = submitRunForm(b.services, flowId, values, { env: { BUN_OPTIONS: ATTACK } });
+    const outcome = await submitRunForm(b.services, flowId, values, { env: { BUN_OPTIONS: ATTACK } });
     expect(outcome).toEqual({ ok: false, error: expect.stringContaining('may not set "BUN_OPTIONS"'), values });
-    expect(submitRunForm(b.services, flowId, values, { env: { GREETING: "hi" } }).ok).toBe(true);
+    expect((await submitRunForm(b.services, flowId, values, { env: { GREETING: "hi" } })).ok).toBe(true);
   });
 });
