@@ -165,14 +165,14 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       controller.abort();
       await Promise.all(loops);
       await agent?.stop(options.agentShutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      // The agent's children have finished (or been interrupted): commit the writes still queued,
-      // refuse later ones (clients retry an Unavailable), let the committed requests answer, then
-      // close the connections and the database.
+      // The agent's children have finished (or been interrupted). One turn of the event loop lets
+      // the write group already queued commit and its requests answer; then the HTTP server stops
+      // (no request is handled any more), and only then is the database closed — committing what
+      // is still queued, refusing later writes Unavailable (clients retry those).
       unsubscribe();
-      const closing = backend.close();
       await new Promise((resolve) => setImmediate(resolve));
       await server.stop();
-      await closing;
+      await backend.close();
     },
   };
 }
