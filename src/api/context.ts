@@ -8,9 +8,9 @@ export interface ApiContext {
   /** From the `X-Prefect-Agent-Id` header (undefined in-process unless given). */
   agentId: string | undefined;
   /**
-   * Mutations run through it, each document all or nothing: the server's group commit (documents
-   * arriving together share one transaction, each in its own savepoint), or in-process one
-   * transaction per document. Absent, each field's writes commit on their own.
+   * Mutations run through it, each document all or nothing: one store transaction per document
+   * (on SQLite, documents arriving together share a commit, each in its own savepoint). Absent,
+   * each field's writes commit on their own.
    */
-  writes?: { run<T>(fn: () => T): Promise<T> } | undefined;
+  writes?: { run<T>(fn: () => Promise<T>): Promise<T> } | undefined;
 }

@@ -25,7 +25,7 @@ export async function executeGraphQL(
   const mutation = context.writes && operation?.operation === "mutation";
   let result: ExecutionResult;
   try {
-    result = await (mutation ? context.writes!.run(() => allOrNothing(execution())) : execution());
+    result = await (mutation ? context.writes!.run(async () => allOrNothing(await execution())) : execution());
   } catch (e) {
     // A mutation document with an error: everything it wrote is rolled back, and it says so.
     if (e instanceof RolledBack) return { data: null, errors: e.errors.map((err) => toPublicError(err, "BAD_USER_INPUT")) };
@@ -48,13 +48,9 @@ class RolledBack extends Error {
  * A mutation document is one transaction (as Hasura, under Prefect Server, runs one): when any
  * of its fields fails, the writes of the others are rolled back too.
  */
-function allOrNothing(result: ReturnType<typeof execute>): ExecutionResult {
-  if (typeof (result as PromiseLike<unknown>).then === "function") {
-    throw new Error("a mutation resolver returned a promise: mutations must be synchronous to share a transaction");
-  }
-  const done = result as ExecutionResult;
-  if (done.errors?.length) throw new RolledBack(done.errors);
-  return done;
+function allOrNothing(result: ExecutionResult): ExecutionResult {
+  if (result.errors?.length) throw new RolledBack(result.errors);
+  return result;
 }
 
 const CACHE_SIZE = 1000;

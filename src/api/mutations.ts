@@ -28,8 +28,8 @@ function taskRunInfo(r: TaskRunInfo) {
   };
 }
 
-function createFlowRun(i: Input, services: Services) {
-  return services.createFlowRun({
+async function createFlowRun(i: Input, services: Services) {
+  return (await services.createFlowRun({
     flowId: i.flowId,
     versionGroupId: i.versionGroupId,
     flowGroupId: i.flowGroupId,
@@ -40,12 +40,12 @@ function createFlowRun(i: Input, services: Services) {
     scheduledStartTime: i.scheduledStartTime,
     idempotencyKey: i.idempotencyKey,
     runConfig: i.runConfig,
-  });
+  }));
 }
 
 function flowSetting(setting: FlowGroupSetting, enabled: boolean): Resolver {
-  return (_p, { input }, { services }) => {
-    services.setFlowGroupSetting(input.flow_id, setting, enabled);
+  return async (_p, { input }, { services }) => {
+    await services.setFlowGroupSetting(input.flow_id, setting, enabled);
     return SUCCESS;
   };
 }
@@ -57,20 +57,20 @@ function lookup(i: Input) {
 /** Resolvers: parse the input, call one service, shape the payload. Every rule lives in services. */
 export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
   Mutation: {
-    create_project: (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
-    create_flow: (_p, { input }, { services }) => {
-      const created = services.createFlow({
+    create_project: async (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
+    create_flow: async (_p, { input }, { services }) => {
+      const created = (await services.createFlow({
         serializedFlow: input.serialized_flow,
         projectId: input.project_id,
         versionGroupId: input.version_group_id,
         idempotencyKey: input.idempotency_key,
         setScheduleActive: input.set_schedule_active,
-      });
+      }));
       return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
     },
-    archive_flow: (_p, { input }, { services }) => (services.archiveFlow(input.flow_id), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
-    delete_flow: (_p, { input }, { services }) => (services.deleteFlow(input.flow_id), SUCCESS),
-    create_flow_run: (_p, { input: i }, { services }) =>
+    archive_flow: async (_p, { input }, { services }) => ((await services.archiveFlow(input.flow_id)), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
+    delete_flow: async (_p, { input }, { services }) => ((await services.deleteFlow(input.flow_id)), SUCCESS),
+    create_flow_run: async (_p, { input: i }, { services }) =>
       createFlowRun(
         {
           flowId: i.flow_id,
@@ -86,34 +86,34 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
         },
         services,
       ),
-    set_flow_run_states: (_p, { input }, { services, agentId }) => ({
-      states: services.setFlowRunStates(
+    set_flow_run_states: async (_p, { input }, { services, agentId }) => ({
+      states: (await services.setFlowRunStates(
         input.states.map((s: Input) => ({ flowRunId: s.flow_run_id, version: s.version, state: s.state, rerun: s.rerun === true, writeId: s.write_id ?? undefined })),
         { agentId },
-      ),
+      )),
     }),
-    set_task_run_states: (_p, { input }, { services }) => ({
-      states: services.setTaskRunStates(
+    set_task_run_states: async (_p, { input }, { services }) => ({
+      states: (await services.setTaskRunStates(
         input.states.map((s: Input) => ({ taskRunId: s.task_run_id, version: s.version, state: s.state, rerun: s.rerun === true, writeId: s.write_id ?? undefined })),
-      ),
+      )),
     }),
-    cancel_flow_run: (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),
-    restart_flow_run: (_p, { input }, { services }) => {
-      const r = services.restartFlowRun({ flowRunId: input.flow_run_id, restartedBy: input.restarted_by, agentless: input.agentless === true });
+    cancel_flow_run: async (_p, { input }, { services }) => services.cancelFlowRun(input.flow_run_id),
+    restart_flow_run: async (_p, { input }, { services }) => {
+      const r = await services.restartFlowRun({ flowRunId: input.flow_run_id, restartedBy: input.restarted_by, agentless: input.agentless === true });
       return { ...r, restarted_task_runs: r.restartedTaskRuns, kept_task_runs: r.keptTaskRuns };
     },
-    end_abandoned_flow_run: (_p, { input }, { services }) =>
-      services.endAbandonedRun({ flowRunId: input.flow_run_id, state: input.state, message: input.message, logger: input.logger ?? undefined }),
-    write_run_logs: (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...services.writeRunLogs(input.logs) }),
-    register_agent: (_p, { input }, { services }) =>
-      services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version }),
-    get_runs_in_queue: (_p, { input }, { services, agentId }) => ({
-      flow_run_ids: services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }),
+    end_abandoned_flow_run: async (_p, { input }, { services }) =>
+      (await services.endAbandonedRun({ flowRunId: input.flow_run_id, state: input.state, message: input.message, logger: input.logger ?? undefined })),
+    write_run_logs: async (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...(await services.writeRunLogs(input.logs)) }),
+    register_agent: async (_p, { input }, { services }) =>
+      (await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version })),
+    get_runs_in_queue: async (_p, { input }, { services, agentId }) => ({
+      flow_run_ids: await services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }),
     }),
-    claim_flow_runs: (_p, { input }, { services, agentId }) => {
+    claim_flow_runs: async (_p, { input }, { services, agentId }) => {
       const id = input.agent_id ?? agentId;
       if (!id) throw validationError("claim_flow_runs needs agent_id (or the X-Prefect-Agent-Id header)");
-      const runs = services.claimRuns({ agentId: id, labels: input.labels, limit: input.limit, before: input.before });
+      const runs = await services.claimRuns({ agentId: id, labels: input.labels, limit: input.limit, before: input.before });
       return {
         flow_runs: runs.map((r) => ({
           id: r.id,
@@ -124,55 +124,55 @@ export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
         })),
       };
     },
-    update_flow_run_heartbeat: (_p, { input }, { services }) => (services.updateFlowRunHeartbeat(input.flow_run_id), SUCCESS),
-    update_task_run_heartbeat: (_p, { input }, { services }) => (services.updateTaskRunHeartbeat(input.task_run_id), SUCCESS),
+    update_flow_run_heartbeat: async (_p, { input }, { services }) => ((await services.updateFlowRunHeartbeat(input.flow_run_id)), SUCCESS),
+    update_task_run_heartbeat: async (_p, { input }, { services }) => ((await services.updateTaskRunHeartbeat(input.task_run_id)), SUCCESS),
     enable_flow_heartbeat: flowSetting("heartbeat_enabled", true),
     disable_flow_heartbeat: flowSetting("heartbeat_enabled", false),
     enable_flow_lazarus_process: flowSetting("lazarus_enabled", true),
     disable_flow_lazarus_process: flowSetting("lazarus_enabled", false),
     enable_flow_version_lock: flowSetting("version_locking_enabled", true),
     disable_flow_version_lock: flowSetting("version_locking_enabled", false),
-    set_schedule_active: (_p, { input }, { services }) => {
-      const active = services.setScheduleActive({ flowId: input.flow_id, scheduleId: input.schedule_id });
+    set_schedule_active: async (_p, { input }, { services }) => {
+      const active = await services.setScheduleActive({ flowId: input.flow_id, scheduleId: input.schedule_id });
       return active ? SUCCESS : { success: false, error: "The flow has no schedule (neither the flow nor its flow group)." };
     },
-    set_schedule_inactive: (_p, { input }, { services }) => {
-      services.setScheduleInactive({ flowId: input.flow_id, scheduleId: input.schedule_id });
+    set_schedule_inactive: async (_p, { input }, { services }) => {
+      await services.setScheduleInactive({ flowId: input.flow_id, scheduleId: input.schedule_id });
       return SUCCESS;
     },
-    set_flow_group_default_parameters: (_p, { input }, { services }) => {
-      services.setFlowGroupDefaultParameters(input.flow_group_id, input.parameters);
+    set_flow_group_default_parameters: async (_p, { input }, { services }) => {
+      await services.setFlowGroupDefaultParameters(input.flow_group_id, input.parameters);
       return SUCCESS;
     },
-    set_flow_group_labels: (_p, { input }, { services }) => {
-      services.setFlowGroupLabels(input.flow_group_id, input.labels ?? null);
+    set_flow_group_labels: async (_p, { input }, { services }) => {
+      await services.setFlowGroupLabels(input.flow_group_id, input.labels ?? null);
       return SUCCESS;
     },
-    set_flow_group_schedule: (_p, { input }, { services }) => {
+    set_flow_group_schedule: async (_p, { input }, { services }) => {
       const clock = (c: Input) => ({ parameterDefaults: c.parameter_defaults ?? undefined, labels: c.labels ?? null });
-      services.setFlowGroupSchedule({
+      (await services.setFlowGroupSchedule({
         flowGroupId: input.flow_group_id,
         cronClocks: (input.cron_clocks ?? []).map((c: Input) => ({ cron: c.cron, ...clock(c) })),
         intervalClocks: (input.interval_clocks ?? []).map((c: Input) => ({ interval: c.interval, ...clock(c) })),
         timezone: input.timezone,
-      });
+      }));
       return SUCCESS;
     },
-    delete_flow_group_schedule: (_p, { input }, { services }) => {
-      services.deleteFlowGroupSchedule(input.flow_group_id);
+    delete_flow_group_schedule: async (_p, { input }, { services }) => {
+      await services.deleteFlowGroupSchedule(input.flow_group_id);
       return SUCCESS;
     },
-    get_or_create_task_run: (_p, { input }, { services }) => ({ id: services.getOrCreateTaskRunInfo(lookup(input)).id }),
-    get_or_create_task_run_info: (_p, { input }, { services }) => taskRunInfo(services.getOrCreateTaskRunInfo(lookup(input))),
-    get_or_create_mapped_task_runs: (_p, { input }, { services }) => ({
-      task_runs: services
-        .getOrCreateMappedTaskRuns({ flowRunId: input.flow_run_id, taskId: input.task_id, taskSlug: input.task_slug, count: input.count, start: input.start })
-        .map(taskRunInfo),
+    get_or_create_task_run: async (_p, { input }, { services }) => ({ id: (await services.getOrCreateTaskRunInfo(lookup(input))).id }),
+    get_or_create_task_run_info: async (_p, { input }, { services }) => taskRunInfo((await services.getOrCreateTaskRunInfo(lookup(input)))),
+    get_or_create_mapped_task_runs: async (_p, { input }, { services }) => ({
+      task_runs: (
+        await services.getOrCreateMappedTaskRuns({ flowRunId: input.flow_run_id, taskId: input.task_id, taskSlug: input.task_slug, count: input.count, start: input.start })
+      ).map(taskRunInfo),
     }),
-    createFlowRun: (_p, { input }, { services }) => createFlowRun(input, services),
-    setFlowRunState: (_p, { input }, { services, agentId }) =>
-      services.setFlowRunStates([{ flowRunId: input.flowRunId, version: input.version, state: input.state, rerun: input.rerun === true }], {
+    createFlowRun: async (_p, { input }, { services }) => createFlowRun(input, services),
+    setFlowRunState: async (_p, { input }, { services, agentId }) =>
+      (await services.setFlowRunStates([{ flowRunId: input.flowRunId, version: input.version, state: input.state, rerun: input.rerun === true }], {
         agentId,
-      })[0],
+      }))[0],
   },
 };

@@ -18,7 +18,7 @@ const SIBLINGS = Symbol("siblings");
 interface Siblings {
   rows: Row[];
   /** Relation rows (or counts) loaded for these siblings, per field node, by the parent's key. */
-  loaded: Map<FieldNode, Map<unknown, unknown>>;
+  loaded: Map<FieldNode, Promise<Map<unknown, unknown>>>;
 }
 
 type BatchedRow = Row & { [SIBLINGS]?: Siblings };
@@ -51,18 +51,23 @@ function relationResolver(table: TableName, name: string, relation: Relation): R
     const row = parent as BatchedRow;
     const group = row[SIBLINGS] ?? { rows: [row], loaded: new Map() };
     const node = info.fieldNodes[0]!;
-    let loaded = group.loaded.get(node) as Map<unknown, Row[]> | undefined;
+    // One load (one promise) per relation field for all the siblings; each resolves from it.
+    let loaded = group.loaded.get(node) as Promise<Map<unknown, Row[]>> | undefined;
     if (!loaded) {
       const keys = group.rows.map((r) => r[relation.from]);
       const listArgs = relation.kind === "array" ? bounded(args) : args;
-      loaded = context.reads.loadRelation(table, name, keys, listArgs, selectedColumns(target, info));
-      const children: Row[] = [];
-      for (const rows of loaded.values()) children.push(...rows);
-      siblings(children);
+      loaded = context.reads.loadRelation(table, name, keys, listArgs, selectedColumns(target, info)).then((byKey) => {
+        const children: Row[] = [];
+        for (const rows of byKey.values()) children.push(...rows);
+        siblings(children);
+        return byKey;
+      });
       group.loaded.set(node, loaded);
     }
-    const related = loaded.get(row[relation.from]) ?? [];
-    return relation.kind === "array" ? related : (related[0] ?? null);
+    return loaded.then((byKey) => {
+      const related = byKey.get(row[relation.from]) ?? [];
+      return relation.kind === "array" ? related : (related[0] ?? null);
+    });
   };
 }
 
@@ -72,12 +77,12 @@ function relationCountResolver(table: TableName, name: string, relation: Relatio
     const row = parent as BatchedRow;
     const group = row[SIBLINGS] ?? { rows: [row], loaded: new Map() };
     const node = info.fieldNodes[0]!;
-    let counts = group.loaded.get(node) as Map<unknown, number> | undefined;
+    let counts = group.loaded.get(node) as Promise<Map<unknown, number>> | undefined;
     if (!counts) {
       counts = context.reads.countRelation(table, name, group.rows.map((r) => r[relation.from]), args.where);
       group.loaded.set(node, counts);
     }
-    return { aggregate: { count: counts.get(row[relation.from]) ?? 0 } };
+    return counts.then((byKey) => ({ aggregate: { count: byKey.get(row[relation.from]) ?? 0 } }));
   };
 }
 
@@ -95,10 +100,10 @@ export function createQueryResolvers(apiInfo: ApiInfo): Record<string, Record<st
   };
   const types: Record<string, Record<string, Resolver>> = {};
   for (const table of tableNames()) {
-    query[table] = (_root, args: SelectArgs, context, info) =>
-      siblings(context.reads.select(table, bounded(args), selectedColumns(table, info)));
-    query[`${table}_by_pk`] = (_root, args: { id: string }, context, info) => {
-      const row = context.reads.byPk(table, args.id, selectedColumns(table, info));
+    query[table] = async (_root, args: SelectArgs, context, info) =>
+      siblings(await context.reads.select(table, bounded(args), selectedColumns(table, info)));
+    query[`${table}_by_pk`] = async (_root, args: { id: string }, context, info) => {
+      const row = await context.reads.byPk(table, args.id, selectedColumns(table, info));
       return row ? siblings([row])[0] : null;
     };
     query[`${table}_aggregate`] = (_root, args: { where?: unknown }, context) => ({

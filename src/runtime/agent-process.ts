@@ -34,7 +34,7 @@ export interface RunningAgentProcess {
  * zombie killer and Lazarus (a database no `serve` watches still needs them; their versioned
  * writes make several copies harmless).
  */
-export function startAgentProcess(options: AgentProcessOptions): RunningAgentProcess {
+export async function startAgentProcess(options: AgentProcessOptions): Promise<RunningAgentProcess> {
   const log = options.log ?? ((line: string) => writeStdout(`${line}\n`));
   const apiUrl = options.apiUrl ?? settings.apiUrl();
   let backend: Backend;
@@ -43,7 +43,7 @@ export function startAgentProcess(options: AgentProcessOptions): RunningAgentPro
   if (apiUrl) {
     backend = new HttpBackend(apiUrl, settings.apiToken());
   } else {
-    embedded = openBackend(settings.databasePath());
+    embedded = await openBackend(settings.databaseUrl());
     backend = embeddedBackend(embedded);
   }
   const agent = new Agent({
@@ -63,13 +63,13 @@ export function startAgentProcess(options: AgentProcessOptions): RunningAgentPro
   const running = [agent, ...loops].map((loop) => loop.run(controller.signal));
   return {
     agent,
-    source: apiUrl ?? settings.databasePath(),
+    source: apiUrl ?? embedded!.storage.description,
     async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS, hurry?: AbortSignal) {
       controller.abort();
       await Promise.all(running);
       const result = await agent.stop(graceMs, hurry);
       await backend.close();
-      embedded?.close();
+      await embedded?.close();
       return result;
     },
   };

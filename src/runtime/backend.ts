@@ -3,38 +3,35 @@ import { buildApiSchema } from "../api/schema.ts";
 import type { ApiContext } from "../api/context.ts";
 import { createReadModel } from "../services/read-model.ts";
 import { createServices, type Services } from "../services/index.ts";
-import { startBackgroundCheckpoints } from "../storage/checkpoints.ts";
-import { openDatabase, type Database } from "../storage/db.ts";
-import { settings } from "../settings.ts";
+import { openStorage, type OpenStorageOptions, type Storage } from "../storage/open.ts";
+import { settings, sqlitePathOf } from "../settings.ts";
 
-/** The backend in this process: database, services and the GraphQL schema over them. */
+/** The backend in this process: storage, services and the GraphQL schema over them. */
 export interface Backend {
-  readonly db: Database;
-  /** The database file (":memory:" for an in-memory one). */
-  readonly path: string;
+  readonly storage: Storage;
+  /** The SQLite database file (":memory:" for an in-memory one); undefined for PostgreSQL. */
+  readonly path: string | undefined;
   readonly services: Services;
   readonly schema: ReturnType<typeof buildApiSchema>;
   context(agentId?: string): ApiContext;
-  close(): void;
+  close(): Promise<void>;
 }
 
-export function openBackend(databasePath: string): Backend {
-  const db = openDatabase(databasePath);
-  const checkpoints = databasePath === ":memory:" ? undefined : startBackgroundCheckpoints(db, databasePath);
-  const services = createServices(db, { maxScheduledRuns: settings.schedulerMaxRuns() });
-  const reads = createReadModel(db);
+/** Open the database at `url` (default PREFECTLITE_DATABASE_URL) with services and the schema over it. */
+export async function openBackend(url: string = settings.databaseUrl(), options: OpenStorageOptions = {}): Promise<Backend> {
+  const storage = await openStorage(url, options);
+  const { store } = storage;
+  const services = createServices(store, { maxScheduledRuns: settings.schedulerMaxRuns() });
+  const reads = createReadModel(storage.query);
   const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
+  // A mutation document is one store transaction (inside a caller's transaction, a savepoint).
+  const writes = { run: <T>(fn: () => Promise<T>) => store.transaction(fn) };
   return {
-    db,
-    path: databasePath,
+    storage,
+    path: storage.dialect === "sqlite" ? sqlitePathOf(url) : undefined,
     services,
     schema,
-    // In-process, a mutation document is one transaction (IMMEDIATE: it takes the write lock before
-    // reading, as every service's does; inside a caller's transaction, a savepoint).
-    context: (agentId) => ({ services, reads, agentId, writes: { run: async (fn) => (db.inTransaction ? db.transaction(fn)() : db.transaction(fn).immediate()) } }),
-    close: () => {
-      checkpoints?.stop();
-      db.close();
-    },
+    context: (agentId) => ({ services, reads, agentId, writes }),
+    close: () => storage.close(),
   };
 }

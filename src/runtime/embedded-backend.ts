@@ -3,7 +3,7 @@ import type { Backend } from "../client/backend.ts";
 import { watchFromThread } from "../client/heartbeat-thread.ts";
 import { errorFromGraphQL, type GraphQLErrorShape } from "../client/http-backend.ts";
 import { ServicesBackend } from "../client/services-backend.ts";
-import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../storage/flow-runs.ts";
+import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../storage/sqlite/flow-runs.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend as EmbeddedDatabase } from "./backend.ts";
 
@@ -36,12 +36,12 @@ export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBac
     // PREFECTLITE_HOME also says where results go.
     location: { home, apiUrl: options.server?.url, token: options.server?.token },
     watchFromThread:
-      path === ":memory:" ? undefined : (flowRunId, watch) => watchFromThread({ kind: "sqlite", path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL }, flowRunId, watch),
+      path === undefined || path === ":memory:" ? undefined : (flowRunId, watch) => watchFromThread({ kind: "sqlite", path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL }, flowRunId, watch),
     close: options.owns ? () => database.close() : undefined,
   });
 }
 
-/** Open the embedded database at `databasePath` (default PREFECTLITE_HOME's) as a Backend that closes it. */
-export function openEmbeddedBackend(databasePath = settings.databasePath()): Backend {
-  return embeddedBackend(openBackend(databasePath), { owns: true });
+/** Open the database at `url` (default PREFECTLITE_DATABASE_URL) as a Backend that closes it. */
+export async function openEmbeddedBackend(url = settings.databaseUrl()): Promise<Backend> {
+  return embeddedBackend(await openBackend(url), { owns: true });
 }

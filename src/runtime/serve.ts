@@ -7,14 +7,11 @@ import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { requiresToken, startServer } from "../server/serve.ts";
 import { settings } from "../settings.ts";
-import { SERVE_BUSY_TIMEOUT_MS, setBusyTimeout } from "../storage/db.ts";
-import { createGroupCommit } from "../storage/group-commit.ts";
 import { watchAndRegister } from "../watcher/watch-and-register.ts";
 import { loadFlowsInChild } from "../backed/flow-source-child.ts";
 import { recordFlowFileLoad } from "../services/flow-file-errors.ts";
 import { openBackend, type Backend } from "./backend.ts";
 import { embeddedBackend } from "./embedded-backend.ts";
-import { observeRunChanges } from "./observe-runs.ts";
 import { writeStdout } from "../stdio.ts";
 
 export interface ServeOptions {
@@ -75,18 +72,19 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   if (requiresToken(options.host) && !token) {
     throw new PrefectliteError("Usage", `binding ${options.host} exposes the API beyond this machine: set PREFECTLITE_API_TOKEN first`);
   }
-  const backend = openBackend(settings.databasePath());
-  // Another process holding the write lock must not stall this event loop: statements wait for
-  // it only briefly, and the grouped writes wait it out asynchronously.
-  setBusyTimeout(backend.db, SERVE_BUSY_TIMEOUT_MS);
+  // role "server": another process holding the write lock must not stall this event loop (on
+  // SQLite, statements wait for it only briefly and the write queue waits it out asynchronously).
+  const backend = await openBackend(settings.databaseUrl(), { role: "server" });
   let scheduler: Scheduler | undefined;
   let agent: Agent | undefined;
-  const services = observeRunChanges(backend.services, () => {
+  // After every commit that may have made a run due (a new run, a state → Scheduled, a restart),
+  // and at subscribe: wake the in-process agent and re-arm the scheduler's due alarm, so a run
+  // created through the API starts at once instead of at the next poll.
+  const runsChanged = () => {
     scheduler?.runsChanged();
     agent?.wake();
-  });
-  // Mutations arriving together over HTTP share one commit (src/storage/group-commit.ts).
-  const writes = createGroupCommit(backend.db, { busyWaitMs: settings.databaseBusyWaitSeconds() * 1000 });
+  };
+  const unsubscribe = backend.storage.store.events.subscribe(runsChanged, runsChanged);
   let server: ReturnType<typeof startServer>;
   try {
     server = startServer({
@@ -95,13 +93,14 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       token,
       allowedHosts: settings.allowedHosts(),
       schema: backend.schema,
-      contextFactory: (info) => ({ ...backend.context(info.agentId), services, writes }),
+      contextFactory: (info) => backend.context(info.agentId),
     });
   } catch (e) {
-    backend.close();
+    unsubscribe();
+    await backend.close();
     throw e;
   }
-  log(`prefectlite server listening on ${server.url} (database ${settings.databasePath()})`);
+  log(`prefectlite server listening on ${server.url} (database ${backend.storage.description})`);
 
   const controller = new AbortController();
   const loops: Promise<void>[] = [];
@@ -160,13 +159,14 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       controller.abort();
       await Promise.all(loops);
       await agent?.stop(options.agentShutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
-      // The agent's children have finished (or been interrupted): commit the writes still queued,
-      // refuse later ones (clients retry an Unavailable), let the committed requests answer, then
-      // close the connections and the database.
-      writes.close();
+      // The agent's children have finished (or been interrupted). One turn of the event loop lets
+      // the write group already queued commit and its requests answer; then the HTTP server stops
+      // (no request is handled any more), and only then is the database closed — committing what
+      // is still queued, refusing later writes Unavailable (clients retry those).
+      unsubscribe();
       await new Promise((resolve) => setImmediate(resolve));
       await server.stop();
-      backend.close();
+      await backend.close();
     },
   };
 }

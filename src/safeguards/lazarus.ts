@@ -19,11 +19,11 @@ export class Lazarus extends LoopService {
     super("lazarus", options.intervalMs ?? (() => settings.loopSeconds() * 1000), options.onError);
   }
 
-  runOnce(): ResurrectRunsResult {
-    const result = this.services.resurrectRuns({
+  async runOnce(): Promise<ResurrectRunsResult> {
+    const result = (await this.services.resurrectRuns({
       staleAfterMs: settings.lazarusAfterSeconds() * 1000,
       agentlessRuns: settings.lazarusRescheduleAgentless() ? "reschedule" : "fail",
-    });
+    }));
     if (result.rescheduled + result.failed > 0) {
       this.options.onChange?.(`Lazarus: ${result.rescheduled} flow run(s) rescheduled, ${result.failed} failed after 3 attempts`);
     }

@@ -28,8 +28,8 @@ export class ZombieKiller extends LoopService {
     return settings.zombieMissedHeartbeats() * settings.heartbeatSeconds() * 1000;
   }
 
-  runOnce(): KillZombiesResult {
-    const result = this.services.killZombies({ staleAfterMs: ZombieKiller.staleAfterMs() });
+  async runOnce(): Promise<KillZombiesResult> {
+    const result = await this.services.killZombies({ staleAfterMs: ZombieKiller.staleAfterMs() });
     const changed = result.retried + result.failed + result.cancelled;
     if (changed > 0) {
       this.options.onChange?.(

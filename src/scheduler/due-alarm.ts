@@ -9,9 +9,11 @@ export class DueRunAlarm {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private watermark: Date;
   private stopped = true;
+  /** Bumped by every arm() and stop(): an older arm's answer, arriving late, sets no timer. */
+  private generation = 0;
 
   constructor(
-    private readonly nextDueAt: (after: Date) => Date | undefined,
+    private readonly nextDueAt: (after: Date) => Promise<Date | undefined>,
     private readonly onDue: () => void,
     private readonly now: () => Date = () => new Date(),
     private readonly maxDelayMs = 60_000,
@@ -20,7 +22,7 @@ export class DueRunAlarm {
   }
 
   /** The start time the alarm is waiting for, if any. */
-  next(): Date | undefined {
+  next(): Promise<Date | undefined> {
     return this.nextDueAt(this.watermark);
   }
 
@@ -28,11 +30,17 @@ export class DueRunAlarm {
   arm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const generation = ++this.generation;
     if (this.stopped) return;
-    const next = this.next();
-    if (!next) return;
-    const delay = Math.min(Math.max(0, next.getTime() - this.now().getTime()), this.maxDelayMs);
-    this.timer = setTimeout(() => this.fire(next), delay);
+    this.next().then(
+      (next) => {
+        if (!next || this.stopped || generation !== this.generation) return;
+        const delay = Math.min(Math.max(0, next.getTime() - this.now().getTime()), this.maxDelayMs);
+        this.timer = setTimeout(() => this.fire(next), delay);
+      },
+      // The database unreachable for a moment: the next arm() (a pass, a change) tries again.
+      () => {},
+    );
   }
 
   start(): void {
@@ -42,6 +50,7 @@ export class DueRunAlarm {
 
   stop(): void {
     this.stopped = true;
+    this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -16,9 +16,8 @@ export interface SchedulerOptions {
   onError?: (message: string) => void;
 }
 
-type SchedulerServices = Pick<Services, "schedulesRunningLow" | "scheduleFlows" | "nextDueAt" | "now">;
+type SchedulerServices = Pick<Services, "scheduleAll" | "nextDueAt" | "now">;
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The scheduler loop: each pass tops up every active schedule to its next N runs (one cheap
@@ -49,15 +48,8 @@ export class Scheduler extends LoopService {
   /** One pass: create missing runs; errors of single flows are reported once per distinct message. */
   async runOnce(): Promise<ScheduleAllResult> {
     const maxRuns = this.maxRuns();
-    const total: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
-    const low = this.services.schedulesRunningLow({ maxRuns });
-    for (let i = 0; i < low.length; i += this.batchSize) {
-      if (i > 0) await yieldToEventLoop();
-      const r = this.services.scheduleFlows(low.slice(i, i + this.batchSize), { maxRuns });
-      total.flows += r.flows;
-      total.created += r.created;
-      total.errors.push(...r.errors);
-    }
+    // Unless another process is running this pass now (then `skipped`).
+    const total = await this.services.scheduleAll({ maxRuns, batchSize: this.batchSize });
     for (const { flowId, message } of total.errors) {
       if (this.reported.get(flowId) === message) continue;
       this.reported.set(flowId, message);
@@ -74,7 +66,7 @@ export class Scheduler extends LoopService {
   }
 
   /** When the next waiting run becomes due (after the last due notification). */
-  nextDueTime(): Date | undefined {
+  nextDueTime(): Promise<Date | undefined> {
     return this.alarm.next();
   }
 

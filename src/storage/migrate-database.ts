@@ -7,8 +7,8 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { PrefectliteError } from "../core/errors.ts";
-import { openDatabase } from "./db.ts";
-import { LATEST_SCHEMA_VERSION } from "./migrate.ts";
+import { openDatabase } from "./sqlite/db.ts";
+import { LATEST_SCHEMA_VERSION } from "./sqlite/migrate.ts";
 import { connectPostgres, isPostgresUrl } from "./postgres/connection.ts";
 import { migratePostgres, postgresSchemaVersion } from "./postgres/migrate.ts";
 

@@ -30,15 +30,15 @@ export function agentHealth(lastQueried: string | null, now: Date): AgentHealth 
   return now.getTime() - Date.parse(lastQueried) <= LATE_WITHIN_MS ? "late" : "silent";
 }
 
-export function listAgents(reads: ReadModel, now: Date): AgentView[] {
-  const rows = reads.select("agent", { order_by: [{ last_queried: "desc" }, { name: "asc" }], limit: 1000 }, [
+export async function listAgents(reads: ReadModel, now: Date): Promise<AgentView[]> {
+  const rows = (await reads.select("agent", { order_by: [{ last_queried: "desc" }, { name: "asc" }], limit: 1000 }, [
     "id",
     "name",
     "type",
     "labels",
     "last_queried",
     "created",
-  ]);
+  ]));
   return rows.map((r) => {
     const lastQueried = typeof r.last_queried === "string" ? r.last_queried : null;
     return {

@@ -74,12 +74,12 @@ export function scheduleOf(flow: Row, group: Row | undefined): ScheduleView | nu
  * The last runs of each version group (all versions), newest last, in one relation load:
  * each version's newest LAST_RUNS, merged per group.
  */
-export function lastRunsByVersionGroup(reads: ReadModel, versionGroupIds: readonly string[]): Map<string, RunSummary[]> {
+export async function lastRunsByVersionGroup(reads: ReadModel, versionGroupIds: readonly string[]): Promise<Map<string, RunSummary[]>> {
   const out = new Map<string, RunSummary[]>();
   if (!versionGroupIds.length) return out;
-  const versions = reads.select("flow", { where: { version_group_id: { _in: versionGroupIds } }, limit: 10_000 }, ["id", "version_group_id"]);
+  const versions = await reads.select("flow", { where: { version_group_id: { _in: versionGroupIds } }, limit: 10_000 }, ["id", "version_group_id"]);
   const groupOf = new Map(versions.map((v) => [v.id, String(v.version_group_id)]));
-  const related = reads.loadRelation("flow", "flow_runs", [...groupOf.keys()], { order_by: { created: "desc" }, limit: LAST_RUNS }, RUN_COLUMNS);
+  const related = await reads.loadRelation("flow", "flow_runs", [...groupOf.keys()], { order_by: { created: "desc" }, limit: LAST_RUNS }, RUN_COLUMNS);
   for (const [flowId, runs] of related) {
     const group = groupOf.get(flowId)!;
     const list = out.get(group) ?? [];
@@ -94,9 +94,9 @@ export function lastRunsByVersionGroup(reads: ReadModel, versionGroupIds: readon
 }
 
 /** Every project with its live (unarchived) flows, by name; projects and flows sorted by name. */
-export function listProjectFlows(reads: ReadModel): ProjectFlows[] {
-  const projects = reads.select("project", { order_by: { name: "asc" }, limit: 10_000 }, ["id", "name", "description"]);
-  const flows = reads.select("flow", { where: { archived: { _eq: false } }, order_by: [{ name: "asc" }, { version: "desc" }], limit: 10_000 }, [
+export async function listProjectFlows(reads: ReadModel): Promise<ProjectFlows[]> {
+  const projects = await reads.select("project", { order_by: { name: "asc" }, limit: 10_000 }, ["id", "name", "description"]);
+  const flows = (await reads.select("flow", { where: { archived: { _eq: false } }, order_by: [{ name: "asc" }, { version: "desc" }], limit: 10_000 }, [
     "id",
     "name",
     "version",
@@ -105,18 +105,18 @@ export function listProjectFlows(reads: ReadModel): ProjectFlows[] {
     "version_group_id",
     "schedule",
     "is_schedule_active",
-  ]);
+  ]));
   const groupIds = [...new Set(flows.map((f) => String(f.flow_group_id)))];
   const groups = new Map(
-    reads.select("flow_group", { where: { id: { _in: groupIds } }, limit: 10_000 }, ["id", "schedule"]).map((g) => [g.id, g]),
+    (await reads.select("flow_group", { where: { id: { _in: groupIds } }, limit: 10_000 }, ["id", "schedule"])).map((g) => [g.id, g]),
   );
   const versionGroupIds = [...new Set(flows.map((f) => String(f.version_group_id)))];
   const counts = new Map<string, number>();
-  for (const v of reads.select("flow", { where: { version_group_id: { _in: versionGroupIds } }, limit: 10_000 }, ["version_group_id"])) {
+  for (const v of (await reads.select("flow", { where: { version_group_id: { _in: versionGroupIds } }, limit: 10_000 }, ["version_group_id"]))) {
     const key = String(v.version_group_id);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const lastRuns = lastRunsByVersionGroup(reads, versionGroupIds);
+  const lastRuns = await lastRunsByVersionGroup(reads, versionGroupIds);
   return projects.map((p) => ({
     id: String(p.id),
     name: str(p.name),
@@ -167,21 +167,21 @@ export function parametersOf(flow: Row): ParameterView[] {
 }
 
 /** A flow's page: the flow (any version), its group's settings, its versions, tasks and recent runs. */
-export function flowDetail(reads: ReadModel, flowId: string, recent = 10): FlowDetail | null {
-  const flow = reads.byPk("flow", flowId);
+export async function flowDetail(reads: ReadModel, flowId: string, recent = 10): Promise<FlowDetail | null> {
+  const flow = await reads.byPk("flow", flowId);
   if (!flow) return null;
-  const group = reads.byPk("flow_group", String(flow.flow_group_id));
-  const project = reads.byPk("project", String(flow.project_id), ["id", "name"]);
-  const versions = reads.select("flow", { where: { version_group_id: { _eq: flow.version_group_id } }, order_by: { version: "desc" }, limit: 10_000 }, [
+  const group = await reads.byPk("flow_group", String(flow.flow_group_id));
+  const project = await reads.byPk("project", String(flow.project_id), ["id", "name"]);
+  const versions = (await reads.select("flow", { where: { version_group_id: { _eq: flow.version_group_id } }, order_by: { version: "desc" }, limit: 10_000 }, [
     "id",
     "version",
     "archived",
     "created",
     "serialized_hash",
-  ]);
+  ]));
   const versionIds = versions.map((v) => v.id);
   const where = { flow_id: { _in: versionIds } };
-  const recentRuns = reads.select("flow_run", { where, order_by: { created: "desc" }, limit: recent }, [
+  const recentRuns = (await reads.select("flow_run", { where, order_by: { created: "desc" }, limit: recent }, [
     "id",
     "name",
     "state",
@@ -190,7 +190,7 @@ export function flowDetail(reads: ReadModel, flowId: string, recent = 10): FlowD
     "end_time",
     "labels",
     "flow_id",
-  ]);
+  ]));
   const settings = (group?.settings ?? {}) as Record<string, unknown>;
   const runConfig = (flow.run_config ?? {}) as { labels?: unknown };
   return {
@@ -206,9 +206,9 @@ export function flowDetail(reads: ReadModel, flowId: string, recent = 10): FlowD
       version_locking_enabled: settings.version_locking_enabled === true,
     },
     labels: Array.isArray(group?.labels) ? labelsOf(group.labels) : labelsOf(runConfig.labels),
-    tasks: reads.select("task", { where: { flow_id: { _eq: flowId } }, limit: 10_000 }, ["slug", "name", "type", "mapped", "max_retries", "is_reference_task"]),
+    tasks: await reads.select("task", { where: { flow_id: { _eq: flowId } }, limit: 10_000 }, ["slug", "name", "type", "mapped", "max_retries", "is_reference_task"]),
     recentRuns,
-    runCount: reads.count("flow_run", where),
+    runCount: await reads.count("flow_run", where),
     loadError: loadErrorOf(flow.storage),
   };
 }

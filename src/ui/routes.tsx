@@ -72,7 +72,7 @@ function userMessage(e: unknown): string {
   throw e;
 }
 
-export function mountUi(app: Hono, options: UiOptions): void {
+export async function mountUi(app: Hono, options: UiOptions): Promise<void> {
   const { token } = options;
   const guessLimit = options.guessLimit ?? NO_GUESS_LIMIT;
   const guard = requireUiToken(token, guessLimit);
@@ -107,10 +107,10 @@ export function mountUi(app: Hono, options: UiOptions): void {
     return c.redirect(token ? "/login" : "/", 303);
   });
 
-  app.get("/", guard, (c) => page(c, <FlowsPage projects={listProjectFlows(deps(c).reads)} signedIn={signedIn(c)} />));
+  app.get("/", guard, async (c) => page(c, <FlowsPage projects={await listProjectFlows(deps(c).reads)} signedIn={signedIn(c)} />));
 
-  const renderFlow = (c: Context, id: string, extra: Partial<FlowPageProps> = {}, status: Status = 200) => {
-    const detail = flowDetail(deps(c).reads, id);
+  const renderFlow = async (c: Context, id: string, extra: Partial<FlowPageProps> = {}, status: Status = 200) => {
+    const detail = await flowDetail(deps(c).reads, id);
     if (!detail) return page(c, <NotFoundPage what={`No flow with id ${id}.`} signedIn={signedIn(c)} />, 404);
     return page(c, <FlowPage detail={detail} signedIn={signedIn(c)} {...extra} />, status);
   };
@@ -121,12 +121,12 @@ export function mountUi(app: Hono, options: UiOptions): void {
   app.post("/flow/:id/run", guard, requireSameOrigin, async (c) => {
     const id = c.req.param("id");
     const { reads, services } = deps(c);
-    const flow = reads.byPk("flow", id, ["id", "run_config", "flow_group_id"]);
+    const flow = await reads.byPk("flow", id, ["id", "run_config", "flow_group_id"]);
     if (!flow) return renderFlow(c, id);
-    const group = reads.byPk("flow_group", String(flow.flow_group_id), ["run_config"]);
+    const group = await reads.byPk("flow_group", String(flow.flow_group_id), ["run_config"]);
     const runConfig = (group?.run_config ?? flow.run_config ?? null) as RunConfigBase | null;
     const values = readRunForm(await c.req.parseBody());
-    const outcome = submitRunForm(services, id, values, runConfig);
+    const outcome = await submitRunForm(services, id, values, runConfig);
     if (outcome.ok) return c.redirect(`/flow-run/${outcome.flowRunId}`, 303);
     return renderFlow(c, id, { form: outcome.values, formError: outcome.error }, 422);
   });
@@ -136,7 +136,7 @@ export function mountUi(app: Hono, options: UiOptions): void {
     const body = await c.req.parseBody();
     const { services } = deps(c);
     try {
-      const changed = body.active === "true" ? services.setScheduleActive({ flowId: id }) : services.setScheduleInactive({ flowId: id });
+      const changed = body.active === "true" ? (await services.setScheduleActive({ flowId: id })) : (await services.setScheduleInactive({ flowId: id }));
       if (!changed) return renderFlow(c, id, { actionError: "This flow has no schedule." }, 409);
     } catch (e) {
       return renderFlow(c, id, { actionError: `The schedule was not changed: ${userMessage(e)}` }, 409);
@@ -149,43 +149,44 @@ export function mountUi(app: Hono, options: UiOptions): void {
     const body = await c.req.parseBody();
     const setting = String(body.setting ?? "");
     try {
-      deps(c).services.setFlowGroupSetting(id, setting as never, body.enabled === "true");
+      await deps(c).services.setFlowGroupSetting(id, setting as never, body.enabled === "true");
     } catch (e) {
       return renderFlow(c, id, { actionError: `The setting was not changed: ${userMessage(e)}` }, 409);
     }
     return c.redirect(`/flow/${id}`, 303);
   });
 
-  app.get("/flow-runs", guard, (c) => {
+  app.get("/flow-runs", guard, async (c) => {
     const { reads, services } = deps(c);
     const query = c.req.query();
     const { filters, problems } = parseRunFilters(query);
-    const list = listRuns(reads, filters);
+    const list = await listRuns(reads, filters);
+    const flows = await flowChoices(reads);
     return page(
       c,
-      <FlowRunsPage list={list} filters={filters} query={query} flows={flowChoices(reads)} problems={problems} now={services.now()} signedIn={signedIn(c)} />,
+      <FlowRunsPage list={list} filters={filters} query={query} flows={flows} problems={problems} now={services.now()} signedIn={signedIn(c)} />,
     );
   });
 
-  const runPage = (c: Context, id: string, extra: { actionError?: string; notice?: string } = {}, status: Status = 200) => {
+  const runPage = async (c: Context, id: string, extra: { actionError?: string; notice?: string } = {}, status: Status = 200) => {
     const { reads, services } = deps(c);
     const level = parseLevel(c.req.query("level"));
-    const detail = runDetail(reads, id, level);
+    const detail = await runDetail(reads, id, level);
     if (!detail) return page(c, <NotFoundPage what={`No flow run with id ${id}.`} signedIn={signedIn(c)} />, 404);
     const now = services.now();
     // Back from the Cancel button: say what the cancel did.
-    if (c.req.query("cancelled") !== undefined && !extra.notice) extra = { ...extra, notice: cancelNotice(reads, id, now) };
-    const coverage = coverageOf(listAgents(reads, now), labelsOf(detail.run.labels));
+    if (c.req.query("cancelled") !== undefined && !extra.notice) extra = { ...extra, notice: await cancelNotice(reads, id, now) };
+    const coverage = coverageOf(await listAgents(reads, now), labelsOf(detail.run.labels));
     return page(c, <FlowRunPage detail={detail} coverage={coverage} now={now} level={level} signedIn={signedIn(c)} {...extra} />, status);
   };
   app.get("/flow-run/:id", guard, (c) => runPage(c, c.req.param("id")));
 
-  app.get("/flow-run/:id/live", guard, (c) => {
+  app.get("/flow-run/:id/live", guard, async (c) => {
     const { reads, services } = deps(c);
-    const detail = runDetail(reads, c.req.param("id"), parseLevel(c.req.query("level")));
+    const detail = await runDetail(reads, c.req.param("id"), parseLevel(c.req.query("level")));
     if (!detail) return c.text("no such flow run", 404);
     const now = services.now();
-    const coverage = coverageOf(listAgents(reads, now), labelsOf(detail.run.labels));
+    const coverage = coverageOf(await listAgents(reads, now), labelsOf(detail.run.labels));
     c.header("Cache-Control", "no-store");
     return c.html(String(<RunParts detail={detail} coverage={coverage} now={now} />));
   });
@@ -195,25 +196,25 @@ export function mountUi(app: Hono, options: UiOptions): void {
     const { reads, services } = deps(c);
     try {
       // A running run ends Cancelled once its process has stopped its work: wait a little for that.
-      if (services.cancelFlowRun(id).state === "Cancelling") await untilCancelSettled(reads, id);
+      if ((await services.cancelFlowRun(id)).state === "Cancelling") await untilCancelSettled(reads, id);
     } catch (e) {
       return runPage(c, id, { actionError: `The run was not cancelled: ${userMessage(e)}` }, 409);
     }
     return c.redirect(`/flow-run/${id}?cancelled`, 303);
   });
 
-  app.post("/flow-run/:id/restart", guard, requireSameOrigin, (c) => {
+  app.post("/flow-run/:id/restart", guard, requireSameOrigin, async (c) => {
     const id = c.req.param("id");
     try {
-      deps(c).services.restartFlowRun({ flowRunId: id, restartedBy: "the UI" });
+      await deps(c).services.restartFlowRun({ flowRunId: id, restartedBy: "the UI" });
     } catch (e) {
       return runPage(c, id, { actionError: `The run was not restarted: ${userMessage(e)}` }, 409);
     }
     return c.redirect(`/flow-run/${id}`, 303);
   });
 
-  app.get("/agents", guard, (c) => {
+  app.get("/agents", guard, async (c) => {
     const { reads, services } = deps(c);
-    return page(c, <AgentsPage agents={listAgents(reads, services.now())} signedIn={signedIn(c)} />);
+    return page(c, <AgentsPage agents={await listAgents(reads, services.now())} signedIn={signedIn(c)} />);
   });
 }

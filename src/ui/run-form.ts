@@ -61,7 +61,7 @@ export interface RunConfigBase {
 }
 
 /** Create the run; `runConfig` is the flow's effective run config, to which a log level other than INFO is added. */
-export function submitRunForm(services: Services, flowId: string, values: RunFormValues, runConfig: RunConfigBase | null): RunFormOutcome {
+export async function submitRunForm(services: Services, flowId: string, values: RunFormValues, runConfig: RunConfigBase | null): Promise<RunFormOutcome> {
   const fail = (error: string): RunFormOutcome => ({ ok: false, error, values });
   const parsed = parseParameters(values.parameters);
   if ("error" in parsed) return fail(parsed.error);
@@ -76,14 +76,14 @@ export function submitRunForm(services: Services, flowId: string, values: RunFor
   const base = runConfig ?? {};
   const withLevel = values.logLevel === "INFO" ? null : { ...base, env: { ...(base.env ?? {}), [RUN_LOG_LEVEL_ENV]: values.logLevel } };
   try {
-    const created = services.createFlowRun({
+    const created = (await services.createFlowRun({
       flowId,
       parameters: parsed.value,
       flowRunName: values.runName || null,
       labels: parseLabels(values.labels),
       scheduledStartTime: scheduledStartTime ?? null,
       runConfig: withLevel,
-    });
+    }));
     return { ok: true, flowRunId: created.id };
   } catch (e) {
     if (isPrefectliteError(e) && e.code !== "Internal") return fail(e.message);

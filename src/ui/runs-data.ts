@@ -78,15 +78,15 @@ export interface RunList {
 }
 
 /** One page of runs, newest (created) first. */
-export function listRuns(reads: ReadModel, filters: RunFilters): RunList {
+export async function listRuns(reads: ReadModel, filters: RunFilters): Promise<RunList> {
   const where = runsWhere(filters);
-  const total = reads.count("flow_run", where);
-  const rows = reads.select(
+  const total = await reads.count("flow_run", where);
+  const rows = (await reads.select(
     "flow_run",
     { where, order_by: [{ created: "desc" }, { id: "desc" }], limit: PAGE_SIZE, offset: (filters.page - 1) * PAGE_SIZE },
     ["id", "name", "state", "flow_id", "labels", "created", "start_time", "end_time", "scheduled_start_time"],
-  );
-  const flows = reads.loadRelation("flow_run", "flow", [...new Set(rows.map((r) => r.flow_id))], undefined, ["id", "name", "version"]);
+  ));
+  const flows = await reads.loadRelation("flow_run", "flow", [...new Set(rows.map((r) => r.flow_id))], undefined, ["id", "name", "version"]);
   return {
     total,
     pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
@@ -110,9 +110,9 @@ export function listRuns(reads: ReadModel, filters: RunFilters): RunList {
 }
 
 /** The flows a runs list can be filtered by: one entry per version group (its newest version's name). */
-export function flowChoices(reads: ReadModel): Array<{ value: string; text: string }> {
-  const flows = reads.select("flow", { order_by: [{ name: "asc" }, { version: "desc" }], limit: 10_000 }, ["name", "version_group_id", "project_id"]);
-  const projects = new Map(reads.select("project", { limit: 10_000 }, ["id", "name"]).map((p) => [p.id, String(p.name)]));
+export async function flowChoices(reads: ReadModel): Promise<Array<{ value: string; text: string }>> {
+  const flows = await reads.select("flow", { order_by: [{ name: "asc" }, { version: "desc" }], limit: 10_000 }, ["name", "version_group_id", "project_id"]);
+  const projects = new Map((await reads.select("project", { limit: 10_000 }, ["id", "name"])).map((p) => [p.id, String(p.name)]));
   const seen = new Set<unknown>();
   const out: Array<{ value: string; text: string }> = [];
   for (const f of flows) {
@@ -144,19 +144,19 @@ export interface RunDetail {
 }
 
 /** A flow run's page: the run, its flow, states, task runs and (the newest MAX_LOG_LINES) logs at `level` or above. */
-export function runDetail(reads: ReadModel, runId: string, level: UiLogLevel): RunDetail | null {
-  const run = reads.byPk("flow_run", runId);
+export async function runDetail(reads: ReadModel, runId: string, level: UiLogLevel): Promise<RunDetail | null> {
+  const run = await reads.byPk("flow_run", runId);
   if (!run) return null;
-  const flow = reads.byPk("flow", String(run.flow_id), ["id", "name", "version", "project_id", "version_group_id"]);
-  const project = flow ? reads.byPk("project", String(flow.project_id), ["id", "name"]) : null;
-  const agent = typeof run.agent_id === "string" ? reads.byPk("agent", run.agent_id, ["id", "name", "labels"]) : null;
-  const states = reads.select("flow_run_state", { where: { flow_run_id: { _eq: runId } }, order_by: [{ timestamp: "asc" }, { version: "asc" }], limit: 10_000 }, [
+  const flow = await reads.byPk("flow", String(run.flow_id), ["id", "name", "version", "project_id", "version_group_id"]);
+  const project = flow ? (await reads.byPk("project", String(flow.project_id), ["id", "name"])) : null;
+  const agent = typeof run.agent_id === "string" ? (await reads.byPk("agent", run.agent_id, ["id", "name", "labels"])) : null;
+  const states = (await reads.select("flow_run_state", { where: { flow_run_id: { _eq: runId } }, order_by: [{ timestamp: "asc" }, { version: "asc" }], limit: 10_000 }, [
     "state",
     "message",
     "timestamp",
     "version",
-  ]);
-  const taskRuns = reads.select("task_run", { where: { flow_run_id: { _eq: runId } }, order_by: [{ task_slug: "asc" }, { map_index: "asc" }], limit: 10_000 }, [
+  ]));
+  const taskRuns = (await reads.select("task_run", { where: { flow_run_id: { _eq: runId } }, order_by: [{ task_slug: "asc" }, { map_index: "asc" }], limit: 10_000 }, [
     "id",
     "task_slug",
     "map_index",
@@ -166,11 +166,11 @@ export function runDetail(reads: ReadModel, runId: string, level: UiLogLevel): R
     "end_time",
     "serialized_state",
     "task_id",
-  ]);
+  ]));
   const logWhere = { _and: [{ flow_run_id: { _eq: runId } }, { level: { _in: levelsFrom(level) } }] };
-  const logTotal = reads.count("log", logWhere);
-  const logs = reads
-    .select("log", { where: logWhere, order_by: { timestamp: "desc" }, limit: MAX_LOG_LINES }, ["timestamp", "level", "message", "name", "task_run_id"])
+  const logTotal = await reads.count("log", logWhere);
+  const logs = (await reads
+    .select("log", { where: logWhere, order_by: { timestamp: "desc" }, limit: MAX_LOG_LINES }, ["timestamp", "level", "message", "name", "task_run_id"]))
     .reverse();
   return { run, flow, project, agent, states, taskRuns, logs, logTotal };
 }

@@ -24,7 +24,7 @@ async function registered(b: TestBackend) {
 
 describe("mutations", () => {
   test("create_project, create_flow and create_flow_run return ids; create_flow its version", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const p = await run(b, `mutation { create_project(input: { name: "other" }) { id } }`);
     expect(p.data!.create_project.id).toMatch(/^[0-9a-f-]{36}$/);
     const flow = await registered(b);
@@ -33,7 +33,7 @@ describe("mutations", () => {
       input: { flow_id: flow.id, parameters: { name: "marvin" }, labels: ["b", "a"], flow_run_name: "r1" },
     });
     const id = fr.data!.create_flow_run.id;
-    expect(row(b.db, "SELECT name, labels, parameters FROM flow_run WHERE id = $id", { id })).toEqual({
+    expect(await row(b, "SELECT name, labels, parameters FROM flow_run WHERE id = $id", { id })).toEqual({
       name: "r1",
       labels: '["a","b"]',
       parameters: '{"name":"marvin"}',
@@ -41,7 +41,7 @@ describe("mutations", () => {
   });
 
   test("the camelCase aliases createFlowRun and setFlowRunState work", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const flow = await registered(b);
     const created = await run(b, `mutation { createFlowRun(input: { flowId: "${flow.id}", idempotencyKey: "k", scheduledStartTime: "${b.clock.iso(1000)}" }) { id } }`);
     const id = created.data!.createFlowRun.id;
@@ -54,47 +54,47 @@ describe("mutations", () => {
   });
 
   test("set_flow_run_states with a stale version is a VersionConflict error and changes nothing", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const flow = await registered(b);
-    const id = b.services.createFlowRun({ flowId: flow.id }).id;
+    const id = (await b.services.createFlowRun({ flowId: flow.id })).id;
     const q = `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id status message } } }`;
     const ok = await run(b, q, { input: { states: [{ flow_run_id: id, version: 1, state: { type: "Running" } }] } });
     expect(ok.data!.set_flow_run_states.states).toEqual([{ id, status: "SUCCESS", message: "" }]);
     const stale = await run(b, q, { input: { states: [{ flow_run_id: id, version: 1, state: { type: "Success" } }] } });
     expect(stale.errors![0]!.originalError.code).toBe("VersionConflict");
-    expect(row(b.db, "SELECT state, version FROM flow_run WHERE id = $id", { id })).toEqual({ state: "Running", version: 2 });
+    expect(await row(b, "SELECT state, version FROM flow_run WHERE id = $id", { id })).toEqual({ state: "Running", version: 2 });
   });
 
   test("bad input is a GraphQL error with a code: invalid UUIDs, unknown ids, unknown state types", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const bad = await run(b, `mutation { cancel_flow_run(input: { flow_run_id: "nope" }) { state } }`);
     expect(bad.errors![0]!.originalError.code).toBe("Validation");
     const unknown = await run(b, `mutation { cancel_flow_run(input: { flow_run_id: "${crypto.randomUUID()}" }) { state } }`);
     expect(unknown.errors![0]!.originalError.code).toBe("NotFound");
     const flow = await registered(b);
-    const id = b.services.createFlowRun({ flowId: flow.id }).id;
+    const id = (await b.services.createFlowRun({ flowId: flow.id })).id;
     const type = await run(b, `mutation { set_flow_run_states(input: { states: [{ flow_run_id: "${id}", version: 1, state: { type: "Bogus" } }] }) { states { id } } }`);
     expect(type.errors![0]!.message).toMatch(/unknown state type/);
   });
 
   test("the agent header's id is recorded by Submitted and used to claim runs", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const flow = await registered(b);
     const agent = await run(b, `mutation { register_agent(input: { type: "local", name: "a" }) { id } }`);
     const agentId = agent.data!.register_agent.id;
-    const id = b.services.createFlowRun({ flowId: flow.id }).id;
+    const id = (await b.services.createFlowRun({ flowId: flow.id })).id;
     const queue = await run(b, `mutation { get_runs_in_queue(input: {}) { flow_run_ids } }`, {}, agentId);
     expect(queue.data!.get_runs_in_queue.flow_run_ids).toEqual([id]);
     const claimed = await run(b, `mutation { claim_flow_runs(input: { limit: 5 }) { flow_runs { id version previous_state } } }`, {}, agentId);
     expect(claimed.data!.claim_flow_runs.flow_runs).toEqual([{ id, version: 2, previous_state: "Scheduled" }]);
-    expect(row(b.db, "SELECT agent_id FROM flow_run").agent_id).toBe(agentId);
+    expect((await row(b, "SELECT agent_id FROM flow_run")).agent_id).toBe(agentId);
   });
 
   test("settings, logs, heartbeats, task runs and schedules answer with Prefect's payloads", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const flow = await registered(b);
-    const id = b.services.createFlowRun({ flowId: flow.id }).id;
-    const group = row(b.db, "SELECT id FROM flow_group").id;
+    const id = (await b.services.createFlowRun({ flowId: flow.id })).id;
+    const group = (await row(b, "SELECT id FROM flow_group")).id;
     const r = await run(b, `mutation {
       a: enable_flow_version_lock(input: { flow_id: "${flow.id}" }) { success }
       b: disable_flow_heartbeat(input: { flow_id: "${flow.id}" }) { success }
@@ -120,6 +120,6 @@ describe("mutations", () => {
       i: { success: false, error: "The flow has no schedule (neither the flow nor its flow group)." },
       j: { state: "Cancelled" },
     });
-    expect(JSON.parse(row(b.db, "SELECT settings FROM flow_group").settings)).toMatchObject({ version_locking_enabled: true, heartbeat_enabled: false });
+    expect(JSON.parse((await row(b, "SELECT settings FROM flow_group")).settings)).toMatchObject({ version_locking_enabled: true, heartbeat_enabled: false });
   });
 });

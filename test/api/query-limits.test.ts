@@ -3,7 +3,10 @@
  * 12 (the 8-level nested relations, the 4-deep where, both as GETs too, the 1,000,000-children
  * call) and SQLite's own limits, which surface as validation errors, never "Internal error".
  */
+import { Database } from "bun:sqlite";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { getIntrospectionQuery } from "graphql";
 import { executeGraphQL } from "../../src/api/execute.ts";
 import { INTERNAL_ERROR_MESSAGE } from "../../src/api/errors.ts";
@@ -17,6 +20,7 @@ import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded
 import { createApp } from "../../src/server/app.ts";
 import { startServer } from "../../src/server/serve.ts";
 import type { ReadModel } from "../../src/services/read-model.ts";
+import { tempDatabasePath } from "../services/fixtures.ts";
 
 const double = task({ name: "double" }, (n: number) => n * 2);
 const flow = new Flow("limits", () => {
@@ -24,6 +28,9 @@ const flow = new Flow("limits", () => {
 });
 
 let backend: Backend;
+let databasePath: string;
+/** The test's own connection to the database file, for looking at what was stored. */
+let look: Database;
 let client: BackendClient;
 let flowRunIds: string[];
 /** Every read the resolvers make, by kind: a refused query must make none. */
@@ -69,7 +76,9 @@ function refusal(result: Result): { message: string; code?: string; limit?: stri
 }
 
 beforeAll(async () => {
-  backend = openBackend(":memory:");
+  databasePath = tempDatabasePath();
+  backend = await openBackend(`sqlite:${databasePath}`);
+  look = new Database(databasePath, { readonly: true });
   client = new BackendClient(embeddedBackend(backend));
   await client.createProject("limits");
   const { id: flowId } = await registerFlow(client, flow, "limits");
@@ -79,7 +88,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client.close();
-  backend.close();
+  look.close();
+  await backend.close();
+  rmSync(dirname(databasePath), { recursive: true, force: true });
 });
 
 afterEach(() => {
@@ -232,14 +243,14 @@ describe("JSON written through the API is depth-bounded, so no stored value can 
     const flowId = (await client.graphql<{ flow: Array<{ id: string }> }>(`{ flow(limit: 1) { id } }`)).flow[0]!.id;
     // Deep values sent through GraphQL are refused with the variables; in-process callers at the service.
     expect(refusal(await run(create, { input: { flow_id: flowId, parameters: { p: deep } } })).limit).toBe("PREFECTLITE_MAX_JSON_DEPTH");
-    expect(() => backend.services.createFlowRun({ flowId, parameters: { p: deep } })).toThrow(
+    await expect(backend.services.createFlowRun({ flowId, parameters: { p: deep } })).rejects.toThrow(
       "parameters nests deeper than 64 levels (PREFECTLITE_MAX_JSON_DEPTH): store flatter values",
     );
-    expect(() => backend.services.createFlowRun({ flowId, context: { c: deep } })).toThrow(/context nests deeper than 64 levels/);
+    await expect(backend.services.createFlowRun({ flowId, context: { c: deep } })).rejects.toThrow(/context nests deeper than 64 levels/);
     const [id] = flowRunIds;
-    expect(() =>
+    await expect(
       backend.services.setFlowRunStates([{ flowRunId: id!, version: 1, state: { type: "Running", context: { deep } } as never, rerun: false }], { agentId: undefined }),
-    ).toThrow(/state nests deeper than 64 levels/);
+    ).rejects.toThrow(/state nests deeper than 64 levels/);
     // So a parameters filter keeps working for everyone.
     reads.length = 0;
     const filtered = await run(`{ flow_run_aggregate(where: { parameters: { _contains: { p: 1 } } }) { aggregate { count } } }`);
@@ -274,7 +285,7 @@ describe("mapped children: a bounded number per call, paged by the clients", () 
     expect(r.errors![0]!.message).toBe(
       "count 1000000 is more than 10000 children per call (PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL): ask for them in pages with start (start: 0, count: 10000; start: 10000, …)",
     );
-    expect(backend.db.query("SELECT COUNT(*) AS n FROM task_run WHERE flow_run_id = ? AND map_index >= 0").get(flowRunIds[1]!)).toEqual({ n: 0 });
+    expect(look.query("SELECT COUNT(*) AS n FROM task_run WHERE flow_run_id = ? AND map_index >= 0").get(flowRunIds[1]!)).toEqual({ n: 0 });
     // The next client is served.
     const next = await run(mapped, { input: { flow_run_id: flowRunIds[1], task_slug: "double-1", count: 2, start: 3 } });
     expect(next.data.get_or_create_mapped_task_runs.task_runs).toEqual([{ map_index: 3 }, { map_index: 4 }]);

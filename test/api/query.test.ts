@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, test } from "bun:test";
-import type { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { printSchema, type GraphQLSchema } from "graphql";
 import type { ApiContext } from "../../src/api/context.ts";
 import { INTERNAL_ERROR_MESSAGE } from "../../src/api/errors.ts";
@@ -8,18 +8,24 @@ import { mutationResolvers, mutationTypeDefs } from "../../src/api/mutations.ts"
 import { buildApiSchema } from "../../src/api/schema.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel, type ReadModel } from "../../src/services/read-model.ts";
-import { openDatabase } from "../../src/storage/db.ts";
+import { openTestStorage, type TestStorage } from "../storage-helpers.ts";
 import { id, seed, T } from "../storage/query-seed.ts";
 
-let db: Database;
+let t: TestStorage;
 let schema: GraphQLSchema;
 let context: ApiContext;
 
-beforeAll(() => {
-  db = openDatabase(":memory:");
-  seed(db);
+beforeAll(async () => {
+  t = await openTestStorage();
+  const raw = new Database(t.url.slice("sqlite:".length), { strict: true });
+  seed(raw);
+  raw.close();
   schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
-  context = { services: createServices(db), reads: createReadModel(db), agentId: undefined };
+  context = { services: createServices(t.store), reads: createReadModel(t.storage.query), agentId: undefined };
+});
+
+afterAll(async () => {
+  await t.close();
 });
 
 type Result = { data?: any; errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }> };
@@ -134,7 +140,7 @@ describe("queries", () => {
 
   test("nested relations load once per level, not once per row", async () => {
     const calls: string[] = [];
-    const reads = createReadModel(db);
+    const reads = createReadModel(t.storage.query);
     const counting: ReadModel = {
       ...reads,
       select: (...a) => (calls.push(`select ${a[0]}`), reads.select(...a)),
@@ -160,7 +166,7 @@ describe("queries", () => {
 
   test("list relations have <relation>_aggregate counts per parent, counted in one query", async () => {
     const calls: string[] = [];
-    const reads = createReadModel(db);
+    const reads = createReadModel(t.storage.query);
     const counting: ReadModel = { ...reads, countRelation: (...a) => (calls.push(`${a[0]}.${a[1]}`), reads.countRelation(...a)) };
     const r = await run(
       `{ flow_run(order_by: { name: asc }) { name all: task_runs_aggregate { aggregate { count } } ok: task_runs_aggregate(where: { state: { _eq: "Success" } }) { aggregate { count } } } }`,
@@ -227,7 +233,7 @@ describe("errors", () => {
 
   test("an unexpected failure is a generic INTERNAL error, not a crash", async () => {
     const broken: ReadModel = {
-      ...createReadModel(db),
+      ...createReadModel(t.storage.query),
       select: () => {
         throw new TypeError("secret internals");
       },

@@ -15,10 +15,10 @@ const RESTART = `mutation ($input: restart_flow_run_input!) {
 
 describe("restart_flow_run", () => {
   test("restarts a Failed run and says what it did; restarting it again while Scheduled is a GraphQL error naming the problem", async () => {
-    const b = openTestBackend();
-    const flowId = registerFlow(b, { tasks: ["a-1", "b-1"] }).id;
-    const id = b.services.createFlowRun({ flowId }).id;
-    b.services.setFlowRunStates([{ flowRunId: id, version: 1, state: { type: "Failed" } }]);
+    const b = await openTestBackend();
+    const flowId = (await registerFlow(b, { tasks: ["a-1", "b-1"] })).id;
+    const id = (await b.services.createFlowRun({ flowId })).id;
+    await b.services.setFlowRunStates([{ flowRunId: id, version: 1, state: { type: "Failed" } }]);
     const contextValue = { services: b.services, agentId: undefined };
 
     const ok = await graphql({ schema, source: RESTART, variableValues: { input: { flow_run_id: id, restarted_by: "marvin" } }, contextValue });
@@ -32,7 +32,7 @@ describe("restart_flow_run", () => {
       restarted_task_runs: 2,
       kept_task_runs: 0,
     });
-    expect(row(b.db, "SELECT state FROM flow_run WHERE id = $id", { id }).state).toBe("Scheduled");
+    expect((await row(b, "SELECT state FROM flow_run WHERE id = $id", { id })).state).toBe("Scheduled");
 
     const again = await graphql({ schema, source: RESTART, variableValues: { input: { flow_run_id: id } }, contextValue });
     expect(again.errors?.map((e) => e.message)).toEqual([

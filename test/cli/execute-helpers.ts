@@ -22,7 +22,7 @@ export async function registeredFlow(source: string): Promise<CliFixture> {
   if (created.exitCode !== 0) throw new Error(created.stderr);
   const registered = await cli(["register", "-p", path, "--project", "test"]);
   if (registered.exitCode !== 0) throw new Error(registered.stdout + registered.stderr);
-  return { home, path, cli, client: () => new BackendClient(openEmbeddedBackend(join(home, "prefectlite.db"))) };
+  return { home, path, cli, client: () => new BackendClient(() => openEmbeddedBackend(join(home, "prefectlite.db"))) };
 }
 
 export interface RunRow {

@@ -3,78 +3,81 @@ import { join } from "node:path";
 import type { SerializedSchedule } from "../../src/core/schedule/schedule.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { createServices, type Services } from "../../src/services/index.ts";
-import { openDatabase, type Database } from "../../src/storage/db.ts";
-import { FakeClock, row, serializedFlow, tempDatabasePath } from "../services/fixtures.ts";
+import { openStorage } from "../../src/storage/open.ts";
+import { FakeClock, row, serializedFlow } from "../services/fixtures.ts";
+import { openTestStorage, type TestStorage } from "../storage-helpers.ts";
 
 const HOUR = 3_600_000;
 const hourly: SerializedSchedule = {
   clocks: [{ type: "IntervalClock", intervalMs: HOUR, startDate: null, parameterDefaults: {}, labels: [] }],
 };
 
-function open(path: string, clock: FakeClock) {
-  const db = openDatabase(path);
-  return { db, services: createServices(db, { now: clock.now, maxScheduledRuns: 10 }) };
+/** A fresh database file with services on `clock`; `db` runs SQL on a connection of its own. */
+async function open(clock: FakeClock) {
+  const db = await openTestStorage();
+  return { db, services: createServices(db.store, { now: clock.now, maxScheduledRuns: 10 }) };
 }
 
 /** `count` flows with an hourly schedule, registered inactive (so no run exists yet). */
-function registerScheduled(services: Services, count: number): string[] {
-  const projectId = services.createProject({ name: `p-${count}-${Math.random()}` }).id;
+async function registerScheduled(services: Services, count: number): Promise<string[]> {
+  const projectId = (await services.createProject({ name: `p-${count}-${Math.random()}` })).id;
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const f = services.createFlow({ serializedFlow: serializedFlow({ name: `f${i}`, schedule: hourly }), projectId, setScheduleActive: false });
+    const f = await services.createFlow({ serializedFlow: serializedFlow({ name: `f${i}`, schedule: hourly }), projectId, setScheduleActive: false });
     ids.push(f.id);
   }
   return ids;
 }
 
-function activate(db: Database) {
-  db.query("UPDATE flow SET is_schedule_active = 1").run();
+async function activate(db: TestStorage) {
+  await db.sql("UPDATE flow SET is_schedule_active = 1");
 }
 
-const count = (db: Database, where = "1 = 1") => row(db, `SELECT COUNT(*) AS n FROM flow_run WHERE ${where}`).n as number;
-const duplicates = (db: Database) =>
-  row(db, "SELECT COUNT(*) AS n FROM (SELECT flow_id, scheduled_start_time FROM flow_run GROUP BY 1, 2 HAVING COUNT(*) > 1)").n as number;
+const count = async (db: TestStorage, where = "1 = 1") => (await row(db, `SELECT COUNT(*) AS n FROM flow_run WHERE ${where}`)).n as number;
+const duplicates = async (db: TestStorage) =>
+  (await row(db, "SELECT COUNT(*) AS n FROM (SELECT flow_id, scheduled_start_time FROM flow_run GROUP BY 1, 2 HAVING COUNT(*) > 1)")).n as number;
 
 describe("Scheduler", () => {
   test("a pass creates exactly the next N runs of every active schedule, in batches; a second pass creates none", async () => {
     const clock = new FakeClock();
-    const { db, services } = open(":memory:", clock);
-    registerScheduled(services, 5);
-    activate(db);
+    const { db, services } = await open(clock);
+    await registerScheduled(services, 5);
+    await activate(db);
     const scheduler = new Scheduler(services, { maxRuns: () => 4, batchSize: 2 });
     expect(await scheduler.runOnce()).toEqual({ flows: 5, created: 20, errors: [] });
-    expect(count(db, "auto_scheduled = 1 AND state = 'Scheduled'")).toBe(20);
+    expect(await count(db, "auto_scheduled = 1 AND state = 'Scheduled'")).toBe(20);
     expect(await scheduler.runOnce()).toEqual({ flows: 0, created: 0, errors: [] });
-    expect(count(db)).toBe(20);
+    expect(await count(db)).toBe(20);
+    await db.close();
   });
 
   test("a restarted scheduler (a new Scheduler on the same database file) creates no duplicates", async () => {
     const clock = new FakeClock();
-    const path = tempDatabasePath();
-    const first = open(path, clock);
-    registerScheduled(first.services, 3);
-    activate(first.db);
+    const first = await open(clock);
+    await registerScheduled(first.services, 3);
+    await activate(first.db);
     expect((await new Scheduler(first.services).runOnce()).created).toBe(30);
-    first.db.close();
+    await first.db.storage.close();
 
     clock.advance(30 * 60_000); // restart half an hour later: nothing new is due yet
-    const second = open(path, clock);
+    const reopened = await openStorage(first.db.url);
+    const second = { db: first.db, services: createServices(reopened.store, { now: clock.now, maxScheduledRuns: 10 }) };
     expect((await new Scheduler(second.services).runOnce()).created).toBe(0);
     clock.advance(HOUR); // an hour on, one new run per flow
     expect((await new Scheduler(second.services).runOnce()).created).toBe(3);
-    expect(count(second.db)).toBe(33);
-    expect(duplicates(second.db)).toBe(0);
-    second.db.close();
+    expect(await count(second.db)).toBe(33);
+    expect(await duplicates(second.db)).toBe(0);
+    await reopened.close();
+    await first.db.close();
   });
 
   test("two scheduler processes on one database file never create a duplicate run", async () => {
     const clock = new FakeClock();
-    const path = tempDatabasePath();
-    const { db, services } = open(path, clock);
-    registerScheduled(services, 20);
-    activate(db);
+    const { db, services } = await open(clock);
+    await registerScheduled(services, 20);
+    await activate(db);
     const worker = join(import.meta.dir, "workers", "scheduler-pass.ts");
-    const spawn = () => Bun.spawn([process.execPath, worker, path, "5", clock.iso()], { stdout: "pipe", stderr: "pipe" });
+    const spawn = () => Bun.spawn([process.execPath, worker, db.url, "5", clock.iso()], { stdout: "pipe", stderr: "pipe" });
     const outputs = await Promise.all(
       [spawn(), spawn()].map(async (p) => {
         const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -84,50 +87,51 @@ describe("Scheduler", () => {
       }),
     );
     expect(outputs.reduce((n, o) => n + o.created, 0)).toBe(200);
-    expect(count(db)).toBe(200);
-    expect(duplicates(db)).toBe(0);
-    db.close();
+    expect(await count(db)).toBe(200);
+    expect(await duplicates(db)).toBe(0);
+    await db.close();
   }, 30_000);
 
   test("a flow that fails to schedule is reported once per distinct message, not every pass", async () => {
     const clock = new FakeClock();
-    const { db, services } = open(":memory:", clock);
-    const [id] = registerScheduled(services, 1);
-    db.query("UPDATE flow SET schedule = $s WHERE id = $id").run({
+    const { db, services } = await open(clock);
+    const [id] = await registerScheduled(services, 1);
+    await db.sql("UPDATE flow SET schedule = $s WHERE id = $id", {
       id: id!,
       s: JSON.stringify({ clocks: [{ ...hourly.clocks[0], parameterDefaults: { nope: 1 } }] }),
     });
-    activate(db);
+    await activate(db);
     const messages: string[] = [];
     const scheduler = new Scheduler(services, { onError: (m) => messages.push(m) });
     await scheduler.runOnce();
     await scheduler.runOnce();
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(new RegExp(`^scheduler: flow ${id} could not be scheduled: .*'nope'`));
+    await db.close();
   });
 
   test("while running, onRunsDue listeners are called when a waiting run becomes due; it stops on abort", async () => {
-    const db = openDatabase(":memory:");
-    const services = createServices(db); // the system clock: the alarm waits in real time
-    const projectId = services.createProject({ name: "p" }).id;
-    const flowId = services.createFlow({ serializedFlow: serializedFlow(), projectId }).id;
+    const db = await openTestStorage();
+    const services = createServices(db.store); // the system clock: the alarm waits in real time
+    const projectId = (await services.createProject({ name: "p" })).id;
+    const flowId = (await services.createFlow({ serializedFlow: serializedFlow(), projectId })).id;
     const scheduler = new Scheduler(services, { intervalMs: () => 60_000 });
     let due = 0;
     const firstDue = new Promise<void>((resolve) => scheduler.onRunsDue(() => (due++, resolve())));
     const controller = new AbortController();
     const loop = scheduler.run(controller.signal);
-    expect(scheduler.nextDueTime()).toBeUndefined();
+    expect(await scheduler.nextDueTime()).toBeUndefined();
     const start = new Date(Date.now() + 50);
-    services.createFlowRun({ flowId, scheduledStartTime: start });
+    await services.createFlowRun({ flowId, scheduledStartTime: start });
     scheduler.runsChanged();
-    expect(scheduler.nextDueTime()?.toISOString()).toBe(start.toISOString());
+    expect((await scheduler.nextDueTime())?.toISOString()).toBe(start.toISOString());
     await firstDue;
     expect(due).toBe(1);
     // The due run is not announced again (nobody took it, but the alarm looks past it).
-    expect(scheduler.nextDueTime()).toBeUndefined();
+    expect(await scheduler.nextDueTime()).toBeUndefined();
     controller.abort();
     await loop;
     expect(due).toBe(1);
-    db.close();
+    await db.close();
   });
 });

@@ -1,10 +1,12 @@
+import { afterEach } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SerializedFlow, SerializedParameter, SerializedTask } from "../../src/core/serialize.ts";
 import type { SerializedSchedule } from "../../src/core/schedule/schedule.ts";
-import { openDatabase, type Database } from "../../src/storage/db.ts";
 import { createServices, type Services } from "../../src/services/index.ts";
+import type { Store } from "../../src/storage/store.ts";
+import { openTestStorage, type TestStorage } from "../storage-helpers.ts";
 
 /** A clock tests move by hand. */
 export class FakeClock {
@@ -19,19 +21,33 @@ export class FakeClock {
 }
 
 export interface TestBackend {
-  db: Database;
+  store: Store;
+  /** One SQL statement on a connection of its own (assertions, setup). */
+  sql: TestStorage["sql"];
   services: Services;
   clock: FakeClock;
   projectId: string;
+  close(): Promise<void>;
 }
 
-/** A fresh in-memory database with services on a fake clock and a project "test". */
-export function openTestBackend(): TestBackend {
-  const db = openDatabase(":memory:");
+/** The backends a test opened: closed (their temp folders deleted) after it. */
+const opened: TestStorage[] = [];
+try {
+  afterEach(async () => {
+    for (const t of opened.splice(0)) await t.close();
+  });
+} catch {
+  // imported by a worker process (serializedFlow), outside the test runner
+}
+
+/** A fresh database with services on a fake clock and a project "test"; closed after the test. */
+export async function openTestBackend(options: { maxScheduledRuns?: number } = {}): Promise<TestBackend> {
+  const t = await openTestStorage();
+  opened.push(t);
   const clock = new FakeClock();
-  const services = createServices(db, { now: clock.now });
-  const { id: projectId } = services.createProject({ name: "test" });
-  return { db, services, clock, projectId };
+  const services = createServices(t.store, { now: clock.now, ...options });
+  const { id: projectId } = await services.createProject({ name: "test" });
+  return { store: t.store, sql: t.sql, services, clock, projectId, close: t.close };
 }
 
 export function tempDatabasePath(): string {
@@ -106,15 +122,23 @@ export function intervalSchedule(...clockDefaults: Array<Record<string, unknown>
 }
 
 /** Register a flow in the test project. */
-export function registerFlow(b: TestBackend, spec: FlowSpec = {}, extra: { idempotencyKey?: string | null } = {}) {
+export async function registerFlow(b: TestBackend, spec: FlowSpec = {}, extra: { idempotencyKey?: string | null } = {}) {
   return b.services.createFlow({ serializedFlow: serializedFlow(spec), projectId: b.projectId, ...extra });
 }
 
-/** Read one row as an object (tests look at what was stored). */
-export function row(db: Database, sql: string, params: Record<string, unknown> = {}): Record<string, any> {
-  return db.query(sql).get(params as never) as Record<string, any>;
+/** `fn` called `n` times one after another (creation order matters to the tests), its results. */
+export async function times<T>(n: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < n; i++) results.push(await fn(i));
+  return results;
 }
 
-export function rows(db: Database, sql: string, params: Record<string, unknown> = {}): Array<Record<string, any>> {
-  return db.query(sql).all(params as never) as Array<Record<string, any>>;
+/** Read one row as an object (tests look at what was stored). */
+export async function row(b: Pick<TestBackend, "sql">, sql: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
+  // null when there is none, as a statement's get() gives
+  return ((await b.sql<Record<string, any>>(sql, params))[0] ?? null) as Record<string, any>;
+}
+
+export function rows(b: Pick<TestBackend, "sql">, sql: string, params: Record<string, unknown> = {}): Promise<Array<Record<string, any>>> {
+  return b.sql<Record<string, any>>(sql, params);
 }

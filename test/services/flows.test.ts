@@ -1,33 +1,33 @@
 import { describe, expect, test } from "bun:test";
 import { serializedHash } from "../../src/core/serialize.ts";
-import { openTestBackend, registerFlow, row, rows, serializedFlow, intervalSchedule } from "./fixtures.ts";
+import { openTestBackend, registerFlow, row, rows, serializedFlow, intervalSchedule, times } from "./fixtures.ts";
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
 describe("registration", () => {
-  test("flows of the same name in the same project share a version group and count versions from 1", () => {
-    const b = openTestBackend();
-    const v1 = registerFlow(b);
-    const v2 = registerFlow(b);
+  test("flows of the same name in the same project share a version group and count versions from 1", async () => {
+    const b = await openTestBackend();
+    const v1 = await registerFlow(b);
+    const v2 = await registerFlow(b);
     expect([v1.version, v2.version]).toEqual([1, 2]);
-    const flows = rows(b.db, "SELECT version_group_id, flow_group_id FROM flow ORDER BY version");
+    const flows = await rows(b, "SELECT version_group_id, flow_group_id FROM flow ORDER BY version");
     expect(flows[0]).toEqual(flows[1]!);
-    expect(rows(b.db, "SELECT id FROM flow_group")).toHaveLength(1);
+    expect(await rows(b, "SELECT id FROM flow_group")).toHaveLength(1);
   });
 
-  test("a flow of the same name in another project gets its own version group", () => {
-    const b = openTestBackend();
-    const other = b.services.createProject({ name: "other" }).id;
-    registerFlow(b);
-    const there = b.services.createFlow({ serializedFlow: serializedFlow(), projectId: other });
+  test("a flow of the same name in another project gets its own version group", async () => {
+    const b = await openTestBackend();
+    const other = (await b.services.createProject({ name: "other" })).id;
+    await registerFlow(b);
+    const there = await b.services.createFlow({ serializedFlow: serializedFlow(), projectId: other });
     expect(there.version).toBe(1);
-    expect(row(b.db, "SELECT COUNT(DISTINCT version_group_id) AS n FROM flow").n).toBe(2);
+    expect((await row(b, "SELECT COUNT(DISTINCT version_group_id) AS n FROM flow")).n).toBe(2);
   });
 
-  test("the flow group is created once with Prefect's default settings and the registration key", () => {
-    const b = openTestBackend();
-    registerFlow(b, {}, { idempotencyKey: "A" });
-    const group = row(b.db, "SELECT settings FROM flow_group");
+  test("the flow group is created once with Prefect's default settings and the registration key", async () => {
+    const b = await openTestBackend();
+    await registerFlow(b, {}, { idempotencyKey: "A" });
+    const group = await row(b, "SELECT settings FROM flow_group");
     expect(JSON.parse(group.settings)).toEqual({
       heartbeat_enabled: true,
       lazarus_enabled: true,
@@ -36,119 +36,119 @@ describe("registration", () => {
     });
   });
 
-  test("a new version archives the previous ones", () => {
-    const b = openTestBackend();
-    const v1 = registerFlow(b);
-    const v2 = registerFlow(b);
-    expect(row(b.db, "SELECT archived FROM flow WHERE id = $id", { id: v1.id }).archived).toBe(1);
-    expect(row(b.db, "SELECT archived FROM flow WHERE id = $id", { id: v2.id }).archived).toBe(0);
+  test("a new version archives the previous ones", async () => {
+    const b = await openTestBackend();
+    const v1 = await registerFlow(b);
+    const v2 = await registerFlow(b);
+    expect((await row(b, "SELECT archived FROM flow WHERE id = $id", { id: v1.id })).archived).toBe(1);
+    expect((await row(b, "SELECT archived FROM flow WHERE id = $id", { id: v2.id })).archived).toBe(0);
   });
 
-  test("an explicit version group is used as given", () => {
-    const b = openTestBackend();
-    const f = b.services.createFlow({ serializedFlow: serializedFlow(), projectId: b.projectId, versionGroupId: "my-group" });
-    expect(row(b.db, "SELECT version_group_id FROM flow WHERE id = $id", { id: f.id }).version_group_id).toBe("my-group");
-    expect(row(b.db, "SELECT name FROM flow_group").name).toBe("my-group");
+  test("an explicit version group is used as given", async () => {
+    const b = await openTestBackend();
+    const f = await b.services.createFlow({ serializedFlow: serializedFlow(), projectId: b.projectId, versionGroupId: "my-group" });
+    expect((await row(b, "SELECT version_group_id FROM flow WHERE id = $id", { id: f.id })).version_group_id).toBe("my-group");
+    expect((await row(b, "SELECT name FROM flow_group")).name).toBe("my-group");
   });
 
-  test("the same idempotency key as the last registration returns that flow without a new version or tasks", () => {
-    const b = openTestBackend();
-    const first = registerFlow(b, {}, { idempotencyKey: "A" });
-    const again = registerFlow(b, {}, { idempotencyKey: "A" });
+  test("the same idempotency key as the last registration returns that flow without a new version or tasks", async () => {
+    const b = await openTestBackend();
+    const first = await registerFlow(b, {}, { idempotencyKey: "A" });
+    const again = await registerFlow(b, {}, { idempotencyKey: "A" });
     expect(again).toEqual({ id: first.id, version: 1, created: false });
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM flow").n).toBe(1);
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM task").n).toBe(1);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM flow")).n).toBe(1);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM task")).n).toBe(1);
   });
 
   for (const keys of [["A", "B"], [null, null], ["A", null, "A"], ["A", "B", "A"]] as const) {
-    test(`registration keys ${JSON.stringify(keys)} give increasing versions`, () => {
-      const b = openTestBackend();
-      const versions = keys.map((k) => registerFlow(b, {}, { idempotencyKey: k }).version);
+    test(`registration keys ${JSON.stringify(keys)} give increasing versions`, async () => {
+      const b = await openTestBackend();
+      const versions = await times(keys.length, async (i) => (await registerFlow(b, {}, { idempotencyKey: keys[i]! })).version);
       expect(versions).toEqual(keys.map((_, i) => i + 1));
     });
   }
 
-  test("a key matching an archived flow registers a new version", () => {
-    const b = openTestBackend();
-    const first = registerFlow(b, {}, { idempotencyKey: "A" });
-    b.services.archiveFlow(first.id);
-    expect(registerFlow(b, {}, { idempotencyKey: "A" })).toMatchObject({ version: 2, created: true });
+  test("a key matching an archived flow registers a new version", async () => {
+    const b = await openTestBackend();
+    const first = await registerFlow(b, {}, { idempotencyKey: "A" });
+    await b.services.archiveFlow(first.id);
+    expect(await registerFlow(b, {}, { idempotencyKey: "A" })).toMatchObject({ version: 2, created: true });
   });
 
-  test("after every version is deleted the version restarts at 1", () => {
-    const b = openTestBackend();
-    const first = registerFlow(b, {}, { idempotencyKey: "A" });
-    b.services.deleteFlow(first.id);
-    expect(registerFlow(b, {}, { idempotencyKey: "A" })).toMatchObject({ version: 1, created: true });
+  test("after every version is deleted the version restarts at 1", async () => {
+    const b = await openTestBackend();
+    const first = await registerFlow(b, {}, { idempotencyKey: "A" });
+    await b.services.deleteFlow(first.id);
+    expect(await registerFlow(b, {}, { idempotencyKey: "A" })).toMatchObject({ version: 1, created: true });
   });
 
-  test("tasks and edges rows come from the serialized flow, with root, terminal and reference flags", () => {
-    const b = openTestBackend();
-    const f = registerFlow(b, { tasks: ["a-1", "b-1", "c-1"] });
-    const tasks = rows(b.db, "SELECT slug, is_root_task AS root, is_terminal_task AS terminal, is_reference_task AS ref FROM task WHERE flow_id = $id ORDER BY slug", { id: f.id });
+  test("tasks and edges rows come from the serialized flow, with root, terminal and reference flags", async () => {
+    const b = await openTestBackend();
+    const f = await registerFlow(b, { tasks: ["a-1", "b-1", "c-1"] });
+    const tasks = await rows(b, "SELECT slug, is_root_task AS root, is_terminal_task AS terminal, is_reference_task AS ref FROM task WHERE flow_id = $id ORDER BY slug", { id: f.id });
     expect(tasks).toEqual([
       { slug: "a-1", root: 1, terminal: 0, ref: 0 },
       { slug: "b-1", root: 0, terminal: 0, ref: 0 },
       { slug: "c-1", root: 0, terminal: 1, ref: 1 },
     ]);
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM edge WHERE flow_id = $id", { id: f.id }).n).toBe(2);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM edge WHERE flow_id = $id", { id: f.id })).n).toBe(2);
   });
 
-  test("the serialized hash is computed by the server and the storage is recorded", () => {
-    const b = openTestBackend();
+  test("the serialized hash is computed by the server and the storage is recorded", async () => {
+    const b = await openTestBackend();
     const sf = serializedFlow();
-    const f = b.services.createFlow({ serializedFlow: sf, projectId: b.projectId });
-    const stored = row(b.db, "SELECT serialized_hash, storage FROM flow WHERE id = $id", { id: f.id });
+    const f = await b.services.createFlow({ serializedFlow: sf, projectId: b.projectId });
+    const stored = await row(b, "SELECT serialized_hash, storage FROM flow WHERE id = $id", { id: f.id });
     expect(stored.serialized_hash).toBe(serializedHash(sf));
     expect(JSON.parse(stored.storage)).toEqual({ type: "Module", module: "test.flows" });
   });
 
-  test("an unknown project, a malformed serialized flow or a bad schedule is refused and nothing is written", () => {
-    const b = openTestBackend();
-    expect(() => b.services.createFlow({ serializedFlow: serializedFlow(), projectId: crypto.randomUUID() })).toThrow(code("NotFound"));
-    expect(() => b.services.createFlow({ serializedFlow: "{not json", projectId: b.projectId })).toThrow(code("Validation"));
-    expect(() => b.services.createFlow({ serializedFlow: { name: "x", tasks: [{ slug: "a" }] }, projectId: b.projectId })).toThrow(code("Validation"));
+  test("an unknown project, a malformed serialized flow or a bad schedule is refused and nothing is written", async () => {
+    const b = await openTestBackend();
+    await expect(b.services.createFlow({ serializedFlow: serializedFlow(), projectId: crypto.randomUUID() })).rejects.toThrow(code("NotFound"));
+    await expect(b.services.createFlow({ serializedFlow: "{not json", projectId: b.projectId })).rejects.toThrow(code("Validation"));
+    await expect(b.services.createFlow({ serializedFlow: { name: "x", tasks: [{ slug: "a" }] }, projectId: b.projectId })).rejects.toThrow(code("Validation"));
     const badEdge = { ...serializedFlow(), edges: [{ upstream: "nope", downstream: "say_hello-1", key: 0, mapped: false }] };
-    expect(() => b.services.createFlow({ serializedFlow: badEdge, projectId: b.projectId })).toThrow(code("Validation"));
+    await expect(b.services.createFlow({ serializedFlow: badEdge, projectId: b.projectId })).rejects.toThrow(code("Validation"));
     const badCron = serializedFlow({ schedule: { clocks: [{ type: "CronClock", cron: "not a cron", parameterDefaults: {}, labels: [] }] } });
-    expect(() => b.services.createFlow({ serializedFlow: badCron, projectId: b.projectId })).toThrow(code("Validation"));
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM flow").n).toBe(0);
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM flow_group").n).toBe(0);
+    await expect(b.services.createFlow({ serializedFlow: badCron, projectId: b.projectId })).rejects.toThrow(code("Validation"));
+    expect((await row(b, "SELECT COUNT(*) AS n FROM flow")).n).toBe(0);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM flow_group")).n).toBe(0);
   });
 
-  test("a flow with a schedule is registered active unless set_schedule_active is false; one without stays inactive", () => {
-    const b = openTestBackend();
-    const scheduled = registerFlow(b, { name: "s", schedule: intervalSchedule() });
-    const off = b.services.createFlow({ serializedFlow: serializedFlow({ name: "o", schedule: intervalSchedule() }), projectId: b.projectId, setScheduleActive: false });
-    const plain = registerFlow(b, { name: "p" });
-    const active = (id: string) => row(b.db, "SELECT is_schedule_active AS a FROM flow WHERE id = $id", { id }).a;
-    expect([active(scheduled.id), active(off.id), active(plain.id)]).toEqual([1, 0, 0]);
+  test("a flow with a schedule is registered active unless set_schedule_active is false; one without stays inactive", async () => {
+    const b = await openTestBackend();
+    const scheduled = await registerFlow(b, { name: "s", schedule: intervalSchedule() });
+    const off = await b.services.createFlow({ serializedFlow: serializedFlow({ name: "o", schedule: intervalSchedule() }), projectId: b.projectId, setScheduleActive: false });
+    const plain = await registerFlow(b, { name: "p" });
+    const active = async (id: string) => (await row(b, "SELECT is_schedule_active AS a FROM flow WHERE id = $id", { id })).a;
+    expect([await active(scheduled.id), await active(off.id), await active(plain.id)]).toEqual([1, 0, 0]);
   });
 });
 
 describe("archiving and deleting", () => {
-  test("an archived flow keeps its runs, refuses new ones, deletes its auto-scheduled runs and cancels ad-hoc Scheduled ones", () => {
-    const b = openTestBackend();
-    const f = registerFlow(b);
-    const adHoc = b.services.createFlowRun({ flowId: f.id }).id;
-    const auto = b.services.createFlowRun({ flowId: f.id, autoScheduled: true, scheduledStartTime: b.clock.iso(60_000) }).id;
-    const running = b.services.createFlowRun({ flowId: f.id }).id;
-    b.services.setFlowRunStates([{ flowRunId: running, version: 1, state: { type: "Running" } }]);
-    b.services.archiveFlow(f.id);
-    const state = (id: string) => row(b.db, "SELECT state, state_message AS m FROM flow_run WHERE id = $id", { id });
-    expect(state(adHoc)).toEqual({ state: "Cancelled", m: `Flow ${f.id} was archived.` });
-    expect(state(auto)).toBeNull();
-    expect(state(running).state).toBe("Running");
-    expect(() => b.services.createFlowRun({ flowId: f.id })).toThrow(/archived/);
+  test("an archived flow keeps its runs, refuses new ones, deletes its auto-scheduled runs and cancels ad-hoc Scheduled ones", async () => {
+    const b = await openTestBackend();
+    const f = await registerFlow(b);
+    const adHoc = (await b.services.createFlowRun({ flowId: f.id })).id;
+    const auto = (await b.services.createFlowRun({ flowId: f.id, autoScheduled: true, scheduledStartTime: b.clock.iso(60_000) })).id;
+    const running = (await b.services.createFlowRun({ flowId: f.id })).id;
+    await b.services.setFlowRunStates([{ flowRunId: running, version: 1, state: { type: "Running" } }]);
+    await b.services.archiveFlow(f.id);
+    const state = async (id: string) => await row(b, "SELECT state, state_message AS m FROM flow_run WHERE id = $id", { id });
+    expect(await state(adHoc)).toEqual({ state: "Cancelled", m: `Flow ${f.id} was archived.` });
+    expect(await state(auto)).toBeNull();
+    expect((await state(running)).state).toBe("Running");
+    await expect(b.services.createFlowRun({ flowId: f.id })).rejects.toThrow(/archived/);
   });
 
-  test("deleting a flow deletes its runs", () => {
-    const b = openTestBackend();
-    const f = registerFlow(b);
-    b.services.createFlowRun({ flowId: f.id });
-    b.services.deleteFlow(f.id);
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM flow_run").n).toBe(0);
-    expect(row(b.db, "SELECT COUNT(*) AS n FROM task_run").n).toBe(0);
-    expect(() => b.services.deleteFlow(f.id)).toThrow(code("NotFound"));
+  test("deleting a flow deletes its runs", async () => {
+    const b = await openTestBackend();
+    const f = await registerFlow(b);
+    await b.services.createFlowRun({ flowId: f.id });
+    await b.services.deleteFlow(f.id);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM flow_run")).n).toBe(0);
+    expect((await row(b, "SELECT COUNT(*) AS n FROM task_run")).n).toBe(0);
+    await expect(b.services.deleteFlow(f.id)).rejects.toThrow(code("NotFound"));
   });
 });

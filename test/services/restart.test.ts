@@ -16,22 +16,22 @@ interface Setup {
   b: TestBackend;
   runId: string;
   /** Set task run `slug` (or `slug[i]`) to a state. */
-  set(key: string, type: string, extra?: object): void;
+  set(key: string, type: string, extra?: object): Promise<void>;
   /** Flow run Running, then its final state. */
-  end(type: string): void;
+  end(type: string): Promise<void>;
   /** State type by "slug" / "slug[i]". */
-  states(): Record<string, string>;
+  states(): Promise<Record<string, string>>;
 }
 
-function setup(flow: SerializedFlow, children: Record<string, number> = {}): Setup {
-  const b = openTestBackend();
-  const flowId = b.services.createFlow({ serializedFlow: flow, projectId: b.projectId }).id;
-  const runId = b.services.createFlowRun({ flowId }).id;
-  b.services.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Running" } }]);
-  for (const [slug, count] of Object.entries(children)) b.services.getOrCreateMappedTaskRuns({ flowRunId: runId, taskSlug: slug, count });
-  const find = (key: string) => {
+async function setup(flow: SerializedFlow, children: Record<string, number> = {}): Promise<Setup> {
+  const b = await openTestBackend();
+  const flowId = (await b.services.createFlow({ serializedFlow: flow, projectId: b.projectId })).id;
+  const runId = (await b.services.createFlowRun({ flowId })).id;
+  await b.services.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Running" } }]);
+  for (const [slug, count] of Object.entries(children)) await b.services.getOrCreateMappedTaskRuns({ flowRunId: runId, taskSlug: slug, count });
+  const find = async (key: string) => {
     const m = /^(.+?)(?:\[(\d+)\])?$/.exec(key)!;
-    return row(b.db, "SELECT id, version FROM task_run WHERE flow_run_id = $run AND task_slug = $slug AND map_index = $i", {
+    return await row(b, "SELECT id, version FROM task_run WHERE flow_run_id = $run AND task_slug = $slug AND map_index = $i", {
       run: runId,
       slug: m[1],
       i: m[2] === undefined ? -1 : Number(m[2]),
@@ -40,56 +40,56 @@ function setup(flow: SerializedFlow, children: Record<string, number> = {}): Set
   return {
     b,
     runId,
-    set(key, type, extra = {}) {
-      const t = find(key);
-      b.services.setTaskRunStates([{ taskRunId: t.id, version: t.version, state: { type, ...extra } }]);
+    async set(key, type, extra = {}) {
+      const t = await find(key);
+      await b.services.setTaskRunStates([{ taskRunId: t.id, version: t.version, state: { type, ...extra } }]);
     },
-    end(type) {
-      const run = row(b.db, "SELECT version FROM flow_run WHERE id = $id", { id: runId });
-      b.services.setFlowRunStates([{ flowRunId: runId, version: run.version, state: { type } }]);
+    async end(type) {
+      const run = await row(b, "SELECT version FROM flow_run WHERE id = $id", { id: runId });
+      await b.services.setFlowRunStates([{ flowRunId: runId, version: run.version, state: { type } }]);
     },
-    states() {
-      const list = rows(b.db, "SELECT task_slug, map_index, state FROM task_run WHERE flow_run_id = $id", { id: runId });
+    async states() {
+      const list = await rows(b, "SELECT task_slug, map_index, state FROM task_run WHERE flow_run_id = $id", { id: runId });
       return Object.fromEntries(list.map((r) => [r.map_index < 0 ? r.task_slug : `${r.task_slug}[${r.map_index}]`, r.state]));
     },
   };
 }
 
 describe("restartFlowRun", () => {
-  test("failed task runs and everything downstream go back to Pending; the others keep their states and results", () => {
-    const s = setup(flowOf(["a-1", "b-1", "c-1", "d-1"], [["a-1", "b-1"], ["b-1", "c-1"]]));
-    s.set("a-1", "Success", { result: RESULT });
-    s.set("b-1", "Failed");
-    s.set("c-1", "TriggerFailed");
-    s.set("d-1", "Success");
-    s.end("Failed");
+  test("failed task runs and everything downstream go back to Pending; the others keep their states and results", async () => {
+    const s = await setup(flowOf(["a-1", "b-1", "c-1", "d-1"], [["a-1", "b-1"], ["b-1", "c-1"]]));
+    await s.set("a-1", "Success", { result: RESULT });
+    await s.set("b-1", "Failed");
+    await s.set("c-1", "TriggerFailed");
+    await s.set("d-1", "Success");
+    await s.end("Failed");
 
-    const result = s.b.services.restartFlowRun({ flowRunId: s.runId, restartedBy: "the UI" });
+    const result = await s.b.services.restartFlowRun({ flowRunId: s.runId, restartedBy: "the UI" });
 
     expect(result).toMatchObject({ id: s.runId, state: "Scheduled", restartedTaskRuns: 2, keptTaskRuns: 2 });
-    expect(s.states()).toEqual({ "a-1": "Success", "b-1": "Pending", "c-1": "Pending", "d-1": "Success" });
-    const a = row(s.b.db, "SELECT serialized_state, end_time FROM task_run WHERE task_slug = 'a-1'");
+    expect(await s.states()).toEqual({ "a-1": "Success", "b-1": "Pending", "c-1": "Pending", "d-1": "Success" });
+    const a = await row(s.b, "SELECT serialized_state, end_time FROM task_run WHERE task_slug = 'a-1'");
     expect(JSON.parse(a.serialized_state).result).toEqual(RESULT);
     expect(a.end_time).not.toBeNull();
-    const b1 = row(s.b.db, "SELECT state_message, start_time, end_time FROM task_run WHERE task_slug = 'b-1'");
+    const b1 = await row(s.b, "SELECT state_message, start_time, end_time FROM task_run WHERE task_slug = 'b-1'");
     expect(b1).toEqual({ state_message: "Flow run restarted: this task run goes again (it was Failed)", start_time: null, end_time: null });
-    const run = row(s.b.db, "SELECT * FROM flow_run WHERE id = $id", { id: s.runId });
+    const run = await row(s.b, "SELECT * FROM flow_run WHERE id = $id", { id: s.runId });
     expect(run).toMatchObject({ state: "Scheduled", version: result.version, end_time: null, state_start_time: s.b.clock.iso() });
-    const history = rows(s.b.db, "SELECT state, message FROM flow_run_state WHERE flow_run_id = $id ORDER BY version", { id: s.runId });
+    const history = await rows(s.b, "SELECT state, message FROM flow_run_state WHERE flow_run_id = $id ORDER BY version", { id: s.runId });
     expect(history.map((h) => h.state)).toEqual(["Scheduled", "Running", "Failed", "Scheduled"]);
     expect(history.at(-1)!.message).toBe("Flow run restarted by the UI: 2 task runs go again, 2 keep their states");
   });
 
-  test("a task that succeeded downstream of a failure goes again too (its upstream will change)", () => {
-    const s = setup(flowOf(["a-1", "cleanup-1"], [["a-1", "cleanup-1"]]));
-    s.set("a-1", "Failed");
-    s.set("cleanup-1", "Success");
-    s.end("Failed");
-    s.b.services.restartFlowRun({ flowRunId: s.runId });
-    expect(s.states()).toEqual({ "a-1": "Pending", "cleanup-1": "Pending" });
+  test("a task that succeeded downstream of a failure goes again too (its upstream will change)", async () => {
+    const s = await setup(flowOf(["a-1", "cleanup-1"], [["a-1", "cleanup-1"]]));
+    await s.set("a-1", "Failed");
+    await s.set("cleanup-1", "Success");
+    await s.end("Failed");
+    await s.b.services.restartFlowRun({ flowRunId: s.runId });
+    expect(await s.states()).toEqual({ "a-1": "Pending", "cleanup-1": "Pending" });
   });
 
-  test("a mapped task: its failed children and the parent go again, its successful children keep Success", () => {
+  test("a mapped task: its failed children and the parent go again, its successful children keep Success", async () => {
     // list → inc (mapped over list) → double (mapped over inc) ; total reduces inc
     const flow = flowOf(
       ["list-1", "inc-1", "double-1", "total-1"],
@@ -99,22 +99,22 @@ describe("restartFlowRun", () => {
         ["inc-1", "total-1"],
       ],
     );
-    const s = setup(flow, { "inc-1": 3, "double-1": 3 });
-    s.set("list-1", "Success");
-    s.set("inc-1", "Mapped");
-    s.set("inc-1[0]", "Success");
-    s.set("inc-1[1]", "Failed");
-    s.set("inc-1[2]", "Success");
-    s.set("double-1", "Mapped");
-    s.set("double-1[0]", "Success");
-    s.set("double-1[1]", "TriggerFailed");
-    s.set("double-1[2]", "Success");
-    s.set("total-1", "TriggerFailed");
-    s.end("Failed");
+    const s = await setup(flow, { "inc-1": 3, "double-1": 3 });
+    await s.set("list-1", "Success");
+    await s.set("inc-1", "Mapped");
+    await s.set("inc-1[0]", "Success");
+    await s.set("inc-1[1]", "Failed");
+    await s.set("inc-1[2]", "Success");
+    await s.set("double-1", "Mapped");
+    await s.set("double-1[0]", "Success");
+    await s.set("double-1[1]", "TriggerFailed");
+    await s.set("double-1[2]", "Success");
+    await s.set("total-1", "TriggerFailed");
+    await s.end("Failed");
 
-    const result = s.b.services.restartFlowRun({ flowRunId: s.runId });
+    const result = await s.b.services.restartFlowRun({ flowRunId: s.runId });
 
-    expect(s.states()).toEqual({
+    expect(await s.states()).toEqual({
       "list-1": "Success",
       "inc-1": "Pending",
       "inc-1[0]": "Success",
@@ -129,77 +129,77 @@ describe("restartFlowRun", () => {
     expect(result).toMatchObject({ restartedTaskRuns: 5, keptTaskRuns: 5 });
   });
 
-  test("a task mapping over a task that failed as a whole goes again entirely", () => {
-    const s = setup(flowOf(["list-1", "inc-1"], [["list-1", "inc-1", "mapped"]]), { "inc-1": 2 });
-    s.set("list-1", "Success");
-    s.set("inc-1", "Mapped");
-    s.set("inc-1[0]", "Success");
-    s.set("inc-1[1]", "Success");
-    s.end("Failed");
+  test("a task mapping over a task that failed as a whole goes again entirely", async () => {
+    const s = await setup(flowOf(["list-1", "inc-1"], [["list-1", "inc-1", "mapped"]]), { "inc-1": 2 });
+    await s.set("list-1", "Success");
+    await s.set("inc-1", "Mapped");
+    await s.set("inc-1[0]", "Success");
+    await s.set("inc-1[1]", "Success");
+    await s.end("Failed");
     // the flow failed elsewhere (e.g. a process died): nothing here failed but it was not successful either
-    const s2 = setup(flowOf(["list-1", "inc-1"], [["list-1", "inc-1", "mapped"]]), { "inc-1": 2 });
-    s2.set("list-1", "TimedOut");
-    s2.set("inc-1", "TriggerFailed");
-    s2.end("Failed");
-    s2.b.services.restartFlowRun({ flowRunId: s2.runId });
-    expect(s2.states()).toEqual({ "list-1": "Pending", "inc-1": "Pending", "inc-1[0]": "Pending", "inc-1[1]": "Pending" });
-    s.b.services.restartFlowRun({ flowRunId: s.runId });
-    expect(s.states()).toEqual({ "list-1": "Success", "inc-1": "Mapped", "inc-1[0]": "Success", "inc-1[1]": "Success" });
+    const s2 = await setup(flowOf(["list-1", "inc-1"], [["list-1", "inc-1", "mapped"]]), { "inc-1": 2 });
+    await s2.set("list-1", "TimedOut");
+    await s2.set("inc-1", "TriggerFailed");
+    await s2.end("Failed");
+    await s2.b.services.restartFlowRun({ flowRunId: s2.runId });
+    expect(await s2.states()).toEqual({ "list-1": "Pending", "inc-1": "Pending", "inc-1[0]": "Pending", "inc-1[1]": "Pending" });
+    await s.b.services.restartFlowRun({ flowRunId: s.runId });
+    expect(await s.states()).toEqual({ "list-1": "Success", "inc-1": "Mapped", "inc-1[0]": "Success", "inc-1[1]": "Success" });
   });
 
-  test("a cancelled run: its Cancelled task runs go again; agent, agentless label and Lazarus's count are reset", () => {
-    const s = setup(flowOf(["a-1", "b-1"], [["a-1", "b-1"]]));
-    s.set("a-1", "Success");
-    s.b.db.run("UPDATE flow_run SET labels = '[\"gpu\",\"agentless-run-0badf00d\"]', times_resurrected = 2 WHERE id = ?", [s.runId]);
-    s.end("Cancelled");
-    expect(s.states()).toEqual({ "a-1": "Success", "b-1": "Cancelled" });
+  test("a cancelled run: its Cancelled task runs go again; agent, agentless label and Lazarus's count are reset", async () => {
+    const s = await setup(flowOf(["a-1", "b-1"], [["a-1", "b-1"]]));
+    await s.set("a-1", "Success");
+    await s.b.sql("UPDATE flow_run SET labels = '[\"gpu\",\"agentless-run-0badf00d\"]', times_resurrected = 2 WHERE id = ?", [s.runId]);
+    await s.end("Cancelled");
+    expect(await s.states()).toEqual({ "a-1": "Success", "b-1": "Cancelled" });
 
-    const result = s.b.services.restartFlowRun({ flowRunId: s.runId });
-    expect(s.states()).toEqual({ "a-1": "Success", "b-1": "Pending" });
+    const result = await s.b.services.restartFlowRun({ flowRunId: s.runId });
+    expect(await s.states()).toEqual({ "a-1": "Success", "b-1": "Pending" });
     expect(result.labels).toEqual(["gpu"]);
-    expect(row(s.b.db, "SELECT labels, times_resurrected, agent_id FROM flow_run")).toEqual({ labels: '["gpu"]', times_resurrected: 0, agent_id: null });
+    expect(await row(s.b, "SELECT labels, times_resurrected, agent_id FROM flow_run")).toEqual({ labels: '["gpu"]', times_resurrected: 0, agent_id: null });
   });
 
-  test("agentless: the run gets a fresh agentless-run label, so no agent takes it", () => {
-    const s = setup(flowOf(["a-1"], []));
-    s.set("a-1", "Failed");
-    s.end("Failed");
-    const result = s.b.services.restartFlowRun({ flowRunId: s.runId, agentless: true });
+  test("agentless: the run gets a fresh agentless-run label, so no agent takes it", async () => {
+    const s = await setup(flowOf(["a-1"], []));
+    await s.set("a-1", "Failed");
+    await s.end("Failed");
+    const result = await s.b.services.restartFlowRun({ flowRunId: s.runId, agentless: true });
     expect(result.labels).toEqual([expect.stringMatching(/^agentless-run-[0-9a-f]{8}$/)]);
-    const agent = s.b.services.registerAgent({ type: "test", labels: [] });
-    expect(s.b.services.claimRuns({ agentId: agent.id, limit: 5 })).toEqual([]);
+    const agent = await s.b.services.registerAgent({ type: "test", labels: [] });
+    expect(await s.b.services.claimRuns({ agentId: agent.id, limit: 5 })).toEqual([]);
   });
 
-  test("a restarted run is taken by an agent like a new one", () => {
-    const s = setup(flowOf(["a-1"], []));
-    s.set("a-1", "Failed");
-    s.end("Failed");
-    const { version } = s.b.services.restartFlowRun({ flowRunId: s.runId });
-    const agent = s.b.services.registerAgent({ type: "test", labels: [] });
-    const claimed = s.b.services.claimRuns({ agentId: agent.id, limit: 5 });
+  test("a restarted run is taken by an agent like a new one", async () => {
+    const s = await setup(flowOf(["a-1"], []));
+    await s.set("a-1", "Failed");
+    await s.end("Failed");
+    const { version } = await s.b.services.restartFlowRun({ flowRunId: s.runId });
+    const agent = await s.b.services.registerAgent({ type: "test", labels: [] });
+    const claimed = await s.b.services.claimRuns({ agentId: agent.id, limit: 5 });
     expect(claimed).toEqual([expect.objectContaining({ id: s.runId, previousState: "Scheduled", version: version + 1 })]);
   });
 
-  test("a run still going, or one that succeeded, is refused with one line and nothing changes", () => {
-    const s = setup(flowOf(["a-1"], []));
-    expect(() => s.b.services.restartFlowRun({ flowRunId: s.runId })).toThrow(
+  test("a run still going, or one that succeeded, is refused with one line and nothing changes", async () => {
+    const s = await setup(flowOf(["a-1"], []));
+    await expect(s.b.services.restartFlowRun({ flowRunId: s.runId })).rejects.toThrow(
       `Flow run ${s.runId} was not restarted: it is Running, not finished: only a run that failed or was cancelled can be restarted (cancel it first to stop it)`,
     );
-    s.set("a-1", "Success");
-    s.end("Success");
-    const before = row(s.b.db, "SELECT * FROM flow_run");
-    expect(() => s.b.services.restartFlowRun({ flowRunId: s.runId })).toThrow(code("Conflict"));
-    expect(() => s.b.services.restartFlowRun({ flowRunId: s.runId })).toThrow(/it ended Success: only a run that failed or was cancelled/);
-    expect(row(s.b.db, "SELECT * FROM flow_run")).toEqual(before);
-    expect(s.states()).toEqual({ "a-1": "Success" });
+    await s.set("a-1", "Success");
+    await s.end("Success");
+    const before = await row(s.b, "SELECT * FROM flow_run");
+    await expect(s.b.services.restartFlowRun({ flowRunId: s.runId })).rejects.toThrow(code("Conflict"));
+    await expect(s.b.services.restartFlowRun({ flowRunId: s.runId })).rejects.toThrow(/it ended Success: only a run that failed or was cancelled/);
+    expect(await row(s.b, "SELECT * FROM flow_run")).toEqual(before);
+    expect(await s.states()).toEqual({ "a-1": "Success" });
   });
 
-  test("an unknown or malformed id, or a bad restarted_by, is one clear error", () => {
-    const s = setup(flowOf(["a-1"], []));
-    expect(() => s.b.services.restartFlowRun({ flowRunId: crypto.randomUUID() })).toThrow(code("NotFound"));
-    expect(() => s.b.services.restartFlowRun({ flowRunId: "nope" })).toThrow(code("Validation"));
-    s.end("Failed");
-    expect(() => s.b.services.restartFlowRun({ flowRunId: s.runId, restartedBy: "a\nb" })).toThrow(/restarted_by must be one line/);
-    expect(row(s.b.db, "SELECT state FROM flow_run").state).toBe("Failed");
+  test("an unknown or malformed id, or a bad restarted_by, is one clear error", async () => {
+    const s = await setup(flowOf(["a-1"], []));
+    await expect(s.b.services.restartFlowRun({ flowRunId: crypto.randomUUID() })).rejects.toThrow(code("NotFound"));
+    await expect(s.b.services.restartFlowRun({ flowRunId: "nope" })).rejects.toThrow(code("Validation"));
+    await s.end("Failed");
+    await expect(s.b.services.restartFlowRun({ flowRunId: s.runId, restartedBy: "a\nb" })).rejects.toThrow(/restarted_by must be one line/);
+    expect((await row(s.b, "SELECT state FROM flow_run")).state).toBe("Failed");
   });
 });

@@ -19,7 +19,7 @@ async function gql(b: TestBackend, source: string, variables: Record<string, unk
 const ATTACK = "--preload=data:text/javascript;base64,cmVxdWlyZSgibm9kZTpmcyIpLndyaXRlRmlsZVN5bmMoIi90bXAvb3duZWQiLCAieCIp";
 
 describe("which variables a run's environment may not set", () => {
-  test("the runtimes' and the loader's code-loading variables, in any case, and whole families by prefix", () => {
+  test("the runtimes' and the loader's code-loading variables, in any case, and whole families by prefix", async () => {
     const refused = [
       "BUN_OPTIONS", "bun_options", "BUN_INSPECT", "BUN_INSPECT_CONNECT_TO", "BUN_INSPECT_PRELOAD", "BUN_INSPECT_NOTIFY",
       "BUN_RUNTIME_TRANSPILER_CACHE_PATH", "BUN_BE_BUN", "NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE",
@@ -35,45 +35,45 @@ describe("which variables a run's environment may not set", () => {
 
 describe("run_config.env is checked where it is written", () => {
   test("create_flow_run with run_config.env BUN_OPTIONS is a GraphQL error naming the variable, and no run is made", async () => {
-    const b = openTestBackend();
-    const flowId = registerFlow(b).id;
+    const b = await openTestBackend();
+    const flowId = (await registerFlow(b)).id;
     const r = await gql(b, `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`, {
       input: { flow_id: flowId, run_config: { env: { GREETING: "hi", BUN_OPTIONS: ATTACK } } },
     });
     expect(r.errors?.[0]?.message).toContain('run_config.env may not set "BUN_OPTIONS"');
     expect(r.errors?.[0]?.message).not.toContain("base64");
-    expect(row(b.db, "SELECT count(*) AS n FROM flow_run").n).toBe(0);
+    expect((await row(b, "SELECT count(*) AS n FROM flow_run")).n).toBe(0);
   });
 
-  test("create_flow_run names every refused variable, and keeps accepting ordinary ones", () => {
-    const b = openTestBackend();
-    const flowId = registerFlow(b).id;
-    expect(() => b.services.createFlowRun({ flowId, runConfig: { env: { NODE_OPTIONS: "--require x", LD_PRELOAD: "/x.so" } } })).toThrow(
+  test("create_flow_run names every refused variable, and keeps accepting ordinary ones", async () => {
+    const b = await openTestBackend();
+    const flowId = (await registerFlow(b)).id;
+    await expect(b.services.createFlowRun({ flowId, runConfig: { env: { NODE_OPTIONS: "--require x", LD_PRELOAD: "/x.so" } } })).rejects.toThrow(
       /"NODE_OPTIONS" \(.*\), "LD_PRELOAD" \(/,
     );
-    expect(() => b.services.createFlowRun({ flowId, runConfig: { env: { NESTED: { a: 1 } } } })).toThrow(/run_config\.env\.NESTED must be text/);
-    const id = b.services.createFlowRun({ flowId, runConfig: { env: { GREETING: "hi", TZ: "UTC", RETRIES: 3 } } }).id;
-    expect(JSON.parse(row(b.db, "SELECT run_config FROM flow_run WHERE id = $id", { id }).run_config).env).toEqual({ GREETING: "hi", TZ: "UTC", RETRIES: 3 });
+    await expect(b.services.createFlowRun({ flowId, runConfig: { env: { NESTED: { a: 1 } } } })).rejects.toThrow(/run_config\.env\.NESTED must be text/);
+    const id = (await b.services.createFlowRun({ flowId, runConfig: { env: { GREETING: "hi", TZ: "UTC", RETRIES: 3 } } })).id;
+    expect(JSON.parse((await row(b, "SELECT run_config FROM flow_run WHERE id = $id", { id })).run_config).env).toEqual({ GREETING: "hi", TZ: "UTC", RETRIES: 3 });
   });
 
   test("registering a flow whose runConfig.env sets LD_PRELOAD is refused (GraphQL create_flow too)", async () => {
-    const b = openTestBackend();
+    const b = await openTestBackend();
     const flow = serializedFlow();
     flow.runConfig = { env: { LD_PRELOAD: "/tmp/evil.so" }, labels: [] };
-    expect(() => b.services.createFlow({ serializedFlow: flow, projectId: b.projectId })).toThrow(/serialized_flow\.runConfig\.env may not set "LD_PRELOAD"/);
+    await expect(b.services.createFlow({ serializedFlow: flow, projectId: b.projectId })).rejects.toThrow(/serialized_flow\.runConfig\.env may not set "LD_PRELOAD"/);
     const r = await gql(b, `mutation ($input: create_flow_input!) { create_flow(input: $input) { id } }`, {
       input: { serialized_flow: { ...flow, runConfig: { env: { BUN_INSPECT: "ws://attacker:9229" } } }, project_id: b.projectId },
     });
     expect(r.errors?.[0]?.message).toContain('may not set "BUN_INSPECT"');
-    expect(row(b.db, "SELECT count(*) AS n FROM flow").n).toBe(0);
+    expect((await row(b, "SELECT count(*) AS n FROM flow")).n).toBe(0);
   });
 
-  test("the UI's run form shows the refusal on the form when the flow's stored run config carries such a variable", () => {
-    const b = openTestBackend();
-    const flowId = registerFlow(b).id;
+  test("the UI's run form shows the refusal on the form when the flow's stored run config carries such a variable", async () => {
+    const b = await openTestBackend();
+    const flowId = (await registerFlow(b)).id;
     const values = { parameters: "", runName: "", labels: "", logLevel: "DEBUG" as const, startAt: "" };
-    const outcome = submitRunForm(b.services, flowId, values, { env: { BUN_OPTIONS: ATTACK } });
+    const outcome = await submitRunForm(b.services, flowId, values, { env: { BUN_OPTIONS: ATTACK } });
     expect(outcome).toEqual({ ok: false, error: expect.stringContaining('may not set "BUN_OPTIONS"'), values });
-    expect(submitRunForm(b.services, flowId, values, { env: { GREETING: "hi" } }).ok).toBe(true);
+    expect((await submitRunForm(b.services, flowId, values, { env: { GREETING: "hi" } })).ok).toBe(true);
   });
 });

@@ -1,14 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { intervalSchedule, openTestBackend, registerFlow, row, rows, type TestBackend } from "./fixtures.ts";
 
-const groupOf = (b: TestBackend) => row(b.db, "SELECT * FROM flow_group");
+const groupOf = async (b: TestBackend) => await row(b, "SELECT * FROM flow_group");
 
 describe("write_run_logs", () => {
-  test("valid rows are kept and invalid ones skipped", () => {
-    const b = openTestBackend();
-    const flowRunId = b.services.createFlowRun({ flowId: registerFlow(b).id }).id;
-    const taskRunId = row(b.db, "SELECT id FROM task_run").id;
-    const result = b.services.writeRunLogs([
+  test("valid rows are kept and invalid ones skipped", async () => {
+    const b = await openTestBackend();
+    const flowRunId = (await b.services.createFlowRun({ flowId: (await registerFlow(b)).id })).id;
+    const taskRunId = (await row(b, "SELECT id FROM task_run")).id;
+    const result = await b.services.writeRunLogs([
       { flow_run_id: flowRunId, message: "plain", level: "INFO" },
       { flow_run_id: flowRunId, task_run_id: taskRunId, message: "with task", level: "error", info: { k: 1 }, name: "prefect.TaskRunner", timestamp: "2024-01-01T11:00:00Z" },
       { flow_run_id: flowRunId, message: "bad level", level: "LOUD" },
@@ -31,7 +31,7 @@ describe("write_run_logs", () => {
       "2 line(s) not stored: they name a flow run that does not exist or a task run not of that flow run, or their write_id is stored already",
     ]);
     expect(result.error).toStartWith("7 of 9 log lines skipped: logs[2]: unknown level");
-    expect(rows(b.db, "SELECT message, level, task_run_id, timestamp, info FROM log ORDER BY timestamp")).toEqual([
+    expect(await rows(b, "SELECT message, level, task_run_id, timestamp, info FROM log ORDER BY timestamp")).toEqual([
       { message: "with task", level: "ERROR", task_run_id: taskRunId, timestamp: "2024-01-01T11:00:00.000Z", info: '{"k":1}' },
       { message: "plain", level: "INFO", task_run_id: null, timestamp: b.clock.iso(), info: null },
     ]);
@@ -39,100 +39,100 @@ describe("write_run_logs", () => {
 });
 
 describe("heartbeats", () => {
-  test("update_flow_run_heartbeat and update_task_run_heartbeat set the time; unknown ids are NotFound", () => {
-    const b = openTestBackend();
-    const flowRunId = b.services.createFlowRun({ flowId: registerFlow(b).id }).id;
-    const taskRunId = row(b.db, "SELECT id FROM task_run").id;
+  test("update_flow_run_heartbeat and update_task_run_heartbeat set the time; unknown ids are NotFound", async () => {
+    const b = await openTestBackend();
+    const flowRunId = (await b.services.createFlowRun({ flowId: (await registerFlow(b)).id })).id;
+    const taskRunId = (await row(b, "SELECT id FROM task_run")).id;
     b.clock.advance(1234);
-    b.services.updateFlowRunHeartbeat(flowRunId);
-    b.services.updateTaskRunHeartbeat(taskRunId);
-    expect(row(b.db, "SELECT heartbeat FROM flow_run").heartbeat).toBe(b.clock.iso());
-    expect(row(b.db, "SELECT heartbeat FROM task_run").heartbeat).toBe(b.clock.iso());
-    expect(() => b.services.updateFlowRunHeartbeat(crypto.randomUUID())).toThrow(expect.objectContaining({ code: "NotFound" }));
+    await b.services.updateFlowRunHeartbeat(flowRunId);
+    await b.services.updateTaskRunHeartbeat(taskRunId);
+    expect((await row(b, "SELECT heartbeat FROM flow_run")).heartbeat).toBe(b.clock.iso());
+    expect((await row(b, "SELECT heartbeat FROM task_run")).heartbeat).toBe(b.clock.iso());
+    await expect(b.services.updateFlowRunHeartbeat(crypto.randomUUID())).rejects.toThrow(expect.objectContaining({ code: "NotFound" }));
   });
 });
 
 describe("flow group settings", () => {
-  test("heartbeat, Lazarus and version-lock switches write flow_group.settings", () => {
-    const b = openTestBackend();
-    const flowId = registerFlow(b).id;
-    b.services.setFlowGroupSetting(flowId, "heartbeat_enabled", false);
-    b.services.setFlowGroupSetting(flowId, "lazarus_enabled", false);
-    b.services.setFlowGroupSetting(flowId, "version_locking_enabled", true);
-    expect(JSON.parse(groupOf(b).settings)).toMatchObject({ heartbeat_enabled: false, lazarus_enabled: false, version_locking_enabled: true });
-    b.services.setFlowGroupSetting(flowId, "heartbeat_enabled", true);
-    expect(JSON.parse(groupOf(b).settings).heartbeat_enabled).toBe(true);
+  test("heartbeat, Lazarus and version-lock switches write flow_group.settings", async () => {
+    const b = await openTestBackend();
+    const flowId = (await registerFlow(b)).id;
+    await b.services.setFlowGroupSetting(flowId, "heartbeat_enabled", false);
+    await b.services.setFlowGroupSetting(flowId, "lazarus_enabled", false);
+    await b.services.setFlowGroupSetting(flowId, "version_locking_enabled", true);
+    expect(JSON.parse((await groupOf(b)).settings)).toMatchObject({ heartbeat_enabled: false, lazarus_enabled: false, version_locking_enabled: true });
+    await b.services.setFlowGroupSetting(flowId, "heartbeat_enabled", true);
+    expect(JSON.parse((await groupOf(b)).settings).heartbeat_enabled).toBe(true);
   });
 
-  test("default parameters are replaced whole and their names checked against the newest version", () => {
-    const b = openTestBackend();
-    registerFlow(b, { parameters: { a: 1, b: 2 } });
-    const id = groupOf(b).id;
-    b.services.setFlowGroupDefaultParameters(id, { a: 10, b: 20 });
-    b.services.setFlowGroupDefaultParameters(id, { b: 0 });
-    expect(JSON.parse(groupOf(b).default_parameters)).toEqual({ b: 0 });
-    expect(() => b.services.setFlowGroupDefaultParameters(id, { c: 1 })).toThrow(/no parameter 'c'/);
-    expect(JSON.parse(groupOf(b).default_parameters)).toEqual({ b: 0 });
+  test("default parameters are replaced whole and their names checked against the newest version", async () => {
+    const b = await openTestBackend();
+    await registerFlow(b, { parameters: { a: 1, b: 2 } });
+    const id = (await groupOf(b)).id;
+    await b.services.setFlowGroupDefaultParameters(id, { a: 10, b: 20 });
+    await b.services.setFlowGroupDefaultParameters(id, { b: 0 });
+    expect(JSON.parse((await groupOf(b)).default_parameters)).toEqual({ b: 0 });
+    await expect(b.services.setFlowGroupDefaultParameters(id, { c: 1 })).rejects.toThrow(/no parameter 'c'/);
+    expect(JSON.parse((await groupOf(b)).default_parameters)).toEqual({ b: 0 });
   });
 
-  test("labels: null and [] are distinct, and labels are deduplicated and sorted", () => {
-    const b = openTestBackend();
-    registerFlow(b);
-    const id = groupOf(b).id;
-    b.services.setFlowGroupLabels(id, ["b", "a", "b"]);
-    expect(groupOf(b).labels).toBe('["a","b"]');
-    b.services.setFlowGroupLabels(id, []);
-    expect(groupOf(b).labels).toBe("[]");
-    b.services.setFlowGroupLabels(id, null);
-    expect(groupOf(b).labels).toBeNull();
+  test("labels: null and [] are distinct, and labels are deduplicated and sorted", async () => {
+    const b = await openTestBackend();
+    await registerFlow(b);
+    const id = (await groupOf(b)).id;
+    await b.services.setFlowGroupLabels(id, ["b", "a", "b"]);
+    expect((await groupOf(b)).labels).toBe('["a","b"]');
+    await b.services.setFlowGroupLabels(id, []);
+    expect((await groupOf(b)).labels).toBe("[]");
+    await b.services.setFlowGroupLabels(id, null);
+    expect((await groupOf(b)).labels).toBeNull();
   });
 });
 
 describe("set_schedule_active / set_schedule_inactive", () => {
-  const active = (b: TestBackend, id: string) => row(b.db, "SELECT is_schedule_active AS a FROM flow WHERE id = $id", { id }).a;
+  const active = async (b: TestBackend, id: string) => (await row(b, "SELECT is_schedule_active AS a FROM flow WHERE id = $id", { id })).a;
 
-  test("a flow without a schedule cannot be activated (false, nothing changes)", () => {
-    const b = openTestBackend();
-    const id = registerFlow(b).id;
-    expect(b.services.setScheduleActive({ flowId: id })).toBe(false);
-    expect(active(b, id)).toBe(0);
+  test("a flow without a schedule cannot be activated (false, nothing changes)", async () => {
+    const b = await openTestBackend();
+    const id = (await registerFlow(b)).id;
+    expect(await b.services.setScheduleActive({ flowId: id })).toBe(false);
+    expect(await active(b, id)).toBe(0);
   });
 
-  test("activation is refused while some clock leaves a required parameter without a value", () => {
-    const b = openTestBackend();
-    const id = registerFlow(b, { parameters: { x: undefined }, schedule: intervalSchedule({ x: 1 }, {}) }).id;
-    expect(active(b, id)).toBe(0);
-    expect(() => b.services.setScheduleActive({ flowId: id })).toThrow(/Can not schedule a flow that has required parameters.*'x'/);
+  test("activation is refused while some clock leaves a required parameter without a value", async () => {
+    const b = await openTestBackend();
+    const id = (await registerFlow(b, { parameters: { x: undefined }, schedule: intervalSchedule({ x: 1 }, {}) })).id;
+    expect(await active(b, id)).toBe(0);
+    await expect(b.services.setScheduleActive({ flowId: id })).rejects.toThrow(/Can not schedule a flow that has required parameters.*'x'/);
   });
 
-  test("clock parameter defaults or flow-group defaults covering every required parameter allow activation", () => {
-    const b = openTestBackend();
-    const byClocks = registerFlow(b, { name: "c", parameters: { x: undefined }, schedule: intervalSchedule({ x: 1 }, { x: 2 }) }).id;
-    expect(active(b, byClocks)).toBe(1);
-    const byGroup = registerFlow(b, { name: "g", parameters: { x: undefined }, schedule: intervalSchedule({}) }).id;
-    b.services.setFlowGroupDefaultParameters(row(b.db, "SELECT flow_group_id FROM flow WHERE id = $id", { id: byGroup }).flow_group_id, { x: 3 });
-    expect(b.services.setScheduleActive({ flowId: byGroup })).toBe(true);
-    expect(active(b, byGroup)).toBe(1);
+  test("clock parameter defaults or flow-group defaults covering every required parameter allow activation", async () => {
+    const b = await openTestBackend();
+    const byClocks = (await registerFlow(b, { name: "c", parameters: { x: undefined }, schedule: intervalSchedule({ x: 1 }, { x: 2 }) })).id;
+    expect(await active(b, byClocks)).toBe(1);
+    const byGroup = (await registerFlow(b, { name: "g", parameters: { x: undefined }, schedule: intervalSchedule({}) })).id;
+    await b.services.setFlowGroupDefaultParameters((await row(b, "SELECT flow_group_id FROM flow WHERE id = $id", { id: byGroup })).flow_group_id, { x: 3 });
+    expect(await b.services.setScheduleActive({ flowId: byGroup })).toBe(true);
+    expect(await active(b, byGroup)).toBe(1);
   });
 
-  test("a flow group id works as schedule_id", () => {
-    const b = openTestBackend();
-    const id = registerFlow(b, { schedule: intervalSchedule() }).id;
-    const groupId = groupOf(b).id;
-    b.services.setScheduleInactive({ scheduleId: groupId });
-    expect(active(b, id)).toBe(0);
-    expect(b.services.setScheduleActive({ scheduleId: groupId })).toBe(true);
-    expect(active(b, id)).toBe(1);
+  test("a flow group id works as schedule_id", async () => {
+    const b = await openTestBackend();
+    const id = (await registerFlow(b, { schedule: intervalSchedule() })).id;
+    const groupId = (await groupOf(b)).id;
+    await b.services.setScheduleInactive({ scheduleId: groupId });
+    expect(await active(b, id)).toBe(0);
+    expect(await b.services.setScheduleActive({ scheduleId: groupId })).toBe(true);
+    expect(await active(b, id)).toBe(1);
   });
 
-  test("set_schedule_inactive deletes only the flow's auto-scheduled Scheduled runs", () => {
-    const b = openTestBackend();
-    const id = registerFlow(b, { schedule: intervalSchedule() }).id;
-    const auto = b.services.createFlowRun({ flowId: id, autoScheduled: true, scheduledStartTime: b.clock.iso(3_600_000) }).id;
-    const adHoc = b.services.createFlowRun({ flowId: id }).id;
-    b.services.setScheduleInactive({ flowId: id });
-    expect(active(b, id)).toBe(0);
-    expect(rows(b.db, "SELECT id FROM flow_run").map((r) => r.id)).toEqual([adHoc]);
+  test("set_schedule_inactive deletes only the flow's auto-scheduled Scheduled runs", async () => {
+    const b = await openTestBackend();
+    const id = (await registerFlow(b, { schedule: intervalSchedule() })).id;
+    const auto = (await b.services.createFlowRun({ flowId: id, autoScheduled: true, scheduledStartTime: b.clock.iso(3_600_000) })).id;
+    const adHoc = (await b.services.createFlowRun({ flowId: id })).id;
+    await b.services.setScheduleInactive({ flowId: id });
+    expect(await active(b, id)).toBe(0);
+    expect((await rows(b, "SELECT id FROM flow_run")).map((r) => r.id)).toEqual([adHoc]);
     expect(auto).not.toBe(adHoc);
   });
 });

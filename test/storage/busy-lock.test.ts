@@ -6,9 +6,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { PrefectliteError } from "../../src/core/errors.ts";
-import { SERVE_BUSY_TIMEOUT_MS, openDatabase, setBusyTimeout, type Database } from "../../src/storage/db.ts";
-import { createGroupCommit } from "../../src/storage/group-commit.ts";
-import { createSqliteStore } from "../../src/storage/store.ts";
+import { SERVE_BUSY_TIMEOUT_MS, openDatabase, setBusyTimeout, type Database } from "../../src/storage/sqlite/db.ts";
+import { createSqliteStore } from "../../src/storage/sqlite/store.ts";
+import { createWriteQueue } from "../../src/storage/sqlite/write-queue.ts";
 import { tempDir } from "../helpers.ts";
 
 const HOLDER = join(import.meta.dir, "workers/hold-write-lock.ts");
@@ -64,10 +64,10 @@ async function ticksDuring(until: Promise<unknown>): Promise<number> {
 
 test("a grouped write waits out another process's 2 s write transaction without stalling the event loop, then commits", async () => {
   const { db, path } = scratchDatabase();
-  const group = createGroupCommit(db, { busyWaitMs: 30_000 });
+  const group = createWriteQueue(db, { busyWaitMs: 30_000 });
   const { released } = await holdWriteLock(path, 2000);
   let committedAt = 0;
-  const write = group.run(() => db.query("INSERT INTO scratch (n) VALUES (1)").run()).then(() => (committedAt = Date.now()));
+  const write = group.run(async () => db.query("INSERT INTO scratch (n) VALUES (1)").run()).then(() => (committedAt = Date.now()));
   // The loop keeps turning (~200 ticks expected), and reads are not blocked by the other writer (WAL).
   const ticks = ticksDuring(released);
   await Bun.sleep(100);
@@ -78,30 +78,31 @@ test("a grouped write waits out another process's 2 s write transaction without 
   await released;
   expect(db.query("SELECT count(*) AS n FROM lock_holder").get()).toEqual({ n: 1 });
   expect(db.query("SELECT count(*) AS n FROM scratch").get()).toEqual({ n: 1 });
-  group.close();
+  await group.close();
 });
 
 test("past its bound, a write waiting for a busy lock fails Unavailable, 'the database is busy'; the next one goes through", async () => {
   const { db, path } = scratchDatabase();
-  const group = createGroupCommit(db, { busyWaitMs: 200 });
+  const group = createWriteQueue(db, { busyWaitMs: 200 });
   const { released } = await holdWriteLock(path, 1500);
-  const error = await group.run(() => db.query("INSERT INTO scratch (n) VALUES (1)").run()).catch((e) => e);
+  const error = await group.run(async () => db.query("INSERT INTO scratch (n) VALUES (1)").run()).catch((e) => e);
   expect(error).toBeInstanceOf(PrefectliteError);
   expect((error as PrefectliteError).code).toBe("Unavailable");
   expect((error as Error).message).toMatch(/^the database is busy/);
   await released;
-  await group.run(() => db.query("INSERT INTO scratch (n) VALUES (2)").run());
+  await group.run(async () => db.query("INSERT INTO scratch (n) VALUES (2)").run());
   expect(db.query("SELECT n FROM scratch").all()).toEqual([{ n: 2 }]);
-  group.close();
+  await group.close();
 });
 
 test("a store transaction that cannot take the lock within the busy timeout fails Unavailable, not SQLITE_BUSY", async () => {
   const { db, path } = scratchDatabase();
-  const store = createSqliteStore(db);
+  // busyWaitMs 0 (a command's store): the connection's busy timeout is the only wait.
+  const store = createSqliteStore(db, { busyWaitMs: 0 });
   const { released } = await holdWriteLock(path, 1000);
   let error: unknown;
   try {
-    store.transaction(() => db.query("INSERT INTO scratch (n) VALUES (1)").run());
+    await store.transaction(async () => db.query("INSERT INTO scratch (n) VALUES (1)").run());
   } catch (e) {
     error = e;
   }

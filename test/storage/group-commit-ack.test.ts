@@ -6,8 +6,8 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { openDatabase } from "../../src/storage/db.ts";
-import { createGroupCommit } from "../../src/storage/group-commit.ts";
+import { openDatabase } from "../../src/storage/sqlite/db.ts";
+import { createWriteQueue } from "../../src/storage/sqlite/write-queue.ts";
 import { tempDir } from "../helpers.ts";
 
 test("each grouped write settles only once another connection can read it", async () => {
@@ -15,12 +15,12 @@ test("each grouped write settles only once another connection can read it", asyn
   const db = openDatabase(path);
   db.exec("CREATE TABLE scratch (n INTEGER NOT NULL)");
   const other = new Database(path, { readonly: true });
-  const group = createGroupCommit(db, 2);
+  const group = createWriteQueue(db, { maxGroup: 2 });
   const insert = db.prepare("INSERT INTO scratch (n) VALUES ($n)");
   const visible = (n: number) => other.query("SELECT 1 FROM scratch WHERE n = $n").get({ $n: n }) !== null;
-  const seen = await Promise.all([1, 2, 3, 4, 5].map((n) => group.run(() => insert.run({ n })).then(() => visible(n))));
+  const seen = await Promise.all([1, 2, 3, 4, 5].map((n) => group.run(async () => insert.run({ n })).then(() => visible(n))));
   expect(seen).toEqual([true, true, true, true, true]);
   other.close();
-  group.close();
+  await group.close();
   db.close();
 });

@@ -1,8 +1,8 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { openDatabase } from "../../src/storage/db.ts";
-import { LATEST_SCHEMA_VERSION } from "../../src/storage/migrate.ts";
-import { sql as schemaV1 } from "../../src/storage/migrations/0001-initial.ts";
+import { openDatabase } from "../../src/storage/sqlite/db.ts";
+import { LATEST_SCHEMA_VERSION } from "../../src/storage/sqlite/migrate.ts";
+import { sql as schemaV1 } from "../../src/storage/sqlite/migrations/0001-initial.ts";
 import { WAITING_STATES_SQL } from "../../src/storage/waiting-states.ts";
 import { tempDatabasePath } from "../services/fixtures.ts";
 
@@ -118,6 +118,27 @@ describe("migrations", () => {
     expect(userVersion(migrated)).toBe(LATEST_SCHEMA_VERSION);
     expect({ flow_run: columns(migrated, "flow_run"), task_run: columns(migrated, "task_run") }).toEqual(before);
     migrated.close();
+  });
+
+  test("version 4: a flow group's versions are unique", () => {
+    expect(LATEST_SCHEMA_VERSION).toBe(4);
+    const db = openDatabase(tempDatabasePath());
+    const t = "2026-11-23T10:00:00.000Z";
+    db.exec(`
+      INSERT INTO project (id, name, created, updated) VALUES ('p', 'proj', '${t}', '${t}');
+      INSERT INTO flow_group (id, name, settings, created, updated) VALUES ('g', 'vg', '{}', '${t}', '${t}');
+    `);
+    const insertFlow = (id: string, version: number) =>
+      db.exec(`INSERT INTO flow (id, name, version, version_group_id, flow_group_id, project_id, core_version, serialized_flow, serialized_hash, created, updated)
+        VALUES ('${id}', 'etl', ${version}, 'vg', 'g', 'p', '0.1.0', '{}', 'h', '${t}', '${t}')`);
+    insertFlow("f1", 1);
+    expect(() => insertFlow("f2", 1)).toThrow(/UNIQUE/);
+    insertFlow("f2", 2);
+    expect(db.query("SELECT id, version FROM flow ORDER BY version").all()).toEqual([
+      { id: "f1", version: 1 },
+      { id: "f2", version: 2 },
+    ]);
+    db.close();
   });
 
   test("the task-run lookups by state use the partial indexes (their conditions match the queries' term for term)", () => {

@@ -21,7 +21,7 @@ export async function agentStart(o: AgentStartOptions): Promise<number> {
   if (o.concurrency !== undefined && (!Number.isInteger(o.concurrency) || o.concurrency < 1)) {
     throw new PrefectliteError("Usage", `--concurrency must be a whole number ≥ 1 (got '${o.concurrency}')`);
   }
-  const running = startAgentProcess({ name: o.name, labels: o.labels, concurrency: o.concurrency, apiUrl: o.apiUrl, showFlowLogs: o.showFlowLogs });
+  const running = await startAgentProcess({ name: o.name, labels: o.labels, concurrency: o.concurrency, apiUrl: o.apiUrl, showFlowLogs: o.showFlowLogs });
   const { agent } = running;
   writeStdout(
     `Agent '${agent.agentName}' started: labels ${JSON.stringify(agent.labels)}, concurrency ${agent.concurrency}, ` +

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
-import { PrefectliteError } from "../core/errors.ts";
+import { PrefectliteError } from "../../core/errors.ts";
 import { toJSONText } from "./json.ts";
-import type { StateWrite } from "./records.ts";
+import type { StateWrite } from "../records.ts";
 
 export type RunTable = "flow_run" | "task_run";
 
