@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openStorage, type OpenStorageOptions, type Storage } from "../src/storage/open.ts";
 import type { Store } from "../src/storage/store.ts";
+import { sqlitePathOf } from "../src/settings.ts";
 
 /** The databases the storage tests run on ("sqlite" now; PREFECTLITE_TEST_STORE picks one). */
 export type StoreKind = "sqlite";
@@ -44,6 +45,30 @@ export async function openTestStorage(kind: StoreKind = testStoreKind(), options
       raw?.close();
       await storage.close();
       rmSync(dirname(path), { recursive: true, force: true });
+    },
+  };
+}
+
+/** The SQL of one statement on a connection of its own, its rows (assertions and test setup). */
+export type SqlRunner = <T = Record<string, unknown>>(query: string, params?: Record<string, unknown> | unknown[]) => Promise<T[]>;
+
+/**
+ * SQL on a database something else opened (a backend, a server process) at `url`, on a
+ * connection of its own that opens at the first statement; `close` ends it.
+ */
+export function sqlOn(url: string): { sql: SqlRunner; close(): void } {
+  const path = sqlitePathOf(url);
+  if (path === undefined || path === ":memory:") throw new Error(`sqlOn: ${url} is not a SQLite file`);
+  let raw: Database | undefined;
+  return {
+    async sql<T>(query: string, params: Record<string, unknown> | unknown[] = []) {
+      raw ??= rawConnection(path);
+      const statement = raw.query(query);
+      return (Array.isArray(params) ? statement.all(...(params as never[])) : statement.all(params as never)) as T[];
+    },
+    close() {
+      raw?.close();
+      raw = undefined;
     },
   };
 }

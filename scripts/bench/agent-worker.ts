@@ -81,9 +81,11 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
     const state = await waitFinished(client, id);
     if (state !== "Success") throw new Error(`run ${id} ended ${state}`);
     if (mode.startsWith("latency")) {
-      const rows = running.backend.db
-        .query("SELECT state, timestamp FROM flow_run_state WHERE flow_run_id = $id AND state IN ('Scheduled', 'Running') ORDER BY version")
-        .all({ id }) as Array<{ state: string; timestamp: string }>;
+      const rows = (await running.backend.storage.query.select(
+        "flow_run_state",
+        { where: { flow_run_id: { _eq: id }, state: { _in: ["Scheduled", "Running"] } }, order_by: { version: "asc" } },
+        ["state", "timestamp"],
+      )) as Array<{ state: string; timestamp: string }>;
       latencies.push(Date.parse(rows.find((r) => r.state === "Running")!.timestamp) - Date.parse(rows[0]!.timestamp));
     }
   }
@@ -96,7 +98,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   console.log(JSON.stringify({ mode, n, ...(await rawHelloWorldRuns(n)) }));
 } else {
   registerWithCli();
-  const backendClient = new BackendClient(openEmbeddedBackend());
+  const backendClient = new BackendClient(await openEmbeddedBackend());
   const ids = await flowIds(backendClient);
   const flowId = mode === "fanout-warm" ? ids.fanout : ids.hello;
   const each: number[] = [];
@@ -116,7 +118,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
 /** See raw-runs above: each run's statements as the backend runs them, with none of its checks or JavaScript. */
 async function rawHelloWorldRuns(count: number): Promise<{ ms: number; each: number[] }> {
   const { Database } = await import("bun:sqlite");
-  const { startBackgroundCheckpoints } = await import("../../src/storage/checkpoints.ts");
+  const { startBackgroundCheckpoints } = await import("../../src/storage/sqlite/checkpoints.ts");
   const path = join(home!, "prefectlite.db");
   const db = new Database(path, { strict: true });
   db.exec("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY");

@@ -46,7 +46,7 @@ async function registered() {
   const { loadFlowsFromFile } = await import("../../src/loader/load.ts");
   const path = join(home, "bench-flow.ts");
   writeFileSync(path, FLOW);
-  const client = new BackendClient(openEmbeddedBackend(join(home, "prefectlite.db")));
+  const client = new BackendClient(await openEmbeddedBackend(join(home, "prefectlite.db")));
   await client.createProject("bench");
   const loaded = await loadFlowsFromFile(path);
   const { id } = await registerFlow(client, loaded.flows[0]!, "bench");

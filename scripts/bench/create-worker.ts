@@ -1,14 +1,17 @@
 /**
  * The floor under create_flow_run over HTTP, in one process on a fresh database (usage:
  * bun create-worker.ts HOME → one JSON line). Per create, in microseconds, many creates in one
- * transaction (no commit, no HTTP, no GraphQL):
- *   services: the backend's createFlowRun for the hello-world flow (its checks, its 8 rows);
+ * transaction (one commit, no HTTP, no GraphQL):
+ *   services: the backend's createFlowRun for the hello-world flow (its checks, its 8 rows), each
+ *             awaited, in one store transaction;
  *   raw:      plain prepared statements inserting the same 8 rows (the run, its Scheduled
- *             history row, three task runs and their Pending history rows) on the same schema.
+ *             history row, three task runs and their Pending history rows) on the same schema,
+ *             on a second connection to the file.
  * Medians of five rounds of 2,000, interleaved.
  */
 import { join } from "node:path";
 import { openBackend } from "../../src/runtime/backend.ts";
+import { openDatabase } from "../../src/storage/sqlite/db.ts";
 import { serializeFlow } from "../../src/core/serialize.ts";
 import { flow as helloWorld } from "../../src/hello-world.ts";
 import { median } from "./measure.ts";
@@ -18,10 +21,12 @@ if (!home) {
   process.stderr.write("usage: create-worker.ts HOME\n");
   process.exit(2);
 }
-const backend = openBackend(join(home, "prefectlite.db"));
-const { db, services } = backend;
-const project = services.createProject({ name: "bench" });
-const { id: flowId } = services.createFlow({ serializedFlow: serializeFlow(helloWorld), projectId: project.id });
+const path = join(home, "prefectlite.db");
+const backend = await openBackend(path);
+const { services, storage } = backend;
+const db = openDatabase(path, { migrate: false });
+const project = await services.createProject({ name: "bench" });
+const { id: flowId } = await services.createFlow({ serializedFlow: serializeFlow(helloWorld), projectId: project.id });
 const tasks = db.query("SELECT id, slug FROM task WHERE flow_id = ?").all(flowId) as Array<{ id: string; slug: string }>;
 const q = {
   run: db.query(`INSERT INTO flow_run (id, flow_id, name, parameters, context, labels, run_config, scheduled_start_time, auto_scheduled,
@@ -43,10 +48,17 @@ const perCreate = (fn: () => void) => {
   }).immediate();
   return ((performance.now() - started) * 1000) / N;
 };
+const perServiceCreate = async (fn: () => Promise<unknown>) => {
+  const started = performance.now();
+  await storage.store.transaction(async () => {
+    for (let i = 0; i < N; i++) await fn();
+  });
+  return ((performance.now() - started) * 1000) / N;
+};
 const servicesUs: number[] = [];
 const rawUs: number[] = [];
 for (let round = 0; round < 5; round++) {
-  servicesUs.push(perCreate(() => services.createFlowRun({ flowId, parameters: { name: "world" } })));
+  servicesUs.push(await perServiceCreate(() => services.createFlowRun({ flowId, parameters: { name: "world" } })));
   rawUs.push(
     perCreate(() => {
       const t = new Date().toISOString();
@@ -63,5 +75,6 @@ for (let round = 0; round < 5; round++) {
     }),
   );
 }
-backend.close();
+db.close();
+await backend.close();
 process.stdout.write(`${JSON.stringify({ servicesUs: median(servicesUs), rawUs: median(rawUs) })}\n`);

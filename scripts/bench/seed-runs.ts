@@ -4,7 +4,7 @@
  * (seeding is not what is measured). Prints { flowRunId } as JSON.
  * Usage: bun scripts/bench/seed-runs.ts DB_PATH N
  */
-import { openDatabase } from "../../src/storage/db.ts";
+import { openDatabase } from "../../src/storage/sqlite/db.ts";
 
 const [dbPath = "", nText = "100000"] = process.argv.slice(2);
 const n = Number(nText);

@@ -1,7 +1,7 @@
 /**
  * Issue 7's figure: how long the UI's pages take with 10,000 flow runs in the database — the
  * flows page, a flow, the flow runs list (first page and a filtered page) and a flow run with a
- * 100-way map — served over HTTP by the real app, measured from request to the last byte.
+ * 100-way map — served over HTTP by the real server, measured from request to the last byte.
  */
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
@@ -10,7 +10,7 @@ import { registerFlow } from "../../src/client/register.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { openBackend } from "../../src/runtime/backend.ts";
 import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
-import { createApp } from "../../src/server/app.ts";
+import { startServer } from "../../src/server/serve.ts";
 import { fmt, median } from "./measure.ts";
 import type { BenchContext, BenchSection } from "./section.ts";
 
@@ -23,7 +23,7 @@ export const uiPages: BenchSection = {
   title: "UI page load times with 10,000 flow runs",
   async run(ctx: BenchContext): Promise<string> {
     const home = ctx.tempHome();
-    const backend = openBackend(join(home, "prefectlite.db"));
+    const backend = await openBackend(join(home, "prefectlite.db"));
     const client = new BackendClient(embeddedBackend(backend));
     await client.createProject("default");
     const hello = (await loadFlowsFromFile(join(ROOT, "flows/hello_world.ts"))).flows[0]!;
@@ -33,23 +33,20 @@ export const uiPages: BenchSection = {
 
     ctx.log(`creating ${RUNS} flow runs…`);
     const { services } = backend;
-    const mapped = services.createFlowRun({ flowId: mapId, parameters: { n: 100 } }).id;
+    const mapped = (await services.createFlowRun({ flowId: mapId, parameters: { n: 100 } })).id;
     const outcome = await runBackedFlowRun(client, mapped, { resultsDir: join(home, "results") });
     if (outcome.state !== "Success") throw new Error(`the mapped run ended ${outcome.state}: ${outcome.message}`);
     for (let i = 1; i < RUNS; i++) {
-      const { id } = services.createFlowRun({ flowId: i % 4 === 0 ? mapId : helloId, labels: i % 10 === 0 ? ["etl"] : [] });
-      if (i % 3 === 0) services.cancelFlowRun(id);
+      const { id } = await services.createFlowRun({ flowId: i % 4 === 0 ? mapId : helloId, labels: i % 10 === 0 ? ["etl"] : [] });
+      if (i % 3 === 0) await services.cancelFlowRun(id);
     }
-    const counts = backend.db.query("SELECT (SELECT count(*) FROM flow_run) AS runs, (SELECT count(*) FROM task_run) AS taskRuns, (SELECT count(*) FROM log) AS logs").get() as {
-      runs: number;
-      taskRuns: number;
-      logs: number;
-    };
-    const versionGroup = (backend.db.query("SELECT version_group_id AS g FROM flow WHERE id = ?").get(helloId) as { g: string }).g;
+    const { query } = backend.storage;
+    const counts = { runs: await query.count("flow_run"), taskRuns: await query.count("task_run"), logs: await query.count("log") };
+    const versionGroup = (await query.byPk("flow", helloId, ["version_group_id"]))!.version_group_id as string;
 
-    const app = createApp({ schema: backend.schema, contextFactory: (info) => backend.context(info.agentId) });
-    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
-    const base = `http://127.0.0.1:${server.port}`;
+    // The server as serve starts it (its host check answers only to the address it listens on).
+    const server = startServer({ host: "127.0.0.1", port: 0, schema: backend.schema, contextFactory: (info) => backend.context(info.agentId) });
+    const base = server.url;
     const pages: Array<[string, string]> = [
       ["flows (`/`)", "/"],
       ["a flow (`/flow/<id>`)", `/flow/${helloId}`],
@@ -77,8 +74,8 @@ export const uiPages: BenchSection = {
         rows.push(`| ${name} | ${fmt(m)} | ${fmt(Math.max(...times))} | ${Math.round(bytes / 1024)} KB | ${m <= TARGET_MS ? "met" : "NOT met"} |`);
       }
     } finally {
-      server.stop(true);
-      backend.close();
+      await server.stop();
+      await backend.close();
     }
     return [
       `Database: ${counts.runs} flow runs, ${counts.taskRuns} task runs, ${counts.logs} log lines (one run of map-reduce with n=100 executed; the rest Scheduled or Cancelled).`,
@@ -87,7 +84,7 @@ export const uiPages: BenchSection = {
       "| --- | --- | --- | --- | --- |",
       ...rows,
       "",
-      "Each request is a `fetch` over HTTP to the app on 127.0.0.1 (Bun.serve, same process), timed from",
+      "Each request is a `fetch` over HTTP to the server on 127.0.0.1 (startServer, same process), timed from",
       "sending to the last byte of the body, after two warm-up requests.",
     ].join("\n");
   },

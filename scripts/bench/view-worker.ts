@@ -21,7 +21,7 @@ if (!home || !arg || (mode !== "seed" && mode !== "measure")) {
   process.exit(2);
 }
 
-const client = new BackendClient(openEmbeddedBackend(join(home, "prefectlite.db")));
+const client = new BackendClient(await openEmbeddedBackend(join(home, "prefectlite.db")));
 const results = new LocalResultStore(join(home, "results"));
 
 /** This process's resident set now and at its peak, in MB (Linux /proc; else the peak only). */

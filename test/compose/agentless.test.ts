@@ -46,7 +46,7 @@ describe("taking a run for agentless execution", () => {
     const { claimForAgentlessExecution } = await import("../../src/sdk/agentless.ts");
     const { flow } = await import("../../src/hello-world.ts");
     const { tempDir } = await import("../helpers.ts");
-    const backend = openBackend(join(tempDir(), "prefectlite.db"));
+    const backend = await openBackend(join(tempDir(), "prefectlite.db"));
     const client = new BackendClient(embeddedBackend(backend));
     try {
       await client.createProject("p");
@@ -59,7 +59,7 @@ describe("taking a run for agentless execution", () => {
       const data = await client.graphql<{ flow_run_by_pk: { state: string } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`, { id: runId });
       expect(data.flow_run_by_pk.state).toBe("Submitted");
     } finally {
-      backend.close();
+      await backend.close();
     }
   });
 });

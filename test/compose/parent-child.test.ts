@@ -54,7 +54,7 @@ describe("the parent/child example", () => {
     const { parentName, childId } = expectParentOutput(out.stdout);
     expect(out.stdout).toContain(`No live agent can take flow run '${parentName}-child' (with no labels): executing it agentlessly in a child process`);
 
-    const client = new BackendClient(() => openEmbeddedBackend(join(home(), "prefectlite.db")));
+    const client = new BackendClient(await openEmbeddedBackend(join(home(), "prefectlite.db")));
     try {
       await expectChildFinished(client, childId, parentName);
       // The child's idempotency key is the creating task run's id: a retried parent makes no second child.

@@ -35,35 +35,40 @@ describe("a flow-run process killed with SIGKILL mid-task", () => {
     const runId = await client.createFlowRun({ flowId: flow!.id });
 
     // Wait until the backend has recorded the first task's success and the second task running.
-    const db = openHome(home);
+    const db = await openHome(home);
     try {
-      const taskState = (slug: string) =>
-        one<{ state: string } | null>(db, "SELECT state FROM task_run WHERE flow_run_id = $r AND task_slug = $s", { r: runId, s: slug })?.state;
-      await until(() => existsSync(join(dir, "blocked")) && taskState("count_once-1") === "Success" && taskState("wait_for_release-1") === "Running", "the second task to be under way");
+      const taskState = async (slug: string) =>
+        (await one<{ state: string } | null>(db, "SELECT state FROM task_run WHERE flow_run_id = $r AND task_slug = $s", { r: runId, s: slug }))?.state;
+      await until(
+        async () => existsSync(join(dir, "blocked")) && (await taskState("count_once-1")) === "Success" && (await taskState("wait_for_release-1")) === "Running",
+        "the second task to be under way",
+      );
       const pid = Number(readFileSync(join(dir, "blocked"), "utf8"));
       process.kill(pid, "SIGKILL");
       writeFileSync(join(dir, "release"), "");
 
-      const runState = () => one<{ state: string }>(db, "SELECT state FROM flow_run WHERE id = $id", { id: runId }).state;
-      await until(() => runState() === "Success", "the run to be recovered and finish", 45_000);
+      const runState = async () => (await one<{ state: string }>(db, "SELECT state FROM flow_run WHERE id = $id", { id: runId })).state;
+      await until(async () => (await runState()) === "Success", "the run to be recovered and finish", 45_000);
 
       expect(readFileSync(join(dir, "count"), "utf8")).toBe("1\n");
-      const history = all<{ state: string }>(db, "SELECT state FROM flow_run_state WHERE flow_run_id = $id ORDER BY version", { id: runId }).map((r) => r.state);
+      const history = (await all<{ state: string }>(db, "SELECT state FROM flow_run_state WHERE flow_run_id = $id ORDER BY version", { id: runId })).map((r) => r.state);
       expect(history).toEqual(["Scheduled", "Submitted", "Running", "Scheduled", "Submitted", "Running", "Success"]);
-      const waited = all<{ state: string }>(
-        db,
-        `SELECT s.state FROM task_run_state s JOIN task_run t ON t.id = s.task_run_id
+      const waited = (
+        await all<{ state: string }>(
+          db,
+          `SELECT s.state FROM task_run_state s JOIN task_run t ON t.id = s.task_run_id
          WHERE t.flow_run_id = $id AND t.task_slug = 'wait_for_release-1' ORDER BY s.version`,
-        { id: runId },
+          { id: runId },
+        )
       ).map((r) => r.state);
       expect(waited).toEqual(["Pending", "Running", "Retrying", "Running", "Success"]);
-      const logs = all<{ name: string; message: string }>(db, "SELECT name, message FROM log WHERE flow_run_id = $id", { id: runId });
+      const logs = await all<{ name: string; message: string }>(db, "SELECT name, message FROM log WHERE flow_run_id = $id", { id: runId });
       expect(logs.some((l) => l.name === "ZombieKiller.TaskRun" && l.message.startsWith("No heartbeat detected"))).toBe(true);
       expect(logs.some((l) => l.name === "Lazarus.FlowRun" && l.message === "Rescheduled by a Lazarus process. This is attempt 1.")).toBe(true);
       expect(logs.filter((l) => l.name === "serve" && l.message.startsWith("Submitted for execution: PID"))).toHaveLength(2);
-      expect(one<{ n: number }>(db, "SELECT times_resurrected AS n FROM flow_run WHERE id = $id", { id: runId }).n).toBe(1);
+      expect((await one<{ n: number }>(db, "SELECT times_resurrected AS n FROM flow_run WHERE id = $id", { id: runId })).n).toBe(1);
     } finally {
-      db.close();
+      await db.close();
       await client.close();
     }
   }, 90_000);

@@ -33,41 +33,43 @@ describe("three agents racing over thirty runs", () => {
     ];
     await Promise.all(agents.map((a) => a.waitFor(/started: labels/)));
 
-    const db = openHome(home);
+    const db = await openHome(home);
     try {
-      const flowId = one<{ id: string }>(db, "SELECT id FROM flow WHERE name = 'recorded'").id;
-      const create = (labels: string[]) => db.services.createFlowRun({ flowId, labels }).id;
-      const uncovered = [create(["y"]), create(["x", "y"])];
-      const xRuns = Array.from({ length: 10 }, () => create(["x"]));
-      const plainRuns = Array.from({ length: 20 }, () => create([]));
+      const flowId = (await one<{ id: string }>(db, "SELECT id FROM flow WHERE name = 'recorded'")).id;
+      const create = async (labels: string[]) => (await db.services.createFlowRun({ flowId, labels })).id;
+      const uncovered = [await create(["y"]), await create(["x", "y"])];
+      const xRuns: string[] = [];
+      for (let i = 0; i < 10; i++) xRuns.push(await create(["x"]));
+      const plainRuns: string[] = [];
+      for (let i = 0; i < 20; i++) plainRuns.push(await create([]));
       const runs = [...plainRuns, ...xRuns];
 
-      const finished = () =>
-        one<{ n: number }>(db, `SELECT COUNT(*) AS n FROM flow_run WHERE state = 'Success' AND labels IN ('[]', '["x"]')`).n;
-      await until(() => finished() === runs.length, "all thirty runs to succeed", 90_000);
+      const finished = async () =>
+        (await one<{ n: number }>(db, `SELECT COUNT(*) AS n FROM flow_run WHERE state = 'Success' AND labels IN ('[]', '["x"]')`)).n;
+      await until(async () => (await finished()) === runs.length, "all thirty runs to succeed", 90_000);
       // Every agent has polled since (so the uncovered runs were offered to all of them).
       const createdAt = new Date().toISOString();
       await until(
-        () => one<{ n: number }>(db, "SELECT COUNT(*) AS n FROM agent WHERE last_queried > $t", { t: createdAt }).n === 3,
+        async () => (await one<{ n: number }>(db, "SELECT COUNT(*) AS n FROM agent WHERE last_queried > $t", { t: createdAt })).n === 3,
         "every agent to poll again",
       );
 
       for (const id of runs) {
         expect(existsSync(join(dir, id))).toBe(true);
         expect(readFileSync(join(dir, id), "utf8").trim().split("\n")).toHaveLength(1);
-        const submitted = one<{ n: number }>(db, "SELECT COUNT(*) AS n FROM flow_run_state WHERE flow_run_id = $id AND state = 'Submitted'", { id });
+        const submitted = await one<{ n: number }>(db, "SELECT COUNT(*) AS n FROM flow_run_state WHERE flow_run_id = $id AND state = 'Submitted'", { id });
         expect(submitted.n).toBe(1);
       }
       expect(readdirSync(dir).filter((f) => !runs.includes(f))).toEqual([]);
 
-      const takers = all<{ name: string; labels: string }>(
+      const takers = await all<{ name: string; labels: string }>(
         db,
         `SELECT a.name, fr.labels FROM flow_run fr JOIN agent a ON a.id = fr.agent_id`,
       );
       expect(takers.filter((t) => t.labels === '["x"]').every((t) => t.name === "x-one" || t.name === "x-two")).toBe(true);
       expect(takers).toHaveLength(30);
       for (const id of uncovered) {
-        expect(one<{ state: string; agent_id: string | null }>(db, "SELECT state, agent_id FROM flow_run WHERE id = $id", { id })).toEqual({
+        expect(await one<{ state: string; agent_id: string | null }>(db, "SELECT state, agent_id FROM flow_run WHERE id = $id", { id })).toEqual({
           state: "Scheduled",
           agent_id: null,
         });
@@ -75,7 +77,7 @@ describe("three agents racing over thirty runs", () => {
       // More than one agent did the work (the race was real).
       expect(new Set(takers.map((t) => t.name)).size).toBeGreaterThan(1);
     } finally {
-      db.close();
+      await db.close();
     }
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { REPO_ROOT } from "../helpers.ts";
+import { sqlOn, type SqlRunner } from "../storage-helpers.ts";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -82,18 +83,34 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
 }
 
 /** Wait until `check` holds (polling every 20 ms); fails after `ms`. Never a timing assertion. */
-export async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(20);
   }
 }
 
-/** This test's own connection to the database file the processes share. */
-export function openHome(home: string): Backend {
-  return openBackend(join(home, "prefectlite.db"));
+/** A backend of this test's own on the database the processes share, and SQL on a connection of its own. */
+export interface HomeBackend extends Backend {
+  sql: SqlRunner;
 }
 
-export const one = <T>(b: Backend, sql: string, params: Record<string, unknown> = {}): T => b.db.query(sql).get(params as never) as T;
-export const all = <T>(b: Backend, sql: string, params: Record<string, unknown> = {}): T[] => b.db.query(sql).all(params as never) as T[];
+export async function openHome(home: string): Promise<HomeBackend> {
+  const url = `sqlite:${join(home, "prefectlite.db")}`;
+  const backend = await openBackend(url);
+  const raw = sqlOn(url);
+  return {
+    ...backend,
+    sql: raw.sql,
+    async close() {
+      raw.close();
+      await backend.close();
+    },
+  };
+}
+
+/** The first row of one SQL statement (`$name` parameters), null when there is none. */
+export const one = async <T>(b: HomeBackend, sql: string, params: Record<string, unknown> = {}): Promise<T> =>
+  ((await b.sql<T>(sql, params))[0] ?? null) as T;
+export const all = <T>(b: HomeBackend, sql: string, params: Record<string, unknown> = {}): Promise<T[]> => b.sql<T>(sql, params);

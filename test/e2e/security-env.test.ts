@@ -83,11 +83,11 @@ describe("the compiled binary's serve and agent, with a run environment that wou
     const r = await gql(CREATE, { input: { flow_id: id, run_config: { env: { BUN_OPTIONS: attack() } } } });
     expect(r.errors?.[0]?.message).toContain('run_config.env may not set "BUN_OPTIONS"');
     expect(r.errors?.[0]?.message).not.toContain("base64");
-    const backend = openHome(home);
+    const backend = await openHome(home);
     try {
-      expect(one<{ n: number }>(backend, "SELECT count(*) AS n FROM flow_run").n).toBe(0);
+      expect((await one<{ n: number }>(backend, "SELECT count(*) AS n FROM flow_run")).n).toBe(0);
     } finally {
-      backend.close();
+      await backend.close();
     }
   }, 60_000);
 
@@ -96,18 +96,20 @@ describe("the compiled binary's serve and agent, with a run environment that wou
     const later = new Date(Date.now() + 3600_000).toISOString();
     const created = await gql(CREATE, { input: { flow_id: id, scheduled_start_time: later } });
     const runId = created.data!.create_flow_run.id as string;
-    const backend = openHome(home);
+    const backend = await openHome(home);
     try {
       // Old data: written before the check existed. Then make it due.
       const now = new Date(Date.now() - 1000).toISOString();
-      backend.db
-        .query("UPDATE flow_run SET run_config = $rc, scheduled_start_time = $now, state_start_time = $now WHERE id = $id")
-        .run({ id: runId, now, rc: JSON.stringify({ env: { BUN_OPTIONS: attack(), RUN_CONFIG_KEPT: "yes" } }) });
-      const state = () => one<{ state: string }>(backend, "SELECT state FROM flow_run WHERE id = $id", { id: runId }).state;
-      await until(() => ["Success", "Failed"].includes(state()), `the run to finish (server output:\n${output()})`, 60_000);
-      expect(state()).toBe("Success");
+      await backend.sql("UPDATE flow_run SET run_config = $rc, scheduled_start_time = $now, state_start_time = $now WHERE id = $id", {
+        id: runId,
+        now,
+        rc: JSON.stringify({ env: { BUN_OPTIONS: attack(), RUN_CONFIG_KEPT: "yes" } }),
+      });
+      const state = async () => (await one<{ state: string }>(backend, "SELECT state FROM flow_run WHERE id = $id", { id: runId })).state;
+      await until(async () => ["Success", "Failed"].includes(await state()), `the run to finish (server output:\n${output()})`, 60_000);
+      expect(await state()).toBe("Success");
     } finally {
-      backend.close();
+      await backend.close();
     }
     expect(JSON.parse(readFileSync(join(work, "seen.json"), "utf8"))).toEqual({ bunOptions: null, kept: "yes" });
     expect(existsSync(marker())).toBe(false);

@@ -118,11 +118,11 @@ describe("serve --watch with flow files that exit, throw, loop or hang at import
       const flow = await client.latestFlow("hung-flow", "default");
       const runId = await client.createFlowRun({ flowId: flow!.id });
       const [, pid] = await serve.waitFor(new RegExp(`submitted flow run ${runId} for execution \\(PID (\\d+)\\)`));
-      const db = openHome(home);
+      const db = await openHome(home);
       try {
         const run = () => one<{ state: string; serialized_state: string }>(db, "SELECT state, serialized_state FROM flow_run WHERE id = $id", { id: runId });
-        await until(() => run().state === "Failed", "the run to be failed");
-        expect(JSON.parse(run().serialized_state).message).toMatch(
+        await until(async () => (await run()).state === "Failed", "the run to be failed");
+        expect(JSON.parse((await run()).serialized_state).message).toMatch(
           new RegExp(`^The flow run process \\(PID ${pid}\\) did not start the run within 2 s \\(PREFECTLITE_AGENT_START_TIMEOUT_SECONDS\\): killed it`),
         );
         await until(() => {
@@ -134,7 +134,7 @@ describe("serve --watch with flow files that exit, throw, loop or hang at import
           }
         }, "the hung process to be gone");
       } finally {
-        db.close();
+        await db.close();
         await client.close();
       }
     } finally {

@@ -31,7 +31,7 @@ beforeAll(async () => {
   binary = await build(join(tempDir("prefectlite-bin-"), "prefectlite"));
   home = tempDir("prefectlite-dos-home-");
   // 100 runs, scheduled far ahead so the server's agent leaves them alone.
-  const backend = openBackend(join(home, "prefectlite.db"));
+  const backend = await openBackend(join(home, "prefectlite.db"));
   const client = new BackendClient(embeddedBackend(backend));
   await client.createProject("dos");
   const { id: flowId } = await registerFlow(client, flow, "dos");
@@ -40,7 +40,7 @@ beforeAll(async () => {
     flowRunId ||= id;
   }
   await client.close();
-  backend.close();
+  await backend.close();
 
   serve = Bun.spawn([binary, "serve", "--port", "0"], { env: cliEnv({ PREFECTLITE_HOME: home }), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const output = collectOutput(serve);

@@ -10,21 +10,23 @@ import { buildApiSchema } from "../../src/api/schema.ts";
 import { startServer, type RunningServer } from "../../src/server/serve.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
-import { openDatabase } from "../../src/storage/db.ts";
+import { openStorage, type Storage } from "../../src/storage/open.ts";
 
 const TOKEN = "prefect-api-key";
 let server: RunningServer;
+let storage: Storage;
 
-beforeAll(() => {
-  const db = openDatabase(":memory:");
+beforeAll(async () => {
+  storage = await openStorage(":memory:");
   const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
-  const services = createServices(db);
-  const reads = createReadModel(db);
+  const services = createServices(storage.store);
+  const reads = createReadModel(storage.query);
   server = startServer({ host: "127.0.0.1", port: 0, token: TOKEN, schema, contextFactory: ({ agentId }) => ({ services, reads, agentId }) });
 });
 
 afterAll(async () => {
   await server?.stop();
+  await storage?.close();
 });
 
 /** A request as Prefect's client makes it: POST to the root, JSON, its headers. */

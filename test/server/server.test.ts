@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
 import type { ApiContext } from "../../src/api/context.ts";
 import { mutationResolvers, mutationTypeDefs } from "../../src/api/mutations.ts";
 import { buildApiSchema } from "../../src/api/schema.ts";
@@ -8,30 +8,33 @@ import { requiresToken, startServer, type RunningServer } from "../../src/server
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
 import { PrefectliteError } from "../../src/core/errors.ts";
-import { openDatabase } from "../../src/storage/db.ts";
-import { createGroupCommit } from "../../src/storage/group-commit.ts";
+import { sqlitePathOf } from "../../src/settings.ts";
 import { id, seed } from "../storage/query-seed.ts";
+import { openTestStorage, type TestStorage } from "../storage-helpers.ts";
 
-let db: Database;
+let t: TestStorage;
 let open: RunningServer;
 let guarded: RunningServer;
 let grouped: RunningServer;
 const seenAgentIds: Array<string | undefined> = [];
 const TOKEN = "s3cret-token";
 
-beforeAll(() => {
-  db = openDatabase(":memory:");
-  seed(db);
+beforeAll(async () => {
+  t = await openTestStorage();
+  const seeding = new Database(sqlitePathOf(t.url)!, { strict: true });
+  seeding.transaction(() => seed(seeding))();
+  seeding.close();
   const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
-  const services = createServices(db);
-  const reads = createReadModel(db);
+  const services = createServices(t.store);
+  const reads = createReadModel(t.storage.query);
   const contextFactory = ({ agentId }: { agentId: string | undefined }): ApiContext => {
     seenAgentIds.push(agentId);
     return { services, reads, agentId };
   };
   open = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory });
   guarded = startServer({ host: "127.0.0.1", port: 0, token: TOKEN, schema, contextFactory });
-  const writes = createGroupCommit(db);
+  // Every mutation document one store transaction (documents arriving together share a commit).
+  const writes = { run: <T>(fn: () => Promise<T>) => t.store.transaction(fn) };
   grouped = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory: (info) => ({ ...contextFactory(info), writes }) });
 });
 
@@ -39,6 +42,7 @@ afterAll(async () => {
   await open?.stop();
   await guarded?.stop();
   await grouped?.stop();
+  await t?.close();
 });
 
 function post(server: RunningServer, body: string, headers: Record<string, string> = {}) {
@@ -50,8 +54,8 @@ const gql = (query: string, variables?: unknown) => JSON.stringify({ query, vari
 describe("the HTTP server", () => {
   test("a mutation whose group fails gets a GraphQL error with the failure's code, not a 500", async () => {
     const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
-    const services = createServices(db);
-    const reads = createReadModel(db);
+    const services = createServices(t.store);
+    const reads = createReadModel(t.storage.query);
     const writes = { run: () => Promise.reject(new PrefectliteError("Unavailable", "the server is shutting down: the write was not made")) };
     const failing = startServer({ host: "127.0.0.1", port: 0, schema, contextFactory: ({ agentId }) => ({ services, reads, agentId, writes }) });
     try {
@@ -76,7 +80,7 @@ describe("the HTTP server", () => {
     const refused = answers.filter((a: any) => a.errors);
     expect(refused).toHaveLength(1);
     expect((refused[0] as any).errors[0].message).toContain("grouped-3");
-    const stored = db.query("SELECT name FROM project WHERE name LIKE 'grouped-%' ORDER BY name").all() as Array<{ name: string }>;
+    const stored = await t.sql<{ name: string }>("SELECT name FROM project WHERE name LIKE 'grouped-%' ORDER BY name");
     expect(stored.map((r) => r.name)).toEqual([...new Set(names)].sort());
     const read = (await (await post(grouped, gql(`{ project(where: { name: { _like: "grouped-%" } }) { name } }`))).json()) as any;
     expect(read.data.project).toHaveLength(11);
@@ -87,10 +91,10 @@ describe("the HTTP server", () => {
     const refused = (await (await post(grouped, gql(twoProjects, { a: "atomic-new", b: "alpha" }))).json()) as any; // "alpha" exists
     expect(refused.data).toBeNull();
     expect(refused.errors[0].message).toContain("alpha");
-    expect(db.query("SELECT name FROM project WHERE name = 'atomic-new'").all()).toEqual([]);
+    expect(await t.sql("SELECT name FROM project WHERE name = 'atomic-new'")).toEqual([]);
     const written = (await (await post(grouped, gql(twoProjects, { a: "atomic-1", b: "atomic-2" }))).json()) as any;
     expect(Object.keys(written.data)).toEqual(["first", "second"]);
-    expect((db.query("SELECT name FROM project WHERE name LIKE 'atomic-%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name)).toEqual([
+    expect((await t.sql<{ name: string }>("SELECT name FROM project WHERE name LIKE 'atomic-%' ORDER BY name")).map((r) => r.name)).toEqual([
       "atomic-1",
       "atomic-2",
     ]);
@@ -217,7 +221,7 @@ describe("the API token", () => {
 });
 
 describe("what the server refuses", () => {
-  const projectCount = (name: string) => (db.query("SELECT count(*) AS n FROM project WHERE name = ?").get(name) as { n: number }).n;
+  const projectCount = async (name: string) => (await t.sql<{ n: number }>("SELECT count(*) AS n FROM project WHERE name = ?", [name]))[0]!.n;
   const createProject = (name: string) => `mutation { create_project(input: { name: "${name}" }) { id } }`;
 
   test("a Host it does not answer to (DNS rebinding) gets 421 and one line saying how to allow it, on every route but /health", async () => {
@@ -237,7 +241,7 @@ describe("what the server refuses", () => {
       );
       expect(body.errors[0].extensions.code).toBe("MISDIRECTED_REQUEST");
     }
-    expect(projectCount("rebound")).toBe(0);
+    expect(await projectCount("rebound")).toBe(0);
     expect((await fetch(`${open.url}/health`, { headers: { host } })).status).toBe(200);
     expect((await fetch(`${open.url}/health`, { headers: { host: `localhost:${open.port}` } })).status).toBe(200);
     const ok = await post(open, gql("{ hello }"), { host: `localhost:${open.port}` });
@@ -275,18 +279,18 @@ describe("what the server refuses", () => {
       const body = (await res.json()) as any;
       expect(body.errors[0].message).toStartWith("a GraphQL POST must have Content-Type: application/json (got '");
       expect(body.errors[0].extensions.code).toBe("UNSUPPORTED_MEDIA_TYPE");
-      expect(projectCount(name)).toBe(0);
+      expect(await projectCount(name)).toBe(0);
     }
     const json = await post(open, gql(createProject("from-json")), { "content-type": "application/json; charset=utf-8" });
     expect(((await json.json()) as any).data.create_project.id).toBeString();
-    expect(projectCount("from-json")).toBe(1);
+    expect(await projectCount("from-json")).toBe(1);
   });
 
   test("a mutation over GET is refused and creates nothing", async () => {
     const res = await fetch(`${open.url}/graphql?query=${encodeURIComponent(createProject("from-get"))}`);
     expect(res.status).toBe(405);
     expect(((await res.json()) as any).errors[0].message).toBe("Can only perform a mutation operation from a POST request.");
-    expect(projectCount("from-get")).toBe(0);
+    expect(await projectCount("from-get")).toBe(0);
   });
 
   test("a browser request from another site (Sec-Fetch-Site) is refused, even a GET query", async () => {

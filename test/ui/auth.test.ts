@@ -59,10 +59,10 @@ describe("with PREFECTLITE_API_TOKEN set", () => {
   });
 
   test("a form posted without the token is refused and changes nothing", async () => {
-    const before = f.backend.db.query("SELECT count(*) AS n FROM flow_run").get() as { n: number };
+    const before = await f.one<{ n: number }>("SELECT count(*) AS n FROM flow_run");
     const res = await f.post(`/flow/${f.helloId}/run`, { parameters: "{}" }, { cookie: `${TOKEN_COOKIE}=wrong` });
     expect(res.status).toBe(401);
-    expect(f.backend.db.query("SELECT count(*) AS n FROM flow_run").get()).toEqual(before);
+    expect(await f.one("SELECT count(*) AS n FROM flow_run")).toEqual(before);
   });
 
   test("/graphql still wants the bearer header: the cookie alone does not open it", async () => {
@@ -87,7 +87,7 @@ describe("with PREFECTLITE_API_TOKEN set", () => {
 });
 
 describe("where a form may come from", () => {
-  const runs = () => (f.backend.db.query("SELECT count(*) AS n FROM flow_run").get() as { n: number }).n;
+  const runs = async () => (await f.one<{ n: number }>("SELECT count(*) AS n FROM flow_run")).n;
   const runForm = (headers: Record<string, string>) => f.post(`/flow/${f.helloId}/run`, { parameters: "{}" }, { cookie: cookieHeader, ...headers });
 
   test("a page on one of the server's hosts: Origin, or without one Referer", async () => {
@@ -101,7 +101,7 @@ describe("where a form may come from", () => {
   });
 
   test("any other page is refused and nothing changes: another site, another port of localhost, an opaque origin, none", async () => {
-    const before = runs();
+    const before = await runs();
     for (const origin of ["http://evil.example", "http://localhost:3000", "http://127.0.0.1:8080", "null", "file://", "not a url"]) {
       const res = await runForm({ origin });
       expect(res.status).toBe(403);
@@ -115,14 +115,14 @@ describe("where a form may come from", () => {
       body: "parameters=%7B%7D",
     });
     expect(bare.status).toBe(403);
-    expect(runs()).toBe(before);
+    expect(await runs()).toBe(before);
   });
 
   test("a DNS-rebinding page, whose Origin matches the Host it sends, is refused by the Host check", async () => {
-    const before = runs();
+    const before = await runs();
     const res = await runForm({ origin: "http://evil.example", host: "evil.example" });
     expect(res.status).toBe(421);
-    expect(runs()).toBe(before);
+    expect(await runs()).toBe(before);
   });
 });
 
@@ -148,7 +148,7 @@ describe("guessing the token", () => {
       now += 2000;
       expect((await attempt(TOKEN)).status).toBe(303);
     } finally {
-      throttled.close();
+      await throttled.close();
     }
   });
 });
@@ -173,7 +173,7 @@ describe("without a token", () => {
       const page = await (await open.request("/")).text();
       expect(page).not.toContain('action="/logout"');
     } finally {
-      open.close();
+      await open.close();
     }
   });
 });

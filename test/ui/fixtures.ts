@@ -16,6 +16,7 @@ import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded
 import { createApp } from "../../src/server/app.ts";
 import type { TokenThrottle } from "../../src/server/token-throttle.ts";
 import { REPO_ROOT, tempDir } from "../helpers.ts";
+import { sqlOn, type SqlRunner } from "../storage-helpers.ts";
 
 export interface UiFixture {
   home: string;
@@ -28,20 +29,26 @@ export interface UiFixture {
   hourlyId: string;
   /** test/fixtures/flows/needs-param.ts: a required parameter `count`. */
   needsParamId: string;
+  /** One SQL statement on the database, on a connection of its own (assertions): its rows. */
+  sql: SqlRunner;
+  /** The first row of one SQL statement (undefined when there is none). */
+  one<T = Record<string, any>>(query: string, ...params: unknown[]): Promise<T>;
   /** Create a run through the services and execute it to its end here; returns its id. */
   executeRun(flowId: string, parameters?: Record<string, unknown>, labels?: string[]): Promise<string>;
   /** `app.request` with this server's own Origin on POSTs (as a browser on the UI would send). */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** POST a form from the UI's own origin. */
   post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export const ORIGIN = "http://localhost";
 
 export async function openUiFixture(options: { token?: string; tokenThrottle?: TokenThrottle } = {}): Promise<UiFixture> {
   const home = tempDir("prefectlite-ui-");
-  const backend = openBackend(join(home, "prefectlite.db"));
+  const url = `sqlite:${join(home, "prefectlite.db")}`;
+  const backend = await openBackend(url);
+  const raw = sqlOn(url);
   const client = new BackendClient(embeddedBackend(backend));
   await client.createProject("default");
   const hello = (await loadFlowsFromModule("prefectlite.hello_world")).flows[0]!;
@@ -64,10 +71,14 @@ export async function openUiFixture(options: { token?: string; tokenThrottle?: T
     hourlyId,
     needsParamId,
     async executeRun(flowId, parameters = {}, labels) {
-      const { id } = backend.services.createFlowRun({ flowId, parameters, labels: labels ?? null });
+      const { id } = await backend.services.createFlowRun({ flowId, parameters, labels: labels ?? null });
       const outcome = await runBackedFlowRun(client, id, { resultsDir: join(home, "results"), heartbeatMs: 60_000 });
       if (outcome.status !== "finished") throw new Error(`run ${id} did not finish: ${outcome.status} ${outcome.message}`);
       return id;
+    },
+    sql: raw.sql,
+    async one<T>(query: string, ...params: unknown[]) {
+      return (await raw.sql<T>(query, params))[0] as T;
     },
     request,
     post(path, form, headers = {}) {
@@ -77,8 +88,9 @@ export async function openUiFixture(options: { token?: string; tokenThrottle?: T
         body: new URLSearchParams(form).toString(),
       });
     },
-    close() {
-      backend.close();
+    async close() {
+      raw.close();
+      await backend.close();
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -12,16 +12,16 @@ beforeAll(async () => {
   f = await openUiFixture();
   // A clock a minute apart per run, so "newest first" is one order (2024-01-01 00:00, 00:01, …).
   let minute = 0;
-  const services = createServices(f.backend.db, { now: () => new Date(Date.UTC(2024, 0, 1, 0, minute)) });
+  const services = createServices(f.backend.storage.store, { now: () => new Date(Date.UTC(2024, 0, 1, 0, minute)) });
   // 30 hello-world runs (every third labelled "etl", every fifth cancelled) and 2 map-reduce runs.
   for (let i = 0; i < 30; i++) {
-    const { id } = services.createFlowRun({ flowId: f.helloId, flowRunName: `hello-${i}`, labels: i % 3 === 0 ? ["etl"] : [] });
-    if (i % 5 === 0) services.cancelFlowRun(id);
+    const { id } = await services.createFlowRun({ flowId: f.helloId, flowRunName: `hello-${i}`, labels: i % 3 === 0 ? ["etl"] : [] });
+    if (i % 5 === 0) await services.cancelFlowRun(id);
     created.push(id);
     minute++;
   }
-  for (let i = 0; i < 2; i++, minute++) services.createFlowRun({ flowId: f.mapReduceId, flowRunName: `map-${i}` });
-  helloGroup = (f.backend.db.query("SELECT version_group_id AS g FROM flow WHERE id = ?").get(f.helloId) as { g: string }).g;
+  for (let i = 0; i < 2; i++, minute++) await services.createFlowRun({ flowId: f.mapReduceId, flowRunName: `map-${i}` });
+  helloGroup = (await f.one<{ g: string }>("SELECT version_group_id AS g FROM flow WHERE id = ?", f.helloId)).g;
 });
 afterAll(() => f.close());
 

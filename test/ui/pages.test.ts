@@ -123,13 +123,13 @@ describe("a flow run's page (/flow-run/<id>)", () => {
   });
 
   test("an unfinished run has a cancel button and polls", async () => {
-    const { id } = f.backend.services.createFlowRun({ flowId: f.helloId });
+    const { id } = await f.backend.services.createFlowRun({ flowId: f.helloId });
     const page = await html(`/flow-run/${id}`);
     expect(page).toContain(`action="/flow-run/${id}/cancel"`);
     expect(page).toContain(`data-live-src="/flow-run/${id}/live?level=DEBUG" data-live="on"`);
     expect(textOf(page)).toContain("Pending (not started)");
     expect((await f.request(`/flow-run/${id}/live`)).status).toBe(200);
-    f.backend.services.cancelFlowRun(id);
+    await f.backend.services.cancelFlowRun(id);
   });
 
   test("an unknown run is a 404 page", async () => {

@@ -16,7 +16,7 @@ beforeAll(async () => {
   runV1 = await f.executeRun(f.mapReduceId, { n: 2 });
   const mapReduce = (await loadFlowsFromFile(join(REPO_ROOT, "flows/map_reduce.ts"))).flows[0]!;
   v2 = (await registerFlow(f.client, mapReduce, "default", { force: true })).id;
-  runV2 = f.backend.services.createFlowRun({ flowId: v2 }).id;
+  runV2 = (await f.backend.services.createFlowRun({ flowId: v2 })).id;
 });
 afterAll(() => f.close());
 

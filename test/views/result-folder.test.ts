@@ -88,9 +88,12 @@ describe("a result location written through the API", () => {
 describe("reading a stored location outside its folder (an old row)", () => {
   async function storeDirectly(run: string, slug: string, location: Record<string, unknown>) {
     const state = JSON.stringify({ type: "Success", message: "Task run succeeded.", timestamp: new Date().toISOString(), result: location });
-    seed.backend.db
-      .query("UPDATE task_run SET state = 'Success', serialized_state = $s, state_result = $r WHERE flow_run_id = $run AND task_slug = $slug")
-      .run({ s: state, r: JSON.stringify(location), run, slug });
+    await seed.sql("UPDATE task_run SET state = 'Success', serialized_state = $s, state_result = $r WHERE flow_run_id = $run AND task_slug = $slug", {
+      s: state,
+      r: JSON.stringify(location),
+      run,
+      slug,
+    });
   }
 
   test("getResult() refuses /etc/passwd, a ../ escape and a symlink out, with one clear error, and never reads the file", async () => {

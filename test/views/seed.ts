@@ -14,6 +14,7 @@ import { LocalResultStore } from "../../src/engine/result-store.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { tempDir } from "../helpers.ts";
+import { sqlOn, type SqlRunner } from "../storage-helpers.ts";
 
 /** A result store that counts its reads (to see what a cache saves). */
 export class CountingStore extends LocalResultStore {
@@ -32,20 +33,27 @@ interface Row {
 export class Seeder {
   readonly results: CountingStore;
   readonly resultsDir: string;
+  /** One SQL statement on the database, on a connection of its own (old rows a test writes directly). */
+  readonly sql: SqlRunner;
+  private readonly raw: { sql: SqlRunner; close(): void };
 
   private constructor(
     readonly backend: Backend,
     readonly client: BackendClient,
     home: string,
+    url: string,
   ) {
     this.resultsDir = join(home, "results");
     this.results = new CountingStore(this.resultsDir);
+    this.raw = sqlOn(url);
+    this.sql = this.raw.sql;
   }
 
   /** A backend in `home` (default a fresh folder), laid out as PREFECTLITE_HOME is: the database, results/. */
   static async open(home = tempDir()): Promise<Seeder> {
-    const backend = openBackend(join(home, "prefectlite.db"));
-    const seeder = new Seeder(backend, new BackendClient(embeddedBackend(backend)), home);
+    const url = `sqlite:${join(home, "prefectlite.db")}`;
+    const backend = await openBackend(url);
+    const seeder = new Seeder(backend, new BackendClient(embeddedBackend(backend)), home, url);
     await seeder.client.createProject("test");
     return seeder;
   }
@@ -55,8 +63,9 @@ export class Seeder {
     return { client: this.client, results: this.results };
   }
 
-  close(): void {
-    this.backend.close();
+  async close(): Promise<void> {
+    this.raw.close();
+    await this.backend.close();
   }
 
   async register(flow: Flow, project = "test"): Promise<string> {

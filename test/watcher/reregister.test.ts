@@ -18,7 +18,7 @@ const loadFlowFile = (path: string) => loadFlowsInChild({ path }, { timeoutMs: 3
 
 async function setUp(options: { archiveDeleted?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "prefectlite-rereg-"));
-  const { client, db } = openClient();
+  const { client, sql } = await openClient();
   await client.createProject("dev");
   const lines: string[] = [];
   const outcomes: Array<[string, string | undefined]> = [];
@@ -30,9 +30,8 @@ async function setUp(options: { archiveDeleted?: boolean } = {}) {
     onLoadOutcome: (path, error) => outcomes.push([path, error]),
     ...options,
   });
-  const versions = () =>
-    db.query("SELECT version, archived FROM flow WHERE name = 'watched' ORDER BY version").all() as Array<{ version: number; archived: number }>;
-  return { dir, client, db, lines, outcomes, registrar, versions };
+  const versions = () => sql<{ version: number; archived: number }>("SELECT version, archived FROM flow WHERE name = 'watched' ORDER BY version");
+  return { dir, client, sql, lines, outcomes, registrar, versions };
 }
 
 describe("re-registering flow files", () => {
@@ -41,12 +40,12 @@ describe("re-registering flow files", () => {
     const file = join(dir, "watched.ts");
     writeFileSync(file, flowSource(["extract"]));
     await registrar.handle({ type: "added", path: file });
-    expect(versions()).toEqual([{ version: 1, archived: 0 }]);
+    expect(await versions()).toEqual([{ version: 1, archived: 0 }]);
     expect(lines.at(-1)).toMatch(/^Registered 'watched' from .*watched\.ts: version 1 \(/);
 
     writeFileSync(file, flowSource(["extract", "load"]));
     await registrar.handle({ type: "changed", path: file });
-    expect(versions()).toEqual([
+    expect(await versions()).toEqual([
       { version: 1, archived: 1 },
       { version: 2, archived: 0 },
     ]);
@@ -54,7 +53,7 @@ describe("re-registering flow files", () => {
     writeFileSync(file, flowSource(["extract", "load"], "// a comment outside any task"));
     await registrar.handle({ type: "changed", path: file });
     await registrar.handle({ type: "changed", path: file }); // touched: same content
-    expect(versions()).toHaveLength(2);
+    expect(await versions()).toHaveLength(2);
     expect(lines.slice(-2)).toEqual([
       expect.stringMatching(/^'watched' from .*watched\.ts: unchanged \(version 2\)$/),
       expect.stringMatching(/^'watched' from .*watched\.ts: unchanged \(version 2\)$/),
@@ -70,7 +69,7 @@ describe("re-registering flow files", () => {
     await registrar.handle({ type: "changed", path: file });
     writeFileSync(file, `import { Flow } from "prefectlite";\nthrow new Error("boom at import");\n`);
     await registrar.handle({ type: "changed", path: file });
-    expect(versions()).toEqual([{ version: 1, archived: 0 }]);
+    expect(await versions()).toEqual([{ version: 1, archived: 0 }]);
     const errors = lines.filter((l) => l.startsWith("error:"));
     expect(errors).toHaveLength(2);
     expect(errors.every((l) => !l.includes("\n") && l.endsWith("(any version registered before stays live)"))).toBe(true);
@@ -78,7 +77,7 @@ describe("re-registering flow files", () => {
     // Fixing the file registers again as usual.
     writeFileSync(file, flowSource(["extract", "load"]));
     await registrar.handle({ type: "changed", path: file });
-    expect(versions().map((v) => v.archived)).toEqual([1, 0]);
+    expect((await versions()).map((v) => v.archived)).toEqual([1, 0]);
   });
 
   test("a file that exits, loops or hangs at import is one error line naming it, and the watching process goes on", async () => {
@@ -100,10 +99,10 @@ describe("re-registering flow files", () => {
       expect(last).toMatch(expected);
       expect(outcomes.at(-1)).toEqual([file, last.slice("error: ".length, -" (any version registered before stays live)".length)]);
     }
-    expect(versions()).toEqual([{ version: 1, archived: 0 }]);
+    expect(await versions()).toEqual([{ version: 1, archived: 0 }]);
     writeFileSync(file, flowSource(["extract", "load"]));
     await registrar.handle({ type: "changed", path: file });
-    expect(versions().map((v) => v.version)).toEqual([1, 2]);
+    expect((await versions()).map((v) => v.version)).toEqual([1, 2]);
     expect(outcomes.at(-1)).toEqual([file, undefined]);
   });
 
@@ -114,7 +113,7 @@ describe("re-registering flow files", () => {
     await keep.registrar.handle({ type: "added", path: file });
     rmSync(file);
     await keep.registrar.handle({ type: "removed", path: file });
-    expect(keep.versions()).toEqual([{ version: 1, archived: 0 }]);
+    expect(await keep.versions()).toEqual([{ version: 1, archived: 0 }]);
     expect(keep.lines.at(-1)).toMatch(/watched\.ts was deleted: its flows \('watched'\) stay registered/);
 
     const archive = await setUp({ archiveDeleted: true });
@@ -123,12 +122,12 @@ describe("re-registering flow files", () => {
     await archive.registrar.handle({ type: "added", path: other });
     rmSync(other);
     await archive.registrar.handle({ type: "removed", path: other });
-    expect(archive.versions()).toEqual([{ version: 1, archived: 1 }]);
+    expect(await archive.versions()).toEqual([{ version: 1, archived: 1 }]);
     expect(archive.lines.at(-1)).toMatch(/^Archived 'watched' \(version 1\): .*watched\.ts was deleted$/);
   });
 
   test("watchAndRegister registers the files there at start and then each edit, until aborted", async () => {
-    const { dir, client, db } = await setUp();
+    const { dir, client, sql } = await setUp();
     writeFileSync(join(dir, "watched.ts"), flowSource(["extract"]));
     const lines: string[] = [];
     let onLine: (() => void) | undefined;
@@ -160,6 +159,6 @@ describe("re-registering flow files", () => {
     await lineMatching(/version 2/);
     controller.abort();
     await done;
-    expect(db.query("SELECT COUNT(*) AS n FROM flow WHERE archived = 0").get()).toEqual({ n: 1 });
+    expect(await sql("SELECT COUNT(*) AS n FROM flow WHERE archived = 0")).toEqual([{ n: 1 }]);
   });
 });

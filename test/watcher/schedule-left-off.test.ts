@@ -17,7 +17,7 @@ const show = task({ name: "show" }, (x: number) => x);
 export const flow = new Flow("needs-x", () => { show(Parameter<number>("x")); }, { schedule: new Schedule({ clocks: [new IntervalClock("1h")] }) });
 `,
     );
-    const { client } = openClient();
+    const { client, close } = await openClient();
     await client.createProject("dev");
     const lines: string[] = [];
     const registrar = createFlowFileRegistrar({ client, project: "dev", log: (l) => lines.push(l), loadFlowFile: (path) => loadFlowsInChild({ path }, { timeoutMs: 10_000 }) });
@@ -26,6 +26,6 @@ export const flow = new Flow("needs-x", () => { show(Parameter<number>("x")); },
       expect.stringMatching(/^Registered 'needs-x' from .*needs_x\.ts: version 1 \(/),
       expect.stringMatching(/^'needs-x' from .*needs_x\.ts: schedule left off: parameter 'x' is required and the clock gives no value \(/),
     ]);
-    await client.close();
+    await close();
   });
 });
