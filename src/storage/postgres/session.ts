@@ -1,0 +1,72 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { SQL } from "bun";
+
+/**
+ * Where a repository's statement runs: the transaction (or savepoint) the caller is inside,
+ * found through AsyncLocalStorage, or else the pool (each statement its own transaction).
+ */
+export interface Session {
+  /** Run one statement with `$1…$n` parameters; the rows it returns. */
+  query<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[] & { count: number }>;
+  inTransaction(): boolean;
+  /** One READ COMMITTED transaction; nested calls are savepoints; 40001/40P01 retry the whole fn. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run `fn` outside any transaction of the caller (its statements use the pool). */
+  outside<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run `fn` with `tx` as its transaction (for work done on a transaction this module did not open). */
+  within<T>(tx: SQL.TransactionSQL, fn: () => Promise<T>): Promise<T>;
+  /** The client statements run on now (the transaction's, or the pool). */
+  client(): SQL;
+}
+
+/** Retries of a whole transaction after a serialization failure or a deadlock. */
+export const TRANSACTION_RETRIES = 3;
+const RETRIED_CODES = new Set(["40001", "40P01"]);
+
+/** The SQLSTATE of a PostgreSQL server error (Bun puts it in `errno`), else undefined. */
+export function sqlState(error: unknown): string | undefined {
+  const e = error as { errno?: unknown; code?: unknown } | null;
+  if (e && typeof e.errno === "string" && /^[0-9A-Z]{5}$/.test(e.errno)) return e.errno;
+  return undefined;
+}
+
+interface Context {
+  sql: SQL.TransactionSQL;
+  /** Savepoints of one transaction run one after another (one connection, one open savepoint chain). */
+  savepoints: Promise<unknown>;
+}
+
+export function createSession(pool: SQL): Session {
+  const als = new AsyncLocalStorage<Context | undefined>();
+  const client = (): SQL => als.getStore()?.sql ?? pool;
+
+  async function savepoint<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+    const run = () =>
+      ctx.sql.savepoint(async (sp) => als.run({ sql: sp, savepoints: Promise.resolve() }, fn)) as Promise<T>;
+    const turn = ctx.savepoints.then(run, run);
+    ctx.savepoints = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async function transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const ctx = als.getStore();
+    if (ctx) return savepoint(ctx, fn);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await pool.begin(async (tx) => als.run({ sql: tx, savepoints: Promise.resolve() }, fn))) as T;
+      } catch (e) {
+        const state = sqlState(e);
+        if (attempt >= TRANSACTION_RETRIES || state === undefined || !RETRIED_CODES.has(state)) throw e;
+      }
+    }
+  }
+
+  return {
+    query: (text, values = []) => client().unsafe(text, values) as never,
+    inTransaction: () => als.getStore() !== undefined,
+    transaction,
+    outside: (fn) => als.run(undefined, fn),
+    within: (tx, fn) => als.run({ sql: tx, savepoints: Promise.resolve() }, fn),
+    client,
+  };
+}
