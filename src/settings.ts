@@ -21,6 +21,8 @@ function intSetting(name: string, fallback: number): number {
 export const settings = {
   home: () => resolve(process.env.PREFECTLITE_HOME || join(homedir(), ".prefectlite")),
   databasePath: () => join(settings.home(), "prefectlite.db"),
+  /** Connections in a PostgreSQL pool (a postgres:// URL's `?max=` wins). */
+  databasePool: () => intSetting("PREFECTLITE_DB_POOL", 10),
   resultsDir: () => join(settings.home(), "results"),
   apiUrl: () => process.env.PREFECTLITE_API_URL || undefined,
   apiToken: () => process.env.PREFECTLITE_API_TOKEN || undefined,
