@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SQL } from "bun";
+import { isRetryableTransactionError } from "./connection.ts";
 
 /**
  * Where a repository's statement runs: the transaction (or savepoint) the caller is inside,
@@ -21,14 +22,6 @@ export interface Session {
 
 /** Retries of a whole transaction after a serialization failure or a deadlock. */
 export const TRANSACTION_RETRIES = 3;
-const RETRIED_CODES = new Set(["40001", "40P01"]);
-
-/** The SQLSTATE of a PostgreSQL server error (Bun puts it in `errno`), else undefined. */
-export function sqlState(error: unknown): string | undefined {
-  const e = error as { errno?: unknown; code?: unknown } | null;
-  if (e && typeof e.errno === "string" && /^[0-9A-Z]{5}$/.test(e.errno)) return e.errno;
-  return undefined;
-}
 
 interface Context {
   sql: SQL.TransactionSQL;
@@ -55,8 +48,7 @@ export function createSession(pool: SQL): Session {
       try {
         return (await pool.begin(async (tx) => als.run({ sql: tx, savepoints: Promise.resolve() }, fn))) as T;
       } catch (e) {
-        const state = sqlState(e);
-        if (attempt >= TRANSACTION_RETRIES || state === undefined || !RETRIED_CODES.has(state)) throw e;
+        if (attempt >= TRANSACTION_RETRIES || !isRetryableTransactionError(e)) throw e;
       }
     }
   }
