@@ -18,9 +18,22 @@ function intSetting(name: string, fallback: number): number {
   return Number.isSafeInteger(n) ? n : fallback;
 }
 
+/** The file (or ":memory:") of a SQLite database URL; undefined for a PostgreSQL one. */
+export function sqlitePathOf(url: string): string | undefined {
+  if (/^postgres(ql)?:\/\//i.test(url)) return undefined;
+  const path = url.startsWith("sqlite://") ? url.slice("sqlite://".length) : url.startsWith("sqlite:") ? url.slice("sqlite:".length) : url;
+  return path === ":memory:" ? path : resolve(path);
+}
+
 export const settings = {
   home: () => resolve(process.env.PREFECTLITE_HOME || join(homedir(), ".prefectlite")),
-  databasePath: () => join(settings.home(), "prefectlite.db"),
+  /**
+   * Where the data is: "sqlite:PATH" (or a plain PATH, or ":memory:") or a "postgres://…" URL.
+   * Default: the SQLite file prefectlite.db in PREFECTLITE_HOME.
+   */
+  databaseUrl: () => process.env.PREFECTLITE_DATABASE_URL || `sqlite:${join(settings.home(), "prefectlite.db")}`,
+  /** The SQLite database file (of a SQLite databaseUrl; else the default file in PREFECTLITE_HOME). */
+  databasePath: () => sqlitePathOf(settings.databaseUrl()) ?? join(settings.home(), "prefectlite.db"),
   /** Connections in a PostgreSQL pool (a postgres:// URL's `?max=` wins). */
   databasePool: () => intSetting("PREFECTLITE_DB_POOL", 10),
   resultsDir: () => join(settings.home(), "results"),

@@ -1,4 +1,7 @@
+import { PrefectliteError } from "../core/errors.ts";
+import { sqlitePathOf } from "../settings.ts";
 import type { QueryEngine } from "./query.ts";
+import { openSqliteStorage } from "./sqlite/open.ts";
 import type { Store, StoreDialect } from "./store.ts";
 
 /**
@@ -26,4 +29,26 @@ export interface OpenStorageOptions {
   migrate?: boolean;
   /** serve: short busy timeout + async busy retries on SQLite (today's SERVE_BUSY_TIMEOUT_MS). */
   role?: "server" | "command";
+}
+
+/**
+ * Open the database at `url` — "sqlite:PATH", a plain PATH, ":memory:", or "postgres://…" /
+ * "postgresql://…" — migrated (unless told not to), with its store and its read side. The only
+ * way anything outside storage/ opens a database.
+ */
+export async function openStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    let open: (url: string, options: OpenStorageOptions) => Promise<Storage>;
+    try {
+      // A variable specifier: the SQLite-only build does not need the PostgreSQL module to exist.
+      const modulePath = "./postgres/store.ts";
+      ({ openPostgresStorage: open } = (await import(modulePath)) as { openPostgresStorage: typeof open });
+    } catch {
+      throw new PrefectliteError("Usage", "PostgreSQL support is not built into this binary yet");
+    }
+    return open(url, options);
+  }
+  const path = sqlitePathOf(url);
+  if (path === undefined) throw new PrefectliteError("Usage", `not a database URL: ${url}`);
+  return openSqliteStorage(path, options);
 }

@@ -1,14 +1,9 @@
 import type { Database } from "bun:sqlite";
+import type { AgentRepository } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
 import type { AgentRecord } from "../records.ts";
 
-export interface AgentRepository {
-  get(id: string): AgentRecord | undefined;
-  /** The agent with exactly this identity (labels sorted by the caller). */
-  findIdentity(identity: Omit<AgentRecord, "id" | "lastQueried">): AgentRecord | undefined;
-  insert(agent: AgentRecord, now: string): void;
-  touch(id: string, at: string): void;
-}
 
 interface AgentRow {
   id: string;
@@ -31,7 +26,7 @@ function record(r: AgentRow | null): AgentRecord | undefined {
   };
 }
 
-export function createAgentRepository(db: Database): AgentRepository {
+export function createAgentRepository(db: Database): Synchronous<AgentRepository> {
   const COLUMNS = "id, name, type, core_version, labels, last_queried";
   const q = {
     get: db.query<AgentRow, { id: string }>(`SELECT ${COLUMNS} FROM agent WHERE id = $id`),
@@ -51,6 +46,13 @@ export function createAgentRepository(db: Database): AgentRepository {
       record(q.identity.get({ name: a.name, type: a.type, labels: JSON.stringify(a.labels), core_version: a.coreVersion })),
     insert: (a, now) =>
       void q.insert.run({ id: a.id, name: a.name, type: a.type, core_version: a.coreVersion, labels: JSON.stringify(a.labels), now }),
+    insertIfAbsent(a, now) {
+      // Under the write lock (writers are serial on SQLite): what is read here stays true until the insert.
+      const existing = record(q.identity.get({ name: a.name, type: a.type, labels: JSON.stringify(a.labels), core_version: a.coreVersion }));
+      if (existing) return existing;
+      q.insert.run({ id: a.id, name: a.name, type: a.type, core_version: a.coreVersion, labels: JSON.stringify(a.labels), now });
+      return a;
+    },
     touch: (id, at) => void q.touch.run({ id, at }),
   };
 }

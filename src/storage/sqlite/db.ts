@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { PrefectliteError, errorMessage } from "../../core/errors.ts";
-import { migrate } from "./migrate.ts";
+import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrate.ts";
 
 export type { Database };
 
@@ -36,7 +36,7 @@ export function databaseBusyError(): PrefectliteError {
  * process crash; the last commits may be lost on power loss), foreign keys, a busy timeout so
  * several processes can share the file, and the schema migrated.
  */
-export function openDatabase(path: string): Database {
+export function openDatabase(path: string, options: { migrate?: boolean } = {}): Database {
   let db: Database;
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -49,7 +49,8 @@ export function openDatabase(path: string): Database {
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = ON");
   try {
-    migrate(db);
+    if (options.migrate === false) refuseIfBehind(db);
+    else migrate(db);
   } catch (e) {
     db.close();
     throw e;
@@ -58,5 +59,28 @@ export function openDatabase(path: string): Database {
   // they cost a pwrite per page each write touches, ~40 per flow run created. Set after the
   // migrations, whose index builds on a large database may sort more than fits in memory.
   db.exec("PRAGMA temp_store = MEMORY");
+  return db;
+}
+
+function refuseIfBehind(db: Database): void {
+  const current = schemaVersion(db);
+  if (current < LATEST_SCHEMA_VERSION) {
+    throw new PrefectliteError(
+      "Validation",
+      `the database's schema (${current}) is older than this prefectlite's (${LATEST_SCHEMA_VERSION}): open it once with migrations on to upgrade it`,
+    );
+  }
+  if (current > LATEST_SCHEMA_VERSION) migrate(db); // refuses it, saying why
+}
+
+/** A read-only second connection to a database file (the query engine's), in WAL mode like the writer. */
+export function openReadConnection(path: string): Database {
+  let db: Database;
+  try {
+    db = new Database(path, { readonly: true, strict: true });
+  } catch (e) {
+    throw new PrefectliteError("Unavailable", `cannot open the database ${path}: ${errorMessage(e)}`);
+  }
+  setBusyTimeout(db, DEFAULT_BUSY_TIMEOUT_MS);
   return db;
 }

@@ -1,4 +1,6 @@
 import type { Database } from "bun:sqlite";
+import type { FlowRunRepository, QueueQuery } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText, toJSONText } from "./json.ts";
 import type { FlowRunRecord, NewFlowRun, StateWrite } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
@@ -9,41 +11,6 @@ export const FLOW_RUN_HEARTBEAT_SQL = "UPDATE flow_run SET heartbeat = $at WHERE
 /** The state of one flow run, for the heartbeat thread's cancel watch (its own connection). */
 export const FLOW_RUN_STATE_SQL = "SELECT state FROM flow_run WHERE id = $id";
 
-export interface QueueQuery {
-  /** Due means a (task-run) state start time at or before this. */
-  before: string;
-  /** Only runs whose labels are all among these. */
-  labels: string[];
-  limit: number;
-  /** Also Running runs with a due Scheduled/Retrying task run (default true; claims pass false). */
-  includeRunning?: boolean;
-}
-
-/** Flow runs and their state history. */
-export interface FlowRunRepository {
-  get(id: string): FlowRunRecord | undefined;
-  findByIdempotencyKey(flowId: string, key: string): FlowRunRecord | undefined;
-  /** The run and its first state (history row included). */
-  insert(run: NewFlowRun, now: string): void;
-  /** Versioned write; a stale `expectedVersion` throws VersionConflict. Returns the new version. */
-  writeState(id: string, expectedVersion: number, write: StateWrite): number;
-  /** The stored state write with this id (its flow run and the version it made), if any. */
-  writtenState(writeId: string): { runId: string; version: number } | undefined;
-  /** False when there is no such run. */
-  setHeartbeat(id: string, at: string): boolean;
-  /** Ids of a flow's runs in state Scheduled, ad-hoc or auto-scheduled. */
-  scheduledRunIds(flowId: string, autoScheduled: boolean): string[];
-  delete(ids: readonly string[]): void;
-  /** Up to `limit` ids of a flow's runs (any state), for deleting them a slice at a time. */
-  someRunIds(flowId: string, limit: number): string[];
-  /**
-   * Ready a finished run to run again: these labels, no agent, no end time, and Lazarus's count
-   * back to 0 (the new attempt gets its own rescheduling budget).
-   */
-  prepareRestart(id: string, labels: readonly string[]): void;
-  /** Due Scheduled runs, and Running runs with a due Scheduled/Retrying task run, oldest first. */
-  queue(query: QueueQuery): FlowRunRecord[];
-}
 
 interface FlowRunRow {
   id: string;
@@ -90,7 +57,7 @@ function record(r: FlowRunRow | null): FlowRunRecord | undefined {
 }
 
 
-export function createFlowRunRepository(db: Database): FlowRunRepository {
+export function createFlowRunRepository(db: Database): Synchronous<FlowRunRepository> {
   const states = createRunStateWriter(db, "flow_run");
   const q = {
     get: db.query<FlowRunRow, { id: string }>(`SELECT ${COLUMNS} FROM flow_run WHERE id = $id`),
@@ -124,10 +91,7 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
     ),
   };
 
-  return {
-    get: (id) => record(q.get.get({ id })),
-    findByIdempotencyKey: (flowId, key) => record(q.byKey.get({ flow_id: flowId, key })),
-    insert(run, now) {
+  function insert(run: NewFlowRun, now: string): void {
       const s = run.initialState.state;
       q.insert.run({
         id: run.id,
@@ -148,6 +112,20 @@ export function createFlowRunRepository(db: Database): FlowRunRepository {
         now,
       });
       states.insertHistory(run.id, 1, run.initialState);
+  }
+
+  return {
+    get: (id) => record(q.get.get({ id })),
+    findByIdempotencyKey: (flowId, key) => record(q.byKey.get({ flow_id: flowId, key })),
+    insert,
+    insertIfAbsent(run, now) {
+      // Under the write lock (writers are serial on SQLite): what is read here stays true until the insert.
+      if (run.idempotencyKey !== null) {
+        const existing = q.byKey.get({ flow_id: run.flowId, key: run.idempotencyKey });
+        if (existing) return { id: existing.id, created: false };
+      }
+      insert(run, now);
+      return { id: run.id, created: true };
     },
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
     writtenState: (writeId) => states.written(writeId),

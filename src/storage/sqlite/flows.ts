@@ -1,36 +1,8 @@
 import type { Database } from "bun:sqlite";
+import type { FlowRepository } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText, toJSONText } from "./json.ts";
 import type { EdgeRecord, FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "../records.ts";
-
-/** Flow groups, flows (versions), their tasks and edges. */
-export interface FlowRepository {
-  get(id: string): FlowRecord | undefined;
-  /** The most recently created flow of that name in that project (any version, archived or not). */
-  latestByProjectAndName(projectId: string, name: string): FlowRecord | undefined;
-  /** The highest-version unarchived flow of a group. */
-  newestUnarchived(by: { flowGroupId: string } | { versionGroupId: string }): FlowRecord | undefined;
-  /** The highest-version flow of a group, archived or not. */
-  newest(flowGroupId: string): FlowRecord | undefined;
-  unarchivedIds(flowGroupId: string): string[];
-  maxVersion(flowGroupId: string): number;
-  insert(flow: NewFlow, now: string): void;
-  insertTasks(tasks: NewTask[], now: string): void;
-  insertEdges(edges: NewEdge[], now: string): void;
-  setArchived(id: string, archived: boolean, now: string): void;
-  setScheduleActive(id: string, active: boolean, now: string): void;
-  delete(id: string): void;
-  tasks(flowId: string): TaskRecord[];
-  /** The flow's task graph: which task feeds which (by task id). */
-  edges(flowId: string): EdgeRecord[];
-  findTask(flowId: string, by: { id: string } | { slug: string }): TaskRecord | undefined;
-  /** The flow as it was registered (the JSON of `Flow.serialize()`), parsed; undefined for no such flow. */
-  serializedFlow(id: string): unknown;
-
-  getGroup(id: string): FlowGroupRecord | undefined;
-  getGroupByName(name: string): FlowGroupRecord | undefined;
-  insertGroup(group: FlowGroupRecord, now: string): void;
-  updateGroup(id: string, patch: Partial<Pick<FlowGroupRecord, "settings" | "labels" | "defaultParameters">>, now: string): void;
-}
 
 interface FlowRow {
   id: string;
@@ -124,7 +96,7 @@ class BoundedCache<V> {
   }
 }
 
-export function createFlowRepository(db: Database): FlowRepository {
+export function createFlowRepository(db: Database): Synchronous<FlowRepository> {
   const q = {
     get: db.query<FlowRow, { id: string }>(`SELECT ${FLOW_COLUMNS} FROM flow WHERE id = $id`),
     serializedFlow: db.query<{ serialized_flow: string | null }, { id: string }>("SELECT serialized_flow FROM flow WHERE id = $id"),
@@ -216,6 +188,19 @@ export function createFlowRepository(db: Database): FlowRepository {
     // schedule are each caller's own.
     immutable.set(id, deepFreeze({ ...record, schedule: null }));
     return record;
+  }
+
+  function insertGroup(g: FlowGroupRecord, now: string): void {
+    q.insertGroup.run({
+      id: g.id,
+      name: g.name,
+      labels: toJSONText(g.labels),
+      schedule: toJSONText(g.schedule),
+      settings: JSON.stringify(g.settings),
+      default_parameters: JSON.stringify(g.defaultParameters),
+      run_config: toJSONText(g.runConfig),
+      now,
+    });
   }
 
   return {
@@ -311,17 +296,13 @@ export function createFlowRepository(db: Database): FlowRepository {
       undefined,
     getGroup: (id) => groupRecord(q.getGroup.get({ id })),
     getGroupByName: (name) => groupRecord(q.getGroupByName.get({ name })),
-    insertGroup(g, now) {
-      q.insertGroup.run({
-        id: g.id,
-        name: g.name,
-        labels: toJSONText(g.labels),
-        schedule: toJSONText(g.schedule),
-        settings: JSON.stringify(g.settings),
-        default_parameters: JSON.stringify(g.defaultParameters),
-        run_config: toJSONText(g.runConfig),
-        now,
-      });
+    insertGroup: (g, now) => insertGroup(g, now),
+    insertGroupIfAbsent(g, now) {
+      // Under the write lock (writers are serial on SQLite): what is read here stays true until the insert.
+      const existing = groupRecord(q.getGroupByName.get({ name: g.name }));
+      if (existing) return existing;
+      insertGroup(g, now);
+      return g;
     },
     updateGroup(id, patch, now) {
       if (patch.settings !== undefined) q.setGroupSettings.run({ id, value: JSON.stringify(patch.settings), now });

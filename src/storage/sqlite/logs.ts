@@ -1,18 +1,11 @@
 import type { Database } from "bun:sqlite";
+import type { LogRepository } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import { toJSONText } from "./json.ts";
 import type { NewLog } from "../records.ts";
 
-export interface LogRepository {
-  /**
-   * Insert the logs whose flow run (and task run, when given, of that flow run) exist; the
-   * others are skipped, and so is a line whose id is stored already (a writer's retry of a
-   * write whose answer it lost: the id is the writer's own). Returns how many were written. Call it inside a transaction (the checks
-   * and the inserts must see the same runs).
-   */
-  insertValid(logs: NewLog[], now: string): number;
-}
 
-export function createLogRepository(db: Database): LogRepository {
+export function createLogRepository(db: Database): Synchronous<LogRepository> {
   const insert = db.query(
     `INSERT INTO log (id, flow_run_id, task_run_id, timestamp, name, level, message, info, created)
      VALUES ($id, $flow_run_id, $task_run_id, $timestamp, $name, $level, $message, $info, $now)

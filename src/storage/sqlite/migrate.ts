@@ -1,8 +1,9 @@
 import type { Database } from "bun:sqlite";
-import { PrefectliteError } from "../../core/errors.ts";
+import { PrefectliteError, errorMessage } from "../../core/errors.ts";
 import * as m0001 from "./migrations/0001-initial.ts";
 import * as m0002 from "./migrations/0002-leaner-run-indexes.ts";
 import * as m0003 from "./migrations/0003-partial-task-run-state-index.ts";
+import * as m0004 from "./migrations/0004-unique-flow-version.ts";
 
 interface Migration {
   version: number;
@@ -17,13 +18,19 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", sql: m0001.sql },
   { version: 2, name: "leaner run indexes", sql: m0002.sql, foreignKeysOff: m0002.foreignKeysOff },
   { version: 3, name: "partial task-run state indexes", sql: m0003.sql },
+  { version: 4, name: "unique flow versions", sql: m0004.sql },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
+/** The number of migrations applied to the database. */
+export function schemaVersion(db: Database): number {
+  return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
 /** Bring the schema up to date; a database written by a newer prefectlite is refused. */
 export function migrate(db: Database): void {
-  const current = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  const current = schemaVersion(db);
   if (current > LATEST_SCHEMA_VERSION) {
     throw new PrefectliteError(
       "Validation",
@@ -43,6 +50,9 @@ export function migrate(db: Database): void {
         }
         db.exec(`PRAGMA user_version = ${m.version}`);
       }).immediate();
+    } catch (e) {
+      if (e instanceof PrefectliteError) throw e;
+      throw new PrefectliteError("Internal", `migration ${m.version} (${m.name}) failed: ${errorMessage(e)}; the database is left as it was`);
     } finally {
       if (m.foreignKeysOff && foreignKeys) db.exec("PRAGMA foreign_keys = ON");
     }

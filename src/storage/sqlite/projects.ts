@@ -1,21 +1,26 @@
 import type { Database } from "bun:sqlite";
+import type { ProjectRepository } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import type { ProjectRecord } from "../records.ts";
 
-export interface ProjectRepository {
-  get(id: string): ProjectRecord | undefined;
-  findByName(name: string): ProjectRecord | undefined;
-  insert(project: ProjectRecord, now: string): void;
-}
 
-export function createProjectRepository(db: Database): ProjectRepository {
+export function createProjectRepository(db: Database): Synchronous<ProjectRepository> {
   const byId = db.query<ProjectRecord, { id: string }>("SELECT id, name, description FROM project WHERE id = $id");
   const byName = db.query<ProjectRecord, { name: string }>("SELECT id, name, description FROM project WHERE name = $name");
   const insert = db.query(
     "INSERT INTO project (id, name, description, created, updated) VALUES ($id, $name, $description, $now, $now)",
   );
+  const insertIfAbsent = db.query(
+    `INSERT INTO project (id, name, description, created, updated) VALUES ($id, $name, $description, $now, $now)
+     ON CONFLICT (name) DO NOTHING`,
+  );
   return {
     get: (id) => byId.get({ id }) ?? undefined,
     findByName: (name) => byName.get({ name }) ?? undefined,
     insert: (p, now) => void insert.run({ id: p.id, name: p.name, description: p.description, now }),
+    insertIfAbsent(p, now) {
+      insertIfAbsent.run({ id: p.id, name: p.name, description: p.description, now });
+      return byName.get({ name: p.name }) ?? p;
+    },
   };
 }

@@ -1,4 +1,6 @@
 import type { Database } from "bun:sqlite";
+import type { SafeguardRepository, StaleFlowRun, ZombieTaskRun } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import type { StateType } from "../../core/state.ts";
 
 /**
@@ -7,43 +9,6 @@ import type { StateType } from "../../core/state.ts";
  * (`heartbeat_enabled`, `lazarus_enabled`); a missing switch counts as on.
  */
 
-/** A Running task run of a flow run that has stopped beating. */
-export interface ZombieTaskRun {
-  id: string;
-  flowRunId: string;
-  flowRunState: StateType;
-  taskSlug: string;
-  version: number;
-  maxRetries: number;
-  retryDelayMs: number;
-  /** How many times it has entered Running (its attempts so far, the lost one included). */
-  attempts: number;
-}
-
-/** A flow run the zombie killer or Lazarus may act on. */
-export interface StaleFlowRun {
-  id: string;
-  version: number;
-  state: StateType;
-  timesResurrected: number;
-}
-
-export interface SafeguardRepository {
-  /** Running task runs of Running/Submitted flow runs silent since before `cutoff`, heartbeats on. */
-  zombieTaskRuns(cutoff: string, limit: number): ZombieTaskRun[];
-  /** Cancelling flow runs silent since before `cutoff`, heartbeats on. */
-  silentCancellingRuns(cutoff: string, limit: number): StaleFlowRun[];
-  /**
-   * Submitted/Running flow runs silent since before `cutoff`, with no task run Running, whose
-   * flow group has neither heartbeats nor Lazarus switched off; least recently updated first.
-   */
-  lazarusCandidates(cutoff: string, limit: number): StaleFlowRun[];
-  /** The run as Lazarus sees it now (inside the caller's transaction). */
-  staleRun(id: string): StaleFlowRun | undefined;
-  incrementTimesResurrected(id: string): void;
-  /** Replace the run's labels (Lazarus dropping an agentless run's label to hand it to agents). */
-  setLabels(id: string, labels: readonly string[]): void;
-}
 
 const SWITCH_ON = (name: string) => `COALESCE(json_extract(g.settings, '$.${name}'), 1) != 0`;
 const LAST_SIGN_OF_LIFE = "COALESCE(fr.heartbeat, fr.state_timestamp)";
@@ -74,7 +39,7 @@ const stale = (r: StaleRow): StaleFlowRun => ({
   timesResurrected: r.times_resurrected,
 });
 
-export function createSafeguardRepository(db: Database): SafeguardRepository {
+export function createSafeguardRepository(db: Database): Synchronous<SafeguardRepository> {
   const q = {
     zombies: db.query<ZombieRow, { cutoff: string; limit: number }>(
       `SELECT tr.id, tr.flow_run_id, fr.state AS flow_run_state, tr.task_slug, tr.version, t.max_retries, t.retry_delay_ms,

@@ -1,31 +1,12 @@
 import type { Database } from "bun:sqlite";
+import type { ActiveSchedule, ScheduleRepository } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import type { SerializedSchedule } from "../../core/schedule/schedule.ts";
 import { toJSONText } from "./json.ts";
 import { WAITING_STATES, WAITING_STATES_SQL } from "../waiting-states.ts";
 
-/** An active, unarchived flow with a schedule (its own or its group's), and how many runs it has ahead. */
-export interface ActiveSchedule {
-  flowId: string;
-  /** Auto-scheduled runs of the flow starting after `now` (any state). */
-  upcoming: number;
-}
 
-/** What the scheduler asks of storage: cheap summaries, so a pass over 1,000 schedules costs little. */
-export interface ScheduleRepository {
-  /** Every active, unarchived flow that has a schedule, with its count of upcoming auto-scheduled runs. */
-  active(now: string): ActiveSchedule[];
-  /** The latest scheduled start of a flow's auto-scheduled runs, or undefined. */
-  lastAutoScheduledStart(flowId: string): string | undefined;
-  /**
-   * The earliest start time strictly after `after` of a flow run waiting to start (Scheduled,
-   * Queued or Retrying), or of a waiting task run of a Running flow run.
-   */
-  nextDueAfter(after: string): string | undefined;
-  setGroupSchedule(flowGroupId: string, schedule: SerializedSchedule | null, now: string): void;
-}
-
-
-export function createScheduleRepository(db: Database): ScheduleRepository {
+export function createScheduleRepository(db: Database): Synchronous<ScheduleRepository> {
   const q = {
     active: db.query<{ flow_id: string; upcoming: number }, { now: string }>(
       `SELECT f.id AS flow_id,

@@ -1,32 +1,9 @@
 import type { Database } from "bun:sqlite";
+import type { TaskRunRepository } from "../store.ts";
+import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
 import type { NewTaskRun, StateWrite, TaskRunRecord, TaskRunWriteView } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
-
-/** Task runs and their state history. */
-export interface TaskRunRepository {
-  get(id: string): TaskRunRecord | undefined;
-  /** What a state write checks (no JSON parsed): id, flow run, task slug, version, state. */
-  getForWrite(id: string): TaskRunWriteView | undefined;
-  /** A task run by its task's slug (unique within its flow) and map index. */
-  find(flowRunId: string, taskSlug: string, mapIndex: number): TaskRunRecord | undefined;
-  /** Insert the task runs that do not exist yet (by flow run, task, map index); returns how many were new. */
-  insertMissing(runs: readonly NewTaskRun[], now: string): number;
-  /** Task runs of a task with map index in [from, to), by map index. */
-  range(flowRunId: string, taskSlug: string, from: number, to: number): TaskRunRecord[];
-  /** Every task run of a flow run, by task slug and map index. */
-  ofFlowRun(flowRunId: string): TaskRunRecord[];
-  /** Forget when these task runs started and ended (they are about to run again). */
-  clearTimes(ids: readonly string[]): void;
-  /** Task runs of a flow run not in a finished state. */
-  unfinished(flowRunId: string): TaskRunRecord[];
-  writeState(id: string, expectedVersion: number, write: StateWrite): number;
-  /** States one after another from `expectedVersion` (a history row each, one UPDATE); returns the new version. */
-  writeStates(id: string, expectedVersion: number, writes: readonly StateWrite[]): number;
-  /** The stored state write with this id (its task run and the version it made), if any. */
-  writtenState(writeId: string): { runId: string; version: number } | undefined;
-  setHeartbeat(id: string, at: string): boolean;
-}
 
 interface TaskRunRow {
   id: string;
@@ -56,7 +33,7 @@ function record(r: TaskRunRow | null): TaskRunRecord | undefined {
   };
 }
 
-export function createTaskRunRepository(db: Database): TaskRunRepository {
+export function createTaskRunRepository(db: Database): Synchronous<TaskRunRepository> {
   const states = createRunStateWriter(db, "task_run");
   const q = {
     get: db.query<TaskRunRow, { id: string }>(`SELECT ${COLUMNS} FROM task_run WHERE id = $id`),

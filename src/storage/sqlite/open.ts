@@ -1,0 +1,74 @@
+import type { Database } from "bun:sqlite";
+import { settings } from "../../settings.ts";
+import type { OpenStorageOptions, ReadQueries, Storage } from "../open.ts";
+import { createQueryEngine, type QueryEngine } from "../query.ts";
+import { startBackgroundCheckpoints } from "./checkpoints.ts";
+import { openDatabase, openReadConnection, SERVE_BUSY_TIMEOUT_MS, setBusyTimeout } from "./db.ts";
+import { createSqliteStore } from "./store.ts";
+import type { WriteQueue } from "./write-queue.ts";
+
+/**
+ * A SQLite database file (or ":memory:") as Storage: the writer connection with its store and
+ * write queue, WAL checkpoints off the write path, and the read side on a second, read-only
+ * connection (it sees only committed data and never waits for the write queue).
+ *
+ * role "server" (serve): a short busy timeout, and a busy write lock is waited out
+ * asynchronously (PREFECTLITE_DATABASE_BUSY_WAIT_SECONDS); "command": the connection's long busy
+ * timeout, then the write fails Unavailable.
+ */
+export async function openSqliteStorage(path: string, options: OpenStorageOptions = {}): Promise<Storage> {
+  const db = openDatabase(path, { migrate: options.migrate });
+  const server = options.role === "server";
+  if (server) setBusyTimeout(db, SERVE_BUSY_TIMEOUT_MS);
+  const memory = path === ":memory:";
+  const checkpoints = memory ? undefined : startBackgroundCheckpoints(db, path);
+  const store = createSqliteStore(db, { busyWaitMs: server ? settings.databaseBusyWaitSeconds() * 1000 : 0 });
+  let reader: Database | undefined;
+  try {
+    reader = memory ? undefined : openReadConnection(path);
+  } catch (e) {
+    checkpoints?.stop();
+    db.close();
+    throw e;
+  }
+  const query = promisedQueries(createQueryEngine(reader ?? db), reader ? undefined : store.writes);
+  let closed = false;
+  return {
+    dialect: "sqlite",
+    description: memory ? "sqlite::memory:" : path,
+    store,
+    query,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await store.writes.close();
+      checkpoints?.stop();
+      reader?.close();
+      db.close();
+    },
+  };
+}
+
+/**
+ * The query engine's reads as promises. On the writer's connection (":memory:"), a read waits
+ * while a group's transaction is open, so that it never sees writes that may yet roll back.
+ */
+function promisedQueries(engine: QueryEngine, writes: WriteQueue | undefined): ReadQueries {
+  const read = <A extends unknown[], R>(method: (...args: A) => R) => (...args: A): Promise<R> => {
+    if (writes?.busy) return writes.idle().then(() => method(...args));
+    try {
+      return Promise.resolve(method(...args));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  return {
+    select: read(engine.select),
+    byPk: read(engine.byPk),
+    count: read(engine.count),
+    selectRelated: read(engine.selectRelated),
+    countRelated: read(engine.countRelated),
+    check: engine.check,
+    queryPlan: read(engine.queryPlan),
+  };
+}
