@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { SQL } from "bun";
+import type { SQL, TransactionSQL } from "bun";
 import { isRetryableTransactionError } from "./connection.ts";
 
 /**
@@ -14,8 +14,8 @@ export interface Session {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Run `fn` outside any transaction of the caller (its statements use the pool). */
   outside<T>(fn: () => Promise<T>): Promise<T>;
-  /** Run `fn` with `tx` as its transaction (for work done on a transaction this module did not open). */
-  within<T>(tx: SQL.TransactionSQL, fn: () => Promise<T>): Promise<T>;
+  /** A runner of functions in the caller's present context (its transaction, or none), for use elsewhere. */
+  capture(): <T>(fn: () => Promise<T>) => Promise<T>;
   /** The client statements run on now (the transaction's, or the pool). */
   client(): SQL;
 }
@@ -24,7 +24,7 @@ export interface Session {
 export const TRANSACTION_RETRIES = 3;
 
 interface Context {
-  sql: SQL.TransactionSQL;
+  sql: TransactionSQL;
   /** Savepoints of one transaction run one after another (one connection, one open savepoint chain). */
   savepoints: Promise<unknown>;
 }
@@ -35,7 +35,7 @@ export function createSession(pool: SQL): Session {
 
   async function savepoint<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
     const run = () =>
-      ctx.sql.savepoint(async (sp) => als.run({ sql: sp, savepoints: Promise.resolve() }, fn)) as Promise<T>;
+      ctx.sql.savepoint(async (sp: TransactionSQL) => als.run({ sql: sp, savepoints: Promise.resolve() }, fn)) as Promise<T>;
     const turn = ctx.savepoints.then(run, run);
     ctx.savepoints = turn.catch(() => undefined);
     return turn;
@@ -58,7 +58,10 @@ export function createSession(pool: SQL): Session {
     inTransaction: () => als.getStore() !== undefined,
     transaction,
     outside: (fn) => als.run(undefined, fn),
-    within: (tx, fn) => als.run({ sql: tx, savepoints: Promise.resolve() }, fn),
+    capture() {
+      const ctx = als.getStore();
+      return (fn) => als.run(ctx, fn);
+    },
     client,
   };
 }
