@@ -91,17 +91,18 @@ function insertStatement(conflict = ""): string {
 
 const LABELS_FIT = "fr.labels <@ $2::text::jsonb";
 
+// The claim's form reads the partial index flow_run_due (state_start_time, id) in order and
+// stops at the limit; the Running branch (due task runs) cannot use it, so it is a second form.
+export const CLAIM_QUEUE_SQL = `SELECT ${FR_COLUMNS} FROM flow_run fr
+  WHERE fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1 AND ${LABELS_FIT}
+  ORDER BY fr.state_start_time, fr.id LIMIT $3`;
+
 export function createFlowRunRepository(db: Session): FlowRunRepository {
   const states = createRunStateWriter(db, "flow_run");
   const many = async (text: string, values: unknown[]) => (await db.query<FlowRunRow>(text, values)).map(record);
   const byKey = async (flowId: string, key: string) =>
     isUuid(flowId) ? (await many(`SELECT ${COLUMNS} FROM flow_run WHERE flow_id = $1 AND idempotency_key = $2`, [flowId, key]))[0] : undefined;
 
-  // The claim's form reads the partial index flow_run_due (state_start_time, id) in order and
-  // stops at the limit; the Running branch (due task runs) cannot use it, so it is a second form.
-  const QUEUE_WAITING = `SELECT ${FR_COLUMNS} FROM flow_run fr
-    WHERE fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1 AND ${LABELS_FIT}
-    ORDER BY fr.state_start_time, fr.id LIMIT $3`;
   const QUEUE_ALL = `SELECT ${FR_COLUMNS} FROM flow_run fr
     WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1)
        OR (fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
@@ -159,7 +160,7 @@ export function createFlowRunRepository(db: Session): FlowRunRepository {
       return (await db.query<{ id: string }>("SELECT id FROM flow_run WHERE flow_id = $1 LIMIT $2", [flowId, limit])).map((r) => r.id);
     },
     queue: ({ before, labels, limit, includeRunning, claim }) => {
-      const text = includeRunning === false ? QUEUE_WAITING : QUEUE_ALL;
+      const text = includeRunning === false ? CLAIM_QUEUE_SQL : QUEUE_ALL;
       // Outside a transaction a lock would end with its statement: claim means nothing there.
       const locked = claim === true && db.inTransaction() ? text + CLAIM : text;
       return many(locked, [before, JSON.stringify(labels), limit]);
