@@ -1,5 +1,5 @@
 import type { Database } from "../storage/db.ts";
-import { createQueryEngine, type Row, type SelectArgs } from "../storage/query.ts";
+import { createSyncQueryEngine, type Row, type SelectArgs } from "../storage/query.ts";
 import { OPERATORS } from "../storage/query-where.ts";
 import { isTableName, TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "../storage/tables.ts";
 
@@ -41,7 +41,7 @@ export const COMPARISON_OPERATORS: Readonly<Record<ColumnType, readonly string[]
 export const TABLE_DECLARATIONS: Readonly<Record<TableName, TableDeclaration>> = TABLES;
 
 export function createReadModel(db: Database): ReadModel {
-  const engine = createQueryEngine(db);
+  const engine = createSyncQueryEngine(db);
   return {
     select: (table, args, columns) => engine.select(table, args, columns),
     byPk: (table, id, columns) => engine.byPk(table, id, columns),

@@ -1,13 +1,16 @@
 import { validationError } from "../core/errors.ts";
 import { settings } from "../settings.ts";
+import { isUuid, SQLITE, type Dialect, type SQLValue } from "./query-dialect.ts";
 import { TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "./tables.ts";
 
 /**
- * Hasura-style `where` and `order_by` arguments compiled to SQLite over the declared tables.
- * Identifiers come only from TABLES (and are quoted); every value is a bound parameter.
+ * Hasura-style `where` and `order_by` arguments compiled to SQL over the declared tables, in
+ * the builder's dialect (SQLite or PostgreSQL: query-dialect.ts). Identifiers come only from
+ * TABLES (and are quoted); every value is a bound parameter.
  */
 
-export type SQLValue = string | number | null;
+export type { SQLValue };
+export { likeToGlob } from "./query-dialect.ts";
 
 /** Facts about the live schema the compiler needs beyond the declaration. */
 export interface SchemaFacts {
@@ -15,16 +18,31 @@ export interface SchemaFacts {
   notNull(table: TableName, column: string): boolean;
 }
 
-/** Where compiled SQL goes: parameters are appended in the order their `?` appear. */
+/**
+ * Where compiled SQL goes. Parameters are bound through `param`, which returns the placeholder
+ * to write; SQL text must be assembled in the order its parameters were bound (SQLite's `?`).
+ */
 export interface SQLBuilder {
-  params: SQLValue[];
+  readonly dialect: Dialect;
+  readonly params: SQLValue[];
+  /** Bind a value; returns its placeholder (`?` or `$n`). */
+  param(value: SQLValue): string;
   /** A fresh table alias (t1, t2, …) for a subquery. */
   alias(): string;
 }
 
-export function newBuilder(): SQLBuilder {
+export function newBuilder(dialect: Dialect = SQLITE): SQLBuilder {
   let n = 0;
-  return { params: [], alias: () => `t${++n}` };
+  const params: SQLValue[] = [];
+  return {
+    dialect,
+    params,
+    param(value) {
+      params.push(value);
+      return dialect.placeholder(params.length);
+    },
+    alias: () => `t${++n}`,
+  };
 }
 
 export const quote = (identifier: string): string => `"${identifier}"`;
@@ -52,8 +70,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // Values
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A timestamp as stored (ISO-8601 UTC with milliseconds, so text order is time order). */
 export function normalizeTimestamp(value: unknown, where: string): string {
   const date = value instanceof Date ? value : typeof value === "string" ? new Date(value) : undefined;
@@ -61,11 +77,11 @@ export function normalizeTimestamp(value: unknown, where: string): string {
   return date.toISOString();
 }
 
-/** A value of the column's type as bound to SQLite. */
-export function encodeValue(type: ColumnType, value: unknown, where: string): SQLValue {
+/** A value of the column's type as bound in the dialect (a boolean: 0/1 on SQLite). */
+export function encodeValue(dialect: Dialect, type: ColumnType, value: unknown, where: string): string | number | boolean {
   switch (type) {
     case "uuid":
-      if (typeof value !== "string" || !UUID.test(value)) throw validationError(`${where}: expected a UUID, got ${JSON.stringify(value)}`);
+      if (!isUuid(value)) throw validationError(`${where}: expected a UUID, got ${JSON.stringify(value)}`);
       return value.toLowerCase();
     case "string":
       if (typeof value !== "string") throw validationError(`${where}: expected a string, got ${JSON.stringify(value)}`);
@@ -75,26 +91,12 @@ export function encodeValue(type: ColumnType, value: unknown, where: string): SQ
       return value;
     case "boolean":
       if (typeof value !== "boolean") throw validationError(`${where}: expected a boolean, got ${JSON.stringify(value)}`);
-      return value ? 1 : 0;
+      return dialect.bool(value) as number | boolean;
     case "timestamp":
       return normalizeTimestamp(value, where);
     case "json":
       return JSON.stringify(value);
   }
-}
-
-/** A LIKE pattern (`%`, `_`, backslash escapes) as a case-sensitive GLOB pattern. */
-export function likeToGlob(pattern: string): string {
-  const literal = (ch: string) => (ch === "*" || ch === "?" || ch === "[" ? `[${ch}]` : ch);
-  let out = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === "\\" && i + 1 < pattern.length) out += literal(pattern[++i]!);
-    else if (ch === "%") out += "*";
-    else if (ch === "_") out += "?";
-    else out += literal(ch);
-  }
-  return out;
 }
 
 /**
@@ -148,49 +150,30 @@ function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comp
     if (jsonNestsDeeperThan(value, maxJsonDepth)) {
       throw validationError(`${at}: the value nests deeper than ${maxJsonDepth} levels (PREFECTLITE_MAX_JSON_DEPTH)`);
     }
+    const dialect = b.dialect;
     if (op === "_in" || op === "_nin") {
       if (!Array.isArray(value)) throw validationError(`${at}: expected a list`);
-      const encoded = value.map((v, i) => encodeValue(type, v, `${at}[${i}]`));
-      b.params.push(JSON.stringify(encoded));
-      parts.push(`${column} ${op === "_in" ? "IN" : "NOT IN"} (SELECT value FROM json_each(?))`);
+      const encoded = value.map((v, i) => encodeValue(dialect, type, v, `${at}[${i}]`)) as (string | number)[];
+      const list = dialect.inList(type, encoded);
+      parts.push(list.condition(column, b.param(list.value), op === "_nin"));
     } else if (op === "_contains") {
-      b.params.push(JSON.stringify(value));
-      parts.push(jsonContains(column, Array.isArray(value)));
+      parts.push(dialect.jsonContains(column, b.param(JSON.stringify(value)), Array.isArray(value)));
     } else if (TEXT_OPERATORS.includes(op)) {
       if (typeof value !== "string") throw validationError(`${at}: expected a string pattern`);
-      const negate = op === "_nlike" || op === "_nilike" ? "NOT " : "";
-      if (op === "_like" || op === "_nlike") {
-        b.params.push(likeToGlob(value));
-        parts.push(`${column} ${negate}GLOB ?`);
-      } else {
-        b.params.push(value);
-        parts.push(`${column} ${negate}LIKE ? ESCAPE '\\'`);
-      }
+      const negate = op === "_nlike" || op === "_nilike";
+      const match = op === "_like" || op === "_nlike" ? dialect.like(value, negate) : dialect.ilike(value, negate);
+      parts.push(match.condition(column, b.param(match.value)));
     } else if (type === "json") {
-      b.params.push(encodeValue(type, value, at));
-      parts.push(`json(${column}) ${COMPARISONS[op]} json(?)`);
+      parts.push(dialect.jsonCompare(column, b.param(encodeValue(dialect, type, value, at)), COMPARISONS[op] as "=" | "<>"));
     } else {
-      b.params.push(encodeValue(type, value, at));
-      parts.push(`${column} ${COMPARISONS[op]} ?`);
+      parts.push(`${column} ${COMPARISONS[op]} ${b.param(encodeValue(dialect, type, value, at))}`);
     }
   }
-  return joinAnd(parts);
+  return joinAnd(b.dialect, parts);
 }
 
-/**
- * JSON containment: every element of a given array is an element of the column's array; every
- * key of a given object has an equal value in the column's object.
- */
-function jsonContains(column: string, isArray: boolean): string {
-  const match = isArray ? "" : "c.key = v.key AND ";
-  return (
-    `(json_type(${column}) = '${isArray ? "array" : "object"}' AND NOT EXISTS (SELECT 1 FROM json_each(?) v ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM json_each(${column}) c WHERE ${match}c.type = v.type AND c.value IS v.value)))`
-  );
-}
-
-function joinAnd(parts: string[]): string {
-  if (parts.length === 0) return "1";
+function joinAnd(dialect: Dialect, parts: string[]): string {
+  if (parts.length === 0) return dialect.trueCondition;
   return parts.length === 1 ? parts[0]! : parts.map((p) => `(${p})`).join(" AND ");
 }
 
@@ -240,7 +223,8 @@ function countCondition(budget: WhereBudget, path: string): void {
 }
 
 function compileExp(b: SQLBuilder, budget: WhereBudget, scope: WhereScope, exp: unknown, path: string): string {
-  if (exp === null || exp === undefined) return "1";
+  const { trueCondition, falseCondition } = b.dialect;
+  if (exp === null || exp === undefined) return trueCondition;
   if (!isObject(exp)) throw validationError(`${path}: expected an object`);
   if (scope.depth > budget.maxDepth) {
     throw validationError(`${path}: the where nests deeper than ${budget.maxDepth} levels (PREFECTLITE_MAX_JSON_DEPTH): flatten the _and/_or/_not`);
@@ -254,7 +238,7 @@ function compileExp(b: SQLBuilder, budget: WhereBudget, scope: WhereScope, exp: 
     if (key === "_and" || key === "_or") {
       const list = Array.isArray(value) ? value : [value];
       const items = list.map((item, i) => compileExp(b, budget, nested({}), item, `${at}[${i}]`));
-      if (items.length === 0) parts.push(key === "_and" ? "1" : "0");
+      if (items.length === 0) parts.push(key === "_and" ? trueCondition : falseCondition);
       else parts.push(joinBalanced(items, key === "_and" ? "AND" : "OR"));
       continue;
     }
@@ -288,10 +272,15 @@ function compileExp(b: SQLBuilder, budget: WhereBudget, scope: WhereScope, exp: 
     const condition = compileExp(b, budget, nested({ table: relation.table, alias: inner, relations: scope.relations + 1, upFrom }), value, at);
     parts.push(
       `EXISTS (SELECT 1 FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)}` +
-        (condition === "1" ? ")" : ` AND (${condition}))`),
+        (condition === trueCondition ? ")" : ` AND (${condition}))`),
     );
   }
-  return joinAnd(parts);
+  return joinAnd(b.dialect, parts);
+}
+
+/** Whether a compiled where is the dialect's "no condition". */
+export function isTrue(b: SQLBuilder, condition: string): boolean {
+  return condition === b.dialect.trueCondition;
 }
 
 /**
@@ -317,12 +306,10 @@ const DIRECTIONS: Record<string, { dir: "ASC" | "DESC"; nulls: "FIRST" | "LAST" 
   desc_nulls_last: { dir: "DESC", nulls: "LAST" },
 };
 
-/** SQLite's own placement of NULLs (smallest): no NULLS clause needed. */
-const SQLITE_NULLS = { ASC: "FIRST", DESC: "LAST" } as const;
-
 /**
  * `order_by` (an object or a list of them) as ORDER BY terms. Nulls are placed as in
- * PostgreSQL (last ascending, first descending) unless a `_nulls_*` direction says otherwise.
+ * PostgreSQL (last ascending, first descending) unless a `_nulls_*` direction says otherwise;
+ * a NULLS clause is written only where the dialect's own placement differs.
  * Object relations order by a correlated subquery; array relations cannot order.
  */
 export function compileOrderBy(facts: SchemaFacts, b: SQLBuilder, table: TableName, alias: string, orderBy: unknown): string[] {
@@ -361,7 +348,7 @@ function orderTerms(facts: SchemaFacts, b: SQLBuilder, scope: OrderScope, bounds
         throw validationError(`${at}: order_by has more than ${bounds.maxTerms} terms (PREFECTLITE_MAX_ORDER_BY_TERMS): order by fewer columns`);
       }
       const mayBeNull = scope.relations > 0 || !facts.notNull(table, key);
-      const nulls = mayBeNull && SQLITE_NULLS[direction.dir] !== direction.nulls ? ` NULLS ${direction.nulls}` : "";
+      const nulls = mayBeNull && b.dialect.nullsByDefault[direction.dir] !== direction.nulls ? ` NULLS ${direction.nulls}` : "";
       terms.push(`${wrap(`${alias}.${quote(key)}`)} ${direction.dir}${nulls}`);
       continue;
     }
