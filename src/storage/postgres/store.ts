@@ -1,6 +1,6 @@
 import type { SQL } from "bun";
-import { PrefectliteError } from "../../core/errors.ts";
-import type { OpenStorageOptions, ReadQueries, Storage } from "../open.ts";
+import type { OpenStorageOptions, Storage } from "../open.ts";
+import { createPostgresQueryEngine } from "../query.ts";
 import type { LoopName, Store } from "../store.ts";
 import { createAgentRepository } from "./agents.ts";
 import { connectPostgres } from "./connection.ts";
@@ -75,18 +75,6 @@ export function createPostgresStore(pool: SQL): PostgresStore {
   };
 }
 
-/**
- * The read side until the PostgreSQL query engine exists: every read fails with one clear line
- * (GraphQL queries and the UI need it; the write API and the loops do not).
- */
-function missingReadSide(): ReadQueries {
-  const fail = () => {
-    throw new PrefectliteError("Unavailable", "queries (GraphQL reads, the UI) are not available on PostgreSQL yet");
-  };
-  const reject = async (): Promise<never> => fail();
-  return { select: reject, byPk: reject, count: reject, selectRelated: reject, countRelated: reject, check: fail, queryPlan: reject };
-}
-
 /** Open a postgres:// URL as Storage: migrated (or, with migrate: false, refused when behind). */
 export async function openPostgresStorage(url: string, options: OpenStorageOptions = {}): Promise<Storage> {
   const { sql, target } = await connectPostgres(url);
@@ -103,7 +91,7 @@ export async function openPostgresStorage(url: string, options: OpenStorageOptio
     dialect: "postgres",
     description: target.description,
     store,
-    query: missingReadSide(),
+    query: createPostgresQueryEngine(sql),
     async close() {
       if (closed) return;
       closed = true;

@@ -172,6 +172,12 @@ describePostgres("PostgreSQL store", () => {
       }
     });
 
+    test("the read side is the PostgreSQL query engine on the same pool", async () => {
+      const row = await storage.query.byPk("project", projectId);
+      expect(row).toMatchObject({ id: projectId, name: "default" });
+      expect(await storage.query.count("project", { name: { _eq: "default" } })).toBe(1);
+    });
+
     test("an unreachable server is Unavailable, in one line", async () => {
       await expect(openPostgresStorage("postgres://nobody@127.0.0.1:1/none")).rejects.toMatchObject({ code: "Unavailable" });
     });
