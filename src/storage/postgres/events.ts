@@ -87,7 +87,7 @@ export function createEvents(pool: SQL, db: Session): Store["events"] & { close(
       let payload = JSON.stringify({ at: hint.at, labels: hint.labels });
       // Too many labels to send: an empty list, which every agent's labels cover (a spare wake-up, never a missed one).
       if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) payload = JSON.stringify({ at: hint.at, labels: [] });
-      await db.client().notify(RUNS_CHANNEL, payload);
+      await db.query("SELECT pg_notify($1, $2)", [RUNS_CHANNEL, payload]);
     },
     subscribe(listener, onReady) {
       const s: Subscriber = { listener, onReady };

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SQL, TransactionSQL } from "bun";
-import { isRetryableTransactionError } from "./connection.ts";
+import { PrefectliteError, errorMessage } from "../../core/errors.ts";
+import { isRetryableTransactionError, sqlState } from "./connection.ts";
 
 /**
  * Where a repository's statement runs: the transaction (or savepoint) the caller is inside,
@@ -22,6 +23,31 @@ export interface Session {
 
 /** Retries of a whole transaction after a serialization failure or a deadlock. */
 export const TRANSACTION_RETRIES = 3;
+
+const CONNECTION_CODES = new Set([
+  "ERR_POSTGRES_CONNECTION_CLOSED",
+  "ERR_POSTGRES_CONNECTION_REFUSED",
+  "ERR_POSTGRES_CONNECTION_FAILED",
+  "ERR_POSTGRES_CONNECTION_TIMEOUT",
+  "ERR_POSTGRES_IDLE_TIMEOUT",
+  "ERR_POSTGRES_LIFETIME_TIMEOUT",
+]);
+
+/**
+ * A lost or refused connection (or a server shutting down, or out of connections) as the
+ * Unavailable error clients retry; undefined for any other error. A write whose connection was
+ * lost may have committed: the retry's versioned write and write ids settle that.
+ */
+export function unavailableError(error: unknown): PrefectliteError | undefined {
+  if (error instanceof PrefectliteError) return undefined;
+  const code = (error as { code?: unknown } | null)?.code;
+  const state = sqlState(error);
+  const lost =
+    (typeof code === "string" && CONNECTION_CODES.has(code)) ||
+    (state !== undefined && (state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03" || state === "53300"));
+  if (!lost) return undefined;
+  return new PrefectliteError("Unavailable", `the database is unreachable: ${errorMessage(error).split("\n")[0]}; try again`, { cause: error });
+}
 
 interface Context {
   sql: TransactionSQL;
@@ -48,13 +74,19 @@ export function createSession(pool: SQL): Session {
       try {
         return (await pool.begin(async (tx) => als.run({ sql: tx, savepoints: Promise.resolve() }, fn))) as T;
       } catch (e) {
-        if (attempt >= TRANSACTION_RETRIES || !isRetryableTransactionError(e)) throw e;
+        if (attempt >= TRANSACTION_RETRIES || !isRetryableTransactionError(e)) throw unavailableError(e) ?? e;
       }
     }
   }
 
   return {
-    query: (text, values = []) => client().unsafe(text, values) as never,
+    async query(text, values = []) {
+      try {
+        return (await client().unsafe(text, values)) as never;
+      } catch (e) {
+        throw unavailableError(e) ?? e;
+      }
+    },
     inTransaction: () => als.getStore() !== undefined,
     transaction,
     outside: (fn) => als.run(undefined, fn),

@@ -12,7 +12,7 @@ import { checkPostgresSchema, migratePostgres } from "./migrate.ts";
 import { createProjectRepository } from "./projects.ts";
 import { createSafeguardRepository } from "./safeguards.ts";
 import { createScheduleRepository } from "./schedules.ts";
-import { createSession } from "./session.ts";
+import { createSession, unavailableError } from "./session.ts";
 import { createTaskRunRepository } from "./task-runs.ts";
 import { isUuid } from "./values.ts";
 
@@ -42,13 +42,17 @@ export function createPostgresStore(pool: SQL): PostgresStore {
     // in the caller's context, its writes in transactions of their own as on SQLite. A replica
     // that dies mid-pass drops its connection, and with it the lock.
     const inCaller = db.capture();
-    const outcome = await db.outside(() =>
-      pool.begin(async (tx) => {
-        const [row] = await tx.unsafe<{ acquired: boolean }[]>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS acquired", [`prefectlite:${loop}`]);
-        if (!row?.acquired) return { ran: false as const };
-        return { ran: true as const, value: await inCaller(fn) };
-      }),
-    );
+    const outcome = await db
+      .outside(() =>
+        pool.begin(async (tx) => {
+          const [row] = await tx.unsafe<{ acquired: boolean }[]>("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS acquired", [`prefectlite:${loop}`]);
+          if (!row?.acquired) return { ran: false as const };
+          return { ran: true as const, value: await inCaller(fn) };
+        }),
+      )
+      .catch((e) => {
+        throw unavailableError(e) ?? e;
+      });
     return outcome as { ran: true; value: T } | { ran: false };
   }
 

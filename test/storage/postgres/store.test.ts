@@ -733,6 +733,26 @@ describePostgres("PostgreSQL store", () => {
     });
   });
 
+  describe("a lost connection", () => {
+    test("is Unavailable (which clients retry), and the pool reconnects for the next transaction", async () => {
+      const p = { id: newId(), name: `lost-${newId()}`, description: null };
+      const error = await store
+        .transaction(async () => {
+          await store.projects.insert(p, NOW);
+          await raw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`;
+          await eventually(async () => (await raw`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction'`)[0].n === 0, "the backend is gone");
+          await store.projects.get(p.id);
+        })
+        .catch((e) => e);
+      expect(error).toMatchObject({ code: "Unavailable" });
+      expect(String(error.message)).toMatch(/^the database is unreachable: .*; try again$/);
+      expect(await store.projects.get(p.id)).toBeUndefined();
+      await store.transaction(() => store.projects.insert(p, NOW));
+      expect(await store.projects.get(p.id)).toEqual(p);
+    });
+  });
+
   describe("locks", () => {
     /** Whether some backend is waiting for a lock now. */
     const someoneWaits = async () => (await raw`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted`)[0].n > 0;
