@@ -15,17 +15,15 @@ export const QUEUED_RUNS_RETURNED_LIMIT = 25;
  * a run's labels, so an agent with no labels takes only runs with none), and claiming.
  */
 export function createAgentService(deps: ServiceDeps) {
-  function registerAgent(input: RegisterAgentInput): { id: string } {
+  async function registerAgent(input: RegisterAgentInput): Promise<{ id: string }> {
     const type = requireString(input.type, "type");
     const name = optionalString(input.name, "name") ?? "agent";
     const labels = input.labels == null ? [] : normalizeLabels(input.labels);
     const coreVersion = optionalString(input.coreVersion, "core_version");
-    return deps.store.transaction(() => {
-      const existing = deps.store.agents.findIdentity({ name, type, labels, coreVersion });
-      if (existing) return { id: existing.id };
-      const id = newId();
-      deps.store.agents.insert({ id, name, type, labels, coreVersion, lastQueried: null }, isoNow(deps));
-      return { id };
+    return await deps.store.transaction(async () => {
+      // Race-free: agents of one identity registering at once share one id.
+      const agent = await deps.store.agents.insertIfAbsent({ id: newId(), name, type, labels, coreVersion, lastQueried: null }, isoNow(deps));
+      return { id: agent.id };
     });
   }
 
@@ -39,21 +37,21 @@ export function createAgentService(deps: ServiceDeps) {
     };
   }
 
-  function requireAgent(agentId: string) {
+  async function requireAgent(agentId: string) {
     const id = requireUuid(agentId, "agent_id");
-    const agent = deps.store.agents.get(id);
+    const agent = await deps.store.agents.get(id);
     if (!agent) throw notFoundError(`Agent ${id} not found: register it first`);
     return agent;
   }
 
   /** Ids of due runs these labels may take, oldest first. Reading does not take them. */
-  function getRunsInQueue(input: RunsInQueueInput): string[] {
+  async function getRunsInQueue(input: RunsInQueueInput): Promise<string[]> {
     const query = queueQuery(input);
-    if (input.agentId == null) return deps.store.flowRuns.queue(query).map((r) => r.id);
-    return deps.store.transaction(() => {
-      const agent = requireAgent(input.agentId!);
-      deps.store.agents.touch(agent.id, isoNow(deps));
-      return deps.store.flowRuns.queue(query).map((r) => r.id);
+    if (input.agentId == null) return (await deps.store.flowRuns.queue(query)).map((r) => r.id);
+    return await deps.store.transaction(async () => {
+      const agent = await requireAgent(input.agentId!);
+      await deps.store.agents.touch(agent.id, isoNow(deps));
+      return (await deps.store.flowRuns.queue(query)).map((r) => r.id);
     });
   }
 
@@ -62,21 +60,25 @@ export function createAgentService(deps: ServiceDeps) {
    * Running ones) in one transaction: each becomes Submitted
    * ("Submitted for execution") through a versioned write, so two agents never take the same run.
    */
-  function claimRuns(input: ClaimRunsInput): ClaimedRun[] {
-    return deps.store.transaction(() => {
-      const agent = requireAgent(input.agentId);
+  async function claimRuns(input: ClaimRunsInput): Promise<ClaimedRun[]> {
+    return await deps.store.transaction(async () => {
+      const agent = await requireAgent(input.agentId);
       // Only runs waiting to start: a Running run whose task sleeps through a retry is still held
       // by its process (taking it would run it twice); if that process died, Lazarus reschedules it.
-      const query = { ...queueQuery({ labels: input.labels ?? agent.labels, before: input.before, limit: input.limit }), includeRunning: false };
+      const query = { ...queueQuery({ labels: input.labels ?? agent.labels, before: input.before, limit: input.limit }), includeRunning: false, claim: true };
       const now = isoNow(deps);
-      deps.store.agents.touch(agent.id, now);
-      return deps.store.flowRuns.queue(query).map((run) => {
+      await deps.store.agents.touch(agent.id, now);
+      // The due runs locked for this transaction (skipping those another claimer holds), so
+      // concurrent claimers never collide: each run is then written Submitted, versioned.
+      const claimed: ClaimedRun[] = [];
+      for (const run of await deps.store.flowRuns.queue(query)) {
         const previousState: StateType = run.state;
-        const version = writeFlowRunState(deps, run, run.version, serverState("Submitted", "Submitted for execution", now), {
+        const version = await writeFlowRunState(deps, run, run.version, serverState("Submitted", "Submitted for execution", now), {
           agentId: agent.id,
         });
-        return { id: run.id, flowId: run.flowId, version, previousState, scheduledStartTime: run.scheduledStartTime };
-      });
+        claimed.push({ id: run.id, flowId: run.flowId, version, previousState, scheduledStartTime: run.scheduledStartTime });
+      }
+      return claimed;
     });
   }
 

@@ -14,13 +14,13 @@ export const ROWS_PER_TRANSACTION = 1000;
  * all of them in the caller's transaction when one is open (a mutation document, a group
  * commit: those stay all or nothing).
  */
-export function inTransactions<T>(store: Store, items: readonly T[], size: number, work: (slice: readonly T[]) => void): void {
+export async function inTransactions<T>(store: Store, items: readonly T[], size: number, work: (slice: readonly T[]) => Promise<void>): Promise<void> {
   if (store.inTransaction() || items.length <= size) {
-    store.transaction(() => work(items));
+    await store.transaction(() => work(items));
     return;
   }
   for (let i = 0; i < items.length; i += size) {
     const slice = items.slice(i, i + size);
-    store.transaction(() => work(slice));
+    await store.transaction(() => work(slice));
   }
 }

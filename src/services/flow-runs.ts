@@ -12,7 +12,7 @@ import { normalizeLabels, optionalObject, optionalString, requireTime, requireUu
 
 /** Creating flow runs: which flow, parameters, labels, run config, name, idempotency, first state, task runs. */
 export function createFlowRunService(deps: ServiceDeps) {
-  function createFlowRun(input: CreateFlowRunInput): CreateFlowRunResult {
+  async function createFlowRun(input: CreateFlowRunInput): Promise<CreateFlowRunResult> {
     const parameters = optionalObject(input.parameters, "parameters");
     const context = optionalObject(input.context, "context") ?? {};
     const passedRunConfig = optionalObject(input.runConfig, "run_config") as RunConfigRecord | null;
@@ -24,23 +24,24 @@ export function createFlowRunService(deps: ServiceDeps) {
     const now = isoNow(deps);
     const scheduledStartTime = input.scheduledStartTime == null ? now : requireTime(input.scheduledStartTime, "scheduled_start_time");
 
-    return deps.store.transaction(() => {
-      const flow = resolveFlow(deps, input);
+    return await deps.store.transaction(async () => {
+      const flow = await resolveFlow(deps, input);
       if (idempotencyKey !== null) {
-        const existing = deps.store.flowRuns.findByIdempotencyKey(flow.id, idempotencyKey);
+        const existing = await deps.store.flowRuns.findByIdempotencyKey(flow.id, idempotencyKey);
         if (existing) return { id: existing.id, created: false };
       }
-      const group = deps.store.flows.getGroup(flow.flowGroupId)!;
+      const group = (await deps.store.flows.getGroup(flow.flowGroupId))!;
       const resolvedParameters = resolveParameters(flow.name, flow.parameters, group.defaultParameters, parameters);
-      const id = newId();
-      deps.store.flowRuns.insert(
+      const labels = resolveRunLabels(explicitLabels, passedRunConfig, group, flow);
+      // Race-free: a concurrent run with the same idempotency key wins, and this one is that run.
+      const { id, created: inserted } = await deps.store.flowRuns.insertIfAbsent(
         {
-          id,
+          id: newId(),
           flowId: flow.id,
           name: name && name.trim() ? name : generateRunName(),
           parameters: resolvedParameters,
           context,
-          labels: resolveRunLabels(explicitLabels, passedRunConfig, group, flow),
+          labels,
           runConfig: typedRunConfig(resolveRunConfig(passedRunConfig, group, flow)),
           scheduledStartTime,
           autoScheduled: input.autoScheduled === true,
@@ -49,9 +50,10 @@ export function createFlowRunService(deps: ServiceDeps) {
         },
         now,
       );
+      if (!inserted) return { id, created: false };
       const created = serverState("Pending", "Task run created", now);
-      deps.store.taskRuns.insertMissing(
-        deps.store.flows.tasks(flow.id).map((task) => ({
+      await deps.store.taskRuns.insertMissing(
+        (await deps.store.flows.tasks(flow.id)).map((task) => ({
           id: newId(),
           flowRunId: id,
           taskId: task.id,
@@ -61,6 +63,7 @@ export function createFlowRunService(deps: ServiceDeps) {
         })),
         now,
       );
+      await deps.store.events.runsChanged({ at: scheduledStartTime, labels });
       return { id, created: true };
     });
   }
@@ -69,24 +72,33 @@ export function createFlowRunService(deps: ServiceDeps) {
 }
 
 /** The flow a run is for: by flow id, or the newest unarchived version of a version group or flow group. */
-function resolveFlow(deps: ServiceDeps, input: CreateFlowRunInput): FlowRecord {
+async function resolveFlow(deps: ServiceDeps, input: CreateFlowRunInput): Promise<FlowRecord> {
   if (input.flowId != null) {
     const id = requireUuid(input.flowId, "flow_id");
-    const flow = deps.store.flows.get(id);
+    await deps.store.lock.flow(id, "share");
+    const flow = await deps.store.flows.get(id);
     if (!flow) throw notFoundError(`Flow ${id} not found`);
     if (flow.archived) throw validationError(`Flow ${id} is archived: archived flows refuse new runs (run its newest version)`);
     return flow;
   }
   if (input.versionGroupId != null) {
-    const flow = deps.store.flows.newestUnarchived({ versionGroupId: String(input.versionGroupId) });
+    const flow = await deps.store.flows.newestUnarchived({ versionGroupId: String(input.versionGroupId) });
     if (!flow) throw notFoundError(`Version group ${input.versionGroupId} has no unarchived flows.`);
-    return flow;
+    return await lockedUnarchived(deps, flow);
   }
   if (input.flowGroupId != null) {
     const id = requireUuid(input.flowGroupId, "flow_group_id");
-    const flow = deps.store.flows.newestUnarchived({ flowGroupId: id });
+    const flow = await deps.store.flows.newestUnarchived({ flowGroupId: id });
     if (!flow) throw notFoundError(`Flow group ${id} has no unarchived flows.`);
-    return flow;
+    return await lockedUnarchived(deps, flow);
   }
   throw validationError("One of flow_id, version_group_id or flow_group_id must be provided.");
+}
+
+/** The flow, share-locked against a concurrent archive; archived meanwhile: refused like an archived flow id. */
+async function lockedUnarchived(deps: ServiceDeps, flow: FlowRecord): Promise<FlowRecord> {
+  await deps.store.lock.flow(flow.id, "share");
+  const current = await deps.store.flows.get(flow.id);
+  if (!current || current.archived) throw validationError(`Flow ${flow.id} was archived meanwhile: archived flows refuse new runs (try again)`);
+  return current;
 }

@@ -25,7 +25,7 @@ export const DEFAULT_FLOW_GROUP_SETTINGS = {
 
 /** Registration (versions, groups, idempotency), archiving and deleting flows. */
 export function createFlowService(deps: ServiceDeps) {
-  function createFlow(input: CreateFlowInput): CreateFlowResult {
+  async function createFlow(input: CreateFlowInput): Promise<CreateFlowResult> {
     const serialized = parseSerializedFlow(input.serializedFlow);
     const projectId = requireUuid(input.projectId, "project_id");
     const key = optionalString(input.idempotencyKey, "idempotency_key");
@@ -33,25 +33,27 @@ export function createFlowService(deps: ServiceDeps) {
     const hash = serializedHash(serialized);
     const now = isoNow(deps);
 
-    return deps.store.transaction(() => {
-      if (!deps.store.projects.get(projectId)) throw notFoundError(`Project ${projectId} not found (invalid project)`);
+    return await deps.store.transaction(async () => {
+      if (!(await deps.store.projects.get(projectId))) throw notFoundError(`Project ${projectId} not found (invalid project)`);
       const versionGroupId =
-        explicitGroup ?? deps.store.flows.latestByProjectAndName(projectId, serialized.name)?.versionGroupId ?? newId();
-      let group = deps.store.flows.getGroupByName(versionGroupId);
-      if (!group) {
-        group = newFlowGroup(versionGroupId, key);
-        deps.store.flows.insertGroup(group, now);
-      } else {
+        explicitGroup ?? (await deps.store.flows.latestByProjectAndName(projectId, serialized.name))?.versionGroupId ?? newId();
+      const fresh = newFlowGroup(versionGroupId, key);
+      // Race-free: two processes registering the first version of a group share one group.
+      let group = await deps.store.flows.insertGroupIfAbsent(fresh, now);
+      await deps.store.lock.flowGroup(group.id);
+      if (group.id !== fresh.id) {
+        // Read again under the lock: another registration may have changed it since.
+        group = (await deps.store.flows.getGroup(group.id))!;
         if (key !== null && group.settings.idempotency_key === key) {
-          const existing = deps.store.flows.newestUnarchived({ flowGroupId: group.id });
+          const existing = await deps.store.flows.newestUnarchived({ flowGroupId: group.id });
           if (existing) return { id: existing.id, version: existing.version, created: false };
         }
-        deps.store.flows.updateGroup(group.id, { settings: { ...group.settings, idempotency_key: key } }, now);
+        await deps.store.flows.updateGroup(group.id, { settings: { ...group.settings, idempotency_key: key } }, now);
       }
       const id = newId();
-      const version = deps.store.flows.maxVersion(group.id) + 1;
-      for (const previous of deps.store.flows.unarchivedIds(group.id)) archive(previous, now);
-      deps.store.flows.insert(
+      const version = (await deps.store.flows.maxVersion(group.id)) + 1;
+      for (const previous of await deps.store.flows.unarchivedIds(group.id)) await archive(previous, now);
+      await deps.store.flows.insert(
         {
           id,
           name: serialized.name,
@@ -73,14 +75,14 @@ export function createFlowService(deps: ServiceDeps) {
         now,
       );
       const { tasks, edges } = taskRows(id, serialized);
-      deps.store.flows.insertTasks(tasks, now);
-      deps.store.flows.insertEdges(edges, now);
-      const flow = deps.store.flows.get(id)!;
+      await deps.store.flows.insertTasks(tasks, now);
+      await deps.store.flows.insertEdges(edges, now);
+      const flow = (await deps.store.flows.get(id))!;
       // Like Prefect Server: a schedule that cannot be activated leaves the flow registered, inactive (and says why).
       const scheduleLeftOff = input.setScheduleActive !== false ? scheduleLeftOffReason(flow, group) : null;
       if (input.setScheduleActive !== false && (group.schedule ?? flow.schedule) && !scheduleLeftOff) {
-        deps.store.flows.setScheduleActive(id, true, now);
-        scheduleFlowRunsNow(deps, id, deps.maxScheduledRuns);
+        await deps.store.flows.setScheduleActive(id, true, now);
+        await scheduleFlowRunsNow(deps, id, deps.maxScheduledRuns);
       }
       return { id, version, created: true, scheduleLeftOff };
     });
@@ -90,13 +92,14 @@ export function createFlowService(deps: ServiceDeps) {
    * Archive a flow: it keeps its history and refuses new runs; its auto-scheduled runs still
    * Scheduled are deleted and its ad-hoc Scheduled runs cancelled. Running runs are left alone.
    */
-  function archive(flowId: string, now: string): void {
-    deps.store.flows.setArchived(flowId, true, now);
-    deps.store.flows.setScheduleActive(flowId, false, now);
-    deps.store.flowRuns.delete(deps.store.flowRuns.scheduledRunIds(flowId, true));
-    for (const runId of deps.store.flowRuns.scheduledRunIds(flowId, false)) {
-      const run = deps.store.flowRuns.get(runId)!;
-      writeFlowRunState(deps, run, run.version, serverState("Cancelled", `Flow ${flowId} was archived.`, now));
+  async function archive(flowId: string, now: string): Promise<void> {
+    await deps.store.lock.flow(flowId, "update");
+    await deps.store.flows.setArchived(flowId, true, now);
+    await deps.store.flows.setScheduleActive(flowId, false, now);
+    await deps.store.flowRuns.delete(await deps.store.flowRuns.scheduledRunIds(flowId, true));
+    for (const runId of await deps.store.flowRuns.scheduledRunIds(flowId, false)) {
+      const run = (await deps.store.flowRuns.get(runId))!;
+      await writeFlowRunState(deps, run, run.version, serverState("Cancelled", `Flow ${flowId} was archived.`, now));
     }
   }
 
@@ -105,37 +108,40 @@ export function createFlowService(deps: ServiceDeps) {
    * is archived first and its ad-hoc Scheduled runs cancelled a slice at a time afterwards, so
    * that a flow with thousands of waiting runs does not hold the write lock for seconds.
    */
-  function archiveFlow(flowId: string): void {
+  async function archiveFlow(flowId: string): Promise<void> {
     const id = requireUuid(flowId, "flow_id");
     if (deps.store.inTransaction()) {
-      const flow = deps.store.flows.get(id);
+      await deps.store.lock.flow(id, "update");
+      const flow = await deps.store.flows.get(id);
       if (!flow) throw notFoundError(`Flow ${id} not found`);
-      if (!flow.archived) archive(id, isoNow(deps));
+      if (!flow.archived) await archive(id, isoNow(deps));
       return;
     }
-    const archivedNow = deps.store.transaction(() => {
-      const flow = deps.store.flows.get(id);
+    const archivedNow = await deps.store.transaction(async () => {
+      await deps.store.lock.flow(id, "update");
+      const flow = await deps.store.flows.get(id);
       if (!flow) throw notFoundError(`Flow ${id} not found`);
       if (flow.archived) return false;
       const now = isoNow(deps);
-      deps.store.flows.setArchived(id, true, now);
-      deps.store.flows.setScheduleActive(id, false, now);
+      await deps.store.flows.setArchived(id, true, now);
+      await deps.store.flows.setScheduleActive(id, false, now);
       return true;
     });
     // Archived: no run of it is created any more, and the slices below finish the job (a retry
     // of an archive that failed midway finds the flow archived and leaves the rest as it is).
     if (!archivedNow) return;
-    inTransactions(deps.store, deps.store.flowRuns.scheduledRunIds(id, true), RUNS_PER_TRANSACTION, (ids) => deps.store.flowRuns.delete(ids));
-    inTransactions(deps.store, deps.store.flowRuns.scheduledRunIds(id, false), RUNS_PER_TRANSACTION, (ids) => {
-      for (const runId of ids) cancelArchived(id, runId, isoNow(deps));
+    await inTransactions(deps.store, await deps.store.flowRuns.scheduledRunIds(id, true), RUNS_PER_TRANSACTION, (ids) => deps.store.flowRuns.delete(ids));
+    await inTransactions(deps.store, await deps.store.flowRuns.scheduledRunIds(id, false), RUNS_PER_TRANSACTION, async (ids) => {
+      for (const runId of ids) await cancelArchived(id, runId, isoNow(deps));
     });
   }
 
-  function cancelArchived(flowId: string, runId: string, now: string): void {
-    const run = deps.store.flowRuns.get(runId);
+  async function cancelArchived(flowId: string, runId: string, now: string): Promise<void> {
+    await deps.store.lock.flowRun(runId, "update");
+    const run = await deps.store.flowRuns.get(runId);
     // Taken by an agent (or cancelled) since the list was read: left to its new owner.
     if (!run || run.state !== "Scheduled") return;
-    writeFlowRunState(deps, run, run.version, serverState("Cancelled", `Flow ${flowId} was archived.`, now));
+    await writeFlowRunState(deps, run, run.version, serverState("Cancelled", `Flow ${flowId} was archived.`, now));
   }
 
   /**
@@ -143,17 +149,17 @@ export function createFlowService(deps: ServiceDeps) {
    * (each with its task runs, states and logs) go first, a slice per transaction, then the
    * flow: a delete that failed midway leaves the flow with fewer runs, and is simply repeated.
    */
-  function deleteFlow(flowId: string): void {
+  async function deleteFlow(flowId: string): Promise<void> {
     const id = requireUuid(flowId, "flow_id");
-    if (!deps.store.flows.get(id)) throw notFoundError(`Flow ${id} not found`);
+    if (!(await deps.store.flows.get(id))) throw notFoundError(`Flow ${id} not found`);
     if (!deps.store.inTransaction()) {
-      for (let ids = deps.store.flowRuns.someRunIds(id, RUNS_PER_TRANSACTION); ids.length; ids = deps.store.flowRuns.someRunIds(id, RUNS_PER_TRANSACTION)) {
-        deps.store.transaction(() => deps.store.flowRuns.delete(ids));
+      for (let ids = await deps.store.flowRuns.someRunIds(id, RUNS_PER_TRANSACTION); ids.length; ids = await deps.store.flowRuns.someRunIds(id, RUNS_PER_TRANSACTION)) {
+        await deps.store.transaction(async () => await deps.store.flowRuns.delete(ids));
       }
     }
-    deps.store.transaction(() => {
-      if (!deps.store.flows.get(id)) throw notFoundError(`Flow ${id} not found`);
-      deps.store.flows.delete(id);
+    await deps.store.transaction(async () => {
+      if (!(await deps.store.flows.get(id))) throw notFoundError(`Flow ${id} not found`);
+      await deps.store.flows.delete(id);
     });
   }
 

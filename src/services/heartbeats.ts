@@ -4,13 +4,15 @@ import { requireUuid } from "./validate.ts";
 
 /** Heartbeats: the executing process says it is alive (the zombie killer and Lazarus read them). */
 export function createHeartbeatService(deps: ServiceDeps) {
-  function updateFlowRunHeartbeat(flowRunId: string): void {
+  async function updateFlowRunHeartbeat(flowRunId: string): Promise<void> {
     const id = requireUuid(flowRunId, "flow_run_id");
-    if (!deps.store.flowRuns.setHeartbeat(id, isoNow(deps))) throw notFoundError(`Flow run ${id} not found`);
+    const found = await deps.store.transaction(() => deps.store.flowRuns.setHeartbeat(id, isoNow(deps)));
+    if (!found) throw notFoundError(`Flow run ${id} not found`);
   }
-  function updateTaskRunHeartbeat(taskRunId: string): void {
+  async function updateTaskRunHeartbeat(taskRunId: string): Promise<void> {
     const id = requireUuid(taskRunId, "task_run_id");
-    if (!deps.store.taskRuns.setHeartbeat(id, isoNow(deps))) throw notFoundError(`Task run ${id} not found`);
+    const found = await deps.store.transaction(() => deps.store.taskRuns.setHeartbeat(id, isoNow(deps)));
+    if (!found) throw notFoundError(`Task run ${id} not found`);
   }
   return { updateFlowRunHeartbeat, updateTaskRunHeartbeat };
 }

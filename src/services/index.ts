@@ -1,5 +1,4 @@
-import type { Database } from "../storage/db.ts";
-import { createSqliteStore } from "../storage/store.ts";
+import type { Store } from "../storage/store.ts";
 import type { StateType } from "../core/state.ts";
 import { createAgentService } from "./agents.ts";
 import { createFlowGroupService } from "./flow-groups.ts";
@@ -63,59 +62,59 @@ export type {
 /** Every rule of SPEC §4, and the only write path to the database. */
 export interface Services {
   now(): Date;
-  createProject(input: CreateProjectInput): { id: string };
-  createFlow(input: CreateFlowInput): CreateFlowResult;
-  archiveFlow(flowId: string): void;
-  deleteFlow(flowId: string): void;
-  createFlowRun(input: CreateFlowRunInput): CreateFlowRunResult;
-  setFlowRunStates(items: FlowRunStateInput[], options?: SetStatesOptions): StateWriteResult[];
-  setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[];
+  createProject(input: CreateProjectInput): Promise<{ id: string }>;
+  createFlow(input: CreateFlowInput): Promise<CreateFlowResult>;
+  archiveFlow(flowId: string): Promise<void>;
+  deleteFlow(flowId: string): Promise<void>;
+  createFlowRun(input: CreateFlowRunInput): Promise<CreateFlowRunResult>;
+  setFlowRunStates(items: FlowRunStateInput[], options?: SetStatesOptions): Promise<StateWriteResult[]>;
+  setTaskRunStates(items: TaskRunStateInput[]): Promise<StateWriteResult[]>;
   /** Finished → unchanged; Running → Cancelling; anything else → Cancelled (with its task runs). */
-  cancelFlowRun(flowRunId: string): { state: StateType };
+  cancelFlowRun(flowRunId: string): Promise<{ state: StateType }>;
   /**
    * Run a Failed or Cancelled run again from its failures, in one transaction: task runs that did
    * not succeed and everything downstream of them go back to Pending, the others keep their
    * states and results, and the run goes to Scheduled. Any other run is refused (Conflict).
    */
-  restartFlowRun(input: RestartFlowRunInput): RestartFlowRunResult;
-  getOrCreateTaskRunInfo(input: TaskRunLookup): TaskRunInfo;
+  restartFlowRun(input: RestartFlowRunInput): Promise<RestartFlowRunResult>;
+  getOrCreateTaskRunInfo(input: TaskRunLookup): Promise<TaskRunInfo>;
   /** Children start…start+count-1 of a mapped task, created where missing (in transactions of 1,000 unless inside one). */
-  getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[];
-  writeRunLogs(logs: unknown[]): WriteRunLogsResult;
+  getOrCreateMappedTaskRuns(input: MappedChildrenInput): Promise<TaskRunInfo[]>;
+  writeRunLogs(logs: unknown[]): Promise<WriteRunLogsResult>;
   /** Task-run states, logs, then a flow-run state, in one transaction (all or nothing). */
-  writeRunBatch(batch: RunWriteBatch): RunWriteBatchResult;
-  registerAgent(input: RegisterAgentInput): { id: string };
-  getRunsInQueue(input: RunsInQueueInput): string[];
+  writeRunBatch(batch: RunWriteBatch): Promise<RunWriteBatchResult>;
+  registerAgent(input: RegisterAgentInput): Promise<{ id: string }>;
+  getRunsInQueue(input: RunsInQueueInput): Promise<string[]>;
   /** Select and take (Scheduled → Submitted, versioned) up to `limit` due runs, atomically. */
-  claimRuns(input: ClaimRunsInput): ClaimedRun[];
-  updateFlowRunHeartbeat(flowRunId: string): void;
-  updateTaskRunHeartbeat(taskRunId: string): void;
+  claimRuns(input: ClaimRunsInput): Promise<ClaimedRun[]>;
+  updateFlowRunHeartbeat(flowRunId: string): Promise<void>;
+  updateTaskRunHeartbeat(taskRunId: string): Promise<void>;
   /** Writes `flow_group.settings[setting]` of the flow's group. */
-  setFlowGroupSetting(flowId: string, setting: FlowGroupSetting, enabled: boolean): void;
-  setFlowGroupDefaultParameters(flowGroupId: string, parameters: unknown): void;
-  setFlowGroupLabels(flowGroupId: string, labels: string[] | null): void;
+  setFlowGroupSetting(flowId: string, setting: FlowGroupSetting, enabled: boolean): Promise<void>;
+  setFlowGroupDefaultParameters(flowGroupId: string, parameters: unknown): Promise<void>;
+  setFlowGroupLabels(flowGroupId: string, labels: string[] | null): Promise<void>;
   /** False when neither the flow nor its group has a schedule (nothing changes). */
-  setScheduleActive(target: ScheduleTarget): boolean;
-  setScheduleInactive(target: ScheduleTarget): boolean;
+  setScheduleActive(target: ScheduleTarget): Promise<boolean>;
+  setScheduleInactive(target: ScheduleTarget): Promise<boolean>;
   /** Create the next runs of one active flow's schedule (idempotent); returns how many were created. */
-  scheduleFlowRuns(flowId: string, options?: { maxRuns?: number }): number;
+  scheduleFlowRuns(flowId: string, options?: { maxRuns?: number }): Promise<number>;
   /** Flow ids of active schedules with fewer than maxRuns auto-scheduled runs ahead (one cheap query). */
-  schedulesRunningLow(options?: { maxRuns?: number }): string[];
+  schedulesRunningLow(options?: { maxRuns?: number }): Promise<string[]>;
   /** Top up these flows' schedules, a flow per transaction; failures are reported per flow. */
-  scheduleFlows(flowIds: readonly string[], options?: { maxRuns?: number }): ScheduleAllResult;
+  scheduleFlows(flowIds: readonly string[], options?: { maxRuns?: number }): Promise<ScheduleAllResult>;
   /** One scheduler pass over every active schedule, topping up those running low, a flow per transaction. */
-  scheduleAll(options?: { maxRuns?: number }): ScheduleAllResult;
+  scheduleAll(options?: { maxRuns?: number }): Promise<ScheduleAllResult>;
   /** When the next waiting run becomes due: its start time strictly after `after` (default now). */
-  nextDueAt(after?: Date): Date | undefined;
+  nextDueAt(after?: Date): Promise<Date | undefined>;
   /** Set a flow group's schedule (overrides its flows'); replaced auto-scheduled runs are deleted. */
-  setFlowGroupSchedule(input: FlowGroupScheduleInput): void;
-  deleteFlowGroupSchedule(flowGroupId: string): void;
+  setFlowGroupSchedule(input: FlowGroupScheduleInput): Promise<void>;
+  deleteFlowGroupSchedule(flowGroupId: string): Promise<void>;
   /** The zombie killer's pass: end the Running task runs of runs that missed their heartbeats. */
-  killZombies(options: KillZombiesOptions): KillZombiesResult;
+  killZombies(options: KillZombiesOptions): Promise<KillZombiesResult>;
   /** Lazarus's pass: reschedule (at most 3 times, then fail) quiet Submitted/Running runs. */
-  resurrectRuns(options: ResurrectRunsOptions): ResurrectRunsResult;
+  resurrectRuns(options: ResurrectRunsOptions): Promise<ResurrectRunsResult>;
   /** End a run whose process is gone or was killed (Failed/Cancelled), with its unfinished task runs. */
-  endAbandonedRun(input: EndAbandonedRunInput): EndAbandonedRunResult;
+  endAbandonedRun(input: EndAbandonedRunInput): Promise<EndAbandonedRunResult>;
 }
 
 export interface ServicesOptions {
@@ -125,9 +124,8 @@ export interface ServicesOptions {
   maxScheduledRuns?: number;
 }
 
-export function createServices(db: Database, options: ServicesOptions = {}): Services {
+export function createServices(store: Store, options: ServicesOptions = {}): Services {
   const now = options.now ?? (() => new Date());
-  const store = createSqliteStore(db);
   const deps = { store, now, maxScheduledRuns: options.maxScheduledRuns ?? 10 };
   const parts = {
     now,

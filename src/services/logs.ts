@@ -21,7 +21,7 @@ const MAX_REASONS = 20;
  * `error`). Rows use the API's names (`flow_run_id`, …) or camelCase.
  */
 export function createLogService(deps: ServiceDeps) {
-  function writeRunLogs(logs: unknown[]): WriteRunLogsResult {
+  async function writeRunLogs(logs: unknown[]): Promise<WriteRunLogsResult> {
     if (!Array.isArray(logs)) throw validationError("logs must be a list");
     const now = isoNow(deps);
     const valid: NewLog[] = [];
@@ -32,7 +32,7 @@ export function createLogService(deps: ServiceDeps) {
       if (typeof log !== "string") valid.push(log);
       else if (++refused <= MAX_REASONS) problems.push(`logs[${i}]: ${log}`);
     });
-    const written = valid.length ? deps.store.transaction(() => deps.store.logs.insertValid(valid, now)) : 0;
+    const written = valid.length ? await deps.store.transaction(async () => await deps.store.logs.insertValid(valid, now)) : 0;
     const unknownRuns = valid.length - written;
     if (refused > MAX_REASONS) problems.push(`… and ${refused - MAX_REASONS} more lines refused`);
     if (unknownRuns) {

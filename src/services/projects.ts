@@ -5,13 +5,14 @@ import type { CreateProjectInput } from "./types.ts";
 import { optionalString, requireString } from "./validate.ts";
 
 export function createProjectService(deps: ServiceDeps) {
-  function createProject(input: CreateProjectInput): { id: string } {
+  async function createProject(input: CreateProjectInput): Promise<{ id: string }> {
     const name = requireString(input.name, "name").trim();
     const description = optionalString(input.description, "description");
-    return deps.store.transaction(() => {
-      if (deps.store.projects.findByName(name)) throw new PrefectliteError("Conflict", `Project '${name}' already exists`);
+    return await deps.store.transaction(async () => {
       const id = newId();
-      deps.store.projects.insert({ id, name, description }, isoNow(deps));
+      // Race-free: of two processes creating the same name at once, one inserts, the other is told Conflict.
+      const project = await deps.store.projects.insertIfAbsent({ id, name, description }, isoNow(deps));
+      if (project.id !== id) throw new PrefectliteError("Conflict", `Project '${name}' already exists`);
       return { id };
     });
   }

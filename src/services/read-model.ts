@@ -1,5 +1,5 @@
-import type { Database } from "../storage/db.ts";
-import { createSyncQueryEngine, type Row, type SelectArgs } from "../storage/query.ts";
+import type { ReadQueries } from "../storage/open.ts";
+import type { Row, SelectArgs } from "../storage/query.ts";
 import { OPERATORS } from "../storage/query-where.ts";
 import { isTableName, TABLES, type ColumnType, type Relation, type TableDeclaration, type TableName } from "../storage/tables.ts";
 
@@ -10,9 +10,9 @@ import { isTableName, TABLES, type ColumnType, type Relation, type TableDeclarat
  */
 export interface ReadModel {
   /** Rows of `table` matching where/order_by/limit/offset; `columns` limits what is read. */
-  select(table: TableName, args?: SelectArgs, columns?: readonly string[]): Row[];
-  byPk(table: TableName, id: string, columns?: readonly string[]): Row | null;
-  count(table: TableName, where?: unknown): number;
+  select(table: TableName, args?: SelectArgs, columns?: readonly string[]): Promise<Row[]>;
+  byPk(table: TableName, id: string, columns?: readonly string[]): Promise<Row | null>;
+  count(table: TableName, where?: unknown): Promise<number>;
   /**
    * The rows related to many parents at once (one query per call), grouped by the parent's
    * key: the value of the relation's `from` column. A list relation's `args` page each
@@ -24,9 +24,9 @@ export interface ReadModel {
     parentKeys: readonly unknown[],
     args?: SelectArgs,
     columns?: readonly string[],
-  ): Map<unknown, Row[]>;
+  ): Promise<Map<unknown, Row[]>>;
   /** How many rows of a list relation match `where`, for many parents in one query (absent key: 0). */
-  countRelation(table: TableName, relation: string, parentKeys: readonly unknown[], where?: unknown): Map<unknown, number>;
+  countRelation(table: TableName, relation: string, parentKeys: readonly unknown[], where?: unknown): Promise<Map<unknown, number>>;
   /** Throws the Validation error a select with these `where`/`order_by` would, without running anything. */
   checkArgs(table: TableName, args: Pick<SelectArgs, "where" | "order_by">): void;
 }
@@ -40,14 +40,13 @@ export const COMPARISON_OPERATORS: Readonly<Record<ColumnType, readonly string[]
 /** The declaration of every table the API exposes (columns, types, relations). */
 export const TABLE_DECLARATIONS: Readonly<Record<TableName, TableDeclaration>> = TABLES;
 
-export function createReadModel(db: Database): ReadModel {
-  const engine = createSyncQueryEngine(db);
+export function createReadModel(query: ReadQueries): ReadModel {
   return {
-    select: (table, args, columns) => engine.select(table, args, columns),
-    byPk: (table, id, columns) => engine.byPk(table, id, columns),
-    count: (table, where) => engine.count(table, where),
-    loadRelation: (table, relation, parentKeys, args, columns) => engine.selectRelated(table, relation, parentKeys, args, columns),
-    countRelation: (table, relation, parentKeys, where) => engine.countRelated(table, relation, parentKeys, where),
-    checkArgs: (table, args) => engine.check(table, args),
+    select: (table, args, columns) => query.select(table, args, columns),
+    byPk: (table, id, columns) => query.byPk(table, id, columns),
+    count: (table, where) => query.count(table, where),
+    loadRelation: (table, relation, parentKeys, args, columns) => query.selectRelated(table, relation, parentKeys, args, columns),
+    countRelation: (table, relation, parentKeys, where) => query.countRelated(table, relation, parentKeys, where),
+    checkArgs: (table, args) => query.check(table, args),
   };
 }

@@ -65,30 +65,32 @@ export function isRestartable(state: StateType): boolean {
  * executed it is gone), gets a fresh one when `agentless`, and Lazarus's count starts again.
  */
 export function createRestartService(deps: ServiceDeps) {
-  function restartFlowRun(input: RestartFlowRunInput): RestartFlowRunResult {
+  async function restartFlowRun(input: RestartFlowRunInput): Promise<RestartFlowRunResult> {
     const id = requireUuid(input?.flowRunId, "flow_run_id");
     const by = restartedBy(input.restartedBy);
     const now = isoNow(deps);
-    return deps.store.transaction(() => {
-      const run = deps.store.flowRuns.get(id);
+    return await deps.store.transaction(async () => {
+      await deps.store.lock.flowRun(id, "update");
+      const run = await deps.store.flowRuns.get(id);
       if (!run) throw notFoundError(`Flow run ${id} not found`);
       if (!isRestartable(run.state)) throw refusal(id, run.state);
-      const taskRuns = deps.store.taskRuns.ofFlowRun(id);
-      const again = taskRunsToRestart(taskRuns, deps.store.flows.edges(run.flowId));
+      const taskRuns = await deps.store.taskRuns.ofFlowRun(id);
+      const again = taskRunsToRestart(taskRuns, await deps.store.flows.edges(run.flowId));
       for (const taskRun of taskRuns) {
         if (!again.has(taskRun.id) || taskRun.state === "Pending") continue;
         const message = `Flow run restarted: this task run goes again (it was ${taskRun.state})`;
-        deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Pending", message, now)));
+        await deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Pending", message, now)));
       }
-      deps.store.taskRuns.clearTimes([...again]);
+      await deps.store.taskRuns.clearTimes([...again]);
       const labels = run.labels.filter((l) => !l.startsWith(AGENTLESS_LABEL_PREFIX));
       if (input.agentless) labels.push(`${AGENTLESS_LABEL_PREFIX}${crypto.randomUUID().replaceAll("-", "").slice(0, 8)}`);
-      deps.store.flowRuns.prepareRestart(id, labels);
+      await deps.store.flowRuns.prepareRestart(id, labels);
       const kept = taskRuns.length - again.size;
       const keeps = kept === 1 ? "1 keeps its state" : `${kept} keep their states`;
       const goes = again.size === 1 ? "1 task run goes again" : `${again.size} task runs go again`;
       const message = `Flow run restarted${by ? ` by ${by}` : ""}: ${goes}, ${keeps}`;
-      const version = writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now), { rerun: true });
+      const version = await writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now), { rerun: true });
+      await deps.store.events.runsChanged({ at: now, labels });
       return { id, state: "Scheduled", version, message, labels, restartedTaskRuns: again.size, keptTaskRuns: kept };
     });
   }

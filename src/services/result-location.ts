@@ -17,24 +17,24 @@ const MAX_CACHED_FLOWS = 500;
  */
 export function createResultLocationCheck(store: Pick<Store, "flows">) {
   const flows = new Map<string, unknown>();
-  function serializedFlow(flowId: string): unknown {
+  async function serializedFlow(flowId: string): Promise<unknown> {
     if (flows.has(flowId)) return flows.get(flowId);
-    const found = store.flows.serializedFlow(flowId) ?? null;
+    const found = await store.flows.serializedFlow(flowId) ?? null;
     if (flows.size >= MAX_CACHED_FLOWS) flows.delete(flows.keys().next().value!);
     flows.set(flowId, found);
     return found;
   }
 
-  return function checkResultLocation(location: ResultLocation, flowId: string, taskSlug: string | undefined, field: string): void {
+  return async function checkResultLocation(location: ResultLocation, flowId: string, taskSlug: string | undefined, field: string): Promise<void> {
     if (location.location.includes("\0") || (location.dir !== undefined && location.dir.includes("\0"))) {
       throw validationError(`${field}.result contains a NUL character`);
     }
     if (location.dir !== undefined && !isAbsolute(location.dir)) {
       throw validationError(`${field}.result.dir must be an absolute path, got '${location.dir}'`);
     }
-    const configured = configuredResultDir(serializedFlow(flowId), taskSlug);
+    const configured = configuredResultDir(await serializedFlow(flowId), taskSlug);
     const folder = ownResultFolder(location, configured, undefined);
-    if (location.dir !== undefined && resolve(location.dir) !== folder) {
+    if (location.dir !== undefined && await resolve(location.dir) !== folder) {
       throw validationError(
         `${field}.result.dir '${location.dir}' is not the result's folder (${configured ? `its LocalResult dir '${configured}'` : "a PREFECTLITE_HOME's results folder"})`,
       );

@@ -21,11 +21,11 @@ export interface RunWriteBatchResult {
  * stale version, a move not allowed) rolls back the logs with it, and the error says which.
  */
 export function createRunBatchService(deps: ServiceDeps, parts: Pick<Services, "setTaskRunStates" | "writeRunLogs" | "setFlowRunStates">) {
-  function writeRunBatch(batch: RunWriteBatch): RunWriteBatchResult {
-    return deps.store.transaction(() => {
-      const taskRunStates = batch.taskRunStates.length ? parts.setTaskRunStates(batch.taskRunStates) : [];
-      const logs = batch.logs.length ? parts.writeRunLogs(batch.logs) : { written: 0, skipped: 0 };
-      const flowRunState = batch.flowRunState ? parts.setFlowRunStates([batch.flowRunState])[0] : undefined;
+  async function writeRunBatch(batch: RunWriteBatch): Promise<RunWriteBatchResult> {
+    return await deps.store.transaction(async () => {
+      const taskRunStates = batch.taskRunStates.length ? await parts.setTaskRunStates(batch.taskRunStates) : [];
+      const logs = batch.logs.length ? await parts.writeRunLogs(batch.logs) : { written: 0, skipped: 0 };
+      const flowRunState = batch.flowRunState ? await (await parts.setFlowRunStates([batch.flowRunState]))[0] : undefined;
       return { taskRunStates, logs, flowRunState };
     });
   }

@@ -2,8 +2,7 @@ import { newId } from "./ids.ts";
 import { agentlessLabelOf } from "../core/agentless-label.ts";
 import { isPrefectliteError, notFoundError, validationError } from "../core/errors.ts";
 import { isFinishedType, type SerializedState, type StateType } from "../core/state.ts";
-import type { ZombieTaskRun } from "../storage/safeguards.ts";
-import type { NewLog } from "../storage/store.ts";
+import type { FlowRunRecord, NewLog, ZombieTaskRun } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { serverState, stateWrite, type StampedState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
@@ -27,6 +26,8 @@ export interface KillZombiesResult {
   failed: number;
   /** Cancelling flow runs whose process is gone, set Cancelled. */
   cancelled: number;
+  /** Present when another process was running this pass (nothing was done). */
+  skipped?: true;
 }
 
 export interface ResurrectRunsOptions {
@@ -43,6 +44,8 @@ export interface ResurrectRunsOptions {
 export interface ResurrectRunsResult {
   rescheduled: number;
   failed: number;
+  /** Present when another process was running this pass (nothing was done). */
+  skipped?: true;
 }
 
 /** The final states a run's process may be ended with from outside it. */
@@ -90,42 +93,42 @@ export function createSafeguardService(deps: ServiceDeps) {
   }
 
   /** Run `write`; a VersionConflict (someone changed the run meanwhile) is not an error here. */
-  function versioned(write: () => void): void {
+  async function versioned(write: () => Promise<void>): Promise<void> {
     try {
-      store.transaction(write);
+      await store.transaction(write);
     } catch (e) {
       if (!(isPrefectliteError(e) && (e.code === "VersionConflict" || e.code === "Conflict"))) throw e;
     }
   }
 
   /** The flow run has not beaten (nor changed state) since `before`. */
-  function stillSilent(flowRunId: string, before: string): boolean {
-    const run = store.flowRuns.get(flowRunId);
+  async function stillSilent(flowRunId: string, before: string): Promise<boolean> {
+    const run = await store.flowRuns.get(flowRunId);
     const lastSign = run?.heartbeat ?? run?.serializedState.timestamp ?? null;
     return lastSign !== null && lastSign < before;
   }
 
-  function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "WARNING" | "ERROR", message: string, now: string) {
+  async function log(flowRunId: string, taskRunId: string | null, name: string, level: "INFO" | "WARNING" | "ERROR", message: string, now: string) {
     const row: NewLog = { id: newId(), flowRunId, taskRunId, timestamp: now, name, level, message, info: null };
-    store.logs.insertValid([row], now);
+    await store.logs.insertValid([row], now);
   }
 
   /**
    * Give each unfinished task run of a run that ends `type` from outside its process a final
    * state of that type saying why (inside the caller's transaction).
    */
-  function endUnfinishedTaskRuns(flowRunId: string, type: AbandonedRunState, why: string, now: string): void {
+  async function endUnfinishedTaskRuns(flowRunId: string, type: AbandonedRunState, why: string, now: string): Promise<void> {
     const message = `The flow run ended ${type} before this task run finished: ${why}`;
-    for (const taskRun of store.taskRuns.unfinished(flowRunId)) {
-      store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState(type, message, now)));
+    for (const taskRun of await store.taskRuns.unfinished(flowRunId)) {
+      await store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState(type, message, now)));
     }
   }
 
   /** End the run `type` with its unfinished task runs, and log why (inside the caller's transaction). */
-  function endRun(run: NonNullable<ReturnType<typeof store.flowRuns.get>>, type: AbandonedRunState, message: string, logger: string, now: string): void {
-    endUnfinishedTaskRuns(run.id, type, message, now);
-    writeFlowRunState(deps, run, run.version, serverState(type, message, now));
-    log(run.id, null, logger, type === "Failed" ? "ERROR" : "WARNING", message, now);
+  async function endRun(run: FlowRunRecord, type: AbandonedRunState, message: string, logger: string, now: string): Promise<void> {
+    await endUnfinishedTaskRuns(run.id, type, message, now);
+    await writeFlowRunState(deps, run, run.version, serverState(type, message, now));
+    await log(run.id, null, logger, type === "Failed" ? "ERROR" : "WARNING", message, now);
   }
 
   /**
@@ -133,17 +136,18 @@ export function createSafeguardService(deps: ServiceDeps) {
    * `state` — with every task run it left Pending, Running or Retrying — unless it has finished
    * meanwhile. The agent, `run --execute` and agentless sub-flows call this after their child.
    */
-  function endAbandonedRun(input: EndAbandonedRunInput): EndAbandonedRunResult {
+  async function endAbandonedRun(input: EndAbandonedRunInput): Promise<EndAbandonedRunResult> {
     const id = requireUuid(input?.flowRunId, "flow_run_id");
     if (input.state !== "Failed" && input.state !== "Cancelled") throw validationError(`state must be Failed or Cancelled, got ${JSON.stringify(input.state)}`);
     const message = requireString(input.message, "message");
     if (message.length > MAX_ABANDON_MESSAGE) throw validationError(`message is longer than ${MAX_ABANDON_MESSAGE} characters`);
     const logger = input.logger === undefined || input.logger === null ? RUN_PROCESS_LOGGER : requireString(input.logger, "logger").slice(0, 200);
-    return store.transaction(() => {
-      const run = store.flowRuns.get(id);
+    return await store.transaction(async () => {
+      await store.lock.flowRun(id, "update");
+      const run = await store.flowRuns.get(id);
       if (!run) throw notFoundError(`Flow run ${id} not found`);
       if (isFinishedType(run.state)) return { state: run.state, changed: false };
-      endRun(run, input.state, message, logger, isoNow(deps));
+      await endRun(run, input.state, message, logger, isoNow(deps));
       return { state: input.state, changed: true };
     });
   }
@@ -166,70 +170,87 @@ export function createSafeguardService(deps: ServiceDeps) {
     );
   }
 
-  function killZombies(options: KillZombiesOptions): KillZombiesResult {
+  /** One zombie-killer pass, unless another process is running one (then `skipped`). */
+  async function killZombies(options: KillZombiesOptions): Promise<KillZombiesResult> {
     const before = cutoff(options.staleAfterMs);
+    const pass = await store.exclusive("zombie-killer", () => killZombiesNow(before, options));
+    return pass.ran ? pass.value : { retried: 0, failed: 0, cancelled: 0, skipped: true };
+  }
+
+  async function killZombiesNow(before: string, options: KillZombiesOptions): Promise<KillZombiesResult> {
     const limit = options.limit ?? SAFEGUARD_BATCH;
     const result: KillZombiesResult = { retried: 0, failed: 0, cancelled: 0 };
-    for (const zombie of store.safeguards.zombieTaskRuns(before, limit)) {
+    for (const zombie of await store.safeguards.zombieTaskRuns(before, limit)) {
       const now = deps.now();
       const state = zombieState(zombie, now);
-      versioned(() => {
-        if (!stillSilent(zombie.flowRunId, before)) return; // it beat again since the pass read it
-        store.taskRuns.writeState(zombie.id, zombie.version, stateWrite(state));
-        log(zombie.flowRunId, zombie.id, ZOMBIE_LOGGER, "ERROR", state.message ?? "", now.toISOString());
+      await versioned(async () => {
+        await store.lock.flowRun(zombie.flowRunId, "share");
+        if (!(await stillSilent(zombie.flowRunId, before))) return; // it beat again since the pass read it
+        await store.taskRuns.writeState(zombie.id, zombie.version, stateWrite(state));
+        await log(zombie.flowRunId, zombie.id, ZOMBIE_LOGGER, "ERROR", state.message ?? "", now.toISOString());
         result[state.type === "Retrying" ? "retried" : "failed"]++;
       });
     }
-    for (const run of store.safeguards.silentCancellingRuns(before, limit)) {
+    for (const run of await store.safeguards.silentCancellingRuns(before, limit)) {
       const now = isoNow(deps);
       const message = "No heartbeat detected from the flow run while it was cancelling; marking the run as cancelled.";
-      versioned(() => {
-        const current = store.flowRuns.get(run.id);
+      await versioned(async () => {
+        await store.lock.flowRun(run.id, "update");
+        const current = await store.flowRuns.get(run.id);
         if (!current || current.version !== run.version) return;
-        writeFlowRunState(deps, current, run.version, serverState("Cancelled", message, now));
-        log(run.id, null, ZOMBIE_FLOW_LOGGER, "ERROR", message, now);
+        await writeFlowRunState(deps, current, run.version, serverState("Cancelled", message, now));
+        await log(run.id, null, ZOMBIE_FLOW_LOGGER, "ERROR", message, now);
         result.cancelled++;
       });
     }
     return result;
   }
 
-  function resurrectRuns(options: ResurrectRunsOptions): ResurrectRunsResult {
+  /** One Lazarus pass, unless another process is running one (then `skipped`). */
+  async function resurrectRuns(options: ResurrectRunsOptions): Promise<ResurrectRunsResult> {
     const before = cutoff(options.staleAfterMs);
+    const pass = await store.exclusive("lazarus", () => resurrectRunsNow(before, options));
+    return pass.ran ? pass.value : { rescheduled: 0, failed: 0, skipped: true };
+  }
+
+  async function resurrectRunsNow(before: string, options: ResurrectRunsOptions): Promise<ResurrectRunsResult> {
     const result: ResurrectRunsResult = { rescheduled: 0, failed: 0 };
-    for (const candidate of store.safeguards.lazarusCandidates(before, options.limit ?? SAFEGUARD_BATCH)) {
+    for (const candidate of await store.safeguards.lazarusCandidates(before, options.limit ?? SAFEGUARD_BATCH)) {
       const now = isoNow(deps);
-      versioned(() => {
-        const run = store.flowRuns.get(candidate.id);
+      await versioned(async () => {
+        await store.lock.flowRun(candidate.id, "update");
+        const run = await store.flowRuns.get(candidate.id);
         if (!run || run.version !== candidate.version) return; // it moved since the pass read it
         const agentless = agentlessLabelOf(run.labels);
         if (agentless && options.agentlessRuns !== "reschedule") {
           const message =
             `The process executing this agentless run (label ${agentless}) is gone, and no agent can take a run with that label: marking it as failed. ` +
             "(PREFECTLITE_LAZARUS_RESCHEDULE_AGENTLESS=1 reschedules such runs for an agent instead.)";
-          endRun(run, "Failed", message, LAZARUS_LOGGER, now);
+          await endRun(run, "Failed", message, LAZARUS_LOGGER, now);
           result.failed++;
           return;
         }
         if (agentless) {
           // Handed to the agents: without its agentless label, an agent with no labels can take it.
-          store.safeguards.setLabels(run.id, run.labels.filter((l) => l !== agentless));
+          await store.safeguards.setLabels(run.id, run.labels.filter((l) => l !== agentless));
           const message = `Rescheduled by a Lazarus process for an agent (its agentless process is gone; label ${agentless} dropped). This is attempt ${candidate.timesResurrected + 1}.`;
-          writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
-          store.safeguards.incrementTimesResurrected(run.id);
-          log(run.id, null, LAZARUS_LOGGER, "INFO", message, now);
+          await writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
+          await store.safeguards.incrementTimesResurrected(run.id);
+          await log(run.id, null, LAZARUS_LOGGER, "INFO", message, now);
+          await store.events.runsChanged({ at: now, labels: run.labels.filter((l) => l !== agentless) });
           result.rescheduled++;
           return;
         }
         if (candidate.timesResurrected < MAX_RESURRECTIONS) {
           const message = `Rescheduled by a Lazarus process. This is attempt ${candidate.timesResurrected + 1}.`;
-          writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
-          store.safeguards.incrementTimesResurrected(run.id);
-          log(run.id, null, LAZARUS_LOGGER, "INFO", message, now);
+          await writeFlowRunState(deps, run, run.version, serverState("Scheduled", message, now, now));
+          await store.safeguards.incrementTimesResurrected(run.id);
+          await log(run.id, null, LAZARUS_LOGGER, "INFO", message, now);
+          await store.events.runsChanged({ at: now, labels: run.labels });
           result.rescheduled++;
         } else {
           const message = `A Lazarus process attempted to reschedule this run ${MAX_RESURRECTIONS} times without success. Marking as failed.`;
-          endRun(run, "Failed", message, LAZARUS_LOGGER, now);
+          await endRun(run, "Failed", message, LAZARUS_LOGGER, now);
           result.failed++;
         }
       });

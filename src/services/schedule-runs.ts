@@ -29,15 +29,16 @@ function hasExtras(event: ScheduledEvent): boolean {
  * for an active, unarchived flow; returns how many were created. Safe to repeat and to run from
  * several processes at once: each run's idempotency key is unique per flow.
  */
-export function scheduleFlowRunsNow(deps: ServiceDeps, flowId: string, maxRuns: number): number {
-  return deps.store.transaction(() => {
-    const flow = deps.store.flows.get(flowId);
+export async function scheduleFlowRunsNow(deps: ServiceDeps, flowId: string, maxRuns: number): Promise<number> {
+  return await deps.store.transaction(async () => {
+    await deps.store.lock.flow(flowId, "share");
+    const flow = await deps.store.flows.get(flowId);
     if (!flow || flow.archived || !flow.isScheduleActive) return 0;
-    const group = deps.store.flows.getGroup(flow.flowGroupId)!;
+    const group = (await deps.store.flows.getGroup(flow.flowGroupId))!;
     const serialized = group.schedule ?? flow.schedule;
     if (!serialized || maxRuns < 1) return 0;
     const now = deps.now();
-    const last = deps.store.schedules.lastAutoScheduledStart(flowId);
+    const last = await deps.store.schedules.lastAutoScheduledStart(flowId);
     const lastTime = last ? Date.parse(last) : now.getTime();
     const { createFlowRun } = createFlowRunService(deps);
     let created = 0;
@@ -45,7 +46,7 @@ export function scheduleFlowRunsNow(deps: ServiceDeps, flowId: string, maxRuns: 
       // Like Prefect: a plain event at or before the last auto-scheduled run is not re-created
       // (a run someone deleted stays deleted).
       if (!hasExtras(event) && event.startTime.getTime() <= lastTime) continue;
-      const result = createFlowRun({
+      const result = await createFlowRun({
         flowId,
         scheduledStartTime: event.startTime.toISOString(),
         parameters: event.parameterDefaults,

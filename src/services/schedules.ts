@@ -43,12 +43,12 @@ function quoted(names: Iterable<string>): string {
 /** Turning a flow's schedule on (its next runs are created at once) and off (its auto-scheduled runs are deleted). */
 export function createScheduleService(deps: ServiceDeps) {
   /** A flow id (that flow), else a flow group id (its newest unarchived flow). */
-  function resolve(given: unknown, field: string): { flow: FlowRecord; group: FlowGroupRecord } {
+  async function resolve(given: unknown, field: string): Promise<{ flow: FlowRecord; group: FlowGroupRecord }> {
     const id = requireUuid(given, field);
-    const flow = deps.store.flows.get(id);
-    if (flow) return { flow, group: deps.store.flows.getGroup(flow.flowGroupId)! };
-    const group = deps.store.flows.getGroup(id);
-    const newest = group && deps.store.flows.newestUnarchived({ flowGroupId: id });
+    const flow = await deps.store.flows.get(id);
+    if (flow) return { flow, group: (await deps.store.flows.getGroup(flow.flowGroupId))! };
+    const group = await deps.store.flows.getGroup(id);
+    const newest = group && (await deps.store.flows.newestUnarchived({ flowGroupId: id }));
     if (group && newest) return { flow: newest, group };
     if (group) throw notFoundError(`Flow group ${id} has no unarchived flow: register the flow again to schedule it`);
     throw notFoundError(`No flow or flow group has the id ${id} (${field} takes a flow id or a flow group id)`);
@@ -59,30 +59,38 @@ export function createScheduleService(deps: ServiceDeps) {
    * flow group (overriding its flows') or to a flow, so either field takes a flow id (that
    * version's schedule) or a flow group id (the schedule of its newest unarchived version).
    */
-  function target(t: ScheduleTarget): { flow: FlowRecord; group: FlowGroupRecord } {
-    if (t.flowId != null) return resolve(t.flowId, "flow_id");
-    if (t.scheduleId != null) return resolve(t.scheduleId, "schedule_id");
+  async function target(t: ScheduleTarget): Promise<{ flow: FlowRecord; group: FlowGroupRecord }> {
+    if (t.flowId != null) return await resolve(t.flowId, "flow_id");
+    if (t.scheduleId != null) return await resolve(t.scheduleId, "schedule_id");
     throw validationError("One of flow_id or schedule_id must be provided.");
   }
 
-  function setScheduleActive(t: ScheduleTarget): boolean {
-    return deps.store.transaction(() => {
-      const { flow, group } = target(t);
+  /** The target, its flow update-locked (its schedule flag changes), read again under the lock. */
+  async function lockedTarget(t: ScheduleTarget): Promise<{ flow: FlowRecord; group: FlowGroupRecord }> {
+    const { flow } = await target(t);
+    await deps.store.lock.flow(flow.id, "update");
+    const current = (await deps.store.flows.get(flow.id))!;
+    return { flow: current, group: (await deps.store.flows.getGroup(current.flowGroupId))! };
+  }
+
+  async function setScheduleActive(t: ScheduleTarget): Promise<boolean> {
+    return await deps.store.transaction(async () => {
+      const { flow, group } = await lockedTarget(t);
       if (!(group.schedule ?? flow.schedule)) return false;
       if (flow.archived) throw validationError(`Flow ${flow.id} is archived: its schedule cannot be activated`);
       const problem = scheduleActivationProblem(flow, group);
       if (problem) throw validationError(problem);
-      deps.store.flows.setScheduleActive(flow.id, true, isoNow(deps));
-      scheduleFlowRunsNow(deps, flow.id, deps.maxScheduledRuns);
+      await deps.store.flows.setScheduleActive(flow.id, true, isoNow(deps));
+      await scheduleFlowRunsNow(deps, flow.id, deps.maxScheduledRuns);
       return true;
     });
   }
 
-  function setScheduleInactive(t: ScheduleTarget): boolean {
-    return deps.store.transaction(() => {
-      const { flow } = target(t);
-      deps.store.flows.setScheduleActive(flow.id, false, isoNow(deps));
-      deps.store.flowRuns.delete(deps.store.flowRuns.scheduledRunIds(flow.id, true));
+  async function setScheduleInactive(t: ScheduleTarget): Promise<boolean> {
+    return await deps.store.transaction(async () => {
+      const { flow } = await lockedTarget(t);
+      await deps.store.flows.setScheduleActive(flow.id, false, isoNow(deps));
+      await deps.store.flowRuns.delete(await deps.store.flowRuns.scheduledRunIds(flow.id, true));
       return true;
     });
   }

@@ -17,6 +17,8 @@ export interface ScheduleAllResult {
   created: number;
   /** Flows that could not be scheduled (e.g. a clock names a parameter the flow lacks). */
   errors: Array<{ flowId: string; message: string }>;
+  /** Present when another process was running this pass (nothing was done). */
+  skipped?: true;
 }
 
 export interface FlowGroupScheduleInput {
@@ -29,9 +31,9 @@ export interface FlowGroupScheduleInput {
 }
 
 /** Delete the still-Scheduled auto-scheduled runs of every unarchived flow of a group. */
-function deleteGroupAutoScheduledRuns(deps: ServiceDeps, flowGroupId: string): void {
-  for (const flowId of deps.store.flows.unarchivedIds(flowGroupId)) {
-    deps.store.flowRuns.delete(deps.store.flowRuns.scheduledRunIds(flowId, true));
+async function deleteGroupAutoScheduledRuns(deps: ServiceDeps, flowGroupId: string): Promise<void> {
+  for (const flowId of await deps.store.flows.unarchivedIds(flowGroupId)) {
+    await deps.store.flowRuns.delete(await deps.store.flowRuns.scheduledRunIds(flowId, true));
   }
 }
 
@@ -63,15 +65,14 @@ export function scheduleFromGroupInput(input: FlowGroupScheduleInput): Schedule 
 export function createSchedulingService(deps: ServiceDeps) {
   const maxRunsOr = (n: number | undefined) => n ?? deps.maxScheduledRuns;
 
-  function scheduleFlowRuns(flowId: string, options: { maxRuns?: number } = {}): number {
-    return scheduleFlowRunsNow(deps, requireUuid(flowId, "flow_id"), maxRunsOr(options.maxRuns));
+  async function scheduleFlowRuns(flowId: string, options: { maxRuns?: number } = {}): Promise<number> {
+    return await scheduleFlowRunsNow(deps, requireUuid(flowId, "flow_id"), maxRunsOr(options.maxRuns));
   }
 
   /** Active, unarchived flows with a schedule and fewer than `maxRuns` auto-scheduled runs ahead: one query. */
-  function schedulesRunningLow(options: { maxRuns?: number } = {}): string[] {
+  async function schedulesRunningLow(options: { maxRuns?: number } = {}): Promise<string[]> {
     const maxRuns = maxRunsOr(options.maxRuns);
-    return deps.store.schedules
-      .active(isoNow(deps))
+    return (await deps.store.schedules.active(isoNow(deps)))
       .filter((s) => s.upcoming < maxRuns)
       .map((s) => s.flowId);
   }
@@ -81,13 +82,13 @@ export function createSchedulingService(deps: ServiceDeps) {
    * when one is open): a pass over many schedules never holds the write lock for long, and a
    * flow that fails is reported while the others go on.
    */
-  function scheduleFlows(flowIds: readonly string[], options: { maxRuns?: number } = {}): ScheduleAllResult {
+  async function scheduleFlows(flowIds: readonly string[], options: { maxRuns?: number } = {}): Promise<ScheduleAllResult> {
     const maxRuns = maxRunsOr(options.maxRuns);
     const result: ScheduleAllResult = { flows: 0, created: 0, errors: [] };
-    inTransactions(deps.store, flowIds, 1, (slice) => {
+    await inTransactions(deps.store, flowIds, 1, async (slice) => {
       for (const flowId of slice) {
         try {
-          result.created += scheduleFlowRunsNow(deps, flowId, maxRuns);
+          result.created += await scheduleFlowRunsNow(deps, flowId, maxRuns);
           result.flows++;
         } catch (e) {
           result.errors.push({ flowId, message: errorMessage(e) });
@@ -101,26 +102,28 @@ export function createSchedulingService(deps: ServiceDeps) {
    * One whole scheduler pass: top up every active schedule running low (the others cost one row
    * of one query), a flow per transaction.
    */
-  function scheduleAll(options: { maxRuns?: number } = {}): ScheduleAllResult {
-    return scheduleFlows(schedulesRunningLow(options), options);
+  async function scheduleAll(options: { maxRuns?: number } = {}): Promise<ScheduleAllResult> {
+    const pass = await deps.store.exclusive("scheduler", async () => scheduleFlows(await schedulesRunningLow(options), options));
+    return pass.ran ? pass.value : { flows: 0, created: 0, errors: [], skipped: true };
   }
 
   /** When the next waiting run becomes due: the earliest start strictly after `after` (default now). */
-  function nextDueAt(after: Date = deps.now()): Date | undefined {
-    const t = deps.store.schedules.nextDueAfter(after.toISOString());
+  async function nextDueAt(after: Date = deps.now()): Promise<Date | undefined> {
+    const t = await deps.store.schedules.nextDueAfter(after.toISOString());
     return t === undefined ? undefined : new Date(t);
   }
 
-  function requireGroup(flowGroupId: string) {
+  async function requireGroup(flowGroupId: string) {
     const id = requireUuid(flowGroupId, "flow_group_id");
-    const group = deps.store.flows.getGroup(id);
+    await deps.store.lock.flowGroup(id);
+    const group = await deps.store.flows.getGroup(id);
     if (!group) throw notFoundError(`Flow group ${id} not found`);
     return group;
   }
 
   /** Re-create the runs of the group's active flows from the schedule now in force. */
-  function reschedule(flowGroupId: string): void {
-    for (const flowId of deps.store.flows.unarchivedIds(flowGroupId)) scheduleFlowRunsNow(deps, flowId, deps.maxScheduledRuns);
+  async function reschedule(flowGroupId: string): Promise<void> {
+    for (const flowId of await deps.store.flows.unarchivedIds(flowGroupId)) await scheduleFlowRunsNow(deps, flowId, deps.maxScheduledRuns);
   }
 
   /**
@@ -128,29 +131,29 @@ export function createSchedulingService(deps: ServiceDeps) {
    * auto-scheduled runs it replaces are deleted and active flows are rescheduled at once.
    * Refused when some clock would leave a required parameter without a value.
    */
-  function setFlowGroupSchedule(input: FlowGroupScheduleInput): void {
+  async function setFlowGroupSchedule(input: FlowGroupScheduleInput): Promise<void> {
     const schedule: SerializedSchedule = scheduleFromGroupInput(input).toJSON();
-    deps.store.transaction(() => {
-      const group = requireGroup(input.flowGroupId);
-      const flow = deps.store.flows.newestUnarchived({ flowGroupId: group.id });
+    await deps.store.transaction(async () => {
+      const group = await requireGroup(input.flowGroupId);
+      const flow = await deps.store.flows.newestUnarchived({ flowGroupId: group.id });
       if (flow) {
         schedule.clocks.forEach((c, i) => checkParameterTypes(flow.parameters, c.parameterDefaults ?? {}, `clock ${i + 1}`));
         const problem = scheduleActivationProblem(flow, { ...group, schedule });
         if (problem) throw validationError(problem);
       }
-      deps.store.schedules.setGroupSchedule(group.id, schedule, isoNow(deps));
-      deleteGroupAutoScheduledRuns(deps, group.id);
-      reschedule(group.id);
+      await deps.store.schedules.setGroupSchedule(group.id, schedule, isoNow(deps));
+      await deleteGroupAutoScheduledRuns(deps, group.id);
+      await reschedule(group.id);
     });
   }
 
   /** Remove a flow group's schedule: its flows fall back to their own schedules (if any). */
-  function deleteFlowGroupSchedule(flowGroupId: string): void {
-    deps.store.transaction(() => {
-      const group = requireGroup(flowGroupId);
-      deps.store.schedules.setGroupSchedule(group.id, null, isoNow(deps));
-      deleteGroupAutoScheduledRuns(deps, group.id);
-      reschedule(group.id);
+  async function deleteFlowGroupSchedule(flowGroupId: string): Promise<void> {
+    await deps.store.transaction(async () => {
+      const group = await requireGroup(flowGroupId);
+      await deps.store.schedules.setGroupSchedule(group.id, null, isoNow(deps));
+      await deleteGroupAutoScheduledRuns(deps, group.id);
+      await reschedule(group.id);
     });
   }
 

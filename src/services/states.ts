@@ -6,6 +6,7 @@ import { createResultLocationCheck } from "./result-location.ts";
 import { parseStateInput, serverState, stateWrite, type StampedState } from "./state-input.ts";
 import type { FlowRunStateInput, SetStatesOptions, StateWriteResult, TaskRunStateInput } from "./types.ts";
 import { requireUuid, requireVersion } from "./validate.ts";
+import { mapInOrder } from "./in-order.ts";
 
 /**
  * State changes of flow runs and task runs. Every write carries the version its writer read
@@ -14,28 +15,31 @@ import { requireUuid, requireVersion } from "./validate.ts";
 export function createStateService(deps: ServiceDeps) {
   const checkResultLocation = createResultLocationCheck(deps.store);
 
-  function setFlowRunStates(items: FlowRunStateInput[], options: SetStatesOptions = {}): StateWriteResult[] {
+  async function setFlowRunStates(items: FlowRunStateInput[], options: SetStatesOptions = {}): Promise<StateWriteResult[]> {
     if (!Array.isArray(items)) throw validationError("states must be a list");
     const agentId = options.agentId ? requireUuid(options.agentId, "agent id") : null;
     const now = isoNow(deps);
-    return deps.store.transaction(() =>
-      items.map((item, i) => {
+    return await deps.store.transaction(async () =>
+      mapInOrder(items, async (item, i) => {
         const id = requireUuid(item?.flowRunId, `states[${i}].flow_run_id`);
         const version = requireVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
         const writeId = optionalWriteId(item.writeId, `states[${i}].write_id`);
-        const stored = writeId === undefined ? undefined : storedWrite("flow run", id, deps.store.flowRuns.writtenState(writeId), writeId);
+        const stored = writeId === undefined ? undefined : storedWrite("flow run", id, await deps.store.flowRuns.writtenState(writeId), writeId);
         if (stored !== undefined) return { id, status: "SUCCESS" as const, message: state.message ?? null, version: stored };
-        const run = deps.store.flowRuns.get(id);
+        await deps.store.lock.flowRun(id, "update");
+        const run = await deps.store.flowRuns.get(id);
         if (!run) throw notFoundError(`State update failed for flow run ID ${id}: no such flow run`);
-        if (state.result) checkResultLocation(state.result, run.flowId, undefined, `states[${i}].state`);
-        const newVersion = writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true, writeId });
+        if (state.result) await checkResultLocation(state.result, run.flowId, undefined, `states[${i}].state`);
+        const newVersion = await writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true, writeId });
+        // A re-run or a reschedule: the run may be due.
+        if (state.type === "Scheduled") await deps.store.events.runsChanged({ at: state.startTime ?? now, labels: run.labels });
         return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
       }),
     );
   }
 
-  function setTaskRunStates(items: TaskRunStateInput[]): StateWriteResult[] {
+  async function setTaskRunStates(items: TaskRunStateInput[]): Promise<StateWriteResult[]> {
     if (!Array.isArray(items)) throw validationError("states must be a list");
     const now = isoNow(deps);
     const versionLocked = new Map<string, boolean>();
@@ -45,22 +49,22 @@ export function createStateService(deps: ServiceDeps) {
     // one leaves it, then written with one UPDATE (Running → Success in a batch is common).
     const series = new Map<string, { view: TaskRunWriteView; from: number; writes: StateWrite[] }>();
     const writeIds = new Set<string>();
-    return deps.store.transaction(() => {
-      const results = items.map((item, i) => {
+    return await deps.store.transaction(async () => {
+      const results = await mapInOrder(items, async (item, i) => {
         const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
         const version = requireVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
         const writeId = optionalWriteId(item.writeId, `states[${i}].write_id`);
         if (writeId !== undefined) {
           // A retry of a write that was made (its answer was lost): what it made, not a conflict.
-          const stored = storedWrite("task run", id, deps.store.taskRuns.writtenState(writeId), writeId);
+          const stored = storedWrite("task run", id, await deps.store.taskRuns.writtenState(writeId), writeId);
           if (stored !== undefined) return { id, status: "SUCCESS" as const, message: state.message ?? null, version: stored };
           if (writeIds.has(writeId)) throw validationError(`states[${i}].write_id ${writeId} is used twice in this batch: make a new id for each write`);
           writeIds.add(writeId);
         }
         let run = series.get(id);
         if (!run) {
-          const stored = deps.store.taskRuns.getForWrite(id);
+          const stored = await deps.store.taskRuns.getForWrite(id);
           if (!stored) throw notFoundError(`State update failed for task run ID ${id}: no such task run`);
           run = { view: { ...stored }, from: stored.version, writes: [] };
           series.set(id, run);
@@ -68,16 +72,17 @@ export function createStateService(deps: ServiceDeps) {
         const taskRun = run.view;
         let flowRun = flowRuns.get(taskRun.flowRunId);
         if (!flowRun) {
-          flowRun = deps.store.flowRuns.get(taskRun.flowRunId)!;
+          await deps.store.lock.flowRun(taskRun.flowRunId, "share");
+          flowRun = (await deps.store.flowRuns.get(taskRun.flowRunId))!;
           flowRuns.set(flowRun.id, flowRun);
         }
         let locked = versionLocked.get(flowRun.flowId);
         if (locked === undefined) {
-          locked = flowGroupSettingsOf(deps, flowRun.flowId).version_locking_enabled === true;
+          locked = (await flowGroupSettingsOf(deps, flowRun.flowId)).version_locking_enabled === true;
           versionLocked.set(flowRun.flowId, locked);
         }
         checkTaskRunRules(taskRun, flowRun, state.type, locked);
-        if (state.result) checkResultLocation(state.result, flowRun.flowId, taskRun.taskSlug, `states[${i}].state`);
+        if (state.result) await checkResultLocation(state.result, flowRun.flowId, taskRun.taskSlug, `states[${i}].state`);
         checkVersion("task run", id, taskRun.version, version);
         if (!canTransition(taskRun.state, state.type, { rerun: item.rerun === true })) refuseTransition("task run", id, taskRun.state, state.type);
         run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null, writeId }));
@@ -85,23 +90,24 @@ export function createStateService(deps: ServiceDeps) {
         taskRun.state = state.type;
         return { id, status: "SUCCESS" as const, message: state.message ?? null, version: taskRun.version };
       });
-      for (const [id, run] of series) deps.store.taskRuns.writeStates(id, run.from, run.writes);
+      for (const [id, run] of series) await deps.store.taskRuns.writeStates(id, run.from, run.writes);
       return results;
     });
   }
 
-  function cancelFlowRun(flowRunId: string): { state: StateType } {
+  async function cancelFlowRun(flowRunId: string): Promise<{ state: StateType }> {
     const id = requireUuid(flowRunId, "flow_run_id");
     const now = isoNow(deps);
-    return deps.store.transaction(() => {
-      const run = deps.store.flowRuns.get(id);
+    return await deps.store.transaction(async () => {
+      await deps.store.lock.flowRun(id, "update");
+      const run = await deps.store.flowRuns.get(id);
       if (!run) throw notFoundError(`Flow run ${id} not found`);
       if (isFinishedType(run.state) || run.state === "Cancelling") return { state: run.state };
       if (run.state === "Running") {
-        writeFlowRunState(deps, run, run.version, serverState("Cancelling", "Flow run is cancelling", now));
+        await writeFlowRunState(deps, run, run.version, serverState("Cancelling", "Flow run is cancelling", now));
         return { state: "Cancelling" as const };
       }
-      writeFlowRunState(deps, run, run.version, serverState("Cancelled", "Flow run is cancelled", now));
+      await writeFlowRunState(deps, run, run.version, serverState("Cancelled", "Flow run is cancelled", now));
       return { state: "Cancelled" as const };
     });
   }
@@ -109,9 +115,9 @@ export function createStateService(deps: ServiceDeps) {
   return { setFlowRunStates, setTaskRunStates, cancelFlowRun };
 }
 
-export function flowGroupSettingsOf(deps: ServiceDeps, flowId: string) {
-  const flow = deps.store.flows.get(flowId);
-  return (flow && deps.store.flows.getGroup(flow.flowGroupId)?.settings) || ({} as Record<string, unknown>);
+export async function flowGroupSettingsOf(deps: ServiceDeps, flowId: string) {
+  const flow = await deps.store.flows.get(flowId);
+  return (flow && (await deps.store.flows.getGroup(flow.flowGroupId))?.settings) || ({} as Record<string, unknown>);
 }
 
 function optionalWriteId(value: unknown, field: string): string | undefined {
@@ -171,28 +177,28 @@ function checkTaskRunRules(taskRun: TaskRunWriteView, flowRun: FlowRunRecord, to
  * heartbeat (Running, Submitted), records the agent (Submitted), and a Cancelled run cancels
  * its unfinished task runs. Returns the new version. Runs inside the caller's transaction.
  */
-export function writeFlowRunState(
+export async function writeFlowRunState(
   deps: ServiceDeps,
   run: FlowRunRecord,
   version: number,
   state: StampedState,
   options: { agentId?: string | null; rerun?: boolean; writeId?: string } = {},
-): number {
+): Promise<number> {
   checkVersion("flow run", run.id, run.version, version);
   if (!canTransition(run.state, state.type, { rerun: options.rerun })) refuseTransition("flow run", run.id, run.state, state.type);
   const now = isoNow(deps);
-  if (state.type === "Cancelled") cancelTaskRuns(deps, run.id, now);
+  if (state.type === "Cancelled") await cancelTaskRuns(deps, run.id, now);
   const beats = state.type === "Running" || state.type === "Submitted";
   const agentId = state.type === "Submitted" ? (options.agentId ?? null) : null;
-  return deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId, writeId: options.writeId }));
+  return await deps.store.flowRuns.writeState(run.id, version, stateWrite(state, { heartbeat: beats ? now : null, agentId, writeId: options.writeId }));
 }
 
 /** A Cancelled flow run's unfinished task runs end Cancelled, each saying whether it had started. */
-function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): void {
-  for (const taskRun of deps.store.taskRuns.unfinished(flowRunId)) {
+async function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): Promise<void> {
+  for (const taskRun of await deps.store.taskRuns.unfinished(flowRunId)) {
     const message = isRunningType(taskRun.state) || taskRun.state === "Retrying"
       ? "Flow run is cancelled: this task run had started and not finished"
       : "Flow run is cancelled: this task run never started";
-    deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Cancelled", message, now)));
+    await deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Cancelled", message, now)));
   }
 }

@@ -10,13 +10,13 @@ import { ROWS_PER_TRANSACTION, inTransactions } from "./chunks.ts";
 
 /** Task runs looked up or created on demand: unmapped ones by slug or task id, mapped children in bulk. */
 export function createTaskRunService(deps: ServiceDeps) {
-  function taskOf(input: { flowRunId: string; taskId?: string | null; taskSlug?: string | null }) {
+  async function taskOf(input: { flowRunId: string; taskId?: string | null; taskSlug?: string | null }) {
     const flowRunId = requireUuid(input.flowRunId, "flow_run_id");
-    const flowRun = deps.store.flowRuns.get(flowRunId);
+    const flowRun = await deps.store.flowRuns.get(flowRunId);
     if (!flowRun) throw notFoundError(`Flow run ${flowRunId} not found`);
     let task: TaskRecord | undefined;
-    if (input.taskId != null) task = deps.store.flows.findTask(flowRun.flowId, { id: requireUuid(input.taskId, "task_id") });
-    else if (input.taskSlug != null) task = deps.store.flows.findTask(flowRun.flowId, { slug: String(input.taskSlug) });
+    if (input.taskId != null) task = await deps.store.flows.findTask(flowRun.flowId, { id: requireUuid(input.taskId, "task_id") });
+    else if (input.taskSlug != null) task = await deps.store.flows.findTask(flowRun.flowId, { slug: String(input.taskSlug) });
     else throw validationError("One of task_id or task_slug must be provided.");
     if (!task) throw notFoundError(`Task ${input.taskId ?? `'${input.taskSlug}'`} is not a task of the flow of run ${flowRunId}`);
     return { flowRunId, task };
@@ -33,19 +33,19 @@ export function createTaskRunService(deps: ServiceDeps) {
     };
   }
 
-  function getOrCreateTaskRunInfo(input: TaskRunLookup): TaskRunInfo {
+  async function getOrCreateTaskRunInfo(input: TaskRunLookup): Promise<TaskRunInfo> {
     const mapIndex = input.mapIndex ?? -1;
     if (!Number.isInteger(mapIndex) || mapIndex < -1) throw validationError("map_index must be an integer ≥ -1");
-    return deps.store.transaction(() => {
-      const { flowRunId, task } = taskOf(input);
-      const existing = deps.store.taskRuns.find(flowRunId, task.slug, mapIndex);
+    return await deps.store.transaction(async () => {
+      const { flowRunId, task } = await taskOf(input);
+      const existing = await deps.store.taskRuns.find(flowRunId, task.slug, mapIndex);
       if (existing) return info(existing);
-      deps.store.taskRuns.insertMissing([newTaskRun(flowRunId, task, mapIndex, isoNow(deps))], isoNow(deps));
-      return info(deps.store.taskRuns.find(flowRunId, task.slug, mapIndex)!);
+      await deps.store.taskRuns.insertMissing([newTaskRun(flowRunId, task, mapIndex, isoNow(deps))], isoNow(deps));
+      return info((await deps.store.taskRuns.find(flowRunId, task.slug, mapIndex))!);
     });
   }
 
-  function getOrCreateMappedTaskRuns(input: MappedChildrenInput): TaskRunInfo[] {
+  async function getOrCreateMappedTaskRuns(input: MappedChildrenInput): Promise<TaskRunInfo[]> {
     const { count } = input;
     const start = input.start ?? 0;
     const max = settings.maxMappedChildrenPerCall();
@@ -58,9 +58,9 @@ export function createTaskRunService(deps: ServiceDeps) {
       );
     }
     const end = start + count;
-    const { flowRunId, task } = taskOf(input);
+    const { flowRunId, task } = await taskOf(input);
     const now = isoNow(deps);
-    const existing = deps.store.taskRuns.range(flowRunId, task.slug, start, end);
+    const existing = await deps.store.taskRuns.range(flowRunId, task.slug, start, end);
     if (existing.length === count) return existing.map(info);
     const have = new Set(existing.map((r) => r.mapIndex));
     const missing: NewTaskRun[] = [];
@@ -68,12 +68,12 @@ export function createTaskRunService(deps: ServiceDeps) {
     // Creating is idempotent (a child that exists is kept), so the children are inserted in
     // transactions of ROWS_PER_TRANSACTION: other writers get the lock in between.
     let inserted = 0;
-    inTransactions(deps.store, missing, ROWS_PER_TRANSACTION, (slice) => {
-      inserted += deps.store.taskRuns.insertMissing(slice, now);
+    await inTransactions(deps.store, missing, ROWS_PER_TRANSACTION, async (slice) => {
+      inserted += await deps.store.taskRuns.insertMissing(slice, now);
     });
     // Nobody else inserted meanwhile (a retry or a second runner of the same run would have):
     // the children are the ones read plus the ones just written, which need not be read back.
-    if (inserted !== missing.length) return deps.store.taskRuns.range(flowRunId, task.slug, start, end).map(info);
+    if (inserted !== missing.length) return (await deps.store.taskRuns.range(flowRunId, task.slug, start, end)).map(info);
     const all: TaskRunInfo[] = new Array(count);
     for (const r of existing) all[r.mapIndex - start] = info(r);
     for (const m of missing) all[m.mapIndex - start] = createdInfo(m);
