@@ -63,7 +63,8 @@ export function createEvents(pool: SQL, db: Session): Store["events"] & { close(
 
   function listen(): void {
     if (listening || closed) return;
-    const attempt: Promise<SQL.ListenSubscription | undefined> = pool.listen(RUNS_CHANNEL, deliver, onListen).catch(() => {
+    // Registered outside any transaction of the caller's, so no callback can ever run on it.
+    const attempt: Promise<SQL.ListenSubscription | undefined> = db.outside(() => pool.listen(RUNS_CHANNEL, deliver, onListen)).catch(() => {
       // The database is unreachable now: try again while anyone is subscribed (the pollers cover the gap).
       if (listening === attempt) listening = undefined;
       if (!closed && subscribers.size) retry = setTimeout(listen, LISTEN_RETRY_MS);
