@@ -909,6 +909,25 @@ describePostgres("PostgreSQL store", () => {
     });
   });
 
+  describe("a lost LISTEN connection", () => {
+    test("comes back by itself: onReady runs again (for catch-up) and hints arrive again", async () => {
+      let readies = 0;
+      const seen: RunsChanged[] = [];
+      const off = other.store.events.subscribe((h) => seen.push(h), () => readies++);
+      try {
+        await eventually(() => readies === 1, "the first LISTEN");
+        const [killed] = await raw`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND query ILIKE 'LISTEN%'`;
+        expect(killed.n).toBeGreaterThan(0);
+        await eventually(() => readies === 2, "onReady after the reconnect");
+        await store.events.runsChanged({ at: NOW, labels: ["after-reconnect"] });
+        await eventually(() => seen.some((h) => h.labels[0] === "after-reconnect"), "a hint after the reconnect");
+      } finally {
+        off();
+      }
+    });
+  });
+
   describe("exclusive", () => {
     test("from two clients only one runs a loop's pass at a time; other loops are free", async () => {
       const inside = signal();
