@@ -11,7 +11,7 @@ import { registerFlow } from "../../src/client/register.ts";
 import { TaskRunView } from "../../src/client/views/index.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { settings } from "../../src/settings.ts";
-import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../../src/storage/flow-runs.ts";
+import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../../src/storage/sqlite/flow-runs.ts";
 import { startServe, type ServeProcess } from "../e2e/ui-server.ts";
 import { tempDir, useTempHome } from "../helpers.ts";
 import { backedFixture, until, type BackedFixture } from "./helpers.ts";

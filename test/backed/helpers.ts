@@ -40,7 +40,7 @@ export async function backedFixture(source: string, options: { mode?: Mode; name
     server = await serve({ host: "127.0.0.1", port: 0, project: "test", scheduler: false, agent: false, log: () => {} });
     client = new BackendClient(new HttpBackend(server.url));
   } else {
-    client = new BackendClient(openEmbeddedBackend(settings.databasePath()));
+    client = new BackendClient(() => openEmbeddedBackend(settings.databaseUrl()));
   }
   await client.createProject("test");
   const loaded = await loadFlowsFromFile(path, { fresh: true });

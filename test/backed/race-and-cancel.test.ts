@@ -65,7 +65,7 @@ describe("backed runs racing and being cancelled", () => {
       input: { flow_id: fx.flowId },
     });
     const id = await fx.createRun();
-    const other = new BackendClient(openEmbeddedBackend(settings.databasePath()));
+    const other = new BackendClient(() => openEmbeddedBackend(settings.databaseUrl()));
     try {
       const outcomes = await Promise.all([
         runBackedFlowRun(fx.client, id, { warn: () => {}, batchSize: 7 }),

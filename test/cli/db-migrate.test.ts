@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { LATEST_SCHEMA_VERSION } from "../../src/storage/migrate.ts";
+import { LATEST_SCHEMA_VERSION } from "../../src/storage/sqlite/migrate.ts";
 import { LATEST_POSTGRES_SCHEMA_VERSION } from "../../src/storage/postgres/migrate.ts";
 import { runCli, tempDir } from "../helpers.ts";
 import { describePostgres, postgresDatabase, type TestDatabase } from "../postgres.ts";

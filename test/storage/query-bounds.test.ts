@@ -7,7 +7,7 @@ import type { Database } from "bun:sqlite";
 import { PrefectliteError } from "../../src/core/errors.ts";
 import { createQueryEngine, type QueryEngine } from "../../src/storage/query.ts";
 import { jsonNestsDeeperThan } from "../../src/storage/query-where.ts";
-import { openDatabase } from "../../src/storage/db.ts";
+import { openDatabase } from "../../src/storage/sqlite/db.ts";
 import { seed } from "./query-seed.ts";
 
 let db: Database;

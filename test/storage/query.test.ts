@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Database } from "bun:sqlite";
 import { SQL } from "bun";
-import { openDatabase } from "../../src/storage/db.ts";
+import { openDatabase } from "../../src/storage/sqlite/db.ts";
 import { createPostgresQueryEngine, createQueryEngine, type QueryEngine, type SelectArgs } from "../../src/storage/query.ts";
 import type { TableName } from "../../src/storage/tables.ts";
 import { POSTGRES_AVAILABLE, postgresDatabase } from "../postgres.ts";
