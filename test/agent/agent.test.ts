@@ -13,9 +13,9 @@ async function pass(w: AgentWorld, agent: ReturnType<AgentWorld["agent"]>): Prom
 
 describe("an agent", () => {
   test("takes a due run, executes `execute flow-run ID` with the run config's env and PREFECTLITE_HOME, and logs the PID", async () => {
-    world = agentWorld({ PREFECTLITE_API_URL: "http://127.0.0.1:1/should-not-leak" });
-    const flowId = world.flowId({ env: { RUN_CONFIG_GREETING: "hello" } });
-    const runId = world.run(flowId);
+    world = await agentWorld({ PREFECTLITE_API_URL: "http://127.0.0.1:1/should-not-leak" });
+    const flowId = await world.flowId({ env: { RUN_CONFIG_GREETING: "hello" } });
+    const runId = await world.run(flowId);
     const agent = world.agent({ name: "laptop" });
     expect(await pass(world, agent)).toBe(1);
     const record = world.record(runId)!;
@@ -23,66 +23,67 @@ describe("an agent", () => {
     expect(record.env.RUN_CONFIG_GREETING).toBe("hello");
     expect(record.env.PREFECTLITE_HOME).toBe(world.home);
     expect(record.env.PREFECTLITE_API_URL).toBeUndefined();
-    expect(world.state(runId)).toBe("Submitted");
-    const run = world.backend.db.query("SELECT agent_id FROM flow_run WHERE id = $id").get({ id: runId }) as { agent_id: string };
+    expect((await world.state(runId))).toBe("Submitted");
+    const run = (await world.sql<{ agent_id: string }>("SELECT agent_id FROM flow_run WHERE id = $id", { id: runId }))[0]!;
     expect(run.agent_id).toBe(agent.id!);
-    const logs = world.backend.db.query("SELECT name, level, message FROM log WHERE flow_run_id = $id").all({ id: runId });
+    const logs = (await world.sql("SELECT name, level, message FROM log WHERE flow_run_id = $id", { id: runId }));
     expect(logs).toEqual([{ name: "laptop", level: "INFO", message: `Submitted for execution: PID ${record.pid}` }]);
     await agent.stop(10_000);
   });
 
   test("registers with its name and labels and records its polls", async () => {
-    world = agentWorld();
+    world = await agentWorld();
     const agent = world.agent({ name: "gpu-box", labels: ["gpu", "big", "gpu"] });
     expect(await agent.runOnce()).toBe(0);
-    const row = world.backend.db.query("SELECT name, labels, last_queried FROM agent WHERE id = $id").get({ id: agent.id! }) as Record<string, string>;
+    const row = (await world.sql<Record<string, string>>("SELECT name, labels, last_queried FROM agent WHERE id = $id", { id: agent.id! }))[0]!;
     expect([row.name, JSON.parse(row.labels!)]).toEqual(["gpu-box", ["big", "gpu"]]);
     expect(row.last_queried).not.toBeNull();
   });
 
   test("labels: it takes a run only if its labels include all of the run's; with no labels, only runs with none", async () => {
-    world = agentWorld({ AGENT_TEST_EXIT_CODE: "0" });
-    const flowId = world.flowId();
-    const none = world.run(flowId, []);
-    const gpu = world.run(flowId, ["gpu"]);
-    const gpuBig = world.run(flowId, ["big", "gpu"]);
+    world = await agentWorld({ AGENT_TEST_EXIT_CODE: "0" });
+    const flowId = await world.flowId();
+    const none = await world.run(flowId, []);
+    const gpu = await world.run(flowId, ["gpu"]);
+    const gpuBig = await world.run(flowId, ["big", "gpu"]);
     const unlabeled = world.agent({ name: "plain" });
     await pass(world, unlabeled);
     await until(() => world.record(none) !== undefined, "the unlabeled run's process");
-    expect([world.state(none), world.state(gpu), world.state(gpuBig)]).toEqual(["Submitted", "Scheduled", "Scheduled"]);
+    expect([(await world.state(none)), (await world.state(gpu)), (await world.state(gpuBig))]).toEqual(["Submitted", "Scheduled", "Scheduled"]);
     const onlyGpu = world.agent({ name: "gpu", labels: ["gpu"] });
     await pass(world, onlyGpu);
-    expect([world.state(gpu), world.state(gpuBig)]).toEqual(["Submitted", "Scheduled"]);
+    expect([(await world.state(gpu)), (await world.state(gpuBig))]).toEqual(["Submitted", "Scheduled"]);
     const both = world.agent({ name: "both", labels: ["big", "gpu", "extra"] });
     await pass(world, both);
-    expect(world.state(gpuBig)).toBe("Submitted");
+    expect((await world.state(gpuBig))).toBe("Submitted");
     for (const a of [unlabeled, onlyGpu, both]) await a.stop(10_000);
   });
 
   test("--concurrency: never more children than slots; a child that ends frees its slot", async () => {
-    world = agentWorld({ AGENT_TEST_HOLD: "1" });
-    const flowId = world.flowId();
-    const runs = Array.from({ length: 5 }, () => world.run(flowId));
+    world = await agentWorld({ AGENT_TEST_HOLD: "1" });
+    const flowId = await world.flowId();
+    const runs: string[] = [];
+    for (let i = 0; i < 5; i++) runs.push(await world.run(flowId));
     const agent = world.agent({ concurrency: 2 });
     expect(await pass(world, agent)).toBe(2);
     expect(await pass(world, agent)).toBe(0); // full: polls, takes nothing
-    expect(runs.filter((id) => world.state(id) === "Submitted")).toHaveLength(2);
+    expect((await Promise.all(runs.map((id) => world.state(id)))).filter((s) => s === "Submitted")).toHaveLength(2);
     const first = agent.running[0]!;
     world.release(first);
     await until(() => !agent.running.includes(first), "the released child to end");
     expect(await pass(world, agent)).toBe(1);
-    expect(runs.filter((id) => world.state(id) === "Submitted")).toHaveLength(3);
+    expect((await Promise.all(runs.map((id) => world.state(id)))).filter((s) => s === "Submitted")).toHaveLength(3);
     for (const id of runs) world.release(id);
     await agent.stop(10_000);
   });
 
   test("woken, it takes a new run at once, whatever its poll interval", async () => {
-    world = agentWorld();
+    world = await agentWorld();
     const agent = world.agent({ pollMs: () => 3_600_000 });
     const controller = new AbortController();
     const loop = agent.run(controller.signal);
     await until(() => agent.id !== undefined, "registration");
-    const runId = world.run(world.flowId());
+    const runId = await world.run(await world.flowId());
     agent.wake();
     await until(() => world.record(runId) !== undefined, "the woken agent to start the run");
     controller.abort();
@@ -91,29 +92,29 @@ describe("an agent", () => {
   });
 
   test("a child killed by a signal is reported in the run's logs; the run is left for the safeguards", async () => {
-    world = agentWorld({ AGENT_TEST_HOLD: "1" });
-    const runId = world.run(world.flowId());
+    world = await agentWorld({ AGENT_TEST_HOLD: "1" });
+    const runId = await world.run(await world.flowId());
     const lines: string[] = [];
     const agent = world.agent({ name: "reporter", log: (l) => lines.push(l) });
     await pass(world, agent);
     process.kill(world.record(runId)!.pid, "SIGKILL");
     await until(() => agent.running.length === 0, "the agent to see its child die");
     await until(
-      () => (world.backend.db.query("SELECT COUNT(*) AS n FROM log WHERE level = 'WARNING'").get() as { n: number }).n > 0,
+      async () => ((await world.sql<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE level = 'WARNING'"))[0]!).n > 0,
       "the warning",
     );
-    const warning = world.backend.db.query("SELECT name, message FROM log WHERE level = 'WARNING'").get() as Record<string, string>;
+    const warning = (await world.sql<Record<string, string>>("SELECT name, message FROM log WHERE level = 'WARNING'"))[0]!;
     expect(warning.name).toBe("reporter");
     expect(warning.message).toContain("was killed by SIGKILL");
-    expect(world.state(runId)).toBe("Submitted");
+    expect((await world.state(runId))).toBe("Submitted");
     expect(lines.some((l) => l.includes("SIGKILL"))).toBe(true);
   });
 
   test("stopping waits for children that finish in time and interrupts the others", async () => {
-    world = agentWorld({ AGENT_TEST_HOLD: "1" });
-    const flowId = world.flowId();
-    const quick = world.run(flowId);
-    const slow = world.run(flowId);
+    world = await agentWorld({ AGENT_TEST_HOLD: "1" });
+    const flowId = await world.flowId();
+    const quick = await world.run(flowId);
+    const slow = await world.run(flowId);
     const agent = world.agent();
     await pass(world, agent);
     world.release(quick);
@@ -125,8 +126,8 @@ describe("an agent", () => {
   });
 
   test("a stopped agent waits for a child that finishes within the grace period", async () => {
-    world = agentWorld({ AGENT_TEST_HOLD: "1" });
-    const runId = world.run(world.flowId());
+    world = await agentWorld({ AGENT_TEST_HOLD: "1" });
+    const runId = await world.run(await world.flowId());
     const agent = world.agent();
     await pass(world, agent);
     const stopping = agent.stop(60_000);
@@ -135,15 +136,15 @@ describe("an agent", () => {
   });
 
   test("claims take runs waiting to start, never a Running run whose process sleeps through a retry", async () => {
-    world = agentWorld();
-    const runId = world.run(world.flowId());
+    world = await agentWorld();
+    const runId = await world.run(await world.flowId());
     const s = world.backend.services;
-    s.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Running" } }]);
-    const task = (world.backend.db.query("SELECT id FROM task_run WHERE flow_run_id = $id").get({ id: runId }) as { id: string }).id;
-    s.setTaskRunStates([{ taskRunId: task, version: 1, state: { type: "Running" } }]);
-    s.setTaskRunStates([{ taskRunId: task, version: 2, state: { type: "Retrying", startTime: new Date(Date.now() - 1000).toISOString() } }]);
-    expect(s.getRunsInQueue({})).toEqual([runId]); // Prefect's queue still lists it
+    await s.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Running" } }]);
+    const task = ((await world.sql<{ id: string }>("SELECT id FROM task_run WHERE flow_run_id = $id", { id: runId }))[0]!).id;
+    await s.setTaskRunStates([{ taskRunId: task, version: 1, state: { type: "Running" } }]);
+    await s.setTaskRunStates([{ taskRunId: task, version: 2, state: { type: "Retrying", startTime: new Date(Date.now() - 1000).toISOString() } }]);
+    expect(await s.getRunsInQueue({})).toEqual([runId]); // Prefect's queue still lists it
     expect(await world.agent().runOnce()).toBe(0);
-    expect(world.state(runId)).toBe("Running");
+    expect((await world.state(runId))).toBe("Running");
   });
 });

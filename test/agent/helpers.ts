@@ -5,13 +5,14 @@ import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { serializedFlow } from "../services/fixtures.ts";
 import { tempDir } from "../helpers.ts";
+import { sqlOn } from "../storage-helpers.ts";
 
 export const recordingChild = (flowRunId: string) => [process.execPath, join(import.meta.dir, "fixtures/recording-child.ts"), "execute", "flow-run", flowRunId];
 
 /** Wait (polling every 5 ms) until `check` holds; fails after `ms` with `what`. No timing is asserted. */
-export async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(5);
   }
@@ -21,24 +22,28 @@ export interface AgentWorld {
   home: string;
   records: string;
   backend: Backend;
-  flowId(options?: { labels?: string[]; env?: Record<string, string> }): string;
-  run(flowId: string, labels?: string[]): string;
-  state(runId: string): string;
+  flowId(options?: { labels?: string[]; env?: Record<string, string> }): Promise<string>;
+  run(flowId: string, labels?: string[]): Promise<string>;
+  state(runId: string): Promise<string>;
+  /** One SQL statement on the world's database (assertions, setup): its rows. */
+  sql<T = Record<string, unknown>>(query: string, params?: Record<string, unknown>): Promise<T[]>;
   /** What the recording child was started with, once it has started. */
   record(runId: string): { argv: string[]; pid: number; env: Record<string, string> } | undefined;
   release(runId: string): void;
   agent(options?: Partial<AgentOptions>): Agent;
-  close(): void;
+  close(): Promise<void>;
 }
 
 let flows = 0;
 
 /** A database file in a temp PREFECTLITE_HOME with a project, and in-process agents over it. */
-export function agentWorld(childEnv: Record<string, string> = {}): AgentWorld {
+export async function agentWorld(childEnv: Record<string, string> = {}): Promise<AgentWorld> {
   const home = tempDir("prefectlite-agent-");
   const records = tempDir("prefectlite-agent-records-");
-  const backend = openBackend(join(home, "prefectlite.db"));
-  const projectId = backend.services.createProject({ name: "agents" }).id;
+  const url = `sqlite:${join(home, "prefectlite.db")}`;
+  const backend = await openBackend(url);
+  const raw = sqlOn(url);
+  const projectId = (await backend.services.createProject({ name: "agents" })).id;
   const saved: Record<string, string | undefined> = {};
   const env = { AGENT_TEST_RECORD_DIR: records, ...childEnv };
   for (const [k, v] of Object.entries(env)) {
@@ -50,13 +55,14 @@ export function agentWorld(childEnv: Record<string, string> = {}): AgentWorld {
     home,
     records,
     backend,
-    flowId(options = {}) {
+    async flowId(options = {}) {
       const flow = serializedFlow({ name: `agent-flow-${++flows}`, labels: options.labels });
       if (options.env) flow.runConfig = { ...flow.runConfig, env: options.env };
-      return backend.services.createFlow({ serializedFlow: flow, projectId }).id;
+      return (await backend.services.createFlow({ serializedFlow: flow, projectId })).id;
     },
-    run: (flowId, labels) => backend.services.createFlowRun({ flowId, labels }).id,
-    state: (runId) => (backend.db.query("SELECT state FROM flow_run WHERE id = $id").get({ id: runId }) as { state: string }).state,
+    run: async (flowId, labels) => (await backend.services.createFlowRun({ flowId, labels })).id,
+    state: async (runId) => (await raw.sql<{ state: string }>("SELECT state FROM flow_run WHERE id = $id", { id: runId }))[0]!.state,
+    sql: (query, params) => raw.sql(query, params),
     record(runId) {
       const path = join(records, `${runId}.json`);
       return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : undefined;
@@ -72,12 +78,13 @@ export function agentWorld(childEnv: Record<string, string> = {}): AgentWorld {
       agents.push(agent);
       return agent;
     },
-    close() {
+    async close() {
       for (const [k, v] of Object.entries(saved)) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
-      backend.close();
+      raw.close();
+      await backend.close();
     },
   };
 }

@@ -18,11 +18,11 @@ function preloadThatLeavesAMarker(): { preload: string; marker: string } {
 
 describe("an agent building a run's environment", () => {
   test("a stored run config that sets BUN_OPTIONS (old data) starts the child without it and says so, never with its value", async () => {
-    world = agentWorld();
+    world = await agentWorld();
     const { preload, marker } = preloadThatLeavesAMarker();
-    const runId = world.run(world.flowId());
+    const runId = await world.run(await world.flowId());
     const env = { RUN_CONFIG_KEPT: "yes", BUN_OPTIONS: `--preload=${preload}`, ld_preload: "/tmp/x.so", PREFECTLITE_API_URL: "http://127.0.0.1:1/elsewhere" };
-    world.backend.db.query("UPDATE flow_run SET run_config = $rc WHERE id = $id").run({ id: runId, rc: JSON.stringify({ env }) });
+    await world.sql("UPDATE flow_run SET run_config = $rc WHERE id = $id", { id: runId, rc: JSON.stringify({ env }) });
     const lines: string[] = [];
     const agent = world.agent({ name: "careful", log: (line: string) => lines.push(line) });
     expect(await agent.runOnce()).toBe(1);

@@ -125,14 +125,14 @@ describe("a warm child (execute flow-run --wait-for-id)", () => {
 
 describe("an agent with warm children", () => {
   let backend: Backend | undefined;
-  afterEach(() => {
-    backend?.close();
+  afterEach(async () => {
+    await backend?.close();
     backend = undefined;
   });
 
   /** An agent on the home's embedded database keeping one warm child; stopped after the test. */
-  function warmAgent(home: string, options: Partial<AgentOptions> = {}): Agent {
-    backend = openBackend(join(home, "prefectlite.db"));
+  async function warmAgent(home: string, options: Partial<AgentOptions> = {}): Promise<Agent> {
+    backend = await openBackend(join(home, "prefectlite.db"));
     const agent = new Agent({ backend: embeddedBackend(backend, { home: home }), warmProcesses: 1, log: () => {}, ...options });
     cleanups.push(async () => void (await agent.stop(10_000)));
     return agent;
@@ -141,7 +141,7 @@ describe("an agent with warm children", () => {
   test("hands each env-less run to its own warm child; a run with a run-config env gets a fresh child with that env", async () => {
     const { fixture, out, flowId, client } = await recordingFlow();
     cleanups.push(() => client.close());
-    const agent = warmAgent(fixture.home);
+    const agent = await warmAgent(fixture.home);
     expect(await agent.runOnce()).toBe(0); // registers and starts its warm child
     expect(agent.warm.idle).toBe(1);
     await agent.warmReady();
@@ -171,7 +171,7 @@ describe("an agent with warm children", () => {
   test("with runsPerProcess, a warm child executes that many runs one after another, then a new child takes over", async () => {
     const { fixture, out, flowId, client } = await recordingFlow();
     cleanups.push(() => client.close());
-    const agent = warmAgent(fixture.home, { runsPerProcess: 2 });
+    const agent = await warmAgent(fixture.home, { runsPerProcess: 2 });
     await agent.runOnce();
     const ids: string[] = [];
     for (const runConfig of [undefined, { type: "UniversalRun", env: { WARM_TEST_GREETING: "hello" } }, undefined, undefined]) {
@@ -220,7 +220,7 @@ describe("an agent with warm children", () => {
     cleanups.push(() => client.close());
     const flowId = (await client.latestFlow("warm-dier", "test"))!.id;
     const lines: string[] = [];
-    const agent = warmAgent(fixture.home, { runsPerProcess: 5, log: (line) => lines.push(line) });
+    const agent = await warmAgent(fixture.home, { runsPerProcess: 5, log: (line) => lines.push(line) });
     await agent.runOnce();
     const states: string[] = [];
     for (const die of [false, true, false]) {

@@ -23,6 +23,7 @@ import { settings } from "../../src/settings.ts";
 import { Flow, Parameter, task } from "../../src/index.ts";
 import { until } from "../backed/helpers.ts";
 import { tempDir, errorOf, useTempHome } from "../helpers.ts";
+import { sqlOn, type SqlRunner } from "../storage-helpers.ts";
 
 interface Harness {
   backend: Backend;
@@ -31,17 +32,32 @@ interface Harness {
   database: EmbeddedDatabase;
   /** The server's URL (over HTTP). */
   url?: string;
+  /** SQL on the database under both (a connection of its own), for assertions. */
+  sql: SqlRunner;
   close(): Promise<void>;
 }
 
-function embedded(): Harness {
-  const database = openBackend(join(tempDir(), "prefectlite.db"));
+async function embedded(): Promise<Harness> {
+  const url = `sqlite:${join(tempDir(), "prefectlite.db")}`;
+  const database = await openBackend(url);
+  const raw = sqlOn(url);
   const backend = embeddedBackend(database, { home: "/the/home" });
-  return { backend, client: new BackendClient(backend), database, close: async () => database.close() };
+  return {
+    backend,
+    client: new BackendClient(backend),
+    database,
+    sql: raw.sql,
+    close: async () => {
+      raw.close();
+      await database.close();
+    },
+  };
 }
 
-function overHttp(): Harness {
-  const database = openBackend(join(tempDir(), "prefectlite.db"));
+async function overHttp(): Promise<Harness> {
+  const url = `sqlite:${join(tempDir(), "prefectlite.db")}`;
+  const database = await openBackend(url);
+  const raw = sqlOn(url);
   const server = startServer({ host: "127.0.0.1", port: 0, schema: database.schema, contextFactory: (i) => database.context(i.agentId) });
   const backend = new HttpBackend(server.url);
   return {
@@ -49,9 +65,11 @@ function overHttp(): Harness {
     client: new BackendClient(backend),
     database,
     url: server.url,
+    sql: raw.sql,
     close: async () => {
       await server.stop();
-      database.close();
+      raw.close();
+      await database.close();
     },
   };
 }
@@ -78,8 +96,8 @@ describe.each([
   ["http", overHttp],
 ] as const)("the Backend %s", (name, open) => {
   let h: Harness;
-  beforeEach(() => {
-    h = open();
+  beforeEach(async () => {
+    h = await open();
   });
   afterEach(async () => {
     await h.close();
@@ -91,7 +109,7 @@ describe.each([
     const { id: flowId } = await registerFlow(h.client, doubler, "run-api");
     return h.client.createFlowRun({ flowId, runConfig: input.runConfig });
   }
-  const one = <T,>(sql: string, id: string) => h.database.db.query(sql).get({ id }) as T;
+  const one = async <T,>(sql: string, id: string) => (await h.sql<T>(sql, { id }))[0] as T;
 
   test("creates a project once and reports an existing one", async () => {
     const first = await h.client.createProject("example", "demo");
@@ -237,14 +255,14 @@ describe.each([
       logs: [{ flow_run_id: flowRunId, task_run_id: items!.id, timestamp: now, name: "test", level: "INFO", message: "batched" }],
       flowRunState: { id: flowRunId, version: flowVersion, state: { type: "Success" as const, message: "done", timestamp: now } },
     });
-    const logCount = () => one<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE flow_run_id = $id", flowRunId).n;
+    const logCount = async () => (await one<{ n: number }>("SELECT COUNT(*) AS n FROM log WHERE flow_run_id = $id", flowRunId)).n;
     expect((await errorOf(h.backend.writeBatch(batch(1)))).code).toBe("VersionConflict"); // a stale flow-run version…
     expect((await h.backend.readTaskRuns([items!.id]))[0]).toMatchObject({ state: "Pending", version: 1 }); // …writes nothing
-    expect(logCount()).toBe(0);
+    expect(await logCount()).toBe(0);
     expect(await h.backend.writeBatch(batch(2))).toEqual({ taskRunVersions: [2, 3], flowRunVersion: 3 });
     expect(await h.backend.readFlowRunState(flowRunId)).toEqual({ state: "Success", version: 3 });
     expect((await h.backend.readTaskRuns([items!.id]))[0]).toMatchObject({ state: "Success", version: 3 });
-    expect(logCount()).toBe(1);
+    expect(await logCount()).toBe(1);
   });
 
   test("mapped children are created once, in order; logs, heartbeats and a cancel are recorded", async () => {
@@ -257,10 +275,10 @@ describe.each([
     ]);
     expect((await h.backend.mappedChildren(flowRunId, "double-1", 3)).map((c) => c.id)).toEqual(children.map((c) => c.id));
     await h.backend.writeLogs([{ flow_run_id: flowRunId, task_run_id: children[1]!.id, timestamp: new Date().toISOString(), name: "test", level: "INFO", message: "hello" }]);
-    const logs = h.database.db.query("SELECT task_run_id, message FROM log WHERE flow_run_id = $id").all({ id: flowRunId });
+    const logs = await h.sql("SELECT task_run_id, message FROM log WHERE flow_run_id = $id", { id: flowRunId });
     expect(logs).toEqual([{ task_run_id: children[1]!.id, message: "hello" }]);
     await h.backend.heartbeat(flowRunId);
-    expect(one<{ heartbeat: string | null }>("SELECT heartbeat FROM flow_run WHERE id = $id", flowRunId).heartbeat).not.toBeNull();
+    expect((await one<{ heartbeat: string | null }>("SELECT heartbeat FROM flow_run WHERE id = $id", flowRunId)).heartbeat).not.toBeNull();
     expect(await h.backend.cancel(flowRunId)).toBe("Cancelled");
     expect((await errorOf(h.backend.mappedChildren(flowRunId, "no-such-task", 1))).code).toBe("NotFound");
   });
@@ -275,7 +293,7 @@ describe.each([
     try {
       await until(() => beats.length > 0, "a beat from the thread");
       expect(beats.every((ok) => ok)).toBe(true);
-      expect(one<{ heartbeat: string | null }>("SELECT heartbeat FROM flow_run WHERE id = $id", flowRunId).heartbeat).not.toBeNull();
+      expect((await one<{ heartbeat: string | null }>("SELECT heartbeat FROM flow_run WHERE id = $id", flowRunId)).heartbeat).not.toBeNull();
       await h.backend.cancel(flowRunId);
       await until(() => cancels > 0, "the thread to see the cancel");
       expect(watch!.cancelRequested()).toBe(true);
@@ -308,7 +326,7 @@ describe.each([
     expect(await h.backend.endAbandonedRun(flowRunId, "Failed", "again", "contract")).toEqual({ state: "Failed", changed: false });
     await h.backend.writeRunLogs([]);
     await h.backend.writeRunLogs([{ flowRunId, level: "WARNING", message: "watched", name: "contract-watcher" }]);
-    const lines = h.database.db.query("SELECT name, level, message FROM log WHERE flow_run_id = $id AND name LIKE 'contract%' ORDER BY message").all({ id: flowRunId });
+    const lines = await h.sql("SELECT name, level, message FROM log WHERE flow_run_id = $id AND name LIKE 'contract%' ORDER BY message", { id: flowRunId });
     expect(lines).toEqual([
       { name: "contract", level: "ERROR", message: "its process died" },
       { name: "contract-watcher", level: "WARNING", message: "watched" },
@@ -329,12 +347,15 @@ describe.each([
 describe("both backends on one database", () => {
   let database: EmbeddedDatabase;
   let server: ReturnType<typeof startServer>;
+  let raw: ReturnType<typeof sqlOn>;
   let inProcess: BackendClient;
   let http: BackendClient;
   let flowRunId: string;
 
   beforeEach(async () => {
-    database = openBackend(join(tempDir(), "prefectlite.db"));
+    const url = `sqlite:${join(tempDir(), "prefectlite.db")}`;
+    database = await openBackend(url);
+    raw = sqlOn(url);
     server = startServer({ host: "127.0.0.1", port: 0, schema: database.schema, contextFactory: (i) => database.context(i.agentId) });
     inProcess = new BackendClient(embeddedBackend(database));
     http = new BackendClient(new HttpBackend(server.url));
@@ -345,7 +366,8 @@ describe("both backends on one database", () => {
   afterEach(async () => {
     await http.close();
     await server.stop();
-    database.close();
+    raw.close();
+    await database.close();
   });
 
   test("read the same run, the same task runs, the same state, the same flows and projects", async () => {
@@ -365,9 +387,9 @@ describe("both backends on one database", () => {
   test("a mutation document in-process is all or nothing, as over HTTP", async () => {
     const twoProjects = `mutation ($a: String!, $b: String!) { first: create_project(input: { name: $a }) { id } second: create_project(input: { name: $b }) { id } }`;
     expect((await errorOf(inProcess.graphql(twoProjects, { a: "in-process-new", b: "run-api" }))).message).toContain("run-api");
-    expect(database.db.query("SELECT name FROM project WHERE name = 'in-process-new'").all()).toEqual([]);
+    expect(await raw.sql("SELECT name FROM project WHERE name = 'in-process-new'")).toEqual([]);
     await inProcess.graphql(twoProjects, { a: "in-process-1", b: "in-process-2" });
-    expect(database.db.query("SELECT COUNT(*) AS n FROM project WHERE name LIKE 'in-process-%'").get()).toEqual({ n: 2 });
+    expect(await raw.sql("SELECT COUNT(*) AS n FROM project WHERE name LIKE 'in-process-%'")).toEqual([{ n: 2 }]);
   });
 });
 
