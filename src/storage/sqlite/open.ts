@@ -22,7 +22,7 @@ export async function openSqliteStorage(path: string, options: OpenStorageOption
   if (server) setBusyTimeout(db, SERVE_BUSY_TIMEOUT_MS);
   const memory = path === ":memory:";
   const checkpoints = memory ? undefined : startBackgroundCheckpoints(db, path);
-  const store = createSqliteStore(db, { busyWaitMs: server ? settings.databaseBusyWaitSeconds() * 1000 : 0 });
+  const store = createSqliteStore(db, { busyWaitMs: server ? settings.databaseBusyWaitSeconds() * 1000 : 0, groupAcrossTurn: server });
   let reader: Database | undefined;
   try {
     reader = memory ? undefined : openReadConnection(path);

@@ -47,6 +47,14 @@ export interface WriteQueueOptions {
    * 0: fail on the first busy BEGIN (a command, whose connection already waits out its long busy timeout).
    */
   busyWaitMs?: number;
+  /**
+   * Wait for the rest of this turn of the event loop before a group starts, so that the writes of
+   * requests handled in the same turn share its commit (default true: a server). false (a
+   * command): a group starts as soon as this turn's synchronous code is done (a microtask), so a
+   * write is stored before the next turn — a flow run's task that then computes synchronously for
+   * minutes must not hold back the states reported before it.
+   */
+  groupAcrossTurn?: boolean;
 }
 
 interface Pending {
@@ -81,7 +89,7 @@ export function turnOverError(): PrefectliteError {
 }
 
 export function createWriteQueue(db: Database, options: WriteQueueOptions = {}): WriteQueue {
-  const { maxGroup = MAX_GROUP, busyWaitMs = DEFAULT_BUSY_WAIT_MS } = options;
+  const { maxGroup = MAX_GROUP, busyWaitMs = DEFAULT_BUSY_WAIT_MS, groupAcrossTurn = true } = options;
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
@@ -101,7 +109,8 @@ export function createWriteQueue(db: Database, options: WriteQueueOptions = {}):
     scheduled = true;
     // setImmediate, not a microtask: the requests that are ready in this turn of the event loop
     // are handed to their handlers first, and join the group.
-    setImmediate(() => void flush());
+    if (groupAcrossTurn) setImmediate(() => void flush());
+    else queueMicrotask(() => void flush());
   };
 
   async function flush(final = false): Promise<void> {
