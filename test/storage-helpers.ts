@@ -48,9 +48,10 @@ export interface TestStorage {
   url: string;
   /**
    * Run one SQL statement on a connection of its own (assertions and test setup), its rows.
-   * Portable: params are named (`$id` with `{ id }`) or positional (`?` with an array); on
-   * PostgreSQL the rows come back as SQLite gives them (booleans 0/1, times ISO text, JSON
-   * as text, bigint counts as numbers).
+   * Portable: params are named (`$id` with `{ id }`) or positional (`?` with an array), JSON
+   * text for JSON columns; on PostgreSQL the rows come back as SQLite gives them (booleans 0/1,
+   * times ISO text, JSON as text, bigint counts as numbers). Write portable SQL (TRUE/FALSE for
+   * flags, aliases for subqueries).
    */
   sql: SqlRunner;
   close(): Promise<void>;
@@ -137,7 +138,7 @@ function postgresSqlOn(url: string): { sql: SqlRunner; close(): void; end(): Pro
     async sql<T>(query: string, params: Record<string, unknown> | unknown[] = []) {
       raw ??= new SQL({ url, max: 2, bigint: true });
       const { text, values } = positional(query, params);
-      const rows = await raw.unsafe<Record<string, unknown>[]>(text, values);
+      const rows = await raw.unsafe<Record<string, unknown>[]>(text, values.map(jsonParsed));
       return [...rows].map(sqliteShaped) as T[];
     },
     close() {
@@ -167,6 +168,19 @@ function positional(query: string, params: Record<string, unknown> | unknown[]):
     return `$${named.get(name)}`;
   });
   return { text, values };
+}
+
+/**
+ * JSON text of an object or array, parsed: SQLite's TEXT columns take the text, PostgreSQL's jsonb
+ * ones the value (Bun.SQL would store the text as one JSON string); a text column gets the text back.
+ */
+function jsonParsed(value: unknown): unknown {
+  if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 /** A PostgreSQL row as bun:sqlite gives the same row of the SQLite schema. */

@@ -32,12 +32,12 @@ describeBackends((kind) => {
   }
 
   async function activate(db: TestStorage) {
-    await db.sql("UPDATE flow SET is_schedule_active = 1");
+    await db.sql("UPDATE flow SET is_schedule_active = TRUE");
   }
 
   const count = async (db: TestStorage, where = "1 = 1") => (await row(db, `SELECT COUNT(*) AS n FROM flow_run WHERE ${where}`)).n as number;
   const duplicates = async (db: TestStorage) =>
-    (await row(db, "SELECT COUNT(*) AS n FROM (SELECT flow_id, scheduled_start_time FROM flow_run GROUP BY 1, 2 HAVING COUNT(*) > 1)")).n as number;
+    (await row(db, "SELECT COUNT(*) AS n FROM (SELECT flow_id, scheduled_start_time FROM flow_run GROUP BY 1, 2 HAVING COUNT(*) > 1) AS d")).n as number;
 
   describe("Scheduler", () => {
     test("a pass creates exactly the next N runs of every active schedule, in batches; a second pass creates none", async () => {
@@ -47,7 +47,7 @@ describeBackends((kind) => {
       await activate(db);
       const scheduler = new Scheduler(services, { maxRuns: () => 4, batchSize: 2 });
       expect(await scheduler.runOnce()).toEqual({ flows: 5, created: 20, errors: [] });
-      expect(await count(db, "auto_scheduled = 1 AND state = 'Scheduled'")).toBe(20);
+      expect(await count(db, "auto_scheduled AND state = 'Scheduled'")).toBe(20);
       expect(await scheduler.runOnce()).toEqual({ flows: 0, created: 0, errors: [] });
       expect(await count(db)).toBe(20);
       await db.close();

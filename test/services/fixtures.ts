@@ -1,4 +1,4 @@
-import { afterEach } from "bun:test";
+import { onTestFinished } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,21 +31,12 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** The backends a test opened: closed (their temp folders deleted) after it. */
-const opened: TestStorage[] = [];
-try {
-  afterEach(async () => {
-    for (const t of opened.splice(0)) await t.close();
-  });
-} catch {
-  // imported by a worker process (serializedFlow), outside the test runner
-}
-
 /** A fresh database of `kind` (default: PREFECTLITE_TEST_STORE, else SQLite) with services on a fake clock and a project "test"; closed after the test. */
 export async function openTestBackend(options: { kind?: StoreKind; maxScheduledRuns?: number } = {}): Promise<TestBackend> {
   const { kind, ...serviceOptions } = options;
   const t = await openTestStorage(kind);
-  opened.push(t);
+  // Per test (a module-level afterEach would run only in the first file that imports this one).
+  onTestFinished(() => t.close());
   const clock = new FakeClock();
   const services = createServices(t.store, { now: clock.now, ...serviceOptions });
   const { id: projectId } = await services.createProject({ name: "test" });

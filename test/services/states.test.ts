@@ -74,7 +74,11 @@ describeBackends((kind) => {
       const [a, c] = [taskRuns[0]!, taskRuns[1]!];
       const at = (s: number) => `2026-11-23T10:00:0${s}.000Z`;
       await b.sql("CREATE TABLE updates (id TEXT)");
-      await b.sql("CREATE TRIGGER count_updates AFTER UPDATE ON task_run BEGIN INSERT INTO updates VALUES (new.id); END");
+      if (kind === "sqlite") await b.sql("CREATE TRIGGER count_updates AFTER UPDATE ON task_run BEGIN INSERT INTO updates VALUES (new.id); END");
+      else {
+        await b.sql("CREATE FUNCTION count_update() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN INSERT INTO updates VALUES (NEW.id); RETURN NEW; END'");
+        await b.sql("CREATE TRIGGER count_updates AFTER UPDATE ON task_run FOR EACH ROW EXECUTE FUNCTION count_update()");
+      }
       const results = await b.services.setTaskRunStates([
         { taskRunId: a, version: 1, state: { type: "Running", timestamp: at(1) } },
         { taskRunId: c, version: 1, state: { type: "Running", timestamp: at(2) } },
