@@ -35,6 +35,9 @@ export function createFlowService(deps: ServiceDeps) {
 
     return await deps.store.transaction(async () => {
       if (!(await deps.store.projects.get(projectId))) throw notFoundError(`Project ${projectId} not found (invalid project)`);
+      // Two first registrations of a name must pick one version group: the name is locked
+      // before the newest flow of that name is looked up.
+      if (explicitGroup === null) await deps.store.lock.flowName(projectId, serialized.name);
       const versionGroupId =
         explicitGroup ?? (await deps.store.flows.latestByProjectAndName(projectId, serialized.name))?.versionGroupId ?? newId();
       const fresh = newFlowGroup(versionGroupId, key);

@@ -60,6 +60,11 @@ export interface Store {
     flow(id: string, mode: "share" | "update"): Promise<void>;
     /** task-run batches: share; flow-run states, cancel: update */
     flowRun(id: string, mode: "share" | "update"): Promise<void>;
+    /**
+     * A flow name in a project, before there may be a row to lock (the first registration of a
+     * name picks its version group). PostgreSQL: a transaction-scoped advisory lock on the pair.
+     */
+    flowName(projectId: string, name: string): Promise<void>;
   };
   /**
    * Runs may have become due. Called inside the writing transaction; delivered to subscribers of

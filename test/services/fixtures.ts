@@ -1,4 +1,4 @@
-import { afterEach } from "bun:test";
+import { onTestFinished } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import type { SerializedFlow, SerializedParameter, SerializedTask } from "../../
 import type { SerializedSchedule } from "../../src/core/schedule/schedule.ts";
 import { createServices, type Services } from "../../src/services/index.ts";
 import type { Store } from "../../src/storage/store.ts";
-import { openTestStorage, type TestStorage } from "../storage-helpers.ts";
+import { openTestStorage, type StoreKind, type TestStorage } from "../storage-helpers.ts";
 
 /** A clock tests move by hand. */
 export class FakeClock {
@@ -21,6 +21,7 @@ export class FakeClock {
 }
 
 export interface TestBackend {
+  kind: StoreKind;
   store: Store;
   /** One SQL statement on a connection of its own (assertions, setup). */
   sql: TestStorage["sql"];
@@ -30,24 +31,16 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** The backends a test opened: closed (their temp folders deleted) after it. */
-const opened: TestStorage[] = [];
-try {
-  afterEach(async () => {
-    for (const t of opened.splice(0)) await t.close();
-  });
-} catch {
-  // imported by a worker process (serializedFlow), outside the test runner
-}
-
-/** A fresh database with services on a fake clock and a project "test"; closed after the test. */
-export async function openTestBackend(options: { maxScheduledRuns?: number } = {}): Promise<TestBackend> {
-  const t = await openTestStorage();
-  opened.push(t);
+/** A fresh database of `kind` (default: PREFECTLITE_TEST_STORE, else SQLite) with services on a fake clock and a project "test"; closed after the test. */
+export async function openTestBackend(options: { kind?: StoreKind; maxScheduledRuns?: number } = {}): Promise<TestBackend> {
+  const { kind, ...serviceOptions } = options;
+  const t = await openTestStorage(kind);
+  // Per test (a module-level afterEach would run only in the first file that imports this one).
+  onTestFinished(() => t.close());
   const clock = new FakeClock();
-  const services = createServices(t.store, { now: clock.now, ...options });
+  const services = createServices(t.store, { now: clock.now, ...serviceOptions });
   const { id: projectId } = await services.createProject({ name: "test" });
-  return { store: t.store, sql: t.sql, services, clock, projectId, close: t.close };
+  return { kind: t.kind, store: t.store, sql: t.sql, services, clock, projectId, close: t.close };
 }
 
 export function tempDatabasePath(): string {

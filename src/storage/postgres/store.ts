@@ -64,6 +64,11 @@ export function createPostgresStore(pool: SQL): PostgresStore {
       flowGroup: (id) => lockRow("flow_group", id, "update"),
       flow: (id, mode) => lockRow("flow", id, mode),
       flowRun: (id, mode) => lockRow("flow_run", id, mode),
+      flowName: async (projectId, name) => {
+        if (!db.inTransaction()) return;
+        // Released at commit or rollback; a hash collision only serializes two unrelated names.
+        await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`prefectlite:flow-name:${projectId}:${name}`]);
+      },
     },
     events: { runsChanged: events.runsChanged, subscribe: events.subscribe },
     exclusive,

@@ -151,6 +151,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
       flowGroup: async () => {},
       flow: async () => {},
       flowRun: async () => {},
+      flowName: async () => {},
     },
     events: {
       async runsChanged(hint) {
