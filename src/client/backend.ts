@@ -214,6 +214,8 @@ export interface ClaimedFlowRun {
 export interface BackendLocation {
   /** PREFECTLITE_HOME: the embedded database (without `apiUrl`) and, always, where results go. */
   home?: string;
+  /** PREFECTLITE_DATABASE_URL: the embedded database (without `apiUrl`), when not PREFECTLITE_HOME's. */
+  databaseUrl?: string;
   /** PREFECTLITE_API_URL: the server the run reports to. */
   apiUrl?: string;
   /** PREFECTLITE_API_TOKEN for that server. */

@@ -9,6 +9,8 @@ import { settings, sqlitePathOf } from "../settings.ts";
 /** The backend in this process: storage, services and the GraphQL schema over them. */
 export interface Backend {
   readonly storage: Storage;
+  /** The database URL it was opened with (may carry a password: never print it; print storage.description). */
+  readonly url: string;
   /** The SQLite database file (":memory:" for an in-memory one); undefined for PostgreSQL. */
   readonly path: string | undefined;
   readonly services: Services;
@@ -28,6 +30,7 @@ export async function openBackend(url: string = settings.databaseUrl(), options:
   const writes = { run: <T>(fn: () => Promise<T>) => store.transaction(fn) };
   return {
     storage,
+    url,
     path: storage.dialect === "sqlite" ? sqlitePathOf(url) : undefined,
     services,
     schema,

@@ -34,7 +34,7 @@ export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBac
       return result.data as T;
     },
     // PREFECTLITE_HOME also says where results go.
-    location: { home, apiUrl: options.server?.url, token: options.server?.token },
+    location: { home, databaseUrl: database.url, apiUrl: options.server?.url, token: options.server?.token },
     watchFromThread:
       path === undefined || path === ":memory:" ? undefined : (flowRunId, watch) => watchFromThread({ kind: "sqlite", path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL }, flowRunId, watch),
     close: options.owns ? () => database.close() : undefined,

@@ -17,6 +17,10 @@ import { writeStdout } from "../stdio.ts";
 export interface ServeOptions {
   host: string;
   port: number;
+  /** The database (default PREFECTLITE_DATABASE_URL). */
+  databaseUrl?: string;
+  /** Migrate the database to this binary's schema (default true); false refuses one that is behind. */
+  migrate?: boolean;
   /** Folder of flow files to register at start and re-register as they change. */
   watchDir?: string;
   project: string;
@@ -74,7 +78,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   }
   // role "server": another process holding the write lock must not stall this event loop (on
   // SQLite, statements wait for it only briefly and the write queue waits it out asynchronously).
-  const backend = await openBackend(settings.databaseUrl(), { role: "server" });
+  const backend = await openBackend(options.databaseUrl ?? settings.databaseUrl(), { role: "server", migrate: options.migrate });
   let scheduler: Scheduler | undefined;
   let agent: Agent | undefined;
   // After every commit that may have made a run due (a new run, a state → Scheduled, a restart),
@@ -101,6 +105,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     throw e;
   }
   log(`prefectlite server listening on ${server.url} (database ${backend.storage.description})`);
+  log(`Replica ${settings.replicaId()}`);
 
   const controller = new AbortController();
   const loops: Promise<void>[] = [];
