@@ -15,7 +15,8 @@ export interface Backend {
   readonly path: string | undefined;
   readonly services: Services;
   readonly schema: ReturnType<typeof buildApiSchema>;
-  context(agentId?: string): ApiContext;
+  /** `signal`: the request's (a long poll stops waiting when its client goes away). */
+  context(agentId?: string, signal?: AbortSignal): ApiContext;
   close(): Promise<void>;
 }
 
@@ -34,7 +35,7 @@ export async function openBackend(url: string = settings.databaseUrl(), options:
     path: storage.dialect === "sqlite" ? sqlitePathOf(url) : undefined,
     services,
     schema,
-    context: (agentId) => ({ services, reads, agentId, writes }),
+    context: (agentId, signal) => ({ services, reads, agentId, writes, signal }),
     close: () => storage.close(),
   };
 }

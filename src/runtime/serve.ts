@@ -97,7 +97,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       token,
       allowedHosts: settings.allowedHosts(),
       schema: backend.schema,
-      contextFactory: (info) => backend.context(info.agentId),
+      contextFactory: (info) => backend.context(info.agentId, info.request.signal),
     });
   } catch (e) {
     unsubscribe();
@@ -113,7 +113,11 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   const stamped = (line: string) => log(`└── ${clock()} | ${line}`);
   if (options.agent !== false) {
     agent = new Agent({
-      backend: embeddedBackend(backend, { server: options.agentChildBackend === "database" ? undefined : { url: loopbackUrl(server.url, options.host), token } }),
+      // The run processes report to this replica, or to PREFECTLITE_PUBLIC_API_URL (a load
+      // balancer in front of the replicas: a run outlives the replica that started it).
+      backend: embeddedBackend(backend, {
+        server: options.agentChildBackend === "database" ? undefined : { url: settings.publicApiUrl() ?? loopbackUrl(server.url, options.host), token },
+      }),
       name: "serve",
       command: options.agentCommand ?? (options.agentExecutable ? (id) => [options.agentExecutable!, "execute", "flow-run", id] : undefined),
       warmCommand: options.agentExecutable && !options.agentCommand ? () => [options.agentExecutable!, "execute", "flow-run", "--wait-for-id"] : undefined,
