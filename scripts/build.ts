@@ -7,6 +7,9 @@ import { join, resolve } from "node:path";
 
 const root = join(import.meta.dir, "..");
 
+/** The modules started as Worker threads, by their path below src/ (src/client/worker-module.ts). */
+export const WORKER_ENTRY_POINTS = ["client/heartbeat-worker.ts", "runtime/heartbeat-worker.ts"];
+
 export function buildCommand(outfile: string): string[] {
   return [
     process.execPath,
@@ -24,6 +27,9 @@ export function buildCommand(outfile: string): string[] {
     "--define",
     'process.env.NODE_ENV="production"',
     join(root, "src/main.ts"),
+    // Worker modules, each an entry point of its own, found inside the binary under its path
+    // below src/ (main.ts's folder, the entry points' common root).
+    ...WORKER_ENTRY_POINTS.map((path) => join(root, "src", path)),
     "--outfile",
     outfile,
   ];

@@ -1,4 +1,4 @@
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 
 /**
@@ -38,6 +38,13 @@ export const settings = {
   databasePool: () => intSetting("PREFECTLITE_DB_POOL", 10),
   resultsDir: () => join(settings.home(), "results"),
   apiUrl: () => process.env.PREFECTLITE_API_URL || undefined,
+  /**
+   * The URL serve's in-process agent gives the run processes it starts (a load balancer in front
+   * of the replicas), instead of this replica's own loopback URL.
+   */
+  publicApiUrl: () => process.env.PREFECTLITE_PUBLIC_API_URL || undefined,
+  /** This serve among its replicas (printed at start, in its logs): default hostname:pid. */
+  replicaId: () => process.env.PREFECTLITE_REPLICA_ID || `${hostname()}:${process.pid}`,
   apiToken: () => process.env.PREFECTLITE_API_TOKEN || undefined,
   /** Host names `serve` answers to besides its defaults: `name` or `name:port`, comma-separated. */
   allowedHosts: () => (process.env.PREFECTLITE_ALLOWED_HOSTS ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""),

@@ -1,5 +1,5 @@
 import { errorMessage } from "../core/errors.ts";
-import { LoopService } from "../loops/loop-service.ts";
+import { LoopService, pause } from "../loops/loop-service.ts";
 import { executeFlowRunCommand, warmFlowRunCommand } from "../run-process/command.ts";
 import { flowRunProcessEnv } from "../run-process/environment.ts";
 import { describeExit, lastStderrLine } from "../run-process/process-ended.ts";
@@ -100,6 +100,8 @@ export class Agent extends LoopService {
   private readonly supervisor: RunProcessSupervisor;
   private readonly exits = new Set<Promise<unknown>>();
   private stopping = false;
+  /** The backend turned out to have no long poll: sleep between polls. */
+  private noLongPoll = false;
   private readonly command: (flowRunId: string) => string[];
   private readonly say: (line: string) => void;
   private readonly pool: WarmPool | undefined;
@@ -164,6 +166,31 @@ export class Agent extends LoopService {
   /** Ids of the runs its children are executing now. */
   get running(): string[] {
     return [...this.children.keys()];
+  }
+
+  /**
+   * Between passes: the backend's long poll when it has one and a slot is free (it answers as soon
+   * as a run may be due, so a run created anywhere starts at once), else the poll interval's
+   * sleep. The interval (PREFECTLITE_AGENT_POLL_SECONDS) is the long poll's length; a server
+   * bounds it (30 s) and the agent polls again at once.
+   */
+  protected override async waitForWork(ms: number, signal: AbortSignal): Promise<void> {
+    const backend = this.options.backend;
+    if (!backend.waitForRuns || this.noLongPoll || !this.agentId || this.stopping || this.children.size >= this.concurrency) return pause(ms, signal);
+    const started = Date.now();
+    let answer: boolean | undefined;
+    try {
+      answer = await backend.waitForRuns(this.labels, ms, signal);
+    } catch (e) {
+      if (signal.aborted) return;
+      // The server unreachable: the rest of the interval's sleep, then the next pass reports it.
+      return pause(ms - (Date.now() - started), signal);
+    }
+    if (answer === undefined) {
+      this.noLongPoll = true;
+      this.say(`Agent '${this.agentName}': the server has no long poll (wait_for_flow_runs): polling every ${Math.round(ms / 100) / 10} s`);
+      return pause(ms - (Date.now() - started), signal);
+    }
   }
 
   /** Register (once), then take and start as many due runs as there are free slots. Returns how many started. */

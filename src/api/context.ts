@@ -7,6 +7,8 @@ export interface ApiContext {
   reads: ReadModel;
   /** From the `X-Prefect-Agent-Id` header (undefined in-process unless given). */
   agentId: string | undefined;
+  /** Aborts when the request's client goes away (over HTTP): a long poll stops waiting. */
+  signal?: AbortSignal;
   /**
    * Mutations run through it, each document all or nothing: one store transaction per document
    * (on SQLite, documents arriving together share a commit, each in its own savepoint). Absent,

@@ -94,6 +94,8 @@ input register_agent_input { type: String!, name: String, labels: [String!], age
 input get_runs_in_queue_input { before: String, labels: [String!], agent_id: String, tenant_id: String }
 type get_runs_in_queue_payload { flow_run_ids: [String!]! }
 
+input wait_for_flow_runs_input { labels: [String!], wait_ms: Int! }
+type wait_for_flow_runs_payload { due: Boolean! }
 input claim_flow_runs_input { agent_id: String, labels: [String!], limit: Int!, before: String }
 type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String! }
 type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
@@ -141,6 +143,11 @@ input createFlowRunInput {
   runConfig: JSON
 }
 input setFlowRunStateInput { flowRunId: String!, version: Int, state: JSON!, rerun: Boolean }
+
+extend type Query {
+  "A remote agent's long poll: due once a run these labels cover may be waiting to start (then claim it), else false after wait_ms (at most 30,000)."
+  wait_for_flow_runs(input: wait_for_flow_runs_input!): wait_for_flow_runs_payload!
+}
 
 type Mutation {
   create_project(input: create_project_input!): id_payload!

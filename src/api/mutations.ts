@@ -8,6 +8,8 @@ export interface MutationContext {
   services: Services;
   /** From the `X-Prefect-Agent-Id` header. */
   agentId: string | undefined;
+  /** Aborts when the request's client goes away. */
+  signal?: AbortSignal;
 }
 
 type Input = Record<string, any>;
@@ -55,7 +57,12 @@ function lookup(i: Input) {
 }
 
 /** Resolvers: parse the input, call one service, shape the payload. Every rule lives in services. */
-export const mutationResolvers: { Mutation: Record<string, Resolver> } = {
+export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Record<string, Resolver> } = {
+  // A query, not a mutation: a mutation document runs in one store transaction, which a wait
+  // must never hold.
+  Query: {
+    wait_for_flow_runs: async (_p, { input }, { services, signal }) => services.waitForRuns({ labels: input.labels, waitMs: input.wait_ms, signal }),
+  },
   Mutation: {
     create_project: async (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
     create_flow: async (_p, { input }, { services }) => {

@@ -261,13 +261,18 @@ function program(setExit: (code: number) => void) {
     .option("--no-scheduler", "Do not run the scheduler loop")
     .option("--no-agent", "Do not run the in-process agent (runs wait for an `agent start` elsewhere)")
     .option("--archive-deleted", "With --watch: archive the flows of a deleted file (default: keep them)")
+    .option("--database <url>", "The database: sqlite:PATH (or a file path) or postgres://user[:password]@host[:port]/db (default: PREFECTLITE_DATABASE_URL, else $PREFECTLITE_HOME/prefectlite.db)")
+    .option("--no-migrate", "Do not migrate the database: refuse one whose schema is behind this prefectlite (run `prefectlite db migrate` first)")
     .example("prefectlite serve --watch flows --project default")
+    .example("prefectlite serve --database postgres://prefect@db.internal:5432/prefect --no-migrate")
     .action(
       act(async (o) => {
         const { serveCommand } = await import("./commands/serve.ts");
         return serveCommand({
           host: String(o.host),
           port: wholeNumberOption(o.port, "--port", 0, 65535),
+          databaseUrl: optionalString(o.database),
+          migrate: o.migrate !== false,
           watchDir: optionalString(o.watch),
           project: String(o.project),
           scheduler: o.scheduler !== false,
@@ -279,7 +284,7 @@ function program(setExit: (code: number) => void) {
 
   cli
     .command("db <action>", "Database administration: prefectlite db migrate [--database URL] brings the schema up to date")
-    .option("--database <url>", "The database: sqlite:PATH (or a file path) or postgres://user[:password]@host[:port]/db (default: $PREFECTLITE_HOME/prefectlite.db)")
+    .option("--database <url>", "The database: sqlite:PATH (or a file path) or postgres://user[:password]@host[:port]/db (default: PREFECTLITE_DATABASE_URL, else $PREFECTLITE_HOME/prefectlite.db)")
     .option(...JSON_OPTION)
     .example("prefectlite db migrate --database postgres://prefect@db.internal:5432/prefect")
     .action(

@@ -61,6 +61,13 @@ export interface Backend {
   registerAgent(name: string, labels: readonly string[]): Promise<string>;
   /** Take up to `limit` due runs these labels cover, atomically (Scheduled → Submitted); records the poll. */
   claimRuns(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]>;
+  /**
+   * A long poll, where the backend has one (a server over HTTP): resolves true as soon as a run
+   * these labels cover may be waiting, false at the end of the wait (the server bounds it), or
+   * undefined when the server has no long poll (an older prefectlite, a Prefect server): then the
+   * agent sleeps between polls. `signal` ends the wait early.
+   */
+  waitForRuns?(labels: readonly string[], waitMs: number, signal: AbortSignal): Promise<boolean | undefined>;
   /** Record a poll without taking anything (when every slot is busy). */
   pollRuns(agentId: string, labels: readonly string[]): Promise<void>;
   /** The state and version of each of these runs (a run missing from the map no longer exists). */
@@ -214,6 +221,8 @@ export interface ClaimedFlowRun {
 export interface BackendLocation {
   /** PREFECTLITE_HOME: the embedded database (without `apiUrl`) and, always, where results go. */
   home?: string;
+  /** PREFECTLITE_DATABASE_URL: the embedded database (without `apiUrl`), when not PREFECTLITE_HOME's. */
+  databaseUrl?: string;
   /** PREFECTLITE_API_URL: the server the run reports to. */
   apiUrl?: string;
   /** PREFECTLITE_API_TOKEN for that server. */

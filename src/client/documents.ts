@@ -52,6 +52,7 @@ export const FLOW_RUN_STATE_ONLY = `query ($id: uuid!) { flow_run_by_pk(id: $id)
 export const CANCEL_FLOW_RUN = `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`;
 
 // Agents and run processes.
+export const WAIT_FOR_FLOW_RUNS = `query ($input: wait_for_flow_runs_input!) { wait_for_flow_runs(input: $input) { due } }`;
 export const REGISTER_AGENT = `mutation ($input: register_agent_input!) { register_agent(input: $input) { id } }`;
 export const CLAIM_FLOW_RUNS = `mutation ($input: claim_flow_runs_input!) { claim_flow_runs(input: $input) { flow_runs { id } } }`;
 export const RUN_CONFIGS = `query ($ids: [uuid!]) { flow_run(where: { id: { _in: $ids } }) { id run_config } }`;

@@ -53,13 +53,15 @@ export class HttpBackend implements Backend {
     return { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(this.agentId ? { "X-Prefect-Agent-Id": this.agentId } : {}) };
   }
 
-  async graphql<T = Record<string, unknown>>(document: string, variables: Record<string, unknown> = {}): Promise<T> {
+  /** `signal` (not part of Backend.graphql): abort the request. */
+  async graphql<T = Record<string, unknown>>(document: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
     let response: Response;
     try {
       response = await fetch(this.endpoint, {
         method: "POST",
         headers: { "content-type": "application/json", ...this.headers },
         body: JSON.stringify({ query: document, variables }),
+        signal,
       });
     } catch (e) {
       throw new PrefectliteError("Unavailable", `could not reach the prefectlite server at ${this.baseUrl}: ${errorMessage(e)}`);
@@ -221,6 +223,17 @@ export class HttpBackend implements Backend {
     const data = await this.graphql<{ register_agent: { id: string } }>(doc.REGISTER_AGENT, { input: { type: "LocalAgent", name, labels } });
     this.agentId = data.register_agent.id;
     return this.agentId;
+  }
+
+  async waitForRuns(labels: readonly string[], waitMs: number, signal: AbortSignal): Promise<boolean | undefined> {
+    try {
+      const data = await this.graphql<{ wait_for_flow_runs: { due: boolean } }>(doc.WAIT_FOR_FLOW_RUNS, { input: { labels, wait_ms: Math.max(0, Math.round(waitMs)) } }, signal);
+      return data.wait_for_flow_runs.due;
+    } catch (e) {
+      // A server without the field (an older prefectlite, a Prefect server) refuses the document.
+      if (e instanceof PrefectliteError && /wait_for_flow_runs/.test(e.message) && e.code !== "Unavailable") return undefined;
+      throw e;
+    }
   }
 
   async claimRuns(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]> {

@@ -25,6 +25,14 @@ export abstract class LoopService {
     this.wakeUp?.();
   }
 
+  /**
+   * Wait before the next pass: `ms` (the interval), or less when `signal` aborts (a wake-up, the
+   * stop). A loop that can learn of work sooner (an agent's long poll) overrides it.
+   */
+  protected waitForWork(ms: number, signal: AbortSignal): Promise<void> {
+    return pause(ms, signal);
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       this.woken = false;
@@ -34,17 +42,33 @@ export abstract class LoopService {
         this.onError(`${this.name}: ${errorMessage(e)}`);
       }
       if (signal.aborted || this.woken) continue;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          this.wakeUp = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, this.intervalMs());
-        signal.addEventListener("abort", done, { once: true });
-        this.wakeUp = done;
-      });
+      // Ends on wake() and on stop.
+      const waiting = new AbortController();
+      const stopWaiting = () => waiting.abort();
+      signal.addEventListener("abort", stopWaiting, { once: true });
+      this.wakeUp = stopWaiting;
+      try {
+        await this.waitForWork(this.intervalMs(), waiting.signal);
+      } catch (e) {
+        if (!waiting.signal.aborted) this.onError(`${this.name}: ${errorMessage(e)}`);
+      } finally {
+        signal.removeEventListener("abort", stopWaiting);
+        this.wakeUp = undefined;
+      }
     }
   }
+}
+
+/** `ms`, or until `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -8,6 +8,7 @@ export type { BackendLocation };
 export function backendEnvironment(at: BackendLocation): Record<string, string> {
   return {
     ...(at.home ? { PREFECTLITE_HOME: at.home } : {}),
+    ...(!at.apiUrl && at.databaseUrl ? { PREFECTLITE_DATABASE_URL: at.databaseUrl } : {}),
     ...(at.apiUrl ? { PREFECTLITE_API_URL: at.apiUrl } : {}),
     ...(at.apiUrl && at.token ? { PREFECTLITE_API_TOKEN: at.token } : {}),
   };
@@ -18,7 +19,8 @@ export function backendEnvironment(at: BackendLocation): Record<string, string> 
  * not set — core/run-env.ts — dropped, each named once through `warn`; never its value), then
  * where the backend is, which always wins. A child of the embedded database must not follow a
  * stray PREFECTLITE_API_URL (or token) of the parent's elsewhere: they are removed unless the
- * backend sets them (a token of the parent's goes with the server it names).
+ * backend sets them (a token of the parent's goes with the server it names); a child that reports
+ * over HTTP is not handed the parent's PREFECTLITE_DATABASE_URL (its password included).
  */
 export function flowRunProcessEnv(
   parent: Readonly<Record<string, string | undefined>>,
@@ -43,6 +45,6 @@ export function flowRunProcessEnv(
   if (!("PREFECTLITE_API_URL" in location)) {
     delete env.PREFECTLITE_API_URL;
     delete env.PREFECTLITE_API_TOKEN;
-  }
+  } else delete env.PREFECTLITE_DATABASE_URL;
   return env;
 }

@@ -55,7 +55,14 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<R
     command: options.command,
     log,
   });
+  let unsubscribe: (() => void) | undefined;
   if (embedded) {
+    // Runs made due by other processes on the database (PostgreSQL: NOTIFY) wake it at once; and
+    // at (re)subscribe, in case some were missed meanwhile.
+    unsubscribe = embedded.storage.store.events.subscribe(
+      () => agent.wake(),
+      () => agent.wake(),
+    );
     const guards = { onError: log, onChange: log, onRescheduled: () => agent.wake() };
     loops.push(new ZombieKiller(embedded.services, guards), new Lazarus(embedded.services, guards));
   }
@@ -66,6 +73,7 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<R
     source: apiUrl ?? embedded!.storage.description,
     async stop(graceMs = DEFAULT_SHUTDOWN_GRACE_MS, hurry?: AbortSignal) {
       controller.abort();
+      unsubscribe?.();
       await Promise.all(running);
       const result = await agent.stop(graceMs, hurry);
       await backend.close();

@@ -9,11 +9,14 @@ import { settings, sqlitePathOf } from "../settings.ts";
 /** The backend in this process: storage, services and the GraphQL schema over them. */
 export interface Backend {
   readonly storage: Storage;
+  /** The database URL it was opened with (may carry a password: never print it; print storage.description). */
+  readonly url: string;
   /** The SQLite database file (":memory:" for an in-memory one); undefined for PostgreSQL. */
   readonly path: string | undefined;
   readonly services: Services;
   readonly schema: ReturnType<typeof buildApiSchema>;
-  context(agentId?: string): ApiContext;
+  /** `signal`: the request's (a long poll stops waiting when its client goes away). */
+  context(agentId?: string, signal?: AbortSignal): ApiContext;
   close(): Promise<void>;
 }
 
@@ -28,10 +31,11 @@ export async function openBackend(url: string = settings.databaseUrl(), options:
   const writes = { run: <T>(fn: () => Promise<T>) => store.transaction(fn) };
   return {
     storage,
+    url,
     path: storage.dialect === "sqlite" ? sqlitePathOf(url) : undefined,
     services,
     schema,
-    context: (agentId) => ({ services, reads, agentId, writes }),
+    context: (agentId, signal) => ({ services, reads, agentId, writes, signal }),
     close: () => storage.close(),
   };
 }

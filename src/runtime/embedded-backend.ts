@@ -3,7 +3,7 @@ import type { Backend } from "../client/backend.ts";
 import { watchFromThread } from "../client/heartbeat-thread.ts";
 import { errorFromGraphQL, type GraphQLErrorShape } from "../client/http-backend.ts";
 import { ServicesBackend } from "../client/services-backend.ts";
-import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../storage/sqlite/flow-runs.ts";
+import { workerModuleUrl } from "../client/worker-module.ts";
 import { settings } from "../settings.ts";
 import { openBackend, type Backend as EmbeddedDatabase } from "./backend.ts";
 
@@ -20,11 +20,13 @@ export interface EmbeddedBackendOptions {
   owns?: boolean;
 }
 
+/** The heartbeat thread's module for the database. */
+export const STORE_HEARTBEAT_WORKER = workerModuleUrl("runtime/heartbeat-worker.ts");
+
 /** The in-process Backend on an open embedded database: its services, read model and schema. */
 export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBackendOptions = {}): Backend {
   const context = database.context();
   const home = options.home ?? settings.home();
-  const path = database.path;
   return new ServicesBackend({
     services: context.services,
     reads: context.reads,
@@ -34,9 +36,10 @@ export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBac
       return result.data as T;
     },
     // PREFECTLITE_HOME also says where results go.
-    location: { home, apiUrl: options.server?.url, token: options.server?.token },
+    location: { home, databaseUrl: database.url, apiUrl: options.server?.url, token: options.server?.token },
+    // Another thread reaches the database through a store of its own: not an in-memory one.
     watchFromThread:
-      path === undefined || path === ":memory:" ? undefined : (flowRunId, watch) => watchFromThread({ kind: "sqlite", path, sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL }, flowRunId, watch),
+      database.path === ":memory:" ? undefined : (flowRunId, watch) => watchFromThread({ kind: "store", url: database.url, worker: STORE_HEARTBEAT_WORKER }, flowRunId, watch),
     close: options.owns ? () => database.close() : undefined,
   });
 }

@@ -17,6 +17,10 @@ import { writeStdout } from "../stdio.ts";
 export interface ServeOptions {
   host: string;
   port: number;
+  /** The database (default PREFECTLITE_DATABASE_URL). */
+  databaseUrl?: string;
+  /** Migrate the database to this binary's schema (default true); false refuses one that is behind. */
+  migrate?: boolean;
   /** Folder of flow files to register at start and re-register as they change. */
   watchDir?: string;
   project: string;
@@ -74,7 +78,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   }
   // role "server": another process holding the write lock must not stall this event loop (on
   // SQLite, statements wait for it only briefly and the write queue waits it out asynchronously).
-  const backend = await openBackend(settings.databaseUrl(), { role: "server" });
+  const backend = await openBackend(options.databaseUrl ?? settings.databaseUrl(), { role: "server", migrate: options.migrate });
   let scheduler: Scheduler | undefined;
   let agent: Agent | undefined;
   // After every commit that may have made a run due (a new run, a state → Scheduled, a restart),
@@ -93,7 +97,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       token,
       allowedHosts: settings.allowedHosts(),
       schema: backend.schema,
-      contextFactory: (info) => backend.context(info.agentId),
+      contextFactory: (info) => backend.context(info.agentId, info.request.signal),
     });
   } catch (e) {
     unsubscribe();
@@ -101,6 +105,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
     throw e;
   }
   log(`prefectlite server listening on ${server.url} (database ${backend.storage.description})`);
+  log(`Replica ${settings.replicaId()}`);
 
   const controller = new AbortController();
   const loops: Promise<void>[] = [];
@@ -108,7 +113,11 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   const stamped = (line: string) => log(`└── ${clock()} | ${line}`);
   if (options.agent !== false) {
     agent = new Agent({
-      backend: embeddedBackend(backend, { server: options.agentChildBackend === "database" ? undefined : { url: loopbackUrl(server.url, options.host), token } }),
+      // The run processes report to this replica, or to PREFECTLITE_PUBLIC_API_URL (a load
+      // balancer in front of the replicas: a run outlives the replica that started it).
+      backend: embeddedBackend(backend, {
+        server: options.agentChildBackend === "database" ? undefined : { url: settings.publicApiUrl() ?? loopbackUrl(server.url, options.host), token },
+      }),
       name: "serve",
       command: options.agentCommand ?? (options.agentExecutable ? (id) => [options.agentExecutable!, "execute", "flow-run", id] : undefined),
       warmCommand: options.agentExecutable && !options.agentCommand ? () => [options.agentExecutable!, "execute", "flow-run", "--wait-for-id"] : undefined,

@@ -12,7 +12,7 @@ const clients = new Map<string, Client>();
 
 /** One client per backend address (the embedded database is opened once per process). */
 export function environmentClient(apiUrl = settings.apiUrl()): Client {
-  const key = apiUrl ? `api:${apiUrl}` : `home:${settings.databasePath()}`;
+  const key = apiUrl ? `api:${apiUrl}` : `database:${settings.databaseUrl()}`;
   let client = clients.get(key);
   if (!client) {
     client = new Client({ apiUrl });

@@ -23,6 +23,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Bun's default is 10 s; see startServer. */
+export const IDLE_TIMEOUT_SECONDS = 45;
+
 /** True unless `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
 export function requiresToken(host: string): boolean {
   const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
@@ -62,6 +65,9 @@ export function startServer(options: ServerOptions): RunningServer {
       // Above the app's own limit, so the app answers 413 with its message.
       maxRequestBodySize: MAX_BODY_BYTES * 4,
       development: false,
+      // Seconds a connection may stay silent: longer than a remote agent's long poll
+      // (wait_for_flow_runs, services/run-wait.ts: at most 30 s), which sends nothing meanwhile.
+      idleTimeout: IDLE_TIMEOUT_SECONDS,
     });
   } catch (e) {
     throw listenError(e, host, options.port);

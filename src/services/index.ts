@@ -17,6 +17,7 @@ import {
   type ResurrectRunsResult,
 } from "./safeguards.ts";
 import { createRestartService } from "./restart.ts";
+import { createRunWaitService, type WaitForRunsInput } from "./run-wait.ts";
 import { createScheduleService } from "./schedules.ts";
 import { createSchedulingService, type FlowGroupScheduleInput, type ScheduleAllResult } from "./scheduling.ts";
 import { createRunBatchService, type RunWriteBatch, type RunWriteBatchResult } from "./run-batches.ts";
@@ -87,6 +88,8 @@ export interface Services {
   getRunsInQueue(input: RunsInQueueInput): Promise<string[]>;
   /** Select and take (Scheduled → Submitted, versioned) up to `limit` due runs, atomically. */
   claimRuns(input: ClaimRunsInput): Promise<ClaimedRun[]>;
+  /** A remote agent's long poll: `due` once a run its labels cover may be waiting, else false at the end of the wait (run-wait.ts). */
+  waitForRuns(input: WaitForRunsInput): Promise<{ due: boolean }>;
   updateFlowRunHeartbeat(flowRunId: string): Promise<void>;
   updateTaskRunHeartbeat(taskRunId: string): Promise<void>;
   /** Writes `flow_group.settings[setting]` of the flow's group. */
@@ -141,6 +144,7 @@ export function createServices(store: Store, options: ServicesOptions = {}): Ser
     ...createTaskRunService(deps),
     ...createLogService(deps),
     ...createAgentService(deps),
+    ...createRunWaitService(deps),
     ...createHeartbeatService(deps),
     ...createFlowGroupService(deps),
     ...createScheduleService(deps),

@@ -5,6 +5,10 @@ import { writeStdout } from "../../stdio.ts";
 export interface ServeCommandOptions {
   host: string;
   port: number;
+  /** --database: overrides PREFECTLITE_DATABASE_URL. */
+  databaseUrl?: string;
+  /** --no-migrate: refuse a database behind this binary instead of migrating it. */
+  migrate: boolean;
   watchDir?: string;
   project: string;
   scheduler: boolean;

@@ -67,7 +67,7 @@ function refuseIfBehind(db: Database): void {
   if (current < LATEST_SCHEMA_VERSION) {
     throw new PrefectliteError(
       "Validation",
-      `the database's schema (${current}) is older than this prefectlite's (${LATEST_SCHEMA_VERSION}): open it once with migrations on to upgrade it`,
+      `the database's schema (${current}) is older than this prefectlite's (${LATEST_SCHEMA_VERSION}): run \`prefectlite db migrate --database URL\` first`,
     );
   }
   if (current > LATEST_SCHEMA_VERSION) migrate(db); // refuses it, saying why

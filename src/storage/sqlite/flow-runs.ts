@@ -6,7 +6,7 @@ import type { FlowRunRecord, NewFlowRun, StateWrite } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
 import { WAITING_STATES_SQL } from "../waiting-states.ts";
 
-/** A flow run's heartbeat: the one statement the heartbeat thread (src/backed/heartbeat-thread.ts) also runs. */
+/** A flow run's heartbeat. */
 export const FLOW_RUN_HEARTBEAT_SQL = "UPDATE flow_run SET heartbeat = $at WHERE id = $id";
 /** The state of one flow run, for the heartbeat thread's cancel watch (its own connection). */
 export const FLOW_RUN_STATE_SQL = "SELECT state FROM flow_run WHERE id = $id";
