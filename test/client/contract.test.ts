@@ -5,7 +5,6 @@
  * CLI's BackendClient, a facade over the same Backend, is held to it too.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import type { Backend } from "../../src/client/backend.ts";
 import { BackendClient } from "../../src/client/client.ts";
 import { HttpBackend } from "../../src/client/http-backend.ts";
@@ -22,9 +21,8 @@ import { startServer } from "../../src/server/serve.ts";
 import { settings } from "../../src/settings.ts";
 import { Flow, Parameter, task } from "../../src/index.ts";
 import { until } from "../backed/helpers.ts";
-import { tempDir, errorOf, useTempHome } from "../helpers.ts";
-import { postgresDatabase } from "../postgres.ts";
-import { describeBackends, skipOn, sqlOn, type SqlRunner, type StoreKind } from "../storage-helpers.ts";
+import { errorOf, useTempHome } from "../helpers.ts";
+import { describeBackends, skipOn, sqlOn, testDatabase, type SqlRunner, type StoreKind } from "../storage-helpers.ts";
 
 interface Harness {
   backend: Backend;
@@ -38,14 +36,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
-/** A fresh database of `kind` for a backend to open (SQLite: a file in a temp folder; PostgreSQL: a database of the test cluster). */
-async function freshDatabase(kind: StoreKind): Promise<{ url: string; drop(): Promise<void> }> {
-  if (kind === "postgres") return postgresDatabase();
-  return { url: `sqlite:${join(tempDir(), "prefectlite.db")}`, drop: async () => {} };
-}
-
 async function embedded(kind: StoreKind): Promise<Harness> {
-  const { url, drop } = await freshDatabase(kind);
+  const { url, drop } = await testDatabase(kind);
   const database = await openBackend(url);
   const raw = sqlOn(url);
   const backend = embeddedBackend(database, { home: "/the/home" });
@@ -63,7 +55,7 @@ async function embedded(kind: StoreKind): Promise<Harness> {
 }
 
 async function overHttp(kind: StoreKind): Promise<Harness> {
-  const { url, drop } = await freshDatabase(kind);
+  const { url, drop } = await testDatabase(kind);
   const database = await openBackend(url);
   const raw = sqlOn(url);
   const server = startServer({ host: "127.0.0.1", port: 0, schema: database.schema, contextFactory: (i) => database.context(i.agentId) });
@@ -366,7 +358,7 @@ describeBackends((kind) => {
     let drop: () => Promise<void>;
 
     beforeEach(async () => {
-      const fresh = await freshDatabase(kind);
+      const fresh = await testDatabase(kind);
       const url = fresh.url;
       drop = fresh.drop;
       database = await openBackend(url);
