@@ -95,6 +95,17 @@ export async function openTestStorage(kind: StoreKind = testStoreKind(), options
 }
 
 /**
+ * A fresh, migrated database of `kind` for something else to open by URL (a backend, a server):
+ * SQLite, a file in a temp folder (the folder removed by `drop`); PostgreSQL, a database of the
+ * test cluster (dropped by `drop`).
+ */
+export async function testDatabase(kind: StoreKind): Promise<{ url: string; drop(): Promise<void> }> {
+  if (kind === "postgres") return postgresDatabase();
+  const dir = mkdtempSync(join(tmpdir(), "prefectlite-store-"));
+  return { url: `sqlite:${join(dir, "prefectlite.db")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
  * SQL on a database something else opened (a backend, a server process) at `url`, on a
  * connection of its own that opens at the first statement; `close` ends it (`end` waits for
  * that on PostgreSQL).
