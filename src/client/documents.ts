@@ -30,7 +30,7 @@ export const READ_FLOW_RUN_TASK_RUNS = `query ($id: uuid!, $page: Int!, $offset:
   task_run(where: { flow_run_id: { _eq: $id } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page, offset: $offset) { ${TASK_RUN_FIELDS} }
 }`;
 export const FLOW_RUN_STATE = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version } }`;
-export const READ_TASK_RUNS = `query ($ids: [uuid!], $limit: Int!) { task_run(where: { id: { _in: $ids } }, limit: $limit) { ${TASK_RUN_FIELDS} } }`;
+export const READ_TASK_RUNS = `query ($ids: [uuid!], $limit: Int!) { task_run(where: { id: { _in: $ids } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $limit) { ${TASK_RUN_FIELDS} } }`;
 export const SET_FLOW_RUN_STATES = `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { version } } }`;
 export const SET_TASK_RUN_STATES = `mutation ($input: set_task_run_states_input!) { set_task_run_states(input: $input) { states { version } } }`;
 export const MAPPED_CHILDREN = `mutation ($input: get_or_create_mapped_task_runs_input!) {

@@ -49,6 +49,9 @@ const TASK_RUN_COLUMNS = ["id", "task_slug", "map_index", "version", "state", "s
  * building of results was about a third of a hello-world run). test/client/contract.test.ts
  * holds it to the HTTP backend's behaviour.
  */
+/** The order the HTTP backend's documents ask for: both backends answer a run's task runs alike. */
+const TASK_RUN_ORDER = [{ task_slug: "asc" }, { map_index: "asc" }];
+
 export class ServicesBackend implements Backend {
   readonly baseUrl = undefined;
   private readonly services: Services;
@@ -146,7 +149,7 @@ export class ServicesBackend implements Backend {
     if (!run) return undefined;
     const flow = (await this.reads.byPk("flow", String(run.flow_id), FLOW_COLUMNS))!;
     const group = await this.reads.byPk("flow_group", String(flow.flow_group_id), ["settings"]);
-    const taskRuns = await this.reads.select("task_run", { where: { flow_run_id: { _eq: id } } }, TASK_RUN_COLUMNS);
+    const taskRuns = await this.reads.select("task_run", { where: { flow_run_id: { _eq: id } }, order_by: TASK_RUN_ORDER }, TASK_RUN_COLUMNS);
     const { flow_id: _flowId, ...fields } = run;
     const { flow_group_id: _groupId, ...flowFields } = flow;
     return {
@@ -162,7 +165,7 @@ export class ServicesBackend implements Backend {
   }
 
   async readTaskRuns(ids: readonly string[]): Promise<TaskRunRow[]> {
-    return (await this.reads.select("task_run", { where: { id: { _in: [...ids] } } }, TASK_RUN_COLUMNS)) as unknown as TaskRunRow[];
+    return (await this.reads.select("task_run", { where: { id: { _in: [...ids] } }, order_by: TASK_RUN_ORDER }, TASK_RUN_COLUMNS)) as unknown as TaskRunRow[];
   }
 
   async setFlowRunState(id: string, version: number, state: SerializedState, writeId?: string): Promise<number> {

@@ -11,7 +11,6 @@ import { registerFlow } from "../../src/client/register.ts";
 import { TaskRunView } from "../../src/client/views/index.ts";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
 import { settings } from "../../src/settings.ts";
-import { FLOW_RUN_HEARTBEAT_SQL, FLOW_RUN_STATE_SQL } from "../../src/storage/sqlite/flow-runs.ts";
 import { startServe, type ServeProcess } from "../e2e/ui-server.ts";
 import { tempDir, useTempHome } from "../helpers.ts";
 import { backedFixture, until, type BackedFixture } from "./helpers.ts";
@@ -119,11 +118,11 @@ describe("the cancel watch on the heartbeat thread", () => {
 describe("when the heartbeat thread cannot beat", () => {
   test("the first failure is said once, and after three in a row the run's own thread beats instead", async () => {
     let beats = 0;
-    const target = { kind: "sqlite" as const, path: join(tempDir("prefectlite-nodb-"), "missing.db"), sql: FLOW_RUN_HEARTBEAT_SQL, stateSql: FLOW_RUN_STATE_SQL };
+    // Nothing listens on port 1: every beat of the thread fails.
+    const target = { kind: "http" as const, endpoint: "http://127.0.0.1:1/graphql", headers: {} };
     const api: Pick<Backend, "heartbeat" | "readFlowRunState" | "watchFromThread"> = {
       heartbeat: async () => void beats++,
       readFlowRunState: async () => ({ state: "Running", version: 1 }),
-      // The thread of a backend whose database file is missing: every beat fails.
       watchFromThread: (id, options) => watchFromThread(target, id, options),
     };
     const warnings: string[] = [];

@@ -22,7 +22,7 @@ import { settings } from "../../src/settings.ts";
 import { Flow, Parameter, task } from "../../src/index.ts";
 import { until } from "../backed/helpers.ts";
 import { errorOf, useTempHome } from "../helpers.ts";
-import { describeBackends, skipOn, sqlOn, testDatabase, type SqlRunner, type StoreKind } from "../storage-helpers.ts";
+import { describeBackends, sqlOn, testDatabase, type SqlRunner, type StoreKind } from "../storage-helpers.ts";
 
 interface Harness {
   backend: Backend;
@@ -33,6 +33,8 @@ interface Harness {
   url?: string;
   /** SQL on the database under both (a connection of its own), for assertions. */
   sql: SqlRunner;
+  /** The database's URL, as openStorage takes it. */
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ async function embedded(kind: StoreKind): Promise<Harness> {
     backend,
     client: new BackendClient(backend),
     database,
+    databaseUrl: url,
     sql: raw.sql,
     close: async () => {
       await raw.end();
@@ -64,6 +67,7 @@ async function overHttp(kind: StoreKind): Promise<Harness> {
     backend,
     client: new BackendClient(backend),
     database,
+    databaseUrl: url,
     url: server.url,
     sql: raw.sql,
     close: async () => {
@@ -286,8 +290,7 @@ describeBackends((kind) => {
     });
 
     // The in-process thread writes through a SQLite file of its own; on PostgreSQL it has none yet.
-    const heartbeatThreadTest = name === "embedded" ? skipOn(kind, "postgres", "heartbeat worker on PostgreSQL: branch runtime") : test;
-    heartbeatThreadTest("the heartbeat thread beats for a run and sees its cancel, until stopped", async () => {
+    test("the heartbeat thread beats for a run and sees its cancel, until stopped", async () => {
       const flowRunId = await doublerRun();
       await h.backend.setFlowRunState(flowRunId, 1, { type: "Running", message: "" });
       const beats: boolean[] = [];
@@ -342,7 +345,8 @@ describeBackends((kind) => {
         expect(h.backend.location()).toEqual({ apiUrl: h.url, token: undefined });
         expect(h.backend.baseUrl).toBe(h.url!.replace(/\/+$/, ""));
       } else {
-        expect(h.backend.location()).toEqual({ home: "/the/home", apiUrl: undefined, token: undefined });
+        // A process it starts opens the same database (the URL never travels to a process that reports over HTTP).
+        expect(h.backend.location()).toEqual({ home: "/the/home", apiUrl: undefined, token: undefined, databaseUrl: h.databaseUrl });
         expect(h.backend.baseUrl).toBeUndefined();
       }
     });
@@ -378,10 +382,7 @@ describeBackends((kind) => {
       await drop();
     });
 
-    // In-process, readFlowRun selects the task runs without an order (SQLite's index happens to give
-    // task_slug, map_index, the order HTTP asks for); src/client is branch runtime's to fix.
-    const sameRunTest = skipOn(kind, "postgres", "in-process readFlowRun returns task_runs unordered (src/client/services-backend.ts, no order_by): branch runtime");
-    sameRunTest("read the same run, the same task runs, the same state, the same flows and projects", async () => {
+    test("read the same run, the same task runs, the same state, the same flows and projects", async () => {
       const direct = await inProcess.backend();
       const overHttp = await http.backend();
       const a = await direct.readFlowRun(flowRunId);
