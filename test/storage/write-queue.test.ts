@@ -33,7 +33,7 @@ describe("the SQLite write queue", () => {
     const closureDone = new Promise<void>((resolve) => (finished = resolve));
     const slow = store.transaction(async () => {
       await store.projects.insert(project("slow"), new Date().toISOString());
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // well after the end-of-turn check, however busy the machine
       try {
         await store.projects.insert(project("after-io"), new Date().toISOString());
         later = `inserted (inTransaction ${store.inTransaction()})`;
@@ -60,7 +60,7 @@ describe("the SQLite write queue", () => {
     const slow = store.transaction(() =>
       store.transaction(async () => {
         await store.projects.insert(project("slow"), new Date().toISOString());
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, 200)); // well after the end-of-turn check, however busy the machine
         try {
           await store.projects.insert(project("after-io"), new Date().toISOString());
           later = "inserted";
