@@ -112,3 +112,49 @@ export const TASK_RUN_TALLY = `query ($id: uuid!) {
   cancelled: ${tallyCount(TALLY_STATES.cancelled)}
   all: ${tallyCount()}
 }`;
+
+// The views' reads (client/views/: FlowView, FlowRunView, TaskRunView, logs, mapped children).
+const VIEW_FLOW_FIELDS = `id name version version_group_id flow_group_id archived core_version run_config storage
+  parameters schedule serialized_flow description created project { name } flow_group { labels settings }`;
+/** `FlowView.fromFlowId`: a flow version by its id. */
+export const FLOW_VIEW_BY_ID = `query ($id: uuid!) { flow_by_pk(id: $id) { ${VIEW_FLOW_FIELDS} } }`;
+/** `FlowView.fromFlowGroupId`: a flow group's newest version, the unarchived one first. */
+export const FLOW_VIEW_OF_GROUP = `query ($id: uuid!) { flow(where: { flow_group_id: { _eq: $id } }, order_by: [{ archived: asc }, { version: desc }], limit: 1) { ${VIEW_FLOW_FIELDS} } }`;
+/** `FlowView.fromFlowName`: the flow versions matching `$where`, newest first. */
+export const FLOW_VIEWS_WHERE = `query ($where: flow_bool_exp) { flow(where: $where, order_by: [{ version: desc }]) { ${VIEW_FLOW_FIELDS} } }`;
+
+/** `FlowRunView`: a flow run with every state it went through. */
+export const FLOW_RUN_VIEW_BY_ID = `query ($id: uuid!) { flow_run_by_pk(id: $id) {
+  id name flow_id state serialized_state labels parameters context run_config
+  scheduled_start_time start_time end_time created updated
+  states(order_by: [{ timestamp: asc }, { version: asc }]) { state serialized_state }
+} }`;
+
+/** The task-run fields a `TaskRunView` is made of (views/rows.ts: TaskRunRow). */
+const VIEW_TASK_RUN_FIELDS = "id task_id task_slug map_index flow_run_id state serialized_state start_time end_time updated task { name }";
+/** `FlowRunView.getAllTaskRuns`: a page of a flow run's task runs, by slug then map index. */
+export const FLOW_RUN_VIEW_TASK_RUNS = `query ($id: uuid!, $limit: Int!, $offset: Int!) {
+  task_run(where: { flow_run_id: { _eq: $id } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $limit, offset: $offset) { ${VIEW_TASK_RUN_FIELDS} }
+}`;
+/** `TaskRunView.fromTaskRunId` and `getLatest`: a task run by its id. */
+export const TASK_RUN_VIEW_BY_ID = `query ($id: uuid!) { task_run_by_pk(id: $id) { ${VIEW_TASK_RUN_FIELDS} } }`;
+/** `TaskRunView.fromTaskSlug`: the task run of a slug and map index, and the run's slugs (to say which exist when none matches). */
+export const TASK_RUN_VIEW_BY_SLUG = `query ($flowRunId: uuid!, $slug: String!, $mapIndex: Int!) {
+  task_run(where: { flow_run_id: { _eq: $flowRunId }, task_slug: { _eq: $slug }, map_index: { _eq: $mapIndex } }, limit: 1) { ${VIEW_TASK_RUN_FIELDS} }
+  flow_run_by_pk(id: $flowRunId) { task_runs(where: { map_index: { _eq: -1 } }, order_by: [{ task_slug: asc }]) { task_slug } }
+}`;
+/** A page of a mapped task run's children, map index ascending, after `$after`. */
+export const MAPPED_CHILD_PAGE = `query ($flowRunId: uuid!, $slug: String!, $after: Int!, $limit: Int!) {
+  task_run(
+    where: { flow_run_id: { _eq: $flowRunId }, task_slug: { _eq: $slug }, map_index: { _gt: $after } }
+    order_by: [{ map_index: asc }]
+    limit: $limit
+  ) { ${VIEW_TASK_RUN_FIELDS} }
+}`;
+/** The registered flow of a run (where it configures its tasks' results to go). */
+export const FLOW_RUN_SERIALIZED_FLOW = `query ($id: uuid!) { flow_run_by_pk(id: $id) { flow { serialized_flow } } }`;
+
+/** A page of a flow run's log lines. */
+export const LOG_PAGE = `query ($where: log_bool_exp, $orderBy: [log_order_by!], $limit: Int, $offset: Int) {
+  log(where: $where, order_by: $orderBy, limit: $limit, offset: $offset) { id timestamp level name message task_run_id created }
+}`;

@@ -2,10 +2,11 @@ import { PrefectliteError } from "../../core/errors.ts";
 import { runConfigFromRow, type RunConfig } from "../../core/run-config.ts";
 import type { LogLevel } from "../../core/logging.ts";
 import type { SerializedState, State, StateType } from "../../core/state.ts";
+import { FLOW_RUN_VIEW_BY_ID, FLOW_RUN_VIEW_TASK_RUNS } from "../documents.ts";
 import { deepFreeze, requireId, resolveViewDeps, type ViewDeps, type ViewOptions } from "./deps.ts";
 import { FlowView } from "./flow-view.ts";
 import { readFlowRunLogs, type FlowRunLog } from "./logs.ts";
-import { stateOfRow, TASK_RUN_FIELDS, type TaskRunRow } from "./rows.ts";
+import { stateOfRow, type TaskRunRow } from "./rows.ts";
 import { TaskRunView } from "./task-run-view.ts";
 
 interface FlowRunRow {
@@ -25,10 +26,6 @@ interface FlowRunRow {
   updated: string;
   states: Array<{ state: StateType; serialized_state: SerializedState | null }>;
 }
-
-const FLOW_RUN_FIELDS = `id name flow_id state serialized_state labels parameters context run_config
-  scheduled_start_time start_time end_time created updated
-  states(order_by: [{ timestamp: asc }, { version: asc }]) { state serialized_state }`;
 
 /** Finished task-run views, kept across `getLatest()` (a finished task run does not change). */
 class TaskRunCache {
@@ -138,12 +135,7 @@ export class FlowRunView {
   async getAllTaskRuns(): Promise<TaskRunView[]> {
     const out: TaskRunView[] = [];
     for (let offset = 0; ; offset += TASK_RUN_PAGE) {
-      const data = await this.#deps.client.graphql<{ task_run: TaskRunRow[] }>(
-        `query ($id: uuid!, $limit: Int!, $offset: Int!) {
-          task_run(where: { flow_run_id: { _eq: $id } }, order_by: [{ task_slug: asc }, { map_index: asc }], limit: $limit, offset: $offset) { ${TASK_RUN_FIELDS} }
-        }`,
-        { id: this.flowRunId, limit: TASK_RUN_PAGE, offset },
-      );
+      const data = await this.#deps.client.graphql<{ task_run: TaskRunRow[] }>(FLOW_RUN_VIEW_TASK_RUNS, { id: this.flowRunId, limit: TASK_RUN_PAGE, offset });
       for (const row of data.task_run) out.push(this.#taskRuns.byId.get(row.id) ?? this.#taskRuns.add(TaskRunView.fromRow(row, this.#deps)));
       if (data.task_run.length < TASK_RUN_PAGE) return out;
     }
@@ -165,10 +157,7 @@ export class FlowRunView {
 }
 
 async function readRow(deps: ViewDeps, id: string): Promise<FlowRunRow> {
-  const data = await deps.client.graphql<{ flow_run_by_pk: FlowRunRow | null }>(
-    `query ($id: uuid!) { flow_run_by_pk(id: $id) { ${FLOW_RUN_FIELDS} } }`,
-    { id },
-  );
+  const data = await deps.client.graphql<{ flow_run_by_pk: FlowRunRow | null }>(FLOW_RUN_VIEW_BY_ID, { id });
   if (!data.flow_run_by_pk) throw new PrefectliteError("NotFound", `Flow run ${id} not found`);
   return data.flow_run_by_pk;
 }

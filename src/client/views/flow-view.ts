@@ -1,3 +1,4 @@
+import { FLOW_VIEW_BY_ID, FLOW_VIEW_OF_GROUP, FLOW_VIEWS_WHERE } from "../documents.ts";
 import { refuseSnakeCase } from "../snake-case.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { Storage } from "../../core/flow.ts";
@@ -34,9 +35,6 @@ interface FlowRow {
   project: { name: string };
   flow_group: { labels: string[] | null; settings: Record<string, unknown> | null } | null;
 }
-
-const FLOW_FIELDS = `id name version version_group_id flow_group_id archived core_version run_config storage
-  parameters schedule serialized_flow description created project { name } flow_group { labels settings }`;
 
 /**
  * A registered flow version, as the backend knows it (Prefect's `FlowView`): an immutable
@@ -92,10 +90,7 @@ export class FlowView {
   static async fromFlowId(flowId: string, options: ViewOptions = {}): Promise<FlowView> {
     const id = requireId(flowId, "Flow");
     const deps = resolveViewDeps(options);
-    const data = await deps.client.graphql<{ flow_by_pk: FlowRow | null }>(
-      `query ($id: uuid!) { flow_by_pk(id: $id) { ${FLOW_FIELDS} } }`,
-      { id },
-    );
+    const data = await deps.client.graphql<{ flow_by_pk: FlowRow | null }>(FLOW_VIEW_BY_ID, { id });
     if (!data.flow_by_pk) throw new PrefectliteError("NotFound", `Flow ${id} not found`);
     return new FlowView(data.flow_by_pk, deps);
   }
@@ -104,10 +99,7 @@ export class FlowView {
   static async fromFlowGroupId(flowGroupId: string, options: ViewOptions = {}): Promise<FlowView> {
     const id = requireId(flowGroupId, "Flow group");
     const deps = resolveViewDeps(options);
-    const data = await deps.client.graphql<{ flow: FlowRow[] }>(
-      `query ($id: uuid!) { flow(where: { flow_group_id: { _eq: $id } }, order_by: [{ archived: asc }, { version: desc }], limit: 1) { ${FLOW_FIELDS} } }`,
-      { id },
-    );
+    const data = await deps.client.graphql<{ flow: FlowRow[] }>(FLOW_VIEW_OF_GROUP, { id });
     const row = data.flow[0];
     if (!row) throw new PrefectliteError("NotFound", `Flow group ${id} not found (no flow has it)`);
     return new FlowView(row, deps);
@@ -123,10 +115,7 @@ export class FlowView {
     const deps = resolveViewDeps(options);
     const where: Record<string, unknown> = { name: { _eq: name }, archived: { _eq: false } };
     if (options.projectName) where.project = { name: { _eq: options.projectName } };
-    const data = await deps.client.graphql<{ flow: FlowRow[] }>(
-      `query ($where: flow_bool_exp) { flow(where: $where, order_by: [{ version: desc }]) { ${FLOW_FIELDS} } }`,
-      { where },
-    );
+    const data = await deps.client.graphql<{ flow: FlowRow[] }>(FLOW_VIEWS_WHERE, { where });
     const inProject = options.projectName ? ` in project '${options.projectName}'` : "";
     if (data.flow.length === 0) throw new PrefectliteError("NotFound", `No flow named '${name}'${inProject}: register it first`);
     const projects = [...new Set(data.flow.map((f) => f.project.name))].sort();

@@ -1,5 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from "../../core/logging.ts";
 import type { BackendClient } from "../client.ts";
+import { LOG_PAGE } from "../documents.ts";
 
 /** One log line of a flow run, as stored. */
 export interface FlowRunLog {
@@ -52,12 +53,7 @@ async function logPage(
   orderBy: Array<Record<string, string>>,
   offset: number,
 ): Promise<LogRow[]> {
-  const data = await client.graphql<{ log: LogRow[] }>(
-    `query ($where: log_bool_exp, $orderBy: [log_order_by!], $limit: Int, $offset: Int) {
-      log(where: $where, order_by: $orderBy, limit: $limit, offset: $offset) { id timestamp level name message task_run_id created }
-    }`,
-    { where: { flow_run_id: { _eq: flowRunId }, ...where }, orderBy, limit: PAGE, offset },
-  );
+  const data = await client.graphql<{ log: LogRow[] }>(LOG_PAGE, { where: { flow_run_id: { _eq: flowRunId }, ...where }, orderBy, limit: PAGE, offset });
   return data.log;
 }
 

@@ -1,6 +1,7 @@
 import { PrefectliteError } from "../../core/errors.ts";
 import type { BackendClient } from "../client.ts";
-import { TASK_RUN_FIELDS, type TaskRunRow } from "./rows.ts";
+import { MAPPED_CHILD_PAGE } from "../documents.ts";
+import type { TaskRunRow } from "./rows.ts";
 
 /** How many children one query reads (never all of a large map at once). */
 export const CHILD_PAGE_SIZE = 500;
@@ -15,16 +16,7 @@ export async function childPage(
   afterIndex: number,
   limit = CHILD_PAGE_SIZE,
 ): Promise<TaskRunRow[]> {
-  const data = await client.graphql<{ task_run: TaskRunRow[] }>(
-    `query ($flowRunId: uuid!, $slug: String!, $after: Int!, $limit: Int!) {
-      task_run(
-        where: { flow_run_id: { _eq: $flowRunId }, task_slug: { _eq: $slug }, map_index: { _gt: $after } }
-        order_by: [{ map_index: asc }]
-        limit: $limit
-      ) { ${TASK_RUN_FIELDS} }
-    }`,
-    { flowRunId, slug: taskSlug, after: afterIndex, limit },
-  );
+  const data = await client.graphql<{ task_run: TaskRunRow[] }>(MAPPED_CHILD_PAGE, { flowRunId, slug: taskSlug, after: afterIndex, limit });
   return data.task_run;
 }
 

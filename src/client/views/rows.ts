@@ -1,6 +1,6 @@
 import { isStateType, Scheduled, stateFromJSON, type SerializedState, type State, type StateType } from "../../core/state.ts";
 
-/** A task run as the views read it. */
+/** A task run as the views read it (the fields of documents.ts's task-run view documents). */
 export interface TaskRunRow {
   id: string;
   task_id: string;
@@ -14,8 +14,6 @@ export interface TaskRunRow {
   updated: string | null;
   task: { name: string } | null;
 }
-
-export const TASK_RUN_FIELDS = "id task_id task_slug map_index flow_run_id state serialized_state start_time end_time updated task { name }";
 
 /** The state a row stores (its full serialized form when there is one); none yet reads as Scheduled. */
 export function stateOfRow(row: { state: StateType | string | null; serialized_state: SerializedState | null }): State {

@@ -1,10 +1,11 @@
+import { FLOW_RUN_SERIALIZED_FLOW, TASK_RUN_VIEW_BY_ID, TASK_RUN_VIEW_BY_SLUG } from "../documents.ts";
 import { refuseSnakeCase } from "../snake-case.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { State } from "../../core/state.ts";
 import { requireId, resolveViewDeps, type ViewDeps, type ViewOptions } from "./deps.ts";
 import { checkContiguous, childPages, mapBounded, RESULT_READ_CONCURRENCY } from "./mapped.ts";
 import { configuredResultDir } from "../../core/result-folder.ts";
-import { stateOfRow, TASK_RUN_FIELDS, taskRunLabel, type TaskRunRow } from "./rows.ts";
+import { stateOfRow, taskRunLabel, type TaskRunRow } from "./rows.ts";
 
 /** Where a view keeps its loaded result; shared with the view `getLatest()` returns. */
 interface ResultCache {
@@ -56,10 +57,7 @@ export class TaskRunView {
   static async fromTaskRunId(taskRunId: string, options: ViewOptions = {}): Promise<TaskRunView> {
     const id = requireId(taskRunId, "Task run");
     const deps = resolveViewDeps(options);
-    const data = await deps.client.graphql<{ task_run_by_pk: TaskRunRow | null }>(
-      `query ($id: uuid!) { task_run_by_pk(id: $id) { ${TASK_RUN_FIELDS} } }`,
-      { id },
-    );
+    const data = await deps.client.graphql<{ task_run_by_pk: TaskRunRow | null }>(TASK_RUN_VIEW_BY_ID, { id });
     if (!data.task_run_by_pk) throw new PrefectliteError("NotFound", `Task run ${id} not found`);
     return new TaskRunView(data.task_run_by_pk, deps);
   }
@@ -80,10 +78,7 @@ export class TaskRunView {
     if (!Number.isInteger(mapIndex) || mapIndex < -1) throw new PrefectliteError("Validation", `mapIndex must be a whole number ≥ -1 (got ${mapIndex})`);
     const deps = resolveViewDeps(options);
     const data = await deps.client.graphql<{ task_run: TaskRunRow[]; flow_run_by_pk: { task_runs: Array<{ task_slug: string }> } | null }>(
-      `query ($flowRunId: uuid!, $slug: String!, $mapIndex: Int!) {
-        task_run(where: { flow_run_id: { _eq: $flowRunId }, task_slug: { _eq: $slug }, map_index: { _eq: $mapIndex } }, limit: 1) { ${TASK_RUN_FIELDS} }
-        flow_run_by_pk(id: $flowRunId) { task_runs(where: { map_index: { _eq: -1 } }, order_by: [{ task_slug: asc }]) { task_slug } }
-      }`,
+      TASK_RUN_VIEW_BY_SLUG,
       { flowRunId, slug: taskSlug, mapIndex },
     );
     const row = data.task_run[0];
@@ -101,10 +96,7 @@ export class TaskRunView {
 
   /** A fresh snapshot of this task run; a result already loaded stays loaded. */
   async getLatest(): Promise<TaskRunView> {
-    const data = await this.#deps.client.graphql<{ task_run_by_pk: TaskRunRow | null }>(
-      `query ($id: uuid!) { task_run_by_pk(id: $id) { ${TASK_RUN_FIELDS} } }`,
-      { id: this.taskRunId },
-    );
+    const data = await this.#deps.client.graphql<{ task_run_by_pk: TaskRunRow | null }>(TASK_RUN_VIEW_BY_ID, { id: this.taskRunId });
     if (!data.task_run_by_pk) throw new PrefectliteError("NotFound", `Task run ${this.taskRunId} no longer exists`);
     return new TaskRunView(data.task_run_by_pk, this.#deps, this.#cache);
   }
@@ -206,10 +198,7 @@ async function configuredDirOf(deps: ViewDeps, flowRunId: string, taskSlug: stri
   let flow = cache.get(flowRunId);
   if (!flow) {
     flow = deps.client
-      .graphql<{ flow_run_by_pk: { flow: { serialized_flow: unknown } | null } | null }>(
-        `query ($id: uuid!) { flow_run_by_pk(id: $id) { flow { serialized_flow } } }`,
-        { id: flowRunId },
-      )
+      .graphql<{ flow_run_by_pk: { flow: { serialized_flow: unknown } | null } | null }>(FLOW_RUN_SERIALIZED_FLOW, { id: flowRunId })
       .then((d) => d.flow_run_by_pk?.flow?.serialized_flow ?? null);
     if (cache.size >= MAX_CACHED_RUNS) cache.delete(cache.keys().next().value!);
     cache.set(flowRunId, flow);
