@@ -33,11 +33,13 @@ export function parsePostgresUrl(raw: string): PostgresTarget {
     throw new PrefectliteError("Usage", `the database URL must start with postgres:// or postgresql:// (got ${url.protocol}//)`);
   }
   if (!url.hostname) throw new PrefectliteError("Usage", "the database URL names no host (expected postgres://user@host[:port]/database)");
+  // At least 2: a loop pass holds one connection for its advisory lock while its writes take others.
   let max = settings.databasePool();
+  if (!Number.isSafeInteger(max) || max < 2) throw new PrefectliteError("Usage", `PREFECTLITE_DB_POOL=${max} is not a whole number ≥ 2`);
   const maxParam = url.searchParams.get("max");
   if (maxParam !== null) {
     const n = Number(maxParam);
-    if (!Number.isSafeInteger(n) || n < 1) throw new PrefectliteError("Usage", `the database URL's max=${maxParam} is not a whole number ≥ 1`);
+    if (!Number.isSafeInteger(n) || n < 2) throw new PrefectliteError("Usage", `the database URL's max=${maxParam} is not a whole number ≥ 2`);
     max = n;
     url.searchParams.delete("max");
   }

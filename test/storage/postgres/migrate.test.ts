@@ -141,7 +141,9 @@ test("a malformed database URL is a Usage error that says what is wrong", () => 
   expect(bad("postgres://[oops/db").message).toBe("the database URL is not a valid URL (expected postgres://user[:password]@host[:port]/database)");
   expect(bad("postgres:///db").message).toBe("the database URL names no host (expected postgres://user@host[:port]/database)");
   expect(bad("mysql://h/db").message).toBe("the database URL must start with postgres:// or postgresql:// (got mysql://)");
-  expect(bad("postgres://u:pw@h/db?max=0").message).toBe("the database URL's max=0 is not a whole number ≥ 1");
+  expect(bad("postgres://u:pw@h/db?max=0").message).toBe("the database URL's max=0 is not a whole number ≥ 2");
+  // A loop pass holds one connection (its advisory lock) while its writes take another.
+  expect(bad("postgres://u:pw@h/db?max=1").message).toBe("the database URL's max=1 is not a whole number ≥ 2");
   expect(bad("postgres://u:pw@h/db?max=0").code).toBe("Usage");
 });
 
