@@ -1,6 +1,7 @@
 import type { EdgeRecord, FlowGroupRecord, FlowGroupSettings, FlowRecord, FlowRepository, TaskRecord } from "../store.ts";
 import type { Session } from "./session.ts";
 import { isUuid, isoTime, jsonText, jsonValue } from "./values.ts";
+import { BoundedCache, deepFreeze } from "../flow-cache.ts";
 
 interface FlowRow {
   id: string;
@@ -67,30 +68,7 @@ function groupRecord(r: GroupRow | undefined): FlowGroupRecord | undefined {
   };
 }
 
-/** Freeze a parsed value all the way down, so a cached record shared between callers cannot be changed by one. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
-/** A small map that forgets everything when it grows past `max` (a miss costs one read). */
-class BoundedCache<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(key, value);
-  }
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-}
 
 export function createFlowRepository(db: Session): FlowRepository {
   const one = async (text: string, values: unknown[]) => flowRecord((await db.query<FlowRow>(text, values))[0]);

@@ -1,37 +1,11 @@
 import type { StateType } from "../../core/state.ts";
-import type { SafeguardRepository, StaleFlowRun } from "../store.ts";
+import type { SafeguardRepository } from "../store.ts";
 import type { Session } from "./session.ts";
 import { isUuid } from "./values.ts";
+import { GROUP_JOIN, LAST_SIGN_OF_LIFE, stale, type StaleRow, type ZombieRow } from "../safeguard-rows.ts";
 
 /** A group switch in its settings JSON: on unless it is false or 0 (SQLite's `COALESCE(json_extract(…), 1) != 0`). */
 const SWITCH_ON = (name: string) => `COALESCE(g.settings -> '${name}' NOT IN ('false'::jsonb, '0'::jsonb), true)`;
-const LAST_SIGN_OF_LIFE = "COALESCE(fr.heartbeat, fr.state_timestamp)";
-const GROUP_JOIN = "JOIN flow f ON f.id = fr.flow_id JOIN flow_group g ON g.id = f.flow_group_id";
-
-interface ZombieRow {
-  id: string;
-  flow_run_id: string;
-  flow_run_state: string;
-  task_slug: string;
-  version: number;
-  max_retries: number;
-  retry_delay_ms: number;
-  attempts: number;
-}
-
-interface StaleRow {
-  id: string;
-  version: number;
-  state: string;
-  times_resurrected: number;
-}
-
-const stale = (r: StaleRow): StaleFlowRun => ({
-  id: r.id,
-  version: r.version,
-  state: r.state as StateType,
-  timesResurrected: r.times_resurrected,
-});
 
 export function createSafeguardRepository(db: Session): SafeguardRepository {
   return {

@@ -3,6 +3,7 @@ import type { FlowRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText, toJSONText } from "./json.ts";
 import type { EdgeRecord, FlowGroupRecord, FlowGroupSettings, FlowRecord, NewEdge, NewFlow, NewTask, TaskRecord } from "../records.ts";
+import { BoundedCache, deepFreeze } from "../flow-cache.ts";
 
 interface FlowRow {
   id: string;
@@ -68,33 +69,7 @@ function groupRecord(r: GroupRow | null): FlowGroupRecord | undefined {
   };
 }
 
-/** Freeze a parsed value all the way down, so a cached record shared between callers cannot be changed by one. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
-/**
- * A small map that forgets everything when it grows past `max` (the working set of flows that
- * runs are created for is small; a miss costs one read).
- */
-class BoundedCache<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.map.size >= this.max) this.map.clear();
-    this.map.set(key, value);
-  }
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-}
 
 export function createFlowRepository(db: Database): Synchronous<FlowRepository> {
   const q = {

@@ -1,7 +1,8 @@
 import type { Database } from "bun:sqlite";
-import type { SafeguardRepository, StaleFlowRun, ZombieTaskRun } from "../store.ts";
+import type { SafeguardRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import type { StateType } from "../../core/state.ts";
+import { GROUP_JOIN, LAST_SIGN_OF_LIFE, stale, type StaleRow, type ZombieRow } from "../safeguard-rows.ts";
 
 /**
  * The reads of the zombie killer and Lazarus. A run's last sign of life is its heartbeat, or,
@@ -9,35 +10,7 @@ import type { StateType } from "../../core/state.ts";
  * (`heartbeat_enabled`, `lazarus_enabled`); a missing switch counts as on.
  */
 
-
 const SWITCH_ON = (name: string) => `COALESCE(json_extract(g.settings, '$.${name}'), 1) != 0`;
-const LAST_SIGN_OF_LIFE = "COALESCE(fr.heartbeat, fr.state_timestamp)";
-const GROUP_JOIN = "JOIN flow f ON f.id = fr.flow_id JOIN flow_group g ON g.id = f.flow_group_id";
-
-interface ZombieRow {
-  id: string;
-  flow_run_id: string;
-  flow_run_state: string;
-  task_slug: string;
-  version: number;
-  max_retries: number;
-  retry_delay_ms: number;
-  attempts: number;
-}
-
-interface StaleRow {
-  id: string;
-  version: number;
-  state: string;
-  times_resurrected: number;
-}
-
-const stale = (r: StaleRow): StaleFlowRun => ({
-  id: r.id,
-  version: r.version,
-  state: r.state as StateType,
-  timesResurrected: r.times_resurrected,
-});
 
 export function createSafeguardRepository(db: Database): Synchronous<SafeguardRepository> {
   const q = {
