@@ -5,7 +5,7 @@ import { isoNow, type ServiceDeps } from "./deps.ts";
 import { createResultLocationCheck } from "./result-location.ts";
 import { parseStateInput, serverState, stateWrite, type StampedState } from "./state-input.ts";
 import type { FlowRunStateInput, SetStatesOptions, StateWriteResult, TaskRunStateInput } from "./types.ts";
-import { requireUuid, requireVersion } from "./validate.ts";
+import { optionalVersion, requireUuid } from "./validate.ts";
 import { mapInOrder } from "./in-order.ts";
 
 /**
@@ -22,7 +22,7 @@ export function createStateService(deps: ServiceDeps) {
     return await deps.store.transaction(async () =>
       mapInOrder(items, async (item, i) => {
         const id = requireUuid(item?.flowRunId, `states[${i}].flow_run_id`);
-        const version = requireVersion(item.version, `states[${i}].version`);
+        const version = optionalVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
         const writeId = optionalWriteId(item.writeId, `states[${i}].write_id`);
         const stored = writeId === undefined ? undefined : storedWrite("flow run", id, await deps.store.flowRuns.writtenState(writeId), writeId);
@@ -31,7 +31,9 @@ export function createStateService(deps: ServiceDeps) {
         const run = await deps.store.flowRuns.get(id);
         if (!run) throw notFoundError(`State update failed for flow run ID ${id}: no such flow run`);
         if (state.result) await checkResultLocation(state.result, run.flowId, undefined, `states[${i}].state`);
-        const newVersion = await writeFlowRunState(deps, run, version, state, { agentId, rerun: item.rerun === true, writeId });
+        const locked = version === undefined && (await flowGroupSettingsOf(deps, run.flowId)).version_locking_enabled === true;
+        const expected = version ?? unversioned("flow run", id, run.version, locked);
+        const newVersion = await writeFlowRunState(deps, run, expected, state, { agentId, rerun: item.rerun === true, writeId });
         // A re-run or a reschedule: the run may be due.
         if (state.type === "Scheduled") await deps.store.events.runsChanged({ at: state.startTime ?? now, labels: run.labels });
         return { id, status: "SUCCESS" as const, message: state.message ?? null, version: newVersion };
@@ -52,7 +54,7 @@ export function createStateService(deps: ServiceDeps) {
     return await deps.store.transaction(async () => {
       const results = await mapInOrder(items, async (item, i) => {
         const id = requireUuid(item?.taskRunId, `states[${i}].task_run_id`);
-        const version = requireVersion(item.version, `states[${i}].version`);
+        const version = optionalVersion(item.version, `states[${i}].version`);
         const state = parseStateInput(item.state, now, `states[${i}].state`);
         const writeId = optionalWriteId(item.writeId, `states[${i}].write_id`);
         if (writeId !== undefined) {
@@ -83,7 +85,7 @@ export function createStateService(deps: ServiceDeps) {
         }
         checkTaskRunRules(taskRun, flowRun, state.type, locked);
         if (state.result) await checkResultLocation(state.result, flowRun.flowId, taskRun.taskSlug, `states[${i}].state`);
-        checkVersion("task run", id, taskRun.version, version);
+        checkVersion("task run", id, taskRun.version, version ?? unversioned("task run", id, taskRun.version, locked));
         if (!canTransition(taskRun.state, state.type, { rerun: item.rerun === true })) refuseTransition("task run", id, taskRun.state, state.type);
         run.writes.push(stateWrite(state, { heartbeat: state.type === "Running" ? now : null, writeId }));
         taskRun.version += 1;
@@ -122,6 +124,21 @@ export async function flowGroupSettingsOf(deps: ServiceDeps, flowId: string) {
 
 function optionalWriteId(value: unknown, field: string): string | undefined {
   return value === undefined || value === null ? undefined : requireUuid(value, field);
+}
+
+/**
+ * The version an unversioned write is made over: the stored one, while the flow's version lock is
+ * off (Prefect Cloud's rule for Prefect's engine, which sends no version for most states); under
+ * version locking a write must say which version it read.
+ */
+function unversioned(kind: string, id: string, stored: number, versionLocked: boolean): number {
+  if (versionLocked) {
+    throw new PrefectliteError(
+      "VersionConflict",
+      `State update refused for ${kind} ${id}: it carries no version, and version locking is enabled for this flow (send the version you read)`,
+    );
+  }
+  return stored;
 }
 
 /** The version a stored write made, when `writeId` is stored; refused when another run's write has that id. */

@@ -59,8 +59,11 @@ export interface CreateFlowRunResult {
 
 export interface FlowRunStateInput {
   flowRunId: string;
-  /** The version the writer read; a mismatch is a VersionConflict and nothing changes. */
-  version: number;
+  /**
+   * The version the writer read; a mismatch is a VersionConflict and nothing changes. None: the
+   * write is made over the stored version, unless the flow's version lock is on (then refused).
+   */
+  version?: number | null;
   state: unknown;
   /** An explicit re-run: allows leaving a finished state for Scheduled/Pending. */
   rerun?: boolean;
@@ -70,7 +73,8 @@ export interface FlowRunStateInput {
 
 export interface TaskRunStateInput {
   taskRunId: string;
-  version: number;
+  /** As a flow run's: none is made over the stored version unless the flow's version lock is on. */
+  version?: number | null;
   state: unknown;
   rerun?: boolean;
   /** The writer's id for this write (a UUID): a write whose id is stored already is not made again. */

@@ -73,6 +73,11 @@ export function requireVersion(value: unknown, field: string): number {
   return value;
 }
 
+/** A write's version, or undefined when it carries none (Prefect's engine sends none for most of its states). */
+export function optionalVersion(value: unknown, field: string): number | undefined {
+  return value === undefined || value === null ? undefined : requireVersion(value, field);
+}
+
 export function describe(value: unknown): string {
   if (value === undefined) return "nothing";
   try {

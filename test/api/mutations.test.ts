@@ -67,6 +67,19 @@ describeBackends((kind) => {
       expect(await row(b, "SELECT state, version FROM flow_run WHERE id = $id", { id })).toEqual({ state: "Running", version: 2 });
     });
 
+    test("set_flow_run_states without a version, as Prefect's engine sends it: made over the stored version while the version lock is off", async () => {
+      const b = await openTestBackend({ kind });
+      const flow = await registered(b);
+      const id = (await b.services.createFlowRun({ flowId: flow.id })).id;
+      const q = `mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id status version } } }`;
+      const ok = await run(b, q, { input: { states: [{ flow_run_id: id, state: { type: "Running" } }] } });
+      expect(ok.data!.set_flow_run_states.states).toEqual([{ id, status: "SUCCESS", version: 2 }]);
+      await b.services.setFlowGroupSetting(flow.id, "version_locking_enabled", true);
+      const refused = await run(b, q, { input: { states: [{ flow_run_id: id, version: null, state: { type: "Success" } }] } });
+      expect(refused.errors![0]!.originalError.code).toBe("VersionConflict");
+      expect(await row(b, "SELECT state, version FROM flow_run WHERE id = $id", { id })).toEqual({ state: "Running", version: 2 });
+    });
+
     test("bad input is a GraphQL error with a code: invalid UUIDs, unknown ids, unknown state types", async () => {
       const b = await openTestBackend({ kind });
       const bad = await run(b, `mutation { cancel_flow_run(input: { flow_run_id: "nope" }) { state } }`);

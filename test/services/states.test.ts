@@ -19,6 +19,35 @@ describeBackends((kind) => {
   const setTask = async (b: TestBackend, id: string, version: number, type: string) =>
     await b.services.setTaskRunStates([{ taskRunId: id, version, state: { type } }]);
 
+  describe("writes without a version (Prefect's engine sends none for most states)", () => {
+    test("accepted over the stored version while the flow's version lock is off; a versioned write is still checked", async () => {
+      const { b, runId, taskRuns } = await setup();
+      const [flow] = await b.services.setFlowRunStates([{ flowRunId: runId, version: undefined, state: { type: "Running" } }]);
+      expect(flow).toMatchObject({ status: "SUCCESS", version: 2 });
+      const [task] = await b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, version: null, state: { type: "Running" } }]);
+      expect(task).toMatchObject({ status: "SUCCESS", version: 2 });
+      expect(await taskRun(b, taskRuns[0]!)).toMatchObject({ state: "Running", version: 2 });
+      // The transition rules hold for it as for any write: a finished task run does not run again.
+      await b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, state: { type: "Success" } }]);
+      await expect(b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, state: { type: "Running" } }])).rejects.toThrow(/Success/);
+      expect(await taskRun(b, taskRuns[0]!)).toMatchObject({ state: "Success", version: 3 });
+      await expect(setFlow(b, runId, 1, "Success")).rejects.toEqual(code("VersionConflict"));
+      expect(await flowRun(b, runId)).toMatchObject({ state: "Running", version: 2 });
+    });
+
+    test("refused under version locking (the writer must say which version it read), changing nothing", async () => {
+      const { b, flowId, runId, taskRuns } = await setup();
+      await b.services.setFlowGroupSetting(flowId, "version_locking_enabled", true);
+      await expect(b.services.setFlowRunStates([{ flowRunId: runId, state: { type: "Running" } }])).rejects.toThrow(
+        `State update refused for flow run ${runId}: it carries no version, and version locking is enabled for this flow (send the version you read)`,
+      );
+      expect(await flowRun(b, runId)).toMatchObject({ state: "Scheduled", version: 1 });
+      await setFlow(b, runId, 1, "Running");
+      await expect(b.services.setTaskRunStates([{ taskRunId: taskRuns[0]!, state: { type: "Running" } }])).rejects.toEqual(code("VersionConflict"));
+      expect(await taskRun(b, taskRuns[0]!)).toMatchObject({ state: "Pending", version: 1 });
+    });
+  });
+
   describe("optimistic locking", () => {
     test("a state carrying the stored version is written: version + 1, run columns and a history row", async () => {
       const { b, runId } = await setup();
@@ -121,7 +150,7 @@ describeBackends((kind) => {
       await expect(setFlow(b, runId, 1, "Exploded")).rejects.toThrow(/unknown state type/);
       await expect(b.services.setFlowRunStates([{ flowRunId: runId, version: 1, state: "{oops" }])).rejects.toThrow(/not valid JSON/);
       await expect(b.services.setFlowRunStates([{ flowRunId: "nope", version: 1, state: { type: "Running" } }])).rejects.toThrow(code("Validation"));
-      await expect(b.services.setFlowRunStates([{ flowRunId: runId, version: undefined as never, state: { type: "Running" } }])).rejects.toThrow(/version/);
+      await expect(b.services.setFlowRunStates([{ flowRunId: runId, version: -1, state: { type: "Running" } }])).rejects.toThrow(/version/);
       await expect(setFlow(b, runId, 1, "Running", { message: "x".repeat(1024 * 1024 + 1) })).rejects.toThrow(/State payload is too large/);
       expect(await flowRun(b, runId)).toMatchObject({ state: "Scheduled", version: 1 });
     });
