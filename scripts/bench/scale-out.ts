@@ -33,8 +33,19 @@ function freePort(): number {
 }
 
 /** `prefectlite ARGS` from the binary, until `ready` is printed (serve: "listening on", agent: "started"). */
+/** Every long-running process this section started: killed when it ends, however it ends. */
+const started = new Set<ReturnType<typeof Bun.spawn>>();
+
+async function killStarted(): Promise<void> {
+  for (const proc of started) proc.kill("SIGKILL");
+  await Promise.all([...started].map((proc) => proc.exited));
+  started.clear();
+}
+
 async function startProcess(binary: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<{ proc: ReturnType<typeof Bun.spawn>; output: () => string }> {
   const proc = Bun.spawn([binary, ...args], { env: { ...cleanEnv(), ...env }, stdout: "pipe", stderr: "pipe" });
+  started.add(proc);
+  void proc.exited.then(() => started.delete(proc));
   let text = "";
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
@@ -294,13 +305,19 @@ export const scaleOut: BenchSection = {
   async run(ctx: BenchContext): Promise<string> {
     const binary = await shippedBinary(ctx);
     const loadBefore = loadavg()[0]!.toFixed(1);
-    const sqlite = await measure(ctx, binary, "sqlite");
+    let sqlite: Figures;
+    try {
+      sqlite = await measure(ctx, binary, "sqlite");
+    } finally {
+      await killStarted();
+    }
     const cluster = await startCluster({ durable: true });
     const admin = new SQL(cluster.url);
     let postgres: Figures;
     try {
       postgres = await measure(ctx, binary, "postgres", cluster, admin);
     } finally {
+      await killStarted();
       await admin.close();
       stopCluster(cluster.dir);
     }
