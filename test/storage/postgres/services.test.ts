@@ -9,37 +9,10 @@ import { createServices, type Services } from "../../../src/services/index.ts";
 import type { Storage } from "../../../src/storage/open.ts";
 import { openPostgresStorage } from "../../../src/storage/postgres/store.ts";
 import { describePostgres, postgresDatabase, type TestDatabase } from "../../postgres.ts";
+import { serializedFlow as fixtureFlow } from "../../services/fixtures.ts";
 
-function serializedFlow(name: string, slugs: string[] = ["first-1", "second-1"]) {
-  const task = (slug: string) => ({
-    slug,
-    name: slug.replace(/-\d+$/, ""),
-    kind: "task",
-    mapped: false,
-    tags: [],
-    maxRetries: 0,
-    retryDelayMs: 0,
-    timeoutMs: null,
-    trigger: "all_successful",
-    skipOnUpstreamSkip: true,
-    logStdout: false,
-    result: null,
-    constants: {},
-    sourceDigest: null,
-  });
-  return {
-    name,
-    tasks: slugs.map(task),
-    edges: slugs.slice(1).map((s, i) => ({ upstream: slugs[i]!, downstream: s, key: 0, mapped: false })),
-    parameters: [],
-    referenceTasks: [],
-    schedule: null,
-    runConfig: { env: {}, labels: [] },
-    result: null,
-    storage: { type: "Module", module: "test.flows" },
-    formatVersion: 1,
-  };
-}
+/** A flow of a chain of tasks, as `Flow.serialize()` writes it. */
+const serializedFlow = (name: string, tasks: string[] = ["first-1", "second-1"]) => fixtureFlow({ name, tasks });
 
 describePostgres("services on PostgreSQL, two replicas", () => {
   let database: TestDatabase;
