@@ -31,7 +31,8 @@ export function createRunWaitService(deps: ServiceDeps) {
     const labels = input.labels == null ? [] : normalizeLabels(input.labels);
     if (!Number.isSafeInteger(input.waitMs) || input.waitMs < 0) throw validationError(`wait_ms must be a whole number ≥ 0 (got ${input.waitMs})`);
     const waitMs = Math.min(input.waitMs, MAX_RUN_WAIT_MS);
-    if ((await dueNow(labels)) || waitMs === 0 || input.signal?.aborted) return { due: await dueNow(labels) };
+    const dueAtOnce = await dueNow(labels);
+    if (dueAtOnce || waitMs === 0 || input.signal?.aborted) return { due: dueAtOnce };
     const deadline = Date.now() + waitMs;
     const covered = (runLabels: readonly string[]) => runLabels.every((l) => labels.includes(l));
 
