@@ -1,6 +1,10 @@
 import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped, type ValueNode } from "graphql";
 
-/** The scalars of the API (Hasura's names): `JSON` (any JSON value), `uuid`, `timestamptz`. */
+/**
+ * The scalars of the API: Hasura's `JSON` (any JSON value), `uuid` and `timestamptz` on the query
+ * side, and their twins `UUID` and `DateTime` as Prefect Server's own GraphQL service declares them
+ * on its mutations' inputs (one parse each: a `$id: UUID!` variable and a `$id: uuid!` one read alike).
+ */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,6 +40,22 @@ export const timestamptzScalar = new GraphQLScalarType({
   parseLiteral: (ast) => parseTimestamp(stringLiteral(ast, "timestamptz")),
 });
 
+export const upperUuidScalar = new GraphQLScalarType({
+  name: "UUID",
+  description: "A UUID, as text (Prefect Server's name for uuid).",
+  serialize: (value) => value,
+  parseValue: parseUuid,
+  parseLiteral: (ast) => parseUuid(stringLiteral(ast, "UUID")),
+});
+
+export const dateTimeScalar = new GraphQLScalarType({
+  name: "DateTime",
+  description: "A point in time: ISO-8601 text (Prefect Server's name for timestamptz).",
+  serialize: (value) => value,
+  parseValue: parseTimestamp,
+  parseLiteral: (ast) => parseTimestamp(stringLiteral(ast, "DateTime")),
+});
+
 export const jsonScalar = new GraphQLScalarType({
   name: "JSON",
   description: "Any JSON value.",
@@ -48,6 +68,14 @@ export const scalarTypeDefs = /* GraphQL */ `
 scalar JSON
 scalar uuid
 scalar timestamptz
+scalar UUID
+scalar DateTime
 `;
 
-export const scalarResolvers = { JSON: jsonScalar, uuid: uuidScalar, timestamptz: timestamptzScalar };
+export const scalarResolvers = {
+  JSON: jsonScalar,
+  uuid: uuidScalar,
+  timestamptz: timestamptzScalar,
+  UUID: upperUuidScalar,
+  DateTime: dateTimeScalar,
+};
