@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Context, Hono } from "hono";
 import { isPrefectliteError } from "../core/errors.ts";
+import { DEFAULT_TENANT } from "../core/tenant.ts";
 import type { Services } from "../services/index.ts";
 import type { ReadModel } from "../services/read-model.ts";
 import { coverageOf, listAgents } from "./agents-data.ts";
@@ -211,6 +212,18 @@ export async function mountUi(app: Hono, options: UiOptions): Promise<void> {
       return runPage(c, id, { actionError: `The run was not restarted: ${userMessage(e)}` }, 409);
     }
     return c.redirect(`/flow-run/${id}`, 303);
+  });
+
+  // Prefect's links (`Client.get_cloud_url`, with PREFECT__SERVER__UI__ENDPOINT at this server):
+  // /<tenant slug>/<page>/<id>. A task run has no page of its own: it opens its flow run's.
+  app.get(`/${DEFAULT_TENANT.slug}/:page/:id`, guard, async (c) => {
+    const { page: kind, id } = c.req.param();
+    if (kind === "flow" || kind === "flow-run") return c.redirect(`/${kind}/${encodeURIComponent(id)}`, 302);
+    if (kind === "task-run") {
+      const run = await deps(c).reads.byPk("task_run", id, ["flow_run_id"]);
+      if (run) return c.redirect(`/flow-run/${run.flow_run_id}`, 302);
+    }
+    return page(c, <NotFoundPage what={`No ${kind} page for ${id}.`} signedIn={signedIn(c)} />, 404);
   });
 
   app.get("/agents", guard, async (c) => {
