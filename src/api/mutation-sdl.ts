@@ -204,6 +204,11 @@ input set_cloud_hook_inactive_input { cloud_hook_id: UUID! }
 input mark_message_as_read_input { message_id: UUID! }
 input mark_message_as_unread_input { message_id: UUID! }
 input delete_message_input { message_id: UUID! }
+input set_secret_input { name: String!, value: JSON! }
+input delete_secret_input { name: String! }
+input update_task_tag_limit_input { tag: String!, limit: Int! }
+input delete_task_tag_limit_input { limit_id: UUID! }
+type task_tag_limit_id_payload { id: UUID }
 
 input createFlowRunInput {
   flowId: String
@@ -308,6 +313,14 @@ type Mutation {
   mark_message_as_unread(input: mark_message_as_unread_input!): success_payload
   "Not supported (Prefect Cloud's messages)."
   delete_message(input: delete_message_input!): success_payload
+  "Not supported (Prefect Cloud's secrets)."
+  set_secret(input: set_secret_input!): success_payload
+  "Not supported (Prefect Cloud's secrets)."
+  delete_secret(input: delete_secret_input!): success_payload
+  "Not supported (Prefect Cloud's task concurrency limits)."
+  update_task_tag_limit(input: update_task_tag_limit_input!): task_tag_limit_id_payload
+  "Not supported (Prefect Cloud's task concurrency limits)."
+  delete_task_tag_limit(input: delete_task_tag_limit_input!): success_payload
   createFlowRun(input: createFlowRunInput!): create_flow_run_payload!
   setFlowRunState(input: setFlowRunStateInput!): state_write_result!
 }

@@ -81,6 +81,8 @@ const ONE_TENANT = "prefectlite has one tenant";
 const NO_AGENT_CONFIGS = "prefectlite has no agent configs (an agent's settings are its command line and environment)";
 const NO_CLOUD_HOOKS = "cloud hooks (state-change notifications) are Prefect Cloud's";
 const NO_MESSAGES = "messages are Prefect Cloud's";
+const NO_SECRETS = "secrets are Prefect Cloud's";
+const NO_TAG_LIMITS = "task concurrency limits are Prefect Cloud's";
 
 /** Services that answer nothing, as Prefect's success_payload. */
 function succeeds<A extends unknown[]>(work: (...args: A) => Promise<unknown>) {
@@ -251,6 +253,10 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     mark_message_as_read: unsupported("mark_message_as_read", NO_MESSAGES),
     mark_message_as_unread: unsupported("mark_message_as_unread", NO_MESSAGES),
     delete_message: unsupported("delete_message", NO_MESSAGES),
+    set_secret: unsupported("set_secret", NO_SECRETS),
+    delete_secret: unsupported("delete_secret", NO_SECRETS),
+    update_task_tag_limit: unsupported("update_task_tag_limit", NO_TAG_LIMITS),
+    delete_task_tag_limit: unsupported("delete_task_tag_limit", NO_TAG_LIMITS),
     createFlowRun: async (_p, { input }, { services }) => createFlowRun(input, services),
     setFlowRunState: async (_p, { input }, { services, agentId }) =>
       (await services.setFlowRunStates([{ flowRunId: input.flowRunId, version: input.version, state: input.state, rerun: input.rerun === true }], {
