@@ -297,21 +297,21 @@ type Mutation {
   update_tenant_slug(input: update_tenant_slug_input!): tenant_id_payload
   "Not supported: prefectlite has one tenant."
   update_tenant_settings(input: update_tenant_settings_input!): tenant_id_payload
-  "Not supported (Prefect Cloud's state-change notifications)."
+  "Not supported: prefectlite sends no state-change notifications."
   create_cloud_hook(input: create_cloud_hook_input!): cloud_hook_id_payload
-  "Not supported (Prefect Cloud's state-change notifications)."
+  "Not supported: prefectlite sends no state-change notifications."
   test_cloud_hook(input: test_cloud_hook_input!): success_payload
-  "Not supported (Prefect Cloud's state-change notifications)."
+  "Not supported: prefectlite sends no state-change notifications."
   delete_cloud_hook(input: delete_cloud_hook_input!): success_payload
-  "Not supported (Prefect Cloud's state-change notifications)."
+  "Not supported: prefectlite sends no state-change notifications."
   set_cloud_hook_active(input: set_cloud_hook_active_input!): success_payload
-  "Not supported (Prefect Cloud's state-change notifications)."
+  "Not supported: prefectlite sends no state-change notifications."
   set_cloud_hook_inactive(input: set_cloud_hook_inactive_input!): success_payload
-  "Not supported (Prefect Cloud's messages)."
+  "Not supported: prefectlite has no messages."
   mark_message_as_read(input: mark_message_as_read_input!): success_payload
-  "Not supported (Prefect Cloud's messages)."
+  "Not supported: prefectlite has no messages."
   mark_message_as_unread(input: mark_message_as_unread_input!): success_payload
-  "Not supported (Prefect Cloud's messages)."
+  "Not supported: prefectlite has no messages."
   delete_message(input: delete_message_input!): success_payload
   "Not supported (Prefect Cloud's secrets)."
   set_secret(input: set_secret_input!): success_payload

@@ -78,9 +78,9 @@ function unsupported(operation: string, why: string): Resolver {
 }
 
 const ONE_TENANT = "prefectlite has one tenant";
-const NO_AGENT_CONFIGS = "prefectlite has no agent configs (an agent's settings are its command line and environment)";
-const NO_CLOUD_HOOKS = "cloud hooks (state-change notifications) are Prefect Cloud's";
-const NO_MESSAGES = "messages are Prefect Cloud's";
+const NO_AGENT_CONFIGS = "prefectlite has no agent configs";
+const NO_CLOUD_HOOKS = "prefectlite sends no state-change notifications (cloud hooks)";
+const NO_MESSAGES = "prefectlite has no messages";
 const NO_SECRETS = "secrets are Prefect Cloud's";
 const NO_TAG_LIMITS = "task concurrency limits are Prefect Cloud's";
 
