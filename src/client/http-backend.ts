@@ -296,6 +296,7 @@ const CODES: Record<string, ErrorCode> = {
   GRAPHQL_VALIDATION_FAILED: "Validation",
   GRAPHQL_PARSE_FAILED: "Validation",
   FLOW_LOAD: "FlowLoad",
+  NOT_SUPPORTED: "Validation",
   UNAVAILABLE: "Unavailable",
   INTERNAL: "Internal",
 };
