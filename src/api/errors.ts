@@ -54,3 +54,17 @@ export function toPublicError(error: unknown, fallbackCode = "GRAPHQL_VALIDATION
   log(original);
   return new GraphQLError(INTERNAL_ERROR_MESSAGE, { ...options, extensions: { code: "INTERNAL", ...(extensions.http ? { http: extensions.http } : {}) } });
 }
+
+/** An operation of Prefect's API that prefectlite does not have: a GraphQL error naming it and why. */
+export function notSupportedError(operation: string, why: string): GraphQLError {
+  return new GraphQLError(`${operation} is not supported: ${why}`, { extensions: { code: "NOT_SUPPORTED" } });
+}
+
+/**
+ * A name that must be unique and is taken, as Hasura said it in front of Prefect Server: the
+ * message is exactly "Uniqueness violation." (Prefect's client and UI compare it), the detail
+ * says which name.
+ */
+export function uniquenessViolationError(detail: string): GraphQLError {
+  return new GraphQLError("Uniqueness violation.", { extensions: { code: "CONFLICT", detail } });
+}

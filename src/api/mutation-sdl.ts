@@ -1,57 +1,95 @@
 /**
- * The GraphQL mutations of SPEC §4, snake_case as Prefect Server: every mutation takes one
- * `input`. Ids are Strings checked by the services (so a bad one gets a clear message);
- * `JSON` is the query side's scalar (not redefined here).
+ * The GraphQL mutations of SPEC §4 as Prefect Server's GraphQL service declares them: every
+ * mutation takes one `input` of its own type with Server's name (`cancel_flow_run_input`, …),
+ * ids as `UUID` where Server has UUID, times as `DateTime`, and `tenant_id` where Server has it
+ * (the one default tenant only). Fields and mutations of prefectlite's own (write_id, rerun,
+ * claim_flow_runs, restart_flow_run, the camelCase ones, …) sit beside them. `JSON`, `UUID` and
+ * `DateTime` are the scalars of scalars.ts.
  */
 export const mutationTypeDefs = /* GraphQL */ `
 type success_payload { success: Boolean!, error: String }
-type id_payload { id: String! }
-"Prefect's archive_flow answers with the flow's id; success as the other mutations."
-type archive_flow_payload { id: String!, success: Boolean!, error: String }
+type flow_id_payload { id: UUID! }
+type project_id_payload { id: UUID! }
+type agent_id_payload { id: UUID! }
+type task_run_id_payload { id: UUID! }
+type tenant_id_payload { id: UUID }
+type agent_config_id_payload { id: UUID }
+type cloud_hook_id_payload { id: UUID }
+"Prefect's archive_flow answers with success; prefectlite adds the flow's id."
+type archive_flow_payload { id: UUID!, success: Boolean!, error: String }
 
-input create_project_input { name: String!, description: String }
+"tenant_id: the one default tenant's id (optional; any other is refused)"
+input create_project_input { tenant_id: UUID, name: String!, description: String }
+input set_project_name_input { project_id: UUID!, name: String! }
+input set_project_description_input { project_id: UUID!, description: String }
+"Deletes the project's flows and their runs too."
+input delete_project_input { project_id: UUID! }
 
 input create_flow_input {
   serialized_flow: JSON!
-  project_id: String!
+  project_id: UUID!
   version_group_id: String
   idempotency_key: String
   set_schedule_active: Boolean
 }
 type create_flow_payload {
-  id: String!
+  id: UUID!
   version: Int!
   created: Boolean!
   "Why the flow's schedule was left off although set_schedule_active asked for it (null: activated, or no schedule)"
   schedule_left_off: String
 }
 
-input flow_id_input { flow_id: String! }
-input flow_run_id_input { flow_run_id: String! }
-input task_run_id_input { task_run_id: String! }
+input archive_flow_input { flow_id: UUID! }
+input delete_flow_input { flow_id: UUID! }
+input update_flow_project_input { flow_id: UUID!, project_id: UUID! }
+input enable_flow_heartbeat_input { flow_id: UUID! }
+input disable_flow_heartbeat_input { flow_id: UUID! }
+input enable_flow_lazarus_process_input { flow_id: UUID! }
+input disable_flow_lazarus_process_input { flow_id: UUID! }
+input enable_flow_version_lock_input { flow_id: UUID! }
+input disable_flow_version_lock_input { flow_id: UUID! }
+input update_flow_run_heartbeat_input { flow_run_id: UUID! }
+input update_task_run_heartbeat_input { task_run_id: UUID! }
+input cancel_flow_run_input { flow_run_id: UUID! }
+"Deletes the run's task runs, states and logs too, in one transaction."
+input delete_flow_run_input { flow_run_id: UUID! }
+"name: non-empty"
+input set_flow_run_name_input { flow_run_id: UUID!, name: String! }
+"name: non-empty"
+input set_task_run_name_input { task_run_id: UUID!, name: String! }
+"labels: stored sorted and deduplicated"
+input set_flow_run_labels_input { flow_run_id: UUID!, labels: [String!]! }
 
+"flow_group_id: prefectlite's own (the group's newest unarchived flow)"
 input create_flow_run_input {
-  flow_id: String
+  flow_id: UUID
   version_group_id: String
-  flow_group_id: String
+  flow_group_id: UUID
   parameters: JSON
   context: JSON
   labels: [String!]
   flow_run_name: String
-  scheduled_start_time: String
+  scheduled_start_time: DateTime
   idempotency_key: String
   run_config: JSON
 }
-type create_flow_run_payload { id: String!, created: Boolean! }
+"created: false when the idempotency key returned an existing run"
+type create_flow_run_payload { id: UUID!, created: Boolean! }
 
 "write_id: the writer's UUID for this write; a write whose id is stored already is not made again (a retry after a lost answer), and returns the version it made"
-input set_flow_run_state_input { flow_run_id: String!, version: Int, state: JSON!, rerun: Boolean, write_id: String }
+input set_flow_run_state_input { flow_run_id: UUID!, version: Int, state: JSON!, rerun: Boolean, write_id: String }
 input set_flow_run_states_input { states: [set_flow_run_state_input!]! }
 "write_id: the writer's UUID for this write; a write whose id is stored already is not made again (a retry after a lost answer), and returns the version it made"
-input set_task_run_state_input { task_run_id: String!, version: Int, state: JSON!, rerun: Boolean, flow_run_version: Int, write_id: String }
+input set_task_run_state_input { task_run_id: UUID!, version: Int, state: JSON!, rerun: Boolean, flow_run_version: Int, write_id: String }
 input set_task_run_states_input { states: [set_task_run_state_input!]! }
+"version: the run's version after the write (prefectlite's)"
+type set_flow_run_state_payload { id: UUID!, status: String!, message: String, version: Int! }
+type set_flow_run_states_payload { states: [set_flow_run_state_payload!]! }
+"version: the run's version after the write (prefectlite's)"
+type set_task_run_state_payload { id: UUID!, status: String!, message: String, version: Int! }
+type set_task_run_states_payload { states: [set_task_run_state_payload!]! }
 type state_write_result { id: String!, status: String!, message: String, version: Int! }
-type set_states_payload { states: [state_write_result!]! }
 
 type cancel_flow_run_payload { state: String! }
 
@@ -75,10 +113,11 @@ type restart_flow_run_payload {
 input end_abandoned_flow_run_input { flow_run_id: String!, state: String!, message: String!, logger: String }
 type end_abandoned_flow_run_payload { state: String!, changed: Boolean! }
 
+"level: DEBUG, INFO, WARNING, ERROR or CRITICAL"
 input write_run_log_input {
-  flow_run_id: String!
-  task_run_id: String
-  timestamp: String
+  flow_run_id: UUID!
+  task_run_id: UUID
+  timestamp: DateTime
   name: String
   level: String
   message: String
@@ -89,10 +128,15 @@ input write_run_log_input {
 input write_run_logs_input { logs: [write_run_log_input!]! }
 type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int!, problems: [String!]! }
 
-input register_agent_input { type: String!, name: String, labels: [String!], agent_config_id: String, core_version: String }
+"agent_config_id: prefectlite has no agent configs (must be null); tenant_id: the default tenant's only"
+input register_agent_input { tenant_id: UUID, type: String!, name: String, labels: [String!], agent_config_id: UUID, core_version: String }
+input delete_agent_input { agent_id: UUID! }
+input create_agent_config_input { tenant_id: UUID, name: String, settings: JSON }
+input delete_agent_config_input { agent_config_id: UUID! }
+input update_agent_config_input { agent_config_id: UUID!, name: String, settings: JSON }
 
-input get_runs_in_queue_input { before: String, labels: [String!], agent_id: String, tenant_id: String }
-type get_runs_in_queue_payload { flow_run_ids: [String!]! }
+input get_runs_in_queue_input { tenant_id: UUID, before: DateTime, labels: [String!], agent_id: UUID }
+type runs_in_queue_payload { flow_run_ids: [String!]! }
 
 input wait_for_flow_runs_input { labels: [String!], wait_ms: Int! }
 type wait_for_flow_runs_payload { due: Boolean! }
@@ -100,27 +144,39 @@ input claim_flow_runs_input { agent_id: String, labels: [String!], limit: Int!, 
 type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String! }
 type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
 
-"A schedule has no id of its own: either field takes a flow id (that version's schedule) or a flow group id (the schedule of its newest unarchived version; a flow group's schedule overrides its flows')."
-input schedule_target_input { flow_id: String, schedule_id: String }
-input set_flow_group_default_parameters_input { flow_group_id: String!, parameters: JSON! }
-input set_flow_group_labels_input { flow_group_id: String!, labels: [String!] }
+"flow_id: that flow's schedule; schedule_id (prefectlite's): a flow id or a flow group id (the schedule of its newest unarchived version; a flow group's schedule overrides its flows'). One of them."
+input set_schedule_active_input { flow_id: UUID, schedule_id: UUID }
+"flow_id: that flow's schedule; schedule_id (prefectlite's): a flow id or a flow group id. One of them."
+input set_schedule_inactive_input { flow_id: UUID, schedule_id: UUID }
+input set_flow_group_default_parameters_input { flow_group_id: UUID!, parameters: JSON! }
+"labels null: unset (runs take their run config's labels); []: no labels"
+input set_flow_group_labels_input { flow_group_id: UUID!, labels: [String!] }
+"description null clears it"
+input set_flow_group_description_input { flow_group_id: UUID!, description: String }
+"run_config null clears it; else it overrides the flow's for new runs"
+input set_flow_group_run_config_input { flow_group_id: UUID!, run_config: JSON }
+"Deletes every flow version of the group and their runs."
+input delete_flow_group_input { flow_group_id: UUID! }
 input cron_clock_input { cron: String!, parameter_defaults: JSON, labels: [String!] }
 "interval in seconds"
 input interval_clock_input { interval: Float!, parameter_defaults: JSON, labels: [String!] }
 input set_flow_group_schedule_input {
-  flow_group_id: String!
+  flow_group_id: UUID!
   cron_clocks: [cron_clock_input!]
   interval_clocks: [interval_clock_input!]
   "IANA name for the cron clocks"
   timezone: String
 }
-input delete_flow_group_schedule_input { flow_group_id: String! }
+input delete_flow_group_schedule_input { flow_group_id: UUID! }
 
-input get_or_create_task_run_info_input { flow_run_id: String!, task_id: String, task_slug: String, map_index: Int }
+"task_slug: prefectlite's alternative to task_id; map_index null or -1: not mapped"
+input get_or_create_task_run_input { flow_run_id: UUID!, task_id: UUID, task_slug: String, map_index: Int }
+"task_slug: prefectlite's alternative to task_id; map_index null or -1: not mapped"
+input get_or_create_task_run_info_input { flow_run_id: UUID!, task_id: UUID, task_slug: String, map_index: Int }
 type task_run_info_payload {
-  id: String!
-  flow_run_id: String!
-  task_id: String!
+  id: UUID!
+  flow_run_id: UUID!
+  task_id: UUID!
   task_slug: String!
   map_index: Int!
   version: Int!
@@ -129,6 +185,30 @@ type task_run_info_payload {
 }
 input get_or_create_mapped_task_runs_input { flow_run_id: String!, task_id: String, task_slug: String, count: Int!, start: Int }
 type get_or_create_mapped_task_runs_payload { task_runs: [task_run_info_payload!]! }
+"The children (map index >= 0) of a mapped task run: earliest start, latest end, how many are in each state."
+type mapped_children_payload { min_start_time: DateTime, max_end_time: DateTime, state_counts: JSON! }
+
+input create_tenant_input { name: String!, slug: String! }
+input delete_tenant_input { confirm: Boolean!, tenant_id: UUID! }
+input update_tenant_name_input { tenant_id: UUID!, name: String! }
+input update_tenant_slug_input { tenant_id: UUID!, slug: String! }
+input update_tenant_settings_input { tenant_id: UUID!, settings: JSON }
+
+enum cloud_hook_type { PAGERDUTY SLACK_WEBHOOK TWILIO WEBHOOK PREFECT_MESSAGE }
+enum test_cloud_hook_state_type { SCHEDULED SUBMITTED SUCCESS RUNNING FAILED }
+input create_cloud_hook_input { tenant_id: UUID, type: cloud_hook_type!, name: String, version_group_id: String, states: [String!]!, config: JSON }
+input test_cloud_hook_input { cloud_hook_id: UUID!, flow_run_id: UUID, state_type: test_cloud_hook_state_type }
+input delete_cloud_hook_input { cloud_hook_id: UUID! }
+input set_cloud_hook_active_input { cloud_hook_id: UUID! }
+input set_cloud_hook_inactive_input { cloud_hook_id: UUID! }
+input mark_message_as_read_input { message_id: UUID! }
+input mark_message_as_unread_input { message_id: UUID! }
+input delete_message_input { message_id: UUID! }
+input set_secret_input { name: String!, value: JSON! }
+input delete_secret_input { name: String! }
+input update_task_tag_limit_input { tag: String!, limit: Int! }
+input delete_task_tag_limit_input { limit_id: UUID! }
+type task_tag_limit_id_payload { id: UUID }
 
 input createFlowRunInput {
   flowId: String
@@ -147,45 +227,100 @@ input setFlowRunStateInput { flowRunId: String!, version: Int, state: JSON!, rer
 extend type Query {
   "A remote agent's long poll: due once a run these labels cover may be waiting to start (then claim it), else false after wait_ms (at most 30,000)."
   wait_for_flow_runs(input: wait_for_flow_runs_input!): wait_for_flow_runs_payload!
+  "A task run's id, version and state."
+  get_task_run_info(task_run_id: UUID!): task_run_info_payload!
+  mapped_children(task_run_id: UUID!): mapped_children_payload!
 }
 
 type Mutation {
-  create_project(input: create_project_input!): id_payload!
+  create_project(input: create_project_input!): project_id_payload!
+  set_project_name(input: set_project_name_input!): project_id_payload!
+  set_project_description(input: set_project_description_input!): project_id_payload!
+  delete_project(input: delete_project_input!): success_payload!
   create_flow(input: create_flow_input!): create_flow_payload!
-  archive_flow(input: flow_id_input!): archive_flow_payload!
-  delete_flow(input: flow_id_input!): success_payload!
+  archive_flow(input: archive_flow_input!): archive_flow_payload!
+  delete_flow(input: delete_flow_input!): success_payload!
+  update_flow_project(input: update_flow_project_input!): flow_id_payload!
   create_flow_run(input: create_flow_run_input!): create_flow_run_payload!
-  set_flow_run_states(input: set_flow_run_states_input!): set_states_payload!
-  set_task_run_states(input: set_task_run_states_input!): set_states_payload!
-  cancel_flow_run(input: flow_run_id_input!): cancel_flow_run_payload!
+  set_flow_run_name(input: set_flow_run_name_input!): success_payload!
+  set_task_run_name(input: set_task_run_name_input!): success_payload!
+  set_flow_run_labels(input: set_flow_run_labels_input!): success_payload!
+  delete_flow_run(input: delete_flow_run_input!): success_payload!
+  set_flow_run_states(input: set_flow_run_states_input!): set_flow_run_states_payload!
+  set_task_run_states(input: set_task_run_states_input!): set_task_run_states_payload!
+  cancel_flow_run(input: cancel_flow_run_input!): cancel_flow_run_payload!
   "Run a Failed or Cancelled flow run again from its failures: task runs that did not succeed and everything downstream go back to Pending, the others keep their states and results, the run goes to Scheduled."
   restart_flow_run(input: restart_flow_run_input!): restart_flow_run_payload!
   "End a run whose process is gone or was killed (Failed or Cancelled), with every task run it left unfinished; a finished run is left as it is."
   end_abandoned_flow_run(input: end_abandoned_flow_run_input!): end_abandoned_flow_run_payload!
   write_run_logs(input: write_run_logs_input!): write_run_logs_payload!
-  register_agent(input: register_agent_input!): id_payload!
-  get_runs_in_queue(input: get_runs_in_queue_input!): get_runs_in_queue_payload!
+  register_agent(input: register_agent_input!): agent_id_payload!
+  delete_agent(input: delete_agent_input!): success_payload!
+  "Not supported: prefectlite has no agent configs."
+  create_agent_config(input: create_agent_config_input!): agent_config_id_payload
+  "Not supported: prefectlite has no agent configs."
+  delete_agent_config(input: delete_agent_config_input!): success_payload
+  "Not supported: prefectlite has no agent configs."
+  update_agent_config(input: update_agent_config_input!): success_payload
+  get_runs_in_queue(input: get_runs_in_queue_input!): runs_in_queue_payload!
   "Select and take (Scheduled → Submitted) up to limit due runs for an agent, atomically."
   claim_flow_runs(input: claim_flow_runs_input!): claim_flow_runs_payload!
-  update_flow_run_heartbeat(input: flow_run_id_input!): success_payload!
-  update_task_run_heartbeat(input: task_run_id_input!): success_payload!
-  enable_flow_heartbeat(input: flow_id_input!): success_payload!
-  disable_flow_heartbeat(input: flow_id_input!): success_payload!
-  enable_flow_lazarus_process(input: flow_id_input!): success_payload!
-  disable_flow_lazarus_process(input: flow_id_input!): success_payload!
-  enable_flow_version_lock(input: flow_id_input!): success_payload!
-  disable_flow_version_lock(input: flow_id_input!): success_payload!
-  set_schedule_active(input: schedule_target_input!): success_payload!
-  set_schedule_inactive(input: schedule_target_input!): success_payload!
+  update_flow_run_heartbeat(input: update_flow_run_heartbeat_input!): success_payload!
+  update_task_run_heartbeat(input: update_task_run_heartbeat_input!): success_payload!
+  enable_flow_heartbeat(input: enable_flow_heartbeat_input!): success_payload!
+  disable_flow_heartbeat(input: disable_flow_heartbeat_input!): success_payload!
+  enable_flow_lazarus_process(input: enable_flow_lazarus_process_input!): success_payload!
+  disable_flow_lazarus_process(input: disable_flow_lazarus_process_input!): success_payload!
+  enable_flow_version_lock(input: enable_flow_version_lock_input!): success_payload!
+  disable_flow_version_lock(input: disable_flow_version_lock_input!): success_payload!
+  set_schedule_active(input: set_schedule_active_input!): success_payload!
+  set_schedule_inactive(input: set_schedule_inactive_input!): success_payload!
   set_flow_group_default_parameters(input: set_flow_group_default_parameters_input!): success_payload!
   set_flow_group_labels(input: set_flow_group_labels_input!): success_payload!
+  set_flow_group_description(input: set_flow_group_description_input!): success_payload!
+  set_flow_group_run_config(input: set_flow_group_run_config_input!): success_payload!
+  delete_flow_group(input: delete_flow_group_input!): success_payload!
   "Set a flow group's schedule (it overrides its flows' own) without re-registering."
   set_flow_group_schedule(input: set_flow_group_schedule_input!): success_payload!
   delete_flow_group_schedule(input: delete_flow_group_schedule_input!): success_payload!
-  get_or_create_task_run(input: get_or_create_task_run_info_input!): id_payload!
+  get_or_create_task_run(input: get_or_create_task_run_input!): task_run_id_payload!
   get_or_create_task_run_info(input: get_or_create_task_run_info_input!): task_run_info_payload!
   "Children start…start+count-1 (start defaults to 0) of a mapped task run, created where missing, in one transaction; at most PREFECTLITE_MAX_MAPPED_CHILDREN_PER_CALL per call."
   get_or_create_mapped_task_runs(input: get_or_create_mapped_task_runs_input!): get_or_create_mapped_task_runs_payload!
+  "Not supported: prefectlite has one tenant."
+  create_tenant(input: create_tenant_input!): tenant_id_payload
+  "Not supported: prefectlite has one tenant."
+  delete_tenant(input: delete_tenant_input!): success_payload
+  "Not supported: prefectlite has one tenant."
+  update_tenant_name(input: update_tenant_name_input!): tenant_id_payload
+  "Not supported: prefectlite has one tenant."
+  update_tenant_slug(input: update_tenant_slug_input!): tenant_id_payload
+  "Not supported: prefectlite has one tenant."
+  update_tenant_settings(input: update_tenant_settings_input!): tenant_id_payload
+  "Not supported: prefectlite sends no state-change notifications."
+  create_cloud_hook(input: create_cloud_hook_input!): cloud_hook_id_payload
+  "Not supported: prefectlite sends no state-change notifications."
+  test_cloud_hook(input: test_cloud_hook_input!): success_payload
+  "Not supported: prefectlite sends no state-change notifications."
+  delete_cloud_hook(input: delete_cloud_hook_input!): success_payload
+  "Not supported: prefectlite sends no state-change notifications."
+  set_cloud_hook_active(input: set_cloud_hook_active_input!): success_payload
+  "Not supported: prefectlite sends no state-change notifications."
+  set_cloud_hook_inactive(input: set_cloud_hook_inactive_input!): success_payload
+  "Not supported: prefectlite has no messages."
+  mark_message_as_read(input: mark_message_as_read_input!): success_payload
+  "Not supported: prefectlite has no messages."
+  mark_message_as_unread(input: mark_message_as_unread_input!): success_payload
+  "Not supported: prefectlite has no messages."
+  delete_message(input: delete_message_input!): success_payload
+  "Not supported (Prefect Cloud's secrets)."
+  set_secret(input: set_secret_input!): success_payload
+  "Not supported (Prefect Cloud's secrets)."
+  delete_secret(input: delete_secret_input!): success_payload
+  "Not supported (Prefect Cloud's task concurrency limits)."
+  update_task_tag_limit(input: update_task_tag_limit_input!): task_tag_limit_id_payload
+  "Not supported (Prefect Cloud's task concurrency limits)."
+  delete_task_tag_limit(input: delete_task_tag_limit_input!): success_payload
   createFlowRun(input: createFlowRunInput!): create_flow_run_payload!
   setFlowRunState(input: setFlowRunStateInput!): state_write_result!
 }

@@ -1,5 +1,7 @@
-import { validationError } from "../core/errors.ts";
+import { isPrefectliteError, validationError } from "../core/errors.ts";
+import { DEFAULT_TENANT } from "../core/tenant.ts";
 import type { FlowGroupSetting, Services, TaskRunInfo } from "../services/index.ts";
+import { notSupportedError, uniquenessViolationError } from "./errors.ts";
 
 export { mutationTypeDefs } from "./mutation-sdl.ts";
 
@@ -52,6 +54,41 @@ function flowSetting(setting: FlowGroupSetting, enabled: boolean): Resolver {
   };
 }
 
+/** `tenant_id` where Prefect Server has it: absent, or the one default tenant's id. */
+function checkTenant(i: Input): void {
+  const id = i.tenant_id;
+  if (id === undefined || id === null || id === DEFAULT_TENANT.id) return;
+  throw validationError(`tenant_id ${id} is not a tenant here: prefectlite has one tenant, ${DEFAULT_TENANT.id}`);
+}
+
+/** A project name that is taken, as Prefect's client and UI expect to be told. */
+async function projectNameUnique<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (isPrefectliteError(e) && e.code === "Conflict") throw uniquenessViolationError(e.message);
+    throw e;
+  }
+}
+
+function unsupported(operation: string, why: string): Resolver {
+  return () => {
+    throw notSupportedError(operation, why);
+  };
+}
+
+const ONE_TENANT = "prefectlite has one tenant";
+const NO_AGENT_CONFIGS = "prefectlite has no agent configs";
+const NO_CLOUD_HOOKS = "prefectlite sends no state-change notifications (cloud hooks)";
+const NO_MESSAGES = "prefectlite has no messages";
+const NO_SECRETS = "secrets are Prefect Cloud's";
+const NO_TAG_LIMITS = "task concurrency limits are Prefect Cloud's";
+
+/** Services that answer nothing, as Prefect's success_payload. */
+function succeeds<A extends unknown[]>(work: (...args: A) => Promise<unknown>) {
+  return async (...args: A) => ((await work(...args)), SUCCESS);
+}
+
 function lookup(i: Input) {
   return { flowRunId: i.flow_run_id, taskId: i.task_id, taskSlug: i.task_slug, mapIndex: i.map_index };
 }
@@ -62,9 +99,20 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
   // must never hold.
   Query: {
     wait_for_flow_runs: async (_p, { input }, { services, signal }) => services.waitForRuns({ labels: input.labels, waitMs: input.wait_ms, signal }),
+    get_task_run_info: async (_p, args, { services }) => taskRunInfo(await services.getTaskRunInfo((args as unknown as Input).task_run_id)),
+    mapped_children: async (_p, args, { services }) => {
+      const m = await services.mappedChildren((args as unknown as Input).task_run_id);
+      return { min_start_time: m.minStartTime, max_end_time: m.maxEndTime, state_counts: m.stateCounts };
+    },
   },
   Mutation: {
-    create_project: async (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
+    create_project: async (_p, { input }, { services }) => {
+      checkTenant(input);
+      return projectNameUnique(() => services.createProject({ name: input.name, description: input.description }));
+    },
+    set_project_name: async (_p, { input }, { services }) => projectNameUnique(() => services.updateProject(input.project_id, { name: input.name })),
+    set_project_description: async (_p, { input }, { services }) => services.updateProject(input.project_id, { description: input.description ?? null }),
+    delete_project: async (_p, { input }, { services }) => succeeds(services.deleteProject)(input.project_id),
     create_flow: async (_p, { input }, { services }) => {
       const created = (await services.createFlow({
         serializedFlow: input.serialized_flow,
@@ -77,6 +125,7 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     },
     archive_flow: async (_p, { input }, { services }) => ((await services.archiveFlow(input.flow_id)), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
     delete_flow: async (_p, { input }, { services }) => ((await services.deleteFlow(input.flow_id)), SUCCESS),
+    update_flow_project: async (_p, { input }, { services }) => services.updateFlowProject(input.flow_id, input.project_id),
     create_flow_run: async (_p, { input: i }, { services }) =>
       createFlowRun(
         {
@@ -93,6 +142,10 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
         },
         services,
       ),
+    set_flow_run_name: async (_p, { input }, { services }) => succeeds(services.setFlowRunName)(input.flow_run_id, input.name),
+    set_task_run_name: async (_p, { input }, { services }) => succeeds(services.setTaskRunName)(input.task_run_id, input.name),
+    set_flow_run_labels: async (_p, { input }, { services }) => succeeds(services.setFlowRunLabels)(input.flow_run_id, input.labels),
+    delete_flow_run: async (_p, { input }, { services }) => succeeds(services.deleteFlowRun)(input.flow_run_id),
     set_flow_run_states: async (_p, { input }, { services, agentId }) => ({
       states: (await services.setFlowRunStates(
         input.states.map((s: Input) => ({ flowRunId: s.flow_run_id, version: s.version, state: s.state, rerun: s.rerun === true, writeId: s.write_id ?? undefined })),
@@ -112,11 +165,19 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     end_abandoned_flow_run: async (_p, { input }, { services }) =>
       (await services.endAbandonedRun({ flowRunId: input.flow_run_id, state: input.state, message: input.message, logger: input.logger ?? undefined })),
     write_run_logs: async (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...(await services.writeRunLogs(input.logs)) }),
-    register_agent: async (_p, { input }, { services }) =>
-      (await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version })),
-    get_runs_in_queue: async (_p, { input }, { services, agentId }) => ({
-      flow_run_ids: await services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }),
-    }),
+    register_agent: async (_p, { input }, { services }) => {
+      checkTenant(input);
+      if (input.agent_config_id != null) throw notSupportedError("agent_config_id", NO_AGENT_CONFIGS);
+      return await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version });
+    },
+    delete_agent: async (_p, { input }, { services }) => succeeds(services.deleteAgent)(input.agent_id),
+    create_agent_config: unsupported("create_agent_config", NO_AGENT_CONFIGS),
+    delete_agent_config: unsupported("delete_agent_config", NO_AGENT_CONFIGS),
+    update_agent_config: unsupported("update_agent_config", NO_AGENT_CONFIGS),
+    get_runs_in_queue: async (_p, { input }, { services, agentId }) => {
+      checkTenant(input);
+      return { flow_run_ids: await services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }) };
+    },
     claim_flow_runs: async (_p, { input }, { services, agentId }) => {
       const id = input.agent_id ?? agentId;
       if (!id) throw validationError("claim_flow_runs needs agent_id (or the X-Prefect-Agent-Id header)");
@@ -169,6 +230,9 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
       await services.deleteFlowGroupSchedule(input.flow_group_id);
       return SUCCESS;
     },
+    set_flow_group_description: async (_p, { input }, { services }) => succeeds(services.setFlowGroupDescription)(input.flow_group_id, input.description ?? null),
+    set_flow_group_run_config: async (_p, { input }, { services }) => succeeds(services.setFlowGroupRunConfig)(input.flow_group_id, input.run_config ?? null),
+    delete_flow_group: async (_p, { input }, { services }) => succeeds(services.deleteFlowGroup)(input.flow_group_id),
     get_or_create_task_run: async (_p, { input }, { services }) => ({ id: (await services.getOrCreateTaskRunInfo(lookup(input))).id }),
     get_or_create_task_run_info: async (_p, { input }, { services }) => taskRunInfo((await services.getOrCreateTaskRunInfo(lookup(input)))),
     get_or_create_mapped_task_runs: async (_p, { input }, { services }) => ({
@@ -176,6 +240,23 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
         await services.getOrCreateMappedTaskRuns({ flowRunId: input.flow_run_id, taskId: input.task_id, taskSlug: input.task_slug, count: input.count, start: input.start })
       ).map(taskRunInfo),
     }),
+    create_tenant: unsupported("create_tenant", ONE_TENANT),
+    delete_tenant: unsupported("delete_tenant", ONE_TENANT),
+    update_tenant_name: unsupported("update_tenant_name", ONE_TENANT),
+    update_tenant_slug: unsupported("update_tenant_slug", ONE_TENANT),
+    update_tenant_settings: unsupported("update_tenant_settings", ONE_TENANT),
+    create_cloud_hook: unsupported("create_cloud_hook", NO_CLOUD_HOOKS),
+    test_cloud_hook: unsupported("test_cloud_hook", NO_CLOUD_HOOKS),
+    delete_cloud_hook: unsupported("delete_cloud_hook", NO_CLOUD_HOOKS),
+    set_cloud_hook_active: unsupported("set_cloud_hook_active", NO_CLOUD_HOOKS),
+    set_cloud_hook_inactive: unsupported("set_cloud_hook_inactive", NO_CLOUD_HOOKS),
+    mark_message_as_read: unsupported("mark_message_as_read", NO_MESSAGES),
+    mark_message_as_unread: unsupported("mark_message_as_unread", NO_MESSAGES),
+    delete_message: unsupported("delete_message", NO_MESSAGES),
+    set_secret: unsupported("set_secret", NO_SECRETS),
+    delete_secret: unsupported("delete_secret", NO_SECRETS),
+    update_task_tag_limit: unsupported("update_task_tag_limit", NO_TAG_LIMITS),
+    delete_task_tag_limit: unsupported("delete_task_tag_limit", NO_TAG_LIMITS),
     createFlowRun: async (_p, { input }, { services }) => createFlowRun(input, services),
     setFlowRunState: async (_p, { input }, { services, agentId }) =>
       (await services.setFlowRunStates([{ flowRunId: input.flowRunId, version: input.version, state: input.state, rerun: input.rerun === true }], {

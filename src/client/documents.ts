@@ -16,7 +16,7 @@ const FLOW_FIELDS = "id name version archived version_group_id flow_group_id ser
 export const LATEST_FLOW = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }, limit: 1) { ${FLOW_FIELDS} } }`;
 export const LIST_FLOWS = `query ($where: flow_bool_exp, $limit: Int) { flow(where: $where, order_by: [{ name: asc }, { version: desc }], limit: $limit) { ${FLOW_FIELDS} } }`;
 export const CREATE_FLOW = `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version schedule_left_off } }`;
-export const ARCHIVE_FLOW = `mutation ($input: flow_id_input!) { archive_flow(input: $input) { success } }`;
+export const ARCHIVE_FLOW = `mutation ($input: archive_flow_input!) { archive_flow(input: $input) { success } }`;
 export const CREATE_FLOW_RUN = `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`;
 
 // One backed flow run.
@@ -46,10 +46,10 @@ export const WRITE_BATCH_WITH_FLOW_RUN_STATE = `mutation ($states: set_task_run_
   logs: write_run_logs(input: $logs) { written }
   flowRun: set_flow_run_states(input: $flow) { states { version } }
 }`;
-export const HEARTBEAT = `mutation ($input: flow_run_id_input!) { update_flow_run_heartbeat(input: $input) { success } }`;
+export const HEARTBEAT = `mutation ($input: update_flow_run_heartbeat_input!) { update_flow_run_heartbeat(input: $input) { success } }`;
 /** The heartbeat thread's cancel watch. */
 export const FLOW_RUN_STATE_ONLY = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`;
-export const CANCEL_FLOW_RUN = `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`;
+export const CANCEL_FLOW_RUN = `mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`;
 
 // Agents and run processes.
 export const WAIT_FOR_FLOW_RUNS = `query ($input: wait_for_flow_runs_input!) { wait_for_flow_runs(input: $input) { due } }`;

@@ -282,7 +282,8 @@ function taskRunStatesInput(items: readonly TaskRunStateWrite[]) {
 
 export interface GraphQLErrorShape {
   message: string;
-  extensions?: { code?: string };
+  /** detail: what a message in Prefect's fixed wording means here ("Uniqueness violation." → which name). */
+  extensions?: { code?: string; detail?: string };
 }
 
 const CODES: Record<string, ErrorCode> = {
@@ -295,6 +296,7 @@ const CODES: Record<string, ErrorCode> = {
   GRAPHQL_VALIDATION_FAILED: "Validation",
   GRAPHQL_PARSE_FAILED: "Validation",
   FLOW_LOAD: "FlowLoad",
+  NOT_SUPPORTED: "Validation",
   UNAVAILABLE: "Unavailable",
   INTERNAL: "Internal",
 };
@@ -303,5 +305,6 @@ const CODES: Record<string, ErrorCode> = {
 export function errorFromGraphQL(errors: readonly GraphQLErrorShape[]): PrefectliteError {
   const first = errors[0]!;
   const code = CODES[first.extensions?.code ?? ""] ?? "Internal";
-  return new PrefectliteError(code, first.message);
+  const detail = first.extensions?.detail;
+  return new PrefectliteError(code, typeof detail === "string" && detail ? detail : first.message);
 }

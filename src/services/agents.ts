@@ -82,5 +82,11 @@ export function createAgentService(deps: ServiceDeps) {
     });
   }
 
-  return { registerAgent, getRunsInQueue, claimRuns };
+  /** Forget an agent; the runs it took keep their history (with no agent). It registers again when it next starts. */
+  async function deleteAgent(agentId: string): Promise<void> {
+    const id = requireUuid(agentId, "agent_id");
+    if (!(await deps.store.transaction(() => deps.store.agents.delete(id)))) throw notFoundError(`Agent ${id} not found`);
+  }
+
+  return { registerAgent, getRunsInQueue, claimRuns, deleteAgent };
 }

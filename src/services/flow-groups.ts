@@ -2,7 +2,9 @@ import { notFoundError, validationError } from "../core/errors.ts";
 import { checkParameterTypes } from "../core/parameters.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import type { FlowGroupSetting } from "./types.ts";
-import { isPlainObject, normalizeLabels, requireJsonDepth, requireUuid } from "./validate.ts";
+import type { RunConfigRecord } from "../storage/records.ts";
+import { checkRunConfig, checkRunConfigType, typedRunConfig } from "./run-config.ts";
+import { isPlainObject, normalizeLabels, optionalObject, optionalString, requireJsonDepth, requireUuid } from "./validate.ts";
 
 const SETTINGS: readonly FlowGroupSetting[] = ["heartbeat_enabled", "lazarus_enabled", "version_locking_enabled"];
 
@@ -56,5 +58,28 @@ export function createFlowGroupService(deps: ServiceDeps) {
     });
   }
 
-  return { setFlowGroupSetting, setFlowGroupDefaultParameters, setFlowGroupLabels };
+  /** A markdown description of the group shown with its flows; null clears it. */
+  async function setFlowGroupDescription(flowGroupId: string, description: string | null): Promise<void> {
+    const value = optionalString(description, "description");
+    await deps.store.transaction(async () => {
+      const g = await group(flowGroupId);
+      await deps.store.flows.updateGroup(g.id, { description: value }, isoNow(deps));
+    });
+  }
+
+  /** The run config new runs of the group get unless their creator passes one (it wins over the flow's); null clears it. */
+  async function setFlowGroupRunConfig(flowGroupId: string, runConfig: unknown): Promise<void> {
+    const value = optionalObject(runConfig, "run_config") as RunConfigRecord | null;
+    if (value !== null) {
+      requireJsonDepth(value, "run_config");
+      checkRunConfig(value, "run_config");
+      checkRunConfigType(value, "run_config");
+    }
+    await deps.store.transaction(async () => {
+      const g = await group(flowGroupId);
+      await deps.store.flows.updateGroup(g.id, { runConfig: typedRunConfig(value) }, isoNow(deps));
+    });
+  }
+
+  return { setFlowGroupSetting, setFlowGroupDefaultParameters, setFlowGroupLabels, setFlowGroupDescription, setFlowGroupRunConfig };
 }

@@ -1,7 +1,8 @@
-import type { Store } from "../storage/store.ts";
+import type { MappedChildrenSummary, Store } from "../storage/store.ts";
 import type { StateType } from "../core/state.ts";
 import { createAgentService } from "./agents.ts";
 import { createFlowGroupService } from "./flow-groups.ts";
+import { createFlowEditService } from "./flow-edits.ts";
 import { createFlowRunService } from "./flow-runs.ts";
 import { createFlowService } from "./flows.ts";
 import { createHeartbeatService } from "./heartbeats.ts";
@@ -17,6 +18,7 @@ import {
   type ResurrectRunsResult,
 } from "./safeguards.ts";
 import { createRestartService } from "./restart.ts";
+import { createRunEditService } from "./run-edits.ts";
 import { createRunWaitService, type WaitForRunsInput } from "./run-wait.ts";
 import { createScheduleService } from "./schedules.ts";
 import { createSchedulingService, type FlowGroupScheduleInput, type ScheduleAllResult } from "./scheduling.ts";
@@ -122,6 +124,28 @@ export interface Services {
   resurrectRuns(options: ResurrectRunsOptions): Promise<ResurrectRunsResult>;
   /** End a run whose process is gone or was killed (Failed/Cancelled), with its unfinished task runs. */
   endAbandonedRun(input: EndAbandonedRunInput): Promise<EndAbandonedRunResult>;
+  /** Rename a project and/or change its description (an existing name is a Conflict). */
+  updateProject(projectId: string, patch: { name?: string; description?: string | null }): Promise<{ id: string }>;
+  /** Delete a project with its flows and their runs. */
+  deleteProject(projectId: string): Promise<void>;
+  /** Move one flow version to another project. */
+  updateFlowProject(flowId: string, projectId: string): Promise<{ id: string }>;
+  setFlowGroupDescription(flowGroupId: string, description: string | null): Promise<void>;
+  /** null clears it (runs fall back to the flow's run config). */
+  setFlowGroupRunConfig(flowGroupId: string, runConfig: unknown): Promise<void>;
+  /** Delete a flow group with all its flow versions and their runs. */
+  deleteFlowGroup(flowGroupId: string): Promise<void>;
+  deleteAgent(agentId: string): Promise<void>;
+  /** Name must be non-empty. */
+  setFlowRunName(flowRunId: string, name: string): Promise<void>;
+  setTaskRunName(taskRunId: string, name: string): Promise<void>;
+  /** Replace a run's labels (stored sorted, deduplicated). */
+  setFlowRunLabels(flowRunId: string, labels: string[]): Promise<void>;
+  /** Delete a flow run with its task runs, states and logs, in one transaction. */
+  deleteFlowRun(flowRunId: string): Promise<void>;
+  getTaskRunInfo(taskRunId: string): Promise<TaskRunInfo>;
+  /** The summary of a mapped task run's children. */
+  mappedChildren(taskRunId: string): Promise<MappedChildrenSummary>;
 }
 
 export interface ServicesOptions {
@@ -150,6 +174,8 @@ export function createServices(store: Store, options: ServicesOptions = {}): Ser
     ...createScheduleService(deps),
     ...createSchedulingService(deps),
     ...createSafeguardService(deps),
+    ...createRunEditService(deps),
+    ...createFlowEditService(deps),
   };
   return { ...parts, ...createRunBatchService(deps, parts) };
 }

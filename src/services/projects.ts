@@ -1,8 +1,8 @@
 import { newId } from "./ids.ts";
-import { PrefectliteError } from "../core/errors.ts";
+import { PrefectliteError, notFoundError } from "../core/errors.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import type { CreateProjectInput } from "./types.ts";
-import { optionalString, requireString } from "./validate.ts";
+import { optionalString, requireString, requireUuid } from "./validate.ts";
 
 export function createProjectService(deps: ServiceDeps) {
   async function createProject(input: CreateProjectInput): Promise<{ id: string }> {
@@ -16,5 +16,26 @@ export function createProjectService(deps: ServiceDeps) {
       return { id };
     });
   }
-  return { createProject };
+  async function updateProject(projectId: string, patch: { name?: string; description?: string | null }): Promise<{ id: string }> {
+    const id = requireUuid(projectId, "project_id");
+    const change: { name?: string; description?: string | null } = {};
+    if (patch.name !== undefined) change.name = requireString(patch.name, "name").trim();
+    if (patch.description !== undefined) change.description = optionalString(patch.description, "description");
+    return await deps.store.transaction(async () => {
+      const outcome = await deps.store.projects.update(id, change, isoNow(deps));
+      if (outcome === "missing") throw notFoundError(`Project ${id} not found`);
+      if (outcome === "name-taken") throw new PrefectliteError("Conflict", `Project '${change.name}' already exists`);
+      return { id };
+    });
+  }
+
+  /** Delete a project with its flows and their runs. */
+  async function deleteProject(projectId: string): Promise<void> {
+    const id = requireUuid(projectId, "project_id");
+    await deps.store.transaction(async () => {
+      if (!(await deps.store.projects.delete(id))) throw notFoundError(`Project ${id} not found`);
+    });
+  }
+
+  return { createProject, updateProject, deleteProject };
 }

@@ -99,6 +99,10 @@ export interface ProjectRepository {
   insert(project: ProjectRecord, now: string): Promise<void>;
   /** The existing project of that name, or this one inserted (race-free). */
   insertIfAbsent(project: ProjectRecord, now: string): Promise<ProjectRecord>;
+  /** Change the name and/or description; "missing" for no such project, "name-taken" when another project has the name. */
+  update(id: string, patch: Partial<Pick<ProjectRecord, "name" | "description">>, now: string): Promise<"updated" | "missing" | "name-taken">;
+  /** Delete the project (its flows, their runs, cascade); false for no such project. */
+  delete(id: string): Promise<boolean>;
 }
 
 /** Flow groups, flows (versions), their tasks and edges. */
@@ -130,8 +134,18 @@ export interface FlowRepository {
   insertGroup(group: FlowGroupRecord, now: string): Promise<void>;
   /** The existing group of that name, or this one inserted (race-free). */
   insertGroupIfAbsent(group: FlowGroupRecord, now: string): Promise<FlowGroupRecord>;
-  updateGroup(id: string, patch: Partial<Pick<FlowGroupRecord, "settings" | "labels" | "defaultParameters">>, now: string): Promise<void>;
+  updateGroup(id: string, patch: FlowGroupPatch, now: string): Promise<void>;
+  /** Move one flow version to another project; false for no such flow. */
+  setProject(id: string, projectId: string, now: string): Promise<boolean>;
+  /** Ids of every flow (version) of a group, archived or not. */
+  idsInGroup(flowGroupId: string): Promise<string[]>;
+  /** Delete the group (its flows and their runs, cascade); false for no such group. */
+  deleteGroup(id: string): Promise<boolean>;
 }
+
+export type FlowGroupPatch = Partial<Pick<FlowGroupRecord, "settings" | "labels" | "defaultParameters" | "runConfig">> & {
+  description?: string | null;
+};
 
 export interface QueueQuery {
   /** Due means a (task-run) state start time at or before this. */
@@ -177,6 +191,10 @@ export interface FlowRunRepository {
   prepareRestart(id: string, labels: readonly string[]): Promise<void>;
   /** Due Scheduled runs, and Running runs with a due Scheduled/Retrying task run, oldest first. */
   queue(query: QueueQuery): Promise<FlowRunRecord[]>;
+  /** False when there is no such run. */
+  setName(id: string, name: string, now: string): Promise<boolean>;
+  /** Replace the run's labels (sorted by the caller); false when there is no such run. */
+  setLabels(id: string, labels: readonly string[], now: string): Promise<boolean>;
 }
 
 /** Task runs and their state history. */
@@ -202,6 +220,20 @@ export interface TaskRunRepository {
   /** The stored state write with this id (its task run and the version it made), if any. */
   writtenState(writeId: string): Promise<{ runId: string; version: number } | undefined>;
   setHeartbeat(id: string, at: string): Promise<boolean>;
+  /** False when there is no such task run. */
+  setName(id: string, name: string, now: string): Promise<boolean>;
+  /**
+   * The mapped children of a task run (same flow run and task, map index >= 0) summed up; only a
+   * parent (map index -1) has children. Undefined when there is no such task run.
+   */
+  mappedChildren(taskRunId: string): Promise<MappedChildrenSummary | undefined>;
+}
+
+export interface MappedChildrenSummary {
+  minStartTime: string | null;
+  maxEndTime: string | null;
+  /** How many children are in each state. */
+  stateCounts: Record<string, number>;
 }
 
 export interface LogRepository {
@@ -222,6 +254,8 @@ export interface AgentRepository {
   /** The agent of this identity (name, type, sorted labels, core version), or this one inserted (race-free). */
   insertIfAbsent(agent: AgentRecord, now: string): Promise<AgentRecord>;
   touch(id: string, at: string): Promise<void>;
+  /** False when there is no such agent (its runs keep their history, with no agent). */
+  delete(id: string): Promise<boolean>;
 }
 
 /** An active, unarchived flow with a schedule (its own or its group's), and how many runs it has ahead. */

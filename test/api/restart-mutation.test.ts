@@ -2,13 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { graphql } from "graphql";
 import { createSchema } from "graphql-yoga";
 import { mutationResolvers, mutationTypeDefs, type MutationContext } from "../../src/api/mutations.ts";
+import { scalarResolvers, scalarTypeDefs } from "../../src/api/scalars.ts";
 import { openTestBackend, registerFlow, row } from "../services/fixtures.ts";
 import { describeBackends } from "../storage-helpers.ts";
 
 describeBackends((kind) => {
   const schema = createSchema<MutationContext>({
-    typeDefs: [`scalar JSON\ntype Query { ok: Boolean }`, mutationTypeDefs],
-    resolvers: mutationResolvers,
+    typeDefs: [scalarTypeDefs, `type Query { ok: Boolean }`, mutationTypeDefs],
+    resolvers: [scalarResolvers, mutationResolvers] as any,
   });
 
   const RESTART = `mutation ($input: restart_flow_run_input!) {

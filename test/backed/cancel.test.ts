@@ -72,7 +72,7 @@ async function histories(fx: BackedFixture, id: string): Promise<Record<string, 
 }
 
 const cancel = (fx: BackedFixture, id: string) =>
-  fx.client.graphql<{ cancel_flow_run: { state: string } }>(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, {
+  fx.client.graphql<{ cancel_flow_run: { state: string } }>(`mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`, {
     input: { flow_run_id: id },
   });
 
@@ -117,7 +117,7 @@ describe("cancelling a backed run", () => {
     test(`${mode}${locked ? ", version locking" : ""}: a cancel during task 2 of a chain: task 3 never starts, task 2 keeps its Success (with its Running), the rest end Cancelled`, async () => {
       fx = await backedFixture(CHAIN, { mode });
       if (locked) {
-        await fx.client.graphql(`mutation ($input: flow_id_input!) { enable_flow_version_lock(input: $input) { success } }`, { input: { flow_id: fx.flowId } });
+        await fx.client.graphql(`mutation ($input: enable_flow_version_lock_input!) { enable_flow_version_lock(input: $input) { success } }`, { input: { flow_id: fx.flowId } });
       }
       const id = await fx.createRun();
       const running = runBackedFlowRun(fx.client, id, { warn: () => {}, cancelPollMs: 20, cancelGraceMs: 30_000 });

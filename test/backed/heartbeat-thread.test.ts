@@ -98,7 +98,7 @@ describe("the cancel watch on the heartbeat thread", () => {
         await fx.client.graphql(`mutation ($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { id } } }`, {
           input: { states: [{ flow_run_id: id, version: 1, state: { type: "Running" } }] },
         });
-        await fx.client.graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
+        await fx.client.graphql(`mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
         // Busy from here on: only another thread can set the flag (the deadline is a safety net).
         const deadline = performance.now() + 20_000;
         while (!watch.cancelRequested() && performance.now() < deadline) {}

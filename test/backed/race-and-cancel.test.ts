@@ -61,7 +61,7 @@ describe("backed runs racing and being cancelled", () => {
 
   test("with version locking, two runners on one run: every task's function runs exactly once", async () => {
     fx = await backedFixture(MANY);
-    await fx.client.graphql(`mutation ($input: flow_id_input!) { enable_flow_version_lock(input: $input) { success } }`, {
+    await fx.client.graphql(`mutation ($input: enable_flow_version_lock_input!) { enable_flow_version_lock(input: $input) { success } }`, {
       input: { flow_id: fx.flowId },
     });
     const id = await fx.createRun();
@@ -90,7 +90,7 @@ describe("backed runs racing and being cancelled", () => {
     const running = runBackedFlowRun(fx.client, id, { warn: () => {}, cancelPollMs: 50, cancelGraceMs: 100 });
     await until(async () => taskStates(await readRun(fx!.client, id))["long-1"] === "Running", "the long task to start");
     const { cancel_flow_run } = await fx.client.graphql<{ cancel_flow_run: { state: string } }>(
-      `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`,
+      `mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`,
       { input: { flow_run_id: id } },
     );
     expect(cancel_flow_run.state).toBe("Cancelling");
@@ -108,7 +108,7 @@ describe("backed runs racing and being cancelled", () => {
     const cancelled = new Promise<void>((resolve) => {
       setTimeout(() => {
         void fx!.client
-          .graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } })
+          .graphql(`mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } })
           .then(() => resolve());
       }, 100);
     });
@@ -127,7 +127,7 @@ describe("backed runs racing and being cancelled", () => {
   test("a run cancelled before it started is not run", async () => {
     fx = await backedFixture(LONG);
     const id = await fx.createRun();
-    await fx.client.graphql(`mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
+    await fx.client.graphql(`mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`, { input: { flow_run_id: id } });
     const outcome = await runBackedFlowRun(fx.client, id, { warn: () => {} });
     expect(outcome).toMatchObject({ status: "already-finished", state: "Cancelled" });
     expect(taskStates(await readRun(fx.client, id))["quick-1"]).toBe("Cancelled");

@@ -95,7 +95,7 @@ describe("run --execute's child process", () => {
         else await Bun.sleep(50);
       }
       const cancelled = await client.graphql<{ cancel_flow_run: { state: string } }>(
-        `mutation ($input: flow_run_id_input!) { cancel_flow_run(input: $input) { state } }`,
+        `mutation ($input: cancel_flow_run_input!) { cancel_flow_run(input: $input) { state } }`,
         { input: { flow_run_id: runId } },
       );
       expect(cancelled.cancel_flow_run.state).toBe("Cancelling");

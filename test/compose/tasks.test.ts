@@ -51,7 +51,7 @@ async function liveAgent(): Promise<void> {
   const { register_agent } = await client.graphql<{ register_agent: { id: string } }>(
     `mutation { register_agent(input: { type: "test", name: "tester", labels: [] }) { id } }`,
   );
-  await client.graphql(`mutation ($id: String) { get_runs_in_queue(input: { agent_id: $id }) { flow_run_ids } }`, { id: register_agent.id });
+  await client.graphql(`mutation ($id: UUID) { get_runs_in_queue(input: { agent_id: $id }) { flow_run_ids } }`, { id: register_agent.id });
 }
 
 async function errorOf(p: Promise<unknown>): Promise<unknown> {

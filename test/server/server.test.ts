@@ -79,7 +79,7 @@ describe("the HTTP server", () => {
     );
     const refused = answers.filter((a: any) => a.errors);
     expect(refused).toHaveLength(1);
-    expect((refused[0] as any).errors[0].message).toContain("grouped-3");
+    expect((refused[0] as any).errors[0]).toMatchObject({ message: "Uniqueness violation.", extensions: { detail: "Project 'grouped-3' already exists" } });
     const stored = await t.sql<{ name: string }>("SELECT name FROM project WHERE name LIKE 'grouped-%' ORDER BY name");
     expect(stored.map((r) => r.name)).toEqual([...new Set(names)].sort());
     const read = (await (await post(grouped, gql(`{ project(where: { name: { _like: "grouped-%" } }) { name } }`))).json()) as any;
@@ -90,7 +90,7 @@ describe("the HTTP server", () => {
     const twoProjects = `mutation ($a: String!, $b: String!) { first: create_project(input: { name: $a }) { id } second: create_project(input: { name: $b }) { id } }`;
     const refused = (await (await post(grouped, gql(twoProjects, { a: "atomic-new", b: "alpha" }))).json()) as any; // "alpha" exists
     expect(refused.data).toBeNull();
-    expect(refused.errors[0].message).toContain("alpha");
+    expect(refused.errors[0].extensions.detail).toContain("alpha");
     expect(await t.sql("SELECT name FROM project WHERE name = 'atomic-new'")).toEqual([]);
     const written = (await (await post(grouped, gql(twoProjects, { a: "atomic-1", b: "atomic-2" }))).json()) as any;
     expect(Object.keys(written.data)).toEqual(["first", "second"]);

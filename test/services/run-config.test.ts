@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { graphql } from "graphql";
 import { createSchema } from "graphql-yoga";
 import { mutationResolvers, mutationTypeDefs, type MutationContext } from "../../src/api/mutations.ts";
+import { scalarResolvers, scalarTypeDefs } from "../../src/api/scalars.ts";
 import { refusedRunEnvReason } from "../../src/core/run-env.ts";
 import { submitRunForm } from "../../src/ui/run-form.ts";
 import { openTestBackend, registerFlow, row, serializedFlow, type TestBackend } from "./fixtures.ts";
@@ -9,8 +10,8 @@ import { describeBackends } from "../storage-helpers.ts";
 
 describeBackends((kind) => {
   const schema = createSchema<MutationContext>({
-    typeDefs: [`scalar JSON\ntype Query { ok: Boolean }`, mutationTypeDefs],
-    resolvers: mutationResolvers,
+    typeDefs: [scalarTypeDefs, `type Query { ok: Boolean }`, mutationTypeDefs],
+    resolvers: [scalarResolvers, mutationResolvers] as any,
   });
 
   async function gql(b: TestBackend, source: string, variables: Record<string, unknown>) {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { graphql } from "graphql";
 import { createSchema } from "graphql-yoga";
 import { mutationResolvers, mutationTypeDefs, type MutationContext } from "../../src/api/mutations.ts";
+import { scalarResolvers, scalarTypeDefs } from "../../src/api/scalars.ts";
 import type { SerializedClock } from "../../src/core/schedule/clocks.ts";
 import { openTestBackend, row, rows, serializedFlow, type FlowSpec, type TestBackend } from "./fixtures.ts";
 import { describeBackends } from "../storage-helpers.ts";
@@ -181,8 +182,8 @@ describeBackends((kind) => {
 
   describe("set_flow_group_schedule / delete_flow_group_schedule mutations", () => {
     const schema = createSchema<MutationContext>({
-      typeDefs: [`scalar JSON\ntype Query { ok: Boolean }`, mutationTypeDefs],
-      resolvers: mutationResolvers,
+      typeDefs: [scalarTypeDefs, `type Query { ok: Boolean }`, mutationTypeDefs],
+      resolvers: [scalarResolvers, mutationResolvers] as any,
     });
     async function run(b: TestBackend, source: string, input: Record<string, unknown>) {
       const r = await graphql({ schema, source, variableValues: { input }, contextValue: { services: b.services, agentId: undefined } });

@@ -91,7 +91,7 @@ describe("FlowView", () => {
 
   test("an archived-only name is not found (only live versions are looked up by name)", async () => {
     const id = await seed.register(greetFlow());
-    await seed.client.graphql(`mutation ($input: flow_id_input!) { archive_flow(input: $input) { success } }`, { input: { flow_id: id } });
+    await seed.client.graphql(`mutation ($input: archive_flow_input!) { archive_flow(input: $input) { success } }`, { input: { flow_id: id } });
     expect((await errorOf(FlowView.fromFlowName("greeter", seed.deps))).code).toBe("NotFound");
     expect((await FlowView.fromFlowId(id, seed.deps)).archived).toBe(true);
   });

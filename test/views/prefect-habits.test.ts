@@ -50,7 +50,7 @@ describe("run configs are typed", () => {
 describe("Prefect's documents", () => {
   test("archive_flow(input: {flow_id}) { id success } answers with the flow id", async () => {
     const flowId = await seed.register(plain);
-    const data = await seed.client.graphql<{ archive_flow: unknown }>(`mutation ($id: String!) { archive_flow(input: { flow_id: $id }) { id success } }`, { id: flowId });
+    const data = await seed.client.graphql<{ archive_flow: unknown }>(`mutation ($id: UUID!) { archive_flow(input: { flow_id: $id }) { id success } }`, { id: flowId });
     expect(data.archive_flow).toEqual({ id: flowId, success: true });
   });
 

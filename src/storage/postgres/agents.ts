@@ -53,5 +53,8 @@ export function createAgentRepository(db: Session): AgentRepository {
     async touch(id, at) {
       if (isUuid(id)) await db.query("UPDATE agent SET last_queried = $2 WHERE id = $1", [id, at]);
     },
+    async delete(id) {
+      return isUuid(id) && (await db.query("DELETE FROM agent WHERE id = $1 RETURNING id", [id])).length > 0;
+    },
   };
 }

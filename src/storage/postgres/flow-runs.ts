@@ -165,5 +165,13 @@ export function createFlowRunRepository(db: Session): FlowRunRepository {
       const locked = claim === true && db.inTransaction() ? text + CLAIM : text;
       return many(locked, [before, JSON.stringify(labels), limit]);
     },
+    async setName(id, name, now) {
+      if (!isUuid(id)) return false;
+      return (await db.query("UPDATE flow_run SET name = $2, updated = $3 WHERE id = $1", [id, name, now])).count > 0;
+    },
+    async setLabels(id, labels, now) {
+      if (!isUuid(id)) return false;
+      return (await db.query("UPDATE flow_run SET labels = $2::text::jsonb, updated = $3 WHERE id = $1", [id, JSON.stringify(labels), now])).count > 0;
+    },
   };
 }

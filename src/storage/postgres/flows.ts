@@ -277,8 +277,31 @@ export function createFlowRepository(db: Session): FlowRepository {
       if (patch.settings !== undefined) set("settings", JSON.stringify(patch.settings));
       if (patch.labels !== undefined) set("labels", jsonText(patch.labels));
       if (patch.defaultParameters !== undefined) set("default_parameters", JSON.stringify(patch.defaultParameters));
+      if (patch.runConfig !== undefined) set("run_config", jsonText(patch.runConfig));
+      if (patch.description !== undefined) {
+        values.push(patch.description);
+        sets.push(`description = $${values.length}`);
+      }
       if (!sets.length) return;
       await db.query(`UPDATE flow_group SET ${sets.join(", ")}, updated = $2 WHERE id = $1`, values);
+    },
+    async setProject(id, projectId, now) {
+      if (!isUuid(id) || !isUuid(projectId)) return false;
+      // The cached record holds the old project: forget it (other processes do not read a flow's project from a cache).
+      immutable.delete(id);
+      return (await db.query("UPDATE flow SET project_id = $2, updated = $3 WHERE id = $1 RETURNING id", [id, projectId, now])).length > 0;
+    },
+    async idsInGroup(flowGroupId) {
+      if (!isUuid(flowGroupId)) return [];
+      return (await db.query<{ id: string }>("SELECT id FROM flow WHERE flow_group_id = $1 ORDER BY version", [flowGroupId])).map((r) => r.id);
+    },
+    async deleteGroup(id) {
+      if (!isUuid(id)) return false;
+      for (const flow of await db.query<{ id: string }>("SELECT id FROM flow WHERE flow_group_id = $1", [id])) {
+        immutable.delete(flow.id);
+        taskLists.delete(flow.id);
+      }
+      return (await db.query("DELETE FROM flow_group WHERE id = $1 RETURNING id", [id])).length > 0;
     },
   };
 }

@@ -28,5 +28,32 @@ export function createProjectRepository(db: Session): ProjectRepository {
       );
       return inserted ?? (await byName(p.name))!;
     },
+    async update(id, patch, now) {
+      if (!isUuid(id)) return "missing";
+      const sets: string[] = [];
+      const values: unknown[] = [id, now];
+      for (const [column, value] of [["name", patch.name], ["description", patch.description]] as const) {
+        if (value === undefined) continue;
+        values.push(value);
+        sets.push(`${column} = $${values.length}`);
+      }
+      if (patch.name !== undefined) {
+        // The name's holder, if another project: checked in the same statement, and the unique
+        // index settles a concurrent rename to the same name (23505 below).
+        const [holder] = await db.query<{ id: string }>("SELECT id FROM project WHERE name = $1 AND id <> $2", [patch.name, id]);
+        if (holder) return "name-taken";
+      }
+      try {
+        const rows = await db.query<{ id: string }>(`UPDATE project SET ${[...sets, "updated = $2"].join(", ")} WHERE id = $1 RETURNING id`, values);
+        return rows.length ? "updated" : "missing";
+      } catch (e) {
+        if ((e as { code?: string }).code === "23505") return "name-taken";
+        throw e;
+      }
+    },
+    async delete(id) {
+      if (!isUuid(id)) return false;
+      return (await db.query<{ id: string }>("DELETE FROM project WHERE id = $1 RETURNING id", [id])).length > 0;
+    },
   };
 }

@@ -1,7 +1,7 @@
 import type { TaskRunRecord, TaskRunRepository, TaskRunWriteView } from "../store.ts";
 import { HISTORY_SELECT, createRunStateWriter, historyColumns, historyInsert, historyRows, historyValues, pushHistory } from "./run-states.ts";
 import type { Session } from "./session.ts";
-import { isUuid, jsonValue, uuids } from "./values.ts";
+import { isUuid, isoTime, jsonValue, uuids } from "./values.ts";
 
 interface TaskRunRow {
   id: string;
@@ -102,6 +102,27 @@ export function createTaskRunRepository(db: Session): TaskRunRepository {
     async setHeartbeat(id, at) {
       if (!isUuid(id)) return false;
       return (await db.query("UPDATE task_run SET heartbeat = $2 WHERE id = $1", [id, at])).count > 0;
+    },
+    async setName(id, name, now) {
+      if (!isUuid(id)) return false;
+      return (await db.query("UPDATE task_run SET name = $2, updated = $3 WHERE id = $1", [id, name, now])).count > 0;
+    },
+    async mappedChildren(taskRunId) {
+      if (!isUuid(taskRunId) || !(await db.query("SELECT 1 FROM task_run WHERE id = $1", [taskRunId])).length) return undefined;
+      const rows = await db.query<{ min_start_time: Date | null; max_end_time: Date | null; state: string | null; n: string | number }>(
+        `SELECT min(c.start_time) AS min_start_time, max(c.end_time) AS max_end_time, c.state AS state, count(*) AS n
+       FROM task_run AS parent JOIN task_run AS c ON c.flow_run_id = parent.flow_run_id AND c.task_id = parent.task_id
+       WHERE parent.id = $1 AND parent.map_index < 0 AND c.map_index >= 0
+       GROUP BY c.state`,
+        [taskRunId],
+      );
+      const starts = rows.map((r) => r.min_start_time).filter((t): t is Date => t !== null).map((t) => t.getTime());
+      const ends = rows.map((r) => r.max_end_time).filter((t): t is Date => t !== null).map((t) => t.getTime());
+      return {
+        minStartTime: starts.length ? isoTime(new Date(Math.min(...starts))) : null,
+        maxEndTime: ends.length ? isoTime(new Date(Math.max(...ends))) : null,
+        stateCounts: Object.fromEntries(rows.map((r) => [r.state ?? "Pending", Number(r.n)])),
+      };
     },
   };
 }

@@ -39,6 +39,7 @@ export function createAgentRepository(db: Database): Synchronous<AgentRepository
        VALUES ($id, $name, $type, $core_version, $labels, NULL, $now, $now)`,
     ),
     touch: db.query("UPDATE agent SET last_queried = $at WHERE id = $id"),
+    delete: db.query("DELETE FROM agent WHERE id = $id"),
   };
   return {
     get: (id) => record(q.get.get({ id })),
@@ -54,5 +55,6 @@ export function createAgentRepository(db: Database): Synchronous<AgentRepository
       return a;
     },
     touch: (id, at) => void q.touch.run({ id, at }),
+    delete: (id) => q.delete.run({ id }).changes > 0,
   };
 }

@@ -76,6 +76,8 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
       "SELECT id FROM flow_run WHERE flow_id = $flow_id AND auto_scheduled = $auto AND state = 'Scheduled'",
     ),
     delete: db.query("DELETE FROM flow_run WHERE id = $id"),
+    setName: db.query("UPDATE flow_run SET name = $name, updated = $now WHERE id = $id"),
+    setLabels: db.query("UPDATE flow_run SET labels = $labels, updated = $now WHERE id = $id"),
     prepareRestart: db.query(
       "UPDATE flow_run SET labels = $labels, agent_id = NULL, end_time = NULL, times_resurrected = 0 WHERE id = $id",
     ),
@@ -139,5 +141,7 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
     someRunIds: (flowId, limit) => q.someOfFlow.all({ flow_id: flowId, limit }).map((r) => r.id),
     queue: ({ before, labels, limit, includeRunning }) =>
       q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1 }).map((r) => record(r)!),
+    setName: (id, name, now) => q.setName.run({ id, name, now }).changes > 0,
+    setLabels: (id, labels, now) => q.setLabels.run({ id, labels: JSON.stringify(labels), now }).changes > 0,
   };
 }

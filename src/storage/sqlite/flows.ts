@@ -132,6 +132,11 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
     setGroupSettings: db.query("UPDATE flow_group SET settings = $value, updated = $now WHERE id = $id"),
     setGroupLabels: db.query("UPDATE flow_group SET labels = $value, updated = $now WHERE id = $id"),
     setGroupDefaults: db.query("UPDATE flow_group SET default_parameters = $value, updated = $now WHERE id = $id"),
+    setGroupRunConfig: db.query("UPDATE flow_group SET run_config = $value, updated = $now WHERE id = $id"),
+    setGroupDescription: db.query("UPDATE flow_group SET description = $value, updated = $now WHERE id = $id"),
+    setProject: db.query("UPDATE flow SET project_id = $project_id, updated = $now WHERE id = $id"),
+    idsInGroup: db.query<{ id: string }, { id: string }>("SELECT id FROM flow WHERE flow_group_id = $id ORDER BY version"),
+    deleteGroup: db.query("DELETE FROM flow_group WHERE id = $id"),
   };
 
   // What a flow id can never change (a flow version is immutable once registered: only its
@@ -285,6 +290,21 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
       if (patch.defaultParameters !== undefined) {
         q.setGroupDefaults.run({ id, value: JSON.stringify(patch.defaultParameters), now });
       }
+      if (patch.runConfig !== undefined) q.setGroupRunConfig.run({ id, value: toJSONText(patch.runConfig), now });
+      if (patch.description !== undefined) q.setGroupDescription.run({ id, value: patch.description, now });
+    },
+    setProject(id, projectId, now) {
+      // The cached record holds the old project: forget it (other processes do not read a flow's project from a cache).
+      immutable.delete(id);
+      return q.setProject.run({ id, project_id: projectId, now }).changes > 0;
+    },
+    idsInGroup: (flowGroupId) => q.idsInGroup.all({ id: flowGroupId }).map((r) => r.id),
+    deleteGroup(id) {
+      for (const flowId of q.idsInGroup.all({ id })) {
+        immutable.delete(flowId.id);
+        taskLists.delete(flowId.id);
+      }
+      return q.deleteGroup.run({ id }).changes > 0;
     },
   };
 }

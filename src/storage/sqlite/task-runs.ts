@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { TaskRunRepository } from "../store.ts";
+import type { MappedChildrenSummary, TaskRunRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
 import type { NewTaskRun, StateWrite, TaskRunRecord, TaskRunWriteView } from "../records.ts";
@@ -33,6 +33,23 @@ function record(r: TaskRunRow | null): TaskRunRecord | undefined {
   };
 }
 
+interface MappedChildrenRow {
+  min_start_time: string | null;
+  max_end_time: string | null;
+  state: string | null;
+  n: number;
+}
+
+function summarize(rows: MappedChildrenRow[]): MappedChildrenSummary {
+  const starts = rows.map((r) => r.min_start_time).filter((t): t is string => t !== null).sort();
+  const ends = rows.map((r) => r.max_end_time).filter((t): t is string => t !== null).sort();
+  return {
+    minStartTime: starts[0] ?? null,
+    maxEndTime: ends.at(-1) ?? null,
+    stateCounts: Object.fromEntries(rows.map((r) => [r.state ?? "Pending", Number(r.n)])),
+  };
+}
+
 export function createTaskRunRepository(db: Database): Synchronous<TaskRunRepository> {
   const states = createRunStateWriter(db, "task_run");
   const q = {
@@ -61,6 +78,14 @@ export function createTaskRunRepository(db: Database): Synchronous<TaskRunReposi
       `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id ORDER BY task_slug, map_index`,
     ),
     clearTimes: db.query("UPDATE task_run SET start_time = NULL, end_time = NULL, heartbeat = NULL WHERE id = $id"),
+    setName: db.query("UPDATE task_run SET name = $name, updated = $now WHERE id = $id"),
+    exists: db.query<{ id: string }, { id: string }>("SELECT id FROM task_run WHERE id = $id"),
+    mappedChildren: db.query<MappedChildrenRow, { id: string }>(
+      `SELECT min(c.start_time) AS min_start_time, max(c.end_time) AS max_end_time, c.state AS state, count(*) AS n
+       FROM task_run AS parent JOIN task_run AS c ON c.flow_run_id = parent.flow_run_id AND c.task_id = parent.task_id
+       WHERE parent.id = $id AND parent.map_index < 0 AND c.map_index >= 0
+       GROUP BY c.state`,
+    ),
   };
 
   return {
@@ -102,5 +127,10 @@ export function createTaskRunRepository(db: Database): Synchronous<TaskRunReposi
     writeStates: (id, expectedVersion, writes) => states.writeSeries(id, expectedVersion, writes),
     writtenState: (writeId) => states.written(writeId),
     setHeartbeat: (id, at) => q.heartbeat.run({ id, at }).changes > 0,
+    setName: (id, name, now) => q.setName.run({ id, name, now }).changes > 0,
+    mappedChildren(taskRunId) {
+      if (!q.exists.get({ id: taskRunId })) return undefined;
+      return summarize(q.mappedChildren.all({ id: taskRunId }));
+    },
   };
 }
