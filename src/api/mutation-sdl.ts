@@ -11,13 +11,28 @@ type archive_flow_payload { id: String!, success: Boolean!, error: String }
 
 input create_project_input { name: String!, description: String }
 
+"serialized_flow: prefectlite's Flow.serialize(), or Prefect Core's flow.serialize() (a Python flow)"
 input create_flow_input {
   serialized_flow: JSON!
   project_id: String!
   version_group_id: String
   idempotency_key: String
   set_schedule_active: Boolean
+  description: String
 }
+"Prefect Core's form: serialized_flow is base64 of gzip of the flow's JSON"
+input create_flow_from_compressed_string_input {
+  serialized_flow: String!
+  project_id: String!
+  version_group_id: String
+  idempotency_key: String
+  set_schedule_active: Boolean
+  description: String
+}
+"Prefect Core's serialized task entries, added to a flow registered in Prefect's form (a slug it has is skipped)"
+input register_tasks_input { flow_id: String!, serialized_tasks: JSON! }
+"Prefect Core's serialized edges ({ upstream_task: { slug }, downstream_task: { slug }, key, mapped })"
+input register_edges_input { flow_id: String!, serialized_edges: JSON! }
 type create_flow_payload {
   id: String!
   version: Int!
@@ -152,6 +167,9 @@ extend type Query {
 type Mutation {
   create_project(input: create_project_input!): id_payload!
   create_flow(input: create_flow_input!): create_flow_payload!
+  create_flow_from_compressed_string(input: create_flow_from_compressed_string_input!): create_flow_payload!
+  register_tasks(input: register_tasks_input!): success_payload!
+  register_edges(input: register_edges_input!): success_payload!
   archive_flow(input: flow_id_input!): archive_flow_payload!
   delete_flow(input: flow_id_input!): success_payload!
   create_flow_run(input: create_flow_run_input!): create_flow_run_payload!

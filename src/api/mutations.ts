@@ -45,6 +45,19 @@ async function createFlowRun(i: Input, services: Services) {
   }));
 }
 
+async function createFlow(i: Input, services: Services, compressed: boolean) {
+  const created = await services.createFlow({
+    serializedFlow: i.serialized_flow,
+    compressed,
+    projectId: i.project_id,
+    versionGroupId: i.version_group_id,
+    idempotencyKey: i.idempotency_key,
+    setScheduleActive: i.set_schedule_active,
+    description: i.description,
+  });
+  return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
+}
+
 function flowSetting(setting: FlowGroupSetting, enabled: boolean): Resolver {
   return async (_p, { input }, { services }) => {
     await services.setFlowGroupSetting(input.flow_id, setting, enabled);
@@ -65,16 +78,10 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
   },
   Mutation: {
     create_project: async (_p, { input }, { services }) => services.createProject({ name: input.name, description: input.description }),
-    create_flow: async (_p, { input }, { services }) => {
-      const created = (await services.createFlow({
-        serializedFlow: input.serialized_flow,
-        projectId: input.project_id,
-        versionGroupId: input.version_group_id,
-        idempotencyKey: input.idempotency_key,
-        setScheduleActive: input.set_schedule_active,
-      }));
-      return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
-    },
+    create_flow: async (_p, { input }, { services }) => createFlow(input, services, false),
+    create_flow_from_compressed_string: async (_p, { input }, { services }) => createFlow(input, services, true),
+    register_tasks: async (_p, { input }, { services }) => ((await services.registerTasks({ flowId: input.flow_id, entries: input.serialized_tasks })), SUCCESS),
+    register_edges: async (_p, { input }, { services }) => ((await services.registerEdges({ flowId: input.flow_id, entries: input.serialized_edges })), SUCCESS),
     archive_flow: async (_p, { input }, { services }) => ((await services.archiveFlow(input.flow_id)), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
     delete_flow: async (_p, { input }, { services }) => ((await services.deleteFlow(input.flow_id)), SUCCESS),
     create_flow_run: async (_p, { input: i }, { services }) =>

@@ -23,6 +23,15 @@ export interface CreateFlowInput {
   idempotencyKey?: string | null;
   /** Default true: activate the flow's (or its group's) schedule when it has one. */
   setScheduleActive?: boolean | null;
+  /** `serializedFlow` is base64 of gzip of the JSON (Prefect's create_flow_from_compressed_string). */
+  compressed?: boolean;
+  description?: string | null;
+}
+
+/** Prefect's register_tasks / register_edges: serialized task or edge entries for a flow. */
+export interface RegisterFlowPartsInput {
+  flowId: string;
+  entries: unknown;
 }
 
 export interface CreateFlowResult {

@@ -115,6 +115,11 @@ export interface FlowRepository {
   insert(flow: NewFlow, now: string): Promise<void>;
   insertTasks(tasks: NewTask[], now: string): Promise<void>;
   insertEdges(edges: NewEdge[], now: string): Promise<void>;
+  /**
+   * Set the flow's root, terminal and reference flags from its edges (reference: the slugs
+   * given, or the terminal tasks when none), for tasks and edges registered after the flow.
+   */
+  refreshTaskGraphFlags(flowId: string, referenceSlugs: readonly string[]): Promise<void>;
   setArchived(id: string, archived: boolean, now: string): Promise<void>;
   setScheduleActive(id: string, active: boolean, now: string): Promise<void>;
   delete(id: string): Promise<void>;
