@@ -8,6 +8,8 @@ export interface MutationContext {
   services: Services;
   /** From the `X-Prefect-Agent-Id` header. */
   agentId: string | undefined;
+  /** From Prefect's `X-Prefect-Core-Version` header: the caller is Prefect Core. */
+  prefectCoreVersion?: string | undefined;
   /** Aborts when the request's client goes away. */
   signal?: AbortSignal;
 }
@@ -121,8 +123,14 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     write_run_logs: async (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...(await services.writeRunLogs(input.logs)) }),
     register_agent: async (_p, { input }, { services }) =>
       (await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version })),
-    get_runs_in_queue: async (_p, { input }, { services, agentId }) => ({
-      flow_run_ids: await services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }),
+    // Prefect's agent executes Python flows only: it is shown no run of a TypeScript flow.
+    get_runs_in_queue: async (_p, { input }, { services, agentId, prefectCoreVersion }) => ({
+      flow_run_ids: await services.getRunsInQueue({
+        labels: input.labels,
+        before: input.before,
+        agentId: input.agent_id ?? agentId,
+        runtime: prefectCoreVersion ? "python" : undefined,
+      }),
     }),
     claim_flow_runs: async (_p, { input }, { services, agentId }) => {
       const id = input.agent_id ?? agentId;

@@ -17,6 +17,8 @@ import { TokenThrottle } from "./token-throttle.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export const AGENT_ID_HEADER = "x-prefect-agent-id";
+/** Prefect 1's client sends its version on every request: the caller is Prefect Core. */
+export const PREFECT_CORE_VERSION_HEADER = "x-prefect-core-version";
 
 /** What the server knows of a request when it builds the GraphQL context. */
 export interface RequestInfo {

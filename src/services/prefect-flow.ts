@@ -66,7 +66,10 @@ export function parsePrefectFlow(raw: Record<string, unknown>): SerializedFlow {
     }
     checkRunConfig(runConfig, "serialized_flow.run_config");
   }
-  if (raw.storage != null && !isPlainObject(raw.storage)) throw validationError("serialized_flow.storage must be an object");
+  // The storage is what tells a Python flow's runs apart (core/serialize.ts flowRuntimeOfStorage).
+  if (!isPlainObject(raw.storage) || typeof raw.storage.type !== "string" || typeof raw.storage.__version__ !== "string") {
+    throw validationError("serialized_flow.storage must be Prefect's serialized storage ({ type, __version__, … }): Prefect's agent loads a Python flow from it");
+  }
   return {
     name: raw.name,
     tasks,

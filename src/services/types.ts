@@ -1,3 +1,4 @@
+import type { FlowRuntime } from "../core/serialize.ts";
 import type { SerializedState, StateType } from "../core/state.ts";
 
 /**
@@ -154,6 +155,8 @@ export interface RunsInQueueInput {
   before?: string | Date | null;
   agentId?: string | null;
   limit?: number;
+  /** Only runs of flows this engine executes (Prefect's agent: "python"); default any. */
+  runtime?: FlowRuntime | null;
 }
 
 export interface ClaimRunsInput {

@@ -1,4 +1,5 @@
 import type { SerializedSchedule } from "../core/schedule/schedule.ts";
+import type { FlowRuntime } from "../core/serialize.ts";
 import type { StateType } from "../core/state.ts";
 import type {
   AgentRecord,
@@ -144,6 +145,8 @@ export interface QueueQuery {
   /** Only runs whose labels are all among these. */
   labels: string[];
   limit: number;
+  /** Only runs of flows this engine executes (core/serialize.ts `FlowRuntime`); default any. */
+  runtime?: FlowRuntime;
   /** Also Running runs with a due Scheduled/Retrying task run (default true; claims pass false). */
   includeRunning?: boolean;
   /**

@@ -209,7 +209,7 @@ export function createFlowRepository(db: Session): FlowRepository {
         `UPDATE task SET
            is_root_task = NOT EXISTS (SELECT 1 FROM edge e WHERE e.downstream_task_id = task.id),
            is_terminal_task = NOT EXISTS (SELECT 1 FROM edge e WHERE e.upstream_task_id = task.id),
-           is_reference_task = CASE WHEN jsonb_array_length($2::jsonb) > 0 THEN slug IN (SELECT jsonb_array_elements_text($2::jsonb))
+           is_reference_task = CASE WHEN jsonb_array_length($2::text::jsonb) > 0 THEN slug IN (SELECT jsonb_array_elements_text($2::text::jsonb))
              ELSE NOT EXISTS (SELECT 1 FROM edge e WHERE e.upstream_task_id = task.id) END
          WHERE flow_id = $1`,
         [flowId, JSON.stringify(referenceSlugs)],
