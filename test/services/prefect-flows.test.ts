@@ -27,7 +27,7 @@ describeBackends((kind) => {
       const json = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v);
       expect(json(flow.storage)).toMatchObject({ type: "Local", directory: "/home/user/.prefect/flows", __version__: "1.4.1" });
       expect(json(flow.run_config)).toMatchObject({ type: "LocalRun", labels: ["py"], env: null });
-      const tasks = (await tasksOf(b, id)).map((t) => ({ ...t, tags: json(t.tags), mapped: !!t.mapped, is_root_task: !!t.is_root_task, is_terminal_task: !!t.is_terminal_task, is_reference_task: !!t.is_reference_task }));
+      const tasks = (await tasksOf(b, id)).map((t) => ({ ...t, tags: json(t.tags), mapped: !!t.mapped, is_root_task: !!t.is_root_task, is_terminal_task: !!t.is_terminal_task, is_reference_task: !!t.is_reference_task }) as Record<string, any>);
       expect(tasks.map((t) => t.slug)).toEqual(["[1, 2]-1", "add-a-1", "n", "say-1", "say-2"]);
       const add = tasks.find((t) => t.slug === "add-a-1")!;
       expect(add).toMatchObject({ name: "add", type: "prefect.tasks.core.function.FunctionTask", max_retries: 2, retry_delay_ms: 3000, trigger: "all_successful", tags: ["a"] });
