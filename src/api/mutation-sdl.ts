@@ -104,7 +104,7 @@ input write_run_log_input {
 input write_run_logs_input { logs: [write_run_log_input!]! }
 type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int!, problems: [String!]! }
 
-input register_agent_input { type: String!, name: String, labels: [String!], agent_config_id: String, core_version: String }
+input register_agent_input { type: String!, name: String, labels: [String!], agent_config_id: String, core_version: String, tenant_id: String }
 
 input get_runs_in_queue_input { before: String, labels: [String!], agent_id: String, tenant_id: String }
 type get_runs_in_queue_payload { flow_run_ids: [String!]! }
