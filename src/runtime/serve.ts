@@ -5,7 +5,6 @@ import { BackendClient } from "../client/client.ts";
 import { Lazarus } from "../safeguards/lazarus.ts";
 import { ZombieKiller } from "../safeguards/zombie-killer.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { PREFECT_CORE_VERSION_HEADER } from "../server/app.ts";
 import { requiresToken, startServer } from "../server/serve.ts";
 import { settings } from "../settings.ts";
 import { watchAndRegister } from "../watcher/watch-and-register.ts";
@@ -98,10 +97,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       token,
       allowedHosts: settings.allowedHosts(),
       schema: backend.schema,
-      contextFactory: (info) => ({
-        ...backend.context(info.agentId, info.request.signal),
-        prefectCoreVersion: info.request.headers.get(PREFECT_CORE_VERSION_HEADER) ?? undefined,
-      }),
+      contextFactory: (info) => ({ ...backend.context(info.agentId, info.request.signal), prefectCoreVersion: info.prefectCoreVersion }),
     });
   } catch (e) {
     unsubscribe();
