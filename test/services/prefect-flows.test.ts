@@ -133,6 +133,16 @@ describeBackends((kind) => {
       expect((await row(b, "SELECT state FROM flow_run WHERE id = $id", { id: pyRun })).state).toBe("Scheduled");
     });
 
+    test("a due Python run does not wake prefectlite's remote agents' long poll (they would find nothing to claim)", async () => {
+      const b = await openTestBackend({ kind });
+      const python = await registerAsPrefect(b);
+      await b.services.createFlowRun({ flowId: python, labels: [], scheduledStartTime: b.clock.iso(-1000) });
+      expect(await b.services.waitForRuns({ labels: [], waitMs: 0 })).toEqual({ due: false });
+      const ts = (await registerFlow(b, { name: "ts" })).id;
+      await b.services.createFlowRun({ flowId: ts, labels: [], scheduledStartTime: b.clock.iso(-1000) });
+      expect(await b.services.waitForRuns({ labels: [], waitMs: 0 })).toEqual({ due: true });
+    });
+
     test("a Python flow's run takes its labels from its run config and gets a Pending task run per task", async () => {
       const b = await openTestBackend({ kind });
       const python = await registerAsPrefect(b);
