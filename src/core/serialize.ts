@@ -67,6 +67,12 @@ export interface SerializedFlow {
  */
 export type FlowRuntime = "typescript" | "python";
 
+/** Prefect Core's serialized storage (a Python flow's): the Prefect version that wrote it, else null. */
+export function prefectCoreStorageVersion(storage: unknown): string | null {
+  const v = storage !== null && typeof storage === "object" ? (storage as Record<string, unknown>).__version__ : undefined;
+  return typeof v === "string" ? v : null;
+}
+
 export function serializeFlow(flow: Flow): SerializedFlow {
   const g = flow.graph;
   const tasks: SerializedTask[] = [];
