@@ -7,6 +7,8 @@ export interface ApiContext {
   reads: ReadModel;
   /** From the `X-Prefect-Agent-Id` header (undefined in-process unless given). */
   agentId: string | undefined;
+  /** From Prefect's `X-Prefect-Core-Version` header: the caller is Prefect Core (its client, CLI or agent). */
+  prefectCoreVersion?: string | undefined;
   /** Aborts when the request's client goes away (over HTTP): a long poll stops waiting. */
   signal?: AbortSignal;
   /**

@@ -25,13 +25,28 @@ input set_project_description_input { project_id: UUID!, description: String }
 "Deletes the project's flows and their runs too."
 input delete_project_input { project_id: UUID! }
 
+"serialized_flow: prefectlite's Flow.serialize(), or Prefect Core's flow.serialize() (a Python flow)"
 input create_flow_input {
   serialized_flow: JSON!
   project_id: UUID!
   version_group_id: String
   idempotency_key: String
   set_schedule_active: Boolean
+  description: String
 }
+"Prefect Core's form: serialized_flow is base64 of gzip of the flow's JSON"
+input create_flow_from_compressed_string_input {
+  serialized_flow: String!
+  project_id: UUID!
+  version_group_id: String
+  idempotency_key: String
+  set_schedule_active: Boolean
+  description: String
+}
+"Prefect Core's serialized task entries, added to a flow registered in Prefect's form (a slug it has is skipped)"
+input register_tasks_input { flow_id: UUID!, serialized_tasks: JSON! }
+"Prefect Core's serialized edges ({ upstream_task: { slug }, downstream_task: { slug }, key, mapped })"
+input register_edges_input { flow_id: UUID!, serialized_edges: JSON! }
 type create_flow_payload {
   id: UUID!
   version: Int!
@@ -238,6 +253,9 @@ type Mutation {
   set_project_description(input: set_project_description_input!): project_id_payload!
   delete_project(input: delete_project_input!): success_payload!
   create_flow(input: create_flow_input!): create_flow_payload!
+  create_flow_from_compressed_string(input: create_flow_from_compressed_string_input!): create_flow_payload!
+  register_tasks(input: register_tasks_input!): success_payload!
+  register_edges(input: register_edges_input!): success_payload!
   archive_flow(input: archive_flow_input!): archive_flow_payload!
   delete_flow(input: delete_flow_input!): success_payload!
   update_flow_project(input: update_flow_project_input!): flow_id_payload!

@@ -10,6 +10,8 @@ export interface MutationContext {
   services: Services;
   /** From the `X-Prefect-Agent-Id` header. */
   agentId: string | undefined;
+  /** From Prefect's `X-Prefect-Core-Version` header: the caller is Prefect Core. */
+  prefectCoreVersion?: string | undefined;
   /** Aborts when the request's client goes away. */
   signal?: AbortSignal;
 }
@@ -45,6 +47,19 @@ async function createFlowRun(i: Input, services: Services) {
     idempotencyKey: i.idempotencyKey,
     runConfig: i.runConfig,
   }));
+}
+
+async function createFlow(i: Input, services: Services, compressed: boolean) {
+  const created = await services.createFlow({
+    serializedFlow: i.serialized_flow,
+    compressed,
+    projectId: i.project_id,
+    versionGroupId: i.version_group_id,
+    idempotencyKey: i.idempotency_key,
+    setScheduleActive: i.set_schedule_active,
+    description: i.description,
+  });
+  return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
 }
 
 function flowSetting(setting: FlowGroupSetting, enabled: boolean): Resolver {
@@ -113,16 +128,10 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     set_project_name: async (_p, { input }, { services }) => projectNameUnique(() => services.updateProject(input.project_id, { name: input.name })),
     set_project_description: async (_p, { input }, { services }) => services.updateProject(input.project_id, { description: input.description ?? null }),
     delete_project: async (_p, { input }, { services }) => succeeds(services.deleteProject)(input.project_id),
-    create_flow: async (_p, { input }, { services }) => {
-      const created = (await services.createFlow({
-        serializedFlow: input.serialized_flow,
-        projectId: input.project_id,
-        versionGroupId: input.version_group_id,
-        idempotencyKey: input.idempotency_key,
-        setScheduleActive: input.set_schedule_active,
-      }));
-      return { ...created, schedule_left_off: created.scheduleLeftOff ?? null };
-    },
+    create_flow: async (_p, { input }, { services }) => createFlow(input, services, false),
+    create_flow_from_compressed_string: async (_p, { input }, { services }) => createFlow(input, services, true),
+    register_tasks: async (_p, { input }, { services }) => ((await services.registerTasks({ flowId: input.flow_id, entries: input.serialized_tasks })), SUCCESS),
+    register_edges: async (_p, { input }, { services }) => ((await services.registerEdges({ flowId: input.flow_id, entries: input.serialized_edges })), SUCCESS),
     archive_flow: async (_p, { input }, { services }) => ((await services.archiveFlow(input.flow_id)), { id: String(input.flow_id).toLowerCase(), ...SUCCESS }),
     delete_flow: async (_p, { input }, { services }) => ((await services.deleteFlow(input.flow_id)), SUCCESS),
     update_flow_project: async (_p, { input }, { services }) => services.updateFlowProject(input.flow_id, input.project_id),
@@ -165,18 +174,26 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     end_abandoned_flow_run: async (_p, { input }, { services }) =>
       (await services.endAbandonedRun({ flowRunId: input.flow_run_id, state: input.state, message: input.message, logger: input.logger ?? undefined })),
     write_run_logs: async (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...(await services.writeRunLogs(input.logs)) }),
-    register_agent: async (_p, { input }, { services }) => {
+    register_agent: async (_p, { input }, { services, prefectCoreVersion }) => {
       checkTenant(input);
       if (input.agent_config_id != null) throw notSupportedError("agent_config_id", NO_AGENT_CONFIGS);
-      return await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version });
+      return await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version ?? prefectCoreVersion });
     },
     delete_agent: async (_p, { input }, { services }) => succeeds(services.deleteAgent)(input.agent_id),
     create_agent_config: unsupported("create_agent_config", NO_AGENT_CONFIGS),
     delete_agent_config: unsupported("delete_agent_config", NO_AGENT_CONFIGS),
     update_agent_config: unsupported("update_agent_config", NO_AGENT_CONFIGS),
-    get_runs_in_queue: async (_p, { input }, { services, agentId }) => {
+    get_runs_in_queue: async (_p, { input }, { services, agentId, prefectCoreVersion }) => {
       checkTenant(input);
-      return { flow_run_ids: await services.getRunsInQueue({ labels: input.labels, before: input.before, agentId: input.agent_id ?? agentId }) };
+      // Prefect's agent executes Python flows only: it is shown no run of a TypeScript flow.
+      return {
+        flow_run_ids: await services.getRunsInQueue({
+          labels: input.labels,
+          before: input.before,
+          agentId: input.agent_id ?? agentId,
+          runtime: prefectCoreVersion ? "python" : undefined,
+        }),
+      };
     },
     claim_flow_runs: async (_p, { input }, { services, agentId }) => {
       const id = input.agent_id ?? agentId;

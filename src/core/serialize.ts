@@ -60,6 +60,19 @@ export interface SerializedFlow {
   coreVersion?: string;
 }
 
+/**
+ * Which engine executes a registered flow: prefectlite's own (TypeScript flows) or Prefect Core's
+ * (Python flows registered by Prefect 1's `flow.register()`). A Python flow's storage is Prefect's
+ * serialized storage, which always carries Prefect's `__version__` key; prefectlite's never does.
+ */
+export type FlowRuntime = "typescript" | "python";
+
+/** Prefect Core's serialized storage (a Python flow's): the Prefect version that wrote it, else null. */
+export function prefectCoreStorageVersion(storage: unknown): string | null {
+  const v = storage !== null && typeof storage === "object" ? (storage as Record<string, unknown>).__version__ : undefined;
+  return typeof v === "string" ? v : null;
+}
+
 export function serializeFlow(flow: Flow): SerializedFlow {
   const g = flow.graph;
   const tasks: SerializedTask[] = [];

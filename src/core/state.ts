@@ -83,6 +83,43 @@ export interface SerializedState {
   nMapStates?: number | null;
   /** A value JSON can carry for small results shown in the UI (never required for loading). */
   context?: Record<string, unknown> | null;
+  // Prefect Core's keys (prefectStateKeys), beside prefectlite's own, so Prefect's readers load the state.
+  __version__?: string;
+  start_time?: string | null;
+  run_count?: number;
+  n_map_states?: number;
+  cached_inputs?: Record<string, unknown>;
+  _result?: Record<string, unknown>;
+}
+
+/** The Prefect Core release whose serialized-state form prefectlite writes beside its own keys. */
+export const PREFECT_STATE_FORM_VERSION = "1.4.1";
+
+/**
+ * A stored state with Prefect Core's keys added (its `StateSchema`: `start_time` on the
+ * Scheduled family, `run_count`, `n_map_states`, `context`, `cached_inputs`, `__version__`, and
+ * `_result` naming the result's type and location). prefectlite's results are JSON files, said by
+ * a `JSONSerializer` in `_result`. Keys a Prefect writer sent itself (`_result`,
+ * `cached_inputs`, `__version__`) are kept as sent; prefectlite's readers ignore all of these.
+ */
+export function withPrefectStateKeys(s: SerializedState, sent: Partial<SerializedState> = {}): SerializedState {
+  const out: SerializedState = { ...s, __version__: typeof sent.__version__ === "string" ? sent.__version__ : PREFECT_STATE_FORM_VERSION };
+  out.context = s.context ?? {};
+  out.cached_inputs = sent.cached_inputs ?? {};
+  if (s.startTime) out.start_time = s.startTime;
+  if (s.runCount !== undefined && s.runCount !== null) out.run_count = s.runCount;
+  if (s.nMapStates !== undefined && s.nMapStates !== null) out.n_map_states = s.nMapStates;
+  if (sent._result) out._result = sent._result;
+  else if (s.result) {
+    out._result = {
+      type: "LocalResult",
+      location: s.result.location,
+      ...(s.result.dir ? { dir: s.result.dir } : {}),
+      serializer: { type: "JSONSerializer", __version__: PREFECT_STATE_FORM_VERSION },
+      __version__: PREFECT_STATE_FORM_VERSION,
+    };
+  } else if (s.type !== "Mapped") out._result = { type: "NoResultType", __version__: PREFECT_STATE_FORM_VERSION };
+  return out;
 }
 
 export interface StateOptions {

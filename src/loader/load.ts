@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { PrefectliteError } from "../core/errors.ts";
 import { isFlow, type Flow, type Storage } from "../core/flow.ts";
+import { prefectCoreStorageVersion } from "../core/serialize.ts";
 import * as sdk from "../index.ts";
 import * as helloWorld from "../hello-world.ts";
 
@@ -83,8 +84,15 @@ export async function loadFlowsFromModule(name: string): Promise<LoadedFlows> {
 }
 
 /** Load from a registered flow's storage. */
-export function loadFlowsFromStorage(storage: Storage, options: { fresh?: Freshness } = {}): Promise<LoadedFlows> {
-  return storage.type === "Local" ? loadFlowsFromFile(storage.path, options) : loadFlowsFromModule(storage.module);
+export async function loadFlowsFromStorage(storage: Storage, options: { fresh?: Freshness } = {}): Promise<LoadedFlows> {
+  const prefectVersion = prefectCoreStorageVersion(storage);
+  if (prefectVersion !== null) {
+    throw new PrefectliteError(
+      "Validation",
+      `this is a Python flow (registered by Prefect Core ${prefectVersion}, ${storage.type} storage): prefectlite cannot execute it; Prefect's own agent does (prefect agent local start)`,
+    );
+  }
+  return storage.type === "Local" ? await loadFlowsFromFile(storage.path, options) : await loadFlowsFromModule(storage.module);
 }
 
 async function importOrExplain(specifier: string, shown: string): Promise<Record<string, unknown>> {

@@ -97,7 +97,7 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
       token,
       allowedHosts: settings.allowedHosts(),
       schema: backend.schema,
-      contextFactory: (info) => backend.context(info.agentId, info.request.signal),
+      contextFactory: (info) => ({ ...backend.context(info.agentId, info.request.signal), prefectCoreVersion: info.prefectCoreVersion }),
     });
   } catch (e) {
     unsubscribe();

@@ -17,11 +17,15 @@ import { TokenThrottle } from "./token-throttle.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export const AGENT_ID_HEADER = "x-prefect-agent-id";
+/** Prefect 1's client sends its version on every request: the caller is Prefect Core. */
+export const PREFECT_CORE_VERSION_HEADER = "x-prefect-core-version";
 
 /** What the server knows of a request when it builds the GraphQL context. */
 export interface RequestInfo {
   /** The `X-Prefect-Agent-Id` header, if sent. */
   agentId: string | undefined;
+  /** The `X-Prefect-Core-Version` header, if sent: the caller is Prefect Core. */
+  prefectCoreVersion?: string | undefined;
   request: Request;
 }
 
@@ -42,6 +46,14 @@ export interface AppOptions {
 /** Bun hands the app its server as `env`: the client's address comes from there. */
 interface BunEnv {
   requestIP?(request: Request): { address: string } | null;
+}
+
+function requestInfo(request: Request): RequestInfo {
+  return {
+    agentId: request.headers.get(AGENT_ID_HEADER) ?? undefined,
+    prefectCoreVersion: request.headers.get(PREFECT_CORE_VERSION_HEADER) ?? undefined,
+    request,
+  };
 }
 
 function clientAddress(c: Context): string {
@@ -73,7 +85,7 @@ export function createApp(options: AppOptions): Hono {
     logging: false,
     maskedErrors: { maskError: (error) => toPublicError(error, "GRAPHQL_VALIDATION_FAILED") },
     plugins: [queryLimitsPlugin()],
-    context: ({ request }) => contextFactory({ agentId: request.headers.get(AGENT_ID_HEADER) ?? undefined, request }),
+    context: ({ request }) => contextFactory(requestInfo(request)),
   });
 
   const allowedHosts = options.allowedHosts ?? AllowedHosts.loopbackDefaultPort();
@@ -99,8 +111,7 @@ export function createApp(options: AppOptions): Hono {
   const graphql = (c: Context) => {
     const request = c.req.raw;
     if (!isPlainJsonPost(request)) return yoga.fetch(atGraphqlEndpoint(request));
-    const agentId = request.headers.get(AGENT_ID_HEADER) ?? undefined;
-    return handleJsonPost(c, schema, contextFactory({ agentId, request }));
+    return handleJsonPost(c, schema, contextFactory(requestInfo(request)));
   };
   app.on(["GET", "POST"], "/graphql", graphqlRequestRules, limit, graphql);
   // Prefect 1's client posts its GraphQL to the server's root (Apollo's endpoint in front of

@@ -46,7 +46,7 @@ export function createAgentService(deps: ServiceDeps) {
 
   /** Ids of due runs these labels may take, oldest first. Reading does not take them. */
   async function getRunsInQueue(input: RunsInQueueInput): Promise<string[]> {
-    const query = queueQuery(input);
+    const query = { ...queueQuery(input), runtime: input.runtime ?? undefined };
     if (input.agentId == null) return (await deps.store.flowRuns.queue(query)).map((r) => r.id);
     return await deps.store.transaction(async () => {
       const agent = await requireAgent(input.agentId!);
@@ -65,7 +65,13 @@ export function createAgentService(deps: ServiceDeps) {
       const agent = await requireAgent(input.agentId);
       // Only runs waiting to start: a Running run whose task sleeps through a retry is still held
       // by its process (taking it would run it twice); if that process died, Lazarus reschedules it.
-      const query = { ...queueQuery({ labels: input.labels ?? agent.labels, before: input.before, limit: input.limit }), includeRunning: false, claim: true };
+      // prefectlite's agents execute TypeScript flows only: a Python flow's runs are left to Prefect's agent.
+      const query = {
+        ...queueQuery({ labels: input.labels ?? agent.labels, before: input.before, limit: input.limit }),
+        includeRunning: false,
+        claim: true,
+        runtime: "typescript" as const,
+      };
       const now = isoNow(deps);
       await deps.store.agents.touch(agent.id, now);
       // The due runs locked for this transaction (skipping those another claimer holds), so

@@ -8,10 +8,11 @@ import { scheduleFlowRunsNow } from "./schedule-runs.ts";
 import { scheduleLeftOffReason } from "./schedules.ts";
 import { typedRunConfig } from "./run-config.ts";
 import { parseSerializedFlow } from "./serialized-flow.ts";
+import { decompressSerializedFlow, isPrefectCoreForm, parsePrefectEdges, parsePrefectFlow, parsePrefectTasks, type PrefectTaskEntry } from "./prefect-flow.ts";
 import { serverState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
-import type { CreateFlowInput, CreateFlowResult } from "./types.ts";
-import { optionalString, requireUuid } from "./validate.ts";
+import type { CreateFlowInput, CreateFlowResult, RegisterFlowPartsInput } from "./types.ts";
+import { describe, isPlainObject, optionalString, requireUuid } from "./validate.ts";
 import { inTransactions } from "./chunks.ts";
 
 /** Runs deleted or cancelled per transaction: a run may carry many task runs, states and logs. */
@@ -26,11 +27,11 @@ export const DEFAULT_FLOW_GROUP_SETTINGS = {
 /** Registration (versions, groups, idempotency), archiving and deleting flows. */
 export function createFlowService(deps: ServiceDeps) {
   async function createFlow(input: CreateFlowInput): Promise<CreateFlowResult> {
-    const serialized = parseSerializedFlow(input.serializedFlow);
+    const { serialized, stored, hash } = registration(input.compressed ? decompressSerializedFlow(input.serializedFlow) : input.serializedFlow);
+    const description = optionalString(input.description, "description");
     const projectId = requireUuid(input.projectId, "project_id");
     const key = optionalString(input.idempotencyKey, "idempotency_key");
     const explicitGroup = optionalString(input.versionGroupId, "version_group_id");
-    const hash = serializedHash(serialized);
     const now = isoNow(deps);
 
     return await deps.store.transaction(async () => {
@@ -67,13 +68,13 @@ export function createFlowService(deps: ServiceDeps) {
           archived: false,
           coreVersion: typeof serialized.coreVersion === "string" && serialized.coreVersion ? serialized.coreVersion : PREFECTLITE_VERSION,
           serializedHash: hash,
-          serializedFlow: serialized,
+          serializedFlow: stored,
           storage: serialized.storage ?? null,
           parameters: serialized.parameters ?? [],
-          runConfig: typedRunConfig(serialized.runConfig ?? null),
+          runConfig: stored === serialized ? typedRunConfig(serialized.runConfig ?? null) : (serialized.runConfig as never),
           schedule: serialized.schedule ?? null,
           isScheduleActive: false,
-          description: null,
+          description,
         },
         now,
       );
@@ -166,7 +167,88 @@ export function createFlowService(deps: ServiceDeps) {
     });
   }
 
-  return { createFlow, archiveFlow, deleteFlow };
+  /**
+   * Prefect's register_tasks: add tasks to a flow registered in Prefect Core's form (its client
+   * registers the flow, then its tasks and edges in batches). Idempotent: a slug the flow has
+   * already is left as it is.
+   */
+  async function registerTasks(input: RegisterFlowPartsInput): Promise<void> {
+    const flowId = requireUuid(input.flowId, "flow_id");
+    const entries = parsePrefectTasks(entryList(input.entries, "serialized_tasks"), "serialized_tasks");
+    await deps.store.transaction(async () => {
+      const flow = await requirePrefectFlow(flowId, "register_tasks");
+      const known = new Set((await deps.store.flows.tasks(flowId)).map((t) => t.slug));
+      const fresh = entries.filter((t) => !known.has(t.slug));
+      await deps.store.flows.insertTasks(fresh.map((t) => taskRow(flowId, t, newId(), { root: true, terminal: true, reference: false })), isoNow(deps));
+      await deps.store.flows.refreshTaskGraphFlags(flowId, flow.referenceTasks);
+    });
+  }
+
+  /** Prefect's register_edges: edges between tasks of the flow, by slug; an unknown slug is refused, a known edge skipped. */
+  async function registerEdges(input: RegisterFlowPartsInput): Promise<void> {
+    const flowId = requireUuid(input.flowId, "flow_id");
+    const entries = entryList(input.entries, "serialized_edges");
+    await deps.store.transaction(async () => {
+      const flow = await requirePrefectFlow(flowId, "register_edges");
+      const tasks = await deps.store.flows.tasks(flowId);
+      const ids = new Map(tasks.map((t) => [t.slug, t.id]));
+      const inputs = new Map(parsePrefectTasks(flow.tasks, "serialized_flow.tasks").map((t) => [t.slug, t]));
+      // Argument names come from the task entries, which the flow's own form may lack (sent by register_tasks).
+      const known = tasks.map((t) => inputs.get(t.slug) ?? ({ slug: t.slug, inputNames: [] } as unknown as PrefectTaskEntry));
+      const existing = new Set((await deps.store.flows.edges(flowId)).map((e) => `${e.upstreamTaskId} ${e.downstreamTaskId}`));
+      const rows = parsePrefectEdges(entries, known, "serialized_edges")
+        .map((e) => ({ id: newId(), flowId, upstreamTaskId: ids.get(e.upstream)!, downstreamTaskId: ids.get(e.downstream)!, key: e.key, mapped: e.mapped }))
+        .filter((e) => {
+          const pair = `${e.upstreamTaskId} ${e.downstreamTaskId}`;
+          if (existing.has(pair)) return false;
+          existing.add(pair);
+          return true;
+        });
+      await deps.store.flows.insertEdges(rows, isoNow(deps));
+      await deps.store.flows.refreshTaskGraphFlags(flowId, flow.referenceTasks);
+    });
+  }
+
+  /** The flow, in its internal shape, when it was registered in Prefect Core's form. */
+  async function requirePrefectFlow(flowId: string, mutation: string) {
+    await deps.store.lock.flow(flowId, "update");
+    const stored = await deps.store.flows.serializedFlow(flowId);
+    if (stored === undefined) throw notFoundError(`Flow ${flowId} not found`);
+    if (!isPrefectCoreForm(stored)) {
+      throw validationError(`${mutation} adds to flows registered in Prefect Core's form; flow ${flowId} was registered by prefectlite with all its tasks`);
+    }
+    return parsePrefectFlow(stored as Record<string, unknown>);
+  }
+
+  return { createFlow, archiveFlow, deleteFlow, registerTasks, registerEdges };
+}
+
+/**
+ * What a registration stores: the internal shape that rows are made from, the serialized flow
+ * kept as sent (Prefect's readers load a Python flow's own form), and the hash of its identity.
+ */
+function registration(value: unknown): { serialized: SerializedFlow; stored: unknown; hash: string } {
+  let raw = value;
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw validationError("serialized_flow is not valid JSON");
+    }
+  }
+  if (isPrefectCoreForm(raw)) {
+    const serialized = parsePrefectFlow(raw as Record<string, unknown>);
+    const { storage: _storage, __version__: _version, ...identity } = raw as Record<string, unknown>;
+    return { serialized, stored: raw, hash: serializedHash(identity as unknown as SerializedFlow) };
+  }
+  const serialized = parseSerializedFlow(raw);
+  return { serialized, stored: serialized, hash: serializedHash(serialized) };
+}
+
+function entryList(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) throw validationError(`${field} must be a list, got ${describe(value)}`);
+  if (value.some((e) => !isPlainObject(e))) throw validationError(`${field} must be a list of objects`);
+  return value;
 }
 
 function newFlowGroup(name: string, key: string | null): FlowGroupRecord {
@@ -187,22 +269,13 @@ function taskRows(flowId: string, serialized: SerializedFlow): { tasks: NewTask[
   const hasUpstream = new Set(serialized.edges.map((e) => e.downstream));
   const hasDownstream = new Set(serialized.edges.map((e) => e.upstream));
   const reference = new Set(serialized.referenceTasks ?? []);
-  const tasks = serialized.tasks.map((t) => ({
-    id: ids.get(t.slug)!,
-    flowId,
-    slug: t.slug,
-    name: t.name,
-    type: t.kind,
-    maxRetries: numberOr(t.maxRetries, 0),
-    retryDelayMs: numberOr(t.retryDelayMs, 0),
-    timeoutMs: typeof t.timeoutMs === "number" ? t.timeoutMs : null,
-    trigger: typeof t.trigger === "string" ? t.trigger : "all_successful",
-    mapped: t.mapped === true,
-    isRootTask: !hasUpstream.has(t.slug),
-    isTerminalTask: !hasDownstream.has(t.slug),
-    isReferenceTask: reference.size ? reference.has(t.slug) : !hasDownstream.has(t.slug),
-    tags: Array.isArray(t.tags) ? t.tags.filter((x) => typeof x === "string") : [],
-  }));
+  const tasks = serialized.tasks.map((t) =>
+    taskRow(flowId, t, ids.get(t.slug)!, {
+      root: !hasUpstream.has(t.slug),
+      terminal: !hasDownstream.has(t.slug),
+      reference: reference.size ? reference.has(t.slug) : !hasDownstream.has(t.slug),
+    }),
+  );
   const edges = serialized.edges.map((e) => ({
     id: newId(),
     flowId,
@@ -212,6 +285,28 @@ function taskRows(flowId: string, serialized: SerializedFlow): { tasks: NewTask[
     mapped: e.mapped === true,
   }));
   return { tasks, edges };
+}
+
+/** A task row from a serialized task entry (prefectlite's, or Prefect's mapped to the same shape). */
+function taskRow(flowId: string, t: SerializedFlow["tasks"][number], id: string, graph: { root: boolean; terminal: boolean; reference: boolean }): NewTask {
+  const prefectType = (t as Partial<PrefectTaskEntry>).prefectType;
+  return {
+    id,
+    flowId,
+    slug: t.slug,
+    name: t.name,
+    // A Python task's row keeps Prefect's task class, as Prefect Server's did.
+    type: (prefectType ?? t.kind) as NewTask["type"],
+    maxRetries: numberOr(t.maxRetries, 0),
+    retryDelayMs: numberOr(t.retryDelayMs, 0),
+    timeoutMs: typeof t.timeoutMs === "number" ? t.timeoutMs : null,
+    trigger: typeof t.trigger === "string" ? t.trigger : "all_successful",
+    mapped: t.mapped === true,
+    isRootTask: graph.root,
+    isTerminalTask: graph.terminal,
+    isReferenceTask: graph.reference,
+    tags: Array.isArray(t.tags) ? t.tags.filter((x) => typeof x === "string") : [],
+  };
 }
 
 function numberOr(value: unknown, fallback: number): number {

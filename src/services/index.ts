@@ -29,6 +29,7 @@ import type {
   ClaimRunsInput,
   ClaimedRun,
   CreateFlowInput,
+  RegisterFlowPartsInput,
   CreateFlowResult,
   CreateFlowRunInput,
   CreateFlowRunResult,
@@ -67,6 +68,8 @@ export interface Services {
   now(): Date;
   createProject(input: CreateProjectInput): Promise<{ id: string }>;
   createFlow(input: CreateFlowInput): Promise<CreateFlowResult>;
+  registerTasks(input: RegisterFlowPartsInput): Promise<void>;
+  registerEdges(input: RegisterFlowPartsInput): Promise<void>;
   archiveFlow(flowId: string): Promise<void>;
   deleteFlow(flowId: string): Promise<void>;
   createFlowRun(input: CreateFlowRunInput): Promise<CreateFlowRunResult>;

@@ -23,7 +23,8 @@ export interface WaitForRunsInput {
  */
 export function createRunWaitService(deps: ServiceDeps) {
   async function dueNow(labels: string[]): Promise<boolean> {
-    const due = await deps.store.flowRuns.queue({ labels, before: isoNow(deps), limit: 1, includeRunning: false });
+    // prefectlite's agents wait here, and they never take a Python flow's runs (agents.ts claimRuns).
+    const due = await deps.store.flowRuns.queue({ labels, before: isoNow(deps), limit: 1, includeRunning: false, runtime: "typescript" });
     return due.length > 0;
   }
 

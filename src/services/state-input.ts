@@ -1,5 +1,5 @@
 import { PrefectliteError, validationError } from "../core/errors.ts";
-import { STATE_TYPES, isFinishedType, isStateType, type ResultLocation, type SerializedState } from "../core/state.ts";
+import { STATE_TYPES, isFinishedType, isStateType, withPrefectStateKeys, type ResultLocation, type SerializedState } from "../core/state.ts";
 import type { StateWrite } from "../storage/store.ts";
 import { describe, isPlainObject, requireJsonDepth, requireTime } from "./validate.ts";
 import { newId } from "./ids.ts";
@@ -12,7 +12,9 @@ export type StampedState = SerializedState & { timestamp: string };
 /**
  * A state as a client sent it (an object, or its JSON text) → the stored form: known fields
  * only, the type checked, times normalized, stamped with `now` when it has no timestamp, and
- * a Scheduled-family state without a start time starting at its timestamp.
+ * a Scheduled-family state without a start time starting at its timestamp. Prefect Core's
+ * writers send `start_time`, `run_count` and `n_map_states` in snake_case and keep their result in
+ * `_result`; every stored state carries Prefect's keys beside prefectlite's (withPrefectStateKeys).
  */
 export function parseStateInput(value: unknown, now: string, field = "state"): StampedState {
   let raw = value;
@@ -39,14 +41,32 @@ export function parseStateInput(value: unknown, now: string, field = "state"): S
   const result = parseResult(raw.result, field);
   if (result) state.result = result;
   if (raw.startTime != null) state.startTime = requireTime(raw.startTime, `${field}.startTime`);
+  else if (raw.start_time != null) state.startTime = requireTime(raw.start_time, `${field}.start_time`);
   else if (type === "Scheduled" || type === "Retrying" || type === "Queued") state.startTime = timestamp;
   if (raw.runCount != null) state.runCount = count(raw.runCount, `${field}.runCount`);
+  else if (raw.run_count != null) state.runCount = count(raw.run_count, `${field}.run_count`);
   if (raw.nMapStates != null) state.nMapStates = count(raw.nMapStates, `${field}.nMapStates`);
+  else if (raw.n_map_states != null) state.nMapStates = count(raw.n_map_states, `${field}.n_map_states`);
   if (raw.context != null) {
     if (!isPlainObject(raw.context)) throw validationError(`${field}.context must be a JSON object`);
     state.context = raw.context;
   }
-  return state;
+  return withPrefectStateKeys(state, prefectKeysSent(raw, field)) as StampedState;
+}
+
+/** The Prefect keys a Prefect Core writer sent that are kept as they are. */
+function prefectKeysSent(raw: Record<string, unknown>, field: string): Partial<SerializedState> {
+  const sent: Partial<SerializedState> = {};
+  if (raw._result != null) {
+    if (!isPlainObject(raw._result) || typeof raw._result.type !== "string") throw validationError(`${field}._result must be a result object with a type`);
+    sent._result = raw._result;
+  }
+  if (raw.cached_inputs != null) {
+    if (!isPlainObject(raw.cached_inputs)) throw validationError(`${field}.cached_inputs must be a JSON object`);
+    sent.cached_inputs = raw.cached_inputs;
+  }
+  if (typeof raw.__version__ === "string") sent.__version__ = raw.__version__;
+  return sent;
 }
 
 function parseResult(value: unknown, field: string): ResultLocation | null {
@@ -72,7 +92,7 @@ function tooLarge(): PrefectliteError {
 export function serverState(type: SerializedState["type"], message: string, now: string, startTime?: string): StampedState {
   const s: StampedState = { type, message, timestamp: now };
   if (startTime) s.startTime = startTime;
-  return s;
+  return withPrefectStateKeys(s) as StampedState;
 }
 
 /** The storage write of a state: which run columns it also moves. */

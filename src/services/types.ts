@@ -1,3 +1,4 @@
+import type { FlowRuntime } from "../core/serialize.ts";
 import type { SerializedState, StateType } from "../core/state.ts";
 
 /**
@@ -23,6 +24,15 @@ export interface CreateFlowInput {
   idempotencyKey?: string | null;
   /** Default true: activate the flow's (or its group's) schedule when it has one. */
   setScheduleActive?: boolean | null;
+  /** `serializedFlow` is base64 of gzip of the JSON (Prefect's create_flow_from_compressed_string). */
+  compressed?: boolean;
+  description?: string | null;
+}
+
+/** Prefect's register_tasks / register_edges: serialized task or edge entries for a flow. */
+export interface RegisterFlowPartsInput {
+  flowId: string;
+  entries: unknown;
 }
 
 export interface CreateFlowResult {
@@ -145,6 +155,8 @@ export interface RunsInQueueInput {
   before?: string | Date | null;
   agentId?: string | null;
   limit?: number;
+  /** Only runs of flows this engine executes (Prefect's agent: "python"); default any. */
+  runtime?: FlowRuntime | null;
 }
 
 export interface ClaimRunsInput {

@@ -68,7 +68,8 @@ export interface TaskRecord {
 }
 
 export interface NewTask extends TaskRecord {
-  type: "task" | "parameter";
+  /** "task" or "parameter" for prefectlite's tasks; a Python task keeps Prefect's class (`prefect.tasks.core.function.FunctionTask`). */
+  type: string;
   maxRetries: number;
   retryDelayMs: number;
   timeoutMs: number | null;

@@ -1,4 +1,5 @@
 import type { SerializedSchedule } from "../core/schedule/schedule.ts";
+import type { FlowRuntime } from "../core/serialize.ts";
 import type { StateType } from "../core/state.ts";
 import type {
   AgentRecord,
@@ -119,6 +120,11 @@ export interface FlowRepository {
   insert(flow: NewFlow, now: string): Promise<void>;
   insertTasks(tasks: NewTask[], now: string): Promise<void>;
   insertEdges(edges: NewEdge[], now: string): Promise<void>;
+  /**
+   * Set the flow's root, terminal and reference flags from its edges (reference: the slugs
+   * given, or the terminal tasks when none), for tasks and edges registered after the flow.
+   */
+  refreshTaskGraphFlags(flowId: string, referenceSlugs: readonly string[]): Promise<void>;
   setArchived(id: string, archived: boolean, now: string): Promise<void>;
   setScheduleActive(id: string, active: boolean, now: string): Promise<void>;
   delete(id: string): Promise<void>;
@@ -153,6 +159,8 @@ export interface QueueQuery {
   /** Only runs whose labels are all among these. */
   labels: string[];
   limit: number;
+  /** Only runs of flows this engine executes (core/serialize.ts `FlowRuntime`); default any. */
+  runtime?: FlowRuntime;
   /** Also Running runs with a due Scheduled/Retrying task run (default true; claims pass false). */
   includeRunning?: boolean;
   /**

@@ -132,7 +132,17 @@ describeBackends((kind) => {
         d: { success: true },
         e: { success: true, written: 1, skipped: 1 },
         f: { success: true },
-        g: { map_index: 0, version: 1, state: "Pending", serialized_state: { type: "Pending", message: "Task run created", timestamp: b.clock.iso() } },
+        g: { map_index: 0, version: 1, state: "Pending", serialized_state: {
+            type: "Pending",
+            message: "Task run created",
+            timestamp: b.clock.iso(),
+            // Prefect Core's keys, so its StateSchema loads the state.
+            __version__: "1.4.1",
+            context: {},
+            cached_inputs: {},
+            _result: { type: "NoResultType", __version__: "1.4.1" },
+          },
+        },
         h: { task_runs: [{ map_index: 0 }, { map_index: 1 }, { map_index: 2 }] },
         i: { success: false, error: "The flow has no schedule (neither the flow nor its flow group)." },
         j: { state: "Cancelled" },

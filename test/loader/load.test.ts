@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { loadFlowsFromFile, loadFlowsFromModule, selectFlow } from "../../src/loader/load.ts";
+import { loadFlowsFromFile, loadFlowsFromModule, loadFlowsFromStorage, selectFlow } from "../../src/loader/load.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fixture, tempDir } from "../helpers.ts";
@@ -64,5 +64,14 @@ describe("loading flow files", () => {
       expect(loaded.flows[0]!.graph.nodes.map((n) => n.slug)).toEqual(["name", "capitalize-1", "say_hello-1"]);
     }
     await expect(loadFlowsFromModule("no-such-module-xyz")).rejects.toThrow("Module 'no-such-module-xyz' could not be found");
+  });
+});
+
+describe("loading a registered flow's storage", () => {
+  test("a Python flow's storage (Prefect Core's, with its __version__) is refused with one line saying who runs it", async () => {
+    const prefectStorage = { type: "Local", path: null, directory: "/home/user/.prefect/flows", flows: {}, __version__: "1.4.1" };
+    await expect(loadFlowsFromStorage(prefectStorage as never)).rejects.toThrow(
+      "this is a Python flow (registered by Prefect Core 1.4.1, Local storage): prefectlite cannot execute it; Prefect's own agent does (prefect agent local start)",
+    );
   });
 });

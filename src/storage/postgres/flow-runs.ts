@@ -90,11 +90,14 @@ function insertStatement(conflict = ""): string {
 }
 
 const LABELS_FIT = "fr.labels <@ $2::text::jsonb";
+/** $4: 'any', or the runtime (core/serialize.ts FlowRuntime) whose flows' runs are wanted: a Python flow's storage has `__version__`. */
+const RUNTIME_FITS = `($4::text = 'any'
+  OR COALESCE((SELECT f.storage->>'__version__' IS NOT NULL FROM flow f WHERE f.id = fr.flow_id), false) = ($4::text = 'python'))`;
 
 // The claim's form reads the partial index flow_run_due (state_start_time, id) in order and
 // stops at the limit; the Running branch (due task runs) cannot use it, so it is a second form.
 export const CLAIM_QUEUE_SQL = `SELECT ${FR_COLUMNS} FROM flow_run fr
-  WHERE fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1 AND ${LABELS_FIT}
+  WHERE fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1 AND ${LABELS_FIT} AND ${RUNTIME_FITS}
   ORDER BY fr.state_start_time, fr.id LIMIT $3`;
 
 export function createFlowRunRepository(db: Session): FlowRunRepository {
@@ -107,7 +110,7 @@ export function createFlowRunRepository(db: Session): FlowRunRepository {
     WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1)
        OR (fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
              AND tr.flow_run_id = fr.id AND tr.state_start_time <= $1)))
-      AND ${LABELS_FIT}
+      AND ${LABELS_FIT} AND ${RUNTIME_FITS}
     ORDER BY fr.state_start_time, fr.id LIMIT $3`;
   const CLAIM = " FOR UPDATE OF fr SKIP LOCKED";
 
@@ -159,11 +162,11 @@ export function createFlowRunRepository(db: Session): FlowRunRepository {
       if (!isUuid(flowId)) return [];
       return (await db.query<{ id: string }>("SELECT id FROM flow_run WHERE flow_id = $1 LIMIT $2", [flowId, limit])).map((r) => r.id);
     },
-    queue: ({ before, labels, limit, includeRunning, claim }) => {
+    queue: ({ before, labels, limit, includeRunning, claim, runtime }) => {
       const text = includeRunning === false ? CLAIM_QUEUE_SQL : QUEUE_ALL;
       // Outside a transaction a lock would end with its statement: claim means nothing there.
       const locked = claim === true && db.inTransaction() ? text + CLAIM : text;
-      return many(locked, [before, JSON.stringify(labels), limit]);
+      return many(locked, [before, JSON.stringify(labels), limit, runtime ?? "any"]);
     },
     async setName(id, name, now) {
       if (!isUuid(id)) return false;

@@ -171,6 +171,7 @@ export function createFlowRepository(db: Session): FlowRepository {
     },
     async insertTasks(tasks, now) {
       if (!tasks.length) return;
+      for (const t of tasks) taskLists.delete(t.flowId);
       // One statement for the whole list. `position` keeps the order the tasks came in (SQLite
       // reads it from rowid), after any tasks the flow has already.
       await db.query(
@@ -201,6 +202,17 @@ export function createFlowRepository(db: Session): FlowRepository {
           tasks.map((t) => JSON.stringify(t.tags)),
           now,
         ],
+      );
+    },
+    async refreshTaskGraphFlags(flowId, referenceSlugs) {
+      await db.query(
+        `UPDATE task SET
+           is_root_task = NOT EXISTS (SELECT 1 FROM edge e WHERE e.downstream_task_id = task.id),
+           is_terminal_task = NOT EXISTS (SELECT 1 FROM edge e WHERE e.upstream_task_id = task.id),
+           is_reference_task = CASE WHEN jsonb_array_length($2::text::jsonb) > 0 THEN slug IN (SELECT jsonb_array_elements_text($2::text::jsonb))
+             ELSE NOT EXISTS (SELECT 1 FROM edge e WHERE e.upstream_task_id = task.id) END
+         WHERE flow_id = $1`,
+        [flowId, JSON.stringify(referenceSlugs)],
       );
     },
     async insertEdges(edges, now) {

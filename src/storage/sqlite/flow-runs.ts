@@ -82,12 +82,14 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
       "UPDATE flow_run SET labels = $labels, agent_id = NULL, end_time = NULL, times_resurrected = 0 WHERE id = $id",
     ),
     someOfFlow: db.query<{ id: string }, { flow_id: string; limit: number }>("SELECT id FROM flow_run WHERE flow_id = $flow_id LIMIT $limit"),
-    queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number }>(
+    queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number; runtime: string }>(
       `SELECT ${COLUMNS} FROM flow_run fr
        WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $before)
           OR ($running = 1 AND fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
                 AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before)))
          AND NOT EXISTS (SELECT 1 FROM json_each(fr.labels) l WHERE l.value NOT IN (SELECT value FROM json_each($labels)))
+         AND ($runtime = 'any'
+           OR COALESCE((SELECT json_type(f.storage, '$.__version__') = 'text' FROM flow f WHERE f.id = fr.flow_id), 0) = ($runtime = 'python'))
        ORDER BY fr.state_start_time, fr.id
        LIMIT $limit`,
     ),
@@ -139,8 +141,8 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
     },
     prepareRestart: (id, labels) => void q.prepareRestart.run({ id, labels: JSON.stringify(labels) }),
     someRunIds: (flowId, limit) => q.someOfFlow.all({ flow_id: flowId, limit }).map((r) => r.id),
-    queue: ({ before, labels, limit, includeRunning }) =>
-      q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1 }).map((r) => record(r)!),
+    queue: ({ before, labels, limit, includeRunning, runtime }) =>
+      q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1, runtime: runtime ?? "any" }).map((r) => record(r)!),
     setName: (id, name, now) => q.setName.run({ id, name, now }).changes > 0,
     setLabels: (id, labels, now) => q.setLabels.run({ id, labels: JSON.stringify(labels), now }).changes > 0,
   };

@@ -108,6 +108,14 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
       `INSERT INTO edge (id, flow_id, upstream_task_id, downstream_task_id, key, mapped, created)
        VALUES ($id, $flow_id, $upstream, $downstream, $key, $mapped, $now)`,
     ),
+    refreshGraphFlags: db.query(
+      `UPDATE task SET
+         is_root_task = NOT EXISTS (SELECT 1 FROM edge e WHERE e.downstream_task_id = task.id),
+         is_terminal_task = NOT EXISTS (SELECT 1 FROM edge e WHERE e.upstream_task_id = task.id),
+         is_reference_task = CASE WHEN json_array_length($refs) > 0 THEN slug IN (SELECT value FROM json_each($refs))
+           ELSE NOT EXISTS (SELECT 1 FROM edge e WHERE e.upstream_task_id = task.id) END
+       WHERE flow_id = $flow_id`,
+    ),
     setArchived: db.query("UPDATE flow SET archived = $archived, updated = $now WHERE id = $id"),
     setScheduleActive: db.query("UPDATE flow SET is_schedule_active = $active, updated = $now WHERE id = $id"),
     delete: db.query("DELETE FROM flow WHERE id = $id"),
@@ -222,6 +230,7 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
     },
     insertTasks(tasks, now) {
       for (const t of tasks) {
+        taskLists.delete(t.flowId);
         q.insertTask.run({
           id: t.id,
           flow_id: t.flowId,
@@ -254,6 +263,7 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
         });
       }
     },
+    refreshTaskGraphFlags: (flowId, referenceSlugs) => void q.refreshGraphFlags.run({ flow_id: flowId, refs: JSON.stringify(referenceSlugs) }),
     setArchived: (id, archived, now) => void q.setArchived.run({ id, archived: archived ? 1 : 0, now }),
     setScheduleActive: (id, active, now) => void q.setScheduleActive.run({ id, active: active ? 1 : 0, now }),
     delete(id) {
