@@ -320,10 +320,11 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
     if (rows > w.widest.rows) w.widest = { path, rows };
     if (w.reads) {
       const where = argument(node, "where", w.variables);
-      const orderBy = read.aggregate ? undefined : argument(node, "order_by", w.variables);
-      if (where != null || orderBy != null) {
+      const orderBy = argument(node, "order_by", w.variables);
+      const distinctOn = argument(node, "distinct_on", w.variables);
+      if (where != null || orderBy != null || distinctOn != null) {
         try {
-          w.reads.checkArgs(read.table, { where, order_by: orderBy });
+          w.reads.checkArgs(read.table, { where, order_by: orderBy, distinct_on: distinctOn });
         } catch (e) {
           if (!isPrefectliteError(e)) throw e;
           w.errors.push(new GraphQLError(`${path}: ${e.message}`, { nodes: node, extensions: { code: GRAPHQL_ERROR_CODES[e.code] } }));
