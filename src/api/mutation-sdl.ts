@@ -189,4 +189,16 @@ type Mutation {
   createFlowRun(input: createFlowRunInput!): create_flow_run_payload!
   setFlowRunState(input: setFlowRunStateInput!): state_write_result!
 }
+
+# Task run artifacts (Prefect Server's experimental API): the query side reads them as task_run.artifacts.
+input create_task_run_artifact_input { task_run_id: UUID!, kind: String!, data: JSON!, tenant_id: UUID }
+input update_task_run_artifact_input { task_run_artifact_id: UUID!, data: JSON! }
+input delete_task_run_artifact_input { task_run_artifact_id: UUID! }
+type task_run_artifact_id_payload { id: UUID }
+extend type Mutation {
+  "Store an artifact (a link, markdown: Prefect's kinds) of a task run; data at most 1 MB of JSON."
+  create_task_run_artifact(input: create_task_run_artifact_input!): task_run_artifact_id_payload
+  update_task_run_artifact(input: update_task_run_artifact_input!): success_payload
+  delete_task_run_artifact(input: delete_task_run_artifact_input!): success_payload
+}
 `;
