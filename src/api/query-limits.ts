@@ -281,6 +281,25 @@ function tableOf(named: GraphQLNamedType): { table: TableName; aggregate: boolea
   return m && isTableName(m[1]!) ? { table: m[1] as TableName, aggregate: true } : undefined;
 }
 
+/**
+ * The most rows a `where` can match when it pins the primary key: `id: { _eq: x }` one,
+ * `id: { _in: [...] }` as many as listed (also inside `_and`); otherwise unbounded. Prefect's
+ * client and UI read one run as `flow_run(where: { id: { _eq: $id } }) { states … }`.
+ */
+function pinnedRows(where: unknown): number {
+  if (typeof where !== "object" || where === null || Array.isArray(where)) return Infinity;
+  const exp = where as Record<string, unknown>;
+  let most = Infinity;
+  const id = exp.id as Record<string, unknown> | null | undefined;
+  if (typeof id === "object" && id !== null) {
+    if (id._eq !== null && id._eq !== undefined) most = 1;
+    else if (Array.isArray(id._in)) most = id._in.length;
+  }
+  const and = Array.isArray(exp._and) ? exp._and : exp._and !== undefined && exp._and !== null ? [exp._and] : [];
+  for (const item of and) most = Math.min(most, pinnedRows(item));
+  return most;
+}
+
 function fieldDefinition(schema: GraphQLSchema, parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
   if (name === "__schema" && parent === schema.getQueryType()) return SchemaMetaFieldDef;
   if (name === "__type" && parent === schema.getQueryType()) return TypeMetaFieldDef;
@@ -314,7 +333,7 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
         );
       }
       const n = typeof limit === "number" && Number.isSafeInteger(limit) && limit >= 0 ? limit : w.limits.defaultLimit;
-      rows = parentRows * n;
+      rows = parentRows * Math.min(n, pinnedRows(argument(node, "where", w.variables)));
     }
     w.rows += rows;
     if (rows > w.widest.rows) w.widest = { path, rows };
