@@ -235,14 +235,14 @@ describeBackends((kind: StoreKind) => {
     const nested = await run(`{ flow(limit: 1000) { flow_runs(distinct_on: state, limit: 1000) { task_runs(limit: 1000) { id } } } }`);
     expect(nested.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
     // A where that pins the id bounds the rows (Prefect's FlowRunView reads one run so, with its states).
-    const pinned = await run(`{ flow_run(where: { id: { _eq: "${id(30)}" } }) { states { id } task_runs { states { id } } } }`);
+    const pinned = await run(`{ flow_run(where: { id: { _eq: "${id(30)}" } }) { states { id } task_runs { id } } }`);
     expect(pinned.errors).toBeUndefined();
     expect(pinned.data.flow_run[0].states).toHaveLength(3);
     const listed = await run(`{ flow_run(where: { _and: [{ id: { _in: ["${id(30)}", "${id(31)}"] } }] }) { states { id } task_runs { id } } }`);
     expect(listed.errors).toBeUndefined();
-    const unpinned = await run(`{ flow_run(where: { id: { _neq: "${id(30)}" } }) { states { id } task_runs { states { id } } } }`);
+    const unpinned = await run(`{ flow_run(where: { id: { _neq: "${id(30)}" } }) { states { id } task_runs { id } } }`);
     expect(unpinned.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
-    const collapsed = await run(`{ flow_run(where: { id: { _eq: null } }) { states { id } task_runs { states { id } } } }`);
+    const collapsed = await run(`{ flow_run(where: { id: { _eq: null } }) { states { id } task_runs { id } } }`);
     expect(collapsed.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
     // An aggregate's where is compiled (and refused) before anything runs.
     const badWhere = await run(`{ flow_run_aggregate(where: { flow: { flow_runs: { name: { _eq: "x" } } } }) { aggregate { count } } }`);
