@@ -118,6 +118,42 @@ function rootFields(table: TableName): string {
   ].join("\n");
 }
 
+/** The list types of Prefect Server's traversal functions (counted as lists by query-limits.ts). */
+export const TRAVERSAL_TYPE = "utility_traversal";
+
+/** Prefect Server's queries beside Hasura's tables: mapped_children, and its tracked traversal functions. */
+const SERVER_QUERY_TYPES = `"""A Postgres array of UUIDs as text ("{id,id}"), or a JSON list of them: Hasura's name for uuid[]."""
+scalar _uuid
+
+"""How a run's mapped children stand: their earliest start, latest end and how many are in each state."""
+type mapped_children_payload {
+  min_start_time: DateTime
+  max_end_time: DateTime
+  state_counts: JSON
+}
+
+input utility_tasks_args {
+  start_task_ids: _uuid
+  """At most 50 (Prefect Server's bound), the default."""
+  depth_limit: Int
+}
+
+"""A task reached from the start tasks, at the deepest level it was reached."""
+type ${TRAVERSAL_TYPE} {
+  tenant_id: uuid
+  task_id: uuid
+  depth: Int
+  task: task
+}`;
+
+const SERVER_QUERY_FIELDS = [
+  `  mapped_children(task_run_id: UUID!): mapped_children_payload`,
+  `  """The tasks downstream of the start tasks (them included, depth 0), by depth then id."""`,
+  `  utility_downstream_tasks(args: utility_tasks_args!, limit: Int, offset: Int): [${TRAVERSAL_TYPE}!]!`,
+  `  """The tasks upstream of the start tasks (them included, depth 0), by depth then id."""`,
+  `  utility_upstream_tasks(args: utility_tasks_args!, limit: Int, offset: Int): [${TRAVERSAL_TYPE}!]!`,
+].join("\n");
+
 /** The whole query side (scalars excluded), one string of SDL. */
 export function generateQueryTypeDefs(): string {
   const tables = tableNames();
@@ -127,6 +163,7 @@ export function generateQueryTypeDefs(): string {
     HASURA_SCALARS.map((name) => `scalar ${name}`).join("\n"),
     ...tables.flatMap((t) => [objectType(t), boolExp(t), orderBy(t), selectColumn(t), aggregateTypes(t)]),
     `type api_info {\n  backend: String!\n  mode: String!\n  version: String!\n  core_version: String\n  release_timestamp: String\n}`,
-    `type Query {\n  hello: String!\n  api: api_info!\n${tables.map(rootFields).join("\n")}\n}`,
+    SERVER_QUERY_TYPES,
+    `type Query {\n  hello: String!\n  api: api_info!\n${tables.map(rootFields).join("\n")}\n${SERVER_QUERY_FIELDS}\n}`,
   ].join("\n\n");
 }

@@ -26,6 +26,7 @@ import { jsonNestsDeeperThan } from "../services/validate.ts";
 import { isPrefectliteError } from "../core/errors.ts";
 import { settings } from "../settings.ts";
 import { GRAPHQL_ERROR_CODES } from "./errors.ts";
+import { TRAVERSAL_TYPE } from "./generate-types.ts";
 
 /**
  * Bounds on one GraphQL request, checked before anything runs (README "Security"): the
@@ -319,8 +320,9 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
   const isList = isListType(getNullableType(def.type));
   let rows = parentRows;
   const read = tableOf(named);
-  if (read) {
-    if (isList && !read.aggregate) {
+  const traversal = named.name === TRAVERSAL_TYPE;
+  if (read || traversal) {
+    if (isList && (traversal || !read!.aggregate)) {
       const limit = argument(node, "limit", w.variables);
       if (typeof limit === "number" && Number.isSafeInteger(limit) && limit > w.limits.maxLimit) {
         w.errors.push(
@@ -337,7 +339,7 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
     }
     w.rows += rows;
     if (rows > w.widest.rows) w.widest = { path, rows };
-    if (w.reads) {
+    if (w.reads && read) {
       const where = argument(node, "where", w.variables);
       const orderBy = argument(node, "order_by", w.variables);
       const distinctOn = argument(node, "distinct_on", w.variables);

@@ -12,9 +12,13 @@ import {
 } from "graphql";
 import { TABLE_DECLARATIONS, type AggregateSpec, type Relation, type Row, type SelectArgs, type TableName } from "../services/read-model.ts";
 import { validationError } from "../core/errors.ts";
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: unknown): value is string => typeof value === "string" && UUID_TEXT.test(value);
 import { settings } from "../settings.ts";
 import type { ApiContext } from "./context.ts";
-import { tableNames } from "./generate-types.ts";
+import { tableNames, TRAVERSAL_TYPE } from "./generate-types.ts";
+import { DEFAULT_TENANT } from "../core/tenant.ts";
 import { selectedColumns } from "./selection.ts";
 
 /**
@@ -249,6 +253,98 @@ const HASURA_SCALAR_RESOLVERS = {
   float8: numberScalar("float8"),
 };
 
+// ---------------------------------------------------------------------------------------------
+// Prefect Server's own queries beside the tables
+
+/** Prefect Server's traversal functions stop at depth 50. */
+const MAX_TRAVERSAL_DEPTH = 50;
+
+/** `_uuid`: Postgres's array text "{a,b}" (as Prefect's UI sends it) or a JSON list. */
+function parseUuidArray(value: unknown): string[] {
+  const items =
+    typeof value === "string"
+      ? value.trim().replace(/^\{|\}$/g, "").split(",").map((s) => s.trim().replace(/^"|"$/g, "")).filter((s) => s !== "")
+      : value;
+  if (!Array.isArray(items) || items.some((v) => typeof v !== "string" || !isUuid(v))) {
+    throw new GraphQLError(`invalid _uuid (expected "{uuid,uuid}" or a list of UUIDs): ${JSON.stringify(value)}`);
+  }
+  const max = settings.queryMaxLimit();
+  if (items.length > max) throw new GraphQLError(`_uuid: more than ${max} ids (PREFECTLITE_QUERY_MAX_LIMIT)`);
+  return items.map((v: string) => v.toLowerCase());
+}
+
+const uuidArrayScalar = new GraphQLScalarType({
+  name: "_uuid",
+  serialize: (value) => value,
+  parseValue: parseUuidArray,
+  parseLiteral: (ast, variables) => parseUuidArray(valueFromASTUntyped(ast, variables)),
+});
+
+/**
+ * The tasks reached from the start tasks through edges (downstream or upstream), each at the
+ * deepest level it was reached, as Prefect Server's utility.downstream_tasks/upstream_tasks:
+ * one read of the edges per level, at most 50 levels.
+ */
+function traversalResolver(direction: "downstream" | "upstream"): Resolver {
+  const [from, to] = direction === "downstream" ? ["upstream_task_id", "downstream_task_id"] : ["downstream_task_id", "upstream_task_id"];
+  return async (_root, args: { args: { start_task_ids?: string[] | null; depth_limit?: number | null }; limit?: number | null; offset?: number | null }, context) => {
+    const depthLimit = Math.min(args.args.depth_limit ?? MAX_TRAVERSAL_DEPTH, MAX_TRAVERSAL_DEPTH);
+    if (!Number.isSafeInteger(depthLimit) || depthLimit < 0) throw validationError(`args.depth_limit: expected a non-negative integer, got ${args.args.depth_limit}`);
+    const start = args.args.start_task_ids ?? [];
+    const deepest = new Map<string, number>();
+    let level = start.length
+      ? (await context.reads.select("task", { where: { id: { _in: start } } }, ["id"])).map((t) => t.id as string)
+      : [];
+    for (let depth = 0; level.length && depth <= depthLimit; depth++) {
+      for (const id of level) deepest.set(id, depth);
+      if (depth === depthLimit) break;
+      const edges = await context.reads.select("edge", { where: { [from]: { _in: level } } }, [to]);
+      level = [...new Set(edges.map((e) => e[to] as string))];
+    }
+    const rows = [...deepest]
+      .map(([task_id, depth]) => ({ tenant_id: DEFAULT_TENANT.id, task_id, depth }))
+      .sort((a, b) => a.depth - b.depth || (a.task_id < b.task_id ? -1 : a.task_id > b.task_id ? 1 : 0));
+    const { limit, offset } = bounded({ limit: args.limit, offset: args.offset });
+    return siblings(rows.slice((offset as number | null | undefined) ?? 0).slice(0, limit as number));
+  };
+}
+
+/** A traversal row's task, loaded for all its siblings at once. */
+const traversalTask: Resolver = (parent, _args, context, info) => {
+  const row = parent as BatchedRow;
+  const group = row[SIBLINGS] ?? { rows: [row], loaded: new Map() };
+  const node = info.fieldNodes[0]!;
+  let loaded = group.loaded.get(node) as Promise<Map<unknown, Row[]>> | undefined;
+  if (!loaded) {
+    const ids = [...new Set(group.rows.map((r) => r.task_id as string))];
+    loaded = context.reads.select("task", { where: { id: { _in: ids } }, limit: ids.length }, selectedColumns("task", info)).then((tasks) => {
+      siblings(tasks);
+      return new Map(tasks.map((t) => [t.id, [t]]));
+    });
+    group.loaded.set(node, loaded);
+  }
+  return loaded.then((byId) => byId.get(row.task_id)?.[0] ?? null);
+};
+
+/** Prefect Server's mapped_children: its children's earliest start, latest end and count per state. */
+const mappedChildren: Resolver = async (_root, args: { task_run_id: string }, context) => {
+  const parent = await context.reads.byPk("task_run", args.task_run_id, ["flow_run_id", "task_id", "map_index"]);
+  const empty = { min_start_time: null, max_end_time: null, state_counts: {} };
+  if (!parent || (parent.map_index as number) >= 0) return empty;
+  const where = { flow_run_id: { _eq: parent.flow_run_id }, task_id: { _eq: parent.task_id }, map_index: { _gte: 0 } };
+  const [min_start_time, max_end_time] = await context.reads.aggregate("task_run", { where }, [
+    { fn: "min", column: "start_time" },
+    { fn: "max", column: "end_time" },
+  ]);
+  // One count per state the children are in (a handful: Prefect's state names).
+  const states = await context.reads.select("task_run", { where, distinct_on: ["state"], limit: settings.queryMaxLimit() }, ["state"]);
+  const state_counts: Record<string, number> = {};
+  for (const { state } of states) {
+    if (typeof state === "string") state_counts[state] = await context.reads.count("task_run", { ...where, state: { _eq: state } });
+  }
+  return { min_start_time, max_end_time, state_counts };
+};
+
 export interface ApiInfo {
   backend: string;
   mode: string;
@@ -266,6 +362,9 @@ export function createQueryResolvers(apiInfo: ApiInfo): Record<string, Record<st
   const query: Record<string, Resolver> = {
     hello: () => "👋",
     api: () => ({ core_version: PREFECT_CORE_API_VERSION, release_timestamp: null, ...apiInfo }),
+    mapped_children: mappedChildren,
+    utility_downstream_tasks: traversalResolver("downstream"),
+    utility_upstream_tasks: traversalResolver("upstream"),
   };
   const types: Record<string, Record<string, Resolver>> = {};
   for (const table of tableNames()) {
@@ -288,5 +387,5 @@ export function createQueryResolvers(apiInfo: ApiInfo): Record<string, Record<st
     }
     if (Object.keys(fields).length) types[table] = fields;
   }
-  return { ...HASURA_SCALAR_RESOLVERS, Query: query, ...types };
+  return { ...HASURA_SCALAR_RESOLVERS, _uuid: uuidArrayScalar, Query: query, [TRAVERSAL_TYPE]: { task: traversalTask }, ...types };
 }

@@ -10,7 +10,7 @@ import { DEFAULT_TENANT } from "../../src/core/tenant.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
 import { describeBackends, openTestStorage, type StoreKind, type TestStorage } from "../storage-helpers.ts";
-import { id, seed, seedPostgres } from "../storage/query-seed.ts";
+import { id, seed, seedPostgres, T } from "../storage/query-seed.ts";
 import { serializedFlow } from "../services/fixtures.ts";
 
 // The query side as Prefect Server's Hasura answered it: documents in the shape Prefect's UI sends.
@@ -42,11 +42,16 @@ describeBackends((kind: StoreKind) => {
   beforeAll(async () => {
     t = await openTestStorage(kind);
     await onDatabase(t, seed, seedPostgres);
-    // Task 21 retries after 90 s; task 20 after 1 day 2 hours.
+    // Task 21 retries after 90 s, task 20 after 1 day 2 hours; an edge 20 → 21; two mapped children of 41 ran.
+    const tweaks = (bool: string) =>
+      `UPDATE task SET retry_delay_ms = 90000 WHERE id = '${id(21)}'; UPDATE task SET retry_delay_ms = 93600000 WHERE id = '${id(20)}';
+       INSERT INTO edge (id, flow_id, upstream_task_id, downstream_task_id, key, mapped, created) VALUES ('${id(80)}', '${id(11)}', '${id(20)}', '${id(21)}', 0, ${bool}, '${T(0)}');
+       UPDATE task_run SET start_time = '${T(13)}', end_time = '${T(14)}' WHERE id = '${id(42)}';
+       UPDATE task_run SET start_time = '${T(15)}', end_time = '${T(16)}' WHERE id = '${id(44)}';`;
     await onDatabase(
       t,
-      (db) => db.exec(`UPDATE task SET retry_delay_ms = 90000 WHERE id = '${id(21)}'; UPDATE task SET retry_delay_ms = 93600000 WHERE id = '${id(20)}'`),
-      async (sql) => void (await sql.unsafe(`UPDATE task SET retry_delay_ms = 90000 WHERE id = '${id(21)}'; UPDATE task SET retry_delay_ms = 93600000 WHERE id = '${id(20)}'`)),
+      (db) => db.exec(tweaks("0")),
+      async (sql) => void (await sql.unsafe(tweaks("false"))),
     );
     schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
     context = { services: createServices(t.store), reads: createReadModel(t.storage.query), agentId: undefined };
@@ -227,6 +232,45 @@ describeBackends((kind: StoreKind) => {
       { slug: "a-1", description: "first task", auto_generated: true, cache_key: "k1" },
       { slug: "b-1", description: null, auto_generated: false, cache_key: null },
     ]);
+  });
+
+  test("Prefect Server's mapped_children: the children's earliest start, latest end and count per state", async () => {
+    const d = await data(
+      `query ($parent: UUID!, $child: UUID!) {
+        parent: mapped_children(task_run_id: $parent) { min_start_time max_end_time state_counts }
+        child: mapped_children(task_run_id: $child) { min_start_time max_end_time state_counts }
+      }`,
+      { parent: id(41), child: id(42) },
+    );
+    expect(d.parent).toEqual({ min_start_time: T(13), max_end_time: T(16), state_counts: { Success: 2, Failed: 1 } });
+    expect(d.child).toEqual({ min_start_time: null, max_end_time: null, state_counts: {} });
+  });
+
+  test("Prefect Server's traversal functions: utility_downstream_tasks / utility_upstream_tasks with their task", async () => {
+    const d = await data(
+      `query ($start: _uuid, $end: _uuid, $run: uuid) {
+        down: utility_downstream_tasks(args: { start_task_ids: $start }, limit: 10) {
+          depth task_id tenant_id task { slug task_runs(where: { flow_run_id: { _eq: $run } }, order_by: { map_index: asc }, limit: 10) { map_index } }
+        }
+        up: utility_upstream_tasks(args: { start_task_ids: $end }) { depth task_id }
+        shallow: utility_downstream_tasks(args: { start_task_ids: "{${id(20)}}", depth_limit: 0 }) { task_id }
+      }`,
+      { start: `{${id(20)}}`, end: [id(21)], run: id(30) },
+    );
+    expect(d.down).toEqual([
+      { depth: 0, task_id: id(20), tenant_id: DEFAULT_TENANT.id, task: { slug: "extract-1", task_runs: [{ map_index: -1 }] } },
+      { depth: 1, task_id: id(21), tenant_id: DEFAULT_TENANT.id, task: { slug: "load-1", task_runs: [{ map_index: -1 }, { map_index: 0 }, { map_index: 1 }, { map_index: 2 }] } },
+    ]);
+    expect(d.up).toEqual([
+      { depth: 0, task_id: id(21) },
+      { depth: 1, task_id: id(20) },
+    ]);
+    expect(d.shallow).toEqual([{ task_id: id(20) }]);
+    const bad = await run(`{ utility_downstream_tasks(args: { start_task_ids: "{not-a-uuid}" }) { task_id } }`);
+    expect(bad.errors![0]!.message).toMatch(/invalid _uuid/);
+    // Its rows count in the estimate like any list's.
+    const wide = await run(`{ utility_downstream_tasks(args: { start_task_ids: "{${id(20)}}" }) { task { task_runs { id } } } }`);
+    expect(wide.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
   });
 
   test("the new arguments stay inside the query limits", async () => {
