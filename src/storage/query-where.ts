@@ -71,22 +71,23 @@ export function columnSQL(dialect: Dialect, table: TableName, alias: string, col
 
 /** A constant from the declaration (never from a request) as an SQL literal of the column's type. */
 function constantSQL(dialect: Dialect, type: ColumnType, value: string | boolean | null): string {
-  if (value === null) return "NULL";
   if (typeof value === "boolean") return dialect.name === "postgres" ? (value ? "TRUE" : "FALSE") : value ? "1" : "0";
-  const literal = `'${value.replaceAll("'", "''")}'`;
+  const literal = value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`;
   if (dialect.name === "sqlite") return literal;
-  const cast: Partial<Record<ColumnType, string>> = { uuid: "uuid", timestamp: "timestamptz", json: "jsonb", string: "text" };
-  return cast[type] ? `${literal}::${cast[type]}` : literal;
+  const cast: Record<ColumnType, string> = { uuid: "uuid", timestamp: "timestamptz", json: "jsonb", string: "text", boolean: "boolean", int: "bigint", interval: "bigint" };
+  return `${literal}::${cast[type]}`;
 }
 
 /** What a select reads `table` from: the table, or for a table of constant rows, their subquery. */
 export function tableSource(dialect: Dialect, table: TableName): string {
   const decl = declaration(table);
   if (!decl.constantRows) return quote(table);
-  const rows = decl.constantRows.map(
-    (row) => `SELECT ${Object.entries(decl.columns).map(([name, type]) => `${constantSQL(dialect, type, row[name] ?? null)} AS ${quote(name)}`).join(", ")}`,
-  );
-  return `(${rows.join(" UNION ALL ")})`;
+  const stored = Object.entries(decl.columns).filter(([name]) => !decl.virtual?.[name]);
+  const select = (row: Record<string, string | boolean | null>) =>
+    `SELECT ${stored.map(([name, type]) => `${constantSQL(dialect, type, row[name] ?? null)} AS ${quote(name)}`).join(", ")}`;
+  // No rows: one row of typed nulls, filtered out (the subquery still has the columns).
+  if (decl.constantRows.length === 0) return `(${select({})} WHERE ${dialect.falseCondition})`;
+  return `(${decl.constantRows.map(select).join(" UNION ALL ")})`;
 }
 
 export function relationOf(table: TableName, name: string): (Relation & { table: TableName }) | undefined {

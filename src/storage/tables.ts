@@ -79,6 +79,22 @@ const DECLARED = {
       { id: DEFAULT_TENANT.id, name: DEFAULT_TENANT.name, slug: DEFAULT_TENANT.slug, info: "{}", settings: "{}", created: TENANT_CREATED, updated: TENANT_CREATED },
     ],
   },
+  /** Prefect Server tracked this table and no API of Server's wrote it (Cloud's hooks): always empty. */
+  cloud_hook: {
+    columns: {
+      id: "uuid",
+      name: "string",
+      type: "string",
+      states: "json",
+      config: "json",
+      active: "boolean",
+      version_group_id: "string",
+      created: "timestamp",
+      updated: "timestamp",
+    },
+    relations: {},
+    constantRows: [],
+  },
   project: {
     columns: { id: "uuid", name: "string", description: "string", created: "timestamp", updated: "timestamp" },
     relations: { flows: { table: "flow", kind: "array", from: "id", to: "project_id" } },

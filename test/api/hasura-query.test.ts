@@ -104,6 +104,14 @@ describeBackends((kind: StoreKind) => {
     expect(d.archived_logs.aggregate.count).toBe(0);
   });
 
+  test("cloud_hook, which Prefect Server tracked and never wrote, is an empty table", async () => {
+    const d = await data(`query ($id: String) {
+      cloud_hook(where: { version_group_id: { _eq: $id } }) { id active config created name states type tenant_id }
+      cloud_hook_aggregate { aggregate { count } }
+    }`, { id: "vg-etl" });
+    expect(d).toEqual({ cloud_hook: [], cloud_hook_aggregate: { aggregate: { count: 0 } } });
+  });
+
   test("distinct_on: the first row of each group in order_by's order, at the root and in a relation", async () => {
     const d = await data(`{
       newest: flow(distinct_on: version_group_id, order_by: [{ version_group_id: asc }, { version: desc }]) { name version }
