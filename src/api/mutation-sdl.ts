@@ -342,4 +342,17 @@ type Mutation {
   createFlowRun(input: createFlowRunInput!): create_flow_run_payload!
   setFlowRunState(input: setFlowRunStateInput!): state_write_result!
 }
+
+# Task run artifacts (Prefect Server's experimental API): the query side reads them as task_run.artifacts.
+# Ids as String!, as this file's other inputs (a literal or a String variable; the service checks they are UUIDs).
+input create_task_run_artifact_input { task_run_id: String!, kind: String!, data: JSON!, tenant_id: String }
+input update_task_run_artifact_input { task_run_artifact_id: String!, data: JSON! }
+input delete_task_run_artifact_input { task_run_artifact_id: String! }
+type task_run_artifact_id_payload { id: String }
+extend type Mutation {
+  "Store an artifact (a link, markdown: Prefect's kinds) of a task run; data at most 1 MB of JSON."
+  create_task_run_artifact(input: create_task_run_artifact_input!): task_run_artifact_id_payload
+  update_task_run_artifact(input: update_task_run_artifact_input!): success_payload
+  delete_task_run_artifact(input: delete_task_run_artifact_input!): success_payload
+}
 `;

@@ -281,3 +281,17 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
       }))[0],
   },
 };
+
+// Task run artifacts (Prefect Server's create/update/delete_task_run_artifact).
+Object.assign(mutationResolvers.Mutation, {
+  create_task_run_artifact: async (_p, { input }, { services }) =>
+    services.createTaskRunArtifact({ taskRunId: input.task_run_id, kind: input.kind, data: input.data, tenantId: input.tenant_id }),
+  update_task_run_artifact: async (_p, { input }, { services }) => {
+    await services.updateTaskRunArtifact(input.task_run_artifact_id, input.data);
+    return SUCCESS;
+  },
+  delete_task_run_artifact: async (_p, { input }, { services }) => {
+    await services.deleteTaskRunArtifact(input.task_run_artifact_id);
+    return SUCCESS;
+  },
+} satisfies Record<string, Resolver>);

@@ -26,6 +26,7 @@ import { jsonNestsDeeperThan } from "../services/validate.ts";
 import { isPrefectliteError } from "../core/errors.ts";
 import { settings } from "../settings.ts";
 import { GRAPHQL_ERROR_CODES } from "./errors.ts";
+import { TRAVERSAL_TYPE } from "./generate-types.ts";
 
 /**
  * Bounds on one GraphQL request, checked before anything runs (README "Security"): the
@@ -281,6 +282,25 @@ function tableOf(named: GraphQLNamedType): { table: TableName; aggregate: boolea
   return m && isTableName(m[1]!) ? { table: m[1] as TableName, aggregate: true } : undefined;
 }
 
+/**
+ * The most rows a `where` can match when it pins the primary key: `id: { _eq: x }` one,
+ * `id: { _in: [...] }` as many as listed (also inside `_and`); otherwise unbounded. Prefect's
+ * client and UI read one run as `flow_run(where: { id: { _eq: $id } }) { states … }`.
+ */
+function pinnedRows(where: unknown): number {
+  if (typeof where !== "object" || where === null || Array.isArray(where)) return Infinity;
+  const exp = where as Record<string, unknown>;
+  let most = Infinity;
+  const id = exp.id as Record<string, unknown> | null | undefined;
+  if (typeof id === "object" && id !== null) {
+    if (id._eq !== null && id._eq !== undefined) most = 1;
+    else if (Array.isArray(id._in)) most = id._in.length;
+  }
+  const and = Array.isArray(exp._and) ? exp._and : exp._and !== undefined && exp._and !== null ? [exp._and] : [];
+  for (const item of and) most = Math.min(most, pinnedRows(item));
+  return most;
+}
+
 function fieldDefinition(schema: GraphQLSchema, parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
   if (name === "__schema" && parent === schema.getQueryType()) return SchemaMetaFieldDef;
   if (name === "__type" && parent === schema.getQueryType()) return TypeMetaFieldDef;
@@ -300,8 +320,9 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
   const isList = isListType(getNullableType(def.type));
   let rows = parentRows;
   const read = tableOf(named);
-  if (read) {
-    if (isList && !read.aggregate) {
+  const traversal = named.name === TRAVERSAL_TYPE;
+  if (read || traversal) {
+    if (isList && (traversal || !read!.aggregate)) {
       const limit = argument(node, "limit", w.variables);
       if (typeof limit === "number" && Number.isSafeInteger(limit) && limit > w.limits.maxLimit) {
         w.errors.push(
@@ -314,16 +335,17 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
         );
       }
       const n = typeof limit === "number" && Number.isSafeInteger(limit) && limit >= 0 ? limit : w.limits.defaultLimit;
-      rows = parentRows * n;
+      rows = parentRows * Math.min(n, pinnedRows(argument(node, "where", w.variables)));
     }
     w.rows += rows;
     if (rows > w.widest.rows) w.widest = { path, rows };
-    if (w.reads) {
+    if (w.reads && read) {
       const where = argument(node, "where", w.variables);
-      const orderBy = read.aggregate ? undefined : argument(node, "order_by", w.variables);
-      if (where != null || orderBy != null) {
+      const orderBy = argument(node, "order_by", w.variables);
+      const distinctOn = argument(node, "distinct_on", w.variables);
+      if (where != null || orderBy != null || distinctOn != null) {
         try {
-          w.reads.checkArgs(read.table, { where, order_by: orderBy });
+          w.reads.checkArgs(read.table, { where, order_by: orderBy, distinct_on: distinctOn });
         } catch (e) {
           if (!isPrefectliteError(e)) throw e;
           w.errors.push(new GraphQLError(`${path}: ${e.message}`, { nodes: node, extensions: { code: GRAPHQL_ERROR_CODES[e.code] } }));

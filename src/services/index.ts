@@ -1,6 +1,7 @@
 import type { MappedChildrenSummary, Store } from "../storage/store.ts";
 import type { StateType } from "../core/state.ts";
 import { createAgentService } from "./agents.ts";
+import { createArtifactService, type CreateTaskRunArtifactInput } from "./artifacts.ts";
 import { createFlowGroupService } from "./flow-groups.ts";
 import { createFlowEditService } from "./flow-edits.ts";
 import { createFlowRunService } from "./flow-runs.ts";
@@ -66,6 +67,10 @@ export type {
 /** Every rule of SPEC §4, and the only write path to the database. */
 export interface Services {
   now(): Date;
+  /** Prefect Server's task run artifacts (services/artifacts.ts). */
+  createTaskRunArtifact(input: CreateTaskRunArtifactInput): Promise<{ id: string }>;
+  updateTaskRunArtifact(id: unknown, data: unknown): Promise<void>;
+  deleteTaskRunArtifact(id: unknown): Promise<void>;
   createProject(input: CreateProjectInput): Promise<{ id: string }>;
   createFlow(input: CreateFlowInput): Promise<CreateFlowResult>;
   registerTasks(input: RegisterFlowPartsInput): Promise<void>;
@@ -164,6 +169,7 @@ export function createServices(store: Store, options: ServicesOptions = {}): Ser
   const parts = {
     now,
     ...createProjectService(deps),
+    ...createArtifactService(deps),
     ...createFlowService(deps),
     ...createFlowRunService(deps),
     ...createStateService(deps),

@@ -57,9 +57,8 @@ export function createRunEditService(deps: ServiceDeps) {
   /** The children of a mapped task run (the map index -1 one) summed up: earliest start, latest end, runs per state. */
   async function mappedChildren(taskRunId: string): Promise<MappedChildrenSummary> {
     const id = requireUuid(taskRunId, "task_run_id");
-    const summary = await deps.store.taskRuns.mappedChildren(id);
-    if (!summary) throw notFoundError(`Task run ${id} not found`);
-    return summary;
+    // Prefect Server answers an unknown or unmapped task run with no children, not an error.
+    return (await deps.store.taskRuns.mappedChildren(id)) ?? { minStartTime: null, maxEndTime: null, stateCounts: {} };
   }
 
   return { setFlowRunName, setTaskRunName, setFlowRunLabels, deleteFlowRun, getTaskRunInfo, mappedChildren };

@@ -28,6 +28,8 @@ export interface Dialect {
   jsonCompare(column: string, placeholder: string, op: "=" | "<>"): string;
   /** json `_contains` with the value bound as JSON text. */
   jsonContains(column: string, placeholder: string, isArray: boolean): string;
+  /** json `_has_key`/`_has_keys_any` ("any") and `_has_keys_all` ("all"): the keys bound as one list value. */
+  jsonHasKeys(column: string, placeholder: string, mode: "any" | "all"): string;
   /** `_like` (case-sensitive, `%` `_` and backslash escapes): the bound value and the condition. */
   like(pattern: string, negate: boolean): { value: string; condition: (column: string, placeholder: string) => string };
   /** `_ilike` (case-insensitive). */
@@ -83,6 +85,14 @@ export const SQLITE: Dialect = {
       `WHERE NOT EXISTS (SELECT 1 FROM json_each(${column}) c WHERE ${match}c.type = v.type AND c.value IS v.value)))`
     );
   },
+  jsonHasKeys(column, p, mode) {
+    const has = (key: string) => `EXISTS (SELECT 1 FROM json_each(${column}) c WHERE c.key = ${key})`;
+    const keys =
+      mode === "any"
+        ? `EXISTS (SELECT 1 FROM json_each(${p}) v WHERE ${has("v.value")})`
+        : `NOT EXISTS (SELECT 1 FROM json_each(${p}) v WHERE NOT ${has("v.value")})`;
+    return `(json_type(${column}) = 'object' AND ${keys})`;
+  },
   // SQLite's LIKE ignores case: GLOB is its case-sensitive match.
   like: (pattern, negate) => ({ value: likeToGlob(pattern), condition: (column, p) => `${column} ${negate ? "NOT " : ""}GLOB ${p}` }),
   ilike: (pattern, negate) => ({ value: pattern, condition: (column, p) => `${column} ${negate ? "NOT " : ""}LIKE ${p} ESCAPE '\\'` }),
@@ -106,6 +116,7 @@ const POSTGRES_ARRAY_TYPES: Record<ColumnType, string> = {
   timestamp: "timestamptz[]",
   boolean: "boolean[]",
   json: "jsonb[]",
+  interval: "bigint[]",
 };
 
 /** A trailing lone backslash made literal, as likeToGlob reads it (PostgreSQL refuses a pattern ending in its escape). */
@@ -127,6 +138,7 @@ export const POSTGRES: Dialect = {
   // Bound as text and cast: a JS string bound straight to jsonb would become a JSON string.
   jsonCompare: (column, p, op) => `${column} ${op} (${p}::text)::jsonb`,
   jsonContains: (column, p) => `${column} @> (${p}::text)::jsonb`,
+  jsonHasKeys: (column, p, mode) => `${mode === "any" ? "jsonb_exists_any" : "jsonb_exists_all"}(${column}, ${p}::text[])`,
   // PostgreSQL's LIKE escapes with a backslash by default, as the API's patterns do.
   like: (pattern, negate) => ({ value: closeTrailingEscape(pattern), condition: (column, p) => `${column} ${negate ? "NOT " : ""}LIKE ${p}` }),
   ilike: (pattern, negate) => ({ value: closeTrailingEscape(pattern), condition: (column, p) => `${column} ${negate ? "NOT " : ""}ILIKE ${p}` }),

@@ -1,7 +1,10 @@
 import type { SQL } from "bun";
 import { validationError } from "../core/errors.ts";
 import {
+  aggregateValues,
   checkArgs,
+  compileAggregate,
+  compileAggregateRelated,
   compileByPk,
   compileCount,
   compileCountRelated,
@@ -14,7 +17,7 @@ import {
 } from "./query-compile.ts";
 import { isUuid, POSTGRES } from "./query-dialect.ts";
 import { countsByKey, decodeRows, groupByKey } from "./query-rows.ts";
-import type { SchemaFacts } from "./query-where.ts";
+import { relationOf, type SchemaFacts } from "./query-where.ts";
 import type { QueryEngine, Row } from "./query.ts";
 import { TABLES } from "./tables.ts";
 
@@ -61,6 +64,17 @@ export function createPostgresQueryEngine(sql: SQL): QueryEngine {
     async countRelated(table, name, keys, where) {
       const compiled = compileCountRelated(POSTGRES, table, name, keys, where);
       return compiled ? countsByKey(await all(compiled)) : new Map();
+    },
+
+    async aggregate(table, args, specs) {
+      return aggregateValues(POSTGRES, table, specs, (await all(compileAggregate(await ready(), table, args, specs)))[0]);
+    },
+
+    async aggregateRelated(table, name, keys, args, specs) {
+      const compiled = compileAggregateRelated(await ready(), table, name, keys, args, specs);
+      if (!compiled) return new Map();
+      const target = relationOf(table, name)!.table;
+      return new Map((await all(compiled)).map((row) => [row.k, aggregateValues(POSTGRES, target, specs, row)]));
     },
 
     check: (table, args) => checkArgs(POSTGRES, table, args),

@@ -1,5 +1,5 @@
 import type { Dialect } from "./query-dialect.ts";
-import { declaration } from "./query-where.ts";
+import { declaration, intervalText } from "./query-where.ts";
 import type { Row } from "./query.ts";
 import type { TableName } from "./tables.ts";
 
@@ -12,10 +12,12 @@ export function decodeRows(dialect: Dialect, table: TableName, rows: Row[]): Row
   const decoded: Array<[string, (typeof decl.columns)[string]]> = [];
   for (const name of Object.keys(rows[0]!)) {
     const type = Object.hasOwn(decl.columns, name) ? decl.columns[name] : undefined;
-    if (type && dialect.decodedTypes.includes(type)) decoded.push([name, type]);
+    if (type && (type === "interval" || dialect.decodedTypes.includes(type))) decoded.push([name, type]);
   }
   if (decoded.length === 0) return rows;
-  for (const row of rows) for (const [name, type] of decoded) row[name] = dialect.decode(type, row[name]);
+  const decode = (type: string, value: unknown) =>
+    type === "interval" ? (value === null || value === undefined ? value : intervalText(Number(value))) : dialect.decode(type as never, value);
+  for (const row of rows) for (const [name, type] of decoded) row[name] = decode(type, row[name]);
   return rows;
 }
 

@@ -1,7 +1,10 @@
 import type { Database, Statement } from "bun:sqlite";
 import { validationError } from "../core/errors.ts";
 import {
+  aggregateValues,
   checkArgs,
+  compileAggregate,
+  compileAggregateRelated,
   compileByPk,
   compileCount,
   compileCountRelated,
@@ -14,7 +17,7 @@ import {
 } from "./query-compile.ts";
 import { SQLITE } from "./query-dialect.ts";
 import { countsByKey, decodeRows, groupByKey } from "./query-rows.ts";
-import { quote, type SchemaFacts } from "./query-where.ts";
+import { quote, relationOf, type SchemaFacts } from "./query-where.ts";
 import type { QueryEngine, Row, SyncQueryEngine } from "./query.ts";
 import { TABLES } from "./tables.ts";
 
@@ -51,6 +54,8 @@ export function createQueryEngine(db: Database): QueryEngine {
       count: later(sync.count),
       selectRelated: later(sync.selectRelated),
       countRelated: later(sync.countRelated),
+      aggregate: later(sync.aggregate),
+      aggregateRelated: later(sync.aggregateRelated),
       check: sync.check,
       queryPlan: later(sync.queryPlan),
     };
@@ -108,6 +113,15 @@ function buildSqliteEngine(db: Database): SyncQueryEngine {
     countRelated(table, name, keys, where) {
       const compiled = compileCountRelated(SQLITE, table, name, keys, where);
       return compiled ? countsByKey(all(compiled)) : new Map();
+    },
+
+    aggregate: (table, args, specs) => aggregateValues(SQLITE, table, specs, all(compileAggregate(compiler, table, args, specs))[0]),
+
+    aggregateRelated(table, name, keys, args, specs) {
+      const compiled = compileAggregateRelated(compiler, table, name, keys, args, specs);
+      if (!compiled) return new Map();
+      const target = relationOf(table, name)!.table;
+      return new Map(all(compiled).map((row) => [row.k, aggregateValues(SQLITE, target, specs, row)]));
     },
 
     check: (table, args) => checkArgs(SQLITE, table, args),

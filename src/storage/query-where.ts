@@ -58,6 +58,38 @@ export function columnType(table: TableName, column: string): ColumnType | undef
   return decl.columns[column];
 }
 
+/**
+ * The SQL of a column of `table` on `alias`: the stored column, or a virtual one's expression
+ * (a typed constant, or the stored column it shows in another unit).
+ */
+export function columnSQL(dialect: Dialect, table: TableName, alias: string, column: string): string {
+  const virtual = declaration(table).virtual?.[column];
+  if (!virtual) return `${alias}.${quote(column)}`;
+  if ("millisecondsOf" in virtual) return `${alias}.${quote(virtual.millisecondsOf)}`;
+  return constantSQL(dialect, declaration(table).columns[column]!, virtual.constant);
+}
+
+/** A constant from the declaration (never from a request) as an SQL literal of the column's type. */
+function constantSQL(dialect: Dialect, type: ColumnType, value: string | boolean | null): string {
+  if (typeof value === "boolean") return dialect.name === "postgres" ? (value ? "TRUE" : "FALSE") : value ? "1" : "0";
+  const literal = value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`;
+  if (dialect.name === "sqlite") return literal;
+  const cast: Record<ColumnType, string> = { uuid: "uuid", timestamp: "timestamptz", json: "jsonb", string: "text", boolean: "boolean", int: "bigint", interval: "bigint" };
+  return `${literal}::${cast[type]}`;
+}
+
+/** What a select reads `table` from: the table, or for a table of constant rows, their subquery. */
+export function tableSource(dialect: Dialect, table: TableName): string {
+  const decl = declaration(table);
+  if (!decl.constantRows) return quote(table);
+  const stored = Object.entries(decl.columns).filter(([name]) => !decl.virtual?.[name]);
+  const select = (row: Record<string, string | boolean | null>) =>
+    `SELECT ${stored.map(([name, type]) => `${constantSQL(dialect, type, row[name] ?? null)} AS ${quote(name)}`).join(", ")}`;
+  // No rows: one row of typed nulls, filtered out (the subquery still has the columns).
+  if (decl.constantRows.length === 0) return `(${select({})} WHERE ${dialect.falseCondition})`;
+  return `(${decl.constantRows.map(select).join(" UNION ALL ")})`;
+}
+
 export function relationOf(table: TableName, name: string): (Relation & { table: TableName }) | undefined {
   const decl = declaration(table);
   return Object.hasOwn(decl.relations, name) ? (decl.relations[name] as Relation & { table: TableName }) : undefined;
@@ -96,7 +128,57 @@ export function encodeValue(dialect: Dialect, type: ColumnType, value: unknown, 
       return normalizeTimestamp(value, where);
     case "json":
       return JSON.stringify(value);
+    case "interval":
+      return intervalMilliseconds(value, where);
   }
+}
+
+/**
+ * An interval as milliseconds: PostgreSQL's text ("1 day 02:00:00", "00:00:10.5", "90 seconds"),
+ * ISO-8601 ("PT1M30S"), or a number of seconds.
+ */
+export function intervalMilliseconds(value: unknown, where: string): number {
+  const fail = () => validationError(`${where}: expected an interval such as "00:01:30" or "1 day", got ${JSON.stringify(value)}`);
+  if (typeof value === "number" && Number.isFinite(value)) return Math.round(value * 1000);
+  if (typeof value !== "string" || value.length > 100) throw fail();
+  const text = value.trim().toLowerCase();
+  const iso = /^p(?:(\d+(?:\.\d+)?)d)?(?:t(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?)?$/.exec(text);
+  if (iso && text !== "p" && text !== "pt") {
+    const [, d, h, m, sec] = iso.map((x) => Number(x ?? 0));
+    return Math.round((((d! * 24 + h!) * 60 + m!) * 60 + sec!) * 1000);
+  }
+  const UNITS: Record<string, number> = { day: 86400, hour: 3600, minute: 60, min: 60, second: 1, sec: 1, week: 604800 };
+  let seconds = 0;
+  let rest = text;
+  const clock = /(-?)(\d+):(\d{2})(?::(\d{2}(?:\.\d+)?))?$/.exec(rest);
+  if (clock) {
+    const sign = clock[1] ? -1 : 1;
+    seconds += sign * (Number(clock[2]) * 3600 + Number(clock[3]) * 60 + Number(clock[4] ?? 0));
+    rest = rest.slice(0, clock.index).trim();
+  }
+  for (const part of rest.matchAll(/(-?\d+(?:\.\d+)?)\s*([a-z]+?)s?(?=\s|$)/g)) {
+    const unit = UNITS[part[2]!];
+    if (unit === undefined) throw fail();
+    seconds += Number(part[1]) * unit;
+  }
+  const leftover = rest.replace(/(-?\d+(?:\.\d+)?)\s*([a-z]+?)s?(?=\s|$)/g, "").trim();
+  if (leftover || (!clock && rest === "")) throw fail();
+  return Math.round(seconds * 1000);
+}
+
+/** Milliseconds as PostgreSQL shows an interval: "00:00:10", "00:01:30.5", "2 days 03:00:00". */
+export function intervalText(ms: number): string {
+  const sign = ms < 0 ? "-" : "";
+  let rest = Math.abs(ms);
+  const days = Math.floor(rest / 86_400_000);
+  rest -= days * 86_400_000;
+  const h = Math.floor(rest / 3_600_000);
+  const m = Math.floor((rest % 3_600_000) / 60_000);
+  const s = (rest % 60_000) / 1000;
+  const pad = (n: number) => String(Math.floor(n)).padStart(2, "0");
+  const fraction = s % 1 ? String(Number((s % 1).toFixed(6))).slice(1) : "";
+  const clock = `${sign}${pad(h)}:${pad(m)}:${pad(s)}${fraction}`;
+  return days ? `${sign}${days} day${days === 1 ? "" : "s"} ${clock}` : clock;
 }
 
 /**
@@ -129,8 +211,11 @@ export const OPERATORS: Record<ColumnType, readonly string[]> = {
   int: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"],
   timestamp: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"],
   boolean: ["_eq", "_neq", "_in", "_nin", "_is_null"],
-  json: ["_eq", "_neq", "_is_null", "_contains"],
+  json: ["_eq", "_neq", "_is_null", "_contains", "_has_key", "_has_keys_any", "_has_keys_all"],
+  interval: ["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_in", "_nin", "_is_null"],
 };
+
+const KEY_OPERATORS = ["_has_key", "_has_keys_any", "_has_keys_all"];
 
 function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comparison: unknown, path: string, maxJsonDepth: number): string {
   if (!isObject(comparison)) throw validationError(`${path}: expected an object of operators such as { _eq: … }`);
@@ -141,12 +226,13 @@ function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comp
     if (!OPERATORS[type].includes(op)) {
       throw validationError(`${at}: unknown operator for a ${type} column (use one of ${OPERATORS[type].join(", ")})`);
     }
+    // A null operand is no condition, as Hasura's V1 boolean null collapse (Prefect Server ran with it on) made it.
+    if (value === null) continue;
     if (op === "_is_null") {
       if (typeof value !== "boolean") throw validationError(`${at}: expected true or false`);
       parts.push(`${column} IS ${value ? "" : "NOT "}NULL`);
       continue;
     }
-    if (value === null) throw validationError(`${at}: a null value compares with nothing; use _is_null`);
     if (jsonNestsDeeperThan(value, maxJsonDepth)) {
       throw validationError(`${at}: the value nests deeper than ${maxJsonDepth} levels (PREFECTLITE_MAX_JSON_DEPTH)`);
     }
@@ -156,6 +242,12 @@ function compileComparison(b: SQLBuilder, type: ColumnType, column: string, comp
       const encoded = value.map((v, i) => encodeValue(dialect, type, v, `${at}[${i}]`)) as (string | number)[];
       const list = dialect.inList(type, encoded);
       parts.push(list.condition(column, b.param(list.value), op === "_nin"));
+    } else if (KEY_OPERATORS.includes(op)) {
+      const keys = op === "_has_key" ? [value] : value;
+      if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string")) {
+        throw validationError(`${at}: expected ${op === "_has_key" ? "a key (a string)" : "a list of keys (strings)"}`);
+      }
+      parts.push(dialect.jsonHasKeys(column, b.param(dialect.name === "postgres" ? keys : JSON.stringify(keys)), op === "_has_keys_all" ? "all" : "any"));
     } else if (op === "_contains") {
       parts.push(dialect.jsonContains(column, b.param(JSON.stringify(value)), Array.isArray(value)));
     } else if (TEXT_OPERATORS.includes(op)) {
@@ -249,7 +341,7 @@ function compileExp(b: SQLBuilder, budget: WhereBudget, scope: WhereScope, exp: 
     const type = columnType(table, key);
     if (type) {
       if (isObject(value)) for (const op of Object.keys(value)) if (value[op] !== undefined) countCondition(budget, `${at}.${op}`);
-      parts.push(compileComparison(b, type, `${alias}.${quote(key)}`, value, at, budget.maxDepth));
+      parts.push(compileComparison(b, type, columnSQL(b.dialect, table, alias, key), value, at, budget.maxDepth));
       continue;
     }
     const relation = relationOf(table, key);
@@ -271,7 +363,7 @@ function compileExp(b: SQLBuilder, budget: WhereBudget, scope: WhereScope, exp: 
     const upFrom = relation.kind === "object" ? (scope.upFrom ?? key) : scope.upFrom;
     const condition = compileExp(b, budget, nested({ table: relation.table, alias: inner, relations: scope.relations + 1, upFrom }), value, at);
     parts.push(
-      `EXISTS (SELECT 1 FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)}` +
+      `EXISTS (SELECT 1 FROM ${tableSource(b.dialect, relation.table)} AS ${inner} WHERE ${columnSQL(b.dialect, relation.table, inner, relation.to)} = ${columnSQL(b.dialect, table, alias, relation.from)}` +
         (condition === trueCondition ? ")" : ` AND (${condition}))`),
     );
   }
@@ -349,7 +441,7 @@ function orderTerms(facts: SchemaFacts, b: SQLBuilder, scope: OrderScope, bounds
       }
       const mayBeNull = scope.relations > 0 || !facts.notNull(table, key);
       const nulls = mayBeNull && b.dialect.nullsByDefault[direction.dir] !== direction.nulls ? ` NULLS ${direction.nulls}` : "";
-      terms.push(`${wrap(`${alias}.${quote(key)}`)} ${direction.dir}${nulls}`);
+      terms.push(`${wrap(columnSQL(b.dialect, table, alias, key))} ${direction.dir}${nulls}`);
       continue;
     }
     const relation = relationOf(table, key);
@@ -360,7 +452,10 @@ function orderTerms(facts: SchemaFacts, b: SQLBuilder, scope: OrderScope, bounds
     }
     const inner = b.alias();
     const sub = (expr: string) =>
-      wrap(`(SELECT ${expr} FROM ${quote(relation.table)} AS ${inner} WHERE ${inner}.${quote(relation.to)} = ${alias}.${quote(relation.from)})`);
+      wrap(
+        `(SELECT ${expr} FROM ${tableSource(b.dialect, relation.table)} AS ${inner} WHERE ${columnSQL(b.dialect, relation.table, inner, relation.to)} = ` +
+          `${columnSQL(b.dialect, table, alias, relation.from)})`,
+      );
     orderTerms(facts, b, { table: relation.table, alias: inner, item: value, path: at, wrap: sub, relations: scope.relations + 1 }, bounds, terms);
   }
 }

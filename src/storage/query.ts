@@ -18,7 +18,14 @@ export interface SelectArgs {
   order_by?: unknown;
   limit?: unknown;
   offset?: unknown;
+  /** One column or a list: the first row (in order_by's order) of each group with equal values. */
+  distinct_on?: unknown;
 }
+
+/** One aggregate of `<table>_aggregate { aggregate { … } }`: count (of some columns, distinct), or max/min/sum/avg of a column. */
+export type AggregateSpec =
+  | { fn: "count"; columns?: readonly string[]; distinct?: boolean }
+  | { fn: "max" | "min" | "sum" | "avg"; column: string };
 
 export interface PlanRequest {
   table: TableName;
@@ -44,8 +51,12 @@ export interface QueryEngine {
   selectRelated(table: TableName, relation: string, keys: readonly unknown[], args?: SelectArgs, columns?: readonly string[]): Promise<Map<unknown, Row[]>>;
   /** How many related rows each parent key has (keys without any are absent), in one query. */
   countRelated(table: TableName, relation: string, keys: readonly unknown[], where?: unknown): Promise<Map<unknown, number>>;
+  /** The aggregates (by spec index) of the rows a select with `args` returns. */
+  aggregate(table: TableName, args: SelectArgs, specs: readonly AggregateSpec[]): Promise<unknown[]>;
+  /** The aggregates of a list relation's rows for every parent key, in one query (keys without rows absent). */
+  aggregateRelated(table: TableName, relation: string, keys: readonly unknown[], args: SelectArgs, specs: readonly AggregateSpec[]): Promise<Map<unknown, unknown[]>>;
   /** Compiles `where` and `order_by` (throwing their Validation errors) without running anything. */
-  check(table: TableName, args: Pick<SelectArgs, "where" | "order_by">): void;
+  check(table: TableName, args: Pick<SelectArgs, "where" | "order_by" | "distinct_on">): void;
   /**
    * The database's plan for a select, or a relation load when `relation` is given: SQLite's
    * EXPLAIN QUERY PLAN details; PostgreSQL's plan nodes, one line each ("Index Scan using flow_run_pkey on flow_run t0").

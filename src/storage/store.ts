@@ -92,6 +92,23 @@ export interface Store {
   schedules: ScheduleRepository;
   /** The reads of the zombie killer and Lazarus. */
   safeguards: SafeguardRepository;
+  /** Prefect Server's task run artifacts. */
+  artifacts: ArtifactRepository;
+}
+
+export interface NewArtifact {
+  id: string;
+  taskRunId: string;
+  kind: string;
+  data: unknown;
+}
+
+export interface ArtifactRepository {
+  insert(artifact: NewArtifact, now: string): Promise<void>;
+  /** False when there is no artifact with this id. */
+  update(id: string, data: unknown, now: string): Promise<boolean>;
+  /** False when there is no artifact with this id. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface ProjectRepository {

@@ -4,7 +4,17 @@
  * and the SQL query compiler are generated from this, so a column is added in one place
  * (and in a migration).
  */
-export type ColumnType = "uuid" | "string" | "int" | "boolean" | "timestamp" | "json";
+import { DEFAULT_TENANT } from "../core/tenant.ts";
+
+/** `interval`: a duration, stored as milliseconds and shown as PostgreSQL's interval text ("00:01:30"). */
+export type ColumnType = "uuid" | "string" | "int" | "boolean" | "timestamp" | "json" | "interval";
+
+/**
+ * A column the API shows that no table stores: a constant (the one tenant's id on every row, a
+ * value prefectlite never varies) or another column shown in another unit (an interval from a
+ * milliseconds column). The compiler writes it as an SQL expression wherever a column may stand.
+ */
+export type VirtualColumn = { constant: string | boolean } | { millisecondsOf: string };
 
 export interface Relation {
   /** The related table. */
@@ -22,7 +32,19 @@ export interface TableDeclaration {
   relations: Record<string, Relation>;
   /** Columns that are never exposed (none today; e.g. secrets later). */
   hidden?: string[];
+  /** Declared columns that are not stored (they are in `columns` too, with their API type). */
+  virtual?: Record<string, VirtualColumn>;
+  /** A table no database holds: these are its rows (the one tenant), read as a constant subquery. */
+  constantRows?: ReadonlyArray<Record<string, string | boolean | null>>;
 }
+
+/** `tenant_id` on every table: always the one tenant's (Prefect Server's tables all carry one). */
+const tenantColumn = { tenant_id: "uuid" } as const satisfies Record<string, ColumnType>;
+const tenantVirtual = { tenant_id: { constant: DEFAULT_TENANT.id } } satisfies Record<string, VirtualColumn>;
+const tenantRelation = { table: "tenant", kind: "object", from: "tenant_id", to: "id" } as const satisfies Relation;
+
+/** When the one tenant was made: prefectlite's tenant has always existed, so a fixed instant. */
+const TENANT_CREATED = "2020-01-01T00:00:00.000Z";
 
 const runStateColumns = {
   version: "int",
@@ -49,7 +71,30 @@ const stateHistoryColumns = {
   created: "timestamp",
 } as const satisfies Record<string, ColumnType>;
 
-export const TABLES = {
+const DECLARED = {
+  tenant: {
+    columns: { id: "uuid", name: "string", slug: "string", info: "json", settings: "json", created: "timestamp", updated: "timestamp" },
+    relations: {},
+    constantRows: [
+      { id: DEFAULT_TENANT.id, name: DEFAULT_TENANT.name, slug: DEFAULT_TENANT.slug, info: "{}", settings: "{}", created: TENANT_CREATED, updated: TENANT_CREATED },
+    ],
+  },
+  /** Prefect Server tracked this table and no API of Server's wrote it (Cloud's hooks): always empty. */
+  cloud_hook: {
+    columns: {
+      id: "uuid",
+      name: "string",
+      type: "string",
+      states: "json",
+      config: "json",
+      active: "boolean",
+      version_group_id: "string",
+      created: "timestamp",
+      updated: "timestamp",
+    },
+    relations: {},
+    constantRows: [],
+  },
   project: {
     columns: { id: "uuid", name: "string", description: "string", created: "timestamp", updated: "timestamp" },
     relations: { flows: { table: "flow", kind: "array", from: "id", to: "project_id" } },
@@ -87,6 +132,8 @@ export const TABLES = {
       schedule: "json",
       is_schedule_active: "boolean",
       description: "string",
+      settings: "json",
+      environment: "json",
       created: "timestamp",
       updated: "timestamp",
     },
@@ -114,8 +161,13 @@ export const TABLES = {
       is_terminal_task: "boolean",
       is_reference_task: "boolean",
       tags: "json",
+      description: "string",
+      auto_generated: "boolean",
+      cache_key: "string",
+      retry_delay: "interval",
       created: "timestamp",
     },
+    virtual: { retry_delay: { millisecondsOf: "retry_delay_ms" } },
     relations: {
       flow: { table: "flow", kind: "object", from: "flow_id", to: "id" },
       task_runs: { table: "task_run", kind: "array", from: "id", to: "task_id" },
@@ -186,7 +238,13 @@ export const TABLES = {
       task: { table: "task", kind: "object", from: "task_id", to: "id" },
       states: { table: "task_run_state", kind: "array", from: "id", to: "task_run_id" },
       logs: { table: "log", kind: "array", from: "id", to: "task_run_id" },
+      artifacts: { table: "task_run_artifact", kind: "array", from: "id", to: "task_run_id" },
+      task_run_artifacts: { table: "task_run_artifact", kind: "array", from: "id", to: "task_run_id" },
     },
+  },
+  task_run_artifact: {
+    columns: { id: "uuid", task_run_id: "uuid", kind: "string", data: "json", created: "timestamp", updated: "timestamp" },
+    relations: { task_run: { table: "task_run", kind: "object", from: "task_run_id", to: "id" } },
   },
   task_run_state: {
     columns: { ...stateHistoryColumns, task_run_id: "uuid" },
@@ -202,8 +260,10 @@ export const TABLES = {
       level: "string",
       message: "string",
       info: "json",
+      is_loaded_from_archive: "boolean",
       created: "timestamp",
     },
+    virtual: { is_loaded_from_archive: { constant: false } },
     relations: {
       flow_run: { table: "flow_run", kind: "object", from: "flow_run_id", to: "id" },
       task_run: { table: "task_run", kind: "object", from: "task_run_id", to: "id" },
@@ -216,6 +276,7 @@ export const TABLES = {
       type: "string",
       core_version: "string",
       labels: "json",
+      agent_config_id: "uuid",
       last_queried: "timestamp",
       created: "timestamp",
       updated: "timestamp",
@@ -223,6 +284,32 @@ export const TABLES = {
     relations: { flow_runs: { table: "flow_run", kind: "array", from: "id", to: "agent_id" } },
   },
 } as const satisfies Record<string, TableDeclaration>;
+
+type WithTenant<T> = {
+  [K in keyof T]: K extends "tenant"
+    ? T[K]
+    : T[K] extends { columns: infer C; relations: infer R }
+      ? Omit<T[K], "columns" | "relations" | "virtual"> & { columns: C & typeof tenantColumn; relations: R & { tenant: typeof tenantRelation }; virtual: Record<string, VirtualColumn> }
+      : never;
+};
+
+function withTenant<T extends Record<string, TableDeclaration>>(tables: T): WithTenant<T> {
+  const out: Record<string, TableDeclaration> = {};
+  for (const [name, decl] of Object.entries(tables)) {
+    out[name] =
+      name === "tenant"
+        ? decl
+        : {
+            ...decl,
+            columns: { ...decl.columns, ...tenantColumn },
+            relations: { ...decl.relations, tenant: tenantRelation },
+            virtual: { ...decl.virtual, ...tenantVirtual },
+          };
+  }
+  return out as WithTenant<T>;
+}
+
+export const TABLES = withTenant(DECLARED);
 
 export type TableName = keyof typeof TABLES;
 

@@ -225,6 +225,12 @@ describeBackends((kind) => {
       expect(r.errors).toBeUndefined();
       expect(r.data!.info).toMatchObject({ id: taskRun.id, version: 1, state: "Pending", serialized_state: { type: "Pending" } });
       expect(r.data!.children).toEqual({ min_start_time: b.clock.iso(), max_end_time: null, state_counts: { Pending: 2, Running: 1 } });
+      // As Prefect Server: a task run it does not know has no children (no error).
+      const unknown = await run(b, `query ($id: UUID!) { mapped_children(task_run_id: $id) { min_start_time max_end_time state_counts } }`, {
+        id: crypto.randomUUID(),
+      });
+      expect(unknown.errors).toBeUndefined();
+      expect(unknown.data!.mapped_children).toEqual({ min_start_time: null, max_end_time: null, state_counts: {} });
     });
 
     test("Cloud's and multi-tenant operations answer a clear 'not supported' error", async () => {

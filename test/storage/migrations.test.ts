@@ -121,7 +121,7 @@ describe("migrations", () => {
   });
 
   test("version 4: a flow group's versions are unique", () => {
-    expect(LATEST_SCHEMA_VERSION).toBe(4);
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(4);
     const db = openDatabase(tempDatabasePath());
     const t = "2026-11-23T10:00:00.000Z";
     db.exec(`
@@ -138,6 +138,27 @@ describe("migrations", () => {
       { id: "f1", version: 1 },
       { id: "f2", version: 2 },
     ]);
+    db.close();
+  });
+
+  test("version 5: Prefect Server's columns get Server's defaults, and task run artifacts go with their task run", () => {
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(5);
+    const db = openDatabase(tempDatabasePath());
+    const t = "2026-11-23T10:00:00.000Z";
+    db.exec(`
+      INSERT INTO project (id, name, created, updated) VALUES ('p', 'proj', '${t}', '${t}');
+      INSERT INTO flow_group (id, name, settings, created, updated) VALUES ('g', 'vg', '{}', '${t}', '${t}');
+      INSERT INTO flow (id, name, version, version_group_id, flow_group_id, project_id, core_version, serialized_flow, serialized_hash, created, updated)
+        VALUES ('f', 'etl', 1, 'vg', 'g', 'p', '0.1.0', '{}', 'h', '${t}', '${t}');
+      INSERT INTO task (id, flow_id, name, slug, type, trigger, created) VALUES ('k', 'f', 'a', 'a-1', 'task', 'all_successful', '${t}');
+      INSERT INTO flow_run (id, flow_id, name, scheduled_start_time, created, updated) VALUES ('r', 'f', 'run', '${t}', '${t}', '${t}');
+      INSERT INTO task_run (id, flow_run_id, task_id, task_slug, created, updated) VALUES ('tr', 'r', 'k', 'a-1', '${t}', '${t}');
+      INSERT INTO task_run_artifact (id, task_run_id, kind, data, created, updated) VALUES ('x', 'tr', 'link', '{"link":"l"}', '${t}', '${t}');
+    `);
+    expect(db.query("SELECT settings, environment FROM flow").get()).toEqual({ settings: "{}", environment: null });
+    expect(db.query("SELECT description, auto_generated, cache_key FROM task").get()).toEqual({ description: null, auto_generated: 0, cache_key: null });
+    db.exec("DELETE FROM task_run");
+    expect(db.query("SELECT count(*) AS n FROM task_run_artifact").get()).toEqual({ n: 0 });
     db.close();
   });
 

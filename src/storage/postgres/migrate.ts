@@ -8,6 +8,7 @@ import type { SQL } from "bun";
 import { PrefectliteError } from "../../core/errors.ts";
 import { uniqueViolation } from "./connection.ts";
 import initial from "./migrations/0001-initial.sql" with { type: "text" };
+import prefectServerColumns from "./migrations/0002-prefect-server-columns.sql" with { type: "text" };
 
 export interface PostgresMigration {
   version: number;
@@ -15,7 +16,10 @@ export interface PostgresMigration {
   sql: string;
 }
 
-export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [{ version: 1, name: "initial", sql: initial }];
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  { version: 1, name: "initial", sql: initial },
+  { version: 2, name: "Prefect Server's columns and task run artifacts", sql: prefectServerColumns },
+];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
 

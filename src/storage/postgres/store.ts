@@ -10,6 +10,7 @@ import { createFlowRepository } from "./flows.ts";
 import { createLogRepository } from "./logs.ts";
 import { checkPostgresSchema, migratePostgres } from "./migrate.ts";
 import { createProjectRepository } from "./projects.ts";
+import { createArtifactRepository } from "./artifacts.ts";
 import { createSafeguardRepository } from "./safeguards.ts";
 import { createScheduleRepository } from "./schedules.ts";
 import { createSession, unavailableError } from "./session.ts";
@@ -80,6 +81,7 @@ export function createPostgresStore(pool: SQL): PostgresStore {
     agents: createAgentRepository(db),
     schedules: createScheduleRepository(db),
     safeguards: createSafeguardRepository(db),
+    artifacts: createArtifactRepository(db),
     close: events.close,
   };
 }

@@ -67,6 +67,8 @@ function promisedQueries(engine: QueryEngine, writes: WriteQueue | undefined): R
     count: read(engine.count),
     selectRelated: read(engine.selectRelated),
     countRelated: read(engine.countRelated),
+    aggregate: read(engine.aggregate),
+    aggregateRelated: read(engine.aggregateRelated),
     check: engine.check,
     queryPlan: read(engine.queryPlan),
   };

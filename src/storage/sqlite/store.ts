@@ -6,6 +6,7 @@ import { createFlowRunRepository } from "./flow-runs.ts";
 import { createFlowRepository } from "./flows.ts";
 import { createLogRepository } from "./logs.ts";
 import { createProjectRepository } from "./projects.ts";
+import { createArtifactRepository } from "./artifacts.ts";
 import { createSafeguardRepository } from "./safeguards.ts";
 import { createScheduleRepository } from "./schedules.ts";
 import type { Synchronous } from "./synchronous.ts";
@@ -176,6 +177,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
     agents: promised(createAgentRepository(db)),
     schedules: promised(createScheduleRepository(db)),
     safeguards: promised(createSafeguardRepository(db)),
+    artifacts: promised(createArtifactRepository(db)),
   };
   stores.set(db, store);
   return store;

@@ -38,11 +38,11 @@ describePostgres("PostgreSQL migrations", () => {
   test("migrating twice applies each migration once and leaves the schema as it was", async () => {
     const sql = await emptyDatabase();
     expect(await postgresSchemaVersion(sql)).toBe(0);
-    expect(await migratePostgres(sql)).toEqual({ applied: [1] });
+    expect(await migratePostgres(sql)).toEqual({ applied: [1, 2] });
     const after = await tables(sql);
     expect(after).toEqual([
       "agent", "edge", "flow", "flow_group", "flow_run", "flow_run_state", "log", "project",
-      "schema_migrations", "task", "task_run", "task_run_state",
+      "schema_migrations", "task", "task_run", "task_run_artifact", "task_run_state",
     ]);
     expect(await migratePostgres(sql)).toEqual({ applied: [] });
     expect(await tables(sql)).toEqual(after);
@@ -55,9 +55,9 @@ describePostgres("PostgreSQL migrations", () => {
     const other = new SQL({ url: (await postgresCluster()).url.replace(/\/postgres$/, `/${databases.at(-1)!.name}`), max: 2 });
     pools.push(other);
     const results = await Promise.all([migratePostgres(sql), migratePostgres(other)]);
-    expect(results.map((r) => r.applied).sort()).toEqual([[], [1]]);
+    expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2]]);
     const [{ n }] = await sql`SELECT count(*)::int AS n FROM schema_migrations`;
-    expect(n).toBe(1);
+    expect(n).toBe(2);
   });
 
   test("a database written by a newer prefectlite is refused, and left alone", async () => {
