@@ -211,9 +211,13 @@ export function checkDocumentShape(document: DocumentNode, limits: QueryLimits =
 // ---------------------------------------------------------------------------------------------
 // Before execution, with the variables: limits, the rows estimate, where/order_by.
 
-/** Sizes of the introspection lists in a schema (the most any one of them can hold). */
+/**
+ * Sizes of the introspection lists in a schema: the most one of them holds (`max`) and how many
+ * there are in all (`total`), so that `__schema { types { fields { args } } }` counts the schema's
+ * fields and args, not types × the widest type × the most args.
+ */
 interface IntrospectionSizes {
-  [field: string]: number;
+  [field: string]: { max: number; total: number };
 }
 
 const introspectionSizes = new WeakMap<GraphQLSchema, IntrospectionSizes>();
@@ -222,36 +226,40 @@ function sizesOf(schema: GraphQLSchema): IntrospectionSizes {
   const known = introspectionSizes.get(schema);
   if (known) return known;
   const types = Object.values(schema.getTypeMap());
-  let fields = 0;
-  let args = 0;
-  let inputFields = 0;
-  let enumValues = 0;
-  let interfaces = 0;
-  let possibleTypes = 0;
+  const size = () => ({ max: 0, total: 0 });
+  const add = (s: { max: number; total: number }, n: number) => ((s.max = Math.max(s.max, n)), (s.total += n));
+  const fields = size();
+  const args = size();
+  const inputFields = size();
+  const enumValues = size();
+  const interfaces = size();
+  const possibleTypes = size();
+  const directiveArgs = size();
   for (const type of types) {
-    if (isAbstractType(type)) possibleTypes = Math.max(possibleTypes, schema.getPossibleTypes(type).length);
+    if (isAbstractType(type)) add(possibleTypes, schema.getPossibleTypes(type).length);
     if (isObjectType(type) || isInterfaceType(type)) {
       const defs = Object.values(type.getFields());
-      fields = Math.max(fields, defs.length);
-      for (const f of defs) args = Math.max(args, f.args.length);
-      interfaces = Math.max(interfaces, type.getInterfaces().length);
+      add(fields, defs.length);
+      for (const f of defs) add(args, f.args.length);
+      add(interfaces, type.getInterfaces().length);
     } else if (isInputObjectType(type)) {
-      inputFields = Math.max(inputFields, Object.keys(type.getFields()).length);
+      add(inputFields, Object.keys(type.getFields()).length);
     } else if ("getValues" in type) {
-      enumValues = Math.max(enumValues, type.getValues().length);
+      add(enumValues, type.getValues().length);
     }
   }
-  for (const d of schema.getDirectives()) args = Math.max(args, d.args.length);
+  for (const d of schema.getDirectives()) add(directiveArgs, d.args.length);
+  const all = (n: number) => ({ max: n, total: n });
   const sizes: IntrospectionSizes = {
-    "__Schema.types": types.length,
-    "__Schema.directives": schema.getDirectives().length,
+    "__Schema.types": all(types.length),
+    "__Schema.directives": all(schema.getDirectives().length),
     "__Type.fields": fields,
     "__Type.inputFields": inputFields,
     "__Type.enumValues": enumValues,
     "__Type.interfaces": interfaces,
     "__Type.possibleTypes": possibleTypes,
     "__Field.args": args,
-    "__Directive.args": args,
+    "__Directive.args": directiveArgs,
   };
   introspectionSizes.set(schema, sizes);
   return sizes;
@@ -310,7 +318,11 @@ function fieldDefinition(schema: GraphQLSchema, parent: GraphQLNamedType, name: 
 
 const formatRows = (n: number) => (Number.isFinite(n) && n < 1e15 ? Math.round(n).toLocaleString("en-US") : "more than 10^15");
 
-function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRows: number, parentPath: string): void {
+/**
+ * `distinct`: the parent rows are distinct introspection objects (each type, field… at most once),
+ * so a list under them holds at most every such item of the schema.
+ */
+function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRows: number, parentPath: string, distinct: boolean): void {
   const name = node.name.value;
   if (name === "__typename") return;
   const def = fieldDefinition(w.schema, parent, name);
@@ -353,24 +365,28 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
       }
     }
   } else if (isList && parent.name.startsWith("__")) {
-    rows = parentRows * (sizesOf(w.schema)[`${parent.name}.${name}`] ?? 1);
+    const size = sizesOf(w.schema)[`${parent.name}.${name}`] ?? { max: 1, total: 1 };
+    rows = distinct ? Math.min(parentRows * size.max, size.total) : parentRows * size.max;
     w.rows += rows;
     if (rows > w.widest.rows) w.widest = { path, rows };
   }
-  if (node.selectionSet) walkSet(w, node.selectionSet, named, rows, path, new Set());
+  // The items of a list under distinct parents are distinct; one root object's are too; an
+  // object field (`type`, `ofType`) may be the same object for many parents.
+  const childrenDistinct = isList ? distinct : INTROSPECTION_ROOTS.has(name) && parentPath === "";
+  if (node.selectionSet) walkSet(w, node.selectionSet, named, rows, path, new Set(), childrenDistinct);
 }
 
-function walkSet(w: Walk, set: SelectionSetNode, parent: GraphQLNamedType, rows: number, path: string, spreading: Set<string>): void {
+function walkSet(w: Walk, set: SelectionSetNode, parent: GraphQLNamedType, rows: number, path: string, spreading: Set<string>, distinct = false): void {
   for (const selection of set.selections) {
-    if (selection.kind === Kind.FIELD) walkField(w, selection, parent, rows, path);
+    if (selection.kind === Kind.FIELD) walkField(w, selection, parent, rows, path, distinct);
     else if (selection.kind === Kind.INLINE_FRAGMENT) {
       const type = selection.typeCondition ? (w.schema.getType(selection.typeCondition.name.value) ?? parent) : parent;
-      walkSet(w, selection.selectionSet, type, rows, path, spreading);
+      walkSet(w, selection.selectionSet, type, rows, path, spreading, distinct);
     } else {
       const fragment = w.fragments.get(selection.name.value);
       if (!fragment || spreading.has(fragment.name.value)) continue;
       spreading.add(fragment.name.value);
-      walkSet(w, fragment.selectionSet, w.schema.getType(fragment.typeCondition.name.value) ?? parent, rows, path, spreading);
+      walkSet(w, fragment.selectionSet, w.schema.getType(fragment.typeCondition.name.value) ?? parent, rows, path, spreading, distinct);
       spreading.delete(fragment.name.value);
     }
   }
