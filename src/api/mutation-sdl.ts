@@ -345,9 +345,9 @@ type Mutation {
 
 # Task run artifacts (Prefect Server's experimental API): the query side reads them as task_run.artifacts.
 # Ids as String!, as this file's other inputs (a literal or a String variable; the service checks they are UUIDs).
-input create_task_run_artifact_input { task_run_id: String!, kind: String!, data: JSON!, tenant_id: String }
-input update_task_run_artifact_input { task_run_artifact_id: String!, data: JSON! }
-input delete_task_run_artifact_input { task_run_artifact_id: String! }
+input create_task_run_artifact_input { task_run_id: UUID!, kind: String!, data: JSON!, tenant_id: UUID }
+input update_task_run_artifact_input { task_run_artifact_id: UUID!, data: JSON! }
+input delete_task_run_artifact_input { task_run_artifact_id: UUID! }
 type task_run_artifact_id_payload { id: String }
 extend type Mutation {
   "Store an artifact (a link, markdown: Prefect's kinds) of a task run; data at most 1 MB of JSON."

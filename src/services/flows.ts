@@ -7,7 +7,7 @@ import { isoNow, type ServiceDeps } from "./deps.ts";
 import { scheduleFlowRunsNow } from "./schedule-runs.ts";
 import { scheduleLeftOffReason } from "./schedules.ts";
 import { typedRunConfig } from "./run-config.ts";
-import { parseSerializedFlow } from "./serialized-flow.ts";
+import { parseSerializedFlow, serializedFlowValue } from "./serialized-flow.ts";
 import { decompressSerializedFlow, isPrefectCoreForm, parsePrefectEdges, parsePrefectFlow, parsePrefectTasks, type PrefectTaskEntry } from "./prefect-flow.ts";
 import { serverState } from "./state-input.ts";
 import { writeFlowRunState } from "./states.ts";
@@ -228,14 +228,7 @@ export function createFlowService(deps: ServiceDeps) {
  * kept as sent (Prefect's readers load a Python flow's own form), and the hash of its identity.
  */
 function registration(value: unknown): { serialized: SerializedFlow; stored: unknown; hash: string } {
-  let raw = value;
-  if (typeof raw === "string") {
-    try {
-      raw = JSON.parse(raw);
-    } catch {
-      throw validationError("serialized_flow is not valid JSON");
-    }
-  }
+  const raw = serializedFlowValue(value);
   if (isPrefectCoreForm(raw)) {
     const serialized = parsePrefectFlow(raw as Record<string, unknown>);
     const { storage: _storage, __version__: _version, ...identity } = raw as Record<string, unknown>;

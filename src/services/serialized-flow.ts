@@ -6,19 +6,22 @@ import type { SerializedFlow } from "../core/serialize.ts";
 import { checkRunConfig, checkRunConfigType } from "./run-config.ts";
 import { describe, isPlainObject, requireJsonDepth } from "./validate.ts";
 
+/** A serialized flow as sent: its JSON value, or the value of JSON text. */
+export function serializedFlowValue(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw validationError("serialized_flow is not valid JSON");
+  }
+}
+
 /**
  * Check a serialized flow sent for registration (the JSON of `Flow.serialize()`): enough
  * structure for the rows built from it to be sound. Unknown extra fields are kept.
  */
 export function parseSerializedFlow(value: unknown): SerializedFlow {
-  let raw = value;
-  if (typeof raw === "string") {
-    try {
-      raw = JSON.parse(raw);
-    } catch {
-      throw validationError("serialized_flow is not valid JSON");
-    }
-  }
+  const raw = serializedFlowValue(value);
   if (!isPlainObject(raw)) throw validationError(`serialized_flow must be a JSON object, got ${describe(raw)}`);
   requireJsonDepth(raw, "serialized_flow");
   const f = raw as Record<string, unknown>;

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { SQL } from "bun";
 import type { GraphQLSchema } from "graphql";
 import type { ApiContext } from "../../src/api/context.ts";
 import { executeGraphQL } from "../../src/api/execute.ts";
@@ -11,7 +9,7 @@ import { MAX_ARTIFACT_BYTES } from "../../src/services/artifacts.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
 import { describeBackends, openTestStorage, type StoreKind, type TestStorage } from "../storage-helpers.ts";
-import { id, seed, seedPostgres } from "../storage/query-seed.ts";
+import { id, seedDatabase } from "../storage/query-seed.ts";
 
 // Prefect Server's task run artifacts: its mutations' wire form, read back through task_run.artifacts.
 
@@ -22,14 +20,7 @@ describeBackends((kind: StoreKind) => {
 
   beforeAll(async () => {
     t = await openTestStorage(kind);
-    if (t.kind === "postgres") {
-      const sql = new SQL({ url: t.url, max: 1 });
-      await seedPostgres(sql).finally(() => sql.close());
-    } else {
-      const db = new Database(t.url.slice("sqlite:".length), { strict: true });
-      seed(db);
-      db.close();
-    }
+    await seedDatabase(t);
     schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
     context = { services: createServices(t.store), reads: createReadModel(t.storage.query), agentId: undefined };
   });

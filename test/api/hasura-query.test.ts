@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { SQL } from "bun";
 import type { GraphQLSchema } from "graphql";
 import type { ApiContext } from "../../src/api/context.ts";
 import { executeGraphQL } from "../../src/api/execute.ts";
@@ -10,29 +8,10 @@ import { DEFAULT_TENANT } from "../../src/core/tenant.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel } from "../../src/services/read-model.ts";
 import { describeBackends, openTestStorage, type StoreKind, type TestStorage } from "../storage-helpers.ts";
-import { id, seed, seedPostgres, T } from "../storage/query-seed.ts";
+import { id, onDatabase, seed, seedPostgres, T } from "../storage/query-seed.ts";
 import { serializedFlow } from "../services/fixtures.ts";
 
 // The query side as Prefect Server's Hasura answered it: documents in the shape Prefect's UI sends.
-
-/** Plain SQL on the test database, through a connection of its own (seeding and test-only tweaks). */
-async function onDatabase(t: TestStorage, sqlite: (db: Database) => void, postgres: (sql: SQL) => Promise<void>): Promise<void> {
-  if (t.kind === "postgres") {
-    const sql = new SQL({ url: t.url, max: 1 });
-    try {
-      await postgres(sql);
-    } finally {
-      await sql.close();
-    }
-    return;
-  }
-  const db = new Database(t.url.slice("sqlite:".length), { strict: true });
-  try {
-    sqlite(db);
-  } finally {
-    db.close();
-  }
-}
 
 describeBackends((kind: StoreKind) => {
   let t: TestStorage;

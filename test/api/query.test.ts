@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { SQL } from "bun";
 import { printSchema, type GraphQLSchema } from "graphql";
 import type { ApiContext } from "../../src/api/context.ts";
 import { INTERNAL_ERROR_MESSAGE } from "../../src/api/errors.ts";
@@ -10,26 +8,7 @@ import { buildApiSchema } from "../../src/api/schema.ts";
 import { createServices } from "../../src/services/index.ts";
 import { createReadModel, type ReadModel } from "../../src/services/read-model.ts";
 import { describeBackends, openTestStorage, type StoreKind, type TestStorage } from "../storage-helpers.ts";
-import { id, seed, seedPostgres, T } from "../storage/query-seed.ts";
-
-/** The seed rows (test/storage/query-seed.ts) in the test database, through a connection of its own. */
-async function seedDatabase(t: TestStorage): Promise<void> {
-  if (t.kind === "postgres") {
-    const sql = new SQL({ url: t.url, max: 1 });
-    try {
-      await seedPostgres(sql);
-    } finally {
-      await sql.close();
-    }
-    return;
-  }
-  const raw = new Database(t.url.slice("sqlite:".length), { strict: true });
-  try {
-    seed(raw);
-  } finally {
-    raw.close();
-  }
-}
+import { id, seedDatabase, T } from "../storage/query-seed.ts";
 
 describeBackends((kind: StoreKind) => {
   let t: TestStorage;

@@ -1,5 +1,5 @@
-import type { Database } from "bun:sqlite";
-import type { SQL } from "bun";
+import { Database } from "bun:sqlite";
+import { SQL } from "bun";
 
 type Fixture = Record<string, unknown>;
 
@@ -129,3 +129,29 @@ function seedRows(insert: (table: string, row: Fixture) => void): void {
   log(62, 30, 43, "ERROR", "100% broken_thing", 14);
   log(63, 31, null, "DEBUG", "debugging", 20);
 }
+
+/** Plain SQL on a test database through a connection of its own: `sqlite` on SQLite, `postgres` on PostgreSQL. */
+export async function onDatabase(
+  t: { kind: string; url: string },
+  sqlite: (db: Database) => void,
+  postgres: (sql: SQL) => Promise<void>,
+): Promise<void> {
+  if (t.kind === "postgres") {
+    const sql = new SQL({ url: t.url, max: 1 });
+    try {
+      await postgres(sql);
+    } finally {
+      await sql.close();
+    }
+    return;
+  }
+  const db = new Database(t.url.slice("sqlite:".length), { strict: true });
+  try {
+    sqlite(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The seed rows in the test database. */
+export const seedDatabase = (t: { kind: string; url: string }): Promise<void> => onDatabase(t, seed, seedPostgres);
