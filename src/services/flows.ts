@@ -176,11 +176,16 @@ export function createFlowService(deps: ServiceDeps) {
     const flowId = requireUuid(input.flowId, "flow_id");
     const entries = parsePrefectTasks(entryList(input.entries, "serialized_tasks"), "serialized_tasks");
     await deps.store.transaction(async () => {
-      const flow = await requirePrefectFlow(flowId, "register_tasks");
+      const { flow, stored } = await requirePrefectFlow(flowId, "register_tasks");
       const known = new Set((await deps.store.flows.tasks(flowId)).map((t) => t.slug));
       const fresh = entries.filter((t) => !known.has(t.slug));
-      await deps.store.flows.insertTasks(fresh.map((t) => taskRow(flowId, t, newId(), { root: true, terminal: true, reference: false })), isoNow(deps));
+      const now = isoNow(deps);
+      await deps.store.flows.insertTasks(fresh.map((t) => taskRow(flowId, t, newId(), { root: true, terminal: true, reference: false })), now);
       await deps.store.flows.refreshTaskGraphFlags(flowId, flow.referenceTasks);
+      // As Server: the stored flow gains the tasks, so Prefect's FlowView loads them (and edges learn their argument names).
+      const freshSlugs = new Set(fresh.map((t) => t.slug));
+      const sent = entryList(input.entries, "serialized_tasks").filter((e) => freshSlugs.has((e as { slug?: unknown }).slug as string));
+      await deps.store.flows.setSerializedFlow(flowId, { ...stored, tasks: [...listOf(stored.tasks), ...sent] }, now);
     });
   }
 
@@ -189,10 +194,10 @@ export function createFlowService(deps: ServiceDeps) {
     const flowId = requireUuid(input.flowId, "flow_id");
     const entries = entryList(input.entries, "serialized_edges");
     await deps.store.transaction(async () => {
-      const flow = await requirePrefectFlow(flowId, "register_edges");
+      const { flow, stored } = await requirePrefectFlow(flowId, "register_edges");
       const tasks = await deps.store.flows.tasks(flowId);
       const ids = new Map(tasks.map((t) => [t.slug, t.id]));
-      const inputs = new Map(parsePrefectTasks(flow.tasks, "serialized_flow.tasks").map((t) => [t.slug, t]));
+      const inputs = new Map(parsePrefectTasks(listOf(stored.tasks), "serialized_flow.tasks").map((t) => [t.slug, t]));
       // Argument names come from the task entries, which the flow's own form may lack (sent by register_tasks).
       const known = tasks.map((t) => inputs.get(t.slug) ?? ({ slug: t.slug, inputNames: [] } as unknown as PrefectTaskEntry));
       const existing = new Set((await deps.store.flows.edges(flowId)).map((e) => `${e.upstreamTaskId} ${e.downstreamTaskId}`));
@@ -204,8 +209,13 @@ export function createFlowService(deps: ServiceDeps) {
           existing.add(pair);
           return true;
         });
-      await deps.store.flows.insertEdges(rows, isoNow(deps));
+      const now = isoNow(deps);
+      await deps.store.flows.insertEdges(rows, now);
       await deps.store.flows.refreshTaskGraphFlags(flowId, flow.referenceTasks);
+      const added = new Set(rows.map((e) => `${e.upstreamTaskId} ${e.downstreamTaskId}`));
+      const bySlug = (e: unknown, end: "upstream_task" | "downstream_task") => ids.get(((e as Record<string, { slug?: string }>)[end] ?? {}).slug ?? "");
+      const sent = entries.filter((e) => added.delete(`${bySlug(e, "upstream_task")} ${bySlug(e, "downstream_task")}`));
+      await deps.store.flows.setSerializedFlow(flowId, { ...stored, edges: [...listOf(stored.edges), ...sent] }, now);
     });
   }
 
@@ -217,7 +227,7 @@ export function createFlowService(deps: ServiceDeps) {
     if (!isPrefectCoreForm(stored)) {
       throw validationError(`${mutation} adds to flows registered in Prefect Core's form; flow ${flowId} was registered by prefectlite with all its tasks`);
     }
-    return parsePrefectFlow(stored as Record<string, unknown>);
+    return { flow: parsePrefectFlow(stored as Record<string, unknown>), stored: stored as Record<string, unknown> };
   }
 
   return { createFlow, archiveFlow, deleteFlow, registerTasks, registerEdges };
@@ -311,6 +321,8 @@ function taskRow(flowId: string, t: SerializedFlow["tasks"][number], id: string,
     ...prefectTaskFields(t as unknown as Record<string, unknown>),
   };
 }
+
+const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 function numberOr(value: unknown, fallback: number): number {
   if (value === undefined || value === null) return fallback;

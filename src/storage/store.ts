@@ -151,6 +151,8 @@ export interface FlowRepository {
   findTask(flowId: string, by: { id: string } | { slug: string }): Promise<TaskRecord | undefined>;
   /** The flow as it was registered (the JSON of `Flow.serialize()`), parsed; undefined for no such flow. */
   serializedFlow(id: string): Promise<unknown>;
+  /** Replace the stored serialized flow (Prefect's register_tasks/register_edges add to it). */
+  setSerializedFlow(id: string, serialized: unknown, now: string): Promise<void>;
 
   getGroup(id: string): Promise<FlowGroupRecord | undefined>;
   getGroupByName(name: string): Promise<FlowGroupRecord | undefined>;

@@ -38,6 +38,9 @@ describeBackends((kind) => {
       expect(tasks.filter((t) => t.is_reference_task).map((t) => t.slug)).toEqual(["say-1", "say-2"]);
       const edges = await rows(b, "SELECT u.slug AS up, d.slug AS down, e.mapped FROM edge e JOIN task u ON u.id = e.upstream_task_id JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id ORDER BY u.slug", { id });
       expect(edges.map((e) => [e.up, e.down, !!e.mapped])).toEqual([["[1, 2]-1", "say-2", true], ["add-a-1", "say-1", false], ["n", "add-a-1", false]]);
+      // register_tasks added the tasks to the stored flow, so register_edges knew their arguments.
+      const key = await row(b, "SELECT e.key FROM edge e JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id AND d.slug = 'add-a-1'", { id });
+      expect(key.key).toBe(0);
     });
 
     test("create_flow with the whole Prefect form stores tasks and edges at once; an edge's key is its argument's position", async () => {
@@ -72,6 +75,11 @@ describeBackends((kind) => {
       expect((await rows(b, "SELECT id FROM edge WHERE flow_id = $id", { id })).length).toBe(3);
       await b.services.registerTasks({ flowId: id, entries: [{ slug: "extra-1", name: "extra", type: "prefect.tasks.core.function.FunctionTask", __version__: "1.4.1" }] });
       expect((await tasksOf(b, id)).map((t) => t.slug)).toContain("extra-1");
+      // The stored serialized flow gained each task and edge once, as sent (Prefect's FlowView loads it).
+      const stored = (await b.store.flows.serializedFlow(id)) as { tasks: { slug: string }[]; edges: unknown[] };
+      expect(stored.tasks.map((t) => t.slug).sort()).toEqual(["[1, 2]-1", "add-a-1", "extra-1", "n", "say-1", "say-2"]);
+      expect(stored.edges).toHaveLength(3);
+      expect(stored.edges).toEqual(parts.edges);
     });
 
     test("an edge naming a task the flow lacks is refused and adds nothing", async () => {

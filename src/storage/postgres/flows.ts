@@ -120,6 +120,9 @@ export function createFlowRepository(db: Session): FlowRepository {
       const [row] = await db.query<{ serialized_flow: unknown }>("SELECT serialized_flow FROM flow WHERE id = $1", [id]);
       return row ? jsonValue(row.serialized_flow, null) : undefined;
     },
+    async setSerializedFlow(id, serialized, now) {
+      await db.query("UPDATE flow SET serialized_flow = $2::text::jsonb, updated = $3 WHERE id = $1", [id, JSON.stringify(serialized), now]);
+    },
     latestByProjectAndName: async (projectId, name) =>
       isUuid(projectId)
         ? one(`SELECT ${FLOW_COLUMNS} FROM flow WHERE project_id = $1 AND name = $2 ORDER BY created DESC, version DESC LIMIT 1`, [projectId, name])

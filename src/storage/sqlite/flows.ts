@@ -75,6 +75,7 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
   const q = {
     get: db.query<FlowRow, { id: string }>(`SELECT ${FLOW_COLUMNS} FROM flow WHERE id = $id`),
     serializedFlow: db.query<{ serialized_flow: string | null }, { id: string }>("SELECT serialized_flow FROM flow WHERE id = $id"),
+    setSerializedFlow: db.query("UPDATE flow SET serialized_flow = $serialized, updated = $now WHERE id = $id"),
     mutable: db.query<{ archived: number; is_schedule_active: number; schedule: string | null }, { id: string }>(
       "SELECT archived, is_schedule_active, schedule FROM flow WHERE id = $id",
     ),
@@ -197,6 +198,7 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
       const row = q.serializedFlow.get({ id });
       return row ? fromJSONText(row.serialized_flow, null) : undefined;
     },
+    setSerializedFlow: (id, serialized, now) => void q.setSerializedFlow.run({ id, serialized: JSON.stringify(serialized), now }),
     latestByProjectAndName: (projectId, name) => flowRecord(q.latest.get({ project_id: projectId, name })),
     newestUnarchived: (by) =>
       flowRecord(
