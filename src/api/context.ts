@@ -1,5 +1,6 @@
 import type { Services } from "../services/index.ts";
 import type { ReadModel } from "../services/read-model.ts";
+import type { RowBudget } from "./row-budget.ts";
 
 /** What every resolver receives: the write path, the read side and the calling agent. */
 export interface ApiContext {
@@ -17,4 +18,6 @@ export interface ApiContext {
    * each field's writes commit on their own.
    */
   writes?: { run<T>(fn: () => Promise<T>): Promise<T> } | undefined;
+  /** The rows bound kept while this operation runs, when its estimate passed it (query-limits.ts). */
+  rowBudget?: RowBudget | undefined;
 }

@@ -17,11 +17,18 @@ export async function executeGraphQL(
   const document = prepare(schema, query);
   if (!("kind" in document)) return { errors: document.errors };
   const operation = getOperationAST(document, operationName);
+  let contextValue = context;
   if (operation) {
-    const refused = checkOperation(schema, document, operation, variables, context.reads);
-    if (refused.length) return { errors: refused.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
+    const check = checkOperation(schema, document, operation, variables, context.reads);
+    if (check.errors.length) return { errors: check.errors.map((e) => toPublicError(e, "BAD_USER_INPUT")) };
+    if (check.rowBudget) contextValue = { ...context, rowBudget: check.rowBudget };
   }
-  const execution = () => execute({ schema, document, variableValues: variables ?? {}, contextValue: context, operationName });
+  const budget = contextValue.rowBudget;
+  const execution = async () => {
+    const done = await execute({ schema, document, variableValues: variables ?? {}, contextValue, operationName });
+    // Past the rows bound the operation answers its one refusal, no data.
+    return budget?.refusal ? { data: null, errors: [budget.refusal] } : done;
+  };
   const mutation = context.writes && operation?.operation === "mutation";
   let result: ExecutionResult;
   try {

@@ -27,6 +27,7 @@ import { isPrefectliteError } from "../core/errors.ts";
 import { settings } from "../settings.ts";
 import { GRAPHQL_ERROR_CODES } from "./errors.ts";
 import { TRAVERSAL_TYPE } from "./generate-types.ts";
+import { RowBudget } from "./row-budget.ts";
 
 /**
  * Bounds on one GraphQL request, checked before anything runs (README "Security"): the
@@ -272,6 +273,8 @@ interface Walk {
   limits: QueryLimits;
   reads: Pick<ReadModel, "checkArgs"> | undefined;
   rows: number;
+  /** The rows of introspection lists among them: those are not counted as they run, so they are bounded here. */
+  introspectionRows: number;
   /** The field path with the most rows, for the message. */
   widest: { path: string; rows: number };
   errors: GraphQLError[];
@@ -368,6 +371,7 @@ function walkField(w: Walk, node: FieldNode, parent: GraphQLNamedType, parentRow
     const size = sizesOf(w.schema)[`${parent.name}.${name}`] ?? { max: 1, total: 1 };
     rows = distinct ? Math.min(parentRows * size.max, size.total) : parentRows * size.max;
     w.rows += rows;
+    w.introspectionRows += rows;
     if (rows > w.widest.rows) w.widest = { path, rows };
   }
   // The items of a list under distinct parents are distinct; one root object's are too; an
@@ -392,10 +396,20 @@ function walkSet(w: Walk, set: SelectionSetNode, parent: GraphQLNamedType, rows:
   }
 }
 
+/** What the checks that need the variables found: errors refuse the operation; a budget bounds its rows as it runs. */
+export interface OperationCheck {
+  errors: GraphQLError[];
+  /** Set when the estimate passed PREFECTLITE_MAX_QUERY_ROWS: the operation runs under this bound instead. */
+  rowBudget?: RowBudget;
+}
+
 /**
  * The checks that need the variables, for the operation that is to run: how deeply the
  * variables nest, the limits asked for, the rows the operation could return, and every
- * `where`/`order_by` compiled (by `reads`, without running it).
+ * `where`/`order_by` compiled (by `reads`, without running it). An operation whose estimate
+ * passes the rows bound is not refused here: lists without a limit count their default per
+ * parent, which Prefect's own documents multiply far past what real flows hold, so it runs
+ * under a RowBudget that refuses it once it returns more rows than the bound.
  */
 export function checkOperation(
   schema: GraphQLSchema,
@@ -404,34 +418,32 @@ export function checkOperation(
   variables: Record<string, unknown> | null | undefined,
   reads: Pick<ReadModel, "checkArgs"> | undefined,
   limits: QueryLimits = queryLimits(),
-): GraphQLError[] {
+): OperationCheck {
   const vars = variables ?? {};
   if (jsonNestsDeeperThan(vars, limits.maxJsonDepth + 1)) {
-    return [
-      limitError(
-        `the variables nest deeper than ${limits.maxJsonDepth} levels (PREFECTLITE_MAX_JSON_DEPTH): flatten the values`,
-        "PREFECTLITE_MAX_JSON_DEPTH",
-        limits.maxJsonDepth,
-      ),
-    ];
+    return {
+      errors: [
+        limitError(
+          `the variables nest deeper than ${limits.maxJsonDepth} levels (PREFECTLITE_MAX_JSON_DEPTH): flatten the values`,
+          "PREFECTLITE_MAX_JSON_DEPTH",
+          limits.maxJsonDepth,
+        ),
+      ],
+    };
   }
   const root = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
-  if (!root) return [];
+  if (!root) return { errors: [] };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  const w: Walk = { schema, variables: vars, fragments, limits, reads, rows: 0, widest: { path: "", rows: 0 }, errors: [] };
+  const w: Walk = { schema, variables: vars, fragments, limits, reads, rows: 0, introspectionRows: 0, widest: { path: "", rows: 0 }, errors: [] };
   walkSet(w, operation.selectionSet, root, 1, "", new Set());
-  if (w.rows > limits.maxRows) {
-    w.errors.push(
-      limitError(
-        `this query could return up to ${formatRows(w.rows)} rows (${formatRows(w.widest.rows)} of them at ${w.widest.path}), ` +
-          `more than ${limits.maxRows.toLocaleString("en-US")} (PREFECTLITE_MAX_QUERY_ROWS): the limits of nested lists multiply ` +
-          `(a list without a limit counts ${limits.defaultLimit}), so give the lists small limit arguments or query the nested rows separately`,
-        "PREFECTLITE_MAX_QUERY_ROWS",
-        limits.maxRows,
-        operation,
-      ),
-    );
+  if (w.errors.length || w.rows <= limits.maxRows) return { errors: w.errors };
+  const estimate = `${formatRows(w.rows)} rows (${formatRows(w.widest.rows)} of them at ${w.widest.path})`;
+  if (w.introspectionRows > limits.maxRows) {
+    const message =
+      `this query could return up to ${estimate}, more than ${limits.maxRows.toLocaleString("en-US")} (PREFECTLITE_MAX_QUERY_ROWS): ` +
+      `the limits of nested lists multiply (a list without a limit counts ${limits.defaultLimit}), so give the lists small limit arguments or query the nested rows separately`;
+    return { errors: [limitError(message, "PREFECTLITE_MAX_QUERY_ROWS", limits.maxRows, operation)] };
   }
-  return w.errors;
+  return { errors: [], rowBudget: new RowBudget(limits.maxRows, estimate) };
 }

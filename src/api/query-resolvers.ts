@@ -60,6 +60,13 @@ function bounded(args: SelectArgs): SelectArgs {
   return args;
 }
 
+/** The field's path in the answer, for a refusal's message. */
+function pathOf(info: GraphQLResolveInfo): (string | number)[] {
+  const keys: (string | number)[] = [];
+  for (let p: GraphQLResolveInfo["path"] | undefined = info.path; p; p = p.prev) keys.unshift(p.key);
+  return keys;
+}
+
 function relationResolver(table: TableName, name: string, relation: Relation): Resolver {
   const target = relation.table as TableName;
   return (parent, args: SelectArgs, context, info) => {
@@ -68,12 +75,16 @@ function relationResolver(table: TableName, name: string, relation: Relation): R
     const node = info.fieldNodes[0]!;
     // One load (one promise) per relation field for all the siblings; each resolves from it.
     let loaded = group.loaded.get(node) as Promise<Map<unknown, Row[]>> | undefined;
+    const budget = relation.kind === "array" ? context.rowBudget : undefined;
     if (!loaded) {
       const keys = group.rows.map((r) => r[relation.from]);
-      const listArgs = relation.kind === "array" ? bounded(args) : args;
+      let listArgs = relation.kind === "array" ? bounded(args) : args;
+      // Under a row budget one read of all the siblings' rows asks for no more than are left.
+      if (budget) listArgs = { ...listArgs, cap: budget.readCap() };
       loaded = context.reads.loadRelation(table, name, keys, listArgs, selectedColumns(target, info)).then((byKey) => {
         const children: Row[] = [];
         for (const rows of byKey.values()) children.push(...rows);
+        budget?.checkRead(children.length, pathOf(info));
         siblings(children);
         return byKey;
       });
@@ -81,7 +92,9 @@ function relationResolver(table: TableName, name: string, relation: Relation): R
     }
     return loaded.then((byKey) => {
       const related = byKey.get(row[relation.from]) ?? [];
-      return relation.kind === "array" ? related : (related[0] ?? null);
+      if (relation.kind !== "array") return related[0] ?? null;
+      budget?.spend(related.length, pathOf(info));
+      return related;
     });
   };
 }
@@ -287,7 +300,7 @@ const uuidArrayScalar = new GraphQLScalarType({
  */
 function traversalResolver(direction: "downstream" | "upstream"): Resolver {
   const [from, to] = direction === "downstream" ? ["upstream_task_id", "downstream_task_id"] : ["downstream_task_id", "upstream_task_id"];
-  return async (_root, args: { args: { start_task_ids?: string[] | null; depth_limit?: number | null }; limit?: number | null; offset?: number | null }, context) => {
+  return async (_root, args: { args: { start_task_ids?: string[] | null; depth_limit?: number | null }; limit?: number | null; offset?: number | null }, context, info) => {
     const depthLimit = Math.min(args.args.depth_limit ?? MAX_TRAVERSAL_DEPTH, MAX_TRAVERSAL_DEPTH);
     if (!Number.isSafeInteger(depthLimit) || depthLimit < 0) throw validationError(`args.depth_limit: expected a non-negative integer, got ${args.args.depth_limit}`);
     const start = args.args.start_task_ids ?? [];
@@ -305,7 +318,9 @@ function traversalResolver(direction: "downstream" | "upstream"): Resolver {
       .map(([task_id, depth]) => ({ tenant_id: DEFAULT_TENANT.id, task_id, depth }))
       .sort((a, b) => a.depth - b.depth || (a.task_id < b.task_id ? -1 : a.task_id > b.task_id ? 1 : 0));
     const { limit, offset } = bounded({ limit: args.limit, offset: args.offset });
-    return siblings(rows.slice((offset as number | null | undefined) ?? 0).slice(0, limit as number));
+    const page = rows.slice((offset as number | null | undefined) ?? 0).slice(0, limit as number);
+    context.rowBudget?.spend(page.length, pathOf(info));
+    return siblings(page);
   };
 }
 
@@ -348,8 +363,14 @@ export function createQueryResolvers(apiInfo: ApiInfo): Record<string, Record<st
   };
   const types: Record<string, Record<string, Resolver>> = {};
   for (const table of tableNames()) {
-    query[table] = async (_root, args: SelectArgs, context, info) =>
-      siblings(await context.reads.select(table, bounded(args), selectedColumns(table, info)));
+    query[table] = async (_root, args: SelectArgs, context, info) => {
+      const budget = context.rowBudget;
+      let listArgs = bounded(args);
+      if (budget && typeof listArgs.limit === "number") listArgs = { ...listArgs, limit: Math.min(listArgs.limit, budget.readCap()) };
+      const rows = await context.reads.select(table, listArgs, selectedColumns(table, info));
+      budget?.spend(rows.length, pathOf(info));
+      return siblings(rows);
+    };
     query[`${table}_by_pk`] = async (_root, args: { id: string }, context, info) => {
       const row = await context.reads.byPk(table, args.id, selectedColumns(table, info));
       return row ? siblings([row])[0] : null;

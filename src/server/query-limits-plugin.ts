@@ -19,12 +19,20 @@ export function queryLimitsPlugin(): Plugin<Record<string, unknown>> {
       const errors = checkDocumentShape(params.documentAST);
       if (errors.length) setResult(errors);
     },
-    onExecute({ args, setResultAndStopExecution }) {
+    onExecute({ args, setResultAndStopExecution, extendContext }) {
       const operation = getOperationAST(args.document, args.operationName);
       if (!operation) return;
       const reads = (args.contextValue as Partial<ApiContext> | undefined)?.reads;
-      const errors = checkOperation(args.schema, args.document, operation, args.variableValues as Record<string, unknown> | undefined, reads);
-      if (errors.length) setResultAndStopExecution({ errors });
+      const { errors, rowBudget } = checkOperation(args.schema, args.document, operation, args.variableValues as Record<string, unknown> | undefined, reads);
+      if (errors.length) return setResultAndStopExecution({ errors });
+      if (!rowBudget) return;
+      extendContext({ rowBudget });
+      return {
+        // Past the rows bound the operation answers its one refusal, no data.
+        onExecuteDone({ setResult }) {
+          if (rowBudget.refusal) setResult({ data: null, errors: [rowBudget.refusal] });
+        },
+      };
     },
   };
 }

@@ -173,6 +173,7 @@ export function compileRelated(
       (limit === undefined ? "" : ` AND "__rn" <= ${b.param((offset ?? 0) + limit)}`) +
       ` ORDER BY "__rn"`;
   }
+  if (isList && args.cap !== undefined) sql += ` LIMIT ${b.param(checkLimit(args.cap, "cap")!)}`;
   return { sql, params: b.params, target, key: relation.to };
 }
 

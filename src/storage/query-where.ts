@@ -467,7 +467,7 @@ function orderTerms(facts: SchemaFacts, b: SQLBuilder, scope: OrderScope, bounds
  * A limit or offset as given (undefined when absent). The read side trusts its callers with
  * any size: the API bounds the limits a request may ask for (src/api/query-limits.ts).
  */
-export function checkLimit(value: unknown, name: "limit" | "offset"): number | undefined {
+export function checkLimit(value: unknown, name: "limit" | "offset" | "cap"): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw validationError(`${name}: expected a non-negative integer, got ${JSON.stringify(value)}`);

@@ -20,6 +20,8 @@ export interface SelectArgs {
   offset?: unknown;
   /** One column or a list: the first row (in order_by's order) of each group with equal values. */
   distinct_on?: unknown;
+  /** At most this many rows in all (a relation: across all its parents), however many each may have. */
+  cap?: number;
 }
 
 /** One aggregate of `<table>_aggregate { aggregate { … } }`: count (of some columns, distinct), or max/min/sum/avg of a column. */

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { GraphQLSchema } from "graphql";
+import { getOperationAST, parse, type GraphQLSchema } from "graphql";
 import type { ApiContext } from "../../src/api/context.ts";
 import { executeGraphQL } from "../../src/api/execute.ts";
+import { checkOperation } from "../../src/api/query-limits.ts";
 import { mutationResolvers, mutationTypeDefs } from "../../src/api/mutations.ts";
 import { buildApiSchema } from "../../src/api/schema.ts";
 import { DEFAULT_TENANT } from "../../src/core/tenant.ts";
@@ -41,6 +42,14 @@ describeBackends((kind: StoreKind) => {
   });
 
   type Result = { data?: any; errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }> };
+
+  /** Whether the query's rows estimate stays within PREFECTLITE_MAX_QUERY_ROWS (else it runs under the rows bound). */
+  function withinEstimate(query: string): boolean {
+    const document = parse(query);
+    const check = checkOperation(schema, document, getOperationAST(document)!, {}, context.reads);
+    expect(check.errors).toEqual([]);
+    return check.rowBudget === undefined;
+  }
 
   async function run(query: string, variables?: Record<string, unknown>): Promise<Result> {
     return JSON.parse(JSON.stringify(await executeGraphQL(schema, query, variables, context)));
@@ -255,26 +264,31 @@ describeBackends((kind: StoreKind) => {
     expect(d.shallow).toEqual([{ task_id: id(20) }]);
     const bad = await run(`{ utility_downstream_tasks(args: { start_task_ids: "{not-a-uuid}" }) { task_id } }`);
     expect(bad.errors![0]!.message).toMatch(/invalid _uuid/);
-    // Its rows count in the estimate like any list's.
-    const wide = await run(`{ utility_downstream_tasks(args: { start_task_ids: "{${id(20)}}" }) { task { task_runs { id } } } }`);
-    expect(wide.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
+    // Its rows count in the estimate like any list's (past it, the query runs under the rows bound).
+    expect(withinEstimate(`{ utility_downstream_tasks(args: { start_task_ids: "{${id(20)}}" }) { task { task_runs { id } } } }`)).toBe(false);
   });
 
   test("the new arguments stay inside the query limits", async () => {
     const tooMany = await run(`{ flow_run(distinct_on: flow_id, limit: 1000000) { id } }`);
     expect(tooMany.errors![0]!.message).toMatch(/PREFECTLITE_QUERY_MAX_LIMIT/);
-    const nested = await run(`{ flow(limit: 1000) { flow_runs(distinct_on: state, limit: 1000) { task_runs(limit: 1000) { id } } } }`);
-    expect(nested.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
+    expect(withinEstimate(`{ flow(limit: 1000) { flow_runs(distinct_on: state, limit: 1000) { task_runs(limit: 1000) { id } } } }`)).toBe(false);
     // A where that pins the id bounds the rows (Prefect's FlowRunView reads one run so, with its states).
-    const pinned = await run(`{ flow_run(where: { id: { _eq: "${id(30)}" } }) { states { id } task_runs { id } } }`);
-    expect(pinned.errors).toBeUndefined();
-    expect(pinned.data.flow_run[0].states).toHaveLength(3);
-    const listed = await run(`{ flow_run(where: { _and: [{ id: { _in: ["${id(30)}", "${id(31)}"] } }] }) { states { id } task_runs { id } } }`);
-    expect(listed.errors).toBeUndefined();
-    const unpinned = await run(`{ flow_run(where: { id: { _neq: "${id(30)}" } }) { states { id } task_runs { id } } }`);
-    expect(unpinned.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
-    const collapsed = await run(`{ flow_run(where: { id: { _eq: null } }) { states { id } task_runs { id } } }`);
-    expect(collapsed.errors![0]!.message).toMatch(/PREFECTLITE_MAX_QUERY_ROWS/);
+    const pinned = `{ flow_run(where: { id: { _eq: "${id(30)}" } }) { states { id } task_runs { id } } }`;
+    expect(withinEstimate(pinned)).toBe(true);
+    expect((await run(pinned)).data.flow_run[0].states).toHaveLength(3);
+    expect(withinEstimate(`{ flow_run(where: { _and: [{ id: { _in: ["${id(30)}", "${id(31)}"] } }] }) { states { id } task_runs { id } } }`)).toBe(true);
+    expect(withinEstimate(`{ flow_run(where: { id: { _neq: "${id(30)}" } }) { states { id } task_runs { id } } }`)).toBe(false);
+    expect(withinEstimate(`{ flow_run(where: { id: { _eq: null } }) { states { id } task_runs { id } } }`)).toBe(false);
+    // Past the estimate a query runs under the rows bound: refused once it returns more rows than the bound.
+    process.env.PREFECTLITE_MAX_QUERY_ROWS = "3";
+    try {
+      const past = await run(`{ flow_run(where: { id: { _neq: "${id(30)}" } }) { states { id } task_runs { id } } }`);
+      expect(past.data ?? null).toBeNull();
+      expect(past.errors).toHaveLength(1);
+      expect(past.errors![0]!.message).toContain("it returned more than 3 rows (PREFECTLITE_MAX_QUERY_ROWS)");
+    } finally {
+      delete process.env.PREFECTLITE_MAX_QUERY_ROWS;
+    }
     // An aggregate's where is compiled (and refused) before anything runs.
     const badWhere = await run(`{ flow_run_aggregate(where: { flow: { flow_runs: { name: { _eq: "x" } } } }) { aggregate { count } } }`);
     expect(badWhere.errors![0]!.message).toMatch(/^flow_run_aggregate: .*goes up through 'flow'/);

@@ -64,15 +64,21 @@ describeBackends((kind: StoreKind) => {
     return { status: res.status, body: (await res.json()) as Result };
   }
 
-  /** The single error of a refused request, which ran no read at all. */
-  function refusal(result: Result): { message: string; code?: string; limit?: string } {
+  /**
+   * The single error of a refused request, which ran no read at all — or, refused as it ran by the
+   * rows bound, at most `reads` batched reads (one per relation level it reached).
+   */
+  function refusal(result: Result, allowed: { reads: number } = { reads: 0 }): { message: string; code?: string; limit?: string } {
     expect(result.data ?? null).toBeNull();
     expect(result.errors).toHaveLength(1);
     const [error] = result.errors!;
     expect(error!.message).not.toContain(INTERNAL_ERROR_MESSAGE);
-    expect(reads).toEqual([]);
+    if (allowed.reads === 0) expect(reads).toEqual([]);
+    else expect(reads.length).toBeLessThanOrEqual(allowed.reads);
     return { message: error!.message, code: error!.extensions?.code, limit: error!.extensions?.limit };
   }
+  /** NESTED_8 reads at most once per level: the runs, then each relation of the eight. */
+  const NESTED_8_READS = { reads: 9 };
 
   beforeAll(async () => {
     const database = await testDatabase(kind);
@@ -101,13 +107,16 @@ describeBackends((kind: StoreKind) => {
   const NESTED_8 = `{ flow_run(limit: 1) { flow { flow_runs { flow { flow_runs { flow { flow_runs { flow { flow_runs { id } } } } } } } } } }`;
   const WHERE_4 = `{ flow_run_aggregate(where: { flow: { flow_runs: { flow: { flow_runs: { name: { _eq: "x" } } } } } }) { aggregate { count } } }`;
 
-  describe("the issue's queries are refused before any read, with the limit and how to stay inside it", () => {
-    test("8 levels of nested relations over 100 runs: the rows estimate", async () => {
-      const error = refusal(await run(NESTED_8));
+  describe("the issue's queries are refused, with the limit and how to stay inside it", () => {
+    test("8 levels of nested relations over 100 runs: refused once it has returned more rows than the bound", async () => {
+      // Its lists have no limits, so it runs under the rows bound (Prefect's documents nest such lists):
+      // one batched read per level, each asking for no more rows than are left, and data null at the end.
+      const error = refusal(await run(NESTED_8), NESTED_8_READS);
       expect(error.limit).toBe("PREFECTLITE_MAX_QUERY_ROWS");
       expect(error.code).toBe("VALIDATION");
       expect(error.message).toContain("could return up to 1,002,002,002,002 rows");
       expect(error.message).toContain("flow_run.flow.flow_runs.flow.flow_runs.flow.flow_runs.flow.flow_runs");
+      expect(error.message).toContain("it returned more than 100,000 rows (PREFECTLITE_MAX_QUERY_ROWS) by flow_run.flow.flow_runs.flow.flow_runs");
       expect(error.message).toContain("give the lists small limit arguments");
     });
 
@@ -120,7 +129,8 @@ describeBackends((kind: StoreKind) => {
 
     test("the same as GETs, through yoga", async () => {
       const nested = await get(NESTED_8);
-      expect(refusal(nested.body).limit).toBe("PREFECTLITE_MAX_QUERY_ROWS");
+      expect(refusal(nested.body, NESTED_8_READS).limit).toBe("PREFECTLITE_MAX_QUERY_ROWS");
+      reads.length = 0;
       const where = await get(WHERE_4);
       expect(refusal(where.body).message).toContain("back down through the list 'flow_runs'");
       // And through variables, which only execution sees.
@@ -133,10 +143,30 @@ describeBackends((kind: StoreKind) => {
     });
 
     test("another client is answered after a refused query", async () => {
-      refusal(await run(NESTED_8));
+      refusal(await run(NESTED_8), NESTED_8_READS);
       const answered = await run(`{ flow_run_aggregate { aggregate { count } } }`);
       expect(answered).toEqual({ data: { flow_run_aggregate: { aggregate: { count: 100 } } } });
       expect((await get(`{ flow(limit: 1) { name } }`)).body).toEqual({ data: { flow: [{ name: "limits" }] } });
+    });
+
+    test("lists without limits past the estimate run under the bound: answered when what they return stays within it", async () => {
+      // As Prefect's CLI and UI ask: a run by name with its states and logs (no limits; estimated at 2 million rows).
+      const byName = await run(`{ flow_run(where: { name: { _eq: "run-7" } }) { name states { state } logs { message } } }`);
+      expect(byName.errors).toBeUndefined();
+      expect(byName.data.flow_run).toEqual([{ name: "run-7", states: [{ state: "Scheduled" }], logs: [] }]);
+      process.env.PREFECTLITE_MAX_QUERY_ROWS = "200";
+      try {
+        // One flow and its 100 runs: 101 rows returned, within 200; the same under 50 is refused, its read capped at what was left.
+        const within = await run(`{ flow { flow_runs { name } } }`);
+        expect(within.errors).toBeUndefined();
+        expect(within.data.flow[0].flow_runs).toHaveLength(100);
+        process.env.PREFECTLITE_MAX_QUERY_ROWS = "50";
+        reads.length = 0;
+        const past = refusal(await run(`{ flow { flow_runs { name } } }`), { reads: 2 });
+        expect(past.message).toContain("it returned more than 50 rows (PREFECTLITE_MAX_QUERY_ROWS) by flow.flow_runs");
+      } finally {
+        delete process.env.PREFECTLITE_MAX_QUERY_ROWS;
+      }
     });
 
     test("the same queries with small limits and a where that stays down are answered", async () => {
