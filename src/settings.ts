@@ -65,6 +65,8 @@ export const settings = {
   maxQueryAliases: () => intSetting("PREFECTLITE_MAX_QUERY_ALIASES", 50),
   maxQueryFields: () => intSetting("PREFECTLITE_MAX_QUERY_FIELDS", 500),
   maxQueryRows: () => intSetting("PREFECTLITE_MAX_QUERY_ROWS", 100_000),
+  /** A task result of at most this many bytes of JSON also goes into its Success state for Prefect 1's readers (0: never). */
+  prefectResultBytes: () => intSetting("PREFECTLITE_PREFECT_RESULT_BYTES", 0),
   queryDefaultLimit: () => intSetting("PREFECTLITE_QUERY_DEFAULT_LIMIT", 1000),
   queryMaxLimit: () => intSetting("PREFECTLITE_QUERY_MAX_LIMIT", 10_000),
   maxWhereRelationDepth: () => intSetting("PREFECTLITE_MAX_WHERE_RELATION_DEPTH", 3),

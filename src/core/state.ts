@@ -129,6 +129,8 @@ export interface StateOptions {
   /** The in-memory result value (never serialized). */
   result?: unknown;
   resultLocation?: ResultLocation;
+  /** The result as JSON text, stored as Prefect's `PrefectResult` so Prefect 1's views can read it. */
+  prefectResult?: string;
   startTime?: string;
   runCount?: number;
   nMapStates?: number;
@@ -140,6 +142,7 @@ export class State {
   timestamp: string | undefined;
   readonly result: unknown;
   readonly resultLocation: ResultLocation | undefined;
+  readonly prefectResult: string | undefined;
   readonly startTime: string | undefined;
   readonly runCount: number | undefined;
   readonly nMapStates: number | undefined;
@@ -150,6 +153,7 @@ export class State {
     this.timestamp = o.timestamp;
     this.result = o.result;
     this.resultLocation = o.resultLocation;
+    this.prefectResult = o.prefectResult;
     this.startTime = o.startTime;
     this.runCount = o.runCount;
     this.nMapStates = o.nMapStates;
@@ -190,6 +194,7 @@ export class State {
     const s: SerializedState = { type: this.type, message: this.message };
     if (this.timestamp) s.timestamp = this.timestamp;
     if (this.resultLocation) s.result = this.resultLocation;
+    if (this.prefectResult !== undefined) s._result = { type: "PrefectResult", location: this.prefectResult, __version__: PREFECT_STATE_FORM_VERSION };
     if (this.startTime) s.startTime = this.startTime;
     if (this.runCount !== undefined) s.runCount = this.runCount;
     if (this.nMapStates !== undefined) s.nMapStates = this.nMapStates;

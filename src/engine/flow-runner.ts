@@ -31,6 +31,11 @@ export interface RunFlowOptions {
   /** Default folder for LocalResult when `results` is not given. */
   resultsDir?: string;
   checkpoint?: boolean;
+  /**
+   * A persisted result whose JSON is at most this many bytes is also copied into its Success state
+   * as Prefect's `PrefectResult` (Prefect 1 reads a LocalResult file only as a pickle). 0: never.
+   */
+  prefectResultBytes?: number;
   clock?: EngineClock;
   signal?: AbortSignal;
   /** States of task runs from an earlier attempt of this flow run (resume), keyed "slug" / "slug[i]". */
@@ -94,6 +99,7 @@ export async function runFlow(flow: Flow, options: RunFlowOptions = {}): Promise
     options.priorStates ?? new Map(),
     options.signal,
     options.cancelRequested,
+    options.prefectResultBytes ?? 0,
   );
   if (graph.tasks.some((t) => t.definition.logStdout)) installStdoutCapture();
 

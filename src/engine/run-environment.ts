@@ -39,6 +39,8 @@ export class RunEnvironment {
     private readonly priorStates: ReadonlyMap<string, State>,
     readonly signal: AbortSignal | undefined,
     private readonly cancelRequested: (() => boolean) | undefined,
+    /** See FlowRunOptions.prefectResultBytes. */
+    readonly prefectResultBytes: number = 0,
   ) {
     this.flowLogger = createLogger({
       name: "prefectlite.FlowRunner",

@@ -180,7 +180,7 @@ async function attempt(
   if (!config) return new Success({ message: "Task run succeeded.", result: value });
   try {
     const location = await env.results.write(value, config, env.resultContext(definition, key));
-    return new Success({ message: "Task run succeeded.", result: value, resultLocation: location });
+    return new Success({ message: "Task run succeeded.", result: value, resultLocation: location, prefectResult: prefectCopy(value, env.prefectResultBytes) });
   } catch (e) {
     logger.error(`Task '${label}': could not persist its result: ${errorMessage(e)}`);
     return new Failed(`Error persisting the task result: ${errorMessage(e)}`);
@@ -217,4 +217,11 @@ export function stackOf(e: unknown): string {
   const own = (line: string) => line.includes(`${OWN_SOURCE}/`) || line.includes("/$bunfs/") || /\((native|node:)/.test(line);
   const kept = lines.filter((line) => !isFrame(line) || !own(line));
   return kept.join("\n");
+}
+
+/** The result as JSON text for Prefect's `PrefectResult`, when it fits the bound (a result store wrote it, so it is JSON). */
+function prefectCopy(value: unknown, maxBytes: number): string | undefined {
+  if (maxBytes <= 0) return undefined;
+  const text = JSON.stringify(value ?? null);
+  return Buffer.byteLength(text) <= maxBytes ? text : undefined;
 }

@@ -77,6 +77,35 @@ for (const mode of ["embedded", "http"] as Mode[]) {
       expect(run.logs.find((l) => l.message.startsWith("Beginning Flow run"))!.task_run_id).toBeNull();
     });
 
+    test("with PREFECTLITE_PREFECT_RESULT_BYTES, results that fit are also in their states as Prefect's PrefectResult", async () => {
+      // Prefect 1 reads a LocalResult file only as a pickle; its PrefectResult holds the value as JSON text.
+      const prefectResultOf = (s: object | undefined) => (s as { _result?: Record<string, unknown> } | undefined)?._result;
+      fx = await backedFixture(FLOW, { mode });
+      const off = await fx.createRun();
+      await runBackedFlowRun(fx.client, off, quiet);
+      const before = (await readRun(fx.client, off)).task_runs.find((t) => t.task_slug === "total-1")!;
+      expect(prefectResultOf(before.serialized_state)!.type).toBe("LocalResult");
+      process.env.PREFECTLITE_PREFECT_RESULT_BYTES = "2";
+      try {
+        const on = await fx.createRun();
+        expect(await runBackedFlowRun(fx.client, on, quiet)).toMatchObject({ status: "finished", state: "Success" });
+        const run = await readRun(fx.client, on);
+        const bySlug = (slug: string, mapIndex = -1) => run.task_runs.find((t) => t.task_slug === slug && t.map_index === mapIndex)!.serialized_state;
+        // 36 and 10 fit in 2 bytes; the mapped children's 11, 12, 13 too; the file is written all the same.
+        expect(prefectResultOf(bySlug("total-1"))).toEqual({ type: "PrefectResult", location: "36", __version__: "1.4.1" });
+        expect(prefectResultOf(bySlug("start-1"))).toMatchObject({ type: "PrefectResult", location: "10" });
+        expect(prefectResultOf(bySlug("add-1", 2))).toMatchObject({ type: "PrefectResult", location: "13" });
+        expect(JSON.parse(readFileSync(bySlug("total-1").result!.location, "utf8"))).toEqual({ value: 36 });
+        process.env.PREFECTLITE_PREFECT_RESULT_BYTES = "1";
+        const small = await fx.createRun();
+        await runBackedFlowRun(fx.client, small, quiet);
+        const total = (await readRun(fx.client, small)).task_runs.find((t) => t.task_slug === "total-1")!;
+        expect(prefectResultOf(total.serialized_state)!.type).toBe("LocalResult"); // "36" is 2 bytes: over the bound
+      } finally {
+        delete process.env.PREFECTLITE_PREFECT_RESULT_BYTES;
+      }
+    });
+
     test("a finished run is a no-op the second time", async () => {
       fx = await backedFixture(FLOW, { mode });
       const id = await fx.createRun();
