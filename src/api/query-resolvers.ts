@@ -12,13 +12,11 @@ import {
 } from "graphql";
 import { TABLE_DECLARATIONS, type AggregateSpec, type Relation, type Row, type SelectArgs, type TableName } from "../services/read-model.ts";
 import { validationError } from "../core/errors.ts";
-
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (value: unknown): value is string => typeof value === "string" && UUID_TEXT.test(value);
+import { DEFAULT_TENANT } from "../core/tenant.ts";
+import { isUuid } from "../core/uuid.ts";
 import { settings } from "../settings.ts";
 import type { ApiContext } from "./context.ts";
 import { tableNames, TRAVERSAL_TYPE } from "./generate-types.ts";
-import { DEFAULT_TENANT } from "../core/tenant.ts";
 import { selectedColumns } from "./selection.ts";
 
 /**

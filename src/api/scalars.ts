@@ -1,4 +1,5 @@
 import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped, type ValueNode } from "graphql";
+import { isUuid } from "../core/uuid.ts";
 
 /**
  * The scalars of the API: Hasura's `JSON` (any JSON value), `uuid` and `timestamptz` on the query
@@ -6,10 +7,9 @@ import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped, type ValueN
  * on its mutations' inputs (one parse each: a `$id: UUID!` variable and a `$id: uuid!` one read alike).
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function parseUuid(value: unknown): string {
-  if (typeof value !== "string" || !UUID.test(value)) throw new GraphQLError(`invalid uuid: ${JSON.stringify(value)}`);
+  if (!isUuid(value)) throw new GraphQLError(`invalid uuid: ${JSON.stringify(value)}`);
   return value.toLowerCase();
 }
 

@@ -5,12 +5,12 @@ import { isoNow, type ServiceDeps } from "./deps.ts";
 import type { WriteRunLogsResult } from "./types.ts";
 import { settings } from "../settings.ts";
 import { describe, isPlainObject, jsonNestsDeeperThan } from "./validate.ts";
+import { isUuid } from "../core/uuid.ts";
 
 export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 /** Prefect's limit on one record. */
 export const MAX_LOG_MESSAGE_BYTES = 1024 * 1024;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reasons given for at most this many skipped lines (the count covers them all). */
 const MAX_REASONS = 20;
@@ -54,8 +54,8 @@ function parseLog(row: unknown, now: string): NewLog | string {
   if (!isPlainObject(row)) return "a log line must be an object";
   const flowRunId = row.flow_run_id ?? row.flowRunId;
   const taskRunId = row.task_run_id ?? row.taskRunId ?? null;
-  if (typeof flowRunId !== "string" || !UUID.test(flowRunId)) return "flow_run_id must be a UUID";
-  if (taskRunId !== null && (typeof taskRunId !== "string" || !UUID.test(taskRunId))) return "task_run_id must be a UUID or null";
+  if (!isUuid(flowRunId)) return "flow_run_id must be a UUID";
+  if (taskRunId !== null && !isUuid(taskRunId)) return "task_run_id must be a UUID or null";
   const level = row.level ?? "INFO";
   if (typeof level !== "string" || !(LOG_LEVELS as readonly string[]).includes(level.toUpperCase())) {
     return `unknown level ${describe(level)} (use one of ${LOG_LEVELS.join(", ")})`;
@@ -78,7 +78,7 @@ function parseLog(row: unknown, now: string): NewLog | string {
   }
   // The writer's id for the line: a retried write whose first try was stored is not stored twice.
   const writeId = row.write_id ?? row.writeId ?? null;
-  if (writeId !== null && (typeof writeId !== "string" || !UUID.test(writeId))) return "write_id must be a UUID";
+  if (writeId !== null && !isUuid(writeId)) return "write_id must be a UUID";
   return {
     id: writeId === null ? newId() : writeId.toLowerCase(),
     flowRunId: flowRunId.toLowerCase(),

@@ -1,15 +1,15 @@
 import { validationError } from "../core/errors.ts";
 import { settings } from "../settings.ts";
 import { jsonNestsDeeperThan } from "../storage/query-where.ts";
+import { isUuid } from "../core/uuid.ts";
 
 export { jsonNestsDeeperThan };
 
 /** Input checks shared by the services: each throws a Validation error naming the field. */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function requireUuid(value: unknown, field: string): string {
-  if (typeof value !== "string" || !UUID.test(value)) {
+  if (!isUuid(value)) {
     throw validationError(`${field} must be a UUID, got ${describe(value)}`);
   }
   return value.toLowerCase();

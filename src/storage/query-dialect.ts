@@ -1,3 +1,4 @@
+import { isUuid } from "../core/uuid.ts";
 import type { ColumnType, TableName } from "./tables.ts";
 
 /**
@@ -48,8 +49,8 @@ export interface Dialect {
   decode(type: ColumnType, value: unknown): unknown;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);
+/** Whether a value can name a row of a uuid column (a malformed id matches nothing). */
+export { isUuid };
 
 /** A LIKE pattern (`%`, `_`, backslash escapes) as a case-sensitive GLOB pattern. */
 export function likeToGlob(pattern: string): string {

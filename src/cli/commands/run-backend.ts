@@ -8,6 +8,7 @@ import { typedParameters, type CliParameters } from "../options.ts";
 import { step } from "../output.ts";
 import { warnIfNoAgentCovers } from "./agent-coverage.ts";
 import { writeStdout } from "../../stdio.ts";
+import { isUuid } from "../../core/uuid.ts";
 
 export interface BackendRunOptions {
   name?: string;
@@ -31,7 +32,6 @@ interface FlowRef {
   parameters: Array<{ name: string; type?: string }> | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface CreatedRun {
   id: string;
@@ -44,7 +44,7 @@ export interface CreatedRun {
 /** `--id` is a flow id or a flow group id; `--name` the newest unarchived version (in `--project`). */
 export async function lookupFlow(client: BackendClient, o: { id?: string; name?: string; project?: string }): Promise<FlowRef> {
   if (o.id) {
-    if (!UUID.test(o.id)) {
+    if (!isUuid(o.id)) {
       throw new PrefectliteError("Usage", `--id '${o.id}' is not a flow id or flow group id: those are UUIDs, such as 55955649-f2e7-4d43-938a-f5b08974bab9 (or use --name FLOW)`);
     }
     const data = await client.graphql<{ flow: FlowRef[] }>(

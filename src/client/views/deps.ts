@@ -1,6 +1,7 @@
 import { PrefectliteError } from "../../core/errors.ts";
 import type { ResultLocation } from "../../core/state.ts";
 import type { BackendClient } from "../client.ts";
+import { isUuid } from "../../core/uuid.ts";
 
 /**
  * Reads a task result back from where it was written (the engine's result store is one). It
@@ -43,11 +44,10 @@ export function resolveViewDeps(options: ViewOptions = {}): ViewDeps {
   return { client: options.client ?? d.client, results: options.results ?? d.results };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An id given by a user: a malformed one is "not found" with the reason, not a GraphQL error. */
 export function requireId(id: unknown, what: string): string {
-  if (typeof id !== "string" || !UUID.test(id)) {
+  if (!isUuid(id)) {
     throw new PrefectliteError("NotFound", `${what} ${JSON.stringify(id)} not found: ${what.toLowerCase()} ids are UUIDs`);
   }
   return id.toLowerCase();

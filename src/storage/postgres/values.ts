@@ -1,3 +1,5 @@
+import { isUuid } from "../../core/uuid.ts";
+
 /**
  * The record boundary on PostgreSQL: what goes into a statement and what comes out of a row, so
  * the repositories hand services exactly what the SQLite ones do (times as ISO-8601 UTC text
@@ -21,15 +23,11 @@ export function jsonValue<T>(value: unknown, fallback: T): T {
   return value === null || value === undefined ? fallback : (value as T);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Whether an id can name a row: ids are uuid columns here, and a malformed one would fail the
  * statement (22P02) where SQLite simply finds nothing. Reads of such an id find nothing.
  */
-export function isUuid(id: unknown): id is string {
-  return typeof id === "string" && UUID.test(id);
-}
+export { isUuid };
 
 /** The ids that can name a row (see isUuid). */
 export function uuids(ids: readonly string[]): string[] {
