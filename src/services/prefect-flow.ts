@@ -4,7 +4,7 @@ import { CronClock, IntervalClock, type Clock } from "../core/schedule/clocks.ts
 import { Schedule, type SerializedSchedule } from "../core/schedule/schedule.ts";
 import type { SerializedEdge, SerializedFlow, SerializedParameter, SerializedTask } from "../core/serialize.ts";
 import { checkRunConfig } from "./run-config.ts";
-import { describe, isPlainObject, requireJsonDepth } from "./validate.ts";
+import { describe, isPlainObject, listOrNone, requireJsonDepth } from "./validate.ts";
 
 /**
  * Flows in Prefect Core's serialized form (Prefect 1.x `flow.serialize()`, as its
@@ -47,14 +47,14 @@ export function decompressSerializedFlow(text: unknown): unknown {
 export function parsePrefectFlow(raw: Record<string, unknown>): SerializedFlow {
   requireJsonDepth(raw, "serialized_flow");
   if (typeof raw.name !== "string" || !raw.name.trim()) throw validationError("serialized_flow.name must be a non-empty string");
-  const tasks = parsePrefectTasks(list(raw.tasks, "serialized_flow.tasks"), "serialized_flow.tasks");
-  const edges = parsePrefectEdges(list(raw.edges, "serialized_flow.edges"), tasks, "serialized_flow.edges");
-  const parameters = list(raw.parameters, "serialized_flow.parameters").map((p, i): SerializedParameter => {
+  const tasks = parsePrefectTasks(listOrNone(raw.tasks, "serialized_flow.tasks"), "serialized_flow.tasks");
+  const edges = parsePrefectEdges(listOrNone(raw.edges, "serialized_flow.edges"), tasks, "serialized_flow.edges");
+  const parameters = listOrNone(raw.parameters, "serialized_flow.parameters").map((p, i): SerializedParameter => {
     if (!isPlainObject(p) || typeof p.slug !== "string" || !p.slug) throw validationError(`serialized_flow.parameters[${i}] needs a slug`);
     const name = typeof p.name === "string" && p.name ? p.name : p.slug;
     return { name, slug: p.slug, default: p.default === undefined ? null : p.default, required: p.required === true };
   });
-  const referenceTasks = list(raw.reference_tasks, "serialized_flow.reference_tasks").map((t, i) => {
+  const referenceTasks = listOrNone(raw.reference_tasks, "serialized_flow.reference_tasks").map((t, i) => {
     const slug = isPlainObject(t) ? t.slug : t;
     if (typeof slug !== "string") throw validationError(`serialized_flow.reference_tasks[${i}] must name a task by its slug`);
     return slug;
@@ -153,7 +153,7 @@ function prefectSchedule(value: unknown): SerializedSchedule {
   for (const key of ["filters", "not_filters", "or_filters", "adjustments"]) {
     if (Array.isArray(value[key]) && value[key].length) throw validationError(`serialized_flow.schedule: schedule ${key} are not supported (use cron or interval clocks)`);
   }
-  const clocks: Clock[] = list(value.clocks, "serialized_flow.schedule.clocks").map((c, i) => {
+  const clocks: Clock[] = listOrNone(value.clocks, "serialized_flow.schedule.clocks").map((c, i) => {
     const where = `serialized_flow.schedule.clocks[${i}]`;
     if (!isPlainObject(c)) throw validationError(`${where} must be a clock object`);
     const options = {
@@ -202,11 +202,6 @@ function wallTimeIn(instant: number, tz: string): number {
   return Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
 }
 
-function list(value: unknown, field: string): unknown[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw validationError(`${field} must be a list`);
-  return value;
-}
 
 function stringList(value: unknown, field: string): string[] {
   if (value == null) return [];

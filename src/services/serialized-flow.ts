@@ -4,7 +4,7 @@ import { isParameterType, parameterTypeProblem, PARAMETER_TYPES, type ParameterT
 import { Schedule } from "../core/schedule/schedule.ts";
 import type { SerializedFlow } from "../core/serialize.ts";
 import { checkRunConfig, checkRunConfigType } from "./run-config.ts";
-import { describe, isPlainObject, requireJsonDepth } from "./validate.ts";
+import { describe, isPlainObject, listOrNone, requireJsonDepth } from "./validate.ts";
 
 /** A serialized flow as sent: its JSON value, or the value of JSON text. */
 export function serializedFlowValue(value: unknown): unknown {
@@ -29,7 +29,7 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
   if (f.tasks === undefined || f.tasks === null) {
     throw validationError("serialized_flow.tasks is missing: a serialized flow lists its tasks and parameters (Flow.serialize() gives one)");
   }
-  const tasks = list(f.tasks, "tasks");
+  const tasks = listOrNone(f.tasks, "serialized_flow.tasks");
   const slugs = new Set<string>();
   tasks.forEach((t, i) => {
     if (!isPlainObject(t) || typeof t.slug !== "string" || !t.slug || typeof t.name !== "string") {
@@ -39,12 +39,12 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
     if (slugs.has(t.slug)) throw validationError(`serialized_flow has two tasks with slug '${t.slug}'`);
     slugs.add(t.slug);
   });
-  list(f.edges, "edges").forEach((e, i) => {
+  listOrNone(f.edges, "serialized_flow.edges").forEach((e, i) => {
     if (!isPlainObject(e) || !slugs.has(e.upstream as string) || !slugs.has(e.downstream as string)) {
       throw validationError(`serialized_flow.edges[${i}] must join two tasks of the flow (upstream, downstream slugs)`);
     }
   });
-  const parameters = list(f.parameters, "parameters").map((p, i) => {
+  const parameters = listOrNone(f.parameters, "serialized_flow.parameters").map((p, i) => {
     if (!isPlainObject(p) || typeof p.name !== "string" || !p.name || typeof p.required !== "boolean") {
       throw validationError(`serialized_flow.parameters[${i}] needs a name and required: true|false`);
     }
@@ -86,8 +86,3 @@ export function parseSerializedFlow(value: unknown): SerializedFlow {
   return { ...defaults, ...f } as unknown as SerializedFlow;
 }
 
-function list(value: unknown, field: string): unknown[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw validationError(`serialized_flow.${field} must be a list`);
-  return value;
-}

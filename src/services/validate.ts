@@ -39,6 +39,13 @@ export function requireJsonDepth<T>(value: T, field: string): T {
   return value;
 }
 
+/** A list field that may be absent (null or missing: none); anything but a list is refused. */
+export function listOrNone(value: unknown, field: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw validationError(`${field} must be a list`);
+  return value;
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
