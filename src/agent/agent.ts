@@ -4,6 +4,7 @@ import { executeFlowRunCommand, warmFlowRunCommand } from "../run-process/comman
 import { flowRunProcessEnv } from "../run-process/environment.ts";
 import { describeExit, lastStderrLine } from "../run-process/process-ended.ts";
 import { spawnFlowRunProcess, type FlowRunProcess, type ProcessOutcome } from "../run-process/process.ts";
+import { RunChannelHost } from "../run-process/run-channel.ts";
 import { DEFAULT_ENDED_RUN_GRACE_MS, RunProcessSupervisor } from "../run-process/supervision.ts";
 import type { WarmFlowRunProcess } from "../run-process/warm-child.ts";
 import { WarmPool } from "../run-process/warm-pool.ts";
@@ -35,7 +36,7 @@ export interface AgentOptions {
   command?: (flowRunId: string) => string[];
   /**
    * How many warm children to keep: processes started ahead of time that have loaded prefectlite
-   * and wait for a run id on stdin, so a claimed run starts without waiting for a process to
+   * and wait for a run on their run channel, so a claimed run starts without waiting for a process to
    * load. Each executes one run and exits. Default PREFECTLITE_AGENT_WARM_PROCESSES (2), at most
    * `concurrency`; 0 starts every run's process when it runs.
    */
@@ -105,6 +106,8 @@ export class Agent extends LoopService {
   private readonly command: (flowRunId: string) => string[];
   private readonly say: (line: string) => void;
   private readonly pool: WarmPool | undefined;
+  /** Answers the children's run channels, beats for their runs and tells them of a cancel. */
+  private readonly host: RunChannelHost;
   private readonly runsPerProcess: number;
   /** Warm children executing a run, that may take another after it. */
   private readonly lent = new Map<string, WarmFlowRunProcess>();
@@ -136,11 +139,13 @@ export class Agent extends LoopService {
     if (!Number.isInteger(warm) || warm < 0) throw new Error("warm processes must be a whole number ≥ 0");
     this.runsPerProcess = options.runsPerProcess ?? settings.agentRunsPerProcess();
     if (!Number.isInteger(this.runsPerProcess) || this.runsPerProcess < 1) throw new Error("runs per process must be a whole number ≥ 1");
+    this.host = new RunChannelHost(options.backend, { warn: (line) => say(`Agent '${this.agentName}': ${line}`) });
     this.pool =
       warmCommand && warm > 0
         ? new WarmPool({
             size: warm,
             command: warmCommand,
+            host: this.host,
             env: () => this.childEnv({}),
             showOutput: options.showFlowLogs,
             log: (line) => this.say(`Agent '${this.agentName}': ${line}`),
@@ -231,7 +236,7 @@ export class Agent extends LoopService {
       if (warm) child = warm;
       else {
         const env = this.childEnv(run.env, (line) => this.say(`Agent '${this.agentName}': flow run ${run.id}: ${line}`));
-        child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs });
+        child = spawnFlowRunProcess(this.command(run.id), env, { showOutput: this.options.showFlowLogs, channel: { host: this.host, flowRunId: run.id } });
       }
     } catch (e) {
       // The run stays Submitted: Lazarus reschedules it once it has been quiet long enough.
@@ -250,8 +255,7 @@ export class Agent extends LoopService {
 
   /**
    * Give the run to a warm child; undefined when none is idle (or the one taken had just died).
-   * A child that has runs left (runsPerProcess) keeps its stdin open and is lent: after the run it
-   * goes back to the pool.
+   * A child that has runs left (runsPerProcess) is lent: after the run it goes back to the pool.
    */
   private takeWarm(flowRunId: string): FlowRunProcess | undefined {
     const lend = this.runsPerProcess > 1;
@@ -264,7 +268,7 @@ export class Agent extends LoopService {
       else if (lend) this.pool!.lost();
       return run;
     } catch {
-      warm.kill("SIGKILL"); // its stdin is gone: it cannot take the run
+      warm.kill("SIGKILL"); // its channel is gone: it cannot take the run
       if (lend) this.pool!.lost();
       return undefined;
     }
@@ -332,6 +336,7 @@ export class Agent extends LoopService {
       await Promise.all([...this.exits]);
     }
     await pool;
+    this.host.close();
     return { finished: before - interrupted.length, interrupted };
   }
 }

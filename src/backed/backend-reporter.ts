@@ -438,10 +438,8 @@ export class BackendReporter implements RunReporter {
   }
 
   private async writeFlowRunState(state: State): Promise<void> {
-    if (state.isFinished()) {
-      if (await this.finishInOneBatch(state)) return;
-      await this.drain(false);
-    }
+    if (await this.writeWithQueued(state)) return;
+    if (state.isFinished()) await this.drain(false);
     if (this.outage.lost) throw this.outage.lost;
     const json = state.toJSON();
     const writeId = Bun.randomUUIDv7();
@@ -470,12 +468,14 @@ export class BackendReporter implements RunReporter {
   }
 
   /**
-   * Where the backend can (the embedded database), the last batch of states and logs and the
-   * final flow-run state go in one transaction. False, with everything put back as it was,
+   * Where the backend can, what is queued (the last batch of states and logs before a final
+   * state; the lines logged before Running) and the flow-run state go in one transaction: one
+   * round trip, and nothing is left queued behind a write in flight when the tasks start (a
+   * task computing synchronously would hold it up). False, with everything put back as it was,
    * when the backend cannot or says no: the caller then writes them one after another, which
    * sorts out refusals state by state.
    */
-  private async finishInOneBatch(state: State): Promise<boolean> {
+  private async writeWithQueued(state: State): Promise<boolean> {
     const writeBatch = this.api.writeBatch?.bind(this.api);
     if (!writeBatch) return false;
     while ((this.states.length > this.batchSize || this.logs.length > this.batchSize) && !this.outage.lost) {

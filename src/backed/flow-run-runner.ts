@@ -1,7 +1,8 @@
 import type { BackendClient } from "../client/client.ts";
 import { serializeForRegistration } from "../client/register.ts";
 import { PrefectliteError, errorMessage } from "../core/errors.ts";
-import type { Flow } from "../core/flow.ts";
+import { Flow } from "../core/flow.ts";
+import { task } from "../core/task.ts";
 import type { LogLevel, LogRecord } from "../core/logging.ts";
 import { serializedHash } from "../core/serialize.ts";
 import { Cancelled, isFinishedType, stateFromJSON, type State, type StateType } from "../core/state.ts";
@@ -314,5 +315,24 @@ function untilEnded(
       (state) => done(state),
       (e) => done("stopped", e ?? new Error("the engine failed")),
     );
+  });
+}
+
+/**
+ * What a warm child does before it says it is ready (after the SDK resolver is installed): run
+ * a flow of prefectlite's own through the engine once, in memory, and hash it as a registration
+ * is checked, so that the first run it is given does not pay those code paths' first calls (or
+ * the hash's module load). It writes nothing and prints nothing.
+ */
+export async function warmUpRunner(): Promise<void> {
+  const double = task({ name: "double" }, (x: number) => x * 2);
+  const sum = task({ name: "sum" }, (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+  const flow = new Flow("prefectlite-warm-up", () => {
+    sum(double.map([1, 2]));
+  });
+  registrationHash(flow, []);
+  await runFlow(flow, {
+    logLevel: "CRITICAL",
+    reporter: { setFlowRunState() {}, setTaskRunState: async () => true, log() {} },
   });
 }

@@ -4,10 +4,12 @@ import { settings } from "../settings.ts";
 import type { Backend } from "../client/backend.ts";
 import { failRunLeftUnfinished } from "./process-ended.ts";
 import { spawnFlowRunProcess, type ProcessOutcome } from "./process.ts";
+import { RunChannelHost } from "./run-channel.ts";
 import { RunProcessSupervisor, type SupervisionLimits } from "./supervision.ts";
 
 export interface ChildRunOptions {
-  backend: Pick<Backend, "runStandings" | "endAbandonedRun" | "writeRunLogs">;
+  /** Also answers the child's run channel. */
+  backend: Backend;
   flowRunId: string;
   /** `prefectlite execute flow-run ID` (run-process/command.ts). */
   command: readonly string[];
@@ -36,11 +38,13 @@ export interface ChildRunResult {
  * Execute a run that no agent will take (`run --execute`, an agentless sub-flow) in a child
  * process, the way an agent does: the caller has claimed it (Submitted); its process is
  * supervised (start deadline, run ended elsewhere, cancel grace: run-process/supervision.ts);
- * when it ends before its run finished, the run is failed with its unfinished task runs.
+ * when it ends before its run finished, the run is failed with its unfinished task runs. The
+ * child reaches the backend through this process (its run channel).
  * Throws only when the process cannot be started.
  */
 export async function executeInChildProcess(o: ChildRunOptions): Promise<ChildRunResult> {
-  const child = spawnFlowRunProcess(o.command, o.env, { showOutput: o.showOutput });
+  const host = new RunChannelHost(o.backend, { warn: o.say });
+  const child = spawnFlowRunProcess(o.command, o.env, { showOutput: o.showOutput, channel: { host, flowRunId: o.flowRunId } });
   const supervisor = new RunProcessSupervisor(o.backend, { logger: o.logger, say: (_id, line) => o.say(line), limits: o.limits });
   supervisor.watch(o.flowRunId, child);
   let checking = false;
@@ -65,6 +69,7 @@ export async function executeInChildProcess(o: ChildRunOptions): Promise<ChildRu
   try {
     outcome = await child.exited;
   } finally {
+    host.close();
     clearInterval(timer);
     if (o.forwardSignals) {
       process.off("SIGINT", onSignal);

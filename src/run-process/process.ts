@@ -1,5 +1,7 @@
 import type { Subprocess } from "bun";
+import type { ChildMessage } from "../client/channel-backend.ts";
 import { writeStderr } from "../stdio.ts";
+import type { RunChannelHost } from "./run-channel.ts";
 
 /** The outcome of a flow run's process (or of one run of a reused warm child). */
 export type ProcessOutcome = Awaited<FlowRunProcess["exited"]>;
@@ -23,12 +25,21 @@ export type FlowRunSubprocess = Subprocess<"ignore" | "pipe", "inherit" | "ignor
  * its parent does not reach it: the parent decides what its child gets, and a kill takes whatever
  * the run started with it). Its stdout is dropped (logs go to the backend) unless `showOutput`,
  * which passes its stdout and stderr through; the tail of its stderr is kept to explain a crash.
+ * With `channel`, the child reaches the backend through `channel.host` (run-channel.ts), which
+ * holds run `channel.flowRunId` (beats for it) until the process ends.
  */
 export function spawnFlowRunProcess(
   command: readonly string[],
   env: Record<string, string>,
-  options: { cwd?: string; showOutput?: boolean } = {},
+  options: { cwd?: string; showOutput?: boolean; channel?: { host: RunChannelHost; flowRunId: string } } = {},
 ): FlowRunProcess {
+  const channel = options.channel;
+  let ended = false;
+  const child = {
+    send(message: Parameters<FlowRunSubprocess["send"]>[0]) {
+      if (!ended) proc.send(message);
+    },
+  };
   const proc: FlowRunSubprocess = Bun.spawn([...command], {
     env,
     cwd: options.cwd,
@@ -36,8 +47,17 @@ export function spawnFlowRunProcess(
     stdout: options.showOutput ? "inherit" : "ignore",
     stderr: "pipe",
     detached: true,
+    ...(channel ? { serialization: "json" as const, ipc: (message: unknown) => void channel.host.received(child, message as ChildMessage) } : {}),
   });
-  return flowRunProcess(proc, stderrTail(proc, options.showOutput));
+  const run = flowRunProcess(proc, stderrTail(proc, options.showOutput));
+  if (channel) {
+    channel.host.hold(child, channel.flowRunId);
+    void run.exited.then(() => {
+      ended = true;
+      channel.host.release(channel.flowRunId);
+    });
+  }
+  return run;
 }
 
 export function stderrTail(proc: FlowRunSubprocess, showOutput: boolean | undefined): Promise<string> {

@@ -1,18 +1,14 @@
 /**
- * The warm-child protocol, both sides. An agent starts children ahead of time
- * (`prefectlite execute flow-run --wait-for-id`) that load prefectlite and connect, then print
- * {@link WARM_CHILD_READY} on stdout and wait for run ids on stdin, a line each. After each run a
- * child prints `{@link WARM_CHILD_DONE} <run id> <exit code>`; it exits when stdin closes (an agent
- * closes it after one run unless it reuses its children), or after a run that left work behind
- * (cancelled, backend lost).
+ * The warm-child protocol, both sides, over the run channel (client/channel-backend.ts). An agent
+ * starts children ahead of time (`prefectlite execute flow-run --wait-for-id`) that load
+ * prefectlite, then say `ready` and wait for `run` messages. After each run a child says `done`
+ * (its exit code for it, and its memory); it exits when told `bye` (an agent sends it after a
+ * child's last run), when the channel closes while it is idle, or after a run that left work
+ * behind (cancelled, backend lost).
  */
+import type { ChannelBackend, ChildMessage, ParentMessage } from "../client/channel-backend.ts";
 import { flowRunProcess, stderrTail, type FlowRunProcess, type ProcessOutcome } from "./process.ts";
-import { writeStdout } from "../stdio.ts";
-
-/** The line a warm child prints on stdout once it is ready to take a run id on stdin. */
-export const WARM_CHILD_READY = "prefectlite-warm-child-ready";
-/** What a warm child prints on stdout after each run: `prefectlite-warm-child-done <run id> <exit code>`. */
-export const WARM_CHILD_DONE = "prefectlite-warm-child-done";
+import type { RunChannelHost } from "./run-channel.ts";
 
 /** What one run handed to a warm child came to. */
 export interface WarmRunResult {
@@ -23,70 +19,58 @@ export interface WarmRunResult {
 }
 
 /**
- * The child's side: after `warmUp`, print the ready line, then execute each run id read from
- * stdin, printing the done line after each, until stdin closes, a signal arrives or a run says
- * stop. Returns the last run's exit code (0 if it had none), or the signal's once interrupted.
+ * The child's side: after `warmUp`, say ready, then execute each run the parent sends, saying done
+ * after each, until told bye, the channel closes, a signal arrives or a run says stop. Returns
+ * the last run's exit code (0 if it had none), or the signal's once interrupted.
  */
 export async function serveWarmRuns(child: {
+  channel: ChannelBackend;
   warmUp(): Promise<void>;
   execute(flowRunId: string): Promise<WarmRunResult>;
   /** Resolves when a signal arrived. */
   interrupted: Promise<unknown>;
   /** The exit code for the signal that arrived, else undefined. */
   signalCode(): number | undefined;
-  print(line: string): void;
 }): Promise<number> {
-  await child.warmUp();
-  child.print(WARM_CHILD_READY);
-  const ids = stdinLines();
-  let code = 0;
-  for (;;) {
-    const id = await Promise.race([ids.next(), child.interrupted.then(() => undefined)]);
-    const signalled = child.signalCode();
-    if (signalled !== undefined) return signalled;
-    if (id === undefined) return code;
-    if (!id) continue;
-    const result = await child.execute(id);
-    code = result.code;
-    const after = child.signalCode();
-    if (after !== undefined) return after;
-    child.print(`${WARM_CHILD_DONE} ${id} ${code}`);
-    if (result.stop) return code;
+  const inbox: Array<string | undefined> = [];
+  let wake: () => void = () => {};
+  const stopListening = child.channel.onRunMessage((message) => {
+    if (message.t === "run") inbox.push(message.id);
+    else if (message.t === "bye") inbox.push(undefined);
+    wake();
+  });
+  const nextRun = async (): Promise<string | undefined> => {
+    while (inbox.length === 0) {
+      if (!child.channel.connected) return undefined;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    return inbox.shift();
+  };
+  try {
+    await child.warmUp();
+    child.channel.tell({ t: "ready" });
+    let code = 0;
+    for (;;) {
+      const id = await Promise.race([nextRun(), child.interrupted.then(() => undefined)]);
+      const signalled = child.signalCode();
+      if (signalled !== undefined) return signalled;
+      if (id === undefined) return code;
+      const result = await child.execute(id);
+      code = result.code;
+      const after = child.signalCode();
+      if (after !== undefined) return after;
+      child.channel.tell({ t: "done", id, code, stop: result.stop, rss: process.memoryUsage.rss() });
+      if (result.stop) return code;
+    }
+  } finally {
+    stopListening();
   }
 }
 
-/** Lines of stdin (trimmed), one per `next()`; undefined once stdin has closed. */
-function stdinLines(): { next(): Promise<string | undefined> } {
-  const reader = Bun.stdin.stream().getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  let closed = false;
-  return {
-    async next() {
-      for (;;) {
-        const newline = text.indexOf("\n");
-        if (newline >= 0) {
-          const line = text.slice(0, newline).trim();
-          text = text.slice(newline + 1);
-          return line;
-        }
-        if (closed) {
-          const rest = text.trim();
-          text = "";
-          return rest || undefined;
-        }
-        const { done, value } = await reader.read();
-        if (value) text += decoder.decode(value, { stream: true });
-        if (done) closed = true;
-      }
-    },
-  };
-}
-
-/** A child started ahead of time (`execute flow-run --wait-for-id`) that waits for run ids. */
+/** A child started ahead of time (`execute flow-run --wait-for-id`) that waits for runs. */
 export interface WarmFlowRunProcess {
   pid: number;
-  /** True once it printed the ready line: everything is loaded and connected. */
+  /** True once it said it is ready: everything is loaded. */
   readonly isReady: boolean;
   /** Resolves true when it is ready, false if it ended first. */
   ready: Promise<boolean>;
@@ -94,113 +78,89 @@ export interface WarmFlowRunProcess {
   exited: FlowRunProcess["exited"];
   /** Runs it has been given. */
   readonly runs: number;
-  /** Alive, stdin open, and no run in hand: it can be given another. */
+  /** Its resident memory after its last run, in bytes (0 before its first). */
+  readonly rss: number;
+  /** Alive, not dismissed, and no run in hand: it can be given another. */
   readonly canTakeRun: boolean;
   /**
-   * Give it a run: the id goes to its stdin. By default stdin then closes and the handle is the
-   * process (it exits after the run). With `more`, stdin stays open and the handle ends when the
-   * child reports the run done — its exit code on the done line — or when the process ends.
+   * Give it a run. By default it is its last (the child exits after it) and the handle is the
+   * process. With `more`, the handle ends when the child says the run is done — its exit code
+   * for it — or when the process ends; the child then waits for another.
    */
   assign(flowRunId: string, options?: { more?: boolean }): FlowRunProcess;
-  /** No (further) run for it: close its stdin (it exits at once). */
+  /** No (further) run for it: it exits at once. */
   dismiss(): void;
   kill(signal: NodeJS.Signals): void;
 }
 
 type Outcome = ProcessOutcome;
 
-/** Output held back while its line is incomplete, at most (it may end in a done line)… */
-const MAX_PENDING_LINE = 64 * 1024;
-/** …of which this much is kept when the rest is passed on. */
-const DONE_LINE_ROOM = 256;
-
 /**
- * Start a warm child (the parent's side of the protocol): like a cold child
- * (run-process/process.ts), with its stdin a pipe for run ids and its stdout read for the ready
- * line and, after each run, the done line (`<done line> <id> <code>`); what else it prints after
- * the ready line is passed through with `showOutput`, else dropped. The lines default to
- * {@link WARM_CHILD_READY} and {@link WARM_CHILD_DONE}.
+ * Start a warm child (the parent's side of the protocol): like a cold child (run-process/process.ts)
+ * — its stdout passed through with `showOutput`, else dropped — with the run channel answered by
+ * `host`, which also beats for the run it holds.
  */
 export function spawnWarmFlowRunProcess(
   command: readonly string[],
   env: Record<string, string>,
-  options: { cwd?: string; showOutput?: boolean; readyLine?: string; doneLine?: string } = {},
+  options: { host: RunChannelHost; cwd?: string; showOutput?: boolean },
 ): WarmFlowRunProcess {
-  const proc = Bun.spawn([...command], { env, cwd: options.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
-  const stderr = stderrTail(proc, options.showOutput);
-  const readyLine = options.readyLine ?? WARM_CHILD_READY;
-  const donePrefix = `${options.doneLine ?? WARM_CHILD_DONE} `;
+  const host = options.host;
   let isReady = false;
-  let stdinOpen = true;
+  let dismissed = false;
   let ended = false;
   let runs = 0;
-  /** The run handed over with `more`, until the child says it is done. */
-  let current: { id: string; settle: (outcome: Outcome) => void } | undefined;
-  let settle: (ok: boolean) => void = () => {};
-  const readySignal = new Promise<boolean>((resolve) => (settle = resolve));
-  const output = (text: string) => {
-    if (options.showOutput && text) writeStdout(text);
+  let rss = 0;
+  /** The run in hand, from `assign` until it is done (or the process ends). */
+  let current: { id: string; settle?: (outcome: Outcome) => void } | undefined;
+  let settleReady: (ok: boolean) => void = () => {};
+  const readySignal = new Promise<boolean>((resolve) => (settleReady = resolve));
+  const channel = {
+    send(message: ParentMessage) {
+      if (!ended) proc.send(message);
+    },
   };
-  const onLine = (line: string) => {
-    // The done line may follow output that did not end its line (a task that wrote "." last).
-    const at = line.indexOf(donePrefix);
-    if (at < 0) return output(`${line}\n`);
-    output(at > 0 ? `${line.slice(0, at)}\n` : "");
-    const [id, code] = line.slice(at + donePrefix.length).split(" ");
-    if (current && id === current.id) {
+  const onMessage = (message: ChildMessage) => {
+    const own = host.received(channel, message);
+    if (own?.t === "ready") {
+      isReady = true;
+      settleReady(true);
+    } else if (own?.t === "done" && current?.id === own.id) {
       const run = current;
       current = undefined;
-      run.settle({ code: Number(code), signal: null, stderrTail: "", runOnly: true });
+      rss = own.rss;
+      host.release(own.id);
+      if (own.stop) dismissed = true; // it exits by itself
+      run.settle?.({ code: own.code, signal: null, stderrTail: "", runOnly: true });
     }
   };
-  void (async () => {
-    const reader = proc.stdout.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        if (isReady) output(text); // a last line without its newline
-        return isReady;
-      }
-      text += decoder.decode(value, { stream: true });
-      if (isReady && text.length > MAX_PENDING_LINE && text.indexOf("\n") < 0) {
-        // A long stretch of output with no newline: pass it on, keeping a tail a done line may start in.
-        output(text.slice(0, -DONE_LINE_ROOM));
-        text = text.slice(-DONE_LINE_ROOM);
-      }
-      for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n")) {
-        const line = text.slice(0, newline);
-        text = text.slice(newline + 1);
-        if (isReady) onLine(line);
-        else if (line === readyLine) {
-          isReady = true;
-          settle(true);
-        } else {
-          // Not the protocol: stop reading its stdout (it is dropped) and say it never became ready.
-          void reader.cancel().catch(() => undefined);
-          return false;
-        }
-      }
-    }
-  })()
-    .catch(() => false)
-    .then((ok) => settle(ok));
-  const closeStdin = () => {
-    if (!stdinOpen) return;
-    stdinOpen = false;
-    try {
-      proc.stdin.end();
-    } catch {
-      // already gone
-    }
-  };
-  const whole = flowRunProcess(proc, stderr);
+  const proc = Bun.spawn([...command], {
+    env,
+    cwd: options.cwd,
+    stdin: "ignore",
+    stdout: options.showOutput ? "inherit" : "ignore",
+    stderr: "pipe",
+    detached: true,
+    serialization: "json",
+    ipc: (message) => onMessage(message as ChildMessage),
+  });
+  const whole = flowRunProcess(proc, stderrTail(proc, options.showOutput));
   void whole.exited.then((outcome) => {
     ended = true;
-    current?.settle(outcome); // it died holding a run: the run's handle ends as the process did
-    current = undefined;
+    settleReady(false);
+    if (current) {
+      host.release(current.id);
+      current.settle?.(outcome); // it died holding a run: the run's handle ends as the process did
+      current = undefined;
+    }
   });
+  const say = (message: ParentMessage) => {
+    try {
+      channel.send(message);
+    } catch {
+      // gone: its exit settles everything
+    }
+  };
   return {
     pid: proc.pid,
     get isReady() {
@@ -209,35 +169,44 @@ export function spawnWarmFlowRunProcess(
     get runs() {
       return runs;
     },
+    get rss() {
+      return rss;
+    },
     get canTakeRun() {
-      return stdinOpen && !ended && current === undefined;
+      return !dismissed && !ended && current === undefined;
     },
     ready: readySignal,
     exited: whole.exited,
     assign(flowRunId, assignOptions = {}) {
-      if (!stdinOpen || current || ended) throw new Error("this warm child cannot take a run now");
+      if (dismissed || current || ended) throw new Error("this warm child cannot take a run now");
       const more = assignOptions.more === true;
       let handle: FlowRunProcess = whole;
+      current = { id: flowRunId };
       if (more) {
-        let settleRun: (outcome: Outcome) => void = () => {};
-        const runEnded = new Promise<Outcome>((resolve) => (settleRun = resolve));
-        current = { id: flowRunId, settle: settleRun };
+        const runEnded = new Promise<Outcome>((resolve) => (current!.settle = resolve));
         handle = { pid: proc.pid, exited: runEnded, kill: whole.kill };
       }
       runs++;
+      host.hold(channel, flowRunId);
       try {
-        proc.stdin.write(`${flowRunId}\n`);
-        void proc.stdin.flush();
+        channel.send({ t: "run", id: flowRunId });
+        if (!more) {
+          dismissed = true;
+          channel.send({ t: "bye" });
+        }
       } catch (e) {
+        host.release(flowRunId);
         current = undefined;
-        closeStdin();
+        dismissed = true;
         throw e;
       }
-      if (!more) closeStdin();
       return handle;
     },
-    dismiss: closeStdin,
+    dismiss() {
+      if (dismissed) return;
+      dismissed = true;
+      say({ t: "bye" });
+    },
     kill: whole.kill,
   };
 }
-

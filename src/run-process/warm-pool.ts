@@ -1,3 +1,4 @@
+import type { RunChannelHost } from "./run-channel.ts";
 import { spawnWarmFlowRunProcess, type WarmFlowRunProcess } from "./warm-child.ts";
 
 /** Warm children that end before they are ready, in a row, after which the pool pauses. */
@@ -14,19 +15,21 @@ export interface WarmPoolOptions {
   command: readonly string[];
   /** The environment of the next child (the agent's, plus where the backend is; never a run config's). */
   env: () => Record<string, string>;
+  /** Answers the children's run channels. */
+  host: RunChannelHost;
   showOutput?: boolean;
   log: (line: string) => void;
 }
 
 /**
  * An agent's warm children: processes started ahead of time that have already loaded prefectlite
- * (client, engine, loader, SDK) and connected, each waiting for a run id on stdin. `take()`
+ * (client, engine, loader, SDK), each waiting for a run on its run channel. `take()`
  * hands out the readiest; `fill()` starts replacements. A child lent with `take({ lend: true })`
  * (an agent reusing its children) counts as one of the pool's until it is given back with
  * `giveBack()` after its run, or `lost()` (it ended, or had its last run). A child that keeps
  * dying before it is ready pauses the pool for a while (the agent then starts each run's child
- * cold), so a broken installation cannot make it spin. Children exit on their own when their
- * stdin closes — on `close()`, or when the agent's process ends however it ends.
+ * cold), so a broken installation cannot make it spin. Children exit on their own when told bye
+ * — on `close()` — or when their channel closes: the agent's process ended, however it ended.
  */
 export class WarmPool {
   private readonly idle: WarmFlowRunProcess[] = [];
@@ -106,7 +109,7 @@ export class WarmPool {
   private spawnOne(): boolean {
     let child: WarmFlowRunProcess;
     try {
-      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), { showOutput: this.options.showOutput });
+      child = spawnWarmFlowRunProcess(this.options.command, this.options.env(), { host: this.options.host, showOutput: this.options.showOutput });
     } catch (e) {
       this.failed(`could not start a warm process: ${(e as Error).message}`);
       return false;

@@ -1,4 +1,5 @@
-import type { Backend } from "../client/backend.ts";
+import type { Backend, BackendLocation } from "../client/backend.ts";
+import { ChannelBackend, parentChannel } from "../client/channel-backend.ts";
 import { BackendClient } from "../client/client.ts";
 import { HttpBackend } from "../client/http-backend.ts";
 import { settings } from "../settings.ts";
@@ -28,4 +29,22 @@ export function chooseBackend(options: ConnectOptions = {}): Backend | (() => Pr
     const { openEmbeddedBackend } = await import("./embedded-backend.ts");
     return openEmbeddedBackend();
   };
+}
+
+/**
+ * A run process's backend when its parent (an agent, `run --execute`) gave it a run channel: the
+ * run's reads and writes through the parent, the rest — and everything if the parent goes away —
+ * through the backend `connect` would choose. Undefined when this process has no channel.
+ */
+export function connectThroughParent(options: ConnectOptions = {}): { client: BackendClient; channel: ChannelBackend } | undefined {
+  const port = parentChannel();
+  if (!port) return undefined;
+  const source = chooseBackend(options);
+  const apiUrl = options.apiUrl ?? settings.apiUrl();
+  const location: BackendLocation = apiUrl
+    ? { apiUrl, token: options.token ?? settings.apiToken(), home: settings.home() }
+    : { home: settings.home(), databaseUrl: settings.databaseUrl() };
+  const open = typeof source === "function" ? source : () => Promise.resolve(source);
+  const channel = new ChannelBackend(port, open, location, typeof source === "function" ? undefined : source.baseUrl);
+  return { client: new BackendClient(channel), channel };
 }

@@ -1,5 +1,5 @@
 /**
- * Warm children: `execute flow-run --wait-for-id` executes the runs whose ids arrive on its stdin,
+ * Warm children: `execute flow-run --wait-for-id` executes the runs it is sent over its run channel,
  * and an agent hands claimed runs to its warm children — one run each, or several one after
  * another with runsPerProcess — except a run whose run config sets an environment, which gets a
  * child started with that environment. Real children, real flow file, no timing asserted.
@@ -9,7 +9,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { embeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { Agent, type AgentOptions } from "../../src/agent/agent.ts";
-import { WARM_CHILD_DONE, WARM_CHILD_READY } from "../../src/run-process/warm-child.ts";
+import type { ChildMessage, ParentMessage } from "../../src/client/channel-backend.ts";
+import type { Backend as ServicesBackendLike } from "../../src/client/backend.ts";
+import { RunChannelHost } from "../../src/run-process/run-channel.ts";
 import type { BackendClient } from "../../src/client/client.ts";
 import { openBackend, type Backend } from "../../src/runtime/backend.ts";
 import { serve, type RunningServe } from "../../src/runtime/serve.ts";
@@ -81,45 +83,69 @@ afterEach(async () => {
 });
 
 describe("a warm child (execute flow-run --wait-for-id)", () => {
-  test("says it is ready, then executes each run whose id arrives on its stdin, says when each is done, and exits when stdin closes", async () => {
+  /** The child with a run channel answered from `backend` by a RunChannelHost; its messages (but calls) collected. */
+  function spawnWarm(home: string, backend: ServicesBackendLike) {
+    const host = new RunChannelHost(backend);
+    const said: ChildMessage[] = [];
+    let heard: () => void = () => {};
+    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "execute", "flow-run", "--wait-for-id"], {
+      env: embeddedEnv(home),
+      stdout: "pipe",
+      stderr: "pipe",
+      serialization: "json",
+      ipc: (message) => {
+        const own = host.received(channel, message as ChildMessage);
+        if (own) said.push(own);
+        heard();
+      },
+    });
+    const channel = { send: (m: ParentMessage) => child.send(m) };
+    const until = async (count: number) => {
+      while (said.length < count) await new Promise<void>((resolve) => (heard = resolve));
+    };
+    return { child, said, until, send: channel.send };
+  }
+
+  test("says it is ready, executes each run it is sent over its channel, says when each is done, and exits when told bye", async () => {
     const { fixture, out, flowId, client } = await recordingFlow();
     cleanups.push(() => client.close());
     const first = await client.createFlowRun({ flowId });
     const second = await client.createFlowRun({ flowId });
-    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "execute", "flow-run", "--wait-for-id"], {
-      env: embeddedEnv(fixture.home),
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const stdout = new Response(child.stdout).text();
-    child.stdin.write(`${first}\n`);
-    await child.stdin.flush();
-    await untilFinished(client, [first]);
+    const warm = spawnWarm(fixture.home, await client.backend());
+    await warm.until(1);
+    expect(warm.said[0]).toEqual({ t: "ready" });
+    warm.send({ t: "run", id: first });
+    await warm.until(2);
+    expect(await stateOf(client, first)).toBe("Success");
     expect(await stateOf(client, second)).toBe("Scheduled");
-    child.stdin.write(`${second}\n`);
-    await child.stdin.end();
-    expect(await child.exited).toBe(0);
+    warm.send({ t: "run", id: second });
+    warm.send({ t: "bye" });
+    expect(await warm.child.exited).toBe(0);
     expect(await stateOf(client, second)).toBe("Success");
-    expect((await stdout).trim().split("\n")).toEqual([WARM_CHILD_READY, `${WARM_CHILD_DONE} ${first} 0`, `${WARM_CHILD_DONE} ${second} 0`]);
+    expect(warm.said.map((m) => (m.t === "done" ? [m.t, m.id, m.code, m.stop, m.rss > 0] : [m.t]))).toEqual([
+      ["ready"],
+      ["done", first, 0, false, true],
+      ["done", second, 0, false, true],
+    ]);
+    // Its runs reached the database through this process; the child itself was pointed at it only for anything else.
     expect(executions(out)).toEqual([
-      { pid: child.pid, warm: true, greeting: null, apiUrl: null },
-      { pid: child.pid, warm: true, greeting: null, apiUrl: null },
+      { pid: warm.child.pid, warm: true, greeting: null, apiUrl: null },
+      { pid: warm.child.pid, warm: true, greeting: null, apiUrl: null },
     ]);
   });
 
-  test("whose stdin closes before an id arrives exits without executing anything", async () => {
+  test("told bye before any run exits without executing anything; started without a channel it refuses with one line", async () => {
     const { fixture, out, client } = await recordingFlow();
     cleanups.push(() => client.close());
-    const child = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "execute", "flow-run", "--wait-for-id"], {
-      env: embeddedEnv(fixture.home),
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    await child.stdin.end();
-    expect(await child.exited).toBe(0);
+    const warm = spawnWarm(fixture.home, await client.backend());
+    await warm.until(1);
+    warm.send({ t: "bye" });
+    expect(await warm.child.exited).toBe(0);
     expect(executions(out)).toEqual([]);
+
+    const bare = Bun.spawn([process.execPath, join(REPO_ROOT, "src/main.ts"), "execute", "flow-run", "--wait-for-id"], { env: embeddedEnv(fixture.home), stdout: "pipe", stderr: "pipe" });
+    expect(await bare.exited).not.toBe(0);
+    expect((await new Response(bare.stderr).text()).trim()).toBe("Error: --wait-for-id is for agents: it takes its runs over the channel of the process that starts it");
   });
 });
 

@@ -1,10 +1,12 @@
-import { runBackedFlowRun } from "../../backed/flow-run-runner.ts";
+import { runBackedFlowRun, warmUpRunner } from "../../backed/flow-run-runner.ts";
 import { installSdkResolver } from "../../loader/load.ts";
 import { parseLogLevel, type LogLevel, type LogRecord } from "../../core/logging.ts";
 import type { State } from "../../core/state.ts";
 import { clockTime, formatLogLine } from "../../engine/log-format.ts";
-import { connect } from "../../runtime/connect.ts";
+import type { BackendClient } from "../../client/client.ts";
+import { connect, connectThroughParent } from "../../runtime/connect.ts";
 import { serveWarmRuns } from "../../run-process/warm-child.ts";
+import { PrefectliteError } from "../../core/errors.ts";
 import { EXIT } from "../exit.ts";
 import { writeStdout } from "../../stdio.ts";
 
@@ -12,8 +14,8 @@ export interface ExecuteFlowRunOptions {
   /** The run to execute; absent with `waitForId`. */
   id?: string;
   /**
-   * A warm child of an agent's pool: connect and load everything first, print the ready line
-   * on stdout, then execute each run whose id arrives on stdin (a line each) until it closes.
+   * A warm child of an agent's pool (started with a run channel): load everything first, say it
+   * is ready, then execute each run the agent sends until it says bye.
    */
   waitForId?: boolean;
   apiUrl?: string;
@@ -26,19 +28,21 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
  * `prefectlite execute flow-run ID` (internal): the child process agents and `run --execute`
- * start. Executes the backend run (PREFECTLITE_API_URL, else the embedded database of
- * PREFECTLITE_HOME); on SIGINT/SIGTERM writes out what is buffered and exits, leaving the run
- * to the safeguards. Exit 0 when the run succeeded (or there was nothing to do), else 1.
+ * start. Executes the backend run through the run channel of the process that started it
+ * (client/channel-backend.ts), else (started by hand) on PREFECTLITE_API_URL or the embedded
+ * database of PREFECTLITE_HOME; on SIGINT/SIGTERM writes out what is buffered and exits, leaving
+ * the run to the safeguards. Exit 0 when the run succeeded (or there was nothing to do), else 1.
  *
- * `execute flow-run --wait-for-id` is the same child started ahead of time by an agent: it opens
- * its connection (the embedded database and its schema, or nothing for HTTP), then speaks the
- * warm-child protocol (run-process/warm-child.ts): ready line, run ids on stdin, a done line after
- * each. When stdin closes it exits with the last run's code (0 if it had none). An agent closes it
- * after one run unless it reuses its children (PREFECTLITE_AGENT_RUNS_PER_PROCESS). After a
- * cancelled run the child exits in any case: that run's tasks may still be running.
+ * `execute flow-run --wait-for-id` is the same child started ahead of time by an agent: it loads
+ * everything, then speaks the warm-child protocol over the channel (run-process/warm-child.ts):
+ * ready, runs, done after each, until the agent says bye (after one run unless it reuses its
+ * children: PREFECTLITE_AGENT_RUNS_PER_PROCESS) or goes away. After a cancelled run the child
+ * exits in any case: that run's tasks may still be running.
  */
 export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> {
-  const client = connect({ apiUrl: o.apiUrl });
+  const throughParent = connectThroughParent({ apiUrl: o.apiUrl });
+  if (o.waitForId && !throughParent) throw new PrefectliteError("Usage", "--wait-for-id is for agents: it takes its runs over the channel of the process that starts it");
+  const client: BackendClient = throughParent?.client ?? connect({ apiUrl: o.apiUrl });
   const interrupt = new AbortController();
   let received: string | undefined;
   const onSignal = (signal: string) => {
@@ -72,11 +76,11 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
       return received ? SIGNAL_EXIT[received]! : code;
     }
     return await serveWarmRuns({
-      warmUp: () => warmUp(client),
+      channel: throughParent!.channel,
+      warmUp: () => warmUp(),
       execute: async (id) => ({ code: await execute(id), stop: leftovers }),
       interrupted: aborted(interrupt.signal),
       signalCode: () => (received ? SIGNAL_EXIT[received]! : undefined),
-      print,
     });
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
@@ -85,14 +89,12 @@ export async function executeFlowRun(o: ExecuteFlowRunOptions): Promise<number> 
 }
 
 /**
- * What a warm child does before it says it is ready: open the backend (for the embedded
- * database: the database and the GraphQL schema), send the query the runner starts with once
- * (an id no run has: the request path, and the server's parse cache, are then warm), and install
- * the resolver of `import … from "prefectlite"` used when the flow is loaded.
+ * What a warm child does before it says it is ready: install the resolver of
+ * `import … from "prefectlite"` used when the flow is loaded, and warm the runner up.
  */
-async function warmUp(client: ReturnType<typeof connect>): Promise<void> {
-  await (await client.backend()).readFlowRun("00000000-0000-0000-0000-000000000000").catch(() => undefined);
+async function warmUp(): Promise<void> {
   installSdkResolver();
+  await warmUpRunner();
 }
 
 function aborted(signal: AbortSignal): Promise<undefined> {
