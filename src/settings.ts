@@ -58,6 +58,8 @@ export const settings = {
   /** Warm children an agent keeps (0 turns them off). */
   agentWarmProcesses: () => (process.env.PREFECTLITE_AGENT_WARM_PROCESSES === "0" ? 0 : Math.floor(numberSetting("PREFECTLITE_AGENT_WARM_PROCESSES", 2))),
   agentRunsPerProcess: () => Math.max(1, Math.floor(numberSetting("PREFECTLITE_AGENT_RUNS_PER_PROCESS", 1))),
+  /** A reused warm process past this resident memory after a run is let go (README, "Agents"). */
+  agentMaxProcessMegabytes: () => numberSetting("PREFECTLITE_AGENT_MAX_PROCESS_MB", 512),
   watchAgentWarningSeconds: () => numberSetting("PREFECTLITE_WATCH_AGENT_WARNING_SECONDS", 15),
   schedulerMaxRuns: () => numberSetting("PREFECTLITE_SCHEDULER_MAX_RUNS", 10),
   // Bounds on one GraphQL request and on stored JSON (README "Security"): refused before any SQL runs.

@@ -13,6 +13,8 @@ import type { Backend, ClaimedFlowRun, RunLogLine as AgentLogLine } from "../cli
 import { writeStderr, writeStdout } from "../stdio.ts";
 
 export const DEFAULT_CONCURRENCY = 10;
+/** Runs a reused child executes when a flow asks for reuse (`reuseProcess`) and the agent gives each run its own process. */
+export const RUNS_PER_REUSED_PROCESS = 100;
 /** How long a stopping agent waits for its flow runs to finish before it interrupts them. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 /** After SIGTERM, how long an interrupted child has to write out what it holds before SIGKILL. */
@@ -45,9 +47,15 @@ export interface AgentOptions {
    * How many runs a warm child executes, one after another, before it exits (default
    * PREFECTLITE_AGENT_RUNS_PER_PROCESS, 1: a process per run, as Prefect's agents). More saves a
    * process start per run, and a run shares the process with the runs before it (its environment,
-   * module state, anything a run left going: README, "Agents").
+   * module state, anything a run left going: README, "Agents"). A flow's run config decides for
+   * its runs when it sets `reuseProcess` (true with 1 here: {@link RUNS_PER_REUSED_PROCESS}).
    */
   runsPerProcess?: number;
+  /**
+   * A reused child whose resident memory is past this many bytes after a run is let go instead
+   * of taking another (default PREFECTLITE_AGENT_MAX_PROCESS_MB, 512 MB).
+   */
+  maxProcessBytes?: number;
   /**
    * The command of a warm child (default `prefectlite execute flow-run --wait-for-id`; none when a
    * custom `command` is given without one, or under a debugger).
@@ -108,7 +116,9 @@ export class Agent extends LoopService {
   private readonly pool: WarmPool | undefined;
   /** Answers the children's run channels, beats for their runs and tells them of a cancel. */
   private readonly host: RunChannelHost;
-  private readonly runsPerProcess: number;
+  /** Runs a warm child executes one after another (1: a process per run), unless a flow's run config says. */
+  readonly runsPerProcess: number;
+  private readonly maxProcessBytes: number;
   /** Warm children executing a run, that may take another after it. */
   private readonly lent = new Map<string, WarmFlowRunProcess>();
 
@@ -139,6 +149,7 @@ export class Agent extends LoopService {
     if (!Number.isInteger(warm) || warm < 0) throw new Error("warm processes must be a whole number ≥ 0");
     this.runsPerProcess = options.runsPerProcess ?? settings.agentRunsPerProcess();
     if (!Number.isInteger(this.runsPerProcess) || this.runsPerProcess < 1) throw new Error("runs per process must be a whole number ≥ 1");
+    this.maxProcessBytes = options.maxProcessBytes ?? settings.agentMaxProcessMegabytes() * 1024 * 1024;
     this.host = new RunChannelHost(options.backend, { warn: (line) => say(`Agent '${this.agentName}': ${line}`) });
     this.pool =
       warmCommand && warm > 0
@@ -232,7 +243,7 @@ export class Agent extends LoopService {
     if (previous) this.supervisor.kill(previous, "its run was rescheduled and taken again");
     let child: FlowRunProcess;
     try {
-      const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id) : undefined;
+      const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id, run.reuseProcess ?? this.runsPerProcess > 1) : undefined;
       if (warm) child = warm;
       else {
         const env = this.childEnv(run.env, (line) => this.say(`Agent '${this.agentName}': flow run ${run.id}: ${line}`));
@@ -255,13 +266,16 @@ export class Agent extends LoopService {
 
   /**
    * Give the run to a warm child; undefined when none is idle (or the one taken had just died).
-   * A child that has runs left (runsPerProcess) is lent: after the run it goes back to the pool.
+   * A run that may share its process (`reuse`) goes to a child that has runs left, which is lent:
+   * after the run it goes back to the pool; any other run gets a child that has executed none,
+   * and the child exits after it.
    */
-  private takeWarm(flowRunId: string): FlowRunProcess | undefined {
-    const lend = this.runsPerProcess > 1;
-    const warm = this.pool?.take({ lend });
+  private takeWarm(flowRunId: string, reuse: boolean): FlowRunProcess | undefined {
+    const lend = reuse;
+    const warm = this.pool?.take({ lend, fresh: !reuse });
     if (!warm) return undefined;
-    const more = lend && warm.runs + 1 < this.runsPerProcess;
+    const perProcess = this.runsPerProcess > 1 ? this.runsPerProcess : RUNS_PER_REUSED_PROCESS;
+    const more = lend && warm.runs + 1 < perProcess;
     try {
       const run = warm.assign(flowRunId, { more });
       if (more) this.lent.set(flowRunId, warm);
@@ -279,9 +293,13 @@ export class Agent extends LoopService {
     const warm = this.lent.get(flowRunId);
     if (!warm) return;
     this.lent.delete(flowRunId);
-    if (!this.stopping && warm.canTakeRun) {
+    if (!this.stopping && warm.canTakeRun && warm.rss <= this.maxProcessBytes) {
       this.pool!.giveBack(warm);
       return;
+    }
+    if (warm.canTakeRun && !this.stopping) {
+      const mb = (bytes: number) => Math.round(bytes / (1024 * 1024));
+      this.say(`Agent '${this.agentName}': let process ${warm.pid} go after ${warm.runs} run(s): it holds ${mb(warm.rss)} MB, past PREFECTLITE_AGENT_MAX_PROCESS_MB (${mb(this.maxProcessBytes)})`);
     }
     warm.dismiss();
     this.pool!.lost();

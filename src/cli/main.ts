@@ -236,7 +236,9 @@ function program(setExit: (code: number) => void) {
     .option("--concurrency <n>", "Most flow runs executing at once", { default: 10 })
     .option("--name <name>", "Agent name (the logger name of its run logs)", { default: "agent" })
     .option("--show-flow-logs", "Pass the flow-run processes' output through")
+    .option("--runs-per-process <n>", "Runs a flow-run process executes one after another (default 1, or PREFECTLITE_AGENT_RUNS_PER_PROCESS: a process per run); a flow's run config reuseProcess decides for its runs")
     .example("prefectlite agent start --label gpu --concurrency 4")
+    .example("prefectlite agent start --runs-per-process 100")
     .option(...API_OPTION)
     .action(
       act(async (o, action) => {
@@ -248,6 +250,7 @@ function program(setExit: (code: number) => void) {
           name: String(o.name),
           apiUrl: optionalString(o.api),
           showFlowLogs: o.showFlowLogs === true,
+          runsPerProcess: o.runsPerProcess === undefined ? undefined : wholeNumberOption(o.runsPerProcess, "--runs-per-process", 1),
         });
       }),
     );
@@ -260,6 +263,7 @@ function program(setExit: (code: number) => void) {
     .option("--project <project>", "Project for --watch registrations", { default: "default" })
     .option("--no-scheduler", "Do not run the scheduler loop")
     .option("--no-agent", "Do not run the in-process agent (runs wait for an `agent start` elsewhere)")
+    .option("--runs-per-process <n>", "Runs each of the in-process agent's flow-run processes executes one after another (default 1, or PREFECTLITE_AGENT_RUNS_PER_PROCESS)")
     .option("--archive-deleted", "With --watch: archive the flows of a deleted file (default: keep them)")
     .option("--database <url>", "The database: sqlite:PATH (or a file path) or postgres://user[:password]@host[:port]/db (default: PREFECTLITE_DATABASE_URL, else $PREFECTLITE_HOME/prefectlite.db)")
     .option("--no-migrate", "Do not migrate the database: refuse one whose schema is behind this prefectlite (run `prefectlite db migrate` first)")
@@ -277,6 +281,7 @@ function program(setExit: (code: number) => void) {
           project: String(o.project),
           scheduler: o.scheduler !== false,
           agent: o.agent !== false,
+          agentRunsPerProcess: o.runsPerProcess === undefined ? undefined : wholeNumberOption(o.runsPerProcess, "--runs-per-process", 1),
           archiveDeleted: o.archiveDeleted === true,
         });
       }),

@@ -215,6 +215,14 @@ export interface ClaimedFlowRun {
   id: string;
   /** The run config's environment for the child process (strings only). */
   env: Record<string, string>;
+  /** The run config's `reuseProcess` (unset: as the agent was started). */
+  reuseProcess?: boolean;
+}
+
+/** What an agent needs of a claimed run's run config. */
+export function claimedRun(id: string, runConfig: unknown): ClaimedFlowRun {
+  const reuse = (runConfig as { reuseProcess?: unknown } | null)?.reuseProcess;
+  return { id, env: runConfigEnv(runConfig), ...(typeof reuse === "boolean" ? { reuseProcess: reuse } : {}) };
 }
 
 /** Where a flow run's process finds its backend. */

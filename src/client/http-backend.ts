@@ -2,7 +2,7 @@ import { PrefectliteError, errorMessage, type ErrorCode } from "../core/errors.t
 import type { SerializedState, StateType } from "../core/state.ts";
 import { settings } from "../settings.ts";
 import {
-  runConfigEnv,
+  claimedRun,
   type AbandonedRunState,
   type Backend,
   type BackendLocation,
@@ -242,7 +242,7 @@ export class HttpBackend implements Backend {
     if (ids.length === 0) return [];
     const configs = await this.graphql<{ flow_run: Array<{ id: string; run_config: unknown }> }>(doc.RUN_CONFIGS, { ids });
     const byId = new Map(configs.flow_run.map((r) => [r.id, r.run_config]));
-    return ids.map((id) => ({ id, env: runConfigEnv(byId.get(id)) }));
+    return ids.map((id) => claimedRun(id, byId.get(id)));
   }
 
   async pollRuns(agentId: string, labels: readonly string[]): Promise<void> {

@@ -2,7 +2,7 @@ import type { SerializedState, StateType } from "../core/state.ts";
 import type { Services, TaskRunInfo, TaskRunStateInput } from "../services/index.ts";
 import type { ReadModel, Row } from "../services/read-model.ts";
 import {
-  runConfigEnv,
+  claimedRun,
   type AbandonedRunState,
   type Backend,
   type BackendLocation,
@@ -216,7 +216,7 @@ export class ServicesBackend implements Backend {
   async claimRuns(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]> {
     const runs = await this.services.claimRuns({ agentId, labels: [...labels], limit });
     const claimed: ClaimedFlowRun[] = [];
-    for (const run of runs) claimed.push({ id: run.id, env: runConfigEnv((await this.reads.byPk("flow_run", run.id, ["run_config"]))?.run_config) });
+    for (const run of runs) claimed.push(claimedRun(run.id, (await this.reads.byPk("flow_run", run.id, ["run_config"]))?.run_config));
     return claimed;
   }
 

@@ -15,6 +15,13 @@ export interface RunConfigOptions {
   env?: Record<string, string>;
   /** Agents must carry all of these labels to take the flow's runs. */
   labels?: string[];
+  /**
+   * prefectlite's: whether an agent may execute the runs in a reused process (a warm worker that
+   * executes runs one after another) — true: yes, even on an agent that gives each run a process
+   * of its own by default; false: never, each run gets a process of its own. Unset: as the agent
+   * is started (`--runs-per-process`). See the README's "Agents".
+   */
+  reuseProcess?: boolean;
 }
 
 /** The JSON of a run config (the API's `run_config`). */
@@ -22,19 +29,25 @@ export interface RunConfigJSON {
   type: RunConfigType;
   env: Record<string, string>;
   labels: string[];
+  reuseProcess?: boolean;
 }
 
 abstract class BaseRunConfig {
   abstract readonly type: RunConfigType;
   readonly env: Readonly<Record<string, string>>;
   readonly labels: readonly string[];
+  readonly reuseProcess: boolean | undefined;
 
   constructor(options: RunConfigOptions = {}, kind: RunConfigType) {
-    if (options === null || typeof options !== "object" || Array.isArray(options)) throw validationError(`${kind} takes { env?, labels? }`);
-    const unknown = Object.keys(options).filter((k) => k !== "env" && k !== "labels" && k !== "type");
+    if (options === null || typeof options !== "object" || Array.isArray(options)) throw validationError(`${kind} takes { env?, labels?, reuseProcess? }`);
+    const unknown = Object.keys(options).filter((k) => k !== "env" && k !== "labels" && k !== "type" && k !== "reuseProcess");
     if (unknown.length) {
-      throw validationError(`${kind} has no option ${unknown.map((k) => `'${k}'`).join(", ")}: it takes env and labels (flow runs start in the agent's folder)`);
+      throw validationError(
+        `${kind} has no option ${unknown.map((k) => `'${k}'`).join(", ")}: it takes env, labels and reuseProcess (flow runs start in the agent's folder)`,
+      );
     }
+    if (options.reuseProcess !== undefined && typeof options.reuseProcess !== "boolean") throw validationError(`${kind} reuseProcess must be true or false`);
+    this.reuseProcess = options.reuseProcess;
     const env = options.env ?? {};
     if (env === null || typeof env !== "object" || Array.isArray(env) || Object.values(env).some((v) => typeof v !== "string")) {
       throw validationError(`${kind} env must be an object of string values`);
@@ -46,7 +59,7 @@ abstract class BaseRunConfig {
   }
 
   toJSON(): RunConfigJSON {
-    return { type: this.type, env: { ...this.env }, labels: [...this.labels] };
+    return { type: this.type, env: { ...this.env }, labels: [...this.labels], ...(this.reuseProcess === undefined ? {} : { reuseProcess: this.reuseProcess }) };
   }
 }
 
@@ -86,11 +99,12 @@ export function toRunConfig(value: RunConfigInput | RunConfigJSON | null | undef
  */
 export function runConfigFromRow(value: unknown): RunConfig | null {
   if (value === null || value === undefined || typeof value !== "object" || Array.isArray(value)) return null;
-  const row = value as { type?: unknown; env?: unknown; labels?: unknown };
+  const row = value as { type?: unknown; env?: unknown; labels?: unknown; reuseProcess?: unknown };
   const env =
     row.env && typeof row.env === "object" && !Array.isArray(row.env)
       ? Object.fromEntries(Object.entries(row.env).filter(([, v]) => typeof v === "string"))
       : {};
   const labels = Array.isArray(row.labels) ? row.labels.filter((l): l is string => typeof l === "string") : [];
-  return row.type === "LocalRun" ? new LocalRun({ env, labels }) : new UniversalRun({ env, labels });
+  const reuseProcess = typeof row.reuseProcess === "boolean" ? row.reuseProcess : undefined;
+  return row.type === "LocalRun" ? new LocalRun({ env, labels, reuseProcess }) : new UniversalRun({ env, labels, reuseProcess });
 }

@@ -16,6 +16,8 @@ export interface AgentProcessOptions {
   /** The server to poll (flag or PREFECTLITE_API_URL); without one, the embedded database. */
   apiUrl?: string;
   showFlowLogs?: boolean;
+  /** Runs per flow-run process (default PREFECTLITE_AGENT_RUNS_PER_PROCESS). */
+  runsPerProcess?: number;
   command?: (flowRunId: string) => string[];
   log?: (line: string) => void;
 }
@@ -52,6 +54,7 @@ export async function startAgentProcess(options: AgentProcessOptions): Promise<R
     labels: options.labels,
     concurrency: options.concurrency,
     showFlowLogs: options.showFlowLogs,
+    runsPerProcess: options.runsPerProcess,
     command: options.command,
     log,
   });

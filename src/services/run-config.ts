@@ -5,11 +5,14 @@ import { checkRunConfigEnv } from "../core/run-env.ts";
 /**
  * A run config as it is written (a flow's `runConfig` at registration, `create_flow_run`'s
  * `run_config`, the UI's run form): its `env` may not set the variables core/run-env.ts refuses.
- * `field` names the config in errors (`run_config`, `serialized_flow.runConfig`).
+ * `reuseProcess`, when set, is a boolean. `field` names the config in errors (`run_config`,
+ * `serialized_flow.runConfig`).
  */
 export function checkRunConfig(runConfig: unknown, field: string): void {
   if (runConfig === undefined || runConfig === null || typeof runConfig !== "object" || Array.isArray(runConfig)) return;
   checkRunConfigEnv((runConfig as { env?: unknown }).env, `${field}.env`);
+  const reuse = (runConfig as { reuseProcess?: unknown }).reuseProcess;
+  if (reuse !== undefined && reuse !== null && typeof reuse !== "boolean") throw validationError(`${field}.reuseProcess must be true or false (got ${JSON.stringify(reuse)})`);
 }
 
 /** A run config's `type`, when it has one, is LocalRun or UniversalRun (none means UniversalRun). */

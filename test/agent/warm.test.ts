@@ -231,6 +231,44 @@ describe("an agent with warm children", () => {
     await until(() => !alive(ran[3]!.pid), "the reused child to exit");
   });
 
+  test("a run config's reuseProcess decides for its runs: true shares a process on an agent of a process per run, false never does", async () => {
+    const { fixture, out, flowId, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    const agent = await warmAgent(fixture.home, { warmProcesses: 2 });
+    await agent.runOnce();
+    const ids: string[] = [];
+    for (const reuseProcess of [true, true, false, true]) {
+      ids.push(await client.createFlowRun({ flowId, runConfig: { type: "UniversalRun", reuseProcess } }));
+      await agent.warmReady();
+      expect(await agent.runOnce()).toBe(1);
+      await untilFinished(client, [ids.at(-1)!]);
+      await until(() => agent.running.length === 0, "the run's child to be done");
+    }
+    expect(await untilFinished(client, ids)).toEqual(["Success", "Success", "Success", "Success"]);
+    const pids = executions(out).map((e) => e.pid);
+    expect(pids[1]).toBe(pids[0]); // reuse: the same process
+    expect(pids[2]).not.toBe(pids[0]); // reuseProcess false: a process that executed nothing before, and only this run
+    expect(pids[3]).toBe(pids[0]); // back to the reused one
+  });
+
+  test("a reused child past the memory bound after a run is let go, and says so", async () => {
+    const { fixture, out, flowId, client } = await recordingFlow();
+    cleanups.push(() => client.close());
+    const said: string[] = [];
+    const agent = await warmAgent(fixture.home, { runsPerProcess: 10, maxProcessBytes: 1024, log: (line) => said.push(line) });
+    await agent.runOnce();
+    for (let i = 0; i < 2; i++) {
+      const id = await client.createFlowRun({ flowId });
+      await agent.warmReady();
+      expect(await agent.runOnce()).toBe(1);
+      await untilFinished(client, [id]);
+      await until(() => agent.running.length === 0, "the run's child to be done");
+    }
+    const pids = executions(out).map((e) => e.pid);
+    expect(new Set(pids).size).toBe(2);
+    expect(said.filter((line) => line.includes("past PREFECTLITE_AGENT_MAX_PROCESS_MB")).length).toBe(2);
+  });
+
   test("a reused warm child that dies during a run leaves that run to the safeguards, and a new child takes the next", async () => {
     const out = tempDir("prefectlite-warm-out-");
     const fixture = await registeredFlow(`

@@ -19,4 +19,12 @@ describe("run configs", () => {
     expect(runConfigFromRow({ type: "LocalRun", env: { A: 2, B: "b" }, labels: "x", image: "y" })).toEqual(new LocalRun({ env: { B: "b" } }));
     expect(runConfigFromRow(null)).toBeNull();
   });
+
+  test("reuseProcess (prefectlite's) is true or false, kept in the JSON only when set, and read back from a row", () => {
+    expect(new LocalRun({ reuseProcess: false }).toJSON()).toEqual({ type: "LocalRun", env: {}, labels: [], reuseProcess: false });
+    expect(toRunConfig({ reuseProcess: true }).reuseProcess).toBe(true);
+    expect(() => new UniversalRun({ reuseProcess: "yes" } as never)).toThrow("UniversalRun reuseProcess must be true or false");
+    expect(runConfigFromRow({ reuseProcess: true })?.reuseProcess).toBe(true);
+    expect(runConfigFromRow({ reuseProcess: "yes" })?.reuseProcess).toBeUndefined();
+  });
 });

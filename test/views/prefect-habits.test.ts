@@ -34,7 +34,7 @@ describe("run configs are typed", () => {
 
   test("an option run configs do not have, or an unknown type, is refused when the flow is defined", () => {
     expect(() => new Flow("x", () => {}, { runConfig: new LocalRun({ workingDir: "/tmp" } as never) })).toThrow(
-      "LocalRun has no option 'workingDir': it takes env and labels (flow runs start in the agent's folder)",
+      "LocalRun has no option 'workingDir': it takes env, labels and reuseProcess (flow runs start in the agent's folder)",
     );
     expect(() => new Flow("x", () => {}, { runConfig: { type: "DockerRun" } as never })).toThrow(`flow 'x': unknown run config type "DockerRun": use UniversalRun or LocalRun`);
   });
@@ -44,6 +44,11 @@ describe("run configs are typed", () => {
     await expect(seed.client.createFlowRun({ flowId, runConfig: { type: "KubernetesRun" } })).rejects.toThrow(
       `run_config.type must be UniversalRun or LocalRun (got "KubernetesRun")`,
     );
+    const data = await seed.client.graphql<{ create_flow_run: unknown }>(
+      `mutation ($input: create_flow_run_input!) { create_flow_run(input: $input) { id } }`,
+      { input: { flow_id: flowId, run_config: { type: "LocalRun", reuseProcess: "yes" } } },
+    ).catch((e: Error) => e.message);
+    expect(data).toBe(`run_config.reuseProcess must be true or false (got "yes")`);
   });
 });
 

@@ -9,6 +9,7 @@ export interface AgentStartOptions {
   name?: string;
   apiUrl?: string;
   showFlowLogs: boolean;
+  runsPerProcess?: number;
 }
 
 /**
@@ -21,10 +22,10 @@ export async function agentStart(o: AgentStartOptions): Promise<number> {
   if (o.concurrency !== undefined && (!Number.isInteger(o.concurrency) || o.concurrency < 1)) {
     throw new PrefectliteError("Usage", `--concurrency must be a whole number ≥ 1 (got '${o.concurrency}')`);
   }
-  const running = await startAgentProcess({ name: o.name, labels: o.labels, concurrency: o.concurrency, apiUrl: o.apiUrl, showFlowLogs: o.showFlowLogs });
+  const running = await startAgentProcess({ name: o.name, labels: o.labels, concurrency: o.concurrency, apiUrl: o.apiUrl, showFlowLogs: o.showFlowLogs, runsPerProcess: o.runsPerProcess });
   const { agent } = running;
   writeStdout(
-    `Agent '${agent.agentName}' started: labels ${JSON.stringify(agent.labels)}, concurrency ${agent.concurrency}, ` +
+    `Agent '${agent.agentName}' started: labels ${JSON.stringify(agent.labels)}, concurrency ${agent.concurrency}, ${agent.runsPerProcess === 1 ? "a process per run" : `${agent.runsPerProcess} runs per process`}, ` +
       `polling ${running.source} every ${settings.agentPollSeconds()} s\n`,
   );
   const signal = await new Promise<string>((resolve) => {

@@ -14,6 +14,8 @@ export interface ServeCommandOptions {
   scheduler: boolean;
   /** The in-process agent (`--no-agent` turns it off). */
   agent: boolean;
+  /** --runs-per-process: runs each of the in-process agent's processes executes (default PREFECTLITE_AGENT_RUNS_PER_PROCESS). */
+  agentRunsPerProcess?: number;
   archiveDeleted: boolean;
 }
 
