@@ -6,15 +6,20 @@
  *       reach the backend; WARM: the agent's warm children (default: its default)
  *   bun agent-worker.ts latency-idle N HOME — the same, but each run is created once the agent is idle
  *       again (its warm children ready): the latency of a run that finds the agent not busy
- *   bun agent-worker.ts agent-runs N HOME [CHILDREN WARM RUNS_PER_PROCESS] — N hello-world runs one after
+ *   bun agent-worker.ts agent-runs N HOME [CHILDREN WARM RUNS_PER_PROCESS WHERE] — N hello-world runs one after
  *       another through serve's agent (a child process each, or RUNS_PER_PROCESS runs per warm child), wall time
+ *       and each run's time; WHERE "remote": through a remote agent instead (`prefectlite agent start --api URL`,
+ *       the binary, in a process of its own; serve here runs none)
  *   bun agent-worker.ts warm-runs N HOME — N hello-world runs one after another, created and executed
  *       by the backed runner in one warm process on the embedded database (no child per run)
  *   bun agent-worker.ts raw-runs N HOME — the floor under warm-runs: plain bun:sqlite on the same database running the
  *       statements of N hello-world runs (create: 8 rows; read the run; Running; the last batch: 6 task-run state
  *       changes, 9 log lines, the final state — three transactions) and writing each run's two result files
  *   bun agent-worker.ts fanout-warm N HOME — N fan-out runs one after another in one process (each timed:
- *       the first pays the process's JIT warm-up) / fanout-agent 1 HOME — the fan-out run through serve's agent
+ *       the first pays the process's JIT warm-up) / fanout-agent N HOME [… RUNS_PER_PROCESS WHERE] — N fan-out runs
+ *       one after another through serve's (or a remote) agent, each timed
+ *   bun agent-worker.ts execute-cold N HOME — N times `prefectlite run --name hello-world --execute` (the binary) from a
+ *       fresh process to its exit, on the embedded database, each timed
  */
 import { join } from "node:path";
 import { runBackedFlowRun } from "../../src/backed/flow-run-runner.ts";
@@ -23,10 +28,11 @@ import { HttpBackend } from "../../src/client/http-backend.ts";
 import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { serve } from "../../src/runtime/serve.ts";
 
-const [mode, nText, home, childrenArg, warmArg, runsPerProcessArg] = process.argv.slice(2);
+const [mode, nText, home, childrenArg, warmArg, runsPerProcessArg, whereArg] = process.argv.slice(2);
 const agentChildBackend = childrenArg === "database" ? "database" : "http";
 const agentWarmProcesses = warmArg === undefined || warmArg === "" ? undefined : Number(warmArg);
-const agentRunsPerProcess = runsPerProcessArg === undefined ? undefined : Number(runsPerProcessArg);
+const agentRunsPerProcess = runsPerProcessArg === undefined || runsPerProcessArg === "" ? undefined : Number(runsPerProcessArg);
+const remoteAgent = whereArg === "remote";
 const n = Number(nText);
 process.env.PREFECTLITE_HOME = home!;
 
@@ -48,22 +54,37 @@ async function flowIds(client: BackendClient): Promise<{ hello: string; fanout: 
   return { hello: (await client.latestFlow("hello-world", "bench"))!.id, fanout: (await client.latestFlow("fanout", "bench"))!.id };
 }
 
-async function waitFinished(client: BackendClient, id: string): Promise<string> {
+/**
+ * Until the run has finished, read on the database itself (serve runs in this process): polling
+ * serve over HTTP every millisecond would load the very event loop being measured.
+ */
+async function waitFinished(read: (id: string) => Promise<string | undefined>, id: string): Promise<string> {
   for (;;) {
-    const r = await client.graphql<{ flow_run_by_pk: { state: string } }>(`query ($id: uuid!) { flow_run_by_pk(id: $id) { state } }`, { id });
-    const s = r.flow_run_by_pk.state;
+    const s = await read(id);
     if (s === "Success" || s === "Failed" || s === "Cancelled") return s;
-    await Bun.sleep(1);
+    await Bun.sleep(0.25);
   }
 }
 
 if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mode === "fanout-agent") {
   registerWithCli();
   const agentExecutable = process.env.BENCH_AGENT_EXECUTABLE || undefined;
-  const running = await serve({ host: "127.0.0.1", port: 0, project: "bench", log: () => {}, agentChildBackend, agentWarmProcesses, agentRunsPerProcess, agentExecutable });
-  const agent = running.agent!;
-  /** Until the agent has no run in hand and all its warm children are ready. */
+  const running = await serve({
+    host: "127.0.0.1",
+    port: 0,
+    project: "bench",
+    log: () => {},
+    agent: !remoteAgent,
+    agentChildBackend,
+    agentWarmProcesses,
+    agentRunsPerProcess,
+    agentExecutable,
+  });
+  const remote = remoteAgent ? await startRemoteAgent(running.url) : undefined;
+  const agent = running.agent;
+  /** Until the agent has no run in hand and all its warm children are ready (a remote agent: a second to start them). */
   const idle = async () => {
+    if (!agent) return void (await Bun.sleep(1500));
     while (agent.running.length > 0 || agent.warm.ready < agent.warm.size) {
       await agent.warmReady();
       await Bun.sleep(1);
@@ -73,12 +94,17 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   const client = new BackendClient(new HttpBackend(running.url));
   const ids = await flowIds(client);
   const flowId = mode === "fanout-agent" ? ids.fanout : ids.hello;
+  const read = async (id: string) =>
+    ((await running.backend.storage.query.select("flow_run", { where: { id: { _eq: id } } }, ["state"])) as Array<{ state: string }>)[0]?.state;
   const latencies: number[] = [];
+  const each: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     if (mode === "latency-idle") await idle();
+    const started = performance.now();
     const id = await client.createFlowRun({ flowId });
-    const state = await waitFinished(client, id);
+    const state = await waitFinished(read, id);
+    each.push(performance.now() - started);
     if (state !== "Success") throw new Error(`run ${id} ended ${state}`);
     if (mode.startsWith("latency")) {
       const rows = (await running.backend.storage.query.select(
@@ -91,8 +117,23 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   }
   const ms = performance.now() - t0;
   await client.close();
+  if (remote) {
+    remote.kill("SIGTERM");
+    await remote.exited;
+  }
   await running.stop();
-  console.log(JSON.stringify({ mode, n, ms, latencies }));
+  console.log(JSON.stringify({ mode, n, ms, latencies, each }));
+} else if (mode === "execute-cold") {
+  registerWithCli();
+  const binary = process.env.BENCH_AGENT_EXECUTABLE!;
+  const each: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    const r = Bun.spawnSync([binary, "run", "--name", "hello-world", "--execute"], { env: { ...process.env, PREFECTLITE_HOME: home! } });
+    each.push(performance.now() - started);
+    if (r.exitCode !== 0) throw new Error(`run --execute exited ${r.exitCode}: ${r.stderr.toString()}`);
+  }
+  console.log(JSON.stringify({ mode, n, ms: each.reduce((a, b) => a + b, 0), each }));
 } else if (mode === "raw-runs") {
   registerWithCli();
   console.log(JSON.stringify({ mode, n, ...(await rawHelloWorldRuns(n)) }));
@@ -201,4 +242,24 @@ async function rawHelloWorldRuns(count: number): Promise<{ ms: number; each: num
   checkpoints.stop();
   db.close();
   return { ms, each };
+}
+
+/** `prefectlite agent start --api URL` (the binary) in a process of its own, once it says it started. */
+async function startRemoteAgent(url: string): Promise<ReturnType<typeof Bun.spawn>> {
+  const binary = process.env.BENCH_AGENT_EXECUTABLE!;
+  const args = ["agent", "start", "--api", url, ...(agentRunsPerProcess ? ["--runs-per-process", String(agentRunsPerProcess)] : [])];
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("PREFECTLITE_")) env[k] = v;
+  const proc = Bun.spawn([binary, ...args], { env: { ...env, PREFECTLITE_HOME: home! }, stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("started:")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`agent start exited: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  void (async () => {
+    for (;;) if ((await reader.read()).done) return;
+  })();
+  return proc;
 }

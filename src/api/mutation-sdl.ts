@@ -156,7 +156,8 @@ type runs_in_queue_payload { flow_run_ids: [String!]! }
 input wait_for_flow_runs_input { labels: [String!], wait_ms: Int! }
 type wait_for_flow_runs_payload { due: Boolean! }
 input claim_flow_runs_input { agent_id: String, labels: [String!], limit: Int!, before: String }
-type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String! }
+"run_config: the run's run config (the agent starts its process with it)"
+type claimed_flow_run { id: String!, flow_id: String!, version: Int!, previous_state: String!, scheduled_start_time: String!, run_config: JSON }
 type claim_flow_runs_payload { flow_runs: [claimed_flow_run!]! }
 
 "flow_id: that flow's schedule; schedule_id (prefectlite's): a flow id or a flow group id (the schedule of its newest unarchived version; a flow group's schedule overrides its flows'). One of them."

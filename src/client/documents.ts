@@ -54,8 +54,7 @@ export const CANCEL_FLOW_RUN = `mutation ($input: cancel_flow_run_input!) { canc
 // Agents and run processes.
 export const WAIT_FOR_FLOW_RUNS = `query ($input: wait_for_flow_runs_input!) { wait_for_flow_runs(input: $input) { due } }`;
 export const REGISTER_AGENT = `mutation ($input: register_agent_input!) { register_agent(input: $input) { id } }`;
-export const CLAIM_FLOW_RUNS = `mutation ($input: claim_flow_runs_input!) { claim_flow_runs(input: $input) { flow_runs { id } } }`;
-export const RUN_CONFIGS = `query ($ids: [uuid!]) { flow_run(where: { id: { _in: $ids } }) { id run_config } }`;
+export const CLAIM_FLOW_RUNS = `mutation ($input: claim_flow_runs_input!) { claim_flow_runs(input: $input) { flow_runs { id run_config } } }`;
 export const RUNS_IN_QUEUE = `mutation ($input: get_runs_in_queue_input!) { get_runs_in_queue(input: $input) { flow_run_ids } }`;
 export const RUN_STANDINGS = `query ($ids: [uuid!], $limit: Int) { flow_run(where: { id: { _in: $ids } }, limit: $limit) { id state version } }`;
 export const END_ABANDONED_FLOW_RUN = `mutation ($input: end_abandoned_flow_run_input!) { end_abandoned_flow_run(input: $input) { state changed } }`;

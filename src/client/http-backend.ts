@@ -237,12 +237,10 @@ export class HttpBackend implements Backend {
   }
 
   async claimRuns(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]> {
-    const data = await this.graphql<{ claim_flow_runs: { flow_runs: Array<{ id: string }> } }>(doc.CLAIM_FLOW_RUNS, { input: { agent_id: agentId, labels, limit } });
-    const ids = data.claim_flow_runs.flow_runs.map((r) => r.id);
-    if (ids.length === 0) return [];
-    const configs = await this.graphql<{ flow_run: Array<{ id: string; run_config: unknown }> }>(doc.RUN_CONFIGS, { ids });
-    const byId = new Map(configs.flow_run.map((r) => [r.id, r.run_config]));
-    return ids.map((id) => claimedRun(id, byId.get(id)));
+    const data = await this.graphql<{ claim_flow_runs: { flow_runs: Array<{ id: string; run_config: unknown }> } }>(doc.CLAIM_FLOW_RUNS, {
+      input: { agent_id: agentId, labels, limit },
+    });
+    return data.claim_flow_runs.flow_runs.map((r) => claimedRun(r.id, r.run_config));
   }
 
   async pollRuns(agentId: string, labels: readonly string[]): Promise<void> {

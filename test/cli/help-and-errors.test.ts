@@ -40,6 +40,14 @@ describe("--help", () => {
 });
 
 describe("one clear line for a mistake", () => {
+  test("--runs-per-process 0 (agent start, serve) names the flag and the text", async () => {
+    for (const command of [["agent", "start"], ["serve"]]) {
+      const { stderr, exitCode } = await runCli([...command, "--runs-per-process", "0"]);
+      expect(stderr).toBe("Error: --runs-per-process must be a whole number ≥ 1 (got '0')\n");
+      expect(exitCode).toBe(2);
+    }
+  });
+
   test("agent start --concurrency abc names the flag and the text", async () => {
     const { stderr, exitCode } = await runCli(["agent", "start", "--concurrency", "abc"]);
     expect(stderr).toBe("Error: --concurrency must be a whole number ≥ 1 (got 'abc')\n");

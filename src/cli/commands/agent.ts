@@ -25,8 +25,9 @@ export async function agentStart(o: AgentStartOptions): Promise<number> {
   const running = await startAgentProcess({ name: o.name, labels: o.labels, concurrency: o.concurrency, apiUrl: o.apiUrl, showFlowLogs: o.showFlowLogs, runsPerProcess: o.runsPerProcess });
   const { agent } = running;
   writeStdout(
-    `Agent '${agent.agentName}' started: labels ${JSON.stringify(agent.labels)}, concurrency ${agent.concurrency}, ${agent.runsPerProcess === 1 ? "a process per run" : `${agent.runsPerProcess} runs per process`}, ` +
-      `polling ${running.source} every ${settings.agentPollSeconds()} s\n`,
+    `Agent '${agent.agentName}' started: labels ${JSON.stringify(agent.labels)}, concurrency ${agent.concurrency}, ` +
+      `polling ${running.source} every ${settings.agentPollSeconds()} s; ` +
+      `${agent.runsPerProcess === 1 ? "a process per run" : `up to ${agent.runsPerProcess} runs per process`}\n`,
   );
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
