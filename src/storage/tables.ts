@@ -181,7 +181,7 @@ const DECLARED = {
       flow_id: "uuid",
       upstream_task_id: "uuid",
       downstream_task_id: "uuid",
-      key: "int",
+      key: "string",
       mapped: "boolean",
       created: "timestamp",
     },
