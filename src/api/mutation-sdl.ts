@@ -143,11 +143,14 @@ input write_run_log_input {
 input write_run_logs_input { logs: [write_run_log_input!]! }
 type write_run_logs_payload { success: Boolean!, error: String, written: Int!, skipped: Int!, problems: [String!]! }
 
-"agent_config_id: prefectlite has no agent configs (must be null); tenant_id: the default tenant's only"
+"agent_config_id: an existing agent config, linked to the agent; tenant_id: the default tenant's only"
 input register_agent_input { tenant_id: UUID, type: String!, name: String, labels: [String!], agent_config_id: UUID, core_version: String }
 input delete_agent_input { agent_id: UUID! }
+"settings: a JSON object (default {}); tenant_id: the default tenant's only (optional)"
 input create_agent_config_input { tenant_id: UUID, name: String, settings: JSON }
+"Agents linked to the config keep running, linked to none."
 input delete_agent_config_input { agent_config_id: UUID! }
+"Only the fields given change."
 input update_agent_config_input { agent_config_id: UUID!, name: String, settings: JSON }
 
 input get_runs_in_queue_input { tenant_id: UUID, before: DateTime, labels: [String!], agent_id: UUID }

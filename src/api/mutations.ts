@@ -96,7 +96,6 @@ function unsupported(operation: string, why: string): Resolver {
 }
 
 const ONE_TENANT = "prefectlite has one tenant";
-const NO_AGENT_CONFIGS = "prefectlite has no agent configs";
 const NO_CLOUD_HOOKS = "prefectlite sends no state-change notifications (cloud hooks)";
 const NO_MESSAGES = "prefectlite has no messages";
 const NO_SECRETS = "secrets are Prefect Cloud's";
@@ -179,13 +178,22 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
     write_run_logs: async (_p, { input }, { services }) => ({ ...SUCCESS, problems: [], ...(await services.writeRunLogs(input.logs)) }),
     register_agent: async (_p, { input }, { services, prefectCoreVersion }) => {
       checkTenant(input);
-      if (input.agent_config_id != null) throw notSupportedError("agent_config_id", NO_AGENT_CONFIGS);
-      return await services.registerAgent({ type: input.type, name: input.name, labels: input.labels, coreVersion: input.core_version ?? prefectCoreVersion });
+      return await services.registerAgent({
+        type: input.type,
+        name: input.name,
+        labels: input.labels,
+        coreVersion: input.core_version ?? prefectCoreVersion,
+        agentConfigId: input.agent_config_id,
+      });
     },
     delete_agent: async (_p, { input }, { services }) => succeeds(services.deleteAgent)(input.agent_id),
-    create_agent_config: unsupported("create_agent_config", NO_AGENT_CONFIGS),
-    delete_agent_config: unsupported("delete_agent_config", NO_AGENT_CONFIGS),
-    update_agent_config: unsupported("update_agent_config", NO_AGENT_CONFIGS),
+    create_agent_config: async (_p, { input }, { services }) => {
+      checkTenant(input);
+      return await services.createAgentConfig({ name: input.name, settings: input.settings });
+    },
+    delete_agent_config: async (_p, { input }, { services }) => succeeds(services.deleteAgentConfig)(input.agent_config_id),
+    update_agent_config: async (_p, { input }, { services }) =>
+      succeeds(services.updateAgentConfig)({ agentConfigId: input.agent_config_id, name: input.name, settings: input.settings }),
     get_runs_in_queue: async (_p, { input }, { services, agentId, prefectCoreVersion }) => {
       checkTenant(input);
       // Prefect's agent executes Python flows only: it is shown no run of a TypeScript flow.

@@ -27,8 +27,11 @@ export interface SerializedTask {
 export interface SerializedEdge {
   upstream: string;
   downstream: string;
-  /** The argument position the upstream result feeds, or null for an ordering-only edge. */
-  key: number | null;
+  /**
+   * The argument the upstream result feeds, or null for an ordering-only edge: its position for a
+   * TypeScript task (whose arguments are positional), its name in a Python flow (Prefect's form).
+   */
+  key: number | string | null;
   mapped: boolean;
 }
 

@@ -20,9 +20,15 @@ export function createAgentService(deps: ServiceDeps) {
     const name = optionalString(input.name, "name") ?? "agent";
     const labels = input.labels == null ? [] : normalizeLabels(input.labels);
     const coreVersion = optionalString(input.coreVersion, "core_version");
+    const agentConfigId = input.agentConfigId == null ? null : requireUuid(input.agentConfigId, "agent_config_id");
     return await deps.store.transaction(async () => {
+      if (agentConfigId !== null) {
+        // As Server's foreign key: a config must exist to be linked to (and stays until this commits).
+        await deps.store.lock.agentConfig(agentConfigId);
+        if (!(await deps.store.agentConfigs.get(agentConfigId))) throw notFoundError(`Agent config ${agentConfigId} not found: create it first (create_agent_config)`);
+      }
       // Race-free: agents of one identity registering at once share one id.
-      const agent = await deps.store.agents.insertIfAbsent({ id: newId(), name, type, labels, coreVersion, lastQueried: null }, isoNow(deps));
+      const agent = await deps.store.agents.register({ id: newId(), name, type, labels, coreVersion, lastQueried: null, agentConfigId }, isoNow(deps));
       return { id: agent.id };
     });
   }

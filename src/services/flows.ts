@@ -195,14 +195,10 @@ export function createFlowService(deps: ServiceDeps) {
     const entries = entryList(input.entries, "serialized_edges");
     await deps.store.transaction(async () => {
       const { flow, stored } = await requirePrefectFlow(flowId, "register_edges");
-      const tasks = await deps.store.flows.tasks(flowId);
-      const ids = new Map(tasks.map((t) => [t.slug, t.id]));
-      const inputs = new Map(parsePrefectTasks(listOf(stored.tasks), "serialized_flow.tasks").map((t) => [t.slug, t]));
-      // Argument names come from the task entries, which the flow's own form may lack (sent by register_tasks).
-      const known = tasks.map((t) => inputs.get(t.slug) ?? ({ slug: t.slug, inputNames: [] } as unknown as PrefectTaskEntry));
+      const ids = new Map((await deps.store.flows.tasks(flowId)).map((t) => [t.slug, t.id]));
       const existing = new Set((await deps.store.flows.edges(flowId)).map((e) => `${e.upstreamTaskId} ${e.downstreamTaskId}`));
-      const rows = parsePrefectEdges(entries, known, "serialized_edges")
-        .map((e) => ({ id: newId(), flowId, upstreamTaskId: ids.get(e.upstream)!, downstreamTaskId: ids.get(e.downstream)!, key: e.key, mapped: e.mapped }))
+      const rows = parsePrefectEdges(entries, new Set(ids.keys()), "serialized_edges")
+        .map((e) => ({ id: newId(), flowId, upstreamTaskId: ids.get(e.upstream)!, downstreamTaskId: ids.get(e.downstream)!, key: edgeKey(e.key), mapped: e.mapped }))
         .filter((e) => {
           const pair = `${e.upstreamTaskId} ${e.downstreamTaskId}`;
           if (existing.has(pair)) return false;
@@ -293,10 +289,16 @@ function taskRows(flowId: string, serialized: SerializedFlow): { tasks: NewTask[
     flowId,
     upstreamTaskId: ids.get(e.upstream)!,
     downstreamTaskId: ids.get(e.downstream)!,
-    key: typeof e.key === "number" ? e.key : null,
+    key: edgeKey(e.key),
     mapped: e.mapped === true,
   }));
   return { tasks, edges };
+}
+
+/** An edge row's key, text as Server's: a Python flow's argument name, a TypeScript task's argument position. */
+function edgeKey(key: unknown): string | null {
+  if (typeof key === "string") return key;
+  return typeof key === "number" && Number.isInteger(key) ? String(key) : null;
 }
 
 /** A task row from a serialized task entry (prefectlite's, or Prefect's mapped to the same shape). */

@@ -1,6 +1,7 @@
 import type { MappedChildrenSummary, Store } from "../storage/store.ts";
 import type { StateType } from "../core/state.ts";
 import { createAgentService } from "./agents.ts";
+import { createAgentConfigService, type CreateAgentConfigInput, type UpdateAgentConfigInput } from "./agent-configs.ts";
 import { createArtifactService, type CreateTaskRunArtifactInput } from "./artifacts.ts";
 import { createFlowGroupService } from "./flow-groups.ts";
 import { createFlowEditService } from "./flow-edits.ts";
@@ -95,6 +96,10 @@ export interface Services {
   /** Task-run states, logs, then a flow-run state, in one transaction (all or nothing). */
   writeRunBatch(batch: RunWriteBatch): Promise<RunWriteBatchResult>;
   registerAgent(input: RegisterAgentInput): Promise<{ id: string }>;
+  /** Prefect Server's agent configs (services/agent-configs.ts). */
+  createAgentConfig(input: CreateAgentConfigInput): Promise<{ id: string }>;
+  updateAgentConfig(input: UpdateAgentConfigInput): Promise<void>;
+  deleteAgentConfig(agentConfigId: unknown): Promise<void>;
   getRunsInQueue(input: RunsInQueueInput): Promise<string[]>;
   /** Select and take (Scheduled → Submitted, versioned) up to `limit` due runs, atomically. */
   claimRuns(input: ClaimRunsInput): Promise<ClaimedRun[]>;
@@ -177,6 +182,7 @@ export function createServices(store: Store, options: ServicesOptions = {}): Ser
     ...createTaskRunService(deps),
     ...createLogService(deps),
     ...createAgentService(deps),
+    ...createAgentConfigService(deps),
     ...createRunWaitService(deps),
     ...createHeartbeatService(deps),
     ...createFlowGroupService(deps),

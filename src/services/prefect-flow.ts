@@ -21,8 +21,6 @@ export interface PrefectTaskEntry extends SerializedTask {
   description: string | null;
   auto_generated: boolean;
   cache_key: string | null;
-  /** The task function's argument names in order: an edge's key is stored as its position here. */
-  inputNames: string[];
 }
 
 export function isPrefectCoreForm(value: unknown): boolean {
@@ -48,7 +46,7 @@ export function parsePrefectFlow(raw: Record<string, unknown>): SerializedFlow {
   requireJsonDepth(raw, "serialized_flow");
   if (typeof raw.name !== "string" || !raw.name.trim()) throw validationError("serialized_flow.name must be a non-empty string");
   const tasks = parsePrefectTasks(listOrNone(raw.tasks, "serialized_flow.tasks"), "serialized_flow.tasks");
-  const edges = parsePrefectEdges(listOrNone(raw.edges, "serialized_flow.edges"), tasks, "serialized_flow.edges");
+  const edges = firstEdgePerPair(parsePrefectEdges(listOrNone(raw.edges, "serialized_flow.edges"), new Set(tasks.map((t) => t.slug)), "serialized_flow.edges"));
   const parameters = listOrNone(raw.parameters, "serialized_flow.parameters").map((p, i): SerializedParameter => {
     if (!isPlainObject(p) || typeof p.slug !== "string" || !p.slug) throw validationError(`serialized_flow.parameters[${i}] needs a slug`);
     const name = typeof p.name === "string" && p.name ? p.name : p.slug;
@@ -115,30 +113,38 @@ export function parsePrefectTasks(entries: unknown[], field: string): PrefectTas
       description: typeof t.description === "string" ? t.description : null,
       auto_generated: t.auto_generated === true,
       cache_key: typeof t.cache_key === "string" ? t.cache_key : null,
-      inputNames: isPlainObject(t.inputs) ? Object.keys(t.inputs) : [],
     };
   });
 }
 
 /**
  * Prefect's serialized edges (`{ upstream_task: { slug }, downstream_task: { slug }, key, mapped }`)
- * against the flow's tasks; an edge naming a task the flow lacks is refused.
+ * against the slugs of the flow's tasks; an edge naming a task the flow lacks is refused. The key
+ * is the argument's name as Prefect sent it (Server stored it unchecked), or null.
  */
-export function parsePrefectEdges(entries: unknown[], tasks: readonly PrefectTaskEntry[], field: string): SerializedEdge[] {
-  const bySlug = new Map(tasks.map((t) => [t.slug, t]));
+export function parsePrefectEdges(entries: unknown[], slugs: ReadonlySet<string>, field: string): SerializedEdge[] {
   return entries.map((e, i) => {
     const where = `${field}[${i}]`;
     if (!isPlainObject(e)) throw validationError(`${where} must be an edge object`);
     const upstream = slugOf(e.upstream_task);
     const downstream = slugOf(e.downstream_task);
     if (upstream === null || downstream === null) throw validationError(`${where} needs upstream_task and downstream_task (each { slug })`);
-    const down = bySlug.get(downstream);
-    if (!bySlug.has(upstream) || !down) {
+    if (!slugs.has(upstream) || !slugs.has(downstream)) {
       throw validationError("Edges could not be registered - some edges reference tasks that do not exist within this flow.");
     }
-    // The edge table keeps an argument position; Prefect names the argument.
-    const position = typeof e.key === "string" ? down.inputNames.indexOf(e.key) : -1;
-    return { upstream, downstream, key: position >= 0 ? position : null, mapped: e.mapped === true };
+    if (e.key !== undefined && e.key !== null && typeof e.key !== "string") throw validationError(`${where}.key must be an argument name (a string) or null, got ${describe(e.key)}`);
+    return { upstream, downstream, key: e.key ?? null, mapped: e.mapped === true };
+  });
+}
+
+/** Server keeps one edge per (upstream, downstream) pair of a flow (its unique key): the first sent. */
+export function firstEdgePerPair<E extends { upstream: string; downstream: string }>(edges: readonly E[]): E[] {
+  const seen = new Set<string>();
+  return edges.filter((e) => {
+    const pair = JSON.stringify([e.upstream, e.downstream]);
+    if (seen.has(pair)) return false;
+    seen.add(pair);
+    return true;
   });
 }
 

@@ -147,6 +147,8 @@ export interface RegisterAgentInput {
   type: string;
   labels?: string[] | null;
   coreVersion?: string | null;
+  /** Prefect's `--agent-config-id`: an agent config that exists. */
+  agentConfigId?: string | null;
 }
 
 export interface RunsInQueueInput {

@@ -90,7 +90,8 @@ export interface NewEdge {
   flowId: string;
   upstreamTaskId: string;
   downstreamTaskId: string;
-  key: number | null;
+  /** The argument the upstream result is bound to (a TypeScript task's: its position as text), or null. */
+  key: string | null;
   mapped: boolean;
 }
 
@@ -190,4 +191,13 @@ export interface AgentRecord {
   coreVersion: string | null;
   labels: string[];
   lastQueried: string | null;
+  /** The agent config it registered with (Prefect's `--agent-config-id`), if any. */
+  agentConfigId: string | null;
+}
+
+/** Prefect Server's agent config: settings an agent reads when it starts. */
+export interface AgentConfigRecord {
+  id: string;
+  name: string | null;
+  settings: Record<string, unknown>;
 }

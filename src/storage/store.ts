@@ -2,6 +2,7 @@ import type { SerializedSchedule } from "../core/schedule/schedule.ts";
 import type { FlowRuntime } from "../core/serialize.ts";
 import type { StateType } from "../core/state.ts";
 import type {
+  AgentConfigRecord,
   AgentRecord,
   EdgeRecord,
   FlowGroupRecord,
@@ -66,6 +67,8 @@ export interface Store {
      * name picks its version group). PostgreSQL: a transaction-scoped advisory lock on the pair.
      */
     flowName(projectId: string, name: string): Promise<void>;
+    /** register_agent with a config (share), so the config is not deleted before the agent links to it */
+    agentConfig(id: string): Promise<void>;
   };
   /**
    * Runs may have become due. Called inside the writing transaction; delivered to subscribers of
@@ -89,6 +92,8 @@ export interface Store {
   taskRuns: TaskRunRepository;
   logs: LogRepository;
   agents: AgentRepository;
+  /** Prefect Server's agent configs. */
+  agentConfigs: AgentConfigRepository;
   schedules: ScheduleRepository;
   /** The reads of the zombie killer and Lazarus. */
   safeguards: SafeguardRepository;
@@ -276,12 +281,25 @@ export interface LogRepository {
 export interface AgentRepository {
   get(id: string): Promise<AgentRecord | undefined>;
   /** The agent with exactly this identity (labels sorted by the caller). */
-  findIdentity(identity: Omit<AgentRecord, "id" | "lastQueried">): Promise<AgentRecord | undefined>;
+  findIdentity(identity: Pick<AgentRecord, "name" | "type" | "coreVersion" | "labels">): Promise<AgentRecord | undefined>;
   insert(agent: AgentRecord, now: string): Promise<void>;
-  /** The agent of this identity (name, type, sorted labels, core version), or this one inserted (race-free). */
-  insertIfAbsent(agent: AgentRecord, now: string): Promise<AgentRecord>;
+  /**
+   * The agent of this identity (name, type, sorted labels, core version), now linked to this
+   * one's agent config (the latest registration says which config it runs with); or this one
+   * inserted. Race-free.
+   */
+  register(agent: AgentRecord, now: string): Promise<AgentRecord>;
   touch(id: string, at: string): Promise<void>;
   /** False when there is no such agent (its runs keep their history, with no agent). */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface AgentConfigRepository {
+  get(id: string): Promise<AgentConfigRecord | undefined>;
+  insert(config: AgentConfigRecord, now: string): Promise<void>;
+  /** Change the name and/or settings; false when there is no such config. */
+  update(id: string, patch: Partial<Pick<AgentConfigRecord, "name" | "settings">>, now: string): Promise<boolean>;
+  /** False when there is no such config; agents linked to it keep going with none. */
   delete(id: string): Promise<boolean>;
 }
 

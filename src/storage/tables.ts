@@ -181,7 +181,7 @@ const DECLARED = {
       flow_id: "uuid",
       upstream_task_id: "uuid",
       downstream_task_id: "uuid",
-      key: "int",
+      key: "string",
       mapped: "boolean",
       created: "timestamp",
     },
@@ -281,7 +281,14 @@ const DECLARED = {
       created: "timestamp",
       updated: "timestamp",
     },
-    relations: { flow_runs: { table: "flow_run", kind: "array", from: "id", to: "agent_id" } },
+    relations: {
+      flow_runs: { table: "flow_run", kind: "array", from: "id", to: "agent_id" },
+      agent_config: { table: "agent_config", kind: "object", from: "agent_config_id", to: "id" },
+    },
+  },
+  agent_config: {
+    columns: { id: "uuid", name: "string", settings: "json", created: "timestamp", updated: "timestamp" },
+    relations: { agents: { table: "agent", kind: "array", from: "id", to: "agent_config_id" } },
   },
 } as const satisfies Record<string, TableDeclaration>;
 

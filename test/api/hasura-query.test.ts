@@ -25,7 +25,7 @@ describeBackends((kind: StoreKind) => {
     // Task 21 retries after 90 s, task 20 after 1 day 2 hours; an edge 20 → 21; two mapped children of 41 ran.
     const tweaks = (bool: string) =>
       `UPDATE task SET retry_delay_ms = 90000 WHERE id = '${id(21)}'; UPDATE task SET retry_delay_ms = 93600000 WHERE id = '${id(20)}';
-       INSERT INTO edge (id, flow_id, upstream_task_id, downstream_task_id, key, mapped, created) VALUES ('${id(80)}', '${id(11)}', '${id(20)}', '${id(21)}', 0, ${bool}, '${T(0)}');
+       INSERT INTO edge (id, flow_id, upstream_task_id, downstream_task_id, key, mapped, created) VALUES ('${id(80)}', '${id(11)}', '${id(20)}', '${id(21)}', 'rows', ${bool}, '${T(0)}');
        UPDATE task_run SET start_time = '${T(13)}', end_time = '${T(14)}' WHERE id = '${id(42)}';
        UPDATE task_run SET start_time = '${T(15)}', end_time = '${T(16)}' WHERE id = '${id(44)}';`;
     await onDatabase(
@@ -228,6 +228,52 @@ describeBackends((kind: StoreKind) => {
       { slug: "a-1", description: "first task", auto_generated: true, cache_key: "k1" },
       { slug: "b-1", description: null, auto_generated: false, cache_key: null },
     ]);
+  });
+
+  test("agent_config as Server's Hasura had it: its columns, agent.agent_config and agent_config.agents; Client.get_agent_config's document", async () => {
+    const { id: configId } = await context.services.createAgentConfig({ name: "gpu", settings: { is_healthy: true, n: 2 } });
+    const { id: agentId } = await context.services.registerAgent({ type: "LocalAgent", name: "configured", agentConfigId: configId });
+    // Prefect's Client.get_agent_config sends this document.
+    const d = await data(
+      `query ($id: uuid) {
+        agent_config(where: { id: { _eq: $id } }) { settings }
+        full: agent_config_by_pk(id: "${configId}") { id tenant_id name settings created updated agents { name agent_config_id } }
+        agent(where: { agent_config: { name: { _eq: "gpu" } } }) { id agent_config { name settings } }
+        unconfigured: agent_by_pk(id: "${id(7)}") { agent_config { id } }
+        counted: agent_config_aggregate(where: { settings: { _has_key: "is_healthy" } }) { aggregate { count } }
+      }`,
+      { id: configId },
+    );
+    expect(d.agent_config).toEqual([{ settings: { is_healthy: true, n: 2 } }]);
+    expect(d.full).toEqual({
+      id: configId,
+      tenant_id: DEFAULT_TENANT.id,
+      name: "gpu",
+      settings: { is_healthy: true, n: 2 },
+      created: expect.any(String),
+      updated: expect.any(String),
+      agents: [{ name: "configured", agent_config_id: configId }],
+    });
+    expect(d.agent).toEqual([{ id: agentId, agent_config: { name: "gpu", settings: { is_healthy: true, n: 2 } } }]);
+    expect(d.unconfigured).toEqual({ agent_config: null });
+    expect(d.counted.aggregate.count).toBe(1);
+    await context.services.deleteAgentConfig(configId);
+    expect((await data(`query ($id: uuid!) { agent_by_pk(id: $id) { agent_config_id agent_config { id } } }`, { id: agentId })).agent_by_pk).toEqual({
+      agent_config_id: null,
+      agent_config: null,
+    });
+  });
+
+  test("edge.key is a String (the argument's name), as Server's; a TypeScript task's edges carry the argument's position as text", async () => {
+    const d = await data(`{ edge_by_pk(id: "${id(80)}") { key upstream_task { slug } } keyed: edge(where: { key: { _eq: "rows" } }) { id } }`);
+    expect(d.edge_by_pk).toEqual({ key: "rows", upstream_task: { slug: "extract-1" } });
+    expect(d.keyed).toEqual([{ id: id(80) }]);
+    const { id: projectId } = await context.services.createProject({ name: "edge keys" });
+    const { id: flowId } = await context.services.createFlow({ serializedFlow: serializedFlow({ name: "positional", tasks: ["a-1", "b-1"] }), projectId });
+    const keys = await data(`query ($id: uuid!) { edge(where: { flow_id: { _eq: $id } }) { key } }`, { id: flowId });
+    expect(keys.edge).toEqual([{ key: "0" }]);
+    const bad = await run(`{ edge(where: { key: { _eq: 0 } }) { id } }`);
+    expect(bad.errors![0]!.message).toMatch(/String cannot represent a non string value: 0/);
   });
 
   test("Prefect Server's mapped_children: the children's earliest start, latest end and count per state", async () => {

@@ -207,6 +207,73 @@ describeBackends((kind) => {
       expect(again.errors![0]!.originalError.code).toBe("NotFound");
     });
 
+    test("agent configs: create_agent_config, update_agent_config, delete_agent_config, and register_agent linking one", async () => {
+      const b = await openTestBackend({ kind });
+      const created = await ok(
+        b,
+        `mutation ($input: create_agent_config_input!) { create_agent_config(input: $input) { id } }`,
+        { input: { tenant_id: DEFAULT_TENANT.id, name: "gpu", settings: { is_healthy: true, labels: ["gpu"] } } },
+      );
+      const configId = created.create_agent_config.id;
+      const settingsOf = async () => {
+        const r = await row(b, "SELECT name, settings FROM agent_config WHERE id = $id", { id: configId });
+        return { name: r.name, settings: typeof r.settings === "string" ? JSON.parse(r.settings) : r.settings };
+      };
+      expect(await settingsOf()).toEqual({ name: "gpu", settings: { is_healthy: true, labels: ["gpu"] } });
+      // No name or settings: a nameless config with {} (as Server).
+      const bare = (await ok(b, `mutation { create_agent_config(input: {}) { id } }`)).create_agent_config.id;
+      expect(await row(b, "SELECT name, settings FROM agent_config WHERE id = $id", { id: bare })).toMatchObject({ name: null });
+
+      // Only the fields given change.
+      const update = `mutation ($input: update_agent_config_input!) { update_agent_config(input: $input) { success error } }`;
+      expect(await ok(b, update, { input: { agent_config_id: configId, settings: { is_healthy: false } } })).toEqual({ update_agent_config: { success: true, error: null } });
+      expect(await settingsOf()).toEqual({ name: "gpu", settings: { is_healthy: false } });
+      await ok(b, update, { input: { agent_config_id: configId, name: "renamed" } });
+      expect(await settingsOf()).toEqual({ name: "renamed", settings: { is_healthy: false } });
+
+      // register_agent as Prefect's client sends it: the agent is linked to the config.
+      const register = `mutation ($input: register_agent_input!) { register_agent(input: $input) { id } }`;
+      const input = { type: "LocalAgent", name: "agent", labels: [], tenant_id: DEFAULT_TENANT.id, agent_config_id: configId };
+      const agentId = (await ok(b, register, { input })).register_agent.id;
+      expect(await row(b, "SELECT agent_config_id FROM agent WHERE id = $id", { id: agentId })).toEqual({ agent_config_id: configId });
+      // The same agent started with another config (or none) is the same agent, linked to what it now runs with.
+      expect((await ok(b, register, { input: { ...input, agent_config_id: bare } })).register_agent.id).toBe(agentId);
+      expect(await row(b, "SELECT agent_config_id FROM agent WHERE id = $id", { id: agentId })).toEqual({ agent_config_id: bare });
+      await ok(b, register, { input: { ...input, agent_config_id: configId } });
+
+      // Deleting the config leaves the agent, linked to none.
+      const remove = `mutation ($id: UUID!) { delete_agent_config(input: { agent_config_id: $id }) { success } }`;
+      expect(await ok(b, remove, { id: configId })).toEqual({ delete_agent_config: { success: true } });
+      expect(await count(b, "SELECT count(*) AS n FROM agent_config WHERE id = $id", { id: configId })).toBe(0);
+      expect(await row(b, "SELECT agent_config_id FROM agent WHERE id = $id", { id: agentId })).toEqual({ agent_config_id: null });
+    });
+
+    test("agent configs: bad input gets one clear error and writes nothing", async () => {
+      const b = await openTestBackend({ kind });
+      const missing = crypto.randomUUID();
+      const cases: Array<[string, Record<string, unknown>, string, string]> = [
+        [`mutation ($input: register_agent_input!) { register_agent(input: $input) { id } }`, { input: { type: "LocalAgent", agent_config_id: missing } }, `Agent config ${missing} not found`, "NotFound"],
+        [`mutation ($input: create_agent_config_input!) { create_agent_config(input: $input) { id } }`, { input: { settings: [1, 2] } }, "settings must be a JSON object, got [1,2]", "Validation"],
+        [`mutation ($input: create_agent_config_input!) { create_agent_config(input: $input) { id } }`, { input: { settings: "x" } }, 'settings must be a JSON object, got "x"', "Validation"],
+        [`mutation ($input: create_agent_config_input!) { create_agent_config(input: $input) { id } }`, { input: { tenant_id: missing } }, `tenant_id ${missing} is not a tenant here`, "Validation"],
+        [`mutation ($input: update_agent_config_input!) { update_agent_config(input: $input) { success } }`, { input: { agent_config_id: missing, name: "x" } }, `Agent config ${missing} not found`, "NotFound"],
+        [`mutation ($input: update_agent_config_input!) { update_agent_config(input: $input) { success } }`, { input: { agent_config_id: missing, settings: 3 } }, "settings must be a JSON object, got 3", "Validation"],
+        [`mutation ($id: UUID!) { delete_agent_config(input: { agent_config_id: $id }) { success } }`, { id: missing }, `Agent config ${missing} not found`, "NotFound"],
+      ];
+      for (const [doc, variables, message, code] of cases) {
+        const r = await run(b, doc, variables);
+        expect(r.errors).toHaveLength(1);
+        expect(r.errors![0]!.message).toStartWith(message);
+        expect(r.errors![0]!.originalError.code).toBe(code);
+      }
+      const badId = await run(b, `mutation ($id: UUID!) { delete_agent_config(input: { agent_config_id: $id }) { success } }`, { id: "nope" });
+      expect(badId.errors![0]!.message).toContain('invalid uuid: "nope"');
+      const big = await run(b, `mutation ($input: create_agent_config_input!) { create_agent_config(input: $input) { id } }`, { input: { settings: { blob: "x".repeat(1_000_001) } } });
+      expect(big.errors![0]!.message).toMatch(/^settings is \d+ bytes of JSON, more than an agent config may hold \(1000000\)$/);
+      expect(await count(b, "SELECT count(*) AS n FROM agent_config")).toBe(0);
+      expect(await count(b, "SELECT count(*) AS n FROM agent")).toBe(0);
+    });
+
     test("the queries get_task_run_info and mapped_children", async () => {
       const b = await openTestBackend({ kind });
       const { runId, taskRun, running } = await flowWithRun(b);
@@ -237,8 +304,6 @@ describeBackends((kind) => {
       const b = await openTestBackend({ kind });
       for (const [doc, text] of [
         [`mutation { create_tenant(input: { name: "t", slug: "t" }) { id } }`, "create_tenant is not supported: prefectlite has one tenant"],
-        [`mutation { create_agent_config(input: { name: "c" }) { id } }`, "create_agent_config is not supported: prefectlite has no agent configs"],
-        [`mutation { register_agent(input: { type: "x", agent_config_id: "${crypto.randomUUID()}" }) { id } }`, "agent_config_id is not supported"],
         [`mutation { create_cloud_hook(input: { type: WEBHOOK, states: ["Failed"] }) { id } }`, "create_cloud_hook is not supported"],
         [`mutation { set_secret(input: { name: "s", value: "v" }) { success } }`, "set_secret is not supported"],
       ] as const) {

@@ -38,17 +38,26 @@ describeBackends((kind) => {
       expect(tasks.filter((t) => t.is_reference_task).map((t) => t.slug)).toEqual(["say-1", "say-2"]);
       const edges = await rows(b, "SELECT u.slug AS up, d.slug AS down, e.mapped FROM edge e JOIN task u ON u.id = e.upstream_task_id JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id ORDER BY u.slug", { id });
       expect(edges.map((e) => [e.up, e.down, !!e.mapped])).toEqual([["[1, 2]-1", "say-2", true], ["add-a-1", "say-1", false], ["n", "add-a-1", false]]);
-      // register_tasks added the tasks to the stored flow, so register_edges knew their arguments.
-      const key = await row(b, "SELECT e.key FROM edge e JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id AND d.slug = 'add-a-1'", { id });
-      expect(key.key).toBe(0);
+      // An edge's key is the argument's name, as Prefect sent it (Server's edge.key).
+      const keys = await rows(b, "SELECT d.slug AS down, e.key FROM edge e JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id ORDER BY d.slug", { id });
+      expect(keys).toEqual([{ down: "add-a-1", key: "x" }, { down: "say-1", key: "v" }, { down: "say-2", key: "v" }]);
     });
 
-    test("create_flow with the whole Prefect form stores tasks and edges at once; an edge's key is its argument's position", async () => {
+    test("create_flow with the whole Prefect form stores tasks and edges at once; an edge's key is its argument's name", async () => {
       const b = await openTestBackend({ kind });
-      const { id } = await b.services.createFlow({ serializedFlow: prefectFlow(), projectId: b.projectId });
+      const flow = prefectFlow();
+      // An ordering-only edge (no key), and a pair sent twice: Server keeps the first (its unique key).
+      flow.edges.push({ ...flow.edges[2], key: null, upstream_task: { slug: "say-1" }, downstream_task: { slug: "say-2" } });
+      flow.edges.push({ ...flow.edges[2], key: "y" });
+      const { id } = await b.services.createFlow({ serializedFlow: flow, projectId: b.projectId });
       expect((await tasksOf(b, id)).length).toBe(5);
-      const edge = await row(b, "SELECT e.key FROM edge e JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id AND d.slug = 'add-a-1'", { id });
-      expect(edge.key).toBe(0);
+      const keys = await rows(b, "SELECT u.slug AS up, d.slug AS down, e.key FROM edge e JOIN task u ON u.id = e.upstream_task_id JOIN task d ON d.id = e.downstream_task_id WHERE e.flow_id = $id ORDER BY d.slug, u.slug", { id });
+      expect(keys).toEqual([
+        { up: "n", down: "add-a-1", key: "x" },
+        { up: "add-a-1", down: "say-1", key: "v" },
+        { up: "[1, 2]-1", down: "say-2", key: "v" },
+        { up: "say-1", down: "say-2", key: null },
+      ]);
       const stored = await b.store.flows.serializedFlow(id);
       // Prefect's readers (FlowView) load the flow's own form back.
       expect(stored).toMatchObject({ type: "prefect.core.flow.Flow", __version__: "1.4.1", name: "py-hello" });
@@ -101,6 +110,9 @@ describeBackends((kind) => {
       await expect(b.services.registerTasks({ flowId: ts, entries: [] })).rejects.toThrow("register_tasks adds to flows registered in Prefect Core's form");
       await expect(b.services.registerTasks({ flowId: ts, entries: "x" })).rejects.toThrow("serialized_tasks must be a list");
       await expect(b.services.registerEdges({ flowId: "00000000-0000-4000-8000-00000000abcd", entries: [] })).rejects.toThrow("not found");
+      const py = await registerAsPrefect(b, prefectFlow("keys"));
+      const numbered = { upstream_task: { slug: "n" }, downstream_task: { slug: "say-1" }, key: 0, mapped: false };
+      await expect(b.services.registerEdges({ flowId: py, entries: [numbered] })).rejects.toThrow("serialized_edges[0].key must be an argument name (a string) or null, got 0");
     });
 
     test("a Prefect schedule's cron and interval clocks become the flow's schedule", async () => {

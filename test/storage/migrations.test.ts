@@ -3,6 +3,12 @@ import { describe, expect, test } from "bun:test";
 import { openDatabase } from "../../src/storage/sqlite/db.ts";
 import { LATEST_SCHEMA_VERSION } from "../../src/storage/sqlite/migrate.ts";
 import { sql as schemaV1 } from "../../src/storage/sqlite/migrations/0001-initial.ts";
+import * as m0002 from "../../src/storage/sqlite/migrations/0002-leaner-run-indexes.ts";
+import * as m0003 from "../../src/storage/sqlite/migrations/0003-partial-task-run-state-index.ts";
+import * as m0004 from "../../src/storage/sqlite/migrations/0004-unique-flow-version.ts";
+import * as m0005 from "../../src/storage/sqlite/migrations/0005-prefect-server-columns.ts";
+import { edgeKeyFixture, MIGRATED_EDGE_KEYS } from "./edge-key-migration.ts";
+import { id } from "./query-seed.ts";
 import { WAITING_STATES_SQL } from "../../src/storage/waiting-states.ts";
 import { tempDatabasePath } from "../services/fixtures.ts";
 
@@ -13,7 +19,7 @@ describe("migrations", () => {
     const db = openDatabase(tempDatabasePath());
     expect(userVersion(db)).toBe(LATEST_SCHEMA_VERSION);
     const tables = (db.query("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
-    for (const t of ["project", "flow_group", "flow", "task", "edge", "agent", "flow_run", "flow_run_state", "task_run", "task_run_state", "log"]) {
+    for (const t of ["project", "flow_group", "flow", "task", "edge", "agent", "flow_run", "flow_run_state", "task_run", "task_run_state", "log", "task_run_artifact", "agent_config"]) {
       expect(tables).toContain(t);
     }
     db.close();
@@ -159,6 +165,43 @@ describe("migrations", () => {
     expect(db.query("SELECT description, auto_generated, cache_key FROM task").get()).toEqual({ description: null, auto_generated: 0, cache_key: null });
     db.exec("DELETE FROM task_run");
     expect(db.query("SELECT count(*) AS n FROM task_run_artifact").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  test("version 6: agent configs (an agent's config a foreign key, SET NULL), and edge keys become argument names", () => {
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(6);
+    const path = tempDatabasePath();
+    const v5 = new Database(path, { create: true, strict: true });
+    v5.exec("PRAGMA journal_mode = WAL");
+    for (const sql of [schemaV1, m0002.sql, m0003.sql, m0004.sql, m0005.sql]) v5.exec(sql);
+    v5.exec("PRAGMA user_version = 5");
+    v5.exec(edgeKeyFixture("0"));
+    const columnsBefore = v5.query("PRAGMA table_info(agent)").all();
+    v5.close();
+
+    const db = openDatabase(path);
+    expect(userVersion(db)).toBe(LATEST_SCHEMA_VERSION);
+    expect(db.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+    expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+    const keys = db.query("SELECT id, key, typeof(key) AS type FROM edge ORDER BY id").all() as Array<{ id: string; key: string | null; type: string }>;
+    expect(Object.fromEntries(keys.map((k) => [k.id, k.key]))).toEqual(MIGRATED_EDGE_KEYS);
+    expect(keys.every((k) => k.type === (k.key === null ? "null" : "text"))).toBe(true);
+    // The run keeps its agent, the agent every column it had (its config none), and the cascades hold.
+    expect(db.query("SELECT agent_id FROM flow_run").get()).toEqual({ agent_id: id(61) });
+    expect(db.query("PRAGMA table_info(agent)").all()).toEqual(columnsBefore);
+    expect(db.query("SELECT agent_config_id FROM agent").get()).toEqual({ agent_config_id: null });
+    const t = "2026-12-02T10:00:00.000Z";
+    db.exec(`INSERT INTO agent_config (id, name, settings, created, updated) VALUES ('c', 'gpu', '{}', '${t}', '${t}')`);
+    db.exec(`UPDATE agent SET agent_config_id = 'c'`);
+    expect(() => db.exec(`UPDATE agent SET agent_config_id = 'missing'`)).toThrow(/FOREIGN KEY/);
+    db.exec("DELETE FROM agent_config");
+    expect(db.query("SELECT agent_config_id FROM agent").get()).toEqual({ agent_config_id: null });
+    db.exec("DELETE FROM agent");
+    expect(db.query("SELECT agent_id FROM flow_run").get()).toEqual({ agent_id: null });
+    db.exec(`DELETE FROM flow WHERE id = '${id(12)}'`);
+    expect(db.query("SELECT count(*) AS n FROM edge").get()).toEqual({ n: 3 });
+    const indexes = (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('agent', 'edge') AND sql IS NOT NULL ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+    expect(indexes).toEqual(["agent_agent_config", "agent_identity", "edge_flow"]);
     db.close();
   });
 

@@ -136,10 +136,17 @@ describeBackends((kind) => {
       expect((await store.flows.tasks(f.id)).map((t) => t.slug)).toEqual(["zeta", "alpha", "mid", "after"]);
       expect((await store.flows.tasks(f.id))[0]).toEqual({ id: tasks[0]!.id, flowId: f.id, slug: "zeta", name: "zeta" });
       await store.flows.insertEdges(
-        [{ id: newId(), flowId: f.id, upstreamTaskId: tasks[0]!.id, downstreamTaskId: tasks[1]!.id, key: null, mapped: true }],
+        [
+          { id: newId(), flowId: f.id, upstreamTaskId: tasks[0]!.id, downstreamTaskId: tasks[1]!.id, key: null, mapped: true },
+          { id: newId(), flowId: f.id, upstreamTaskId: tasks[2]!.id, downstreamTaskId: tasks[1]!.id, key: "x", mapped: false },
+        ],
         NOW,
       );
-      expect(await store.flows.edges(f.id)).toEqual([{ upstreamTaskId: tasks[0]!.id, downstreamTaskId: tasks[1]!.id, mapped: true }]);
+      expect(await store.flows.edges(f.id)).toContainEqual({ upstreamTaskId: tasks[0]!.id, downstreamTaskId: tasks[1]!.id, mapped: true });
+      expect((await store.flows.edges(f.id)).length).toBe(2);
+      // An edge's key is text (the argument's name), as Prefect Server's.
+      const keys = await db.sql<{ key: string | null }>("SELECT key FROM edge WHERE flow_id = $id ORDER BY key", { id: f.id });
+      expect(keys.map((k) => k.key).sort()).toEqual([null, "x"].sort());
       expect(await store.flows.findTask(f.id, { slug: "alpha" })).toEqual({ id: tasks[1]!.id, flowId: f.id, slug: "alpha", name: "alpha" });
       expect((await store.flows.findTask(f.id, { id: tasks[2]!.id }))?.slug).toBe("mid");
       expect(await store.flows.findTask(f.id, { id: "nope" })).toBeUndefined();
@@ -192,7 +199,7 @@ describeBackends((kind) => {
 
     test("writeState: versioned; a stale version is VersionConflict and writes nothing", async () => {
       const { flow: f } = await registered();
-      const agent = { id: newId(), name: "ag", type: "local", coreVersion: null, labels: [], lastQueried: null };
+      const agent = { id: newId(), name: "ag", type: "local", coreVersion: null, labels: [], lastQueried: null, agentConfigId: null };
       await store.agents.insert(agent, NOW);
       const r = run(f.id);
       await store.flowRuns.insert(r, NOW);
@@ -376,17 +383,53 @@ describeBackends((kind) => {
   });
 
   describe("agents", () => {
-    test("insert, get, findIdentity (null core version), insertIfAbsent, touch", async () => {
-      const a = { id: newId(), name: `ag-${newId()}`, type: "local", coreVersion: null, labels: ["a", "b"], lastQueried: null };
+    test("insert, get, findIdentity (null core version), register, touch", async () => {
+      const a = { id: newId(), name: `ag-${newId()}`, type: "local", coreVersion: null, labels: ["a", "b"], lastQueried: null, agentConfigId: null };
       await store.agents.insert(a, NOW);
       expect(await store.agents.get(a.id)).toEqual(a);
       expect(await store.agents.findIdentity({ name: a.name, type: "local", coreVersion: null, labels: ["a", "b"] })).toEqual(a);
       expect(await store.agents.findIdentity({ name: a.name, type: "local", coreVersion: "1", labels: ["a", "b"] })).toBeUndefined();
-      expect(await store.agents.insertIfAbsent({ ...a, id: newId() }, NOW)).toEqual(a);
+      expect(await store.agents.register({ ...a, id: newId() }, NOW)).toEqual(a);
       const v1 = { ...a, id: newId(), coreVersion: "1" };
-      expect(await store.agents.insertIfAbsent(v1, NOW)).toEqual(v1);
+      expect(await store.agents.register(v1, NOW)).toEqual(v1);
       await store.agents.touch(a.id, LATER);
       expect((await store.agents.get(a.id))?.lastQueried).toBe(LATER);
+    });
+
+    test("agent configs: insert, get, update (only the fields given), delete; an agent's link follows its latest registration", async () => {
+      const c = { id: newId(), name: "gpu", settings: { is_healthy: true, nested: { k: [1, "x"] } } };
+      await store.agentConfigs.insert(c, NOW);
+      expect(await store.agentConfigs.get(c.id)).toEqual(c);
+      expect(await store.agentConfigs.get(newId())).toBeUndefined();
+      expect(await store.agentConfigs.get("not-a-uuid")).toBeUndefined();
+      expect(await store.agentConfigs.update(c.id, { settings: { b: 2 } }, LATER)).toBe(true);
+      expect(await store.agentConfigs.get(c.id)).toEqual({ ...c, settings: { b: 2 } });
+      expect(await store.agentConfigs.update(c.id, { name: "renamed" }, LATER)).toBe(true);
+      expect(await store.agentConfigs.get(c.id)).toEqual({ id: c.id, name: "renamed", settings: { b: 2 } });
+      expect(await store.agentConfigs.update(c.id, { name: null }, LATER)).toBe(true);
+      expect((await store.agentConfigs.get(c.id))?.name).toBeNull();
+      expect(await store.agentConfigs.update(c.id, {}, LATER)).toBe(true);
+      expect(await store.agentConfigs.update(newId(), { name: "x" }, LATER)).toBe(false);
+      expect(await store.agentConfigs.update("nope", { name: "x" }, LATER)).toBe(false);
+      const [updated] = await db.sql<{ updated: unknown }>("SELECT updated FROM agent_config WHERE id = $id", { id: c.id });
+      expect(new Date(updated!.updated as string).toISOString()).toBe(LATER);
+
+      // register: the existing agent of an identity takes the config of its latest registration.
+      const agent = { id: newId(), name: `cfg-${newId()}`, type: "local", coreVersion: "1.4.1", labels: [], lastQueried: null, agentConfigId: null };
+      expect(await store.transaction(() => store.agents.register(agent, NOW))).toEqual(agent);
+      const linked = await store.transaction(() => store.agents.register({ ...agent, id: newId(), agentConfigId: c.id }, LATER));
+      expect(linked).toEqual({ ...agent, agentConfigId: c.id });
+      expect(await other.store.agents.get(agent.id)).toEqual({ ...agent, agentConfigId: c.id });
+      expect(await store.transaction(() => store.agents.register({ ...agent, id: newId(), agentConfigId: c.id }, LATER))).toEqual(linked);
+
+      // delete: the agent stays, linked to none (Server's ON DELETE SET NULL).
+      expect(await store.transaction(() => store.agentConfigs.delete(c.id))).toBe(true);
+      expect(await store.agentConfigs.get(c.id)).toBeUndefined();
+      expect(await store.agents.get(agent.id)).toEqual(agent);
+      expect(await store.agentConfigs.delete(c.id)).toBe(false);
+      expect(await store.agentConfigs.delete("nope")).toBe(false);
+      // The database refuses a link to a config that does not exist.
+      await expect(store.transaction(() => store.agents.insert({ ...agent, id: newId(), name: `dangling-${newId()}`, agentConfigId: newId() }, NOW))).rejects.toThrow();
     });
   });
 

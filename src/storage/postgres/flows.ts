@@ -226,7 +226,7 @@ export function createFlowRepository(db: Session): FlowRepository {
       await db.query(
         `INSERT INTO edge (id, flow_id, upstream_task_id, downstream_task_id, key, mapped, created)
          SELECT u.id, u.flow_id, u.upstream, u.downstream, u.key, u.mapped, $7
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::boolean[]) AS u(id, flow_id, upstream, downstream, key, mapped)`,
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::boolean[]) AS u(id, flow_id, upstream, downstream, key, mapped)`,
         [
           edges.map((e) => e.id),
           edges.map((e) => e.flowId),

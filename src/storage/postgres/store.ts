@@ -2,7 +2,7 @@ import type { SQL } from "bun";
 import type { OpenStorageOptions, Storage } from "../open.ts";
 import { createPostgresQueryEngine } from "../query.ts";
 import type { LoopName, Store } from "../store.ts";
-import { createAgentRepository } from "./agents.ts";
+import { createAgentConfigRepository, createAgentRepository } from "./agents.ts";
 import { connectPostgres } from "./connection.ts";
 import { createEvents } from "./events.ts";
 import { createFlowRunRepository } from "./flow-runs.ts";
@@ -22,7 +22,7 @@ export interface PostgresStore extends Store {
   close(): Promise<void>;
 }
 
-type LockedTable = "flow_group" | "flow" | "flow_run";
+type LockedTable = "flow_group" | "flow" | "flow_run" | "agent_config";
 
 /**
  * The Store on a PostgreSQL pool: READ COMMITTED transactions carried by AsyncLocalStorage (nested
@@ -70,6 +70,7 @@ export function createPostgresStore(pool: SQL): PostgresStore {
         // Released at commit or rollback; a hash collision only serializes two unrelated names.
         await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`prefectlite:flow-name:${projectId}:${name}`]);
       },
+      agentConfig: (id) => lockRow("agent_config", id, "share"),
     },
     events: { runsChanged: events.runsChanged, subscribe: events.subscribe },
     exclusive,
@@ -79,6 +80,7 @@ export function createPostgresStore(pool: SQL): PostgresStore {
     taskRuns: createTaskRunRepository(db),
     logs: createLogRepository(db),
     agents: createAgentRepository(db),
+    agentConfigs: createAgentConfigRepository(db),
     schedules: createScheduleRepository(db),
     safeguards: createSafeguardRepository(db),
     artifacts: createArtifactRepository(db),

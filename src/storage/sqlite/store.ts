@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Database } from "bun:sqlite";
 import type { RunsChanged, Store } from "../store.ts";
-import { createAgentRepository } from "./agents.ts";
+import { createAgentConfigRepository, createAgentRepository } from "./agents.ts";
 import { createFlowRunRepository } from "./flow-runs.ts";
 import { createFlowRepository } from "./flows.ts";
 import { createLogRepository } from "./logs.ts";
@@ -153,6 +153,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
       flow: async () => {},
       flowRun: async () => {},
       flowName: async () => {},
+      agentConfig: async () => {},
     },
     events: {
       async runsChanged(hint) {
@@ -175,6 +176,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
     taskRuns: promised(createTaskRunRepository(db)),
     logs: promised(createLogRepository(db)),
     agents: promised(createAgentRepository(db)),
+    agentConfigs: promised(createAgentConfigRepository(db)),
     schedules: promised(createScheduleRepository(db)),
     safeguards: promised(createSafeguardRepository(db)),
     artifacts: promised(createArtifactRepository(db)),

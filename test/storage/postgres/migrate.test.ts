@@ -9,11 +9,14 @@ import { PrefectliteError } from "../../../src/core/errors.ts";
 import { connectPostgres, parsePostgresUrl } from "../../../src/storage/postgres/connection.ts";
 import {
   LATEST_POSTGRES_SCHEMA_VERSION,
+  POSTGRES_MIGRATIONS,
   checkPostgresSchema,
   migratePostgres,
   postgresSchemaVersion,
 } from "../../../src/storage/postgres/migrate.ts";
 import { describePostgres, postgresCluster, postgresDatabase, type TestDatabase } from "../../postgres.ts";
+import { edgeKeyFixture, MIGRATED_EDGE_KEYS } from "../edge-key-migration.ts";
+import { id } from "../query-seed.ts";
 
 async function tables(sql: SQL): Promise<string[]> {
   const rows = await sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`;
@@ -38,10 +41,10 @@ describePostgres("PostgreSQL migrations", () => {
   test("migrating twice applies each migration once and leaves the schema as it was", async () => {
     const sql = await emptyDatabase();
     expect(await postgresSchemaVersion(sql)).toBe(0);
-    expect(await migratePostgres(sql)).toEqual({ applied: [1, 2] });
+    expect(await migratePostgres(sql)).toEqual({ applied: [1, 2, 3] });
     const after = await tables(sql);
     expect(after).toEqual([
-      "agent", "edge", "flow", "flow_group", "flow_run", "flow_run_state", "log", "project",
+      "agent", "agent_config", "edge", "flow", "flow_group", "flow_run", "flow_run_state", "log", "project",
       "schema_migrations", "task", "task_run", "task_run_artifact", "task_run_state",
     ]);
     expect(await migratePostgres(sql)).toEqual({ applied: [] });
@@ -55,9 +58,9 @@ describePostgres("PostgreSQL migrations", () => {
     const other = new SQL({ url: (await postgresCluster()).url.replace(/\/postgres$/, `/${databases.at(-1)!.name}`), max: 2 });
     pools.push(other);
     const results = await Promise.all([migratePostgres(sql), migratePostgres(other)]);
-    expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2]]);
+    expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2, 3]]);
     const [{ n }] = await sql`SELECT count(*)::int AS n FROM schema_migrations`;
-    expect(n).toBe(2);
+    expect(n).toBe(3);
   });
 
   test("a database written by a newer prefectlite is refused, and left alone", async () => {
@@ -77,6 +80,28 @@ describePostgres("PostgreSQL migrations", () => {
     const sql = await emptyDatabase();
     const error = await checkPostgresSchema(sql).catch((e) => e);
     expect(error.message).toBe(`the database's schema is 0, this prefectlite needs ${LATEST_POSTGRES_SCHEMA_VERSION}: run \`prefectlite db migrate --database URL\``);
+  });
+
+  test("migration 3: agent configs (an agent's config a foreign key, SET NULL), and edge keys become argument names", async () => {
+    const sql = await emptyDatabase();
+    // The schema at version 2, as migratePostgres would have left it.
+    await sql.unsafe("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())");
+    for (const m of POSTGRES_MIGRATIONS.filter((m) => m.version <= 2)) {
+      await sql.unsafe(m.sql);
+      await sql`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+    }
+    await sql.unsafe(edgeKeyFixture("false"));
+    expect(await migratePostgres(sql)).toEqual({ applied: [3] });
+    const keys = await sql`SELECT id, key, pg_typeof(key)::text AS type FROM edge ORDER BY id`;
+    expect(Object.fromEntries(keys.map((k: { id: string; key: string | null }) => [k.id, k.key]))).toEqual(MIGRATED_EDGE_KEYS);
+    expect(new Set(keys.map((k: { type: string }) => k.type))).toEqual(new Set(["text"]));
+    expect((await sql`SELECT agent_id FROM flow_run`)[0]).toEqual({ agent_id: id(61) });
+    await sql`INSERT INTO agent_config (id, name, created, updated) VALUES (${id(81)}, 'gpu', now(), now())`;
+    await sql`UPDATE agent SET agent_config_id = ${id(81)}`;
+    expect(await sql`UPDATE agent SET agent_config_id = ${id(82)}`.catch((e) => e.message)).toContain("agent_agent_config_id_fkey");
+    expect((await sql`SELECT settings FROM agent_config`)[0]).toEqual({ settings: {} });
+    await sql`DELETE FROM agent_config`;
+    expect((await sql`SELECT agent_config_id FROM agent`)[0]).toEqual({ agent_config_id: null });
   });
 
   test("the migrated template has the claim's index and the race-free unique keys", async () => {

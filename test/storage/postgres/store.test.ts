@@ -115,12 +115,12 @@ describePostgres("PostgreSQL store", () => {
       expect(outcomes.find((o) => o.status === "rejected")).toMatchObject({ reason: { code: "VersionConflict" } });
     });
 
-    test("agents.insertIfAbsent of one identity from two clients: one agent", async () => {
+    test("agents.register of one identity from two clients: one agent", async () => {
       const name = `racing-${newId()}`;
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, i) => {
           const s = i % 2 ? other.store : store;
-          return s.transaction(() => s.agents.insertIfAbsent({ id: newId(), name, type: "local", coreVersion: null, labels: [], lastQueried: null }, NOW));
+          return s.transaction(() => s.agents.register({ id: newId(), name, type: "local", coreVersion: null, labels: [], lastQueried: null, agentConfigId: null }, NOW));
         }),
       );
       expect(new Set(results.map((r) => r.id)).size).toBe(1);
