@@ -106,6 +106,22 @@ function succeeds<A extends unknown[]>(work: (...args: A) => Promise<unknown>) {
   return async (...args: A) => ((await work(...args)), SUCCESS);
 }
 
+/**
+ * Edits of one flow run or task run, answered as Prefect Server did for an unknown id:
+ * `success: false` (Prefect's `Client.set_flow_run_name` returns it), the reason in `error`.
+ */
+function succeedsIfFound<A extends unknown[]>(work: (...args: A) => Promise<unknown>) {
+  return async (...args: A) => {
+    try {
+      await work(...args);
+      return SUCCESS;
+    } catch (e) {
+      if (isPrefectliteError(e) && e.code === "NotFound") return { success: false, error: e.message };
+      throw e;
+    }
+  };
+}
+
 function lookup(i: Input) {
   return { flowRunId: i.flow_run_id, taskId: i.task_id, taskSlug: i.task_slug, mapIndex: i.map_index };
 }
@@ -153,10 +169,10 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
         },
         services,
       ),
-    set_flow_run_name: async (_p, { input }, { services }) => succeeds(services.setFlowRunName)(input.flow_run_id, input.name),
-    set_task_run_name: async (_p, { input }, { services }) => succeeds(services.setTaskRunName)(input.task_run_id, input.name),
-    set_flow_run_labels: async (_p, { input }, { services }) => succeeds(services.setFlowRunLabels)(input.flow_run_id, input.labels),
-    delete_flow_run: async (_p, { input }, { services }) => succeeds(services.deleteFlowRun)(input.flow_run_id),
+    set_flow_run_name: async (_p, { input }, { services }) => succeedsIfFound(services.setFlowRunName)(input.flow_run_id, input.name),
+    set_task_run_name: async (_p, { input }, { services }) => succeedsIfFound(services.setTaskRunName)(input.task_run_id, input.name),
+    set_flow_run_labels: async (_p, { input }, { services }) => succeedsIfFound(services.setFlowRunLabels)(input.flow_run_id, input.labels),
+    delete_flow_run: async (_p, { input }, { services }) => succeedsIfFound(services.deleteFlowRun)(input.flow_run_id),
     set_flow_run_states: async (_p, { input }, { services, agentId }) => ({
       states: (await services.setFlowRunStates(
         input.states.map((s: Input) => ({ flowRunId: s.flow_run_id, version: s.version, state: s.state, rerun: s.rerun === true, writeId: s.write_id ?? undefined })),

@@ -1,25 +1,25 @@
-import { isFailedType, isFinishedType, isSuccessfulType, type StateType } from "./state.ts";
+import { STATE_TYPES, isFailedType, isFinalType, isSuccessfulType, type StateType } from "./state.ts";
 
 /** A flow run's task runs by outcome, as stored. */
 export interface TaskRunTally {
   completed: number;
   failed: number;
   cancelled: number;
-  /** Not finished: Pending, Running, Retrying… */
+  /** Not finished: Pending, Running, Retrying, Paused, Looped… */
   unfinished: number;
 }
 
 /** The task-run states (type by type) a tally counts in each bucket: queries filter on these. */
-export const TALLY_STATES = {
-  completed: ["Success", "Skipped", "Mapped"],
-  failed: ["Failed", "TriggerFailed", "TimedOut"],
+export const TALLY_STATES: Record<Exclude<keyof TaskRunTally, "unfinished">, readonly StateType[]> = {
+  completed: STATE_TYPES.filter(isSuccessfulType),
+  failed: STATE_TYPES.filter(isFailedType),
   cancelled: ["Cancelled"],
-} as const satisfies Record<Exclude<keyof TaskRunTally, "unfinished">, readonly StateType[]>;
+};
 
 export function tallyOf(states: readonly StateType[]): TaskRunTally {
   const tally: TaskRunTally = { completed: 0, failed: 0, cancelled: 0, unfinished: 0 };
   for (const s of states) {
-    if (!isFinishedType(s)) tally.unfinished++;
+    if (!isFinalType(s)) tally.unfinished++;
     else if (s === "Cancelled") tally.cancelled++;
     else if (isSuccessfulType(s)) tally.completed++;
     else if (isFailedType(s)) tally.failed++;
@@ -53,6 +53,6 @@ export function describeCancel(r: CancelReport): string {
     const under = unfinished ? `${plural(unfinished, "task run")} not finished, ` : "";
     return `Flow run ${r.id} is Cancelling: ${under}the run's process has not stopped yet${stops}`;
   }
-  if (isFinishedType(r.state)) return `Flow run ${r.id} had already finished: ${r.state}`;
+  if (isFinalType(r.state)) return `Flow run ${r.id} had already finished: ${r.state}`;
   return `Flow run ${r.id} is ${r.state}`;
 }

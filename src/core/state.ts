@@ -10,10 +10,15 @@ export const STATE_TYPES = [
   "Queued",
   "Running",
   "Retrying",
+  "Paused",
+  "Resume",
   "Success",
+  "Cached",
+  "Looped",
   "Failed",
   "TriggerFailed",
   "TimedOut",
+  "ValidationFailed",
   "Skipped",
   "Mapped",
   "Cancelling",
@@ -29,18 +34,32 @@ const PARENT: Record<StateType | AbstractType, StateType | AbstractType | null> 
   Pending: null,
   Scheduled: "Pending",
   Retrying: "Scheduled",
+  Paused: "Scheduled",
+  Resume: "Scheduled",
   Submitted: "Pending",
   Queued: "Pending",
   Running: null,
   Cancelling: "Running",
   Finished: null,
   Success: "Finished",
+  Cached: "Success",
   Skipped: "Success",
   Mapped: "Success",
+  Looped: "Finished",
   Failed: "Finished",
   TriggerFailed: "Failed",
   TimedOut: "Failed",
+  ValidationFailed: "Failed",
   Cancelled: "Finished",
+};
+
+/**
+ * Prefect types that are not prefectlite state types, and why a write of one is refused:
+ * neither is ever written by Prefect's engine.
+ */
+export const UNSTORED_PREFECT_TYPES: Readonly<Record<string, string>> = {
+  Finished: "Finished is the abstract parent of the finished states: write one of them",
+  ClientFailed: "ClientFailed is Prefect's in-process marker for a state its client could not write; it is never stored",
 };
 
 export function isStateType(value: unknown): value is StateType {
@@ -61,6 +80,14 @@ export const isFailedType = (t: StateType) => isKindOf(t, "Failed");
 export const isRunningType = (t: StateType) => isKindOf(t, "Running");
 export const isPendingType = (t: StateType) => isKindOf(t, "Pending");
 export const isScheduledType = (t: StateType) => isKindOf(t, "Scheduled") || t === "Queued";
+
+/**
+ * Finished and an end: every finished state but Looped. A Looped task run has finished one
+ * iteration of its loop and runs the next at once (Prefect's engine writes Running over it), so
+ * it is finished in Prefect's hierarchy yet neither final, nor ended, nor left alone when its flow
+ * run ends.
+ */
+export const isFinalType = (t: StateType) => isFinishedType(t) && t !== "Looped";
 
 /** Where a task's result was written: enough for anyone to read it back later. */
 export interface ResultLocation {
@@ -90,7 +117,26 @@ export interface SerializedState {
   n_map_states?: number;
   cached_inputs?: Record<string, unknown>;
   _result?: Record<string, unknown>;
+  // Prefect's keys of one type (PREFECT_TYPE_KEYS), kept as a Prefect writer sent them.
+  loop_count?: number;
+  cached_parameters?: unknown;
+  cached_result_expiration?: string | null;
+  hashed_inputs?: Record<string, string> | null;
+  /** Submitted, Queued: the state it wraps (a retry's Retrying, a resumed task's Resume). */
+  state?: SerializedState | null;
 }
+
+/**
+ * The keys Prefect Core's schema gives one state type beside the common ones: Looped's iteration,
+ * Cached's expiry and what it was computed from, and the state a meta state (Submitted, Queued)
+ * wraps — which Prefect's engine unwraps to learn that a task run retries or resumes.
+ */
+export const PREFECT_TYPE_KEYS: Partial<Record<StateType, readonly (keyof SerializedState)[]>> = {
+  Looped: ["loop_count"],
+  Cached: ["cached_parameters", "cached_result_expiration", "hashed_inputs"],
+  Submitted: ["state"],
+  Queued: ["state"],
+};
 
 /** The Prefect Core release whose serialized-state form prefectlite writes beside its own keys. */
 export const PREFECT_STATE_FORM_VERSION = "1.4.1";
@@ -100,7 +146,8 @@ export const PREFECT_STATE_FORM_VERSION = "1.4.1";
  * Scheduled family, `run_count`, `n_map_states`, `context`, `cached_inputs`, `__version__`, and
  * `_result` naming the result's type and location). prefectlite's results are JSON files, said by
  * a `JSONSerializer` in `_result`. Keys a Prefect writer sent itself (`_result`,
- * `cached_inputs`, `__version__`) are kept as sent; prefectlite's readers ignore all of these.
+ * `cached_inputs`, `__version__`, its type's PREFECT_TYPE_KEYS) are kept as sent; prefectlite's
+ * readers ignore all of these.
  */
 export function withPrefectStateKeys(s: SerializedState, sent: Partial<SerializedState> = {}): SerializedState {
   const out: SerializedState = { ...s, __version__: typeof sent.__version__ === "string" ? sent.__version__ : PREFECT_STATE_FORM_VERSION };
@@ -109,6 +156,7 @@ export function withPrefectStateKeys(s: SerializedState, sent: Partial<Serialize
   if (s.startTime) out.start_time = s.startTime;
   if (s.runCount !== undefined && s.runCount !== null) out.run_count = s.runCount;
   if (s.nMapStates !== undefined && s.nMapStates !== null) out.n_map_states = s.nMapStates;
+  for (const key of PREFECT_TYPE_KEYS[s.type] ?? []) if (sent[key] !== undefined) Object.assign(out, { [key]: sent[key] });
   if (sent._result) out._result = sent._result;
   else if (s.result) {
     out._result = {
@@ -189,6 +237,12 @@ export class State {
   isCancelled(): boolean {
     return this.type === "Cancelled";
   }
+  isCached(): boolean {
+    return this.type === "Cached";
+  }
+  isLooped(): boolean {
+    return this.type === "Looped";
+  }
 
   toJSON(): SerializedState {
     const s: SerializedState = { type: this.type, message: this.message };
@@ -215,6 +269,14 @@ export class Scheduled extends Pending {
 export class Retrying extends Scheduled {
   override readonly type: StateType = "Retrying";
 }
+/** Waiting for a person (Prefect's PAUSE): no start time means until someone resumes it. */
+export class Paused extends Scheduled {
+  override readonly type: StateType = "Paused";
+}
+/** Released from Paused: runs at its start time. */
+export class Resume extends Scheduled {
+  override readonly type: StateType = "Resume";
+}
 export class Submitted extends Pending {
   override readonly type: StateType = "Submitted";
 }
@@ -231,11 +293,19 @@ export class Finished extends State {}
 export class Success extends Finished {
   override readonly type: StateType = "Success";
 }
+/** A success whose result was computed before and is still valid (Prefect's `cache_for`). */
+export class Cached extends Success {
+  override readonly type: StateType = "Cached";
+}
 export class Skipped extends Success {
   override readonly type: StateType = "Skipped";
 }
 export class Mapped extends Success {
   override readonly type: StateType = "Mapped";
+}
+/** One iteration of a looping task (Prefect's LOOP signal) done; the next follows at once. */
+export class Looped extends Finished {
+  override readonly type: StateType = "Looped";
 }
 export class Failed extends Finished {
   override readonly type: StateType = "Failed";
@@ -245,6 +315,9 @@ export class TriggerFailed extends Failed {
 }
 export class TimedOut extends Failed {
   override readonly type: StateType = "TimedOut";
+}
+export class ValidationFailed extends Failed {
+  override readonly type: StateType = "ValidationFailed";
 }
 export class Cancelled extends Finished {
   override readonly type: StateType = "Cancelled";
@@ -257,10 +330,15 @@ const CLASSES: Record<StateType, new (o?: StateOptions) => State> = {
   Queued,
   Running,
   Retrying,
+  Paused,
+  Resume,
   Success,
+  Cached,
+  Looped,
   Failed,
   TriggerFailed,
   TimedOut,
+  ValidationFailed,
   Skipped,
   Mapped,
   Cancelling,
@@ -285,11 +363,19 @@ export function stateFromJSON(s: SerializedState): State {
 
 /**
  * Whether the backend accepts `to` after `from`. Prefect Server accepted anything; prefectlite
- * refuses leaving a finished state (only an explicit re-run may, see `isRerun`), and once a
- * run is Cancelling it may only end.
+ * refuses leaving a final state (only an explicit re-run may, for Scheduled or Pending), and
+ * once a run is Cancelling it may only end. A final state may be written again with its outcome
+ * kept, as Prefect's engine does: the same type again (a task run whose cache expired takes a
+ * newer Cached one), or Success → Cached (a task with `cache_for` caches its fresh result).
+ * Looped is left by its loop's next iteration.
  */
 export function canTransition(from: StateType, to: StateType, options: { rerun?: boolean } = {}): boolean {
-  if (isFinishedType(from)) return options.rerun === true && (to === "Scheduled" || to === "Pending");
-  if (from === "Cancelling") return isFinishedType(to);
+  if (isFinalType(from)) return isRewriteOf(from, to) || (options.rerun === true && (to === "Scheduled" || to === "Pending"));
+  if (from === "Cancelling") return isFinalType(to);
   return true;
+}
+
+/** `to` written over the final `from` keeps its outcome (see canTransition). */
+export function isRewriteOf(from: StateType, to: StateType): boolean {
+  return to === from || (from === "Success" && to === "Cached");
 }

@@ -1,5 +1,5 @@
 import { PrefectliteError, notFoundError, validationError } from "../core/errors.ts";
-import { isFinishedType, isSuccessfulType, type StateType } from "../core/state.ts";
+import { isFinalType, isSuccessfulType, type StateType } from "../core/state.ts";
 import type { EdgeRecord, TaskRunRecord } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { serverState, stateWrite } from "./state-input.ts";
@@ -54,7 +54,7 @@ export function taskRunsToRestart(taskRuns: readonly TaskRunRecord[], edges: rea
 
 /** Whether a flow run in this state may be restarted: it finished without succeeding. */
 export function isRestartable(state: StateType): boolean {
-  return isFinishedType(state) && !isSuccessfulType(state);
+  return isFinalType(state) && !isSuccessfulType(state);
 }
 
 /**
@@ -107,7 +107,7 @@ function restartedBy(value: unknown): string | null {
 }
 
 function refusal(id: string, state: StateType): PrefectliteError {
-  const why = isFinishedType(state)
+  const why = isFinalType(state)
     ? `it ended ${state}: only a run that failed or was cancelled can be restarted`
     : `it is ${state}, not finished: only a run that failed or was cancelled can be restarted (cancel it first to stop it)`;
   return new PrefectliteError("Conflict", `Flow run ${id} was not restarted: ${why}`);

@@ -1,7 +1,7 @@
 import { newId } from "./ids.ts";
 import { agentlessLabelOf } from "../core/agentless-label.ts";
 import { isPrefectliteError, notFoundError, validationError } from "../core/errors.ts";
-import { isFinishedType, type SerializedState, type StateType } from "../core/state.ts";
+import { isFinalType, type SerializedState, type StateType } from "../core/state.ts";
 import type { FlowRunRecord, NewLog, ZombieTaskRun } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { serverState, stateWrite, type StampedState } from "./state-input.ts";
@@ -146,7 +146,7 @@ export function createSafeguardService(deps: ServiceDeps) {
       await store.lock.flowRun(id, "update");
       const run = await store.flowRuns.get(id);
       if (!run) throw notFoundError(`Flow run ${id} not found`);
-      if (isFinishedType(run.state)) return { state: run.state, changed: false };
+      if (isFinalType(run.state)) return { state: run.state, changed: false };
       await endRun(run, input.state, message, logger, isoNow(deps));
       return { state: input.state, changed: true };
     });

@@ -1,5 +1,16 @@
 import { PrefectliteError, validationError } from "../core/errors.ts";
-import { STATE_TYPES, isFinishedType, isStateType, withPrefectStateKeys, type ResultLocation, type SerializedState } from "../core/state.ts";
+import {
+  PREFECT_TYPE_KEYS,
+  STATE_TYPES,
+  UNSTORED_PREFECT_TYPES,
+  isFinalType,
+  isScheduledType,
+  isStateType,
+  withPrefectStateKeys,
+  type ResultLocation,
+  type SerializedState,
+  type StateType,
+} from "../core/state.ts";
 import type { StateWrite } from "../storage/store.ts";
 import { describe, isPlainObject, requireJsonDepth, requireTime } from "./validate.ts";
 import { newId } from "./ids.ts";
@@ -30,6 +41,7 @@ export function parseStateInput(value: unknown, now: string, field = "state"): S
   requireJsonDepth(raw, field);
   if (Buffer.byteLength(JSON.stringify(raw)) > MAX_STATE_PAYLOAD_BYTES) throw tooLarge();
   const type = raw.type;
+  if (typeof type === "string" && Object.hasOwn(UNSTORED_PREFECT_TYPES, type)) throw validationError(`${field}: ${UNSTORED_PREFECT_TYPES[type]}`);
   if (!isStateType(type)) {
     throw validationError(`${field}: unknown state type ${describe(type)} (known: ${STATE_TYPES.join(", ")})`);
   }
@@ -42,7 +54,8 @@ export function parseStateInput(value: unknown, now: string, field = "state"): S
   if (result) state.result = result;
   if (raw.startTime != null) state.startTime = requireTime(raw.startTime, `${field}.startTime`);
   else if (raw.start_time != null) state.startTime = requireTime(raw.start_time, `${field}.start_time`);
-  else if (type === "Scheduled" || type === "Retrying" || type === "Queued") state.startTime = timestamp;
+  // Paused without a start time waits until someone resumes it (Prefect's Paused has none).
+  else if (isScheduledType(type) && type !== "Paused") state.startTime = timestamp;
   if (raw.runCount != null) state.runCount = count(raw.runCount, `${field}.runCount`);
   else if (raw.run_count != null) state.runCount = count(raw.run_count, `${field}.run_count`);
   if (raw.nMapStates != null) state.nMapStates = count(raw.nMapStates, `${field}.nMapStates`);
@@ -51,11 +64,11 @@ export function parseStateInput(value: unknown, now: string, field = "state"): S
     if (!isPlainObject(raw.context)) throw validationError(`${field}.context must be a JSON object`);
     state.context = raw.context;
   }
-  return withPrefectStateKeys(state, prefectKeysSent(raw, field)) as StampedState;
+  return withPrefectStateKeys(state, prefectKeysSent(raw, type, now, field)) as StampedState;
 }
 
-/** The Prefect keys a Prefect Core writer sent that are kept as they are. */
-function prefectKeysSent(raw: Record<string, unknown>, field: string): Partial<SerializedState> {
+/** The Prefect keys a Prefect Core writer sent that are kept as they are (checked). */
+function prefectKeysSent(raw: Record<string, unknown>, type: StateType, now: string, field: string): Partial<SerializedState> {
   const sent: Partial<SerializedState> = {};
   if (raw._result != null) {
     if (!isPlainObject(raw._result) || typeof raw._result.type !== "string") throw validationError(`${field}._result must be a result object with a type`);
@@ -66,7 +79,32 @@ function prefectKeysSent(raw: Record<string, unknown>, field: string): Partial<S
     sent.cached_inputs = raw.cached_inputs;
   }
   if (typeof raw.__version__ === "string") sent.__version__ = raw.__version__;
+  for (const key of PREFECT_TYPE_KEYS[type] ?? []) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    (sent as Record<string, unknown>)[key] = value === null ? null : typeKey(key, value, now, `${field}.${key}`);
+  }
   return sent;
+}
+
+/** One of PREFECT_TYPE_KEYS as stored, or a clear refusal. */
+function typeKey(key: keyof SerializedState, value: unknown, now: string, field: string): unknown {
+  switch (key) {
+    case "loop_count":
+      return count(value, field);
+    case "cached_result_expiration":
+      return requireTime(value, field);
+    case "hashed_inputs":
+      if (!isPlainObject(value) || !Object.values(value).every((v) => typeof v === "string")) throw validationError(`${field} must be an object of strings`);
+      return value;
+    case "state": {
+      // The wrapped state is only Prefect's to read: prefectlite's own result key is not kept there.
+      const { result: _unread, ...wrapped } = parseStateInput(value, now, field);
+      return wrapped;
+    }
+    default:
+      return value; // cached_parameters: any JSON (the depth was checked with the whole state)
+  }
 }
 
 function parseResult(value: unknown, field: string): ResultLocation | null {
@@ -101,7 +139,7 @@ export function stateWrite(state: StampedState, options: { heartbeat?: string | 
     id: options.writeId ?? newId(),
     state,
     markStarted: state.type === "Running",
-    markEnded: isFinishedType(state.type),
+    markEnded: isFinalType(state.type),
     heartbeat: options.heartbeat ?? null,
     agentId: options.agentId ?? null,
   };

@@ -1,5 +1,5 @@
 import { PrefectliteError, notFoundError, validationError } from "../core/errors.ts";
-import { canTransition, isFinishedType, isRunningType, type StateType } from "../core/state.ts";
+import { canTransition, isFinalType, isRunningType, type StateType } from "../core/state.ts";
 import type { FlowRunRecord, StateWrite, TaskRunWriteView } from "../storage/store.ts";
 import { isoNow, type ServiceDeps } from "./deps.ts";
 import { createResultLocationCheck } from "./result-location.ts";
@@ -104,7 +104,7 @@ export function createStateService(deps: ServiceDeps) {
       await deps.store.lock.flowRun(id, "update");
       const run = await deps.store.flowRuns.get(id);
       if (!run) throw notFoundError(`Flow run ${id} not found`);
-      if (isFinishedType(run.state) || run.state === "Cancelling") return { state: run.state };
+      if (isFinalType(run.state) || run.state === "Cancelling") return { state: run.state };
       if (run.state === "Running") {
         await writeFlowRunState(deps, run, run.version, serverState("Cancelling", "Flow run is cancelling", now));
         return { state: "Cancelling" as const };
@@ -149,8 +149,9 @@ function storedWrite(kind: string, runId: string, stored: { runId: string; versi
 }
 
 function refuseTransition(kind: string, id: string, from: StateType, to: StateType): never {
-  const why = isFinishedType(from)
-    ? `${from} is a finished state (only an explicit re-run may leave it, for Scheduled or Pending)`
+  const again = from === "Success" ? "Success or Cached" : from;
+  const why = isFinalType(from)
+    ? `${from} is a finished state (only an explicit re-run may leave it, for Scheduled or Pending; it may be written again as ${again})`
     : `a ${from} run may only end`;
   throw new PrefectliteError("Conflict", `State update refused for ${kind} ${id}: ${from} → ${to} is not allowed: ${why}`);
 }
@@ -213,7 +214,7 @@ export async function writeFlowRunState(
 /** A Cancelled flow run's unfinished task runs end Cancelled, each saying whether it had started. */
 async function cancelTaskRuns(deps: ServiceDeps, flowRunId: string, now: string): Promise<void> {
   for (const taskRun of await deps.store.taskRuns.unfinished(flowRunId)) {
-    const message = isRunningType(taskRun.state) || taskRun.state === "Retrying"
+    const message = isRunningType(taskRun.state) || taskRun.state === "Retrying" || taskRun.state === "Looped"
       ? "Flow run is cancelled: this task run had started and not finished"
       : "Flow run is cancelled: this task run never started";
     await deps.store.taskRuns.writeState(taskRun.id, taskRun.version, stateWrite(serverState("Cancelled", message, now)));

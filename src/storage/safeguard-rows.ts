@@ -6,6 +6,11 @@ import type { StaleFlowRun } from "./store.ts";
 
 export const LAST_SIGN_OF_LIFE = "COALESCE(fr.heartbeat, fr.state_timestamp)";
 export const GROUP_JOIN = "JOIN flow f ON f.id = fr.flow_id JOIN flow_group g ON g.id = f.flow_group_id";
+/**
+ * Lazarus leaves a flow run alone while one of its task runs is Paused (Prefect's PAUSE): its
+ * process ended on purpose and it waits for a person to resume it (as Prefect Server's Lazarus).
+ */
+export const NO_PAUSED_TASK_RUN = "NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Paused' AND tr.flow_run_id = fr.id)";
 
 export interface ZombieRow {
   id: string;

@@ -185,7 +185,7 @@ export interface QueueQuery {
   limit: number;
   /** Only runs of flows this engine executes (core/serialize.ts `FlowRuntime`); default any. */
   runtime?: FlowRuntime;
-  /** Also Running runs with a due Scheduled/Retrying task run (default true; claims pass false). */
+  /** Also Running runs with a due task run: Scheduled/Retrying, or resumed from Prefect's Paused (default true; claims pass false). */
   includeRunning?: boolean;
   /**
    * Inside a transaction, also lock the due runs for it, skipping rows another transaction holds

@@ -5,3 +5,10 @@
  */
 export const WAITING_STATES = ["Scheduled", "Queued", "Retrying"] as const;
 export const WAITING_STATES_SQL = "('Scheduled', 'Queued', 'Retrying')";
+
+/**
+ * Prefect's Paused and Resume, the Scheduled family its engine writes on a task run that pauses
+ * and is resumed: like the waiting states, due at their start time (a Paused one without a start
+ * time waits for a person). Kept apart from WAITING_STATES so that the partial index stays usable.
+ */
+export const PAUSED_STATES_SQL = "('Paused', 'Resume')";

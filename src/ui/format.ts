@@ -1,4 +1,4 @@
-import type { StateType } from "../core/state.ts";
+import { isFinalType, isStateType, type StateType } from "../core/state.ts";
 
 /** Small formatting helpers shared by the pages: times, durations, state colours, JSON. */
 
@@ -39,6 +39,7 @@ export function durationMs(start: unknown, end: unknown, now: Date): number | un
 export function stateClass(state: unknown): string {
   switch (state as StateType) {
     case "Success":
+    case "Cached":
       return "st-success";
     case "Mapped":
       return "st-mapped";
@@ -47,15 +48,20 @@ export function stateClass(state: unknown): string {
     case "Failed":
     case "TriggerFailed":
     case "TimedOut":
+    case "ValidationFailed":
       return "st-failed";
     case "Running":
+    case "Looped":
       return "st-running";
+    case "Paused":
+      return "st-paused";
     case "Retrying":
       return "st-retrying";
     case "Cancelling":
     case "Cancelled":
       return "st-cancelled";
     case "Scheduled":
+    case "Resume":
     case "Submitted":
     case "Queued":
       return "st-scheduled";
@@ -64,9 +70,8 @@ export function stateClass(state: unknown): string {
   }
 }
 
-export const FINISHED_STATES: readonly StateType[] = ["Success", "Failed", "TriggerFailed", "TimedOut", "Skipped", "Mapped", "Cancelled"];
-
-export const isFinished = (state: unknown) => FINISHED_STATES.includes(state as StateType);
+/** The run has ended (a Looped task run has not: its loop goes on). */
+export const isFinished = (state: unknown) => isStateType(state) && isFinalType(state);
 
 /** Compact JSON for showing parameters and labels. */
 export function showJson(value: unknown): string {

@@ -5,7 +5,7 @@
 export const STYLES = `
 :root { --fg:#1b1f24; --muted:#57606a; --bg:#ffffff; --panel:#f6f8fa; --line:#d0d7de; --link:#0a58ca; --focus:#bf4b00;
   --success:#1a7f37; --failed:#c62828; --running:#0a58ca; --retrying:#a84f00; --cancelled:#57606a; --scheduled:#7a5c00;
-  --pending:#6e7781; --mapped:#0e7490; --skipped:#4d7c0f; }
+  --pending:#6e7781; --mapped:#0e7490; --skipped:#4d7c0f; --paused:#5b4fc4; }
 * { box-sizing: border-box; }
 body { margin:0; font:15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
 a { color:var(--link); }
@@ -37,9 +37,11 @@ dl.facts dd { margin:0; word-break:break-word; }
 .st-success { background:var(--success); } .st-failed { background:var(--failed); } .st-running { background:var(--running); }
 .st-retrying { background:var(--retrying); } .st-cancelled { background:var(--cancelled); } .st-scheduled { background:var(--scheduled); }
 .st-pending { background:var(--pending); } .st-mapped { background:var(--mapped); } .st-skipped { background:var(--skipped); }
+.st-paused { background:var(--paused); }
 svg .st-success { fill:var(--success); } svg .st-failed { fill:var(--failed); } svg .st-running { fill:var(--running); }
 svg .st-retrying { fill:var(--retrying); } svg .st-cancelled { fill:var(--cancelled); } svg .st-scheduled { fill:var(--scheduled); }
 svg .st-pending { fill:var(--pending); } svg .st-mapped { fill:var(--mapped); } svg .st-skipped { fill:var(--skipped); }
+svg .st-paused { fill:var(--paused); }
 svg.gantt { width:100%; height:auto; background:#fff; border:1px solid var(--line); border-radius:6px; }
 svg.gantt text { font:12px system-ui, sans-serif; fill:var(--fg); }
 svg.gantt text.axis { fill:var(--muted); }

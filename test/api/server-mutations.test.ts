@@ -148,8 +148,36 @@ describeBackends((kind) => {
       expect(empty.errors![0]!.message).toBe("name must be a non-empty string");
       await ok(b, `mutation { set_task_run_name(input: { task_run_id: "${taskRun.id}", name: "first" }) { success } }`);
       expect(await row(b, "SELECT name FROM task_run WHERE id = $id", { id: taskRun.id })).toEqual({ name: "first" });
-      const missing = await run(b, `mutation { set_task_run_name(input: { task_run_id: "${crypto.randomUUID()}", name: "x" }) { success } }`);
-      expect(missing.errors![0]!.originalError.code).toBe("NotFound");
+    });
+
+    test("an unknown flow run or task run: renames, labels and deletes answer success false as Server did; the other fields still commit", async () => {
+      const b = await openTestBackend({ kind });
+      const { runId } = await flowWithRun(b);
+      const unknown = crypto.randomUUID();
+      const data = await ok(
+        b,
+        `mutation ($id: UUID!, $unknown: UUID!) {
+          kept: set_flow_run_name(input: { flow_run_id: $id, name: "renamed" }) { success error }
+          name: set_flow_run_name(input: { flow_run_id: $unknown, name: "x" }) { success error }
+          task: set_task_run_name(input: { task_run_id: $unknown, name: "x" }) { success error }
+          labels: set_flow_run_labels(input: { flow_run_id: $unknown, labels: ["a"] }) { success error }
+          gone: delete_flow_run(input: { flow_run_id: $unknown }) { success error }
+        }`,
+        { id: runId, unknown },
+      );
+      expect(data).toEqual({
+        kept: { success: true, error: null },
+        name: { success: false, error: `Flow run ${unknown} not found` },
+        task: { success: false, error: `Task run ${unknown} not found` },
+        labels: { success: false, error: `Flow run ${unknown} not found` },
+        gone: { success: false, error: `Flow run ${unknown} not found` },
+      });
+      expect(await row(b, "SELECT name FROM flow_run WHERE id = $id", { id: runId })).toEqual({ name: "renamed" });
+      // A bad input is still an error, and heartbeats of an unknown run stay NotFound (prefectlite's runners report it).
+      const bad = await run(b, `mutation ($unknown: UUID!) { set_flow_run_name(input: { flow_run_id: $unknown, name: "" }) { success } }`, { unknown });
+      expect(bad.errors![0]!.message).toBe("name must be a non-empty string");
+      const beat = await run(b, `mutation ($unknown: UUID!) { update_flow_run_heartbeat(input: { flow_run_id: $unknown }) { success } }`, { unknown });
+      expect(beat.errors![0]!.originalError.code).toBe("NotFound");
     });
 
     test("delete_flow_run removes the run with its task runs, their states and its logs", async () => {

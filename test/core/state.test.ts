@@ -1,12 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import {
+  Cached,
   Cancelled,
   Cancelling,
   Failed,
   Finished,
+  Looped,
   Mapped,
+  Paused,
   Pending,
   Queued,
+  Resume,
   Retrying,
   Running,
   Scheduled,
@@ -15,7 +19,9 @@ import {
   Success,
   TimedOut,
   TriggerFailed,
+  ValidationFailed,
   canTransition,
+  isFinalType,
   isStateType,
   makeState,
   stateFromJSON,
@@ -23,21 +29,26 @@ import {
   type StateType,
 } from "../../src/core/state.ts";
 
-/** Prefect 1's hierarchy, written out independently of the implementation. */
+/** Prefect 1's hierarchy (its engine/state.py), written out independently of the implementation. */
 const ANCESTORS: Record<StateType, string[]> = {
   Pending: [],
   Scheduled: ["Pending"],
   Retrying: ["Scheduled", "Pending"],
+  Paused: ["Scheduled", "Pending"],
+  Resume: ["Scheduled", "Pending"],
   Submitted: ["Pending"],
   Queued: ["Pending"],
   Running: [],
   Cancelling: ["Running"],
   Success: ["Finished"],
+  Cached: ["Success", "Finished"],
+  Looped: ["Finished"],
   Skipped: ["Success", "Finished"],
   Mapped: ["Success", "Finished"],
   Failed: ["Finished"],
   TriggerFailed: ["Failed", "Finished"],
   TimedOut: ["Failed", "Finished"],
+  ValidationFailed: ["Failed", "Finished"],
   Cancelled: ["Finished"],
 };
 const kindOf = (t: StateType, k: string) => t === k || ANCESTORS[t].includes(k);
@@ -49,10 +60,15 @@ const CLASSES = {
   Queued,
   Running,
   Retrying,
+  Paused,
+  Resume,
   Success,
+  Cached,
+  Looped,
   Failed,
   TriggerFailed,
   TimedOut,
+  ValidationFailed,
   Skipped,
   Mapped,
   Cancelling,
@@ -60,10 +76,12 @@ const CLASSES = {
 } as const;
 
 describe("state hierarchy", () => {
-  test("there are exactly the fourteen state types of SPEC §2", () => {
+  test("there are exactly the fourteen state types of SPEC §2 and Prefect 1's Paused, Resume, Cached, Looped and ValidationFailed", () => {
     expect([...STATE_TYPES].sort() as string[]).toEqual(Object.keys(ANCESTORS).sort());
+    expect(STATE_TYPES).toHaveLength(19);
     expect(isStateType("Success")).toBe(true);
     expect(isStateType("Finished")).toBe(false);
+    expect(isStateType("ClientFailed")).toBe(false);
     expect(isStateType("success")).toBe(false);
   });
 
@@ -87,6 +105,8 @@ describe("state hierarchy", () => {
       expect(state.isSkipped()).toBe(type === "Skipped");
       expect(state.isMapped()).toBe(type === "Mapped");
       expect(state.isCancelled()).toBe(type === "Cancelled");
+      expect(state.isCached()).toBe(type === "Cached");
+      expect(state.isLooped()).toBe(type === "Looped");
     });
   }
 
@@ -125,15 +145,37 @@ describe("state hierarchy", () => {
 });
 
 describe("canTransition", () => {
-  const finished = (t: StateType) => kindOf(t, "Finished");
+  /** Final: finished, except Looped (its loop's next iteration follows). */
+  const final = (t: StateType) => kindOf(t, "Finished") && t !== "Looped";
+  /** What Prefect's engine writes over a final state: the same type again, or Cached over Success. */
+  const rewrite = (from: StateType, to: StateType) => to === from || (from === "Success" && to === "Cached");
+
+  test("final states are the finished ones but Looped", () => {
+    expect(STATE_TYPES.filter(isFinalType).sort()).toEqual(STATE_TYPES.filter(final).sort());
+    expect(isFinalType("Looped")).toBe(false);
+    expect(isFinalType("Cached")).toBe(true);
+  });
+
   for (const from of STATE_TYPES) {
     test(`from ${from} to every state`, () => {
       for (const to of STATE_TYPES) {
-        const expected = finished(from) ? false : from === "Cancelling" ? finished(to) : true;
+        const expected = final(from) ? rewrite(from, to) : from === "Cancelling" ? final(to) : true;
         expect({ from, to, ok: canTransition(from, to) }).toEqual({ from, to, ok: expected });
-        const rerunExpected = finished(from) ? to === "Scheduled" || to === "Pending" : expected;
+        const rerunExpected = final(from) ? rewrite(from, to) || to === "Scheduled" || to === "Pending" : expected;
         expect({ from, to, ok: canTransition(from, to, { rerun: true }) }).toEqual({ from, to, ok: rerunExpected });
       }
     });
   }
+
+  test("the writes of Prefect's engine: Success → Cached, Cached → Cached, Looped → Running; never a final state's outcome changed", () => {
+    expect(canTransition("Success", "Cached")).toBe(true);
+    expect(canTransition("Cached", "Cached")).toBe(true);
+    expect(canTransition("Success", "Success")).toBe(true);
+    expect(canTransition("Looped", "Running")).toBe(true);
+    expect(canTransition("Looped", "Cancelled")).toBe(true);
+    expect(canTransition("Cached", "Success")).toBe(false);
+    expect(canTransition("Success", "Failed")).toBe(false);
+    expect(canTransition("Failed", "Success")).toBe(false);
+    expect(canTransition("Cancelling", "Looped")).toBe(false);
+  });
 });

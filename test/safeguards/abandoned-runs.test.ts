@@ -33,6 +33,26 @@ describeBackends((kind) => {
       expect((await logsOf(b, run.runId)).at(-1)).toEqual({ task_run_id: null, name: "prefectlite.execute", level: "ERROR", message });
     });
 
+    test("a Paused or Looped task run is not finished: it ends with the run; a Cached one keeps its state", async () => {
+      const b = await openTestBackend({ kind });
+      const run = await runningRun(b);
+      const third = (await b.services.createFlowRun({ flowId: run.flowId })).id;
+      await setTask(b, run.extract, "Running", "Looped");
+      await setTask(b, run.load, "Running", "Paused");
+      const message = "The flow run process is gone.";
+      await b.services.endAbandonedRun({ flowRunId: run.runId, state: "Failed", message });
+      for (const id of [run.extract, run.load]) {
+        const ended = await taskRun(b, id);
+        expect(ended.state).toBe("Failed");
+        expect(JSON.parse(ended.serialized_state as string).message).toBe(`The flow run ended Failed before this task run finished: ${message}`);
+      }
+      await b.services.setFlowRunStates([{ flowRunId: third, version: 1, state: { type: "Running" } }]);
+      const cached = (await row(b, "SELECT id FROM task_run WHERE flow_run_id = $r AND task_slug = 'extract-1'", { r: third })).id as string;
+      await setTask(b, cached, "Running", "Success", "Cached");
+      await b.services.endAbandonedRun({ flowRunId: third, state: "Cancelled", message });
+      expect((await taskRun(b, cached)).state).toBe("Cached");
+    });
+
     test("ends Cancelled (a cancelled run whose process would not stop) with its task runs Cancelled, never started ones included", async () => {
       const b = await openTestBackend({ kind });
       const run = await runningRun(b);

@@ -1,3 +1,4 @@
+import type { StateType } from "../../src/core/state.ts";
 import { openTestBackend, row, rows, serializedFlow, type TestBackend } from "../services/fixtures.ts";
 
 export { openTestBackend, row, rows, type TestBackend };
@@ -34,7 +35,7 @@ export async function flowRun(b: TestBackend, id: string) {
 }
 
 /** Move a task run through states as a runner would (each write over the version it read). */
-export async function setTask(b: TestBackend, id: string, ...types: Array<"Running" | "Success" | "Failed" | "Retrying">) {
+export async function setTask(b: TestBackend, id: string, ...types: StateType[]) {
   for (const type of types) {
     const { version } = await taskRun(b, id);
     await b.services.setTaskRunStates([{ taskRunId: id, version, state: { type } }]);

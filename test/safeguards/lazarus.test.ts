@@ -55,6 +55,20 @@ describeBackends((kind) => {
       expect((await revive(b)).rescheduled).toBe(1);
     });
 
+    test("a task run Paused (Prefect's PAUSE) holds it back: it waits for a person; once resumed it does not", async () => {
+      const b = await openTestBackend({ kind });
+      const run = await runningRun(b);
+      await setTask(b, run.extract, "Running", "Paused");
+      b.clock.advance(LAZARUS_AFTER_MS * 10);
+      expect(await revive(b)).toEqual({ rescheduled: 0, failed: 0 });
+      expect((await flowRun(b, run.runId)).state).toBe("Running");
+      expect((await taskRun(b, run.extract)).state).toBe("Paused");
+      // Resumed, the task run is due: Prefect's agent takes the Running run again (and Lazarus may too).
+      await setTask(b, run.extract, "Resume");
+      expect(await b.services.getRunsInQueue({})).toEqual([run.runId]);
+      expect((await revive(b)).rescheduled).toBe(1);
+    });
+
     test("a run that beats is left alone", async () => {
       const b = await openTestBackend({ kind });
       const run = await runningRun(b);

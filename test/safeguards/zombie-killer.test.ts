@@ -18,6 +18,17 @@ describeBackends((kind) => {
       expect((await taskRun(b, run.load)).state).toBe("Running");
     });
 
+    test("a silent run whose task runs are Paused or Looped has no zombie: only Running task runs are", async () => {
+      const b = await openTestBackend({ kind });
+      const run = await runningRun(b);
+      await setTask(b, run.extract, "Running", "Paused");
+      await setTask(b, run.load, "Running", "Looped");
+      b.clock.advance(ZOMBIE_AFTER_MS * 10);
+      expect(await kill(b)).toEqual({ retried: 0, failed: 0, cancelled: 0 });
+      expect((await taskRun(b, run.extract)).state).toBe("Paused");
+      expect((await taskRun(b, run.load)).state).toBe("Looped");
+    });
+
     test("missing fewer beats than the limit changes nothing; missing them all ends the Running task run", async () => {
       const b = await openTestBackend({ kind });
       const run = await runningRun(b);

@@ -1,5 +1,5 @@
 import type { FlowRunRecord, FlowRunRepository, NewFlowRun } from "../store.ts";
-import { WAITING_STATES_SQL } from "../waiting-states.ts";
+import { PAUSED_STATES_SQL, WAITING_STATES_SQL } from "../waiting-states.ts";
 import { HISTORY_SELECT, createRunStateWriter, historyColumns, historyInsert, historyRows, historyValues, pushHistory } from "./run-states.ts";
 import type { Session } from "./session.ts";
 import { isUuid, isoTime, jsonText, jsonValue, uuids } from "./values.ts";
@@ -108,8 +108,9 @@ export function createFlowRunRepository(db: Session): FlowRunRepository {
 
   const QUEUE_ALL = `SELECT ${FR_COLUMNS} FROM flow_run fr
     WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $1)
-       OR (fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
-             AND tr.flow_run_id = fr.id AND tr.state_start_time <= $1)))
+       OR (fr.state = 'Running' AND (EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
+             AND tr.flow_run_id = fr.id AND tr.state_start_time <= $1)
+           OR EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${PAUSED_STATES_SQL} AND tr.flow_run_id = fr.id AND tr.state_start_time <= $1))))
       AND ${LABELS_FIT} AND ${RUNTIME_FITS}
     ORDER BY fr.state_start_time, fr.id LIMIT $3`;
   const CLAIM = " FOR UPDATE OF fr SKIP LOCKED";

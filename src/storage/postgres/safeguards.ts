@@ -2,7 +2,7 @@ import type { StateType } from "../../core/state.ts";
 import type { SafeguardRepository } from "../store.ts";
 import type { Session } from "./session.ts";
 import { isUuid } from "./values.ts";
-import { GROUP_JOIN, LAST_SIGN_OF_LIFE, stale, type StaleRow, type ZombieRow } from "../safeguard-rows.ts";
+import { GROUP_JOIN, LAST_SIGN_OF_LIFE, NO_PAUSED_TASK_RUN, stale, type StaleRow, type ZombieRow } from "../safeguard-rows.ts";
 
 /** A group switch in its settings JSON: on unless it is false or 0 (SQLite's `COALESCE(json_extract(…), 1) != 0`). */
 const SWITCH_ON = (name: string) => `COALESCE(g.settings -> '${name}' NOT IN ('false'::jsonb, '0'::jsonb), true)`;
@@ -46,7 +46,7 @@ export function createSafeguardRepository(db: Session): SafeguardRepository {
         `SELECT fr.id, fr.version, fr.state, fr.times_resurrected FROM flow_run fr ${GROUP_JOIN}
          WHERE fr.state IN ('Running', 'Submitted') AND ${LAST_SIGN_OF_LIFE} < $1
            AND ${SWITCH_ON("heartbeat_enabled")} AND ${SWITCH_ON("lazarus_enabled")}
-           AND NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Running' AND tr.flow_run_id = fr.id)
+           AND NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Running' AND tr.flow_run_id = fr.id) AND ${NO_PAUSED_TASK_RUN}
          ORDER BY fr.updated LIMIT $2`,
         [cutoff, limit],
       );

@@ -2,6 +2,7 @@ import type { TaskRunRecord, TaskRunRepository, TaskRunWriteView } from "../stor
 import { HISTORY_SELECT, createRunStateWriter, historyColumns, historyInsert, historyRows, historyValues, pushHistory } from "./run-states.ts";
 import type { Session } from "./session.ts";
 import { isUuid, isoTime, jsonValue, uuids } from "./values.ts";
+import { FINAL_STATES_SQL } from "../final-states.ts";
 
 interface TaskRunRow {
   id: string;
@@ -15,7 +16,6 @@ interface TaskRunRow {
 }
 
 const COLUMNS = "id, flow_run_id, task_id, task_slug, map_index, version, state, serialized_state";
-const FINISHED = "('Success', 'Failed', 'TriggerFailed', 'TimedOut', 'Skipped', 'Mapped', 'Cancelled')";
 
 function record(r: TaskRunRow): TaskRunRecord {
   return {
@@ -94,7 +94,7 @@ export function createTaskRunRepository(db: Session): TaskRunRepository {
     },
     unfinished: async (flowRunId) =>
       isUuid(flowRunId)
-        ? many(`SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $1 AND (state IS NULL OR state NOT IN ${FINISHED})`, [flowRunId])
+        ? many(`SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $1 AND (state IS NULL OR state NOT IN ${FINAL_STATES_SQL})`, [flowRunId])
         : [],
     writeState: (id, expectedVersion, write) => states.write(id, expectedVersion, write),
     writeStates: (id, expectedVersion, writes) => states.writeSeries(id, expectedVersion, writes),

@@ -4,7 +4,7 @@ import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText, toJSONText } from "./json.ts";
 import type { FlowRunRecord, NewFlowRun, StateWrite } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
-import { WAITING_STATES_SQL } from "../waiting-states.ts";
+import { PAUSED_STATES_SQL, WAITING_STATES_SQL } from "../waiting-states.ts";
 
 /** A flow run's heartbeat. */
 export const FLOW_RUN_HEARTBEAT_SQL = "UPDATE flow_run SET heartbeat = $at WHERE id = $id";
@@ -85,8 +85,9 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
     queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number; runtime: string }>(
       `SELECT ${COLUMNS} FROM flow_run fr
        WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $before)
-          OR ($running = 1 AND fr.state = 'Running' AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
-                AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before)))
+          OR ($running = 1 AND fr.state = 'Running' AND (EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${WAITING_STATES_SQL}
+                AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before)
+              OR EXISTS (SELECT 1 FROM task_run tr WHERE tr.state IN ${PAUSED_STATES_SQL} AND tr.flow_run_id = fr.id AND tr.state_start_time <= $before))))
          AND NOT EXISTS (SELECT 1 FROM json_each(fr.labels) l WHERE l.value NOT IN (SELECT value FROM json_each($labels)))
          AND ($runtime = 'any'
            OR COALESCE((SELECT json_type(f.storage, '$.__version__') = 'text' FROM flow f WHERE f.id = fr.flow_id), 0) = ($runtime = 'python'))

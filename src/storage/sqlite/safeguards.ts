@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { SafeguardRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import type { StateType } from "../../core/state.ts";
-import { GROUP_JOIN, LAST_SIGN_OF_LIFE, stale, type StaleRow, type ZombieRow } from "../safeguard-rows.ts";
+import { GROUP_JOIN, LAST_SIGN_OF_LIFE, NO_PAUSED_TASK_RUN, stale, type StaleRow, type ZombieRow } from "../safeguard-rows.ts";
 
 /**
  * The reads of the zombie killer and Lazarus. A run's last sign of life is its heartbeat, or,
@@ -33,7 +33,7 @@ export function createSafeguardRepository(db: Database): Synchronous<SafeguardRe
       `SELECT fr.id, fr.version, fr.state, fr.times_resurrected FROM flow_run fr ${GROUP_JOIN}
        WHERE fr.state IN ('Running', 'Submitted') AND ${LAST_SIGN_OF_LIFE} < $cutoff
          AND ${SWITCH_ON("heartbeat_enabled")} AND ${SWITCH_ON("lazarus_enabled")}
-         AND NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Running' AND tr.flow_run_id = fr.id)
+         AND NOT EXISTS (SELECT 1 FROM task_run tr WHERE tr.state = 'Running' AND tr.flow_run_id = fr.id) AND ${NO_PAUSED_TASK_RUN}
        ORDER BY fr.updated LIMIT $limit`,
     ),
     run: db.query<StaleRow, { id: string }>("SELECT id, version, state, times_resurrected FROM flow_run WHERE id = $id"),

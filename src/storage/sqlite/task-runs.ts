@@ -4,6 +4,7 @@ import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
 import type { NewTaskRun, StateWrite, TaskRunRecord, TaskRunWriteView } from "../records.ts";
 import { createRunStateWriter } from "./run-states.ts";
+import { FINAL_STATES_SQL } from "../final-states.ts";
 
 interface TaskRunRow {
   id: string;
@@ -17,7 +18,6 @@ interface TaskRunRow {
 }
 
 const COLUMNS = "id, flow_run_id, task_id, task_slug, map_index, version, state, serialized_state";
-const FINISHED = "('Success', 'Failed', 'TriggerFailed', 'TimedOut', 'Skipped', 'Mapped', 'Cancelled')";
 
 function record(r: TaskRunRow | null): TaskRunRecord | undefined {
   if (!r) return undefined;
@@ -71,7 +71,7 @@ export function createTaskRunRepository(db: Database): Synchronous<TaskRunReposi
          AND map_index >= $from AND map_index < $to ORDER BY map_index`,
     ),
     unfinished: db.query<TaskRunRow, { flow_run_id: string }>(
-      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND (state IS NULL OR state NOT IN ${FINISHED})`,
+      `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND (state IS NULL OR state NOT IN ${FINAL_STATES_SQL})`,
     ),
     heartbeat: db.query("UPDATE task_run SET heartbeat = $at WHERE id = $id"),
     ofFlowRun: db.query<TaskRunRow, { flow_run_id: string }>(
