@@ -111,6 +111,12 @@ export class Agent extends LoopService {
   private stopping = false;
   /** The backend turned out to have no long poll: sleep between polls. */
   private noLongPoll = false;
+  /**
+   * Runs may be waiting that this agent has not looked for: its last claim took as many as it
+   * asked for, or it could not look (every slot busy). A slot that frees then looks at once;
+   * otherwise a run that becomes due wakes the agent itself (an event, the long poll, the poll).
+   */
+  private mayBeWaiting = true;
   private readonly command: (flowRunId: string) => string[];
   private readonly say: (line: string) => void;
   private readonly pool: WarmPool | undefined;
@@ -217,10 +223,12 @@ export class Agent extends LoopService {
     this.pool?.fill();
     const free = this.concurrency - this.children.size;
     if (free <= 0) {
+      this.mayBeWaiting = true;
       await this.options.backend.pollRuns(this.agentId, this.labels);
       return 0;
     }
     const claimed = await this.options.backend.claimRuns(this.agentId, this.labels, free);
+    this.mayBeWaiting = claimed.length === free;
     if (claimed.length === 0) return 0;
     const lines: AgentLogLine[] = [];
     for (const run of claimed) {
@@ -319,7 +327,7 @@ export class Agent extends LoopService {
     if (this.children.get(flowRunId) !== child) return; // an old child of a run taken again: its successor holds the slot
     this.children.delete(flowRunId);
     this.bringBack(flowRunId);
-    if (!this.stopping) this.wake(); // a slot is free
+    if (!this.stopping && this.mayBeWaiting) this.wake(); // a slot is free, and runs may be waiting for one
     if (killed) return; // said when it was killed
     if (outcome.code === 0) return;
     const lastLine = lastStderrLine(outcome);

@@ -1,3 +1,4 @@
+import type { RunsChanged } from "../storage/store.ts";
 import { clockTime } from "../engine/log-format.ts";
 import { Agent, DEFAULT_SHUTDOWN_GRACE_MS } from "../agent/agent.ts";
 import { PrefectliteError } from "../core/errors.ts";
@@ -82,10 +83,11 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   let scheduler: Scheduler | undefined;
   let agent: Agent | undefined;
   // After every commit that may have made a run due (a new run, a state → Scheduled, a restart),
-  // and at subscribe: wake the in-process agent and re-arm the scheduler's due alarm, so a run
-  // created through the API starts at once instead of at the next poll.
-  const runsChanged = () => {
-    scheduler?.runsChanged();
+  // and at subscribe: wake the in-process agent, so a run created through the API starts at once
+  // instead of at the next poll, and re-arm the scheduler's due alarm for a run due later (one due
+  // now is the agent's already: an alarm for it would only wake the agent a second time).
+  const runsChanged = (hint?: RunsChanged) => {
+    if (!hint || Date.parse(hint.at) > Date.now()) scheduler?.runsChanged();
     agent?.wake();
   };
   const unsubscribe = backend.storage.store.events.subscribe(runsChanged, runsChanged);
