@@ -91,6 +91,47 @@ describe("an agent", () => {
     await agent.stop(10_000);
   });
 
+  test("a slot that frees takes the run that waited for it at once; after a claim that took fewer than it asked for, it does not look again", async () => {
+    world = await agentWorld({ AGENT_TEST_HOLD: "1" });
+    const flowId = await world.flowId();
+    const first = await world.run(flowId);
+    const second = await world.run(flowId);
+    const agent = world.agent({ concurrency: 1, pollMs: () => 3_600_000 });
+    let claims = 0;
+    const claimRuns = agent["options"].backend.claimRuns.bind(agent["options"].backend);
+    agent["options"].backend.claimRuns = (...args) => (claims++, claimRuns(...args));
+    const controller = new AbortController();
+    const loop = agent.run(controller.signal);
+    await until(() => world.record(first) !== undefined, "the first run to start");
+    world.release(first);
+    // The only slot frees: the second run is taken then, not at the hour's poll.
+    await until(() => world.record(second) !== undefined, "the second run to start when the slot freed");
+    expect(claims).toBe(2);
+    world.release(second);
+    await until(() => agent.running.length === 0, "the second run's child to end");
+    await until(() => claims === 3, "one more look: that claim took 1 of 1"); // it finds nothing
+    controller.abort();
+    await loop;
+    await agent.stop(10_000);
+
+    // With a slot to spare, a claim that took 1 of 2 saw every waiting run: the end of that run looks for none.
+    const third = await world.run(flowId);
+    const roomy = world.agent({ concurrency: 2, pollMs: () => 3_600_000 });
+    let roomyClaims = 0;
+    const roomyClaim = roomy["options"].backend.claimRuns.bind(roomy["options"].backend);
+    roomy["options"].backend.claimRuns = (...args) => (roomyClaims++, roomyClaim(...args));
+    const roomyController = new AbortController();
+    const roomyLoop = roomy.run(roomyController.signal);
+    await until(() => world.record(third) !== undefined, "the third run to start");
+    world.release(third);
+    await until(() => roomy.running.length === 0, "the third run's child to end");
+    await Bun.sleep(200);
+    expect(roomyClaims).toBe(1);
+    roomyController.abort();
+    await roomyLoop;
+    await roomy.stop(10_000);
+  });
+
   test("a child killed by a signal is reported in the run's logs; the run is left for the safeguards", async () => {
     world = await agentWorld({ AGENT_TEST_HOLD: "1" });
     const runId = await world.run(await world.flowId());
