@@ -72,13 +72,14 @@ export class WarmPool {
   /**
    * The readiest idle child (a ready one, else the oldest still starting), or undefined. `fresh`:
    * only one that has executed no run (a run that must have a process of its own); else one that
-   * has is preferred (it is warm already, and the fresh ones are kept for such runs).
+   * has is preferred (it is warm already, and the fresh ones are kept for such runs), the one back
+   * last first: runs one after another keep going to the same, warmest, process.
    */
   take(options: { lend?: boolean; fresh?: boolean } = {}): WarmFlowRunProcess | undefined {
     if (this.closed || this.idle.length === 0) return undefined;
     const rank = (c: WarmFlowRunProcess) => (options.fresh && c.runs > 0 ? -1 : (c.isReady ? 2 : 0) + (c.runs > 0 ? 1 : 0));
     let best = -1;
-    for (let i = 0; i < this.idle.length; i++) if (rank(this.idle[i]!) >= 0 && (best < 0 || rank(this.idle[i]!) > rank(this.idle[best]!))) best = i;
+    for (let i = 0; i < this.idle.length; i++) if (rank(this.idle[i]!) >= 0 && (best < 0 || rank(this.idle[i]!) >= rank(this.idle[best]!))) best = i;
     if (best < 0) return undefined;
     const child = this.idle.splice(best, 1)[0]!;
     if (options.lend) this.lent++;
