@@ -27,6 +27,7 @@ import { BackendClient } from "../../src/client/client.ts";
 import { HttpBackend } from "../../src/client/http-backend.ts";
 import { embeddedBackend, openEmbeddedBackend } from "../../src/runtime/embedded-backend.ts";
 import { serve } from "../../src/runtime/serve.ts";
+import type { Services } from "../../src/services/index.ts";
 
 const [mode, nText, home, childrenArg, warmArg, runsPerProcessArg, whereArg] = process.argv.slice(2);
 const agentChildBackend = childrenArg === "database" ? "database" : "http";
@@ -54,16 +55,43 @@ async function flowIds(client: BackendClient): Promise<{ hello: string; fanout: 
   return { hello: (await client.latestFlow("hello-world", "bench"))!.id, fanout: (await client.latestFlow("fanout", "bench"))!.id };
 }
 
+const FINAL = new Set(["Success", "Failed", "Cancelled"]);
+
 /**
- * Until the run has finished, read on the database file itself (serve runs in this process):
- * polling serve over HTTP every millisecond would load the very event loop being measured.
+ * When a run's final state has been written (serve runs in this process): the services' two
+ * writers of flow-run states are wrapped, and `finished(id)` resolves once a final state of that
+ * run was committed. Polling for it instead — over HTTP, or on the database file — would load
+ * the very event loop being measured (a look at the file costs ~100 µs while runs are written).
  */
-async function waitFinished(read: (id: string) => Promise<string | undefined>, id: string): Promise<string> {
-  for (;;) {
-    const s = await read(id);
-    if (s === "Success" || s === "Failed" || s === "Cancelled") return s;
-    await Bun.sleep(0.25);
-  }
+function watchFinalStates(services: Services): (id: string) => Promise<string> {
+  const done = new Map<string, string>();
+  const waiting = new Map<string, (state: string) => void>();
+  const saw = (id: string, state: unknown) => {
+    const type = (state as { type?: string } | null)?.type;
+    if (!type || !FINAL.has(type)) return;
+    const waiter = waiting.get(id);
+    if (waiter) {
+      waiting.delete(id);
+      waiter(type);
+    } else done.set(id, type);
+  };
+  const setFlowRunStates = services.setFlowRunStates.bind(services);
+  services.setFlowRunStates = async (items, options) => {
+    const written = await setFlowRunStates(items, options);
+    for (const item of items) saw(item.flowRunId, item.state);
+    return written;
+  };
+  const writeRunBatch = services.writeRunBatch.bind(services);
+  services.writeRunBatch = async (batch) => {
+    const written = await writeRunBatch(batch);
+    if (batch.flowRunState) saw(batch.flowRunState.flowRunId, batch.flowRunState.state);
+    return written;
+  };
+  return (id) => {
+    const state = done.get(id);
+    if (state) return Promise.resolve(state);
+    return new Promise((resolve) => waiting.set(id, resolve));
+  };
 }
 
 if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mode === "fanout-agent") {
@@ -94,11 +122,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   const client = new BackendClient(new HttpBackend(running.url));
   const ids = await flowIds(client);
   const flowId = mode === "fanout-agent" ? ids.fanout : ids.hello;
-  // A connection of its own and one prepared statement: a few µs a look, so looking often costs serve next to nothing.
-  const { Database } = await import("bun:sqlite");
-  const observer = new Database(join(home!, "prefectlite.db"), { readonly: true });
-  const stateOf = observer.query<{ state: string }, [string]>("SELECT state FROM flow_run WHERE id = ?");
-  const read = async (id: string) => stateOf.get(id)?.state;
+  const finished = watchFinalStates(running.backend.services);
   const latencies: number[] = [];
   const each: number[] = [];
   const t0 = performance.now();
@@ -106,7 +130,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
     if (mode === "latency-idle") await idle();
     const started = performance.now();
     const id = await client.createFlowRun({ flowId });
-    const state = await waitFinished(read, id);
+    const state = await finished(id);
     each.push(performance.now() - started);
     if (state !== "Success") throw new Error(`run ${id} ended ${state}`);
     if (mode.startsWith("latency")) {
@@ -119,7 +143,6 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
     }
   }
   const ms = performance.now() - t0;
-  observer.close();
   await client.close();
   if (remote) {
     remote.kill("SIGTERM");
