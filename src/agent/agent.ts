@@ -249,6 +249,7 @@ export class Agent extends LoopService {
   private launch(run: ClaimedFlowRun): AgentLogLine | undefined {
     const previous = this.children.get(run.id);
     if (previous) this.supervisor.kill(previous, "its run was rescheduled and taken again");
+    this.host.prefetch(run.id);
     let child: FlowRunProcess;
     try {
       const warm = Object.keys(run.env).length === 0 ? this.takeWarm(run.id, run.reuseProcess ?? this.runsPerProcess > 1) : undefined;
@@ -259,6 +260,7 @@ export class Agent extends LoopService {
       }
     } catch (e) {
       // The run stays Submitted: Lazarus reschedules it once it has been quiet long enough.
+      this.host.release(run.id);
       const message = `Could not start a process for the flow run: ${errorMessage(e)}`;
       this.say(`Agent '${this.agentName}': flow run ${run.id}: ${message}`);
       return { flowRunId: run.id, level: "ERROR", message, name: this.agentName };

@@ -32,6 +32,8 @@ type Handlers = Record<string, (...args: unknown[]) => Promise<unknown>>;
  */
 export class RunChannelHost {
   private readonly held = new Map<string, ChannelChild>();
+  /** Reads of runs about to be handed over, started early (see `prefetch`). */
+  private readonly prefetched = new Map<string, Promise<unknown>>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastBeat = 0;
   private busy = false;
@@ -59,12 +61,25 @@ export class RunChannelHost {
       reply(child, { t: "reply", n, err: { code: "Usage", message: `not a run-channel call: ${String(m)}` } });
       return undefined;
     }
+    const early = m === "readFlowRun" ? this.prefetched.get(a[0] as string) : undefined;
+    if (early) this.prefetched.delete(a[0] as string);
     const handler = (this.backend as unknown as Handlers)[m]!;
-    handler.apply(this.backend, a).then(
+    (early ?? handler.apply(this.backend, a)).then(
       (ok) => reply(child, { t: "reply", n, ok: ok instanceof Map ? [...ok] : ok }),
       (e) => reply(child, { t: "reply", n, err: channelError(e) }),
     );
     return undefined;
+  }
+
+  /**
+   * Read run `flowRunId` now, for the child it is being handed to: the read the child starts
+   * with is then answered from this one (over HTTP, a round trip the child no longer waits for).
+   * Call right after the run was claimed; the read is dropped with the hold.
+   */
+  prefetch(flowRunId: string): void {
+    const read = this.backend.readFlowRun(flowRunId);
+    read.catch(() => undefined); // a failed read is the child's to see, when it asks
+    this.prefetched.set(flowRunId, read);
   }
 
   /** The child executes run `flowRunId`: beat for it, and tell it of a cancel. */
@@ -78,6 +93,7 @@ export class RunChannelHost {
   /** The run ended (its process, or its turn in a warm child). */
   release(flowRunId: string): void {
     this.held.delete(flowRunId);
+    this.prefetched.delete(flowRunId);
     if (this.held.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -112,6 +128,7 @@ export class RunChannelHost {
   /** Stop beating for anything (the parent is stopping). */
   close(): void {
     this.held.clear();
+    this.prefetched.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
