@@ -59,6 +59,7 @@ export function createFlowRunService(deps: ServiceDeps) {
           taskId: task.id,
           taskSlug: task.slug,
           mapIndex: -1,
+          cacheKey: task.cacheKey,
           initialState: stateWrite(created),
         })),
         now,

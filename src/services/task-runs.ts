@@ -29,6 +29,7 @@ export function createTaskRunService(deps: ServiceDeps) {
       taskId: task.id,
       taskSlug: task.slug,
       mapIndex,
+      cacheKey: task.cacheKey,
       initialState: stateWrite(serverState("Pending", "Task run created", now)),
     };
   }

@@ -65,9 +65,11 @@ export interface TaskRecord {
   flowId: string;
   slug: string;
   name: string;
+  /** Prefect's `cache_key`: its task runs take it (Prefect's engine looks caches up by it), null for most tasks. */
+  cacheKey: string | null;
 }
 
-export interface NewTask extends TaskRecord {
+export interface NewTask extends Omit<TaskRecord, "cacheKey"> {
   /** "task" or "parameter" for prefectlite's tasks; a Python task keeps Prefect's class (`prefect.tasks.core.function.FunctionTask`). */
   type: string;
   maxRetries: number;
@@ -170,6 +172,8 @@ export interface NewTaskRun {
   taskId: string;
   taskSlug: string;
   mapIndex: number;
+  /** Its task's cache key, copied as Prefect Server's task runs had it (absent: none). */
+  cacheKey?: string | null;
   initialState: StateWrite;
 }
 

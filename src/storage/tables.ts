@@ -229,6 +229,7 @@ const DECLARED = {
       task_slug: "string",
       map_index: "int",
       name: "string",
+      cache_key: "string",
       created: "timestamp",
       updated: "timestamp",
       ...runStateColumns,

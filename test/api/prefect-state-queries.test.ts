@@ -35,10 +35,12 @@ describeBackends((kind: StoreKind) => {
     return result.data;
   }
 
-  /** A Running flow run of a new two-task flow: its task runs' ids and the tasks' ids. */
-  async function runningRun(name: string) {
+  /** A Running flow run of a new two-task flow (its task a-1 with `cacheKey`, if given): its task runs' ids and the tasks' ids. */
+  async function runningRun(name: string, cacheKey?: string) {
     const projectId = (await services.createProject({ name: `p-${name}` })).id;
-    const flowId = (await services.createFlow({ serializedFlow: serializedFlow({ name, tasks: ["a-1", "b-1"] }), projectId })).id;
+    const flow = serializedFlow({ name, tasks: ["a-1", "b-1"] });
+    if (cacheKey !== undefined) Object.assign(flow.tasks[0]!, { cache_key: cacheKey });
+    const flowId = (await services.createFlow({ serializedFlow: flow, projectId })).id;
     const runId = (await services.createFlowRun({ flowId })).id;
     await services.setFlowRunStates([{ flowRunId: runId, version: 1, state: { type: "Running" } }]);
     const rows = (await data(`query ($id: uuid!) { task_run(where: { flow_run_id: { _eq: $id } }, order_by: { task_slug: asc }) { id task_id version } }`, { id: runId })).task_run;
@@ -67,6 +69,37 @@ describeBackends((kind: StoreKind) => {
     expect(found.task_run[0].serialized_state).toMatchObject({ type: "Cached", cached_result_expiration: expiry, hashed_inputs: {}, cached_parameters: {} });
     const later = await data(`query { task_run(where: { state: { _eq: "Cached" }, state_timestamp: { _gte: "${new Date(Date.now() + 60_000).toISOString()}" } }) { id } }`);
     expect(later.task_run).toEqual([]);
+  });
+
+  test("a task with a cache_key: Prefect's get_latest_cached_states finds the Cached task runs of that key in any flow, newest first", async () => {
+    const key = `shared-${crypto.randomUUID()}`;
+    const cache = async (run: { a: { id: string; version: number } }, expiry: string) => {
+      await setState(run.a.id, { type: "Running" }, run.a.version);
+      await setState(run.a.id, { type: "Success", message: "Task run succeeded." });
+      await setState(run.a.id, { type: "Cached", message: "Task run succeeded.", cached_result_expiration: expiry, hashed_inputs: {}, cached_parameters: {} });
+    };
+    const before = new Date(Date.now() - 60_000);
+    const first = await runningRun("keyed-first", key);
+    await cache(first, "2099-01-01T00:00:00.000Z");
+    const second = await runningRun("keyed-second", key);
+    await Bun.sleep(5); // a later state_timestamp than the first's
+    await cache(second, "2099-01-02T00:00:00.000Z");
+    await cache(await runningRun("keyed-other", `${key}-other`), "2099-01-03T00:00:00.000Z");
+    const asker = await runningRun("keyed-asker", key);
+    expect((await data(`query ($id: uuid!) { task_run_by_pk(id: $id) { cache_key task { cache_key } } }`, { id: asker.a.id })).task_run_by_pk).toEqual({
+      cache_key: key,
+      task: { cache_key: key },
+    });
+    expect((await data(`query ($id: uuid!) { task_run_by_pk(id: $id) { cache_key } }`, { id: asker.b.id })).task_run_by_pk).toEqual({ cache_key: null });
+    // The text of Prefect 1.4.1's query (`parse_graphql` of get_latest_cached_states' with a cache key), its time naive UTC.
+    const naive = before.toISOString().replace("Z", "").replace(/\.(\d{3})$/, ".$1456");
+    const found = await data(
+      `query {\n    task_run(where: { state: { _eq: "Cached" }, state_timestamp: { _gte: "${naive}" }, cache_key: { _eq: "${key}" } }, order_by: { state_timestamp: desc }, limit: 100) {\n        serialized_state\n    }\n}`,
+    );
+    expect(found.task_run.map((r: { serialized_state: { cached_result_expiration: string } }) => r.serialized_state.cached_result_expiration)).toEqual([
+      "2099-01-02T00:00:00.000Z",
+      "2099-01-01T00:00:00.000Z",
+    ]);
   });
 
   test("a resumed task run: the agent's query finds its Running flow run, and get_task_run_info reads the Submitted state with the Resume it wraps", async () => {

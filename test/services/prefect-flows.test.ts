@@ -171,5 +171,22 @@ describeBackends((kind) => {
       expect(typeof r.labels === "string" ? JSON.parse(r.labels) : r.labels).toEqual(["py"]);
       expect((await rows(b, "SELECT state FROM task_run WHERE flow_run_id = $id", { id: run })).map((t) => t.state)).toEqual(Array(5).fill("Pending"));
     });
+
+    test("a task's cache_key is its task runs' as on Server: those created with the run, by get_or_create_task_run_info and as mapped children", async () => {
+      const b = await openTestBackend({ kind });
+      const python = await registerAsPrefect(b);
+      const run = (await b.services.createFlowRun({ flowId: python })).id;
+      const keys = async () =>
+        (await rows(b, "SELECT task_slug, map_index, cache_key FROM task_run WHERE flow_run_id = $id", { id: run }))
+          .map((t) => `${t.task_slug}:${t.map_index}=${t.cache_key}`)
+          .sort();
+      expect(await keys()).toEqual(["[1, 2]-1:-1=null", "add-a-1:-1=null", "n:-1=null", "say-1:-1=null", "say-2:-1=say-cache"]);
+      await b.services.getOrCreateTaskRunInfo({ flowRunId: run, taskSlug: "say-2", mapIndex: 0 });
+      await b.services.getOrCreateMappedTaskRuns({ flowRunId: run, taskSlug: "say-2", count: 2 });
+      await b.services.getOrCreateTaskRunInfo({ flowRunId: run, taskSlug: "say-1", mapIndex: 0 });
+      expect(await keys()).toEqual([
+        "[1, 2]-1:-1=null", "add-a-1:-1=null", "n:-1=null", "say-1:-1=null", "say-1:0=null", "say-2:-1=say-cache", "say-2:0=say-cache", "say-2:1=say-cache",
+      ]);
+    });
   });
 });

@@ -7,7 +7,9 @@ import * as m0002 from "../../src/storage/sqlite/migrations/0002-leaner-run-inde
 import * as m0003 from "../../src/storage/sqlite/migrations/0003-partial-task-run-state-index.ts";
 import * as m0004 from "../../src/storage/sqlite/migrations/0004-unique-flow-version.ts";
 import * as m0005 from "../../src/storage/sqlite/migrations/0005-prefect-server-columns.ts";
+import * as m0006 from "../../src/storage/sqlite/migrations/0006-agent-configs-and-edge-keys.ts";
 import { edgeKeyFixture, MIGRATED_EDGE_KEYS } from "./edge-key-migration.ts";
+import { cacheKeyFixture, MIGRATED_CACHE_KEYS } from "./cache-key-migration.ts";
 import { id } from "./query-seed.ts";
 import { WAITING_STATES_SQL } from "../../src/storage/waiting-states.ts";
 import { tempDatabasePath } from "../services/fixtures.ts";
@@ -99,7 +101,7 @@ describe("migrations", () => {
     const indexes = (table: string) =>
       (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name").all(table) as Array<{ name: string }>).map((r) => r.name);
     expect(indexes("flow_run")).toEqual(["flow_run_created", "flow_run_flow_created", "flow_run_idempotency", "flow_run_queue", "flow_run_schedule"]);
-    expect(indexes("task_run")).toEqual(["task_run_running", "task_run_waiting"]);
+    expect(indexes("task_run")).toEqual(["task_run_cache_key", "task_run_running", "task_run_waiting"]); // the cache key's from version 7
     // The keys hold: a second run with key-1, or a second (run, slug, index), is refused.
     expect(() => db.exec(`INSERT INTO flow_run (id, flow_id, name, scheduled_start_time, idempotency_key, created, updated) VALUES ('r3', 'f', 'x', '${t}', 'key-1', '${t}', '${t}')`)).toThrow(/UNIQUE/);
     expect(() => db.exec(`INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, created, updated) VALUES ('tr3', 'r1', 't1', 'extract-1', -1, '${t}', '${t}')`)).toThrow(/UNIQUE/);
@@ -112,8 +114,8 @@ describe("migrations", () => {
     db.close();
   });
 
-  test("the rebuilt tables keep every column of version 1, with its type, default and key", () => {
-    const columns = (db: Database, table: string) => db.query(`PRAGMA table_info(${table})`).all();
+  test("the rebuilt tables keep every column of version 1, with its type, default and key (task_run then gains cache_key)", () => {
+    const columns = (db: Database, table: string) => db.query(`PRAGMA table_info(${table})`).all() as Array<{ cid: number }>;
     const path = tempDatabasePath();
     const v1 = new Database(path, { create: true });
     v1.exec(schemaV1);
@@ -122,7 +124,8 @@ describe("migrations", () => {
     v1.close();
     const migrated = openDatabase(path);
     expect(userVersion(migrated)).toBe(LATEST_SCHEMA_VERSION);
-    expect({ flow_run: columns(migrated, "flow_run"), task_run: columns(migrated, "task_run") }).toEqual(before);
+    const cacheKey = { cid: before.task_run.length, name: "cache_key", type: "TEXT", notnull: 0, dflt_value: null, pk: 0 };
+    expect({ flow_run: columns(migrated, "flow_run"), task_run: columns(migrated, "task_run") }).toEqual({ ...before, task_run: [...before.task_run, cacheKey] });
     migrated.close();
   });
 
@@ -202,6 +205,25 @@ describe("migrations", () => {
     expect(db.query("SELECT count(*) AS n FROM edge").get()).toEqual({ n: 3 });
     const indexes = (db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('agent', 'edge') AND sql IS NOT NULL ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
     expect(indexes).toEqual(["agent_agent_config", "agent_identity", "edge_flow"]);
+    db.close();
+  });
+
+  test("version 7: task runs take their task's cache key (existing ones too), indexed only where there is one", () => {
+    expect(LATEST_SCHEMA_VERSION).toBeGreaterThanOrEqual(7);
+    const path = tempDatabasePath();
+    const v6 = new Database(path, { create: true, strict: true });
+    v6.exec("PRAGMA journal_mode = WAL");
+    for (const sql of [schemaV1, m0002.sql, m0003.sql, m0004.sql, m0005.sql, m0006.sql]) v6.exec(sql);
+    v6.exec("PRAGMA user_version = 6");
+    v6.exec(cacheKeyFixture());
+    v6.close();
+
+    const db = openDatabase(path);
+    expect(userVersion(db)).toBe(LATEST_SCHEMA_VERSION);
+    expect(db.query("SELECT id, cache_key FROM task_run ORDER BY id").all()).toEqual(MIGRATED_CACHE_KEYS);
+    expect(db.query("SELECT sql FROM sqlite_master WHERE name = 'task_run_cache_key'").get()).toEqual({
+      sql: "CREATE INDEX task_run_cache_key ON task_run(cache_key, state, state_timestamp) WHERE cache_key IS NOT NULL",
+    });
     db.close();
   });
 

@@ -41,6 +41,13 @@ async function openPostgres(session?: string): Promise<Opened> {
   };
 }
 
+/** What Prefect 1.4.1's `Client.get_latest_cached_states` asks for a task with a `cache_key` (its time naive, meaning UTC). */
+const PREFECT_CACHE_LOOKUP: SelectArgs = {
+  where: { state: { _eq: "Cached" }, state_timestamp: { _gte: "2024-01-01T11:00:00.123456" }, cache_key: { _eq: "shared" } },
+  order_by: { state_timestamp: "desc" },
+  limit: 100,
+};
+
 const OPENERS: Record<Dialect, () => Promise<Opened>> = { sqlite: openSqlite, postgres: () => openPostgres() };
 const DIALECTS: Dialect[] = POSTGRES_AVAILABLE ? ["sqlite", "postgres"] : ["sqlite"];
 
@@ -337,6 +344,12 @@ describe("query plans use the indexes (SQLite)", () => {
     expect((await q.queryPlan({ table: "task_run", relation: "task", keys: [id(20), id(21)] })).join()).toMatch(/SEARCH t0 USING INDEX sqlite_autoindex_task_1 \(id=\?\)/);
     expect(await q.queryPlan({ table: "flow_run", args: { order_by: { created: "desc" }, limit: 10 } })).toEqual(["SCAN t0 USING INDEX flow_run_created"]);
   });
+
+  test("Prefect's cache lookup by cache_key is one range of the partial cache-key index, already in order", async () => {
+    expect(await q.queryPlan({ table: "task_run", args: PREFECT_CACHE_LOOKUP })).toEqual([
+      "SEARCH t0 USING INDEX task_run_cache_key (cache_key=? AND state=? AND state_timestamp>?)",
+    ]);
+  });
 });
 
 
@@ -363,5 +376,8 @@ describe.skipIf(!POSTGRES_AVAILABLE)("query plans use the indexes (PostgreSQL)",
     expect((await q.queryPlan({ table: "flow_run", args: { order_by: { created: "desc" }, limit: 10 } })).join("; ")).toContain(
       "Index Scan Backward using flow_run_created on flow_run t0",
     );
+    const cached = (await q.queryPlan({ table: "task_run", args: PREFECT_CACHE_LOOKUP })).join("; ");
+    expect(cached).toContain("Index Scan Backward using task_run_cache_key on task_run t0");
+    expect(cached).not.toContain("Sort");
   });
 });

@@ -128,13 +128,14 @@ describeBackends((kind) => {
       await store.flows.insertGroup(g, NOW);
       const f = flow(projectId, g.id);
       await store.flows.insert(f, NOW);
-      const tasks = [task(f.id, "zeta"), task(f.id, "alpha"), task(f.id, "mid", { type: "parameter", mapped: true, timeoutMs: 10 })];
+      const tasks = [task(f.id, "zeta"), task(f.id, "alpha", { cacheKey: "shared" }), task(f.id, "mid", { type: "parameter", mapped: true, timeoutMs: 10 })];
       // ids in reverse of the insert order
       [tasks[0]!.id, tasks[2]!.id] = [tasks[2]!.id, tasks[0]!.id];
       await store.flows.insertTasks(tasks, NOW);
       await store.flows.insertTasks([task(f.id, "after")], NOW);
       expect((await store.flows.tasks(f.id)).map((t) => t.slug)).toEqual(["zeta", "alpha", "mid", "after"]);
-      expect((await store.flows.tasks(f.id))[0]).toEqual({ id: tasks[0]!.id, flowId: f.id, slug: "zeta", name: "zeta" });
+      expect((await store.flows.tasks(f.id))[0]).toEqual({ id: tasks[0]!.id, flowId: f.id, slug: "zeta", name: "zeta", cacheKey: null });
+      expect((await store.flows.tasks(f.id))[1]?.cacheKey).toBe("shared");
       await store.flows.insertEdges(
         [
           { id: newId(), flowId: f.id, upstreamTaskId: tasks[0]!.id, downstreamTaskId: tasks[1]!.id, key: null, mapped: true },
@@ -147,7 +148,7 @@ describeBackends((kind) => {
       // An edge's key is text (the argument's name), as Prefect Server's.
       const keys = await db.sql<{ key: string | null }>("SELECT key FROM edge WHERE flow_id = $id ORDER BY key", { id: f.id });
       expect(keys.map((k) => k.key).sort()).toEqual([null, "x"].sort());
-      expect(await store.flows.findTask(f.id, { slug: "alpha" })).toEqual({ id: tasks[1]!.id, flowId: f.id, slug: "alpha", name: "alpha" });
+      expect(await store.flows.findTask(f.id, { slug: "alpha" })).toEqual({ id: tasks[1]!.id, flowId: f.id, slug: "alpha", name: "alpha", cacheKey: "shared" });
       expect((await store.flows.findTask(f.id, { id: tasks[2]!.id }))?.slug).toBe("mid");
       expect(await store.flows.findTask(f.id, { id: "nope" })).toBeUndefined();
       expect(await store.flows.tasks(newId())).toEqual([]);
@@ -304,6 +305,36 @@ describeBackends((kind) => {
       expect(await store.taskRuns.find(r.id, "t2", 7)).toBeUndefined();
       expect((await store.taskRuns.range(r.id, "t2", 0, 2)).map((t) => t.mapIndex)).toEqual([0, 1]);
       expect((await store.taskRuns.range(r.id, "t2", 1, 2)).map((t) => t.id)).toEqual([c.id]);
+    });
+
+    test("insertMissing keeps a task run's cache key (none when absent), and Prefect's cache lookup finds it by key across flows", async () => {
+      const { flow: f, tasks } = await registered();
+      const { flow: other, tasks: otherTasks } = await registered();
+      const key = `shared-${newId()}`;
+      const r = run(f.id);
+      const s = run(other.id);
+      await store.flowRuns.insert(r, NOW);
+      await store.flowRuns.insert(s, NOW);
+      const keyed = { ...taskRun(r.id, tasks[0]!.id, "t1"), cacheKey: key };
+      const keyedElsewhere = { ...taskRun(s.id, otherTasks[1]!.id, "t2"), cacheKey: key };
+      const plain = taskRun(r.id, tasks[1]!.id, "t2");
+      const otherKey = { ...taskRun(s.id, otherTasks[0]!.id, "t1"), cacheKey: `${key}-not` };
+      expect(await store.taskRuns.insertMissing([keyed, keyedElsewhere, plain, otherKey], NOW)).toBe(4);
+      const stored = await db.sql<{ id: string; cache_key: string | null }>("SELECT id, cache_key FROM task_run WHERE flow_run_id IN ($r, $s)", { r: r.id, s: s.id });
+      expect(Object.fromEntries(stored.map((x) => [x.id, x.cache_key]))).toEqual({
+        [keyed.id]: key,
+        [keyedElsewhere.id]: key,
+        [plain.id]: null,
+        [otherKey.id]: `${key}-not`,
+      });
+      for (const t of [keyed, keyedElsewhere, otherKey]) await store.taskRuns.writeStates(t.id, 1, [write("Running", NOW), write("Success", LATER), write("Cached", LATER)]);
+      // Prefect's get_latest_cached_states with a cache_key: Cached task runs of that key, newest first.
+      const found = await db.storage.query.select(
+        "task_run",
+        { where: { state: { _eq: "Cached" }, state_timestamp: { _gte: NOW }, cache_key: { _eq: key } }, order_by: { state_timestamp: "desc" }, limit: 100 },
+        ["id"],
+      );
+      expect(found.map((x) => x.id).sort()).toEqual([keyed.id, keyedElsewhere.id].sort());
     });
 
     test("ofFlowRun orders by slug bytes (as SQLite's BINARY) then map index", async () => {

@@ -33,7 +33,7 @@ interface GroupRow {
 const FLOW_COLUMNS =
   "id, name, version, version_group_id, flow_group_id, project_id, archived, core_version, serialized_hash, parameters, run_config, schedule, is_schedule_active, created";
 const GROUP_COLUMNS = "id, name, labels, schedule, settings, default_parameters, run_config";
-const TASK_COLUMNS = `id, flow_id AS "flowId", slug, name`;
+const TASK_COLUMNS = `id, flow_id AS "flowId", slug, name, cache_key AS "cacheKey"`;
 
 function flowRecord(r: FlowRow | undefined): FlowRecord | undefined {
   if (!r) return undefined;

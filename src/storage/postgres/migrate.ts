@@ -10,6 +10,7 @@ import { uniqueViolation } from "./connection.ts";
 import initial from "./migrations/0001-initial.sql" with { type: "text" };
 import prefectServerColumns from "./migrations/0002-prefect-server-columns.sql" with { type: "text" };
 import agentConfigsAndEdgeKeys from "./migrations/0003-agent-configs-and-edge-keys.sql" with { type: "text" };
+import taskRunCacheKeys from "./migrations/0004-task-run-cache-key.sql" with { type: "text" };
 
 export interface PostgresMigration {
   version: number;
@@ -21,6 +22,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   { version: 1, name: "initial", sql: initial },
   { version: 2, name: "Prefect Server's columns and task run artifacts", sql: prefectServerColumns },
   { version: 3, name: "agent configs and edge keys as argument names", sql: agentConfigsAndEdgeKeys },
+  { version: 4, name: "task run cache keys", sql: taskRunCacheKeys },
 ];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

@@ -56,12 +56,12 @@ export function createTaskRunRepository(db: Session): TaskRunRepository {
       for (const run of runs) pushHistory(history, run.id, 1, run.initialState);
       const [row] = await db.query<{ inserted: number }>(
         `WITH inserted AS (
-           INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, version, state, state_timestamp, state_message,
+           INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, cache_key, version, state, state_timestamp, state_message,
              state_start_time, serialized_state, created, updated)
-           SELECT u.id, u.flow_run_id, u.task_id, u.task_slug, u.map_index, 1, u.state, u.ts, u.message, u.start, u.serialized::jsonb, $14, $14
+           SELECT u.id, u.flow_run_id, u.task_id, u.task_slug, u.map_index, u.cache_key, 1, u.state, u.ts, u.message, u.start, u.serialized::jsonb, $15, $15
            FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::int[],
-             $10::uuid[], $11::uuid[], $12::text[], $13::int[])
-             AS u(state_id, id, ts, state, message, result, start, serialized, version, flow_run_id, task_id, task_slug, map_index)
+             $10::uuid[], $11::uuid[], $12::text[], $13::int[], $14::text[])
+             AS u(state_id, id, ts, state, message, result, start, serialized, version, flow_run_id, task_id, task_slug, map_index, cache_key)
            ON CONFLICT (flow_run_id, task_slug, map_index) DO NOTHING
            RETURNING id
          ), history AS (
@@ -74,6 +74,7 @@ export function createTaskRunRepository(db: Session): TaskRunRepository {
           runs.map((r) => r.taskId),
           runs.map((r) => r.taskSlug),
           runs.map((r) => r.mapIndex),
+          runs.map((r) => r.cacheKey ?? null),
           now,
         ],
       );

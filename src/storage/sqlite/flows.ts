@@ -121,16 +121,16 @@ export function createFlowRepository(db: Database): Synchronous<FlowRepository> 
     setScheduleActive: db.query("UPDATE flow SET is_schedule_active = $active, updated = $now WHERE id = $id"),
     delete: db.query("DELETE FROM flow WHERE id = $id"),
     tasks: db.query<TaskRecord, { flow_id: string }>(
-      "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id ORDER BY rowid",
+      "SELECT id, flow_id AS flowId, slug, name, cache_key AS cacheKey FROM task WHERE flow_id = $flow_id ORDER BY rowid",
     ),
     edges: db.query<{ upstreamTaskId: string; downstreamTaskId: string; mapped: number }, { flow_id: string }>(
       "SELECT upstream_task_id AS upstreamTaskId, downstream_task_id AS downstreamTaskId, mapped FROM edge WHERE flow_id = $flow_id",
     ),
     taskById: db.query<TaskRecord, { flow_id: string; id: string }>(
-      "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id AND id = $id",
+      "SELECT id, flow_id AS flowId, slug, name, cache_key AS cacheKey FROM task WHERE flow_id = $flow_id AND id = $id",
     ),
     taskBySlug: db.query<TaskRecord, { flow_id: string; slug: string }>(
-      "SELECT id, flow_id AS flowId, slug, name FROM task WHERE flow_id = $flow_id AND slug = $slug",
+      "SELECT id, flow_id AS flowId, slug, name, cache_key AS cacheKey FROM task WHERE flow_id = $flow_id AND slug = $slug",
     ),
     getGroup: db.query<GroupRow, { id: string }>(`SELECT ${GROUP_COLUMNS} FROM flow_group WHERE id = $id`),
     getGroupByName: db.query<GroupRow, { name: string }>(`SELECT ${GROUP_COLUMNS} FROM flow_group WHERE name = $name`),

@@ -6,6 +6,7 @@ import * as m0003 from "./migrations/0003-partial-task-run-state-index.ts";
 import * as m0004 from "./migrations/0004-unique-flow-version.ts";
 import * as m0005 from "./migrations/0005-prefect-server-columns.ts";
 import * as m0006 from "./migrations/0006-agent-configs-and-edge-keys.ts";
+import * as m0007 from "./migrations/0007-task-run-cache-key.ts";
 
 interface Migration {
   version: number;
@@ -23,6 +24,7 @@ const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "unique flow versions", sql: m0004.sql },
   { version: 5, name: "Prefect Server's columns and task run artifacts", sql: m0005.sql },
   { version: 6, name: "agent configs and edge keys as argument names", sql: m0006.sql, foreignKeysOff: m0006.foreignKeysOff },
+  { version: 7, name: "task run cache keys", sql: m0007.sql },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -61,9 +61,9 @@ export function createTaskRunRepository(db: Database): Synchronous<TaskRunReposi
       `SELECT ${COLUMNS} FROM task_run WHERE flow_run_id = $flow_run_id AND task_slug = $task_slug AND map_index = $map_index`,
     ),
     insert: db.query(
-      `INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, version, state, state_timestamp, state_message,
+      `INSERT INTO task_run (id, flow_run_id, task_id, task_slug, map_index, cache_key, version, state, state_timestamp, state_message,
          state_start_time, serialized_state, created, updated)
-       VALUES ($id, $flow_run_id, $task_id, $task_slug, $map_index, 1, $state, $ts, $message, $start, $serialized, $now, $now)
+       VALUES ($id, $flow_run_id, $task_id, $task_slug, $map_index, $cache_key, 1, $state, $ts, $message, $start, $serialized, $now, $now)
        ON CONFLICT (flow_run_id, task_slug, map_index) DO NOTHING`,
     ),
     range: db.query<TaskRunRow, { flow_run_id: string; task_slug: string; from: number; to: number }>(
@@ -102,6 +102,7 @@ export function createTaskRunRepository(db: Database): Synchronous<TaskRunReposi
           task_id: run.taskId,
           task_slug: run.taskSlug,
           map_index: run.mapIndex,
+          cache_key: run.cacheKey ?? null,
           state: s.type,
           ts: s.timestamp,
           message: s.message ?? null,

@@ -16,6 +16,7 @@ import {
 } from "../../../src/storage/postgres/migrate.ts";
 import { describePostgres, postgresCluster, postgresDatabase, type TestDatabase } from "../../postgres.ts";
 import { edgeKeyFixture, MIGRATED_EDGE_KEYS } from "../edge-key-migration.ts";
+import { cacheKeyFixture, MIGRATED_CACHE_KEYS } from "../cache-key-migration.ts";
 import { id } from "../query-seed.ts";
 
 async function tables(sql: SQL): Promise<string[]> {
@@ -41,7 +42,7 @@ describePostgres("PostgreSQL migrations", () => {
   test("migrating twice applies each migration once and leaves the schema as it was", async () => {
     const sql = await emptyDatabase();
     expect(await postgresSchemaVersion(sql)).toBe(0);
-    expect(await migratePostgres(sql)).toEqual({ applied: [1, 2, 3] });
+    expect(await migratePostgres(sql)).toEqual({ applied: [1, 2, 3, 4] });
     const after = await tables(sql);
     expect(after).toEqual([
       "agent", "agent_config", "edge", "flow", "flow_group", "flow_run", "flow_run_state", "log", "project",
@@ -58,9 +59,9 @@ describePostgres("PostgreSQL migrations", () => {
     const other = new SQL({ url: (await postgresCluster()).url.replace(/\/postgres$/, `/${databases.at(-1)!.name}`), max: 2 });
     pools.push(other);
     const results = await Promise.all([migratePostgres(sql), migratePostgres(other)]);
-    expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2, 3]]);
+    expect(results.map((r) => r.applied).sort()).toEqual([[], [1, 2, 3, 4]]);
     const [{ n }] = await sql`SELECT count(*)::int AS n FROM schema_migrations`;
-    expect(n).toBe(3);
+    expect(n).toBe(4);
   });
 
   test("a database written by a newer prefectlite is refused, and left alone", async () => {
@@ -91,7 +92,7 @@ describePostgres("PostgreSQL migrations", () => {
       await sql`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
     }
     await sql.unsafe(edgeKeyFixture("false"));
-    expect(await migratePostgres(sql)).toEqual({ applied: [3] });
+    expect(await migratePostgres(sql)).toEqual({ applied: [3, 4] });
     const keys = await sql`SELECT id, key, pg_typeof(key)::text AS type FROM edge ORDER BY id`;
     expect(Object.fromEntries(keys.map((k: { id: string; key: string | null }) => [k.id, k.key]))).toEqual(MIGRATED_EDGE_KEYS);
     expect(new Set(keys.map((k: { type: string }) => k.type))).toEqual(new Set(["text"]));
@@ -102,6 +103,20 @@ describePostgres("PostgreSQL migrations", () => {
     expect((await sql`SELECT settings FROM agent_config`)[0]).toEqual({ settings: {} });
     await sql`DELETE FROM agent_config`;
     expect((await sql`SELECT agent_config_id FROM agent`)[0]).toEqual({ agent_config_id: null });
+  });
+
+  test("migration 4: task runs take their task's cache key (existing ones too), indexed only where there is one", async () => {
+    const sql = await emptyDatabase();
+    await sql.unsafe("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())");
+    for (const m of POSTGRES_MIGRATIONS.filter((m) => m.version <= 3)) {
+      await sql.unsafe(m.sql);
+      await sql`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+    }
+    await sql.unsafe(cacheKeyFixture());
+    expect(await migratePostgres(sql)).toEqual({ applied: [4] });
+    expect([...(await sql`SELECT id, cache_key FROM task_run ORDER BY id`)]).toEqual(MIGRATED_CACHE_KEYS);
+    const [index] = await sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'task_run_cache_key'`;
+    expect(index.indexdef).toBe("CREATE INDEX task_run_cache_key ON public.task_run USING btree (cache_key, state, state_timestamp) WHERE (cache_key IS NOT NULL)");
   });
 
   test("the migrated template has the claim's index and the race-free unique keys", async () => {
