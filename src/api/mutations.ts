@@ -1,7 +1,6 @@
 import { isPrefectliteError, validationError } from "../core/errors.ts";
 import { DEFAULT_TENANT } from "../core/tenant.ts";
 import type { FlowGroupSetting, Services, TaskRunInfo } from "../services/index.ts";
-import type { ReadModel } from "../services/read-model.ts";
 import { notSupportedError, uniquenessViolationError } from "./errors.ts";
 
 export { mutationTypeDefs } from "./mutation-sdl.ts";
@@ -9,8 +8,6 @@ export { mutationTypeDefs } from "./mutation-sdl.ts";
 /** What the resolvers need from the GraphQL context (the server adds more). */
 export interface MutationContext {
   services: Services;
-  /** Rows a payload reads back (a claimed run's run config). */
-  reads: Pick<ReadModel, "byPk">;
   /** From the `X-Prefect-Agent-Id` header. */
   agentId: string | undefined;
   /** From Prefect's `X-Prefect-Core-Version` header: the caller is Prefect Core. */
@@ -222,7 +219,7 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
         }),
       };
     },
-    claim_flow_runs: async (_p, { input }, { services, agentId, reads }) => {
+    claim_flow_runs: async (_p, { input }, { services, agentId }) => {
       const id = input.agent_id ?? agentId;
       if (!id) throw validationError("claim_flow_runs needs agent_id (or the X-Prefect-Agent-Id header)");
       const runs = await services.claimRuns({ agentId: id, labels: input.labels, limit: input.limit, before: input.before });
@@ -233,8 +230,7 @@ export const mutationResolvers: { Query: Record<string, Resolver>; Mutation: Rec
           version: r.version,
           previous_state: r.previousState,
           scheduled_start_time: r.scheduledStartTime,
-          // Read only when asked for (an agent asks, to start the run's process in one round trip).
-          run_config: async () => (await reads.byPk("flow_run", r.id, ["run_config"]))?.run_config ?? null,
+          run_config: r.runConfig ?? null,
         })),
       };
     },

@@ -215,9 +215,7 @@ export class ServicesBackend implements Backend {
 
   async claimRuns(agentId: string, labels: readonly string[], limit: number): Promise<ClaimedFlowRun[]> {
     const runs = await this.services.claimRuns({ agentId, labels: [...labels], limit });
-    const claimed: ClaimedFlowRun[] = [];
-    for (const run of runs) claimed.push(claimedRun(run.id, (await this.reads.byPk("flow_run", run.id, ["run_config"]))?.run_config));
-    return claimed;
+    return runs.map((run) => claimedRun(run.id, run.runConfig));
   }
 
   async pollRuns(agentId: string, labels: readonly string[]): Promise<void> {

@@ -88,7 +88,8 @@ export function createAgentService(deps: ServiceDeps) {
         const version = await writeFlowRunState(deps, run, run.version, serverState("Submitted", "Submitted for execution", now), {
           agentId: agent.id,
         });
-        claimed.push({ id: run.id, flowId: run.flowId, version, previousState, scheduledStartTime: run.scheduledStartTime });
+        const runConfig = await deps.store.flowRuns.runConfig(run.id);
+        claimed.push({ id: run.id, flowId: run.flowId, version, previousState, scheduledStartTime: run.scheduledStartTime, runConfig });
       }
       return claimed;
     });

@@ -177,6 +177,8 @@ export interface ClaimedRun {
   /** The state the run was in before it was claimed (Scheduled, or Running for a retry). */
   previousState: StateType;
   scheduledStartTime: string;
+  /** Its run config (the agent starts its process with it). */
+  runConfig: unknown;
 }
 
 export type FlowGroupSetting = "heartbeat_enabled" | "lazarus_enabled" | "version_locking_enabled";

@@ -223,6 +223,8 @@ export interface FlowRunRepository {
   prepareRestart(id: string, labels: readonly string[]): Promise<void>;
   /** Due Scheduled runs, and Running runs with a due Scheduled/Retrying task run, oldest first. */
   queue(query: QueueQuery): Promise<FlowRunRecord[]>;
+  /** The run's run config (null when it has none or there is no such run). */
+  runConfig(id: string): Promise<unknown>;
   /** False when there is no such run. */
   setName(id: string, name: string, now: string): Promise<boolean>;
   /** Replace the run's labels (sorted by the caller); false when there is no such run. */

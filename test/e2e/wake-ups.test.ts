@@ -6,6 +6,8 @@
  * PREFECTLITE_PUBLIC_API_URL: serve's agent hands its run processes that URL instead of its own.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { runCli, tempDir } from "../helpers.ts";
 import { describePostgres, postgresDatabase, type TestDatabase } from "../postgres.ts";
 import { listeningUrl, startCli, until, type CliProcess } from "./process-helpers.ts";
@@ -134,7 +136,7 @@ describe("a remote agent's long poll", () => {
 });
 
 describe("PREFECTLITE_PUBLIC_API_URL", () => {
-  test("serve's agent hands its run processes that URL (a load balancer) instead of its own", async () => {
+  test("serve's agent hands its run processes that URL (a load balancer) instead of its own: a task's Client goes there", async () => {
     let target = "";
     let forwarded = 0;
     const balancer = Bun.serve({
@@ -150,11 +152,23 @@ describe("PREFECTLITE_PUBLIC_API_URL", () => {
       const publicUrl = `http://127.0.0.1:${balancer.port}`;
       const { url } = await serveAt([], { PREFECTLITE_HOME: tempDir("prefectlite-home-"), PREFECTLITE_PUBLIC_API_URL: publicUrl });
       target = url;
-      await registerHello(url);
+      // The run's own reads and writes go through serve's agent (its run channel); code in a task
+      // that talks to the backend uses the URL the process was given.
+      const path = join(tempDir("prefectlite-flows-"), "asks.ts");
+      writeFileSync(
+        path,
+        `import { Client, Flow, task } from "prefectlite";
+         const ask = task({ name: "ask" }, async () => { const c = new Client(); try { await c.graphql("{ hello }"); } finally { await c.close(); } });
+         export const flow = new Flow("asks", () => { ask(); });`,
+      );
+      const options = { env: { PREFECTLITE_API_URL: url } };
+      expect((await runCli(["create", "project", "p"], options)).exitCode).toBe(0);
+      expect((await runCli(["register", "-p", path, "--project", "p", "--no-schedule"], options)).exitCode).toBe(0);
       expect(forwarded).toBe(0);
-      const id = await createRun(url);
+      const created = await runCli(["run", "--name", "asks", "--json"], options);
+      const id = JSON.parse(created.stdout.trim().split("\n").at(-1)!).id as string;
       await until(async () => (await stateOf(url, id)) === "Success", "the run to succeed", 30_000);
-      expect(forwarded).toBeGreaterThan(0); // the run's process reported through the balancer
+      expect(forwarded).toBeGreaterThan(0); // the task's Client asked through the balancer
     } finally {
       balancer.stop(true);
     }

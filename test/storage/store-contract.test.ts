@@ -183,6 +183,18 @@ describeBackends((kind) => {
       expect(await store.flowRuns.get("garbage")).toBeUndefined();
     });
 
+    test("runConfig: the run's run config as JSON, null without one or without the run", async () => {
+      const { flow: f } = await registered();
+      const config = { type: "LocalRun", env: { A: "1" }, labels: ["x"], reuseProcess: true };
+      const withConfig = run(f.id, { runConfig: config }, write("Scheduled", NOW));
+      const without = run(f.id, {}, write("Scheduled", NOW));
+      for (const r of [withConfig, without]) await store.flowRuns.insert(r, NOW);
+      expect(await store.flowRuns.runConfig(withConfig.id)).toEqual(config);
+      expect(await store.flowRuns.runConfig(without.id)).toBeNull();
+      expect(await store.flowRuns.runConfig(newId())).toBeNull();
+      expect(await store.flowRuns.runConfig("garbage")).toBeNull();
+    });
+
     test("insertIfAbsent: a key is taken once; no key always inserts", async () => {
       const { flow: f } = await registered();
       const first = run(f.id, { idempotencyKey: "k1" });

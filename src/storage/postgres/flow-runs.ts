@@ -169,6 +169,10 @@ export function createFlowRunRepository(db: Session): FlowRunRepository {
       const locked = claim === true && db.inTransaction() ? text + CLAIM : text;
       return many(locked, [before, JSON.stringify(labels), limit, runtime ?? "any"]);
     },
+    async runConfig(id) {
+      if (!isUuid(id)) return null;
+      return (await db.query<{ run_config: unknown }>("SELECT run_config FROM flow_run WHERE id = $1", [id]))[0]?.run_config ?? null;
+    },
     async setName(id, name, now) {
       if (!isUuid(id)) return false;
       return (await db.query("UPDATE flow_run SET name = $2, updated = $3 WHERE id = $1", [id, name, now])).count > 0;

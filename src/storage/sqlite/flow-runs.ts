@@ -82,6 +82,7 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
       "UPDATE flow_run SET labels = $labels, agent_id = NULL, end_time = NULL, times_resurrected = 0 WHERE id = $id",
     ),
     someOfFlow: db.query<{ id: string }, { flow_id: string; limit: number }>("SELECT id FROM flow_run WHERE flow_id = $flow_id LIMIT $limit"),
+    runConfig: db.query<{ run_config: string | null }, { id: string }>("SELECT run_config FROM flow_run WHERE id = $id"),
     queue: db.query<FlowRunRow, { before: string; labels: string; limit: number; running: number; runtime: string }>(
       `SELECT ${COLUMNS} FROM flow_run fr
        WHERE ((fr.state IN ${WAITING_STATES_SQL} AND fr.state_start_time <= $before)
@@ -144,6 +145,10 @@ export function createFlowRunRepository(db: Database): Synchronous<FlowRunReposi
     someRunIds: (flowId, limit) => q.someOfFlow.all({ flow_id: flowId, limit }).map((r) => r.id),
     queue: ({ before, labels, limit, includeRunning, runtime }) =>
       q.queue.all({ before, labels: JSON.stringify(labels), limit, running: includeRunning === false ? 0 : 1, runtime: runtime ?? "any" }).map((r) => record(r)!),
+    runConfig: (id) => {
+      const text = q.runConfig.get({ id })?.run_config;
+      return text ? JSON.parse(text) : null;
+    },
     setName: (id, name, now) => q.setName.run({ id, name, now }).changes > 0,
     setLabels: (id, labels, now) => q.setLabels.run({ id, labels: JSON.stringify(labels), now }).changes > 0,
   };
