@@ -1,4 +1,3 @@
-import { executeGraphQL } from "../api/execute.ts";
 import type { Backend } from "../client/backend.ts";
 import { watchFromThread } from "../client/heartbeat-thread.ts";
 import { errorFromGraphQL, type GraphQLErrorShape } from "../client/http-backend.ts";
@@ -31,7 +30,8 @@ export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBac
     services: context.services,
     reads: context.reads,
     async graphql<T>(document: string, variables: Record<string, unknown>): Promise<T> {
-      const result = await executeGraphQL(database.schema, document, variables, database.context());
+      const [{ executeGraphQL }, schema] = await Promise.all([import("../api/execute.ts"), database.schema()]);
+      const result = await executeGraphQL(schema, document, variables, database.context());
       if (result.errors?.length) throw errorFromGraphQL(result.errors as unknown as GraphQLErrorShape[]);
       return result.data as T;
     },

@@ -91,12 +91,13 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   const unsubscribe = backend.storage.store.events.subscribe(runsChanged, runsChanged);
   let server: ReturnType<typeof startServer>;
   try {
+    const schema = await backend.schema();
     server = startServer({
       host: options.host,
       port: options.port,
       token,
       allowedHosts: settings.allowedHosts(),
-      schema: backend.schema,
+      schema,
       contextFactory: (info) => ({ ...backend.context(info.agentId, info.request.signal), prefectCoreVersion: info.prefectCoreVersion }),
     });
   } catch (e) {
