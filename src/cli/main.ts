@@ -1,5 +1,6 @@
 import { cac } from "cac";
 import { PrefectliteError } from "../core/errors.ts";
+import { useSha256Hex } from "../core/serialize.ts";
 import { PREFECTLITE_VERSION } from "../core/version.ts";
 import { writeStdout } from "../stdio.ts";
 import { executeFlowRunCommand, quickExecuteArgv } from "./execute-argv.ts";
@@ -312,6 +313,7 @@ function printVersion(): number {
 export async function main(argv: string[]): Promise<number | undefined> {
   let exitCode: number = EXIT.ok;
   const setExit = (code: number) => (exitCode = code);
+  useSha256Hex((text) => new Bun.CryptoHasher("sha256").update(text).digest("hex"));
   try {
     if (argv[2] === "exec" && argv[3] && !argv[3].startsWith("-")) {
       const { execScript } = await import("./commands/exec.ts");
