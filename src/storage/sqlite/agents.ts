@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { AgentRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
@@ -26,7 +26,7 @@ function record(r: AgentRow | null): AgentRecord | undefined {
   };
 }
 
-export function createAgentRepository(db: Database): Synchronous<AgentRepository> {
+export function createAgentRepository(db: Queries): Synchronous<AgentRepository> {
   const COLUMNS = "id, name, type, core_version, labels, last_queried";
   const q = {
     get: db.query<AgentRow, { id: string }>(`SELECT ${COLUMNS} FROM agent WHERE id = $id`),
