@@ -9,8 +9,8 @@ import { openBackend, type Backend as EmbeddedDatabase } from "./backend.ts";
 export interface EmbeddedBackendOptions {
   /**
    * The server on this database (serve), for the processes this one starts: they then talk to it
-   * over HTTP instead of each opening the database and building the GraphQL schema (~6× less CPU
-   * per child). Default: PREFECTLITE_HOME (the embedded database itself).
+   * over HTTP instead of each opening the database. Default: PREFECTLITE_HOME (the embedded
+   * database itself).
    */
   server?: { url: string; token?: string };
   /** PREFECTLITE_HOME of the database, for those processes (default settings.home()). */
@@ -22,7 +22,7 @@ export interface EmbeddedBackendOptions {
 /** The heartbeat thread's module for the database. */
 export const STORE_HEARTBEAT_WORKER = workerModuleUrl("runtime/heartbeat-worker.ts");
 
-/** The in-process Backend on an open embedded database: its services, read model and schema. */
+/** The in-process Backend on an open embedded database: its services, read model and (built when a document first runs) schema. */
 export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBackendOptions = {}): Backend {
   const context = database.context();
   const home = options.home ?? settings.home();

@@ -36,7 +36,7 @@ export interface ServeOptions {
   agentExecutable?: string;
   /**
    * How the in-process agent's children reach the backend: "http" (default) through this server,
-   * or "database" (each child opens the embedded database and builds the schema itself).
+   * or "database" (each child opens the embedded database itself).
    */
   agentChildBackend?: "http" | "database";
   /** Warm children the in-process agent keeps (default PREFECTLITE_AGENT_WARM_PROCESSES). */
