@@ -1,5 +1,7 @@
-import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
+
+/** node:os, loaded when a default needs it: a flow run's child has PREFECTLITE_HOME set. */
+const os = () => require("node:os") as typeof import("node:os");
 
 /**
  * Every setting, read from the environment when asked (tests change the environment between
@@ -26,7 +28,7 @@ export function sqlitePathOf(url: string): string | undefined {
 }
 
 export const settings = {
-  home: () => resolve(process.env.PREFECTLITE_HOME || join(homedir(), ".prefectlite")),
+  home: () => resolve(process.env.PREFECTLITE_HOME || join(os().homedir(), ".prefectlite")),
   /**
    * Where the data is: "sqlite:PATH" (or a plain PATH, or ":memory:") or a "postgres://…" URL.
    * Default: the SQLite file prefectlite.db in PREFECTLITE_HOME.
@@ -44,7 +46,7 @@ export const settings = {
    */
   publicApiUrl: () => process.env.PREFECTLITE_PUBLIC_API_URL || undefined,
   /** This serve among its replicas (printed at start, in its logs): default hostname:pid. */
-  replicaId: () => process.env.PREFECTLITE_REPLICA_ID || `${hostname()}:${process.pid}`,
+  replicaId: () => process.env.PREFECTLITE_REPLICA_ID || `${os().hostname()}:${process.pid}`,
   apiToken: () => process.env.PREFECTLITE_API_TOKEN || undefined,
   /** Host names `serve` answers to besides its defaults: `name` or `name:port`, comma-separated. */
   allowedHosts: () => (process.env.PREFECTLITE_ALLOWED_HOSTS ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""),

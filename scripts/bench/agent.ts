@@ -81,7 +81,7 @@ export const schedulingLatency: BenchSection = {
       "  starts a replacement for each one it uses: runs arriving faster than replacements start (back to back) wait for one.",
       `- Load average (1 min) ${loadBefore} at the start, ${load()} at the end (${navigator.hardwareConcurrency} CPUs).`,
       "- The last two rows start each run's process when it runs: over HTTP the child loads no GraphQL server code; on the",
-      "  database it opens SQLite and builds the GraphQL schema itself (how serve's children worked before).",
+      "  database it opens SQLite itself (how serve's children worked before).",
       `- ${SQLITE}`,
     ].join("\n");
   },

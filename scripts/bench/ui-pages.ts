@@ -45,7 +45,7 @@ export const uiPages: BenchSection = {
     const versionGroup = (await query.byPk("flow", helloId, ["version_group_id"]))!.version_group_id as string;
 
     // The server as serve starts it (its host check answers only to the address it listens on).
-    const server = startServer({ host: "127.0.0.1", port: 0, schema: backend.schema, contextFactory: (info) => backend.context(info.agentId) });
+    const server = startServer({ host: "127.0.0.1", port: 0, schema: await backend.schema(), contextFactory: (info) => backend.context(info.agentId) });
     const base = server.url;
     const pages: Array<[string, string]> = [
       ["flows (`/`)", "/"],

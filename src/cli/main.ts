@@ -1,7 +1,9 @@
 import { cac } from "cac";
 import { PrefectliteError } from "../core/errors.ts";
+import { useSha256Hex } from "../core/serialize.ts";
 import { PREFECTLITE_VERSION } from "../core/version.ts";
 import { writeStdout } from "../stdio.ts";
+import { executeFlowRunCommand, quickExecuteArgv } from "./execute-argv.ts";
 import { EXIT, exitCodeFor, printError } from "./exit.ts";
 import { API_OPTION, helpWithoutInternals, JSON_OPTION, versionLine } from "./help.ts";
 import { many, optionalString, parseJsonObject, parseLogLevelOption, parseParameters, parseWaitSeconds, wholeNumberOption } from "./options.ts";
@@ -12,9 +14,23 @@ const INTERNAL = "(internal) execute one backend flow run in this process";
 type Options = Record<string, unknown>;
 const EXEC_USAGE = "write prefectlite exec SCRIPT [ARGS…]: the script comes first, its own options after it";
 
-/** Build the command table. Each action imports its command module lazily, so `--help` opens no database. */
-function program(setExit: (code: number) => void) {
+/** What a command's definition chains; a command left out of the table chains into nothing. */
+interface CommandChain {
+  option(rawName: string, description: string, config?: { default?: unknown }): CommandChain;
+  example(example: string): CommandChain;
+  action(callback: (...args: unknown[]) => unknown): CommandChain;
+}
+const LEFT_OUT: CommandChain = { option: () => LEFT_OUT, example: () => LEFT_OUT, action: () => LEFT_OUT };
+
+/**
+ * Build the command table: every command, or only the one named `only` (cac builds each
+ * option and parses argv once per command it knows: `prefectlite run …` needs `run` alone).
+ * Each action imports its command module lazily, so `--help` opens no database.
+ */
+export function program(setExit: (code: number) => void, only?: string) {
   const cli = cac("prefectlite");
+  const command = (rawName: string, description: string): CommandChain =>
+    only === undefined || rawName.split(" ")[0] === only ? cli.command(rawName, description) : LEFT_OUT;
   // --api and --json belong to the commands that use them (API_OPTION, JSON_OPTION), so each
   // command's --help lists only flags that do something there.
   cli.option("-v, --version", "Print prefectlite's version and the Bun it runs on");
@@ -25,8 +41,7 @@ function program(setExit: (code: number) => void) {
     setExit(await fn(options, ...positional));
   };
 
-  cli
-    .command("run", "Run a flow: locally from a file or module (-p/-m), or through the backend (--name/--id)")
+  command("run", "Run a flow: locally from a file or module (-p/-m), or through the backend (--name/--id)")
     .option("-p, --path <path>", "Flow file to load and run locally (no backend)")
     .option("-m, --module <module>", "Module to load and run locally, e.g. prefectlite.hello_world")
     .option("-n, --name <flow>", "Flow name: picks among several flows in a file, or looks the flow up in the backend")
@@ -89,8 +104,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
+  command("cancel <flow_run_id>", "Cancel a flow run: a running one is stopped by its runner, its unfinished task runs end Cancelled")
     .option("--wait <seconds>", "How long to wait for a running run to end Cancelled before saying where it is (0: do not wait)", { default: 3 })
     .example("prefectlite cancel 55955649-f2e7-4d43-938a-f5b08974bab9")
     .option(...API_OPTION)
@@ -102,8 +116,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command(
+  command(
       "restart <flow_run_id>",
       "Run a Failed or Cancelled flow run again from its failures: task runs that succeeded keep their states and results, the others and everything downstream of them run again",
     )
@@ -120,25 +133,14 @@ function program(setExit: (code: number) => void) {
     );
 
   // Internal: the child process agents and `run --execute` start (left out of --help).
-  cli
-    .command("execute <what> [flow_run_id]", INTERNAL)
+  command("execute <what> [flow_run_id]", INTERNAL)
     .option("--print-logs", "Print log lines and state changes to stdout")
     .option("--log-level <level>", "DEBUG, INFO, WARNING, ERROR or CRITICAL")
     .option("--wait-for-id", "Load and connect first, then execute each run whose id arrives on stdin, a line each (an agent's warm child)")
     .option(...API_OPTION)
-    .action(
-      act(async (o, what, id) => {
-        if (what !== "flow-run") throw new PrefectliteError("Usage", `can only execute a flow-run (got '${what}')`);
-        const waitForId = o.waitForId === true;
-        if (!id && !waitForId) throw new PrefectliteError("Usage", "execute flow-run needs a flow run id");
-        if (id && waitForId) throw new PrefectliteError("Usage", "give either a flow run id or --wait-for-id, not both");
-        const { executeFlowRun } = await import("./commands/execute-flow-run.ts");
-        return executeFlowRun({ id, waitForId, apiUrl: optionalString(o.api), printLogs: o.printLogs === true, logLevel: parseLogLevelOption(o.logLevel) });
-      }),
-    );
+    .action(act((options, what, id) => executeFlowRunCommand({ what: what!, id: id!, options })));
 
-  cli
-    .command("create <kind> <name>", "Create a project: prefectlite create project NAME")
+  command("create <kind> <name>", "Create a project: prefectlite create project NAME")
     .option("--description <text>", "Project description")
     .option(...API_OPTION)
     .option(...JSON_OPTION)
@@ -150,8 +152,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("register", "Register flows from files, folders or modules with the backend")
+  command("register", "Register flows from files, folders or modules with the backend")
     .option("-p, --path <path>", "Flow file, or folder of .ts flow files; repeatable")
     .option("-m, --module <module>", "Module to load flows from; repeatable")
     .option("--project <project>", "Project to register into (required)")
@@ -185,8 +186,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("get <what>", "List projects | flows | flow-runs | task-runs | logs as a table (or --json)")
+  command("get <what>", "List projects | flows | flow-runs | task-runs | logs as a table (or --json)")
     .option("--project <project>", "Only this project's records")
     .option("--flow <name>", "Only this flow's records")
     .option("--flow-run <id>", "task-runs, logs: the flow run (required)")
@@ -218,8 +218,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("inspect <what> <id>", "Show a flow run: its card, state history and task runs (inspect flow-run ID)")
+  command("inspect <what> <id>", "Show a flow run: its card, state history and task runs (inspect flow-run ID)")
     .example("prefectlite inspect flow-run 55955649-f2e7-4d43-938a-f5b08974bab9")
     .option(...API_OPTION)
     .option(...JSON_OPTION)
@@ -230,8 +229,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("agent <action>", "A standalone agent: prefectlite agent start [--label L]… [--concurrency N] [--name N]")
+  command("agent <action>", "A standalone agent: prefectlite agent start [--label L]… [--concurrency N] [--name N]")
     .option("-l, --label <label>", "Take runs whose labels are all among these; repeatable (none: only unlabeled runs)")
     .option("--concurrency <n>", "Most flow runs executing at once", { default: 10 })
     .option("--name <name>", "Agent name (the logger name of its run logs)", { default: "agent" })
@@ -255,8 +253,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("serve", "Run the backend: GraphQL API at /graphql, /health, on the embedded database")
+  command("serve", "Run the backend: GraphQL API at /graphql, /health, on the embedded database")
     .option("--host <host>", "Address to bind (anything but loopback needs PREFECTLITE_API_TOKEN)", { default: "127.0.0.1" })
     .option("--port <port>", "Port (0 picks a free one)", { default: 4200 })
     .option("--watch <dir>", "Register the flow files of this folder, and re-register them as they change")
@@ -287,8 +284,7 @@ function program(setExit: (code: number) => void) {
       }),
     );
 
-  cli
-    .command("db <action>", "Database administration: prefectlite db migrate [--database URL] brings the schema up to date")
+  command("db <action>", "Database administration: prefectlite db migrate [--database URL] brings the schema up to date")
     .option("--database <url>", "The database: sqlite:PATH (or a file path) or postgres://user[:password]@host[:port]/db (default: PREFECTLITE_DATABASE_URL, else $PREFECTLITE_HOME/prefectlite.db)")
     .option(...JSON_OPTION)
     .example("prefectlite db migrate --database postgres://prefect@db.internal:5432/prefect")
@@ -300,8 +296,7 @@ function program(setExit: (code: number) => void) {
     );
 
   // `main` runs `exec SCRIPT ARGS…` itself (cac would take the script's --flags); this entry is for --help.
-  cli
-    .command("exec <script> [...args]", "Run a script that imports \"prefectlite\" (views, Client, flows) on this prefectlite's Bun and SDK, no install needed; ARGS become its process.argv")
+  command("exec <script> [...args]", "Run a script that imports \"prefectlite\" (views, Client, flows) on this prefectlite's Bun and SDK, no install needed; ARGS become its process.argv")
     .example("prefectlite exec probe.ts 8b17ffed-c70e-4a20-a3b4-efb2eebba9e9")
     .action(() => {
       throw new PrefectliteError("Usage", EXEC_USAGE);
@@ -311,13 +306,19 @@ function program(setExit: (code: number) => void) {
   return cli;
 }
 
+function printVersion(): number {
+  writeStdout(`${versionLine(PREFECTLITE_VERSION)}\n`);
+  return EXIT.ok;
+}
+
 /**
  * Run the CLI with `argv` (as process.argv) and return the exit code, or undefined when a user
  * script (`exec`) now owns the process and ends it itself.
  */
 export async function main(argv: string[]): Promise<number | undefined> {
   let exitCode: number = EXIT.ok;
-  const cli = program((code) => (exitCode = code));
+  const setExit = (code: number) => (exitCode = code);
+  useSha256Hex((text) => new Bun.CryptoHasher("sha256").update(text).digest("hex"));
   try {
     if (argv[2] === "exec" && argv[3] && !argv[3].startsWith("-")) {
       const { execScript } = await import("./commands/exec.ts");
@@ -325,12 +326,17 @@ export async function main(argv: string[]): Promise<number | undefined> {
     }
     // exec has no options of its own: anything before the script is meant for the script.
     if (argv[2] === "exec" && argv[3]?.startsWith("-") && argv[3] !== "-h" && argv[3] !== "--help") throw new PrefectliteError("Usage", EXEC_USAGE);
+    // The child process of every run, and `--version`, without cac (as cac would read them).
+    const execute = quickExecuteArgv(argv);
+    if (execute) return await executeFlowRunCommand(execute);
+    if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-v")) return printVersion();
+    // The command cac will match is argv[2] when that names one; otherwise (a flag first, a
+    // typo, nothing) every command is there, for the global help and the errors.
+    let cli = program(setExit, argv[2]);
+    if (cli.commands.length === 0) cli = program(setExit);
     cli.parse(argv, { run: false });
     if (cli.options.help) return EXIT.ok;
-    if (cli.options.version) {
-      writeStdout(`${versionLine(PREFECTLITE_VERSION)}\n`);
-      return EXIT.ok;
-    }
+    if (cli.options.version) return printVersion();
     if (!cli.matchedCommand) {
       if (cli.args.length) throw new PrefectliteError("Usage", `unknown command '${cli.args[0]}': see prefectlite --help`);
       cli.outputHelp();

@@ -169,12 +169,28 @@ export function canonicalJSON(value: unknown): string {
   });
 }
 
-// node:crypto is loaded on first use: it costs ~6 ms of start-up, and a local run never hashes.
-let createHash: typeof import("node:crypto").createHash | undefined;
+/** SHA-256 of a text's UTF-8 bytes, as lowercase hex. */
+export type Sha256Hex = (text: string) => string;
+
+let sha256Hex: Sha256Hex | undefined;
+
+/**
+ * The SHA-256 the digests here use. Core has none of its own (no Bun APIs here): the CLI gives
+ * it Bun's. Without one, node:crypto is loaded on first use (a local run never hashes); its
+ * first load costs ~3 ms of a process's start (it brings Node's streams with it), Bun's ~0.1 ms.
+ */
+export function useSha256Hex(fn: Sha256Hex): void {
+  sha256Hex = fn;
+}
 
 function digest(text: string): string {
-  createHash ??= (require("node:crypto") as typeof import("node:crypto")).createHash;
-  return createHash("sha256").update(text).digest("hex");
+  sha256Hex ??= nodeSha256Hex();
+  return sha256Hex(text);
+}
+
+function nodeSha256Hex(): Sha256Hex {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  return (text) => createHash("sha256").update(text).digest("hex");
 }
 
 function jsonSafe(value: unknown): unknown {

@@ -1,5 +1,4 @@
-import { mutationResolvers, mutationTypeDefs } from "../api/mutations.ts";
-import { buildApiSchema } from "../api/schema.ts";
+import type { GraphQLSchema } from "graphql";
 import type { ApiContext } from "../api/context.ts";
 import { createReadModel } from "../services/read-model.ts";
 import { createServices, type Services } from "../services/index.ts";
@@ -14,7 +13,12 @@ export interface Backend {
   /** The SQLite database file (":memory:" for an in-memory one); undefined for PostgreSQL. */
   readonly path: string | undefined;
   readonly services: Services;
-  readonly schema: ReturnType<typeof buildApiSchema>;
+  /**
+   * The API's executable schema, built on first call: a process that runs no GraphQL document
+   * (a flow run's child, `run --execute`'s parent) then never loads GraphQL nor spends the
+   * ~40 ms of CPU building it.
+   */
+  schema(): Promise<GraphQLSchema>;
   /** `signal`: the request's (a long poll stops waiting when its client goes away). */
   context(agentId?: string, signal?: AbortSignal): ApiContext;
   close(): Promise<void>;
@@ -26,7 +30,7 @@ export async function openBackend(url: string = settings.databaseUrl(), options:
   const { store } = storage;
   const services = createServices(store, { maxScheduledRuns: settings.schedulerMaxRuns() });
   const reads = createReadModel(storage.query);
-  const schema = buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
+  let schema: Promise<GraphQLSchema> | undefined;
   // A mutation document is one store transaction (inside a caller's transaction, a savepoint).
   const writes = { run: <T>(fn: () => Promise<T>) => store.transaction(fn) };
   return {
@@ -34,8 +38,13 @@ export async function openBackend(url: string = settings.databaseUrl(), options:
     url,
     path: storage.dialect === "sqlite" ? sqlitePathOf(url) : undefined,
     services,
-    schema,
+    schema: () => (schema ??= buildSchema()),
     context: (agentId, signal) => ({ services, reads, agentId, writes, signal }),
     close: () => storage.close(),
   };
+}
+
+async function buildSchema(): Promise<GraphQLSchema> {
+  const [{ buildApiSchema }, { mutationResolvers, mutationTypeDefs }] = await Promise.all([import("../api/schema.ts"), import("../api/mutations.ts")]);
+  return buildApiSchema({ mutations: { typeDefs: mutationTypeDefs, resolvers: mutationResolvers } });
 }

@@ -1,4 +1,3 @@
-import { executeGraphQL } from "../api/execute.ts";
 import type { Backend } from "../client/backend.ts";
 import { watchFromThread } from "../client/heartbeat-thread.ts";
 import { errorFromGraphQL, type GraphQLErrorShape } from "../client/http-backend.ts";
@@ -10,8 +9,8 @@ import { openBackend, type Backend as EmbeddedDatabase } from "./backend.ts";
 export interface EmbeddedBackendOptions {
   /**
    * The server on this database (serve), for the processes this one starts: they then talk to it
-   * over HTTP instead of each opening the database and building the GraphQL schema (~6× less CPU
-   * per child). Default: PREFECTLITE_HOME (the embedded database itself).
+   * over HTTP instead of each opening the database. Default: PREFECTLITE_HOME (the embedded
+   * database itself).
    */
   server?: { url: string; token?: string };
   /** PREFECTLITE_HOME of the database, for those processes (default settings.home()). */
@@ -23,7 +22,7 @@ export interface EmbeddedBackendOptions {
 /** The heartbeat thread's module for the database. */
 export const STORE_HEARTBEAT_WORKER = workerModuleUrl("runtime/heartbeat-worker.ts");
 
-/** The in-process Backend on an open embedded database: its services, read model and schema. */
+/** The in-process Backend on an open embedded database: its services, read model and (built when a document first runs) schema. */
 export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBackendOptions = {}): Backend {
   const context = database.context();
   const home = options.home ?? settings.home();
@@ -31,7 +30,8 @@ export function embeddedBackend(database: EmbeddedDatabase, options: EmbeddedBac
     services: context.services,
     reads: context.reads,
     async graphql<T>(document: string, variables: Record<string, unknown>): Promise<T> {
-      const result = await executeGraphQL(database.schema, document, variables, database.context());
+      const [{ executeGraphQL }, schema] = await Promise.all([import("../api/execute.ts"), database.schema()]);
+      const result = await executeGraphQL(schema, document, variables, database.context());
       if (result.errors?.length) throw errorFromGraphQL(result.errors as unknown as GraphQLErrorShape[]);
       return result.data as T;
     },

@@ -37,7 +37,7 @@ export interface ServeOptions {
   agentExecutable?: string;
   /**
    * How the in-process agent's children reach the backend: "http" (default) through this server,
-   * or "database" (each child opens the embedded database and builds the schema itself).
+   * or "database" (each child opens the embedded database itself).
    */
   agentChildBackend?: "http" | "database";
   /** Warm children the in-process agent keeps (default PREFECTLITE_AGENT_WARM_PROCESSES). */
@@ -93,12 +93,13 @@ export async function serve(options: ServeOptions): Promise<RunningServe> {
   const unsubscribe = backend.storage.store.events.subscribe(runsChanged, runsChanged);
   let server: ReturnType<typeof startServer>;
   try {
+    const schema = await backend.schema();
     server = startServer({
       host: options.host,
       port: options.port,
       token,
       allowedHosts: settings.allowedHosts(),
-      schema: backend.schema,
+      schema,
       contextFactory: (info) => ({ ...backend.context(info.agentId, info.request.signal), prefectCoreVersion: info.prefectCoreVersion }),
     });
   } catch (e) {

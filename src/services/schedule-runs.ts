@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { Schedule, type ScheduledEvent } from "../core/schedule/schedule.ts";
 import { canonicalJSON } from "../core/serialize.ts";
 import type { ServiceDeps } from "./deps.ts";
@@ -14,7 +13,7 @@ import { createFlowRunService } from "./flow-runs.ts";
 export function autoScheduledKey(event: ScheduledEvent): string {
   const key = `auto-scheduled:${event.startTime.toISOString()}`;
   if (!hasExtras(event)) return key;
-  const digest = createHash("md5")
+  const digest = new Bun.CryptoHasher("md5")
     .update(canonicalJSON(event.parameterDefaults) + canonicalJSON([...event.labels].sort()))
     .digest("hex");
   return `${key}:${digest}`;

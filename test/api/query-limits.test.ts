@@ -52,12 +52,12 @@ describeBackends((kind: StoreKind) => {
   type Result = { data?: any; errors?: Array<{ message: string; extensions?: { code?: string; limit?: string } }> };
 
   async function run(query: string, variables?: Record<string, unknown>): Promise<Result> {
-    return JSON.parse(JSON.stringify(await executeGraphQL(backend.schema, query, variables, countingContext())));
+    return JSON.parse(JSON.stringify(await executeGraphQL(await backend.schema(), query, variables, countingContext())));
   }
 
   /** The request through yoga (GET), as the server routes it. */
   async function get(query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: Result }> {
-    const app = createApp({ schema: backend.schema, contextFactory: () => countingContext() });
+    const app = createApp({ schema: await backend.schema(), contextFactory: () => countingContext() });
     const params = new URLSearchParams({ query });
     if (variables) params.set("variables", JSON.stringify(variables));
     const res = await app.request(`http://127.0.0.1/graphql?${params}`, { headers: { accept: "application/json" } });
@@ -325,7 +325,7 @@ describeBackends((kind: StoreKind) => {
 
     /** A server on this database, for the HTTP backend. */
     async function withServer(fn: (http: HttpBackend) => Promise<void>): Promise<void> {
-      const server = startServer({ host: "127.0.0.1", port: 0, schema: backend.schema, contextFactory: (i) => backend.context(i.agentId) });
+      const server = startServer({ host: "127.0.0.1", port: 0, schema: await backend.schema(), contextFactory: (i) => backend.context(i.agentId) });
       try {
         await fn(new HttpBackend(server.url));
       } finally {

@@ -61,7 +61,7 @@ async function overHttp(kind: StoreKind): Promise<Harness> {
   const { url, drop } = await testDatabase(kind);
   const database = await openBackend(url);
   const raw = sqlOn(url);
-  const server = startServer({ host: "127.0.0.1", port: 0, schema: database.schema, contextFactory: (i) => database.context(i.agentId) });
+  const server = startServer({ host: "127.0.0.1", port: 0, schema: await database.schema(), contextFactory: (i) => database.context(i.agentId) });
   const backend = new HttpBackend(server.url);
   return {
     backend,
@@ -367,7 +367,7 @@ describeBackends((kind) => {
       drop = fresh.drop;
       database = await openBackend(url);
       raw = sqlOn(url);
-      server = startServer({ host: "127.0.0.1", port: 0, schema: database.schema, contextFactory: (i) => database.context(i.agentId) });
+      server = startServer({ host: "127.0.0.1", port: 0, schema: await database.schema(), contextFactory: (i) => database.context(i.agentId) });
       inProcess = new BackendClient(embeddedBackend(database));
       http = new BackendClient(new HttpBackend(server.url));
       await inProcess.createProject("run-api");

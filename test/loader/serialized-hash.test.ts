@@ -1,7 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { loadFlowsFromFile } from "../../src/loader/load.ts";
+import { serializedHash, useSha256Hex, type SerializedFlow } from "../../src/core/serialize.ts";
 import type { Flow } from "../../src/index.ts";
 import { tempDir } from "../helpers.ts";
 
@@ -92,6 +94,28 @@ describe("serializedHash()", () => {
       hashes.add(hash);
     }
     expect(hashes.size).toBe(Object.keys(variants).length + 1);
+  });
+
+  test("is the digest registrations were stored with, whichever SHA-256 the process gives core (the CLI's is Bun's)", () => {
+    const flow = {
+      name: "golden",
+      tasks: [{ slug: "say-1", name: "say", sourceDigest: "0123456789abcdef", tags: ["b", "a"] }],
+      edges: [],
+      parameters: [{ name: "who", default: "wörld" }],
+      storage: { type: "Module", module: "x" },
+      formatVersion: 1,
+      coreVersion: "9.9.9",
+    } as unknown as SerializedFlow;
+    // node:crypto's sha256 of the canonical JSON, as computed before core took an injected SHA-256.
+    const stored = "e1e985bdcc5967282deb20fd6ab09633bf90279cdc67db2af1381358a3347867";
+    const shas = {
+      bun: (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex"),
+      node: (text: string) => createHash("sha256").update(text).digest("hex"),
+    };
+    for (const [name, sha] of Object.entries(shas)) {
+      useSha256Hex(sha);
+      expect({ name, hash: serializedHash(flow) }).toEqual({ name, hash: stored });
+    }
   });
 
   test("does not change for a comment or formatting elsewhere in the file", async () => {

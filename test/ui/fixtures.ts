@@ -59,7 +59,7 @@ export async function openUiFixture(options: { token?: string; tokenThrottle?: T
   const hourlyId = (await registerFlow(client, hourly, "default", { setScheduleActive: false })).id;
   const needsParam = (await loadFlowsFromFile(join(REPO_ROOT, "test/fixtures/flows/needs-param.ts"))).flows[0]!;
   const needsParamId = (await registerFlow(client, needsParam, "default")).id;
-  const app = createApp({ schema: backend.schema, contextFactory: (info) => backend.context(info.agentId), token: options.token, tokenThrottle: options.tokenThrottle });
+  const app = createApp({ schema: await backend.schema(), contextFactory: (info) => backend.context(info.agentId), token: options.token, tokenThrottle: options.tokenThrottle });
   const request = (path: string, init: RequestInit = {}) => Promise.resolve(app.request(path, init));
   return {
     home,

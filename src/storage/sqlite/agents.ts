@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { AgentConfigRepository, AgentRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
@@ -28,7 +28,7 @@ function record(r: AgentRow | null): AgentRecord | undefined {
   };
 }
 
-export function createAgentRepository(db: Database): Synchronous<AgentRepository> {
+export function createAgentRepository(db: Queries): Synchronous<AgentRepository> {
   const COLUMNS = "id, name, type, core_version, labels, last_queried, agent_config_id";
   const q = {
     get: db.query<AgentRow, { id: string }>(`SELECT ${COLUMNS} FROM agent WHERE id = $id`),
@@ -82,7 +82,7 @@ interface AgentConfigRow {
   settings: string;
 }
 
-export function createAgentConfigRepository(db: Database): Synchronous<AgentConfigRepository> {
+export function createAgentConfigRepository(db: Queries): Synchronous<AgentConfigRepository> {
   const q = {
     get: db.query<AgentConfigRow, { id: string }>("SELECT id, name, settings FROM agent_config WHERE id = $id"),
     insert: db.query("INSERT INTO agent_config (id, name, settings, created, updated) VALUES ($id, $name, $settings, $now, $now)"),

@@ -1,8 +1,8 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { ArtifactRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 
-export function createArtifactRepository(db: Database): Synchronous<ArtifactRepository> {
+export function createArtifactRepository(db: Queries): Synchronous<ArtifactRepository> {
   const insert = db.query(
     "INSERT INTO task_run_artifact (id, task_run_id, kind, data, created, updated) VALUES ($id, $task_run_id, $kind, $data, $now, $now)",
   );

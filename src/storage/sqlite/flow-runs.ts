@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { FlowRunRepository, QueueQuery } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText, toJSONText } from "./json.ts";
@@ -57,7 +57,7 @@ function record(r: FlowRunRow | null): FlowRunRecord | undefined {
 }
 
 
-export function createFlowRunRepository(db: Database): Synchronous<FlowRunRepository> {
+export function createFlowRunRepository(db: Queries): Synchronous<FlowRunRepository> {
   const states = createRunStateWriter(db, "flow_run");
   const q = {
     get: db.query<FlowRunRow, { id: string }>(`SELECT ${COLUMNS} FROM flow_run WHERE id = $id`),

@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { FlowRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText, toJSONText } from "./json.ts";
@@ -71,7 +71,7 @@ function groupRecord(r: GroupRow | null): FlowGroupRecord | undefined {
 
 
 
-export function createFlowRepository(db: Database): Synchronous<FlowRepository> {
+export function createFlowRepository(db: Queries): Synchronous<FlowRepository> {
   const q = {
     get: db.query<FlowRow, { id: string }>(`SELECT ${FLOW_COLUMNS} FROM flow WHERE id = $id`),
     serializedFlow: db.query<{ serialized_flow: string | null }, { id: string }>("SELECT serialized_flow FROM flow WHERE id = $id"),

@@ -1,11 +1,11 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { LogRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { toJSONText } from "./json.ts";
 import type { NewLog } from "../records.ts";
 
 
-export function createLogRepository(db: Database): Synchronous<LogRepository> {
+export function createLogRepository(db: Queries): Synchronous<LogRepository> {
   const insert = db.query(
     `INSERT INTO log (id, flow_run_id, task_run_id, timestamp, name, level, message, info, created)
      VALUES ($id, $flow_run_id, $task_run_id, $timestamp, $name, $level, $message, $info, $now)

@@ -1,10 +1,10 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { ProjectRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import type { ProjectRecord } from "../records.ts";
 
 
-export function createProjectRepository(db: Database): Synchronous<ProjectRepository> {
+export function createProjectRepository(db: Queries): Synchronous<ProjectRepository> {
   const byId = db.query<ProjectRecord, { id: string }>("SELECT id, name, description FROM project WHERE id = $id");
   const byName = db.query<ProjectRecord, { name: string }>("SELECT id, name, description FROM project WHERE name = $name");
   const insert = db.query(

@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import { toJSONText } from "./json.ts";
 import type { StateWrite } from "../records.ts";
@@ -10,7 +10,7 @@ export type RunTable = "flow_run" | "task_run";
  * (zero rows changed is a VersionConflict), then the history row. The caller holds the
  * transaction, so a refused write leaves nothing behind.
  */
-export function createRunStateWriter(db: Database, table: RunTable) {
+export function createRunStateWriter(db: Queries, table: RunTable) {
   const agentColumn = table === "flow_run" ? ", agent_id = COALESCE($agent_id, agent_id)" : "";
   const update = db.query(
     `UPDATE ${table} SET version = $new_version, state = $state, state_timestamp = $ts, state_message = $message,

@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { SafeguardRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import type { StateType } from "../../core/state.ts";
@@ -12,7 +12,7 @@ import { GROUP_JOIN, LAST_SIGN_OF_LIFE, NO_PAUSED_TASK_RUN, stale, type StaleRow
 
 const SWITCH_ON = (name: string) => `COALESCE(json_extract(g.settings, '$.${name}'), 1) != 0`;
 
-export function createSafeguardRepository(db: Database): Synchronous<SafeguardRepository> {
+export function createSafeguardRepository(db: Queries): Synchronous<SafeguardRepository> {
   const q = {
     zombies: db.query<ZombieRow, { cutoff: string; limit: number }>(
       `SELECT tr.id, tr.flow_run_id, fr.state AS flow_run_state, tr.task_slug, tr.version, t.max_retries, t.retry_delay_ms,

@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { ActiveSchedule, ScheduleRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import type { SerializedSchedule } from "../../core/schedule/schedule.ts";
@@ -6,7 +6,7 @@ import { toJSONText } from "./json.ts";
 import { WAITING_STATES, WAITING_STATES_SQL } from "../waiting-states.ts";
 
 
-export function createScheduleRepository(db: Database): Synchronous<ScheduleRepository> {
+export function createScheduleRepository(db: Queries): Synchronous<ScheduleRepository> {
   const q = {
     active: db.query<{ flow_id: string; upcoming: number }, { now: string }>(
       `SELECT f.id AS flow_id,

@@ -11,6 +11,7 @@ import { createSafeguardRepository } from "./safeguards.ts";
 import { createScheduleRepository } from "./schedules.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { createTaskRunRepository } from "./task-runs.ts";
+import { lazyQueries } from "./lazy-queries.ts";
 import { createWriteQueue, turnOverError, type WriteQueue, type WriteQueueOptions } from "./write-queue.ts";
 
 /**
@@ -47,6 +48,7 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
   const existing = stores.get(db);
   if (existing) return existing;
   const writes = createWriteQueue(db, options);
+  const queries = lazyQueries(db);
   const context = new AsyncLocalStorage<TransactionContext>();
   const listeners = new Set<(hint: RunsChanged) => void>();
   const savepoints = new Map<number, { begin: () => void; release: () => void; rollback: () => void }>();
@@ -170,16 +172,16 @@ export function createSqliteStore(db: Database, options: WriteQueueOptions = {})
     // One process per database file serves it (a second `serve` on the same file is the
     // operator's choice, and the writes are idempotent): every pass runs.
     exclusive: async (_loop, fn) => ({ ran: true, value: await fn() }),
-    projects: promised(createProjectRepository(db)),
-    flows: promised(createFlowRepository(db)),
-    flowRuns: promised(createFlowRunRepository(db)),
-    taskRuns: promised(createTaskRunRepository(db)),
-    logs: promised(createLogRepository(db)),
-    agents: promised(createAgentRepository(db)),
-    agentConfigs: promised(createAgentConfigRepository(db)),
-    schedules: promised(createScheduleRepository(db)),
-    safeguards: promised(createSafeguardRepository(db)),
-    artifacts: promised(createArtifactRepository(db)),
+    projects: promised(createProjectRepository(queries)),
+    flows: promised(createFlowRepository(queries)),
+    flowRuns: promised(createFlowRunRepository(queries)),
+    taskRuns: promised(createTaskRunRepository(queries)),
+    logs: promised(createLogRepository(queries)),
+    agents: promised(createAgentRepository(queries)),
+    agentConfigs: promised(createAgentConfigRepository(queries)),
+    schedules: promised(createScheduleRepository(queries)),
+    safeguards: promised(createSafeguardRepository(queries)),
+    artifacts: promised(createArtifactRepository(queries)),
   };
   stores.set(db, store);
   return store;

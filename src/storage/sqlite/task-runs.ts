@@ -1,4 +1,4 @@
-import type { Database } from "bun:sqlite";
+import type { Queries } from "./lazy-queries.ts";
 import type { MappedChildrenSummary, TaskRunRepository } from "../store.ts";
 import type { Synchronous } from "./synchronous.ts";
 import { fromJSONText } from "./json.ts";
@@ -50,7 +50,7 @@ function summarize(rows: MappedChildrenRow[]): MappedChildrenSummary {
   };
 }
 
-export function createTaskRunRepository(db: Database): Synchronous<TaskRunRepository> {
+export function createTaskRunRepository(db: Queries): Synchronous<TaskRunRepository> {
   const states = createRunStateWriter(db, "task_run");
   const q = {
     get: db.query<TaskRunRow, { id: string }>(`SELECT ${COLUMNS} FROM task_run WHERE id = $id`),
