@@ -98,6 +98,8 @@ export interface FlowRow {
   version_group_id: string;
   flow_group_id: string;
   serialized_hash: string;
+  /** As registered: each `{ name, type? }` (flows registered before types have none). */
+  parameters: Array<{ name: string; type?: string }> | null;
   created: string;
   project: { id: string; name: string };
 }
@@ -152,6 +154,7 @@ export interface FlowRunDetails {
   serialized_state: SerializedState | null;
   scheduled_start_time: string | null;
   parameters: Record<string, unknown> | null;
+  context: Record<string, unknown> | null;
   labels: string[] | null;
   run_config: RunConfig | null;
   flow: {

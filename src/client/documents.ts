@@ -12,7 +12,7 @@ export const FIND_PROJECT = `query ($name: String!) { project(where: { name: { _
 export const LIST_PROJECTS = `query { project(order_by: { name: asc }) { ${PROJECT_FIELDS} } }`;
 export const CREATE_PROJECT = `mutation ($input: create_project_input!) { create_project(input: $input) { id } }`;
 
-const FLOW_FIELDS = "id name version archived version_group_id flow_group_id serialized_hash created project { id name }";
+const FLOW_FIELDS = "id name version archived version_group_id flow_group_id serialized_hash parameters created project { id name }";
 export const LATEST_FLOW = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }, limit: 1) { ${FLOW_FIELDS} } }`;
 export const LIST_FLOWS = `query ($where: flow_bool_exp, $limit: Int) { flow(where: $where, order_by: [{ name: asc }, { version: desc }], limit: $limit) { ${FLOW_FIELDS} } }`;
 export const CREATE_FLOW = `mutation ($input: create_flow_input!) { create_flow(input: $input) { id version schedule_left_off } }`;
@@ -22,7 +22,7 @@ export const CREATE_FLOW_RUN = `mutation ($input: create_flow_run_input!) { crea
 // One backed flow run.
 const TASK_RUN_FIELDS = "id task_slug map_index version state serialized_state";
 export const READ_FLOW_RUN = `query ($id: uuid!, $page: Int!) { flow_run_by_pk(id: $id) {
-  id name version state serialized_state scheduled_start_time parameters labels run_config
+  id name version state serialized_state scheduled_start_time parameters context labels run_config
   flow { id name serialized_hash storage run_config flow_group { settings } }
   task_runs(order_by: [{ task_slug: asc }, { map_index: asc }], limit: $page) { ${TASK_RUN_FIELDS} }
 } }`;
@@ -62,8 +62,6 @@ export const END_ABANDONED_FLOW_RUN = `mutation ($input: end_abandoned_flow_run_
 // The CLI's and the SDK's reads and commands through Backend.graphql.
 /** Which agents exist and when each last asked for work (`run`'s warning when none covers a run's labels). */
 export const AGENTS = `query { agent { id name labels last_queried } }`;
-/** `run --execute`: the run to take and start. */
-export const RUN_TO_EXECUTE = `query ($id: uuid!) { flow_run_by_pk(id: $id) { state version scheduled_start_time serialized_state run_config } }`;
 /** An agentless sub-flow: the child run, and the agents that might take it. */
 export const AGENTLESS_RUN = `query ($id: uuid!) {
   flow_run_by_pk(id: $id) { id name state version labels scheduled_start_time run_config }
@@ -83,10 +81,6 @@ export const WATCH_POLL = `query ($id: uuid!, $since: timestamptz) {
 }`;
 /** `run --id`: a flow by its id, or its flow group's newest unarchived version. */
 export const FLOW_BY_ID_OR_GROUP = `query ($id: uuid) { flow(where: { _or: [{ id: { _eq: $id } }, { flow_group_id: { _eq: $id }, archived: { _eq: false } }] }, order_by: { version: desc }, limit: 1) { id name parameters } }`;
-/** `run --name`: the flows of that name, newest first, with their projects. */
-export const FLOWS_BY_NAME = `query ($where: flow_bool_exp) { flow(where: $where, order_by: { version: desc }) { id name parameters project { name } } }`;
-/** `run`'s card of the run it created. */
-export const CREATED_RUN = `query ($id: uuid!) { flow_run_by_pk(id: $id) { id name labels parameters context } }`;
 /** `get flow-runs`. */
 export const LIST_FLOW_RUNS = `query ($where: flow_run_bool_exp, $limit: Int) {
   flow_run(where: $where, order_by: { created: desc }, limit: $limit) {

@@ -38,8 +38,8 @@ export interface ServicesBackendOptions {
 }
 
 const PROJECT_COLUMNS = ["id", "name", "description", "created"];
-const FLOW_LIST_COLUMNS = ["id", "name", "version", "archived", "version_group_id", "flow_group_id", "serialized_hash", "created", "project_id"];
-const FLOW_RUN_COLUMNS = ["id", "name", "version", "state", "serialized_state", "scheduled_start_time", "parameters", "labels", "run_config", "flow_id"];
+const FLOW_LIST_COLUMNS = ["id", "name", "version", "archived", "version_group_id", "flow_group_id", "serialized_hash", "parameters", "created", "project_id"];
+const FLOW_RUN_COLUMNS = ["id", "name", "version", "state", "serialized_state", "scheduled_start_time", "parameters", "context", "labels", "run_config", "flow_id"];
 const FLOW_COLUMNS = ["id", "name", "serialized_hash", "storage", "run_config", "flow_group_id"];
 const TASK_RUN_COLUMNS = ["id", "task_slug", "map_index", "version", "state", "serialized_state"];
 

@@ -1,5 +1,5 @@
 import { parseDuration } from "../../core/duration.ts";
-import { CREATED_RUN, FLOW_BY_ID_OR_GROUP, FLOWS_BY_NAME } from "../../client/documents.ts";
+import { FLOW_BY_ID_OR_GROUP } from "../../client/documents.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { BackendClient } from "../../client/client.ts";
 import { connect } from "../../runtime/connect.ts";
@@ -55,20 +55,16 @@ export async function lookupFlow(client: BackendClient, o: { id?: string; name?:
     if (!flow) throw new PrefectliteError("NotFound", `Failed to find flow id or flow group id matching '${o.id}'`);
     return flow;
   }
-  const where: Record<string, unknown> = { name: { _eq: o.name }, archived: { _eq: false } };
-  if (o.project) where.project = { name: { _eq: o.project } };
-  const data = await client.graphql<{ flow: Array<FlowRef & { project: { name: string } }> }>(
-    FLOWS_BY_NAME,
-    { where },
-  );
-  const projects = [...new Set(data.flow.map((f) => f.project.name))];
+  // The unarchived versions of that name, newest first within each project.
+  const flows = await client.listFlows({ name: o.name, projectName: o.project });
+  const projects = [...new Set(flows.map((f) => f.project.name))];
   if (projects.length === 0) {
     throw new PrefectliteError("NotFound", `No flow named '${o.name}'${o.project ? ` in project '${o.project}'` : ""}: register it first (prefectlite register)`);
   }
   if (projects.length > 1) {
     throw new PrefectliteError("Validation", `Flow '${o.name}' exists in several projects (${projects.join(", ")}): add --project`);
   }
-  return data.flow[0]!;
+  return flows[0]!;
 }
 
 export function scheduledStart(startAt?: string, startIn?: string, now = Date.now()): string | undefined {
@@ -111,11 +107,8 @@ export async function createRunAndPrintCard(client: BackendClient, o: BackendRun
       idempotencyKey: o.idempotencyKey,
       scheduledStartTime: start,
     });
-    const data = await client.graphql<{ flow_run_by_pk: CreatedRun }>(
-      CREATED_RUN,
-      { id },
-    );
-    return data.flow_run_by_pk;
+    const created = (await (await client.backend()).readFlowRun(id))!;
+    return { id: created.id, name: created.name, labels: created.labels ?? [], parameters: created.parameters ?? {}, context: created.context ?? {} };
   });
   const base = (await client.baseUrl()) ?? "http://127.0.0.1:4200";
   if (o.json) {

@@ -1,5 +1,4 @@
 import type { BackendClient } from "../../client/client.ts";
-import { RUN_TO_EXECUTE } from "../../client/documents.ts";
 import { agentlessRunLabel } from "../../core/agentless-label.ts";
 import { PrefectliteError } from "../../core/errors.ts";
 import type { StateType } from "../../core/state.ts";
@@ -42,12 +41,9 @@ interface RunToExecute {
 }
 
 async function readRun(client: BackendClient, id: string): Promise<RunToExecute> {
-  const data = await client.graphql<{ flow_run_by_pk: RunToExecute | null }>(
-    RUN_TO_EXECUTE,
-    { id },
-  );
-  if (!data.flow_run_by_pk) throw new PrefectliteError("NotFound", `Flow run ${id} not found`);
-  return data.flow_run_by_pk;
+  const run = await (await client.backend()).readFlowRun(id);
+  if (!run) throw new PrefectliteError("NotFound", `Flow run ${id} not found`);
+  return run;
 }
 
 /** Execute run `id` in a child process and report how it ended (exit 0 only for Success). */
