@@ -237,6 +237,11 @@ export class BackendReporter implements RunReporter {
     });
   }
 
+  /** States are queued that no write has taken yet. */
+  unsent(): boolean {
+    return this.states.length > 0 && !this.closed;
+  }
+
   /** Write out everything queued so far (in order, after any write under way). */
   async flush(): Promise<void> {
     await this.serialized(() => this.drain());

@@ -21,7 +21,7 @@ export function nextTurn(): Promise<void> {
 
 /**
  * Call before a piece of synchronous work (a task's function). Undefined when the loop turned
- * less than TURN_EVERY_MS ago: go ahead. Else a promise that settles once the loop has turned
+ * less than TURN_EVERY_MS ago (and `now` is not set): go ahead. Else a promise that settles once the loop has turned
  * and it is this caller's go.
  *
  * The loop turns only once no microtask is left, so every caller waits while a turn is due, not
@@ -30,8 +30,8 @@ export function nextTurn(): Promise<void> {
  * then), until TURN_EVERY_MS is used up again and the rest wait for the next turn: O(1) per
  * caller. Process-wide, as the event loop is: runs executed one after another share it.
  */
-export function turnIfDue(): Promise<void> | undefined {
-  if (!turnScheduled && !releasing && performance.now() - lastTurn < TURN_EVERY_MS) return undefined;
+export function turnIfDue(now = false): Promise<void> | undefined {
+  if (!now && !turnScheduled && !releasing && performance.now() - lastTurn < TURN_EVERY_MS) return undefined;
   return new Promise((resolve) => {
     parked.push(resolve);
     if (!turnScheduled && !releasing) scheduleTurn();

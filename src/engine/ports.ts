@@ -40,6 +40,12 @@ export interface RunReporter {
    * its log lines are stored before any work that depends on it begins.
    */
   checkpoint?(): Promise<void> | undefined;
+  /**
+   * True while states reported are waiting to be sent (a reporter that writes on the event loop's
+   * next turn): the task runner then lets the loop turn before a task's function runs, so that
+   * its Running state is on its way even if the function then computes for minutes.
+   */
+  unsent?(): boolean;
 }
 
 export interface ResultWriteContext {

@@ -118,6 +118,11 @@ export class RunEnvironment {
     return typeof accepted === "boolean" ? logIfAccepted(accepted) : accepted.then(logIfAccepted);
   }
 
+  /** States reported are waiting to be sent (see RunReporter.unsent). */
+  unsent(): boolean {
+    return this.reporter.unsent?.() === true;
+  }
+
   /** Undefined when everything reported is stored; else resolves once it is (see RunReporter.checkpoint). */
   untilStored(): Promise<void> | undefined {
     return this.reporter.checkpoint?.();

@@ -146,8 +146,10 @@ async function attempt(
     const values = await args();
     // Right before the task's function, with no await between: let the event loop turn when it
     // is due, so that a run of quick tasks that never wait on I/O does not keep the cancel watch,
-    // timed flushes and signal handlers from running. The run may be cancelled meanwhile.
-    const turn = turnIfDue();
+    // timed flushes and signal handlers from running — and when states wait to be sent (this
+    // task run's Running among them), so that a function computing synchronously does not keep
+    // them. The run may be cancelled meanwhile.
+    const turn = turnIfDue(env.unsent());
     if (turn) await turn;
     if (env.stopping()) return new Cancelled("Flow run is cancelled: this task run was stopped before its function ran.");
     value = await runInContext(ctx, () => withTimeout(definition, () => definition.fn(...(values as never[]))));

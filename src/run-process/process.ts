@@ -40,14 +40,10 @@ export function spawnFlowRunProcess(
       if (!ended) proc.send(message);
     },
   };
-  const proc: FlowRunSubprocess = Bun.spawn([...command], {
-    env,
+  const proc = startRunProcess(command, env, {
     cwd: options.cwd,
-    stdin: "ignore",
-    stdout: options.showOutput ? "inherit" : "ignore",
-    stderr: "pipe",
-    detached: true,
-    ...(channel ? { serialization: "json" as const, ipc: (message: unknown) => void channel.host.received(child, message as ChildMessage) } : {}),
+    showOutput: options.showOutput,
+    onMessage: channel ? (message) => void channel.host.received(child, message) : undefined,
   });
   const run = flowRunProcess(proc, stderrTail(proc, options.showOutput));
   if (channel) {
@@ -58,6 +54,28 @@ export function spawnFlowRunProcess(
     });
   }
   return run;
+}
+
+/**
+ * Bun.spawn of a flow run's process, as both kinds of child are started: its own process group,
+ * no stdin, stdout passed through (`showOutput`) or dropped, stderr piped; with `onMessage`, a run
+ * channel (Bun's IPC, JSON) whose messages go there.
+ */
+export function startRunProcess(
+  command: readonly string[],
+  env: Record<string, string>,
+  options: { cwd?: string; showOutput?: boolean; onMessage?: (message: ChildMessage) => void },
+): FlowRunSubprocess {
+  const onMessage = options.onMessage;
+  return Bun.spawn([...command], {
+    env,
+    cwd: options.cwd,
+    stdin: "ignore",
+    stdout: options.showOutput ? "inherit" : "ignore",
+    stderr: "pipe",
+    detached: true,
+    ...(onMessage ? { serialization: "json" as const, ipc: (message: unknown) => onMessage(message as ChildMessage) } : {}),
+  });
 }
 
 export function stderrTail(proc: FlowRunSubprocess, showOutput: boolean | undefined): Promise<string> {

@@ -7,7 +7,7 @@
  * behind (cancelled, backend lost).
  */
 import type { ChannelBackend, ChildMessage, ParentMessage } from "../client/channel-backend.ts";
-import { flowRunProcess, stderrTail, type FlowRunProcess, type ProcessOutcome } from "./process.ts";
+import { flowRunProcess, startRunProcess, stderrTail, type FlowRunProcess, type ProcessOutcome } from "./process.ts";
 import type { RunChannelHost } from "./run-channel.ts";
 
 /** What one run handed to a warm child came to. */
@@ -134,16 +134,7 @@ export function spawnWarmFlowRunProcess(
       run.settle?.({ code: own.code, signal: null, stderrTail: "", runOnly: true });
     }
   };
-  const proc = Bun.spawn([...command], {
-    env,
-    cwd: options.cwd,
-    stdin: "ignore",
-    stdout: options.showOutput ? "inherit" : "ignore",
-    stderr: "pipe",
-    detached: true,
-    serialization: "json",
-    ipc: (message) => onMessage(message as ChildMessage),
-  });
+  const proc = startRunProcess(command, env, { cwd: options.cwd, showOutput: options.showOutput, onMessage });
   const whole = flowRunProcess(proc, stderrTail(proc, options.showOutput));
   void whole.exited.then((outcome) => {
     ended = true;

@@ -89,7 +89,10 @@ describe("run --execute's child process", () => {
       const deadline = Date.now() + 30_000;
       let runId: string | undefined;
       while (!runId) {
-        if (Date.now() > deadline) throw new Error("the task never started");
+        if (Date.now() > deadline) {
+          cli.kill("SIGKILL");
+          throw new Error(`the task never started: ${JSON.stringify(run)}\n${await stdout}${await new Response(cli.stderr).text()}`);
+        }
         const [run] = await runs(client);
         if (run?.task_runs.some((t) => t.task_slug === "spin-1" && t.state === "Running")) runId = run.id;
         else await Bun.sleep(50);
