@@ -91,7 +91,7 @@ describe("run --execute's child process", () => {
       while (!runId) {
         if (Date.now() > deadline) {
           cli.kill("SIGKILL");
-          throw new Error(`the task never started: ${JSON.stringify(run)}\n${await stdout}${await new Response(cli.stderr).text()}`);
+          throw new Error(`the task never started: ${JSON.stringify((await runs(client))[0])}\n${await stdout}${await new Response(cli.stderr).text()}`);
         }
         const [run] = await runs(client);
         if (run?.task_runs.some((t) => t.task_slug === "spin-1" && t.state === "Running")) runId = run.id;
