@@ -18,7 +18,7 @@ import { LocalResultStore } from "./result-store.ts";
 import { RunEnvironment, type RunIdentity } from "./run-environment.ts";
 import { installStdoutCapture } from "./stdout-capture.ts";
 import { systemClock } from "./system-clock.ts";
-import { NOT_STARTED, UPSTREAM_CANCELLED, outcomeOf, runTaskRun, triggerBlock, waitingOnUpstream, type Outcome } from "./task-runner.ts";
+import { NOT_STARTED, UPSTREAM_CANCELLED, outcomeOf, prefectCopy, runTaskRun, triggerBlock, waitingOnUpstream, type Outcome } from "./task-runner.ts";
 
 export interface RunFlowOptions {
   parameters?: Record<string, unknown>;
@@ -176,7 +176,8 @@ async function runParameter(env: RunEnvironment, node: ParameterNode): Promise<O
   if (env.stopping()) return env.cancelled(key, node.name, NOT_STARTED);
   env.taskRunnerLog(key, "INFO", `Task '${node.name}': Starting task run...`);
   await env.report(key, new Running("Starting task run."));
-  const state = new Success({ message: "Task run succeeded.", result: value });
+  // Prefect's Parameter keeps its value as a PrefectResult, so Prefect's get_result reads it; here under the same bound as a task's.
+  const state = new Success({ message: "Task run succeeded.", result: value, prefectResult: prefectCopy(value, env.prefectResultBytes) });
   await env.reportFinal(key, state, `Task '${node.name}': Finished task run for task with final state: 'Success'`);
   return outcomeOf(state, value, true);
 }

@@ -221,8 +221,8 @@ export function stackOf(e: unknown): string {
   return kept.join("\n");
 }
 
-/** The result as JSON text for Prefect's `PrefectResult`, when it fits the bound (a result store wrote it, so it is JSON). */
-function prefectCopy(value: unknown, maxBytes: number): string | undefined {
+/** The result as JSON text for Prefect's `PrefectResult`, when it fits the bound (a result store wrote it, or it is a run's parameter: JSON either way). */
+export function prefectCopy(value: unknown, maxBytes: number): string | undefined {
   if (maxBytes <= 0) return undefined;
   const text = JSON.stringify(value ?? null);
   return Buffer.byteLength(text) <= maxBytes ? text : undefined;

@@ -95,6 +95,15 @@ const DECLARED = {
     relations: {},
     constantRows: [],
   },
+  /**
+   * Prefect Server's notifications, which only its cloud hooks wrote (prefectlite has none): always
+   * empty. Prefect 1's UI reads it on the dashboard's notifications tile and in its menu.
+   */
+  message: {
+    columns: { id: "uuid", read: "boolean", type: "string", text: "string", content: "json", created: "timestamp", updated: "timestamp" },
+    relations: {},
+    constantRows: [],
+  },
   project: {
     columns: { id: "uuid", name: "string", description: "string", created: "timestamp", updated: "timestamp" },
     relations: { flows: { table: "flow", kind: "array", from: "id", to: "project_id" } },

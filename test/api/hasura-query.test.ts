@@ -100,6 +100,16 @@ describeBackends((kind: StoreKind) => {
     expect(d).toEqual({ cloud_hook: [], cloud_hook_aggregate: { aggregate: { count: 0 } } });
   });
 
+  test("message, Prefect Server's notifications (only its cloud hooks wrote them), is an empty table as Prefect 1's UI reads it", async () => {
+    const d = await data(`query ($where: message_bool_exp, $orderBy: [message_order_by!]) {
+      notifications: message(where: $where, limit: 5, offset: 0, order_by: $orderBy) { id content created read tenant_id text type updated }
+      unread: message_aggregate(where: { read: { _eq: false } }) { aggregate { count } }
+      counted: message_aggregate(where: $where) { aggregate { count } }
+      one: message_by_pk(id: "${id(1)}") { id }
+    }`, { where: { tenant_id: { _eq: DEFAULT_TENANT.id } }, orderBy: { created: "desc" } });
+    expect(d).toEqual({ notifications: [], unread: { aggregate: { count: 0 } }, counted: { aggregate: { count: 0 } }, one: null });
+  });
+
   test("distinct_on: the first row of each group in order_by's order, at the root and in a relation", async () => {
     const d = await data(`{
       newest: flow(distinct_on: version_group_id, order_by: [{ version_group_id: asc }, { version: desc }]) { name version }

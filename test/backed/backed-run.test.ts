@@ -101,6 +101,13 @@ for (const mode of ["embedded", "http"] as Mode[]) {
         await runBackedFlowRun(fx.client, small, quiet);
         const total = (await readRun(fx.client, small)).task_runs.find((t) => t.task_slug === "total-1")!;
         expect(prefectResultOf(total.serialized_state)!.type).toBe("LocalResult"); // "36" is 2 bytes: over the bound
+        // A parameter's value too, as Prefect's Parameter keeps it (the folder's path is over 2 bytes above).
+        expect(prefectResultOf(bySlug("dir"))!.type).not.toBe("PrefectResult");
+        process.env.PREFECTLITE_PREFECT_RESULT_BYTES = "4096";
+        const wide = await fx.createRun();
+        await runBackedFlowRun(fx.client, wide, quiet);
+        const dir = (await readRun(fx.client, wide)).task_runs.find((t) => t.task_slug === "dir")!;
+        expect(prefectResultOf(dir.serialized_state)).toEqual({ type: "PrefectResult", location: JSON.stringify(fx.work), __version__: "1.4.1" });
       } finally {
         delete process.env.PREFECTLITE_PREFECT_RESULT_BYTES;
       }
