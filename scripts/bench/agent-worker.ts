@@ -123,13 +123,14 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
   const ids = await flowIds(client);
   const flowId = mode === "fanout-agent" ? ids.fanout : ids.hello;
   const finished = watchFinalStates(running.backend.services);
+  const creator = await createThread(running.url, flowId);
   const latencies: number[] = [];
   const each: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     if (mode === "latency-idle") await idle();
     const started = performance.now();
-    const id = await client.createFlowRun({ flowId });
+    const id = await creator.create();
     const state = await finished(id);
     each.push(performance.now() - started);
     if (state !== "Success") throw new Error(`run ${id} ended ${state}`);
@@ -143,6 +144,7 @@ if (mode === "latency" || mode === "latency-idle" || mode === "agent-runs" || mo
     }
   }
   const ms = performance.now() - t0;
+  await creator.close();
   await client.close();
   if (remote) {
     remote.kill("SIGTERM");
@@ -289,4 +291,28 @@ async function startRemoteAgent(url: string): Promise<ReturnType<typeof Bun.spaw
     for (;;) if ((await reader.read()).done) return;
   })();
   return proc;
+}
+
+/** scripts/bench/create-thread.ts started and pointed at the server: `create()` makes one run there. */
+async function createThread(url: string, flowId: string): Promise<{ create(): Promise<string>; close(): Promise<void> }> {
+  const worker = new Worker(join(import.meta.dir, "create-thread.ts"));
+  let answer: (data: { id?: string }) => void = () => {};
+  worker.onmessage = (event: MessageEvent<{ id?: string }>) => answer(event.data);
+  const next = () => new Promise<{ id?: string }>((resolve) => (answer = resolve));
+  let reply = next();
+  worker.postMessage({ url, flowId });
+  await reply;
+  return {
+    async create() {
+      reply = next();
+      worker.postMessage("create");
+      return (await reply).id!;
+    },
+    async close() {
+      reply = next();
+      worker.postMessage("close");
+      await reply;
+      worker.terminate();
+    },
+  };
 }
