@@ -15,9 +15,25 @@ import { taskRunKeyString, type RunReporter } from "../src/engine/ports.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "..");
 
-/** A fresh empty folder under the system temp dir. */
+/** Folders tempDir made (a run of the suite makes ~1,500): removed after all tests (test/cleanup.ts). */
+const madeDirs: string[] = [];
+
+/** Remove every folder tempDir made so far. */
+export function removeTempDirs(): void {
+  for (const dir of madeDirs.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // still in use by something that outlived the tests: left for the system's cleanup
+    }
+  }
+}
+
+/** A fresh empty folder under the system temp dir, removed after all tests. */
 export function tempDir(prefix = "prefectlite-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /**
